@@ -1,0 +1,95 @@
+//! Small building blocks of request bodies.
+
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+use crate::validate::{CheckField, Checker};
+
+/// Conversion used by body setters, so `.keywords(["a", "b"])` and `.domain("www.amazon.de")`
+/// work without `.to_string()` on every literal.
+pub trait IntoFieldValue<T> {
+    /// Converts into the field's type.
+    fn into_field_value(self) -> T;
+}
+
+impl<T> IntoFieldValue<T> for T {
+    fn into_field_value(self) -> T {
+        self
+    }
+}
+
+impl IntoFieldValue<String> for &str {
+    fn into_field_value(self) -> String {
+        self.to_owned()
+    }
+}
+
+impl<S: Into<E>, E, const N: usize> IntoFieldValue<Vec<E>> for [S; N] {
+    fn into_field_value(self) -> Vec<E> {
+        self.into_iter().map(Into::into).collect()
+    }
+}
+
+impl IntoFieldValue<Vec<String>> for Vec<&str> {
+    fn into_field_value(self) -> Vec<String> {
+        self.into_iter().map(str::to_owned).collect()
+    }
+}
+
+impl IntoFieldValue<Vec<String>> for &[&str] {
+    fn into_field_value(self) -> Vec<String> {
+        self.iter().map(|s| (*s).to_owned()).collect()
+    }
+}
+
+/// A numeric filter with optional bounds, sent as `{"min": .., "max": ..}`.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct Range {
+    /// The lower bound, when set.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub min: Option<f64>,
+    /// The upper bound, when set.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max: Option<f64>,
+}
+
+impl Range {
+    /// A range with both bounds.
+    pub fn between(min: f64, max: f64) -> Self {
+        Range {
+            min: Some(min),
+            max: Some(max),
+        }
+    }
+
+    /// A range with only a lower bound.
+    pub fn at_least(min: f64) -> Self {
+        Range {
+            min: Some(min),
+            max: None,
+        }
+    }
+
+    /// A range with only an upper bound.
+    pub fn at_most(max: f64) -> Self {
+        Range {
+            min: None,
+            max: Some(max),
+        }
+    }
+}
+
+impl CheckField for Range {
+    fn check_field(&self, path: &str, checker: &mut Checker) {
+        self.min.check_field(&format!("{path}.min"), checker);
+        self.max.check_field(&format!("{path}.max"), checker);
+        if let (Some(min), Some(max)) = (self.min, self.max) {
+            if min > max {
+                checker.fail(
+                    path,
+                    format!("expected min <= max, got min {min} > max {max}"),
+                );
+            }
+        }
+    }
+}

@@ -1,0 +1,91 @@
+//! The job record: what submit and status answer.
+
+use std::collections::BTreeMap;
+
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use crate::job_id::JobId;
+use crate::lenient::Count;
+use crate::status::JobStatus;
+
+/// A job as the API describes it. `POST /scrapers/{slug}/jobs` answers the full record
+/// (`scraperId`, `scraper`, `columns` included); `GET /scrapers/jobs/{id}` answers a subset plus,
+/// once finished, the download links in `data`. One type serves both: every field that only one
+/// of them sends is optional.
+///
+/// Counts arrive as numbers before they are populated and as strings after (`"5"`); both decode.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct Job {
+    /// The job handle. Persist it the moment it arrives.
+    pub id: JobId,
+    /// The scraper's numeric id (submit record only).
+    #[serde(rename = "scraperId", default, skip_serializing_if = "Option::is_none")]
+    pub scraper_id: Option<Count>,
+    /// Where the job is in its life.
+    pub status: JobStatus,
+    /// Credits spent so far.
+    #[serde(rename = "creditsSpent", default)]
+    pub credits_spent: Count,
+    /// Rows produced so far.
+    #[serde(rename = "dataRowsCount", default)]
+    pub data_rows_count: Count,
+    /// The body the job was submitted with, as the API echoes it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub input: Option<Value>,
+    /// When the job was created, as the API wrote it.
+    #[serde(rename = "createdAt", default, skip_serializing_if = "Option::is_none")]
+    pub created_at: Option<String>,
+    /// When the job last changed, as the API wrote it.
+    #[serde(rename = "updatedAt", default, skip_serializing_if = "Option::is_none")]
+    pub updated_at: Option<String>,
+    /// The scraper the job runs (submit record only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scraper: Option<ScraperInfo>,
+    /// The result columns (submit record only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub columns: Option<Vec<Value>>,
+    /// Download links, on a finished job. They expire soon: fetch them right away.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub data: Option<DownloadLinks>,
+    /// Why the job ended early (`data_limit_exceeded`, ...), when it did.
+    #[serde(
+        rename = "stopReason",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub stop_reason: Option<String>,
+    /// Fields this crate does not model, kept verbatim.
+    #[serde(flatten)]
+    pub extra: BTreeMap<String, Value>,
+}
+
+/// The scraper a job runs, as the submit record describes it.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct ScraperInfo {
+    /// The scraper's slug (`contacts`, `crawler`, ...).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub slug: Option<String>,
+    /// Fields this crate does not model, kept verbatim.
+    #[serde(flatten)]
+    pub extra: BTreeMap<String, Value>,
+}
+
+/// Direct links to a finished job's result files, on a storage host that is not the API's:
+/// never send the API key there. They are short-lived.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct DownloadLinks {
+    /// The rows as CSV.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub csv: Option<String>,
+    /// The rows as one JSON array of plain (not wrapped) rows.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub json: Option<String>,
+    /// The rows as an Excel workbook.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub xlsx: Option<String>,
+    /// Other formats this crate does not model, kept verbatim.
+    #[serde(flatten)]
+    pub extra: BTreeMap<String, Value>,
+}

@@ -1,0 +1,46 @@
+use std::collections::BTreeMap;
+
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use super::JobRow;
+use crate::lenient::Count;
+
+/// A `google-serp` row: one organic result of one keyword (and location).
+/// Highlighted words, rich snippets and sitelinks stay in `extra`: their shapes vary.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct GoogleSerpRow {
+    /// The result's rank on the page.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub position: Option<Count>,
+    /// The keyword searched.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub keyword: Option<String>,
+    /// The result's title.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub title: Option<String>,
+    /// The result's URL.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub link: Option<String>,
+    /// The URL as Google shows it.
+    #[serde(
+        rename = "displayedLink",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub displayed_link: Option<String>,
+    /// The text under the title.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub snippet: Option<String>,
+    /// The site's name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source: Option<String>,
+    /// Other keys, kept verbatim.
+    #[serde(flatten)]
+    pub extra: BTreeMap<String, Value>,
+}
+
+impl JobRow for GoogleSerpRow {
+    const SHAPE_KNOWN: bool = true;
+}

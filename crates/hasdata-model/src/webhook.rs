@@ -1,0 +1,159 @@
+//! Webhooks: the `webhook` field of a body, and the events HasData posts to it.
+//!
+//! Delivery is best-effort: three attempts on a non-2xx answer, no ordering, no signature. The
+//! only authentication is a shared secret that the submitter pins in [`Webhook::headers`], so a
+//! receiver must check it and a client should still poll.
+
+use std::collections::BTreeMap;
+
+use schemars::JsonSchema;
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use crate::decode::{self, DecodeError};
+use crate::job_id::JobId;
+use crate::status::JobStatus;
+use crate::validate::{CheckField, Checker};
+
+open_enum! {
+    /// The events a webhook can subscribe to.
+    strict pub enum WebhookEventName {
+        /// The job started running.
+        JobStarted = "scraper.job.started",
+        /// A batch of rows was scraped; fires many times per job.
+        DataScraped = "scraper.data.scraped",
+        /// The job reached a terminal status.
+        JobFinished = "scraper.job.finished",
+    }
+}
+
+/// Where and how HasData calls back while a job runs.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct Webhook {
+    /// The https URL to post events to.
+    pub url: String,
+    /// The events to send; any subset of the three.
+    #[serde(default)]
+    pub events: Vec<WebhookEventName>,
+    /// Headers sent on every call. Pin a shared secret here and check it in the receiver:
+    /// the API signs nothing.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub headers: BTreeMap<String, String>,
+}
+
+impl Webhook {
+    /// A webhook to `url` with no events yet.
+    pub fn new(url: impl Into<String>) -> Self {
+        Webhook {
+            url: url.into(),
+            events: Vec::new(),
+            headers: BTreeMap::new(),
+        }
+    }
+
+    /// A webhook to `url` subscribed to all three events.
+    pub fn all_events(url: impl Into<String>) -> Self {
+        Webhook::new(url)
+            .event(WebhookEventName::JobStarted)
+            .event(WebhookEventName::DataScraped)
+            .event(WebhookEventName::JobFinished)
+    }
+
+    /// Subscribes to one more event.
+    pub fn event(mut self, event: WebhookEventName) -> Self {
+        if !self.events.contains(&event) {
+            self.events.push(event);
+        }
+        self
+    }
+
+    /// Adds a header sent on every call (a shared secret, typically).
+    pub fn header(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
+        self.headers.insert(name.into(), value.into());
+        self
+    }
+}
+
+impl CheckField for Webhook {
+    fn check_field(&self, path: &str, checker: &mut Checker) {
+        checker.https_url(&format!("{path}.url"), &self.url);
+        self.events.check_field(&format!("{path}.events"), checker);
+        for (name, value) in &self.headers {
+            let header_path = format!("{path}.headers.{name}");
+            let token = |b: u8| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b);
+            if name.is_empty() || !name.bytes().all(token) {
+                checker.fail(
+                    &header_path,
+                    "expected a header name made of letters, digits and -_.",
+                );
+            }
+            if value.bytes().any(|b| b == b'\r' || b == b'\n' || b == 0) {
+                checker.fail(&header_path, "expected a header value without line breaks");
+            }
+        }
+    }
+}
+
+/// One event as HasData posts it: `{event, jobId, jobStatus, timestamp, data?}`.
+///
+/// Unknown event names decode (as [`WebhookEventName::Other`]) so a receiver can acknowledge
+/// them instead of making HasData retry. The docs show `jobId` as a string and live traffic
+/// as an integer: both decode.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct WebhookEvent {
+    /// Which event this is.
+    #[schemars(with = "String")]
+    pub event: WebhookEventName,
+    /// The job it is about.
+    #[serde(rename = "jobId")]
+    pub job_id: JobId,
+    /// The job's status when the event was sent.
+    #[serde(rename = "jobStatus", default, skip_serializing_if = "Option::is_none")]
+    pub job_status: Option<JobStatus>,
+    /// When the event was sent, as the API wrote it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub timestamp: Option<Value>,
+    /// The payload: for `scraper.data.scraped`, an array of rows.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub data: Option<Value>,
+    /// Fields this crate does not model, kept verbatim.
+    #[serde(flatten)]
+    pub extra: BTreeMap<String, Value>,
+}
+
+/// A [`WebhookEvent`] with its payload decoded for one scraper's row type.
+#[derive(Clone, Debug, PartialEq)]
+pub enum TypedEvent<R> {
+    /// `scraper.job.started`.
+    JobStarted,
+    /// `scraper.data.scraped` with its rows, in the order of the payload.
+    DataScraped(Vec<R>),
+    /// `scraper.job.finished`.
+    JobFinished,
+    /// An event name this crate does not know.
+    Unknown(String),
+}
+
+impl WebhookEvent {
+    /// Decodes the payload. A `scraper.data.scraped` event whose `data` is one object rather
+    /// than an array yields that one row; a missing `data` yields none.
+    pub fn typed<R: DeserializeOwned>(&self) -> Result<TypedEvent<R>, DecodeError> {
+        Ok(match &self.event {
+            WebhookEventName::JobStarted => TypedEvent::JobStarted,
+            WebhookEventName::JobFinished => TypedEvent::JobFinished,
+            WebhookEventName::DataScraped => TypedEvent::DataScraped(match &self.data {
+                None | Some(Value::Null) => Vec::new(),
+                Some(Value::Array(rows)) => rows
+                    .iter()
+                    .enumerate()
+                    .map(|(i, row)| {
+                        decode::from_value(row).map_err(|e| e.within(&format!("data[{i}]")))
+                    })
+                    .collect::<Result<_, _>>()?,
+                Some(row) => vec![decode::from_value(row).map_err(|e| e.within("data"))?],
+            }),
+            WebhookEventName::Other(name) => TypedEvent::Unknown(name.clone()),
+        })
+    }
+}
