@@ -1,7 +1,10 @@
 //! Small building blocks of request bodies.
 
+use std::collections::BTreeMap;
+
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
+use serde_json::Value;
 
 use crate::validate::{CheckField, Checker};
 
@@ -51,6 +54,9 @@ pub struct Range {
     /// The upper bound, when set.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub max: Option<f64>,
+    /// Fields this crate does not model yet, sent as given.
+    #[serde(flatten)]
+    pub extra: BTreeMap<String, Value>,
 }
 
 impl Range {
@@ -59,6 +65,7 @@ impl Range {
         Range {
             min: Some(min),
             max: Some(max),
+            extra: BTreeMap::new(),
         }
     }
 
@@ -67,6 +74,7 @@ impl Range {
         Range {
             min: Some(min),
             max: None,
+            extra: BTreeMap::new(),
         }
     }
 
@@ -75,6 +83,7 @@ impl Range {
         Range {
             min: None,
             max: Some(max),
+            extra: BTreeMap::new(),
         }
     }
 }

@@ -49,7 +49,7 @@ pub use job_id::{JobId, ParseJobIdError};
 pub use lenient::{Count, NumberOrText};
 pub use open_enum::OpenEnum;
 pub use page::{PageMeta, ResultRow, ResultsPage};
-pub use scraper::{Scraper, ScraperKind, UnknownScraper, markers as scrapers};
+pub use scraper::{Scraper, ScraperKind, ScraperVisitor, UnknownScraper, markers as scrapers};
 pub use status::JobStatus;
 pub use validate::{FieldError, ValidationErrors};
 pub use webhook::{TypedEvent, Webhook, WebhookEvent, WebhookEventName};

@@ -78,35 +78,11 @@ macro_rules! scrapers {
                 }
             }
 
-            /// Decodes a JSON body for this scraper and validates it, reporting every problem.
-            /// A body of the wrong shape (a string where a list belongs) is reported with the
-            /// path of the first such field.
-            pub fn validate_json(self, body: &serde_json::Value) -> Result<(), ValidationErrors> {
+            /// Runs code that is generic over the scraper type for a scraper known only at
+            /// runtime (from a slug string).
+            pub fn visit<V: ScraperVisitor>(self, visitor: V) -> V::Output {
                 match self {
-                    $( ScraperKind::$marker => decode::from_value::<$body>(body)
-                        .map_err(|e| ValidationErrors::single(e.path, e.message))?
-                        .validate(), )+
-                }
-            }
-
-            /// The JSON Schema of this scraper's body: what a valid body serializes to.
-            pub fn body_schema(self) -> Schema {
-                match self {
-                    $( ScraperKind::$marker => schemas::serialize_schema::<$body>(), )+
-                }
-            }
-
-            /// The JSON Schema of one result row: what rows decode from.
-            pub fn row_schema(self) -> Schema {
-                match self {
-                    $( ScraperKind::$marker => schemas::deserialize_schema::<$row>(), )+
-                }
-            }
-
-            /// Whether the row's fields are known; when not, rows are kept as raw objects.
-            pub fn row_shape_known(self) -> bool {
-                match self {
-                    $( ScraperKind::$marker => <$row as JobRow>::SHAPE_KNOWN, )+
+                    $( ScraperKind::$marker => visitor.visit::<markers::$marker>(), )+
                 }
             }
         }
@@ -156,7 +132,75 @@ scrapers! {
     Glassdoor => "glassdoor", bodies::GlassdoorBody, rows::RawRow;
 }
 
+/// Code generic over a [`Scraper`], run through [`ScraperKind::visit`].
+pub trait ScraperVisitor {
+    /// What the code returns.
+    type Output;
+    /// Runs for scraper `S`.
+    fn visit<S: Scraper>(self) -> Self::Output;
+}
+
+struct ValidateJson<'a>(&'a serde_json::Value);
+
+impl ScraperVisitor for ValidateJson<'_> {
+    type Output = Result<(), ValidationErrors>;
+    fn visit<S: Scraper>(self) -> Self::Output {
+        decode::from_value::<S::Body>(self.0)
+            .map_err(|e| ValidationErrors::single(e.path, e.message))?
+            .validate()
+    }
+}
+
+struct BodySchema;
+
+impl ScraperVisitor for BodySchema {
+    type Output = Schema;
+    fn visit<S: Scraper>(self) -> Schema {
+        schemas::serialize_schema::<S::Body>()
+    }
+}
+
+struct RowSchema;
+
+impl ScraperVisitor for RowSchema {
+    type Output = Schema;
+    fn visit<S: Scraper>(self) -> Schema {
+        schemas::deserialize_schema::<S::Row>()
+    }
+}
+
+struct RowShapeKnown;
+
+impl ScraperVisitor for RowShapeKnown {
+    type Output = bool;
+    fn visit<S: Scraper>(self) -> bool {
+        <S::Row as JobRow>::SHAPE_KNOWN
+    }
+}
+
 impl ScraperKind {
+    /// Decodes a JSON body for this scraper and validates it, reporting every problem.
+    /// A body of the wrong shape (a string where a list belongs) is reported with the path of
+    /// the first such field.
+    pub fn validate_json(self, body: &serde_json::Value) -> Result<(), ValidationErrors> {
+        self.visit(ValidateJson(body))
+    }
+
+    /// The JSON Schema of this scraper's body: what a valid body serializes to.
+    pub fn body_schema(self) -> Schema {
+        self.visit(BodySchema)
+    }
+
+    /// The JSON Schema of one result row: what rows decode from.
+    pub fn row_schema(self) -> Schema {
+        self.visit(RowSchema)
+    }
+
+    /// Whether the row's fields are known; when not, rows are kept as raw objects.
+    pub fn row_shape_known(self) -> bool {
+        self.visit(RowShapeKnown)
+    }
+
     /// Every slug, in the order of [`ScraperKind::ALL`].
     pub fn slugs() -> Vec<&'static str> {
         ScraperKind::ALL.iter().map(|k| k.as_str()).collect()

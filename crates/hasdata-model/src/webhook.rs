@@ -38,8 +38,11 @@ pub struct Webhook {
     pub events: Vec<WebhookEventName>,
     /// Headers sent on every call. Pin a shared secret here and check it in the receiver:
     /// the API signs nothing.
-    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
-    pub headers: BTreeMap<String, String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub headers: Option<BTreeMap<String, String>>,
+    /// Fields this crate does not model yet, sent as given.
+    #[serde(flatten)]
+    pub extra: BTreeMap<String, Value>,
 }
 
 impl Webhook {
@@ -48,7 +51,8 @@ impl Webhook {
         Webhook {
             url: url.into(),
             events: Vec::new(),
-            headers: BTreeMap::new(),
+            headers: None,
+            extra: BTreeMap::new(),
         }
     }
 
@@ -70,7 +74,9 @@ impl Webhook {
 
     /// Adds a header sent on every call (a shared secret, typically).
     pub fn header(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
-        self.headers.insert(name.into(), value.into());
+        self.headers
+            .get_or_insert_with(BTreeMap::new)
+            .insert(name.into(), value.into());
         self
     }
 }
@@ -79,7 +85,7 @@ impl CheckField for Webhook {
     fn check_field(&self, path: &str, checker: &mut Checker) {
         checker.https_url(&format!("{path}.url"), &self.url);
         self.events.check_field(&format!("{path}.events"), checker);
-        for (name, value) in &self.headers {
+        for (name, value) in self.headers.iter().flatten() {
             let header_path = format!("{path}.headers.{name}");
             let token = |b: u8| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b);
             if name.is_empty() || !name.bytes().all(token) {

@@ -135,6 +135,7 @@ macro_rules! job_body {
             fn validate(&self) -> Result<(), $crate::validate::ValidationErrors> {
                 use $crate::validate::CheckField;
                 let mut checker = $crate::validate::Checker::default();
+                $crate::bodies::BodyRules::check_rules(self, &mut checker);
                 $( self.$rfield.check_field($rwire, &mut checker); )*
                 $( self.$ofield.check_field($owire, &mut checker); )*
                 self.webhook.check_field("webhook", &mut checker);
@@ -144,7 +145,6 @@ macro_rules! job_body {
                         checker.fail(key, "set through its typed field, not as an extra field");
                     }
                 }
-                $crate::bodies::BodyRules::check_rules(self, &mut checker);
                 checker.finish()
             }
 
