@@ -1,0 +1,210 @@
+//! The API key: kept secret, and sent only to the API's own origin.
+
+use std::fmt;
+
+use async_trait::async_trait;
+use http::{HeaderName, HeaderValue, Uri};
+use secrecy::{ExposeSecret, SecretString};
+
+use crate::error::TransportError;
+use crate::transport::{Request, Response, SharedTransport, Transport};
+
+/// The header HasData reads the key from.
+pub const API_KEY_HEADER: HeaderName = HeaderName::from_static("x-api-key");
+
+/// A HasData API key. Its `Debug` shows `ApiKey([REDACTED])`; it has no `Display` and cannot be
+/// serialized, so it cannot end up in a log line, an error or a file by accident.
+#[derive(Clone)]
+pub struct ApiKey(SecretString);
+
+/// A key that cannot be sent as a header value. The message never repeats the key.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("invalid API key: {0}")]
+pub struct InvalidApiKey(&'static str);
+
+impl ApiKey {
+    /// Wraps a key, refusing one that is empty or holds characters a header cannot carry.
+    pub fn new(key: impl Into<String>) -> Result<Self, InvalidApiKey> {
+        let key: String = key.into();
+        let trimmed = key.trim();
+        if trimmed.is_empty() {
+            return Err(InvalidApiKey("it is empty"));
+        }
+        if !trimmed.bytes().all(|b| b.is_ascii_graphic()) {
+            return Err(InvalidApiKey(
+                "it holds spaces, control or non-ASCII characters",
+            ));
+        }
+        Ok(ApiKey(SecretString::from(trimmed.to_owned())))
+    }
+
+    /// The key as a header value marked sensitive (HTTP/2 never indexes it; `Debug` of the
+    /// header map hides it).
+    fn header_value(&self) -> HeaderValue {
+        let mut value = HeaderValue::from_str(self.0.expose_secret())
+            .unwrap_or_else(|_| HeaderValue::from_static("invalid"));
+        value.set_sensitive(true);
+        value
+    }
+
+    /// The key itself, for the rare code that must compare it (a simulator checking a
+    /// request). Never log the result.
+    pub fn expose(&self) -> &str {
+        self.0.expose_secret()
+    }
+}
+
+impl fmt::Debug for ApiKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("ApiKey([REDACTED])")
+    }
+}
+
+/// The scheme, host and port of a URL: requests to the same origin get the key.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Origin {
+    scheme: String,
+    host: String,
+    port: u16,
+}
+
+/// A base URL that has no scheme or host.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error(
+    "invalid base URL {given:?}: expected an absolute http(s) URL such as https://api.hasdata.com"
+)]
+pub struct InvalidBaseUrl {
+    /// The URL that was given.
+    pub given: String,
+}
+
+impl Origin {
+    /// The origin of an absolute http(s) URI.
+    pub fn of(uri: &Uri) -> Option<Origin> {
+        let scheme = uri.scheme_str()?.to_ascii_lowercase();
+        let default_port = match scheme.as_str() {
+            "https" => 443,
+            "http" => 80,
+            _ => return None,
+        };
+        Some(Origin {
+            host: uri.host()?.to_ascii_lowercase(),
+            port: uri.port_u16().unwrap_or(default_port),
+            scheme,
+        })
+    }
+
+    /// The origin of an absolute http(s) URL given as text.
+    pub fn parse(url: &str) -> Result<Origin, InvalidBaseUrl> {
+        url.parse::<Uri>()
+            .ok()
+            .and_then(|uri| Origin::of(&uri))
+            .ok_or_else(|| InvalidBaseUrl {
+                given: url.to_owned(),
+            })
+    }
+
+    /// The host name.
+    pub fn host(&self) -> &str {
+        &self.host
+    }
+}
+
+impl fmt::Display for Origin {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}://{}:{}", self.scheme, self.host, self.port)
+    }
+}
+
+/// Adds `x-api-key` to requests for the API's origin, and to no other.
+///
+/// Download links point at a storage host; they must never see the key. A request for any
+/// other origin is sent without the header, even if the caller set it by mistake.
+pub struct ApiKeyTransport {
+    inner: SharedTransport,
+    key: ApiKey,
+    origin: Origin,
+}
+
+impl ApiKeyTransport {
+    /// Sends the key to `api_base_url`'s origin only.
+    pub fn new(
+        inner: SharedTransport,
+        key: ApiKey,
+        api_base_url: &str,
+    ) -> Result<Self, InvalidBaseUrl> {
+        Ok(ApiKeyTransport {
+            inner,
+            key,
+            origin: Origin::parse(api_base_url)?,
+        })
+    }
+
+    /// The origin that receives the key.
+    pub fn origin(&self) -> &Origin {
+        &self.origin
+    }
+}
+
+impl fmt::Debug for ApiKeyTransport {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ApiKeyTransport")
+            .field("origin", &self.origin)
+            .field("key", &self.key)
+            .field("inner", &self.inner)
+            .finish()
+    }
+}
+
+#[async_trait]
+impl Transport for ApiKeyTransport {
+    async fn send(&self, mut request: Request) -> Result<Response, TransportError> {
+        let same_origin = Origin::of(request.uri()).is_some_and(|o| o == self.origin);
+        if same_origin {
+            request
+                .headers_mut()
+                .insert(API_KEY_HEADER, self.key.header_value());
+        } else if request.headers_mut().remove(API_KEY_HEADER).is_some() {
+            tracing::warn!(
+                host = request.uri().host(),
+                "removed an API key header from a request to another origin"
+            );
+        }
+        self.inner.send(request).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keys_are_redacted_and_checked() {
+        let key = ApiKey::new("sk-live-123").expect("valid");
+        assert_eq!(format!("{key:?}"), "ApiKey([REDACTED])");
+        assert!(!format!("{:?}", key.header_value()).contains("sk-live-123"));
+        assert!(ApiKey::new("  ").is_err());
+        let err = ApiKey::new("has space-secret").unwrap_err();
+        assert!(!err.to_string().contains("secret"));
+    }
+
+    #[test]
+    fn origins_compare_scheme_host_and_port() {
+        let api = Origin::parse("https://API.hasdata.com").expect("valid");
+        assert_eq!(
+            Origin::parse("https://api.hasdata.com:443/scrapers/jobs/1").expect("valid"),
+            api
+        );
+        assert_ne!(Origin::parse("http://api.hasdata.com").expect("valid"), api);
+        assert_ne!(
+            Origin::parse("https://api.hasdata.com:8443").expect("valid"),
+            api
+        );
+        assert_ne!(
+            Origin::parse("https://f005.backblazeb2.com/file/x.json").expect("valid"),
+            api
+        );
+        assert!(Origin::parse("/relative").is_err());
+        assert!(Origin::parse("ftp://api.hasdata.com").is_err());
+    }
+}

@@ -1,0 +1,167 @@
+//! Response bodies that can be collected or streamed.
+//!
+//! A finished job's `data.json` can be hundreds of megabytes, so a response body is not
+//! `Bytes`: it is either already in memory (mocks, replays, small API answers) or a stream of
+//! chunks read from the socket as the caller consumes them.
+
+use std::fmt;
+use std::pin::Pin;
+
+use bytes::{Bytes, BytesMut};
+use futures::stream::{self, BoxStream, Stream, StreamExt};
+
+use crate::error::TransportError;
+
+/// The body of a response.
+pub struct Body {
+    inner: Inner,
+}
+
+enum Inner {
+    Full(Bytes),
+    Streaming(BoxStream<'static, Result<Bytes, TransportError>>),
+}
+
+impl Body {
+    /// A body already in memory.
+    pub fn from_bytes(bytes: impl Into<Bytes>) -> Self {
+        Body {
+            inner: Inner::Full(bytes.into()),
+        }
+    }
+
+    /// An empty body.
+    pub fn empty() -> Self {
+        Body::from_bytes(Bytes::new())
+    }
+
+    /// A body read chunk by chunk from `stream`.
+    pub fn from_stream<S>(stream: S) -> Self
+    where
+        S: Stream<Item = Result<Bytes, TransportError>> + Send + 'static,
+    {
+        Body {
+            inner: Inner::Streaming(stream.boxed()),
+        }
+    }
+
+    /// The bytes, if the body is already in memory.
+    pub fn as_bytes(&self) -> Option<&Bytes> {
+        match &self.inner {
+            Inner::Full(bytes) => Some(bytes),
+            Inner::Streaming(_) => None,
+        }
+    }
+
+    /// Reads the whole body into memory.
+    pub async fn bytes(self) -> Result<Bytes, TransportError> {
+        self.bytes_limited(usize::MAX).await
+    }
+
+    /// Reads the whole body into memory, failing once it grows past `limit` bytes, so a
+    /// misbehaving server cannot exhaust memory through an API answer.
+    pub async fn bytes_limited(self, limit: usize) -> Result<Bytes, TransportError> {
+        match self.inner {
+            Inner::Full(bytes) if bytes.len() <= limit => Ok(bytes),
+            Inner::Full(bytes) => Err(TransportError::body_too_large(limit, bytes.len())),
+            Inner::Streaming(mut chunks) => {
+                let mut buffer = BytesMut::new();
+                while let Some(chunk) = chunks.next().await {
+                    let chunk = chunk?;
+                    if buffer.len() + chunk.len() > limit {
+                        return Err(TransportError::body_too_large(
+                            limit,
+                            buffer.len() + chunk.len(),
+                        ));
+                    }
+                    buffer.extend_from_slice(&chunk);
+                }
+                Ok(buffer.freeze())
+            }
+        }
+    }
+
+    /// The body as a stream of chunks, read as the caller polls.
+    pub fn into_stream(self) -> BoxStream<'static, Result<Bytes, TransportError>> {
+        match self.inner {
+            Inner::Full(bytes) if bytes.is_empty() => stream::empty().boxed(),
+            Inner::Full(bytes) => stream::once(async move { Ok(bytes) }).boxed(),
+            Inner::Streaming(chunks) => chunks,
+        }
+    }
+}
+
+impl Stream for Body {
+    type Item = Result<Bytes, TransportError>;
+
+    fn poll_next(
+        mut self: Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Self::Item>> {
+        match &mut self.inner {
+            Inner::Full(bytes) if bytes.is_empty() => std::task::Poll::Ready(None),
+            Inner::Full(bytes) => std::task::Poll::Ready(Some(Ok(std::mem::take(bytes)))),
+            Inner::Streaming(chunks) => chunks.poll_next_unpin(cx),
+        }
+    }
+}
+
+impl Default for Body {
+    fn default() -> Self {
+        Body::empty()
+    }
+}
+
+impl From<Bytes> for Body {
+    fn from(bytes: Bytes) -> Self {
+        Body::from_bytes(bytes)
+    }
+}
+
+impl From<&'static str> for Body {
+    fn from(text: &'static str) -> Self {
+        Body::from_bytes(text)
+    }
+}
+
+impl From<String> for Body {
+    fn from(text: String) -> Self {
+        Body::from_bytes(text)
+    }
+}
+
+impl From<Vec<u8>> for Body {
+    fn from(bytes: Vec<u8>) -> Self {
+        Body::from_bytes(bytes)
+    }
+}
+
+impl fmt::Debug for Body {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.inner {
+            Inner::Full(bytes) => write!(f, "Body({} bytes)", bytes.len()),
+            Inner::Streaming(_) => f.write_str("Body(streaming)"),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn streams_collect_and_respect_the_limit() {
+        let chunks = vec![Ok(Bytes::from_static(b"ab")), Ok(Bytes::from_static(b"cd"))];
+        let body = Body::from_stream(stream::iter(chunks.clone()));
+        assert_eq!(
+            body.bytes().await.expect("collects"),
+            Bytes::from_static(b"abcd")
+        );
+        let body = Body::from_stream(stream::iter(chunks));
+        assert!(body.bytes_limited(3).await.is_err());
+        assert!(Body::from_bytes("abcd").bytes_limited(3).await.is_err());
+        let parts: Vec<_> = StreamExt::collect::<Vec<_>>(Body::from_bytes("xy")).await;
+        assert_eq!(parts.len(), 1);
+        assert_eq!(Body::empty().into_stream().count().await, 0);
+    }
+}

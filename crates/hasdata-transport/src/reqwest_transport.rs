@@ -1,0 +1,226 @@
+//! The production transport: reqwest over rustls (ring), with pooling and gzip.
+
+use std::error::Error as StdError;
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use futures::TryStreamExt;
+
+use crate::auth::Origin;
+use crate::body::Body;
+use crate::error::{TransportError, TransportErrorKind, chain_message};
+use crate::transport::{Request, Response, Transport};
+
+/// The user agent every request carries.
+pub const USER_AGENT: &str = concat!("hasdata-rs/", env!("CARGO_PKG_VERSION"));
+
+/// Default time allowed to open a connection.
+pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Default time allowed from sending a request to its response headers. HasData's own
+/// deadline is about 300 s, so a shorter one would abandon requests the server still serves.
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(300);
+
+/// Default longest silence while a body is read. A download may take far longer than
+/// [`DEFAULT_TIMEOUT`] in total; it fails only when the stream stalls.
+pub const DEFAULT_READ_TIMEOUT: Duration = Duration::from_secs(120);
+
+/// Sends requests with reqwest.
+///
+/// Timeouts: `connect_timeout` bounds opening a connection; `timeout` bounds the wait for the
+/// response headers; `read_timeout` bounds each silence while the body streams.
+/// Redirects are followed within one origin only: a redirect to another host is returned to
+/// the caller, so a header set for the API never travels to a host it was not meant for.
+#[derive(Clone, Debug)]
+pub struct ReqwestTransport {
+    client: reqwest::Client,
+    timeout: Duration,
+}
+
+/// Settings of a [`ReqwestTransport`].
+#[derive(Clone, Debug)]
+pub struct ReqwestTransportBuilder {
+    connect_timeout: Duration,
+    timeout: Duration,
+    read_timeout: Duration,
+    user_agent: String,
+    max_idle_per_host: usize,
+}
+
+impl Default for ReqwestTransportBuilder {
+    fn default() -> Self {
+        ReqwestTransportBuilder {
+            connect_timeout: DEFAULT_CONNECT_TIMEOUT,
+            timeout: DEFAULT_TIMEOUT,
+            read_timeout: DEFAULT_READ_TIMEOUT,
+            user_agent: USER_AGENT.to_owned(),
+            max_idle_per_host: 32,
+        }
+    }
+}
+
+/// A transport that could not be built.
+#[derive(Debug, thiserror::Error)]
+#[error("could not build the HTTP client: {0}")]
+pub struct BuildError(String);
+
+impl ReqwestTransportBuilder {
+    /// Time allowed to open a connection (default 10 s).
+    pub fn connect_timeout(mut self, timeout: Duration) -> Self {
+        self.connect_timeout = timeout;
+        self
+    }
+
+    /// Time allowed from sending a request to its response headers (default 300 s).
+    pub fn timeout(mut self, timeout: Duration) -> Self {
+        self.timeout = timeout;
+        self
+    }
+
+    /// Longest silence while a body is read (default 120 s).
+    pub fn read_timeout(mut self, timeout: Duration) -> Self {
+        self.read_timeout = timeout;
+        self
+    }
+
+    /// Replaces the user agent (default `hasdata-rs/<version>`).
+    pub fn user_agent(mut self, user_agent: impl Into<String>) -> Self {
+        self.user_agent = user_agent.into();
+        self
+    }
+
+    /// Idle connections kept per host (default 32).
+    pub fn max_idle_per_host(mut self, max: usize) -> Self {
+        self.max_idle_per_host = max;
+        self
+    }
+
+    /// Builds the transport.
+    pub fn build(self) -> Result<ReqwestTransport, BuildError> {
+        // ring builds fast and needs no C toolchain beyond cc; no process-wide provider is
+        // installed, so an application's own rustls setup is left alone.
+        let provider = Arc::new(rustls::crypto::ring::default_provider());
+        let roots = rustls::RootCertStore {
+            roots: webpki_roots::TLS_SERVER_ROOTS.to_vec(),
+        };
+        let tls = rustls::ClientConfig::builder_with_provider(provider)
+            .with_safe_default_protocol_versions()
+            .map_err(|e| BuildError(e.to_string()))?
+            .with_root_certificates(roots)
+            .with_no_client_auth();
+        let client = reqwest::Client::builder()
+            .tls_backend_preconfigured(tls)
+            .user_agent(self.user_agent)
+            .connect_timeout(self.connect_timeout)
+            .read_timeout(self.read_timeout)
+            .pool_max_idle_per_host(self.max_idle_per_host)
+            .redirect(same_origin_redirects())
+            .build()
+            .map_err(|e| BuildError(chain_message(&e)))?;
+        Ok(ReqwestTransport {
+            client,
+            timeout: self.timeout,
+        })
+    }
+}
+
+fn same_origin_redirects() -> reqwest::redirect::Policy {
+    reqwest::redirect::Policy::custom(|attempt| {
+        let same_origin = match (attempt.previous().last(), attempt.url()) {
+            (Some(previous), next) => {
+                let origin =
+                    |url: &reqwest::Url| url.as_str().parse().ok().and_then(|uri| Origin::of(&uri));
+                origin(previous).is_some() && origin(previous) == origin(next)
+            }
+            _ => false,
+        };
+        if !same_origin || attempt.previous().len() >= 10 {
+            attempt.stop()
+        } else {
+            attempt.follow()
+        }
+    })
+}
+
+impl ReqwestTransport {
+    /// A transport with the default settings.
+    pub fn new() -> Result<Self, BuildError> {
+        ReqwestTransportBuilder::default().build()
+    }
+
+    /// Settings to change before building.
+    pub fn builder() -> ReqwestTransportBuilder {
+        ReqwestTransportBuilder::default()
+    }
+}
+
+#[async_trait]
+impl Transport for ReqwestTransport {
+    async fn send(&self, request: Request) -> Result<Response, TransportError> {
+        let request = reqwest::Request::try_from(request).map_err(|e| {
+            TransportError::new(
+                TransportErrorKind::Request,
+                false,
+                chain_message(&e.without_url()),
+            )
+        })?;
+        let response = tokio::time::timeout(self.timeout, self.client.execute(request))
+            .await
+            .map_err(|_| TransportError::timeout(format!("no response within {:?}", self.timeout)))?
+            .map_err(classify)?;
+
+        let mut builder = http::Response::builder()
+            .status(response.status())
+            .version(response.version());
+        if let Some(headers) = builder.headers_mut() {
+            *headers = response.headers().clone();
+        }
+        let body = Body::from_stream(response.bytes_stream().map_err(classify));
+        builder
+            .body(body)
+            .map_err(|e| TransportError::new(TransportErrorKind::Other, true, e.to_string()))
+    }
+}
+
+/// Maps a reqwest error to a [`TransportError`], deciding whether the request may have
+/// reached the server. URLs are dropped from messages: a signed download link carries its
+/// token in the query.
+fn classify(error: reqwest::Error) -> TransportError {
+    let connect = error.is_connect();
+    let timeout = error.is_timeout();
+    let (kind, reached) = if connect && is_tls(&error) {
+        (TransportErrorKind::Tls, false)
+    } else if connect {
+        // Refused, DNS, unreachable, or a connect timeout: no byte of the request was sent.
+        (TransportErrorKind::Connect, false)
+    } else if timeout {
+        (TransportErrorKind::Timeout, true)
+    } else if error.is_body() || error.is_decode() {
+        (TransportErrorKind::Body, true)
+    } else if error.is_builder() {
+        (TransportErrorKind::Request, false)
+    } else {
+        (TransportErrorKind::Other, true)
+    };
+    TransportError::new(kind, reached, chain_message(&error.without_url()))
+}
+
+fn is_tls(error: &(dyn StdError + 'static)) -> bool {
+    let mut current: Option<&(dyn StdError + 'static)> = Some(error);
+    while let Some(e) = current {
+        if e.downcast_ref::<rustls::Error>().is_some() {
+            return true;
+        }
+        if let Some(io) = e.downcast_ref::<std::io::Error>() {
+            if io
+                .get_ref()
+                .is_some_and(|inner| inner.downcast_ref::<rustls::Error>().is_some())
+            {
+                return true;
+            }
+        }
+        current = e.source();
+    }
+    false
+}
