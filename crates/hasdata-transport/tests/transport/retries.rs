@@ -1,0 +1,260 @@
+//! Retries against a real server: GETs ride out faults, a POST is never repeated once it may
+//! have reached the server, and the pure decision holds for all inputs.
+
+use std::fmt;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
+
+use async_trait::async_trait;
+use hasdata_transport::{
+    Decision, Idempotent, Outcome, Request, Response, RetryPolicy, RetryTransport, SharedTransport,
+    Transport, TransportError, TransportErrorKind,
+};
+use http::StatusCode;
+use proptest::prelude::*;
+
+use crate::server::{Action, TestServer};
+use crate::{fast_retries, request, reqwest_transport};
+
+/// Counts the attempts that go through it.
+struct Counting {
+    inner: SharedTransport,
+    sends: AtomicUsize,
+}
+
+impl fmt::Debug for Counting {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Counting")
+    }
+}
+
+#[async_trait]
+impl Transport for Counting {
+    async fn send(&self, request: Request) -> Result<Response, TransportError> {
+        self.sends.fetch_add(1, Ordering::SeqCst);
+        self.inner.send(request).await
+    }
+}
+
+fn retrying(max_attempts: u32, timeout: Duration) -> RetryTransport {
+    RetryTransport::new(reqwest_transport(timeout), fast_retries(max_attempts))
+}
+
+#[tokio::test]
+async fn a_get_succeeds_after_429_503_and_a_reset() {
+    let server = TestServer::start(
+        vec![
+            Action::status(503),
+            Action::Respond(
+                429,
+                vec![("retry-after", "0".into())],
+                "{\"message\": \"slow down\"}".into(),
+            ),
+            Action::Reset,
+            Action::status(500),
+        ],
+        Action::ok("{\"id\": 1}"),
+    )
+    .await;
+    let response = retrying(6, Duration::from_secs(5))
+        .send(request("GET", &server.url("/scrapers/jobs/1")))
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    assert_eq!(response.into_body().bytes().await.unwrap(), "{\"id\": 1}");
+    assert_eq!(server.hit_count(), 5);
+}
+
+#[tokio::test]
+async fn retries_stop_at_the_maximum_attempts() {
+    let server = TestServer::start(vec![], Action::status(503)).await;
+    let response = retrying(3, Duration::from_secs(5))
+        .send(request("GET", &server.url("/scrapers/jobs/1")))
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 503, "the last answer is returned");
+    assert_eq!(server.hit_count(), 3);
+}
+
+#[tokio::test]
+async fn a_post_that_got_an_answer_or_may_have_arrived_reaches_the_server_once() {
+    for first in [Action::status(503), Action::status(429), Action::Reset] {
+        let server = TestServer::start(vec![first.clone()], Action::ok("{}")).await;
+        let result = retrying(5, Duration::from_secs(5))
+            .send(request("POST", &server.url("/scrapers/contacts/jobs")))
+            .await;
+        match (&first, result) {
+            (Action::Reset, Err(error)) => assert!(error.may_have_reached_server(), "{error}"),
+            (Action::Respond(status, ..), Ok(response)) => {
+                assert_eq!(response.status().as_u16(), *status)
+            }
+            (action, other) => panic!("{action:?} gave {other:?}"),
+        }
+        assert_eq!(server.hit_count(), 1, "POST after {first:?} was sent again");
+        assert_eq!(server.hits()[0].method, "POST");
+    }
+}
+
+#[tokio::test]
+async fn a_post_that_times_out_is_not_sent_again() {
+    let server = TestServer::start(vec![], Action::Hang).await;
+    let error = retrying(5, Duration::from_millis(300))
+        .send(request("POST", &server.url("/scrapers/contacts/jobs")))
+        .await
+        .unwrap_err();
+    assert_eq!(error.kind(), TransportErrorKind::Timeout);
+    assert!(error.may_have_reached_server());
+    assert_eq!(server.hit_count(), 1);
+}
+
+#[tokio::test]
+async fn a_get_that_hangs_times_out_on_every_attempt() {
+    let server = TestServer::start(vec![], Action::Hang).await;
+    let error = retrying(2, Duration::from_millis(200))
+        .send(request("GET", &server.url("/scrapers/jobs/1")))
+        .await
+        .unwrap_err();
+    assert!(error.is_timeout(), "{error}");
+    assert_eq!(server.hit_count(), 2);
+}
+
+#[tokio::test]
+async fn a_post_marked_idempotent_is_retried() {
+    let server = TestServer::start(vec![Action::status(503)], Action::ok("{}")).await;
+    let mut post = request("POST", &server.url("/scrapers/contacts/jobs"));
+    post.extensions_mut().insert(Idempotent);
+    let response = retrying(3, Duration::from_secs(5))
+        .send(post)
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    assert_eq!(server.hit_count(), 2);
+}
+
+#[tokio::test]
+async fn a_post_to_a_closed_port_is_retried_because_it_never_left() {
+    let port = {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        listener.local_addr().unwrap().port()
+    };
+    let counting = Arc::new(Counting {
+        inner: reqwest_transport(Duration::from_secs(2)),
+        sends: AtomicUsize::new(0),
+    });
+    let error = RetryTransport::new(counting.clone(), fast_retries(3))
+        .send(request(
+            "POST",
+            &format!("http://127.0.0.1:{port}/scrapers/contacts/jobs"),
+        ))
+        .await
+        .unwrap_err();
+    assert_eq!(error.kind(), TransportErrorKind::Connect, "{error}");
+    assert!(!error.may_have_reached_server());
+    assert_eq!(counting.sends.load(Ordering::SeqCst), 3);
+}
+
+#[tokio::test]
+async fn client_errors_are_never_retried() {
+    for status in [401, 403, 404, 422] {
+        let server = TestServer::start(vec![Action::status(status)], Action::ok("{}")).await;
+        let response = retrying(5, Duration::from_secs(5))
+            .send(request("GET", &server.url("/scrapers/jobs/1")))
+            .await
+            .unwrap();
+        assert_eq!(response.status().as_u16(), status);
+        assert_eq!(server.hit_count(), 1, "{status} was retried");
+    }
+}
+
+fn any_outcome_error() -> impl Strategy<Value = TransportError> {
+    (
+        prop::sample::select(vec![
+            TransportErrorKind::Connect,
+            TransportErrorKind::Tls,
+            TransportErrorKind::Timeout,
+            TransportErrorKind::Body,
+            TransportErrorKind::Request,
+            TransportErrorKind::Other,
+        ]),
+        any::<bool>(),
+    )
+        .prop_map(|(kind, reached)| TransportError::new(kind, reached, "generated"))
+}
+
+fn any_policy() -> impl Strategy<Value = RetryPolicy> {
+    (
+        1u32..8,
+        0u64..2_000,
+        0u64..60_000,
+        0u64..300_000,
+        0u64..120_000,
+    )
+        .prop_map(|(attempts, base, max, total, after)| RetryPolicy {
+            max_attempts: attempts,
+            base_delay: Duration::from_millis(base),
+            max_delay: Duration::from_millis(max),
+            max_total_delay: Duration::from_millis(total),
+            max_retry_after: Duration::from_millis(after),
+        })
+}
+
+proptest! {
+    #[test]
+    fn never_more_attempts_or_delay_than_allowed(
+        policy in any_policy(),
+        statuses in prop::collection::vec(prop_oneof![Just(429u16), Just(500), Just(503), 100u16..600], 1..20),
+        retry_after in prop::option::of(0u64..200_000),
+        jitters in prop::collection::vec(0.0f64..1.0, 20),
+    ) {
+        let mut attempts = 0u32;
+        let mut delayed = Duration::ZERO;
+        for (i, status) in statuses.iter().cycle().take(50).enumerate() {
+            attempts += 1;
+            let outcome = Outcome::Status {
+                status: StatusCode::from_u16(*status).unwrap(),
+                retry_after: retry_after.map(Duration::from_millis),
+            };
+            match policy.decide(true, outcome, attempts, delayed, jitters[i % jitters.len()]) {
+                Decision::Stop => break,
+                Decision::RetryAfter(delay) => delayed += delay,
+            }
+        }
+        prop_assert!(attempts <= policy.max_attempts);
+        prop_assert!(delayed <= policy.max_total_delay);
+    }
+
+    #[test]
+    fn a_post_that_may_have_been_sent_is_never_retried(
+        policy in any_policy(),
+        status in 100u16..600,
+        error in any_outcome_error(),
+        attempt in 1u32..8,
+        jitter in 0.0f64..1.0,
+    ) {
+        let answered = Outcome::Status { status: StatusCode::from_u16(status).unwrap(), retry_after: None };
+        prop_assert_eq!(policy.decide(false, answered, attempt, Duration::ZERO, jitter), Decision::Stop);
+        if error.may_have_reached_server() {
+            prop_assert_eq!(policy.decide(false, Outcome::Error(&error), attempt, Duration::ZERO, jitter), Decision::Stop);
+        }
+    }
+
+    #[test]
+    fn retry_after_is_respected(policy in any_policy(), asked_ms in 0u64..600_000, jitter in 0.0f64..1.0) {
+        let asked = Duration::from_millis(asked_ms);
+        let outcome = Outcome::Status { status: StatusCode::TOO_MANY_REQUESTS, retry_after: Some(asked) };
+        match policy.decide(true, outcome, 1, Duration::ZERO, jitter) {
+            Decision::RetryAfter(delay) => prop_assert_eq!(delay, asked.min(policy.max_retry_after)),
+            Decision::Stop => prop_assert!(policy.max_attempts <= 1 || asked.min(policy.max_retry_after) > policy.max_total_delay),
+        }
+    }
+
+    #[test]
+    fn backoff_without_retry_after_stays_under_the_ceiling(policy in any_policy(), attempt in 1u32..8, jitter in 0.0f64..1.0) {
+        let outcome = Outcome::Status { status: StatusCode::SERVICE_UNAVAILABLE, retry_after: None };
+        if let Decision::RetryAfter(delay) = policy.decide(true, outcome, attempt, Duration::ZERO, jitter) {
+            prop_assert!(delay <= policy.backoff_ceiling(attempt));
+            prop_assert!(delay <= policy.max_delay);
+        }
+    }
+}

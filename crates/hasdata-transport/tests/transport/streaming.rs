@@ -1,0 +1,81 @@
+//! Large bodies stream chunk by chunk; a body cut short is a body error.
+
+use std::time::Duration;
+
+use futures::StreamExt;
+use hasdata_transport::{Transport, TransportErrorKind};
+
+use crate::server::{Action, TestServer};
+use crate::{request, reqwest_transport};
+
+#[tokio::test]
+async fn a_large_body_streams_in_chunks() {
+    let (chunks, chunk_size) = (128, 64 * 1024);
+    let server = TestServer::start(
+        vec![],
+        Action::Stream {
+            chunks,
+            chunk_size,
+            fail_after: None,
+        },
+    )
+    .await;
+    let response = reqwest_transport(Duration::from_secs(10))
+        .send(request("GET", &server.url("/file/data.json")))
+        .await
+        .unwrap();
+    let mut stream = response.into_body().into_stream();
+    let (mut total, mut pieces, mut largest) = (0usize, 0usize, 0usize);
+    while let Some(chunk) = stream.next().await {
+        let chunk = chunk.unwrap();
+        total += chunk.len();
+        largest = largest.max(chunk.len());
+        pieces += 1;
+    }
+    assert_eq!(total, chunks * chunk_size);
+    assert!(pieces > 1, "the body arrived in one piece");
+    assert!(largest < total, "the body was buffered whole");
+}
+
+#[tokio::test]
+async fn a_body_cut_short_is_a_body_error() {
+    let server = TestServer::start(
+        vec![],
+        Action::Stream {
+            chunks: 10,
+            chunk_size: 1024,
+            fail_after: Some(3),
+        },
+    )
+    .await;
+    let response = reqwest_transport(Duration::from_secs(10))
+        .send(request("GET", &server.url("/file/data.json")))
+        .await
+        .unwrap();
+    let error = response.into_body().bytes().await.unwrap_err();
+    assert_eq!(error.kind(), TransportErrorKind::Body, "{error}");
+    assert!(error.may_have_reached_server());
+}
+
+#[tokio::test]
+async fn collecting_stops_at_the_limit() {
+    let server = TestServer::start(
+        vec![],
+        Action::Stream {
+            chunks: 64,
+            chunk_size: 1024,
+            fail_after: None,
+        },
+    )
+    .await;
+    let response = reqwest_transport(Duration::from_secs(10))
+        .send(request("GET", &server.url("/scrapers/jobs/1")))
+        .await
+        .unwrap();
+    let error = response
+        .into_body()
+        .bytes_limited(10 * 1024)
+        .await
+        .unwrap_err();
+    assert!(error.to_string().contains("limit"), "{error}");
+}
