@@ -92,13 +92,13 @@ impl CheckField for Range {
     fn check_field(&self, path: &str, checker: &mut Checker) {
         self.min.check_field(&format!("{path}.min"), checker);
         self.max.check_field(&format!("{path}.max"), checker);
-        if let (Some(min), Some(max)) = (self.min, self.max) {
-            if min > max {
-                checker.fail(
-                    path,
-                    format!("expected min <= max, got min {min} > max {max}"),
-                );
-            }
+        if let (Some(min), Some(max)) = (self.min, self.max)
+            && min > max
+        {
+            checker.fail(
+                path,
+                format!("expected min <= max, got min {min} > max {max}"),
+            );
         }
     }
 }

@@ -25,13 +25,15 @@ impl BodyRules for SecEdgarBody {
         for (i, cik) in self.ciks.iter().flatten().enumerate() {
             checker.non_blank(&format!("ciks[{i}]"), cik);
         }
-        if let Some(types) = &self.filing_types {
-            if types.split(',').any(|t| t.trim().is_empty()) {
-                checker.fail(
-                    "filingTypes",
-                    format!("expected comma-separated filing types such as \"10-K, 10-Q\", got {types:?}"),
-                );
-            }
+        if let Some(types) = &self.filing_types
+            && types.split(',').any(|t| t.trim().is_empty())
+        {
+            checker.fail(
+                "filingTypes",
+                format!(
+                    "expected comma-separated filing types such as \"10-K, 10-Q\", got {types:?}"
+                ),
+            );
         }
         if let Some(date) = &self.start_date {
             checker.date("startDate", date);

@@ -62,14 +62,14 @@ impl ExpectedRequest {
         if request.uri().to_string() != self.uri {
             problems.push(format!("uri: expected {}, got {}", self.uri, request.uri()));
         }
-        if let Some(expected) = &self.body {
-            if !bodies_equal(expected, request.body()) {
-                problems.push(format!(
-                    "body: expected {}, got {}",
-                    String::from_utf8_lossy(expected),
-                    String::from_utf8_lossy(request.body())
-                ));
-            }
+        if let Some(expected) = &self.body
+            && !bodies_equal(expected, request.body())
+        {
+            problems.push(format!(
+                "body: expected {}, got {}",
+                String::from_utf8_lossy(expected),
+                String::from_utf8_lossy(request.body())
+            ));
         }
         for (name, value) in &self.headers {
             let actual = request.headers().get(name);

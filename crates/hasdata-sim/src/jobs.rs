@@ -1,0 +1,287 @@
+//! The simulated jobs and how they progress.
+//!
+//! A job stores only what it was submitted with and when; its status, row count and credits
+//! at any moment are computed from the time elapsed, and its rows are generated on demand
+//! ([`crate::rows`]). A 1,000,000-row job costs the same memory as a 1-row job.
+
+use std::collections::BTreeMap;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use hasdata_model::{ScraperKind, Webhook};
+use serde_json::Value;
+use time::OffsetDateTime;
+use tokio::time::Instant;
+
+/// The status of a job at a moment.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Phase {
+    /// Accepted, not started.
+    Pending,
+    /// Producing rows.
+    InProgress,
+    /// Done.
+    Finished,
+    /// Stopped early.
+    Stopped,
+}
+
+impl Phase {
+    /// The wire name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Phase::Pending => "pending",
+            Phase::InProgress => "in_progress",
+            Phase::Finished => "finished",
+            Phase::Stopped => "stopped",
+        }
+    }
+
+    /// Whether the job will not change any more.
+    pub fn is_terminal(self) -> bool {
+        matches!(self, Phase::Finished | Phase::Stopped)
+    }
+}
+
+/// A job as the simulator keeps it.
+#[derive(Clone, Debug)]
+pub struct SimJob {
+    /// The integer id.
+    pub id: u64,
+    /// The scraper.
+    pub kind: ScraperKind,
+    /// The body as submitted.
+    pub input: Value,
+    /// The webhook, when the body had one.
+    pub webhook: Option<Webhook>,
+    /// When it was submitted (monotonic).
+    pub created: Instant,
+    /// When it was submitted (wall clock, for timestamps).
+    pub created_wall: OffsetDateTime,
+    /// The rows it produces when it runs to the end.
+    pub total_rows: u64,
+    /// How long it runs.
+    pub duration: Duration,
+    /// When it was stopped, and how many rows it had then.
+    pub stopped: Option<(Instant, u64)>,
+}
+
+/// A job's state at one moment.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Snapshot {
+    /// Its status.
+    pub phase: Phase,
+    /// Rows produced so far.
+    pub rows: u64,
+    /// When it reached a terminal status, if it has.
+    pub ended_at: Option<Instant>,
+}
+
+/// The share of the run spent `pending` before rows start to appear.
+const PENDING_SHARE: f64 = 0.1;
+
+impl SimJob {
+    /// The job's state at `now`.
+    pub fn snapshot(&self, now: Instant) -> Snapshot {
+        if let Some((at, rows)) = self.stopped {
+            return Snapshot {
+                phase: Phase::Stopped,
+                rows,
+                ended_at: Some(at),
+            };
+        }
+        let elapsed = now.saturating_duration_since(self.created);
+        if elapsed >= self.duration {
+            return Snapshot {
+                phase: Phase::Finished,
+                rows: self.total_rows,
+                ended_at: Some(self.created + self.duration),
+            };
+        }
+        let progress = elapsed.as_secs_f64() / self.duration.as_secs_f64();
+        if progress < PENDING_SHARE {
+            return Snapshot {
+                phase: Phase::Pending,
+                rows: 0,
+                ended_at: None,
+            };
+        }
+        let share = (progress - PENDING_SHARE) / (1.0 - PENDING_SHARE);
+        Snapshot {
+            phase: Phase::InProgress,
+            rows: ((self.total_rows as f64 * share).floor() as u64).min(self.total_rows),
+            ended_at: None,
+        }
+    }
+
+    /// Credits a job has spent with `rows` rows.
+    pub fn credits(&self, rows: u64) -> u64 {
+        rows * credits_per_row(self.kind)
+    }
+
+    /// A rough count of the bytes this record holds: what the simulator keeps per job.
+    pub fn held_bytes(&self) -> usize {
+        std::mem::size_of::<SimJob>() + self.input.to_string().len()
+    }
+}
+
+/// Credits charged per row, per the API's published prices.
+pub fn credits_per_row(kind: ScraperKind) -> u64 {
+    match kind {
+        ScraperKind::Contacts => 5,
+        ScraperKind::GoogleSerp => 2,
+        ScraperKind::Crawler => 10,
+        _ => 5,
+    }
+}
+
+/// How many rows a body produces: one per URL for `contacts`, else `limit` (10 when 0 or
+/// absent).
+pub fn planned_rows(kind: ScraperKind, body: &Value) -> u64 {
+    let limit = body.get("limit").and_then(Value::as_u64).filter(|l| *l > 0);
+    match kind {
+        ScraperKind::Contacts => {
+            let urls = body
+                .get("urls")
+                .and_then(Value::as_array)
+                .map_or(0, Vec::len) as u64;
+            limit.map_or(urls, |l| urls.min(l))
+        }
+        _ => limit.unwrap_or(10),
+    }
+}
+
+/// Every job, by id.
+#[derive(Debug)]
+pub struct JobStore {
+    jobs: Mutex<BTreeMap<u64, SimJob>>,
+    next_id: AtomicU64,
+}
+
+impl JobStore {
+    /// An empty store whose first id is `first_id`.
+    pub fn new(first_id: u64) -> Self {
+        JobStore {
+            jobs: Mutex::new(BTreeMap::new()),
+            next_id: AtomicU64::new(first_id),
+        }
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, BTreeMap<u64, SimJob>> {
+        self.jobs.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Adds a job unless `max_running` jobs are unfinished; returns its id.
+    pub fn insert_if_room(&self, mut job: SimJob, max_running: usize, now: Instant) -> Option<u64> {
+        let mut jobs = self.lock();
+        let running = jobs
+            .values()
+            .filter(|j| !j.snapshot(now).phase.is_terminal())
+            .count();
+        if running >= max_running {
+            return None;
+        }
+        job.id = self.next_id.fetch_add(1, Ordering::Relaxed);
+        let id = job.id;
+        jobs.insert(id, job);
+        Some(id)
+    }
+
+    /// A copy of a job.
+    pub fn get(&self, id: u64) -> Option<SimJob> {
+        self.lock().get(&id).cloned()
+    }
+
+    /// Stops a job that is still running; returns it as it is afterwards.
+    pub fn stop(&self, id: u64, now: Instant) -> Option<SimJob> {
+        let mut jobs = self.lock();
+        let job = jobs.get_mut(&id)?;
+        let snapshot = job.snapshot(now);
+        if !snapshot.phase.is_terminal() {
+            job.stopped = Some((now, snapshot.rows));
+        }
+        Some(job.clone())
+    }
+
+    /// Credits spent by every job, at `now`.
+    pub fn credits_spent(&self, now: Instant) -> u64 {
+        self.lock()
+            .values()
+            .map(|j| j.credits(j.snapshot(now).rows))
+            .sum()
+    }
+
+    /// How many jobs there are.
+    pub fn len(&self) -> usize {
+        self.lock().len()
+    }
+
+    /// The bytes the store holds for its jobs (a rough count).
+    pub fn held_bytes(&self) -> usize {
+        self.lock().values().map(SimJob::held_bytes).sum()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn job(duration: Duration, rows: u64) -> SimJob {
+        SimJob {
+            id: 1,
+            kind: ScraperKind::Contacts,
+            input: Value::Null,
+            webhook: None,
+            created: Instant::now(),
+            created_wall: OffsetDateTime::UNIX_EPOCH,
+            total_rows: rows,
+            duration,
+            stopped: None,
+        }
+    }
+
+    #[test]
+    fn progress_goes_pending_in_progress_finished() {
+        let job = job(Duration::from_secs(100), 1000);
+        let at = |secs| job.snapshot(job.created + Duration::from_secs(secs));
+        assert_eq!(at(0).phase, Phase::Pending);
+        assert_eq!(at(5).rows, 0);
+        assert_eq!(at(55).phase, Phase::InProgress);
+        assert_eq!(at(55).rows, 500);
+        assert_eq!(at(100).phase, Phase::Finished);
+        assert_eq!(at(100).rows, 1000);
+        let rows: Vec<u64> = (10..100).map(|s| at(s).rows).collect();
+        assert!(rows.windows(2).all(|w| w[0] <= w[1]), "rows only grow");
+    }
+
+    #[test]
+    fn a_zero_duration_job_is_finished_at_once() {
+        let job = job(Duration::ZERO, 3);
+        assert_eq!(job.snapshot(job.created).phase, Phase::Finished);
+    }
+
+    #[test]
+    fn planned_rows_follow_the_body() {
+        let body = serde_json::json!({"urls": ["a", "b", "c"]});
+        assert_eq!(planned_rows(ScraperKind::Contacts, &body), 3);
+        assert_eq!(
+            planned_rows(
+                ScraperKind::Contacts,
+                &serde_json::json!({"urls": ["a", "b"], "limit": 1})
+            ),
+            1
+        );
+        assert_eq!(
+            planned_rows(
+                ScraperKind::Crawler,
+                &serde_json::json!({"urls": ["a"], "limit": 0})
+            ),
+            10
+        );
+        assert_eq!(
+            planned_rows(ScraperKind::Indeed, &serde_json::json!({"limit": 250})),
+            250
+        );
+    }
+}

@@ -1,0 +1,241 @@
+//! Webhook delivery, as HasData does it: the subscribed events, the submitter's headers on
+//! every call, up to three attempts on a non-2xx answer or a timeout, no ordering promise.
+//! Faults (drop, duplicate, reorder, delay) are drawn from the seeded injector and counted.
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use bytes::Bytes;
+use hasdata_model::{Webhook, WebhookEventName};
+use hasdata_transport::Transport;
+use serde_json::{Value, json};
+use tokio::time::Instant;
+
+use crate::jobs::Phase;
+use crate::render::timestamp;
+use crate::server::Shared;
+
+/// Attempts per event, the first included.
+pub const ATTEMPTS: u32 = 3;
+
+/// How one delivery attempt ended.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum DeliveryOutcome {
+    /// The receiver answered with this status.
+    Status(u16),
+    /// No answer (refused, timeout, broken connection).
+    Failed(String),
+}
+
+/// One delivery attempt, as the log records it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct WebhookDelivery {
+    /// The job.
+    pub job_id: u64,
+    /// The event name.
+    pub event: String,
+    /// The attempt number, from 1.
+    pub attempt: u32,
+    /// How it ended.
+    pub outcome: DeliveryOutcome,
+    /// Rows carried (for `scraper.data.scraped`).
+    pub rows: usize,
+    /// Whether this was the second copy of a duplicated event.
+    pub duplicate: bool,
+}
+
+impl WebhookDelivery {
+    /// Whether the receiver acknowledged it (2xx).
+    pub fn acknowledged(&self) -> bool {
+        matches!(self.outcome, DeliveryOutcome::Status(s) if (200..300).contains(&s))
+    }
+}
+
+/// Every delivery attempt, in the order they ended.
+#[derive(Debug, Default)]
+pub struct WebhookLog(Mutex<Vec<WebhookDelivery>>);
+
+impl WebhookLog {
+    fn push(&self, delivery: WebhookDelivery) {
+        self.0
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push(delivery);
+    }
+
+    /// A copy of the log.
+    pub fn entries(&self) -> Vec<WebhookDelivery> {
+        self.0.lock().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+}
+
+fn subscribed(webhook: &Webhook, event: &WebhookEventName) -> bool {
+    webhook.events.contains(event)
+}
+
+/// Follows one job and sends its events until it ends.
+pub(crate) async fn drive(shared: Arc<Shared>, job_id: u64) {
+    let Some(job) = shared.store.get(job_id) else {
+        return;
+    };
+    let Some(webhook) = job.webhook.clone() else {
+        return;
+    };
+    let tick = (job.duration / 20).clamp(Duration::from_millis(5), Duration::from_millis(250));
+    let batch = shared.config.webhook_batch.max(1) as u64;
+    let (mut started_sent, mut rows_sent) = (false, 0u64);
+    loop {
+        let Some(job) = shared.store.get(job_id) else {
+            return;
+        };
+        let snapshot = job.snapshot(Instant::now());
+        if !started_sent && snapshot.phase != Phase::Pending {
+            started_sent = true;
+            if subscribed(&webhook, &WebhookEventName::JobStarted) {
+                send(
+                    &shared,
+                    &webhook,
+                    job_id,
+                    WebhookEventName::JobStarted,
+                    "in_progress",
+                    None,
+                    0,
+                );
+            }
+        }
+        if subscribed(&webhook, &WebhookEventName::DataScraped) {
+            while rows_sent < snapshot.rows {
+                let end = (rows_sent + batch).min(snapshot.rows);
+                let rows: Vec<Value> = (rows_sent..end)
+                    .map(|index| crate::rows::row(job.kind, &job.input, job.id, index))
+                    .collect();
+                let count = rows.len();
+                send(
+                    &shared,
+                    &webhook,
+                    job_id,
+                    WebhookEventName::DataScraped,
+                    "in_progress",
+                    Some(Value::Array(rows)),
+                    count,
+                );
+                rows_sent = end;
+            }
+        }
+        if snapshot.phase.is_terminal() {
+            if subscribed(&webhook, &WebhookEventName::JobFinished) {
+                send(
+                    &shared,
+                    &webhook,
+                    job_id,
+                    WebhookEventName::JobFinished,
+                    snapshot.phase.as_str(),
+                    None,
+                    0,
+                );
+            }
+            return;
+        }
+        tokio::time::sleep(tick).await;
+    }
+}
+
+/// Queues one event, applying the webhook faults.
+fn send(
+    shared: &Arc<Shared>,
+    webhook: &Webhook,
+    job_id: u64,
+    event: WebhookEventName,
+    job_status: &str,
+    data: Option<Value>,
+    rows: usize,
+) {
+    let faults = &shared.faults;
+    let spec = faults.spec().webhooks.clone();
+    if faults.chance(spec.drop, "webhook:drop") {
+        return;
+    }
+    let copies = if faults.chance(spec.duplicate, "webhook:duplicate") {
+        2
+    } else {
+        1
+    };
+    let mut wait = Duration::ZERO;
+    if let Some((delay, p)) = spec.delay
+        && faults.chance(p, "webhook:delay")
+    {
+        wait += delay;
+    }
+    if faults.chance(spec.reorder, "webhook:reorder") {
+        // Held back long enough for later events to overtake it.
+        wait += Duration::from_millis(50 + (faults.draw() * 200.0) as u64);
+    }
+    let mut payload = json!({
+        "event": event.as_str(),
+        "jobId": job_id,
+        "jobStatus": job_status,
+        "timestamp": timestamp(time::OffsetDateTime::now_utc()),
+    });
+    if let Some(data) = data {
+        payload["data"] = data;
+    }
+    let body = Bytes::from(payload.to_string());
+    let shared_for_task = shared.clone();
+    let webhook = webhook.clone();
+    let event_name = event.as_str().to_owned();
+    let task = tokio::spawn(async move {
+        let shared = shared_for_task;
+        tokio::time::sleep(wait).await;
+        let Ok(_slot) = shared.delivery_slots.acquire().await else {
+            return;
+        };
+        for copy in 0..copies {
+            for attempt in 1..=ATTEMPTS {
+                let outcome = post(&shared, &webhook, body.clone()).await;
+                let acknowledged =
+                    matches!(outcome, DeliveryOutcome::Status(s) if (200..300).contains(&s));
+                shared.webhooks.push(WebhookDelivery {
+                    job_id,
+                    event: event_name.clone(),
+                    attempt,
+                    outcome,
+                    rows,
+                    duplicate: copy > 0,
+                });
+                if acknowledged {
+                    break;
+                }
+                if attempt < ATTEMPTS {
+                    tokio::time::sleep(shared.config.webhook_retry_delay * attempt).await;
+                }
+            }
+        }
+    });
+    shared.track(task.abort_handle());
+}
+
+async fn post(shared: &Shared, webhook: &Webhook, body: Bytes) -> DeliveryOutcome {
+    let mut request = http::Request::builder()
+        .method(http::Method::POST)
+        .uri(&webhook.url)
+        .header(http::header::CONTENT_TYPE, "application/json");
+    for (name, value) in webhook.headers.iter().flatten() {
+        request = request.header(name.as_str(), value.as_str());
+    }
+    let request = match request.body(body) {
+        Ok(request) => request,
+        Err(e) => return DeliveryOutcome::Failed(e.to_string()),
+    };
+    let attempt = async {
+        let response = shared.webhook_http.send(request).await?;
+        let status = response.status().as_u16();
+        // Read the answer so the connection can be reused.
+        let _ = response.into_body().bytes_limited(64 * 1024).await;
+        Ok::<u16, hasdata_transport::TransportError>(status)
+    };
+    match tokio::time::timeout(shared.config.webhook_timeout, attempt).await {
+        Ok(Ok(status)) => DeliveryOutcome::Status(status),
+        Ok(Err(e)) => DeliveryOutcome::Failed(e.to_string()),
+        Err(_) => DeliveryOutcome::Failed("timed out".into()),
+    }
+}
