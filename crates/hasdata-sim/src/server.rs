@@ -120,6 +120,18 @@ fn error_response(status: StatusCode, message: &str) -> SimResponse {
     json_response(status, &render::error(message))
 }
 
+/// A body error, raised once what came before it has had time to reach the client: hyper
+/// drops buffered bytes when a body fails, and a reset "mid-response" must deliver the headers.
+fn reset_after_flush() -> impl futures::Stream<Item = Result<Frame<Bytes>, io::Error>> {
+    futures::stream::once(async {
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        Err(io::Error::new(
+            io::ErrorKind::ConnectionReset,
+            "injected reset",
+        ))
+    })
+}
+
 /// Sends the headers and the first half of the body, then breaks the connection.
 async fn broken(response: SimResponse) -> SimResponse {
     let (parts, body) = response.into_parts();
@@ -129,13 +141,8 @@ async fn broken(response: SimResponse) -> SimResponse {
         .map(|c| c.to_bytes())
         .unwrap_or_default();
     let half = bytes.slice(..bytes.len() / 2);
-    let frames = futures::stream::iter([
-        Ok(Frame::data(half)),
-        Err(io::Error::new(
-            io::ErrorKind::ConnectionReset,
-            "injected reset",
-        )),
-    ]);
+    let frames =
+        futures::stream::once(async move { Ok(Frame::data(half)) }).chain(reset_after_flush());
     http::Response::from_parts(parts, BodyExt::boxed_unsync(StreamBody::new(frames)))
 }
 
@@ -453,13 +460,7 @@ pub(crate) async fn storage(shared: Arc<Shared>, request: http::Request<Incoming
         files::stream(job, rows, format).map(|bytes| Ok::<_, io::Error>(Frame::data(bytes)));
     let body = if injected == Injected::Reset {
         // A few chunks, then the connection breaks.
-        let failure = futures::stream::once(async {
-            Err(io::Error::new(
-                io::ErrorKind::ConnectionReset,
-                "injected reset",
-            ))
-        });
-        BodyExt::boxed_unsync(StreamBody::new(chunks.take(2).chain(failure)))
+        BodyExt::boxed_unsync(StreamBody::new(chunks.take(2).chain(reset_after_flush())))
     } else {
         BodyExt::boxed_unsync(StreamBody::new(chunks))
     };

@@ -1,0 +1,262 @@
+//! Submit, status over time, stop, the concurrency cap, errors.
+
+use std::time::Duration;
+
+use hasdata_sim::SimConfig;
+use reqwest::Method;
+use serde_json::json;
+
+use crate::{Api, contacts_body, count};
+
+#[tokio::test]
+async fn the_submit_record_has_the_documented_shape() {
+    let api = Api::instant().await;
+    let (status, record) = api.submit("contacts", contacts_body(2)).await;
+    assert_eq!(status, 200);
+    assert!(record["id"].is_u64(), "the handle is an integer: {record}");
+    assert_eq!(record["status"], "pending");
+    assert_eq!(record["creditsSpent"], 0);
+    assert_eq!(record["dataRowsCount"], 0);
+    assert_eq!(record["scraper"]["slug"], "contacts");
+    assert!(record["scraperId"].is_u64());
+    assert_eq!(record["input"], contacts_body(2));
+    assert!(
+        record["columns"]
+            .as_array()
+            .unwrap()
+            .contains(&json!("emails"))
+    );
+    for field in ["createdAt", "updatedAt"] {
+        let stamp = record[field].as_str().unwrap();
+        assert!(stamp.ends_with("+03:00"), "{field}: {stamp}");
+    }
+}
+
+#[tokio::test]
+async fn status_goes_pending_then_in_progress_with_growing_rows_then_finished() {
+    let api = Api::start(SimConfig {
+        job_duration: Duration::from_millis(1500),
+        ..SimConfig::default()
+    })
+    .await;
+    let id = api
+        .submit_ok(
+            "crawler",
+            json!({"urls": ["https://docs.example.com"], "limit": 1000}),
+        )
+        .await;
+    let mut seen = Vec::new();
+    let mut rows = Vec::new();
+    loop {
+        let status = api.status(id).await;
+        let name = status["status"].as_str().unwrap().to_owned();
+        rows.push(count(&status["dataRowsCount"]));
+        if seen.last() != Some(&name) {
+            seen.push(name.clone());
+        }
+        if name == "finished" {
+            assert_eq!(
+                status["dataRowsCount"], "1000",
+                "populated counts are strings"
+            );
+            assert_eq!(
+                status["creditsSpent"], "10000",
+                "crawler costs 10 credits a row"
+            );
+            for format in ["csv", "json", "xlsx"] {
+                assert!(status["data"][format].as_str().is_some(), "{format} link");
+            }
+            break;
+        }
+        assert!(status.get("data").is_none(), "links only once finished");
+        tokio::time::sleep(Duration::from_millis(40)).await;
+    }
+    assert_eq!(seen, ["pending", "in_progress", "finished"]);
+    assert!(
+        rows.windows(2).all(|w| w[0] <= w[1]),
+        "rows never shrink: {rows:?}"
+    );
+    assert!(
+        rows.iter().any(|r| *r > 0 && *r < 1000),
+        "rows appear gradually: {rows:?}"
+    );
+}
+
+#[tokio::test]
+async fn credits_per_row_follow_the_published_prices() {
+    let api = Api::instant().await;
+    for (slug, body, rows, per_row) in [
+        ("contacts", contacts_body(3), 3, 5),
+        (
+            "google-serp",
+            json!({"keywords": ["coffee"], "limit": 4}),
+            4,
+            2,
+        ),
+        ("crawler", json!({"urls": ["https://a.example"]}), 10, 10),
+        (
+            "zillow",
+            json!({"type": "forSale", "keyword": "Austin, TX", "limit": 0}),
+            10,
+            5,
+        ),
+    ] {
+        let id = api.submit_ok(slug, body).await;
+        let status = api.status(id).await;
+        assert_eq!(count(&status["dataRowsCount"]), rows, "{slug}");
+        assert_eq!(count(&status["creditsSpent"]), rows * per_row, "{slug}");
+    }
+}
+
+#[tokio::test]
+async fn stop_keeps_the_rows_and_is_terminal() {
+    let api = Api::start(SimConfig {
+        job_duration: Duration::from_millis(800),
+        ..SimConfig::default()
+    })
+    .await;
+    let id = api
+        .submit_ok(
+            "google-serp",
+            json!({"keywords": ["coffee"], "limit": 10_000}),
+        )
+        .await;
+    let mut rows_before = 0;
+    while rows_before == 0 {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        rows_before = count(&api.status(id).await["dataRowsCount"]);
+    }
+    let (code, stopped) = api
+        .call(Method::DELETE, &format!("/scrapers/jobs/{id}"), None)
+        .await;
+    assert_eq!(code, 200);
+    assert_eq!(stopped["status"], "stopped");
+    let kept = count(&stopped["dataRowsCount"]);
+    assert!(kept >= rows_before && kept < 10_000, "{kept}");
+    tokio::time::sleep(Duration::from_millis(900)).await;
+    let later = api.status(id).await;
+    assert_eq!(later["status"], "stopped", "stopped is terminal");
+    assert_eq!(
+        count(&later["dataRowsCount"]),
+        kept,
+        "no rows after the stop"
+    );
+    assert_eq!(
+        api.all_rows(id).await.len() as u64,
+        kept,
+        "the rows produced before the stop remain"
+    );
+    let (again, _) = api
+        .call(Method::DELETE, &format!("/scrapers/jobs/{id}"), None)
+        .await;
+    assert_eq!(again, 200, "stopping twice is harmless");
+}
+
+#[tokio::test]
+async fn the_concurrency_cap_answers_429_until_a_slot_frees() {
+    let api = Api::start(SimConfig {
+        job_duration: Duration::from_secs(600),
+        max_running: 2,
+        ..SimConfig::default()
+    })
+    .await;
+    let first = api.submit_ok("contacts", contacts_body(1)).await;
+    api.submit_ok("contacts", contacts_body(1)).await;
+    let (status, body) = api.submit("contacts", contacts_body(1)).await;
+    assert_eq!(status, 429, "{body}");
+    assert_eq!(api.sim.submits(), 2);
+    api.call(Method::DELETE, &format!("/scrapers/jobs/{first}"), None)
+        .await;
+    api.submit_ok("contacts", contacts_body(1)).await;
+}
+
+#[tokio::test]
+async fn bad_requests_get_the_api_error_shapes() {
+    let api = Api::instant().await;
+    let response = api
+        .http
+        .get(api.url("/scrapers/jobs/1"))
+        .header("x-api-key", "wrong")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 401);
+    let missing = api
+        .http
+        .get(api.url("/scrapers/jobs/1"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(missing.status(), 401);
+
+    let (status, body) = api.submit("google-serps", json!({})).await;
+    assert_eq!(
+        (
+            status,
+            body["message"].as_str().unwrap().contains("google-serps")
+        ),
+        (404, true)
+    );
+
+    let (status, body) = api
+        .submit(
+            "crawler",
+            json!({"urls": ["ftp://x.example"], "includePaths": "(", "startDate": 3}),
+        )
+        .await;
+    assert_eq!(status, 422);
+    assert_eq!(body["status"], "error");
+    let fields: Vec<&str> = body["errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["field"].as_str().unwrap())
+        .collect();
+    assert_eq!(fields, ["urls[0]", "includePaths"]);
+
+    let (status, _) = api.submit("contacts", json!({"urls": []})).await;
+    assert_eq!(status, 422);
+    let (status, _) = api.call(Method::GET, "/scrapers/jobs/999", None).await;
+    assert_eq!(status, 404);
+    let (status, _) = api
+        .call(Method::GET, "/scrapers/jobs/999/results", None)
+        .await;
+    assert_eq!(status, 404);
+    let (status, _) = api.call(Method::DELETE, "/scrapers/jobs/999", None).await;
+    assert_eq!(status, 404);
+    let raw = api
+        .http
+        .post(api.url("/scrapers/contacts/jobs"))
+        .header("x-api-key", "demo")
+        .body("{not json")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(raw.status(), 400);
+}
+
+#[tokio::test]
+async fn usage_reports_credits_spent() {
+    let api = Api::instant().await;
+    api.submit_ok("contacts", contacts_body(4)).await;
+    let (status, usage) = api.call(Method::GET, "/user/me/usage", None).await;
+    assert_eq!(status, 200);
+    assert_eq!(usage["data"]["usedCredits"], 20);
+    assert_eq!(
+        usage["data"]["availableCredits"].as_u64().unwrap() + 20,
+        usage["data"]["totalCredits"].as_u64().unwrap()
+    );
+}
+
+#[tokio::test]
+async fn submits_fail_with_403_once_credits_are_spent() {
+    let api = Api::start(SimConfig {
+        job_duration: Duration::ZERO,
+        credits: 10,
+        ..SimConfig::default()
+    })
+    .await;
+    api.submit_ok("contacts", contacts_body(2)).await;
+    let (status, body) = api.submit("contacts", contacts_body(1)).await;
+    assert_eq!(status, 403, "{body}");
+}
