@@ -1,0 +1,352 @@
+//! The client: configuration, the transport stack, and the request helpers every call uses.
+
+use std::fmt;
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::Bytes;
+use hasdata_model::JobId;
+use hasdata_model::decode;
+use hasdata_transport::{
+    ApiError, ApiKey, ApiKeyTransport, Decision, Origin, Outcome, ReqwestTransport, RetryPolicy,
+    RetryTransport, SharedTransport, TransportError,
+};
+use http::{Method, StatusCode, header};
+use serde::de::DeserializeOwned;
+
+use crate::error::{Error, Result};
+use crate::ledger::{JobLedger, MemoryLedger};
+
+/// The real API.
+pub const DEFAULT_BASE_URL: &str = "https://api.hasdata.com";
+
+/// The largest API answer read into memory (a results page is far smaller).
+const MAX_API_BODY: usize = 64 * 1024 * 1024;
+
+/// How much of an error answer is read.
+const MAX_ERROR_BODY: usize = 64 * 1024;
+
+/// A client of the Scraper Jobs API. Cheap to clone: clones share one connection pool.
+///
+/// ```no_run
+/// # async fn demo() -> hasdata_jobs::Result<()> {
+/// use hasdata_jobs::{Client, PollPolicy};
+/// use hasdata_model::{bodies::ContactsBody, scrapers::Contacts};
+/// use futures::TryStreamExt;
+///
+/// let client = Client::from_env()?; // HASDATA_API_KEY, optional HASDATA_BASE_URL
+/// let job = client.submit::<Contacts>(&ContactsBody::new(["https://example.com/about"])).await?;
+/// println!("submitted job {}", job.id()); // persist it: the ledger already did
+/// job.wait(PollPolicy::default()).await?;
+/// let rows: Vec<_> = job.results().try_collect().await?;
+/// # let _ = rows;
+/// # Ok(())
+/// # }
+/// ```
+#[derive(Clone)]
+pub struct Client {
+    pub(crate) inner: Arc<Inner>,
+}
+
+pub(crate) struct Inner {
+    pub transport: SharedTransport,
+    pub base_url: String,
+    pub host: String,
+    pub retry: RetryPolicy,
+    pub ledger: Arc<dyn JobLedger>,
+    pub page_concurrency: usize,
+    key: ApiKey,
+}
+
+impl fmt::Debug for Client {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Client")
+            .field("base_url", &self.inner.base_url)
+            .field("key", &self.inner.key)
+            .field("page_concurrency", &self.inner.page_concurrency)
+            .field("retry", &self.inner.retry)
+            .field("ledger", &self.inner.ledger)
+            .finish()
+    }
+}
+
+/// Settings of a [`Client`].
+pub struct ClientBuilder {
+    api_key: Option<std::result::Result<ApiKey, hasdata_transport::InvalidApiKey>>,
+    base_url: String,
+    transport: Option<SharedTransport>,
+    retry: RetryPolicy,
+    ledger: Option<Arc<dyn JobLedger>>,
+    page_concurrency: usize,
+    timeout: Option<Duration>,
+}
+
+impl fmt::Debug for ClientBuilder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ClientBuilder")
+            .field("api_key", &self.api_key.as_ref().map(|_| "[REDACTED]"))
+            .field("base_url", &self.base_url)
+            .field("retry", &self.retry)
+            .field("page_concurrency", &self.page_concurrency)
+            .finish()
+    }
+}
+
+impl Default for ClientBuilder {
+    fn default() -> Self {
+        ClientBuilder {
+            api_key: None,
+            base_url: DEFAULT_BASE_URL.to_owned(),
+            transport: None,
+            retry: RetryPolicy::default(),
+            ledger: None,
+            page_concurrency: 4,
+            timeout: None,
+        }
+    }
+}
+
+impl ClientBuilder {
+    /// The API key (required).
+    pub fn api_key(mut self, key: impl Into<String>) -> Self {
+        self.api_key = Some(ApiKey::new(key));
+        self
+    }
+
+    /// The API's base URL (default `https://api.hasdata.com`; the simulator prints its own).
+    pub fn base_url(mut self, url: impl Into<String>) -> Self {
+        self.base_url = url.into().trim_end_matches('/').to_owned();
+        self
+    }
+
+    /// The bottom transport (default: reqwest). The key and retry layers go on top of it.
+    pub fn transport(mut self, transport: SharedTransport) -> Self {
+        self.transport = Some(transport);
+        self
+    }
+
+    /// How transient failures are retried.
+    pub fn retry_policy(mut self, policy: RetryPolicy) -> Self {
+        self.retry = policy;
+        self
+    }
+
+    /// Where submitted job ids are recorded (default: in memory).
+    pub fn ledger(mut self, ledger: Arc<dyn JobLedger>) -> Self {
+        self.ledger = Some(ledger);
+        self
+    }
+
+    /// Result pages fetched at once (default 4; 1 is sequential).
+    pub fn page_concurrency(mut self, pages: usize) -> Self {
+        self.page_concurrency = pages.max(1);
+        self
+    }
+
+    /// The default reqwest transport's wait for response headers (default 300 s).
+    pub fn timeout(mut self, timeout: Duration) -> Self {
+        self.timeout = Some(timeout);
+        self
+    }
+
+    /// Builds the client. Fails without a key or with a base URL that is not absolute.
+    pub fn build(self) -> Result<Client> {
+        let key = match self.api_key {
+            Some(Ok(key)) => key,
+            Some(Err(e)) => return Err(Error::Config(e.to_string())),
+            None => {
+                return Err(Error::Config(
+                    "no API key: set HASDATA_API_KEY or call api_key()".into(),
+                ));
+            }
+        };
+        let origin = Origin::parse(&self.base_url).map_err(|e| Error::Config(e.to_string()))?;
+        let bottom: SharedTransport = match self.transport {
+            Some(transport) => transport,
+            None => {
+                let mut builder = ReqwestTransport::builder();
+                if let Some(timeout) = self.timeout {
+                    builder = builder.timeout(timeout);
+                }
+                Arc::new(builder.build().map_err(|e| Error::Config(e.to_string()))?)
+            }
+        };
+        let keyed = ApiKeyTransport::new(bottom, key.clone(), &self.base_url)
+            .map_err(|e| Error::Config(e.to_string()))?;
+        let transport: SharedTransport =
+            Arc::new(RetryTransport::new(Arc::new(keyed), self.retry.clone()));
+        Ok(Client {
+            inner: Arc::new(Inner {
+                transport,
+                base_url: self.base_url,
+                host: origin.host().to_owned(),
+                retry: self.retry,
+                ledger: self.ledger.unwrap_or_else(|| Arc::new(MemoryLedger::new())),
+                page_concurrency: self.page_concurrency,
+                key,
+            }),
+        })
+    }
+}
+
+/// A response read whole.
+pub(crate) struct Answer {
+    pub status: StatusCode,
+    pub headers: http::HeaderMap,
+    pub body: Bytes,
+}
+
+impl Client {
+    /// Settings to fill in.
+    pub fn builder() -> ClientBuilder {
+        ClientBuilder::default()
+    }
+
+    /// A client from `HASDATA_API_KEY` and, when set, `HASDATA_BASE_URL`.
+    pub fn from_env() -> Result<Client> {
+        let mut builder = Client::builder();
+        if let Ok(key) = std::env::var("HASDATA_API_KEY") {
+            builder = builder.api_key(key);
+        }
+        if let Ok(url) = std::env::var("HASDATA_BASE_URL") {
+            builder = builder.base_url(url);
+        }
+        builder.build()
+    }
+
+    /// The API's base URL.
+    pub fn base_url(&self) -> &str {
+        &self.inner.base_url
+    }
+
+    /// The ledger that records submits.
+    pub fn ledger(&self) -> &Arc<dyn JobLedger> {
+        &self.inner.ledger
+    }
+
+    pub(crate) fn request(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<Bytes>,
+    ) -> Result<hasdata_transport::Request> {
+        let mut builder = http::Request::builder()
+            .method(method)
+            .uri(format!("{}{path}", self.inner.base_url))
+            .header(header::ACCEPT, "application/json");
+        if body.is_some() {
+            builder = builder.header(header::CONTENT_TYPE, "application/json");
+        }
+        builder
+            .body(body.unwrap_or_default())
+            .map_err(|e| Error::Config(format!("bad request for {path}: {e}")))
+    }
+
+    /// Sends a request and reads the whole answer. A body that breaks off is a
+    /// `TransportError` of kind `Body`.
+    pub(crate) async fn exchange(
+        &self,
+        request: hasdata_transport::Request,
+    ) -> std::result::Result<Answer, TransportError> {
+        let response = self.inner.transport.send(request).await?;
+        let (parts, body) = response.into_parts();
+        let limit = if parts.status.is_success() {
+            MAX_API_BODY
+        } else {
+            MAX_ERROR_BODY
+        };
+        let body = match body.bytes_limited(limit).await {
+            Ok(body) => body,
+            // An error answer that breaks off still says what it is.
+            Err(_) if !parts.status.is_success() => Bytes::new(),
+            Err(e) => return Err(e),
+        };
+        Ok(Answer {
+            status: parts.status,
+            headers: parts.headers,
+            body,
+        })
+    }
+
+    /// An idempotent call (GET, DELETE): the transport retries failed requests; a body that
+    /// breaks off after the headers is retried here with the same policy.
+    pub(crate) async fn idempotent<T: DeserializeOwned>(
+        &self,
+        method: Method,
+        path: &str,
+        job: Option<JobId>,
+    ) -> Result<T> {
+        let mut attempt = 0;
+        let mut delayed = Duration::ZERO;
+        loop {
+            attempt += 1;
+            let request = self.request(method.clone(), path, None)?;
+            match self.exchange(request).await {
+                Ok(answer) => return self.decode_answer(answer, job),
+                Err(error) => {
+                    let decision = self.inner.retry.decide(
+                        true,
+                        Outcome::Error(&error),
+                        attempt,
+                        delayed,
+                        rand::random(),
+                    );
+                    match decision {
+                        Decision::RetryAfter(delay) => {
+                            tracing::warn!(attempt, error = %error, path, "retrying a call whose answer broke off");
+                            tokio::time::sleep(delay).await;
+                            delayed += delay;
+                        }
+                        Decision::Stop => {
+                            return Err(Error::Transport {
+                                source: error,
+                                job_id: job,
+                            });
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// Turns an answer into `T`, or into the API's error.
+    pub(crate) fn decode_answer<T: DeserializeOwned>(
+        &self,
+        answer: Answer,
+        job: Option<JobId>,
+    ) -> Result<T> {
+        if !answer.status.is_success() {
+            return Err(Error::Api {
+                source: self.api_error(&answer),
+                job_id: job,
+            });
+        }
+        decode::from_slice(&answer.body).map_err(|e| Error::Decode {
+            source: self.scrub_decode(e),
+            job_id: job,
+        })
+    }
+
+    /// The API's error, with the key scrubbed should the server ever echo it.
+    pub(crate) fn api_error(&self, answer: &Answer) -> ApiError {
+        let mut error = ApiError::from_response_parts(answer.status, &answer.headers, &answer.body);
+        error.message = self.scrub(&error.message);
+        error.body_snippet = self.scrub(&error.body_snippet);
+        error.details = error.details.iter().map(|d| self.scrub(d)).collect();
+        error
+    }
+
+    fn scrub_decode(&self, mut error: decode::DecodeError) -> decode::DecodeError {
+        error.snippet = self.scrub(&error.snippet);
+        error.message = self.scrub(&error.message);
+        error
+    }
+
+    pub(crate) fn scrub(&self, text: &str) -> String {
+        text.replace(self.inner.key.expose(), "[REDACTED]")
+    }
+
+    pub(crate) fn host(&self) -> &str {
+        &self.inner.host
+    }
+}

@@ -1,0 +1,226 @@
+//! Reading a finished job's rows from its `data.json` file, in constant memory.
+//!
+//! The file sits on a storage host, not the API: the request carries no API key (the key
+//! layer only adds it for the API's origin). Its link is short-lived: on a 403 or 404 a fresh
+//! status is read for new links, once; if that fails too, or the file cannot be read, the rows
+//! come from the paged results instead. A download that breaks off is resumed by reading the
+//! file again and skipping the rows already yielded, so every row still comes exactly once.
+
+use std::collections::VecDeque;
+
+use bytes::Bytes;
+use futures::stream::{self, BoxStream, StreamExt};
+use hasdata_model::{JobId, JobStatus, Scraper, decode};
+use hasdata_transport::TransportError;
+use serde::de::DeserializeOwned;
+use serde_json::Value;
+
+use crate::client::Client;
+use crate::error::{Error, Result};
+use crate::json_array::ArraySplitter;
+
+/// The largest single row accepted from a file.
+const MAX_ROW_BYTES: usize = 16 * 1024 * 1024;
+
+/// Times a broken download is restarted before falling back to the results pages.
+const MAX_RESTARTS: u32 = 3;
+
+enum Stage<R> {
+    Start,
+    Streaming {
+        body: BoxStream<'static, std::result::Result<Bytes, TransportError>>,
+        splitter: ArraySplitter,
+        ready: VecDeque<Vec<u8>>,
+        skip: u64,
+    },
+    Fallback(BoxStream<'static, Result<R>>),
+    Done,
+}
+
+struct Download<R> {
+    client: Client,
+    id: JobId,
+    stage: Stage<R>,
+    link: Option<String>,
+    refreshed: bool,
+    restarts: u32,
+    yielded: u64,
+}
+
+enum Opened {
+    Body(BoxStream<'static, std::result::Result<Bytes, TransportError>>),
+    Expired,
+    Unusable(String),
+}
+
+impl<R: DeserializeOwned + Send + 'static> Download<R> {
+    async fn fresh_link(&mut self) -> Result<()> {
+        let job = self.client.status(self.id).await?;
+        let link = job.data.as_ref().and_then(|links| links.json.clone());
+        match (job.status, link) {
+            (JobStatus::Finished, Some(link)) => {
+                self.link = Some(link);
+                Ok(())
+            }
+            (status, _) => Err(Error::NoDownload {
+                job_id: self.id,
+                status,
+            }),
+        }
+    }
+
+    /// Requests the file. Takes what it needs by value: the future must be `Send`, and the
+    /// download's streams are not `Sync`.
+    async fn open(client: Client, link: Option<String>) -> Opened {
+        let Some(link) = link else {
+            return Opened::Unusable("no link".into());
+        };
+        let request = match http::Request::get(link.as_str()).body(Bytes::new()) {
+            Ok(request) => request,
+            Err(e) => return Opened::Unusable(e.to_string()),
+        };
+        match client.inner.transport.send(request).await {
+            Ok(response) if response.status().is_success() => {
+                Opened::Body(response.into_body().into_stream())
+            }
+            Ok(response) if matches!(response.status().as_u16(), 403 | 404) => Opened::Expired,
+            Ok(response) => Opened::Unusable(format!("HTTP {}", response.status().as_u16())),
+            Err(e) => Opened::Unusable(e.to_string()),
+        }
+    }
+
+    fn fall_back(&mut self, why: &str) {
+        tracing::warn!(job_id = %self.id, reason = why, "reading the rows from the results pages instead of data.json");
+        let rows = self
+            .client
+            .result_rows::<R>(self.id)
+            .skip(self.yielded as usize)
+            .boxed();
+        self.stage = Stage::Fallback(rows);
+    }
+
+    /// Opens the file (again), refreshing an expired link once, or falls back.
+    async fn start_streaming(&mut self) {
+        loop {
+            match Self::open(self.client.clone(), self.link.clone()).await {
+                Opened::Body(body) => {
+                    self.stage = Stage::Streaming {
+                        body,
+                        splitter: ArraySplitter::new(MAX_ROW_BYTES),
+                        ready: VecDeque::new(),
+                        skip: self.yielded,
+                    };
+                    return;
+                }
+                Opened::Expired if !self.refreshed => {
+                    self.refreshed = true;
+                    if self.fresh_link().await.is_err() {
+                        return self.fall_back("the link expired and no fresh one could be had");
+                    }
+                }
+                Opened::Expired => return self.fall_back("the fresh link expired too"),
+                Opened::Unusable(why) => return self.fall_back(&why),
+            }
+        }
+    }
+
+    async fn step(mut self) -> Option<(Result<R>, Self)> {
+        loop {
+            match &mut self.stage {
+                Stage::Done => return None,
+                Stage::Start => {
+                    if let Err(error) = self.fresh_link().await {
+                        self.stage = Stage::Done;
+                        return Some((Err(error), self));
+                    }
+                    self.start_streaming().await;
+                }
+                Stage::Fallback(rows) => {
+                    let next = rows.next().await;
+                    match next {
+                        Some(row) => {
+                            self.yielded += 1;
+                            return Some((row, self));
+                        }
+                        None => return None,
+                    }
+                }
+                Stage::Streaming {
+                    body,
+                    splitter,
+                    ready,
+                    skip,
+                } => {
+                    if let Some(element) = ready.pop_front() {
+                        if *skip > 0 {
+                            *skip -= 1;
+                            continue;
+                        }
+                        let index = self.yielded;
+                        self.yielded += 1;
+                        let row = decode::from_slice::<R>(&element).map_err(|e| Error::Decode {
+                            source: e.within(&format!("data.json row {index}")),
+                            job_id: Some(self.id),
+                        });
+                        return Some((row, self));
+                    }
+                    let mut out = Vec::new();
+                    match body.next().await {
+                        Some(Ok(chunk)) => {
+                            if let Err(e) = splitter.push(&chunk, &mut out) {
+                                self.fall_back(&e.to_string());
+                                continue;
+                            }
+                            ready.extend(out);
+                        }
+                        Some(Err(e)) => self.restart(&e.to_string()).await,
+                        None => match splitter.finish() {
+                            Ok(()) => self.stage = Stage::Done,
+                            Err(e) => self.restart(&e.to_string()).await,
+                        },
+                    }
+                }
+            }
+        }
+    }
+
+    async fn restart(&mut self, why: &str) {
+        if self.restarts >= MAX_RESTARTS {
+            return self.fall_back(why);
+        }
+        self.restarts += 1;
+        tracing::warn!(job_id = %self.id, reason = why, rows_so_far = self.yielded, "data.json broke off; reading it again");
+        self.start_streaming().await;
+    }
+}
+
+impl Client {
+    /// A finished job's rows of any type `R`, streamed from its `data.json` file in constant
+    /// memory, in order, each exactly once. Falls back to the results pages when the file
+    /// cannot be had. Errors with [`Error::NoDownload`] when the job is not finished.
+    pub fn download_rows<R: DeserializeOwned + Send + 'static>(
+        &self,
+        id: JobId,
+    ) -> BoxStream<'static, Result<R>> {
+        let download = Download {
+            client: self.clone(),
+            id,
+            stage: Stage::Start,
+            link: None,
+            refreshed: false,
+            restarts: 0,
+            yielded: 0,
+        };
+        stream::unfold(download, Download::step).boxed()
+    }
+
+    /// A finished job's rows, typed for scraper `S`, from `data.json`.
+    pub fn download<S: Scraper>(&self, id: JobId) -> BoxStream<'static, Result<S::Row>> {
+        self.download_rows::<S::Row>(id)
+    }
+
+    /// A finished job's rows as raw JSON, from `data.json`.
+    pub fn download_raw(&self, id: JobId) -> BoxStream<'static, Result<Value>> {
+        self.download_rows::<Value>(id)
+    }
+}

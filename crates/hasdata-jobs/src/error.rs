@@ -1,0 +1,148 @@
+//! One error type for the lifecycle. Every error after a submit carries the job id, so paid
+//! work is never orphaned by a failure.
+
+use std::time::Duration;
+
+use hasdata_model::decode::DecodeError;
+use hasdata_model::{JobId, JobStatus, UnknownScraper, ValidationErrors};
+use hasdata_transport::{ApiError, TransportError};
+
+/// What went wrong.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// The body is invalid; nothing was sent.
+    #[error(transparent)]
+    InvalidBody(#[from] ValidationErrors),
+    /// The slug is not a scraper; nothing was sent.
+    #[error(transparent)]
+    UnknownScraper(#[from] UnknownScraper),
+    /// The client or a policy is misconfigured; nothing was sent.
+    #[error("invalid configuration: {0}")]
+    Config(String),
+    /// The API answered with an error status.
+    #[error("{source}{}", job_suffix(*job_id))]
+    Api {
+        /// The answer.
+        source: ApiError,
+        /// The job concerned, when there is one.
+        job_id: Option<JobId>,
+    },
+    /// No answer (after the transport's retries).
+    #[error("{source}{}", job_suffix(*job_id))]
+    Transport {
+        /// What failed.
+        source: TransportError,
+        /// The job concerned, when there is one.
+        job_id: Option<JobId>,
+    },
+    /// The answer did not have the expected shape.
+    #[error("{source}{}", job_suffix(*job_id))]
+    Decode {
+        /// Where and what.
+        source: DecodeError,
+        /// The job concerned, when there is one.
+        job_id: Option<JobId>,
+    },
+    /// A submit failed in a way that does not prove the job was not created: it may exist
+    /// and be spending credits. Check the account before submitting again.
+    #[error(
+        "submit to {slug} failed after the request may have reached HasData, so the job may exist: {reason}"
+    )]
+    SubmitUncertain {
+        /// The scraper.
+        slug: String,
+        /// What happened.
+        reason: String,
+    },
+    /// The job was created but the ledger could not record it. The id is here: keep it.
+    #[error("job {job_id} was created but the ledger could not record it: {message}")]
+    Ledger {
+        /// The new job.
+        job_id: JobId,
+        /// The ledger's error.
+        message: String,
+    },
+    /// The wait's deadline passed before the job ended. The job goes on running.
+    #[error("job {job_id} did not finish within {waited:?} (last status: {})", last_status.as_ref().map_or("unknown", |s| s.as_str()))]
+    WaitDeadline {
+        /// The job.
+        job_id: JobId,
+        /// How long the wait lasted.
+        waited: Duration,
+        /// The last status seen, if any poll succeeded.
+        last_status: Option<JobStatus>,
+    },
+    /// The job has no downloadable file (not finished, or no `data.json` link).
+    #[error("job {job_id} has no data.json to download (status {status})")]
+    NoDownload {
+        /// The job.
+        job_id: JobId,
+        /// Its status.
+        status: JobStatus,
+    },
+}
+
+fn job_suffix(job_id: Option<JobId>) -> String {
+    job_id.map(|id| format!(" (job {id})")).unwrap_or_default()
+}
+
+impl Error {
+    /// The job this error is about, when it is about one.
+    pub fn job_id(&self) -> Option<JobId> {
+        match self {
+            Error::Api { job_id, .. }
+            | Error::Transport { job_id, .. }
+            | Error::Decode { job_id, .. } => *job_id,
+            Error::Ledger { job_id, .. }
+            | Error::WaitDeadline { job_id, .. }
+            | Error::NoDownload { job_id, .. } => Some(*job_id),
+            _ => None,
+        }
+    }
+
+    /// The HTTP status, for an API error.
+    pub fn status(&self) -> Option<http::StatusCode> {
+        match self {
+            Error::Api { source, .. } => Some(source.status),
+            _ => None,
+        }
+    }
+
+    /// 401 or 403: a wrong key, or no credits left.
+    pub fn is_auth(&self) -> bool {
+        matches!(self, Error::Api { source, .. } if source.is_auth())
+    }
+
+    /// Whether trying the same call again later may succeed: no answer, a broken body, 429,
+    /// or a 5xx. A wait keeps polling through these.
+    pub fn is_transient(&self) -> bool {
+        match self {
+            Error::Transport { source, .. } => !matches!(
+                source.kind(),
+                hasdata_transport::TransportErrorKind::Tls
+                    | hasdata_transport::TransportErrorKind::Request
+            ),
+            Error::Api { source, .. } => {
+                source.status.as_u16() == 429 || source.status.is_server_error()
+            }
+            Error::Decode { .. } => true,
+            _ => false,
+        }
+    }
+
+    pub(crate) fn with_job(mut self, id: JobId) -> Self {
+        match &mut self {
+            Error::Api { job_id, .. }
+            | Error::Transport { job_id, .. }
+            | Error::Decode { job_id, .. } => {
+                job_id.get_or_insert(id);
+            }
+            _ => {}
+        }
+        self
+    }
+}
+
+/// The lifecycle's result type.
+pub type Result<T, E = Error> = std::result::Result<T, E>;

@@ -1,0 +1,152 @@
+//! When to poll a job's status.
+//!
+//! HasData's documented schedule: start at 10 s, multiply by 1.5, cap at 60 s. Polling faster
+//! spends the account's concurrency cap, so a first interval under 10 s is refused against
+//! `api.hasdata.com` unless explicitly allowed; against any other base URL (the simulator)
+//! every interval is allowed.
+
+use std::time::Duration;
+
+/// The host whose polling rate is protected.
+pub const HASDATA_HOST: &str = "api.hasdata.com";
+
+/// The shortest first interval allowed against [`HASDATA_HOST`].
+pub const MIN_INTERVAL: Duration = Duration::from_secs(10);
+
+/// How to wait for a job.
+#[derive(Clone, Debug, PartialEq)]
+pub struct PollPolicy {
+    /// The first interval (10 s).
+    pub initial: Duration,
+    /// Each interval is the previous times this (1.5).
+    pub factor: f64,
+    /// The longest interval (60 s).
+    pub cap: Duration,
+    /// Each interval is moved by up to this share, up or down (0.1), so many waiters do not
+    /// poll in lockstep.
+    pub jitter: f64,
+    /// The whole wait's limit (1 h); then the wait fails with the job id and last status.
+    pub deadline: Duration,
+    /// Transient poll errors in a row before the wait gives up (5). One failed poll never
+    /// ends a wait.
+    pub max_consecutive_errors: u32,
+    /// Allow a first interval under 10 s against api.hasdata.com.
+    pub allow_fast_polling: bool,
+}
+
+impl Default for PollPolicy {
+    fn default() -> Self {
+        PollPolicy {
+            initial: MIN_INTERVAL,
+            factor: 1.5,
+            cap: Duration::from_secs(60),
+            jitter: 0.1,
+            deadline: Duration::from_secs(3600),
+            max_consecutive_errors: 5,
+            allow_fast_polling: false,
+        }
+    }
+}
+
+impl PollPolicy {
+    /// A policy for a fast local simulator: 50 ms, x1.5, capped at 1 s, no jitter.
+    pub fn fast() -> Self {
+        PollPolicy {
+            initial: Duration::from_millis(50),
+            cap: Duration::from_secs(1),
+            jitter: 0.0,
+            allow_fast_polling: true,
+            ..PollPolicy::default()
+        }
+    }
+
+    /// Sets the overall deadline.
+    pub fn deadline(mut self, deadline: Duration) -> Self {
+        self.deadline = deadline;
+        self
+    }
+
+    /// The interval before poll number `n + 1` (from 0), without jitter.
+    pub fn interval(&self, n: u32) -> Duration {
+        let scaled = self.initial.as_secs_f64() * self.factor.powi(n.min(64) as i32);
+        Duration::from_secs_f64(scaled.min(self.cap.as_secs_f64()).max(0.0))
+    }
+
+    /// [`PollPolicy::interval`] moved by `unit` (in `[-1, 1]`) times the jitter share.
+    pub fn jittered(&self, n: u32, unit: f64) -> Duration {
+        self.interval(n)
+            .mul_f64((1.0 + self.jitter * unit.clamp(-1.0, 1.0)).max(0.0))
+    }
+
+    /// Checks the policy before a wait against `host`.
+    pub fn check(&self, host: &str) -> Result<(), String> {
+        if !(self.factor.is_finite() && self.factor >= 1.0) {
+            return Err(format!(
+                "poll factor must be a number >= 1, got {}",
+                self.factor
+            ));
+        }
+        if !(0.0..1.0).contains(&self.jitter) {
+            return Err(format!(
+                "poll jitter must be in [0, 1), got {}",
+                self.jitter
+            ));
+        }
+        if self.cap < self.initial {
+            return Err(format!(
+                "poll cap {:?} is shorter than the first interval {:?}",
+                self.cap, self.initial
+            ));
+        }
+        if host.eq_ignore_ascii_case(HASDATA_HOST)
+            && self.initial < MIN_INTERVAL
+            && !self.allow_fast_polling
+        {
+            return Err(format!(
+                "a first poll interval of {:?} is under HasData's 10 s minimum and spends the account's concurrency cap; \
+                 set allow_fast_polling to override",
+                self.initial
+            ));
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_documented_schedule() {
+        let policy = PollPolicy::default();
+        let secs: Vec<f64> = (0..7).map(|n| policy.interval(n).as_secs_f64()).collect();
+        assert_eq!(secs, [10.0, 15.0, 22.5, 33.75, 50.625, 60.0, 60.0]);
+        assert_eq!(policy.interval(u32::MAX), Duration::from_secs(60));
+        assert_eq!(policy.jittered(0, 1.0), Duration::from_secs(11));
+        assert_eq!(policy.jittered(0, -1.0), Duration::from_secs(9));
+    }
+
+    #[test]
+    fn fast_polling_is_refused_against_hasdata_only() {
+        let fast = PollPolicy {
+            initial: Duration::from_secs(2),
+            ..PollPolicy::default()
+        };
+        assert!(fast.check("api.hasdata.com").unwrap_err().contains("10 s"));
+        assert!(fast.check("API.HASDATA.COM").is_err());
+        assert!(fast.check("127.0.0.1").is_ok());
+        let allowed = PollPolicy {
+            allow_fast_polling: true,
+            ..fast
+        };
+        assert!(allowed.check("api.hasdata.com").is_ok());
+        assert!(
+            PollPolicy {
+                factor: 0.5,
+                ..PollPolicy::default()
+            }
+            .check("x")
+            .is_err()
+        );
+    }
+}

@@ -1,0 +1,164 @@
+//! Reading a job's rows through the paged results API.
+//!
+//! Pages are fetched with bounded concurrency and yielded in order, so every row comes out
+//! exactly once, in the server's order. `meta.total` can lag right after a job finishes, so
+//! the pager does not trust it: it pages to `lastPage`, and further while the job's row count
+//! (from its status) says rows are missing, until an empty page.
+
+use futures::stream::{self, BoxStream, FuturesOrdered, StreamExt};
+use hasdata_model::{JobId, ResultsPage, Scraper};
+use http::Method;
+use serde::de::DeserializeOwned;
+use serde_json::Value;
+
+use crate::client::Client;
+use crate::error::{Error, Result};
+
+/// Rows per page: the API's maximum.
+pub const PAGE_LIMIT: u64 = 100;
+
+type PageFuture<R> = futures::future::BoxFuture<'static, (u64, Result<ResultsPage<R>>)>;
+
+struct Pager<R> {
+    client: Client,
+    id: JobId,
+    concurrency: usize,
+    next_page: u64,
+    last_page: u64,
+    expected_rows: Option<u64>,
+    rows_seen: u64,
+    in_flight: FuturesOrdered<PageFuture<R>>,
+    started: bool,
+    exhausted: bool,
+    done: bool,
+}
+
+impl<R: DeserializeOwned + Send + 'static> Pager<R> {
+    fn fetch(&self, page: u64) -> PageFuture<R> {
+        let client = self.client.clone();
+        let id = self.id;
+        Box::pin(async move {
+            let path = format!("/scrapers/jobs/{id}/results?page={page}&limit={PAGE_LIMIT}");
+            let result = client
+                .idempotent::<ResultsPage<R>>(Method::GET, &path, Some(id))
+                .await
+                .map_err(|error| match error {
+                    Error::Decode { source, job_id } => Error::Decode {
+                        source: source.within(&format!("page {page}")),
+                        job_id,
+                    },
+                    other => other,
+                });
+            (page, result)
+        })
+    }
+
+    async fn step(mut self) -> Option<(Result<ResultsPage<R>>, Self)> {
+        if self.done {
+            return None;
+        }
+        if !self.started {
+            self.started = true;
+            // A finished job's row count is the truth `meta.total` may lag behind.
+            if let Ok(job) = self.client.status(self.id).await
+                && job.status.is_terminal()
+            {
+                self.expected_rows = Some(job.data_rows_count.get());
+            }
+        }
+        loop {
+            while self.in_flight.len() < self.concurrency
+                && self.next_page <= self.last_page
+                && !self.exhausted
+            {
+                let page = self.next_page;
+                self.in_flight.push_back(self.fetch(page));
+                self.next_page += 1;
+            }
+            if self.in_flight.is_empty() {
+                let missing = self
+                    .expected_rows
+                    .is_some_and(|expected| self.rows_seen < expected);
+                if missing && !self.exhausted {
+                    // Past `lastPage`, because the row count says rows are still to come.
+                    self.last_page = self.next_page;
+                    continue;
+                }
+                return None;
+            }
+            let (page_number, result) = self.in_flight.next().await?;
+            let page = match result {
+                Ok(page) => page,
+                Err(error) => {
+                    self.done = true;
+                    return Some((Err(error), self));
+                }
+            };
+            let rows = page.data.len() as u64;
+            self.rows_seen += rows;
+            self.last_page = self.last_page.max(page.meta.last_page.get());
+            if let Some(expected) = self.expected_rows {
+                self.last_page = self.last_page.max(expected.div_ceil(PAGE_LIMIT));
+            }
+            if rows == 0 && page_number > 1 {
+                // An empty page: nothing lies beyond it.
+                self.exhausted = true;
+                continue;
+            }
+            return Some((Ok(page), self));
+        }
+    }
+}
+
+impl Client {
+    /// A job's results page by page, in order, `limit` 100, fetched with the client's page
+    /// concurrency. Dropping the stream does not stop the job; [`Client::stop`] does.
+    pub fn result_pages<R: DeserializeOwned + Send + 'static>(
+        &self,
+        id: JobId,
+    ) -> BoxStream<'static, Result<ResultsPage<R>>> {
+        let pager = Pager {
+            client: self.clone(),
+            id,
+            concurrency: self.inner.page_concurrency,
+            next_page: 1,
+            last_page: 1,
+            expected_rows: None,
+            rows_seen: 0,
+            in_flight: FuturesOrdered::new(),
+            started: false,
+            exhausted: false,
+            done: false,
+        };
+        stream::unfold(pager, Pager::step).boxed()
+    }
+
+    /// A job's rows of any type `R` (the unwrapped `data` of each result), in order, each
+    /// exactly once. Decode errors name the page, the row index and the field.
+    pub fn result_rows<R: DeserializeOwned + Send + 'static>(
+        &self,
+        id: JobId,
+    ) -> BoxStream<'static, Result<R>> {
+        self.result_pages::<R>(id)
+            .flat_map(|page| match page {
+                Ok(page) => stream::iter(
+                    page.data
+                        .into_iter()
+                        .map(|row| Ok(row.data))
+                        .collect::<Vec<_>>(),
+                ),
+                Err(error) => stream::iter(vec![Err(error)]),
+            })
+            .boxed()
+    }
+
+    /// A job's rows, typed for scraper `S`.
+    pub fn results<S: Scraper>(&self, id: JobId) -> BoxStream<'static, Result<S::Row>> {
+        self.result_rows::<S::Row>(id)
+    }
+
+    /// A job's rows as raw JSON, for when only the slug is known.
+    pub fn results_raw(&self, id: JobId) -> BoxStream<'static, Result<Value>> {
+        self.result_rows::<Value>(id)
+    }
+}

@@ -1,0 +1,96 @@
+//! Submit, wait and read in one call.
+
+use futures::stream::BoxStream;
+use hasdata_model::{Job, JobId, Scraper};
+
+use crate::client::Client;
+use crate::error::Result;
+use crate::poll::PollPolicy;
+
+/// Where `run` reads the rows from.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum RowSource {
+    /// `data.json`, falling back to the pages (one download, fastest for big jobs).
+    #[default]
+    File,
+    /// The paged results API.
+    Pages,
+}
+
+/// How `run` behaves.
+#[derive(Clone, Debug, Default)]
+pub struct RunOptions {
+    /// How to wait.
+    pub poll: PollPolicy,
+    /// Where the rows come from.
+    pub source: RowSource,
+    /// Stop the job if the `run` future is dropped (cancelled) before the job ends. Off by
+    /// default: a cancelled caller usually still wants the paid work.
+    pub stop_on_cancel: bool,
+}
+
+/// A finished run: the final job record and its rows.
+pub struct RunOutput<R> {
+    /// The job as it ended.
+    pub job: Job,
+    /// Its rows.
+    pub rows: BoxStream<'static, Result<R>>,
+}
+
+/// Stops the job when dropped while armed.
+struct StopOnDrop {
+    client: Client,
+    id: JobId,
+    armed: bool,
+}
+
+impl Drop for StopOnDrop {
+    fn drop(&mut self) {
+        if !self.armed {
+            return;
+        }
+        let (client, id) = (self.client.clone(), self.id);
+        match tokio::runtime::Handle::try_current() {
+            Ok(runtime) => {
+                tracing::info!(job_id = %id, "run cancelled; stopping the job");
+                runtime.spawn(async move {
+                    if let Err(error) = client.stop(id).await {
+                        tracing::warn!(job_id = %id, error = %error, "could not stop the cancelled job");
+                    }
+                });
+            }
+            Err(_) => {
+                tracing::warn!(job_id = %id, "run cancelled outside a runtime; the job goes on")
+            }
+        }
+    }
+}
+
+impl Client {
+    /// Submits `body`, waits for the job to end, and returns its rows.
+    ///
+    /// Errors after the submit carry the job id. With `stop_on_cancel`, dropping this future
+    /// before the job ends stops the job.
+    pub async fn run<S: Scraper>(
+        &self,
+        body: &S::Body,
+        options: RunOptions,
+    ) -> Result<RunOutput<S::Row>> {
+        let handle = self.submit::<S>(body).await?;
+        let mut guard = StopOnDrop {
+            client: self.clone(),
+            id: handle.id(),
+            armed: options.stop_on_cancel,
+        };
+        let waited = self.wait(handle.id(), &options.poll).await;
+        guard.armed = false;
+        let job = waited?;
+        let rows = match options.source {
+            RowSource::File if job.status == hasdata_model::JobStatus::Finished => {
+                self.download::<S>(job.id)
+            }
+            _ => self.results::<S>(job.id),
+        };
+        Ok(RunOutput { job, rows })
+    }
+}

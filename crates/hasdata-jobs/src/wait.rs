@@ -1,0 +1,176 @@
+//! Waiting for a job: the documented schedule, a deadline, and polls that survive transient
+//! errors.
+
+use std::time::Duration;
+
+use futures::stream::{self, BoxStream, StreamExt};
+use hasdata_model::{Job, JobId, JobStatus};
+use tokio::time::Instant;
+
+use crate::client::Client;
+use crate::error::{Error, Result};
+use crate::poll::PollPolicy;
+
+/// One status snapshot of a watched job.
+#[derive(Clone, Debug)]
+pub struct Progress {
+    /// The job as the status call answered.
+    pub job: Job,
+    /// Polls made so far, this one included.
+    pub polls: u32,
+    /// Time since the watch started.
+    pub elapsed: Duration,
+    /// When the next poll comes; `None` once the job has ended.
+    pub next_poll: Option<Duration>,
+}
+
+impl Progress {
+    /// The job's status.
+    pub fn status(&self) -> &JobStatus {
+        &self.job.status
+    }
+
+    /// Whether the job has ended.
+    pub fn is_terminal(&self) -> bool {
+        self.job.status.is_terminal()
+    }
+}
+
+struct Watch {
+    client: Client,
+    id: JobId,
+    policy: PollPolicy,
+    started: Instant,
+    polls: u32,
+    errors: u32,
+    next_delay: Option<Duration>,
+    last_status: Option<JobStatus>,
+    done: bool,
+}
+
+impl Watch {
+    async fn step(mut self) -> Option<(Result<Progress>, Watch)> {
+        if self.done {
+            return None;
+        }
+        loop {
+            if let Some(delay) = self.next_delay.take() {
+                tokio::time::sleep(delay).await;
+            }
+            let result = self.client.status(self.id).await;
+            self.polls += 1;
+            let elapsed = self.started.elapsed();
+            let over = elapsed >= self.policy.deadline;
+            match result {
+                Ok(job) => {
+                    self.errors = 0;
+                    self.last_status = Some(job.status.clone());
+                    if job.status.is_terminal() {
+                        self.done = true;
+                        let progress = Progress {
+                            job,
+                            polls: self.polls,
+                            elapsed,
+                            next_poll: None,
+                        };
+                        return Some((Ok(progress), self));
+                    }
+                    if over {
+                        return Some((Err(self.deadline_error(elapsed)), self.finish()));
+                    }
+                    let delay = self.schedule(elapsed);
+                    let progress = Progress {
+                        job,
+                        polls: self.polls,
+                        elapsed,
+                        next_poll: Some(delay),
+                    };
+                    return Some((Ok(progress), self));
+                }
+                Err(error)
+                    if error.is_transient()
+                        && self.errors < self.policy.max_consecutive_errors
+                        && !over =>
+                {
+                    self.errors += 1;
+                    tracing::warn!(job_id = %self.id, error = %error, consecutive = self.errors, "status poll failed; waiting on");
+                    self.schedule(elapsed);
+                }
+                Err(error) if over && error.is_transient() => {
+                    return Some((Err(self.deadline_error(elapsed)), self.finish()));
+                }
+                Err(error) => {
+                    let error = error.with_job(self.id);
+                    return Some((Err(error), self.finish()));
+                }
+            }
+        }
+    }
+
+    /// Sets and returns the delay before the next poll, never past the deadline.
+    fn schedule(&mut self, elapsed: Duration) -> Duration {
+        let unit = rand::random::<f64>() * 2.0 - 1.0;
+        let delay = self
+            .policy
+            .jittered(self.polls - 1, unit)
+            .min(self.policy.deadline.saturating_sub(elapsed));
+        self.next_delay = Some(delay);
+        delay
+    }
+
+    fn deadline_error(&self, waited: Duration) -> Error {
+        Error::WaitDeadline {
+            job_id: self.id,
+            waited,
+            last_status: self.last_status.clone(),
+        }
+    }
+
+    fn finish(mut self) -> Self {
+        self.done = true;
+        self
+    }
+}
+
+impl Client {
+    /// Status snapshots on the poll schedule, for progress displays. The stream ends after the
+    /// snapshot that shows the job ended, or after an error (the deadline, a permanent error,
+    /// or too many transient ones in a row).
+    pub fn watch(&self, id: JobId, policy: PollPolicy) -> BoxStream<'static, Result<Progress>> {
+        if let Err(message) = policy.check(self.host()) {
+            return stream::once(async move { Err(Error::Config(message)) }).boxed();
+        }
+        let watch = Watch {
+            client: self.clone(),
+            id,
+            policy,
+            started: Instant::now(),
+            polls: 0,
+            errors: 0,
+            next_delay: None,
+            last_status: None,
+            done: false,
+        };
+        stream::unfold(watch, Watch::step).boxed()
+    }
+
+    /// Waits until the job ends (`finished`, `finished_with_error` or `stopped`) and returns
+    /// its final record. Follows `policy` (by default HasData's 10 s, x1.5, 60 s schedule with
+    /// jitter, for at most an hour). A transient poll error does not end the wait; the
+    /// deadline error carries the job id and the last status seen.
+    pub async fn wait(&self, id: JobId, policy: &PollPolicy) -> Result<Job> {
+        let mut snapshots = self.watch(id, policy.clone());
+        let mut last = None;
+        while let Some(snapshot) = snapshots.next().await {
+            last = Some(snapshot?);
+        }
+        match last {
+            Some(progress) if progress.is_terminal() => Ok(progress.job),
+            _ => Err(Error::WaitDeadline {
+                job_id: id,
+                waited: Duration::ZERO,
+                last_status: None,
+            }),
+        }
+    }
+}

@@ -1,0 +1,91 @@
+//! hasdata-jobs' tests: offline against the replay and mock transports, and end to end against
+//! hasdata-sim over loopback with the real reqwest transport. One binary.
+
+#![allow(clippy::unwrap_used, missing_docs)]
+
+mod offline;
+mod sim_lifecycle;
+mod sim_rows;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use hasdata_jobs::{Client, MemoryLedger};
+use hasdata_sim::{SimConfig, SimHandle, Simulator};
+use hasdata_transport::RetryPolicy;
+
+/// Fast retries for loopback.
+pub fn fast_retries() -> RetryPolicy {
+    RetryPolicy {
+        max_attempts: 8,
+        base_delay: Duration::from_millis(1),
+        max_delay: Duration::from_millis(20),
+        max_total_delay: Duration::from_secs(10),
+        max_retry_after: Duration::from_millis(10),
+    }
+}
+
+/// A simulator and a client of it, with an inspectable ledger.
+pub struct Env {
+    pub sim: SimHandle,
+    pub client: Client,
+    pub ledger: Arc<MemoryLedger>,
+}
+
+impl Env {
+    pub async fn start(config: SimConfig) -> Env {
+        Env::with_concurrency(config, 4).await
+    }
+
+    pub async fn with_concurrency(config: SimConfig, pages: usize) -> Env {
+        let sim = Simulator::start(config).await.unwrap();
+        let ledger = Arc::new(MemoryLedger::new());
+        let client = Client::builder()
+            .api_key(sim.api_key())
+            .base_url(sim.base_url())
+            .retry_policy(fast_retries())
+            .ledger(ledger.clone())
+            .page_concurrency(pages)
+            .timeout(Duration::from_secs(20))
+            .build()
+            .unwrap();
+        Env {
+            sim,
+            client,
+            ledger,
+        }
+    }
+
+    pub async fn instant() -> Env {
+        Env::start(SimConfig {
+            job_duration: Duration::ZERO,
+            max_running: 1000,
+            ..SimConfig::default()
+        })
+        .await
+    }
+}
+
+/// The simulator's rows of a job, decoded as `R`, to compare with what a client received.
+pub fn expected<R: serde::de::DeserializeOwned>(
+    sim: &SimHandle,
+    job: hasdata_model::JobId,
+) -> Vec<R> {
+    sim.expected_rows(job.get())
+        .unwrap()
+        .iter()
+        .map(|row| serde_json::from_value(row.clone()).unwrap())
+        .collect()
+}
+
+/// Asserts two row lists are equal without printing thousands of rows on failure.
+#[track_caller]
+pub fn assert_same_rows<R: PartialEq + std::fmt::Debug>(actual: &[R], expected: &[R]) {
+    assert_eq!(actual.len(), expected.len(), "row counts differ");
+    if let Some(i) = (0..actual.len()).find(|&i| actual[i] != expected[i]) {
+        panic!(
+            "row {i} differs:\n  got      {:?}\n  expected {:?}",
+            actual[i], expected[i]
+        );
+    }
+}

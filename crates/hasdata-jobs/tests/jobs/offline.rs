@@ -1,0 +1,467 @@
+//! Every call against the replay, capture and mock transports: paths, headers, queries,
+//! decoding the seed's examples, error classes, and the poll schedule under a paused clock.
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use futures::{StreamExt, TryStreamExt};
+use hasdata_jobs::{Client, Error, MemoryLedger, PollPolicy};
+use hasdata_model::bodies::ContactsBody;
+use hasdata_model::scrapers::Contacts;
+use hasdata_model::{JobId, JobStatus};
+use hasdata_transport::test_util::{
+    CannedResponse, CaptureTransport, ExpectedRequest, ReplayTransport,
+};
+use hasdata_transport::{Body, MockTransport, RetryPolicy, SharedTransport, TransportError};
+use http::Method;
+use serde_json::json;
+
+const BASE: &str = "https://api.test";
+const KEY: &str = "hd-offline-7c1e0f";
+
+const SUBMIT_RECORD: &str = r#"{"id": 416349, "scraperId": 26, "status": "pending", "creditsSpent": 0, "dataRowsCount": 0,
+  "input": {"urls": ["https://example.com/about"]}, "createdAt": "2026-11-01T10:00:00+03:00", "updatedAt": "2026-11-01T10:00:00+03:00",
+  "scraper": {"slug": "contacts"}, "columns": ["url", "emails"]}"#;
+const STATUS_FINISHED: &str = r#"{"id": 416349, "status": "finished", "creditsSpent": "5", "dataRowsCount": "1",
+  "data": {"csv": "https://files.test/a.csv", "json": "https://files.test/a.json", "xlsx": "https://files.test/a.xlsx"}}"#;
+
+fn client_over(transport: SharedTransport, ledger: Arc<MemoryLedger>) -> Client {
+    Client::builder()
+        .api_key(KEY)
+        .base_url(BASE)
+        .transport(transport)
+        .retry_policy(RetryPolicy::never())
+        .ledger(ledger)
+        .page_concurrency(1)
+        .build()
+        .unwrap()
+}
+
+fn replay(
+    pairs: Vec<(ExpectedRequest, CannedResponse)>,
+) -> (Arc<ReplayTransport>, Client, Arc<MemoryLedger>) {
+    let replay = Arc::new(ReplayTransport::new(pairs));
+    let ledger = Arc::new(MemoryLedger::new());
+    let client = client_over(replay.clone(), ledger.clone());
+    (replay, client, ledger)
+}
+
+#[tokio::test]
+async fn submit_posts_the_body_once_with_the_key_and_records_the_id() {
+    let (replay, client, ledger) = replay(vec![(
+        ExpectedRequest::new(Method::POST, "https://api.test/scrapers/contacts/jobs")
+            .body(r#"{"urls": ["https://example.com/about"]}"#)
+            .header("x-api-key", KEY)
+            .header("content-type", "application/json"),
+        CannedResponse::json(SUBMIT_RECORD),
+    )]);
+    let job = client
+        .submit::<Contacts>(&ContactsBody::new(["https://example.com/about"]))
+        .await
+        .unwrap();
+    replay.assert_requests_match();
+    assert_eq!(job.id(), JobId(416349));
+    assert_eq!(job.record().unwrap().status, JobStatus::Pending);
+    let sent = &replay.requests()[0];
+    assert_eq!(sent.headers()["idempotency-key"].len(), 32);
+    let entries = ledger.entries();
+    assert_eq!(entries.len(), 1);
+    assert_eq!(entries[0].job_id, JobId(416349));
+    assert_eq!(entries[0].scraper, hasdata_model::ScraperKind::Contacts);
+}
+
+#[tokio::test]
+async fn invalid_bodies_and_unknown_slugs_send_nothing() {
+    let capture = Arc::new(CaptureTransport::new());
+    let client = client_over(capture.clone(), Arc::new(MemoryLedger::new()));
+    let error = client
+        .submit::<Contacts>(&ContactsBody::new(["ftp://x", "not a url"]))
+        .await
+        .unwrap_err();
+    match &error {
+        Error::InvalidBody(errors) => {
+            assert_eq!(errors.paths().collect::<Vec<_>>(), ["urls[0]", "urls[1]"])
+        }
+        other => panic!("{other:?}"),
+    }
+    let error = client
+        .submit_raw("google-serps", &json!({}))
+        .await
+        .unwrap_err();
+    assert!(
+        error.to_string().contains("google-serp, google-maps"),
+        "{error}"
+    );
+    let error = client
+        .submit_raw("crawler", &json!({"urls": "https://a.example"}))
+        .await
+        .unwrap_err();
+    assert!(error.to_string().contains("urls"), "{error}");
+    assert!(capture.requests().is_empty(), "nothing was sent");
+}
+
+#[tokio::test]
+async fn submit_failures_say_whether_the_job_may_exist() {
+    let cases: Vec<(CannedResponse, &str)> = vec![
+        (
+            CannedResponse::new(500, r#"{"message": "boom"}"#),
+            "uncertain",
+        ),
+        (
+            CannedResponse::new(502, "<html>bad gateway</html>"),
+            "uncertain",
+        ),
+        (CannedResponse::json("<html>not json</html>"), "uncertain"),
+        (
+            CannedResponse::new(
+                422,
+                r#"{"status": "error", "message": "Validation failed", "errors": {"categories": ["unknown: cafes"]}}"#,
+            ),
+            "refused",
+        ),
+        (
+            CannedResponse::new(429, r#"{"message": "Concurrency limit reached"}"#),
+            "refused",
+        ),
+        (
+            CannedResponse::new(401, r#"{"message": "Invalid API key"}"#),
+            "refused",
+        ),
+    ];
+    for (answer, expected) in cases {
+        let (_, client, ledger) = replay(vec![(
+            ExpectedRequest::new(Method::POST, "https://api.test/scrapers/contacts/jobs"),
+            answer,
+        )]);
+        let error = client
+            .submit::<Contacts>(&ContactsBody::new(["https://a.example"]))
+            .await
+            .unwrap_err();
+        match (expected, &error) {
+            ("uncertain", Error::SubmitUncertain { slug, .. }) => assert_eq!(slug, "contacts"),
+            ("refused", Error::Api { job_id: None, .. }) => {}
+            _ => panic!("{expected}: {error:?}"),
+        }
+        assert!(ledger.entries().is_empty());
+    }
+}
+
+#[tokio::test]
+async fn a_transport_failure_on_submit_is_uncertain_unless_it_never_left() {
+    for (error, uncertain) in [
+        (TransportError::connect("connection refused"), false),
+        (TransportError::timeout("no response within 300s"), true),
+        (TransportError::body("connection reset"), true),
+    ] {
+        let mut mock = MockTransport::new();
+        mock.expect_send()
+            .times(1)
+            .returning(move |_| Err(error.clone()));
+        let client = client_over(Arc::new(mock), Arc::new(MemoryLedger::new()));
+        let result = client
+            .submit::<Contacts>(&ContactsBody::new(["https://a.example"]))
+            .await
+            .unwrap_err();
+        assert_eq!(
+            matches!(result, Error::SubmitUncertain { .. }),
+            uncertain,
+            "{result:?}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn status_and_stop_use_their_paths_and_decode_string_counts() {
+    let (replay, client, _) = replay(vec![
+        (
+            ExpectedRequest::new(Method::GET, "https://api.test/scrapers/jobs/416349")
+                .header("x-api-key", KEY),
+            CannedResponse::json(STATUS_FINISHED),
+        ),
+        (
+            ExpectedRequest::new(Method::DELETE, "https://api.test/scrapers/jobs/416349"),
+            CannedResponse::json(
+                r#"{"id": 416349, "status": "stopped", "creditsSpent": "5", "dataRowsCount": "1"}"#,
+            ),
+        ),
+    ]);
+    let job = client.status(JobId(416349)).await.unwrap();
+    assert_eq!((job.credits_spent.get(), job.data_rows_count.get()), (5, 1));
+    assert_eq!(
+        job.data.unwrap().json.as_deref(),
+        Some("https://files.test/a.json")
+    );
+    let stopped = client.stop(JobId(416349)).await.unwrap();
+    assert_eq!(stopped.status, JobStatus::Stopped);
+    replay.assert_requests_match();
+}
+
+#[tokio::test]
+async fn errors_after_submit_carry_the_job_id_and_never_the_key() {
+    let (_, client, _) = replay(vec![(
+        ExpectedRequest::new(Method::GET, "https://api.test/scrapers/jobs/77"),
+        CannedResponse::new(
+            404,
+            format!(r#"{{"message": "job 77 not found for key {KEY}"}}"#),
+        ),
+    )]);
+    let error = client.status(JobId(77)).await.unwrap_err();
+    assert_eq!(error.job_id(), Some(JobId(77)));
+    assert_eq!(error.status().map(|s| s.as_u16()), Some(404));
+    let shown = format!("{error} {error:?}");
+    assert!(shown.contains("job 77"), "{shown}");
+    assert!(!shown.contains(KEY), "the key leaked: {shown}");
+    assert!(!format!("{client:?}").contains(KEY));
+}
+
+#[tokio::test]
+async fn results_page_through_last_page_with_the_documented_query() {
+    let page = |n: u64, last: u64, rows: &[&str]| {
+        let data: Vec<_> = rows
+            .iter()
+            .map(|url| json!({"id": format!("r-{url}"), "jobId": 9, "dataId": "d", "data": {"url": url}, "createdAt": "", "updatedAt": ""}))
+            .collect();
+        json!({"meta": {"total": 3, "perPage": 100, "currentPage": n, "lastPage": last, "firstPage": 1,
+            "firstPageUrl": "/?page=1", "lastPageUrl": format!("/?page={last}"), "nextPageUrl": null, "previousPageUrl": null},
+            "data": data})
+        .to_string()
+    };
+    let (replay, client, _) = replay(vec![
+        (
+            ExpectedRequest::new(Method::GET, "https://api.test/scrapers/jobs/9"),
+            CannedResponse::json(r#"{"id": 9, "status": "finished", "dataRowsCount": "3"}"#),
+        ),
+        (
+            ExpectedRequest::new(
+                Method::GET,
+                "https://api.test/scrapers/jobs/9/results?page=1&limit=100",
+            ),
+            CannedResponse::json(page(1, 2, &["https://a.example", "https://b.example"])),
+        ),
+        (
+            ExpectedRequest::new(
+                Method::GET,
+                "https://api.test/scrapers/jobs/9/results?page=2&limit=100",
+            ),
+            CannedResponse::json(page(2, 2, &["https://c.example"])),
+        ),
+    ]);
+    let rows: Vec<_> = client
+        .results::<Contacts>(JobId(9))
+        .try_collect()
+        .await
+        .unwrap();
+    let urls: Vec<&str> = rows.iter().map(|r| r.url.as_str()).collect();
+    assert_eq!(
+        urls,
+        [
+            "https://a.example",
+            "https://b.example",
+            "https://c.example"
+        ]
+    );
+    assert!(rows[0].emails.is_empty(), "missing lists default to empty");
+    replay.assert_requests_match();
+}
+
+#[tokio::test]
+async fn a_bad_row_names_the_page_the_row_and_the_field() {
+    let (_, client, _) = replay(vec![
+        (ExpectedRequest::new(Method::GET, "https://api.test/scrapers/jobs/9"), CannedResponse::json(r#"{"id": 9, "status": "finished", "dataRowsCount": 2}"#)),
+        (
+            ExpectedRequest::new(Method::GET, "https://api.test/scrapers/jobs/9/results?page=1&limit=100"),
+            CannedResponse::json(
+                json!({"meta": {"total": 2, "perPage": 100, "currentPage": 1, "lastPage": 1},
+                    "data": [{"id": "a", "jobId": 9, "data": {"url": "https://a.example"}},
+                             {"id": "b", "jobId": 9, "data": {"url": "https://b.example", "emails": null}}]})
+                .to_string(),
+            ),
+        ),
+    ]);
+    let results: Vec<_> = client.results::<Contacts>(JobId(9)).collect().await;
+    let error = results.into_iter().find_map(Result::err).unwrap();
+    match &error {
+        Error::Decode { source, job_id } => {
+            assert_eq!(source.path, "page 1.data[1].data.emails");
+            assert_eq!(*job_id, Some(JobId(9)));
+        }
+        other => panic!("{other:?}"),
+    }
+}
+
+/// A mock that answers the status of job 1: `in_progress` until `finish_after` polls, recording
+/// when each poll came (tokio's clock).
+fn polled_job(
+    finish_after: Option<usize>,
+    failures_at: Vec<usize>,
+) -> (MockTransport, Arc<Mutex<Vec<tokio::time::Instant>>>) {
+    let times = Arc::new(Mutex::new(Vec::new()));
+    let seen = times.clone();
+    let mut mock = MockTransport::new();
+    mock.expect_send().returning(move |request| {
+        assert_eq!(request.uri().path(), "/scrapers/jobs/1");
+        let mut times = seen.lock().unwrap();
+        times.push(tokio::time::Instant::now());
+        let n = times.len();
+        if failures_at.contains(&n) {
+            let mut response =
+                http::Response::new(Body::from_bytes(r#"{"message": "unavailable"}"#));
+            *response.status_mut() = http::StatusCode::SERVICE_UNAVAILABLE;
+            return Ok(response);
+        }
+        let status = if finish_after.is_some_and(|k| n > k) {
+            "finished"
+        } else {
+            "in_progress"
+        };
+        Ok(http::Response::new(Body::from_bytes(format!(
+            r#"{{"id": 1, "status": "{status}", "dataRowsCount": "{n}"}}"#
+        ))))
+    });
+    (mock, times)
+}
+
+fn no_jitter() -> PollPolicy {
+    PollPolicy {
+        jitter: 0.0,
+        ..PollPolicy::default()
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn wait_follows_the_documented_schedule() {
+    let (mock, times) = polled_job(Some(7), vec![]);
+    let client = Client::builder()
+        .api_key(KEY)
+        .transport(Arc::new(mock))
+        .build()
+        .unwrap();
+    let job = client.wait(JobId(1), &no_jitter()).await.unwrap();
+    assert_eq!(job.status, JobStatus::Finished);
+    let times = times.lock().unwrap();
+    let gaps: Vec<f64> = times
+        .windows(2)
+        .map(|w| (w[1] - w[0]).as_secs_f64())
+        .collect();
+    assert_eq!(gaps, [10.0, 15.0, 22.5, 33.75, 50.625, 60.0, 60.0]);
+}
+
+#[tokio::test(start_paused = true)]
+async fn jitter_stays_within_its_share() {
+    let (mock, times) = polled_job(Some(6), vec![]);
+    let client = Client::builder()
+        .api_key(KEY)
+        .transport(Arc::new(mock))
+        .build()
+        .unwrap();
+    client.wait(JobId(1), &PollPolicy::default()).await.unwrap();
+    let times = times.lock().unwrap();
+    let policy = PollPolicy::default();
+    for (n, gap) in times.windows(2).map(|w| w[1] - w[0]).enumerate() {
+        let nominal = policy.interval(n as u32).as_secs_f64();
+        let ratio = gap.as_secs_f64() / nominal;
+        assert!(
+            (0.9..=1.1).contains(&ratio),
+            "poll {n}: {gap:?} vs {nominal}"
+        );
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_transient_poll_error_does_not_end_the_wait() {
+    let (mock, _) = polled_job(Some(5), vec![2, 3]);
+    let client = Client::builder()
+        .api_key(KEY)
+        .transport(Arc::new(mock))
+        .retry_policy(RetryPolicy::never())
+        .build()
+        .unwrap();
+    let job = client.wait(JobId(1), &no_jitter()).await.unwrap();
+    assert_eq!(job.status, JobStatus::Finished);
+}
+
+#[tokio::test(start_paused = true)]
+async fn the_deadline_error_carries_the_id_and_the_last_status() {
+    let (mock, times) = polled_job(None, vec![]);
+    let client = Client::builder()
+        .api_key(KEY)
+        .transport(Arc::new(mock))
+        .build()
+        .unwrap();
+    let policy = no_jitter().deadline(Duration::from_secs(120));
+    let error = client.wait(JobId(1), &policy).await.unwrap_err();
+    match &error {
+        Error::WaitDeadline {
+            job_id,
+            waited,
+            last_status,
+        } => {
+            assert_eq!(*job_id, JobId(1));
+            assert_eq!(*waited, Duration::from_secs(120));
+            assert_eq!(last_status.as_ref(), Some(&JobStatus::InProgress));
+        }
+        other => panic!("{other:?}"),
+    }
+    assert!(error.to_string().contains("job 1") && error.to_string().contains("in_progress"));
+    // 0, 10, 25, 47.5, 81.25, then the deadline at 120 s.
+    assert_eq!(times.lock().unwrap().len(), 6);
+}
+
+#[tokio::test]
+async fn polling_faster_than_10s_is_refused_against_hasdata() {
+    let capture = Arc::new(CaptureTransport::new());
+    let client = Client::builder()
+        .api_key(KEY)
+        .transport(capture.clone())
+        .build()
+        .unwrap();
+    let error = client
+        .wait(JobId(1), &PollPolicy::fast().clone_with_guard())
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(error, Error::Config(ref m) if m.contains("10 s")),
+        "{error}"
+    );
+    assert!(capture.requests().is_empty());
+}
+
+trait Guarded {
+    fn clone_with_guard(&self) -> PollPolicy;
+}
+
+impl Guarded for PollPolicy {
+    /// The same intervals without the explicit override.
+    fn clone_with_guard(&self) -> PollPolicy {
+        PollPolicy {
+            allow_fast_polling: false,
+            ..self.clone()
+        }
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn watch_streams_snapshots_with_the_time_to_the_next_poll() {
+    let (mock, _) = polled_job(Some(2), vec![]);
+    let client = Client::builder()
+        .api_key(KEY)
+        .transport(Arc::new(mock))
+        .build()
+        .unwrap();
+    let snapshots: Vec<_> = client
+        .watch(JobId(1), no_jitter())
+        .try_collect()
+        .await
+        .unwrap();
+    let next: Vec<Option<Duration>> = snapshots.iter().map(|p| p.next_poll).collect();
+    assert_eq!(
+        next,
+        [
+            Some(Duration::from_secs(10)),
+            Some(Duration::from_secs(15)),
+            None
+        ]
+    );
+    assert_eq!(snapshots[1].job.data_rows_count.get(), 2);
+    assert!(snapshots[2].is_terminal());
+}

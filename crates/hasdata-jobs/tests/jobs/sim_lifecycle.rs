@@ -1,0 +1,277 @@
+//! The lifecycle against hasdata-sim over loopback: submit, wait, stop, run, and the failure
+//! paths that must never lose a job.
+
+use std::time::Duration;
+
+use futures::TryStreamExt;
+use hasdata_jobs::{Error, PollPolicy, RowSource, RunOptions};
+use hasdata_model::bodies::{ContactsBody, CrawlerBody, GoogleSerpBody, OutputFormat};
+use hasdata_model::scrapers::{Contacts, Crawler, GoogleSerp};
+use hasdata_model::{JobStatus, Webhook};
+use hasdata_sim::SimConfig;
+use serde_json::json;
+
+use crate::{Env, assert_same_rows, expected};
+
+fn quick() -> SimConfig {
+    SimConfig {
+        job_duration: Duration::from_millis(300),
+        max_running: 100,
+        ..SimConfig::default()
+    }
+}
+
+#[tokio::test]
+async fn contacts_end_to_end() {
+    let env = Env::start(quick()).await;
+    let body = ContactsBody::new([
+        "https://acme.example/about",
+        "https://acme.example/team",
+        "https://beta.example",
+    ]);
+    let job = env.client.submit::<Contacts>(&body).await.unwrap();
+    assert_eq!(
+        env.ledger.entries()[0].job_id,
+        job.id(),
+        "recorded before submit returned"
+    );
+    let done = job.wait(PollPolicy::fast()).await.unwrap();
+    assert_eq!(done.status, JobStatus::Finished);
+    assert_eq!(done.data_rows_count.get(), 3);
+    assert_eq!(done.credits_spent.get(), 15);
+    let rows: Vec<_> = job.results().try_collect().await.unwrap();
+    assert_eq!(
+        rows.iter().map(|r| r.url.as_str()).collect::<Vec<_>>(),
+        body.urls
+    );
+    assert_same_rows(&rows, &expected(&env.sim, job.id()));
+}
+
+#[tokio::test]
+async fn crawler_end_to_end_with_markdown() {
+    let env = Env::start(quick()).await;
+    let body = CrawlerBody::new(["https://docs.example.com"])
+        .output_format([OutputFormat::Markdown])
+        .include_paths("/docs/.+")
+        .limit(250);
+    let job = env.client.submit::<Crawler>(&body).await.unwrap();
+    job.wait(PollPolicy::fast()).await.unwrap();
+    let rows: Vec<_> = job.results().try_collect().await.unwrap();
+    assert_eq!(rows.len(), 250);
+    assert!(
+        rows.iter()
+            .all(|r| r.markdown.as_deref().is_some_and(|m| m.starts_with("# ")))
+    );
+    assert_same_rows(&rows, &expected(&env.sim, job.id()));
+}
+
+#[tokio::test]
+async fn google_serp_end_to_end_through_the_file() {
+    let env = Env::start(quick()).await;
+    let body = GoogleSerpBody::new()
+        .keywords(["coffee", "tea"])
+        .location("Austin,Texas,United States")
+        .limit(180);
+    let job = env.client.submit::<GoogleSerp>(&body).await.unwrap();
+    job.wait(PollPolicy::fast()).await.unwrap();
+    let rows: Vec<_> = job.download().try_collect().await.unwrap();
+    assert_eq!(rows.len(), 180);
+    assert_eq!(rows[0].keyword.as_deref(), Some("coffee"));
+    assert_same_rows(&rows, &expected(&env.sim, job.id()));
+    assert_eq!(
+        env.sim.requests().get("results"),
+        None,
+        "the file was enough"
+    );
+    assert_eq!(
+        env.sim.api_keys_seen_by_storage(),
+        0,
+        "the key never reached the download host"
+    );
+}
+
+#[tokio::test]
+async fn a_stop_keeps_the_rows_produced_so_far() {
+    let env = Env::start(SimConfig {
+        job_duration: Duration::from_secs(2),
+        ..quick()
+    })
+    .await;
+    let job = env
+        .client
+        .submit::<GoogleSerp>(&GoogleSerpBody::new().keywords(["coffee"]).limit(5000))
+        .await
+        .unwrap();
+    while job.status().await.unwrap().data_rows_count.get() == 0 {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let stopped = job.stop().await.unwrap();
+    assert_eq!(stopped.status, JobStatus::Stopped);
+    let kept = stopped.data_rows_count.get();
+    assert!(kept > 0 && kept < 5000);
+    let done = job.wait(PollPolicy::fast()).await.unwrap();
+    assert_eq!(done.status, JobStatus::Stopped, "stopped is terminal");
+    let rows: Vec<_> = job.results().try_collect().await.unwrap();
+    assert_eq!(rows.len() as u64, kept);
+    let error = job.download().try_collect::<Vec<_>>().await.unwrap_err();
+    assert!(
+        matches!(
+            error,
+            Error::NoDownload {
+                status: JobStatus::Stopped,
+                ..
+            }
+        ),
+        "{error}"
+    );
+}
+
+#[tokio::test]
+async fn run_does_submit_wait_and_rows() {
+    let env = Env::start(quick()).await;
+    for source in [RowSource::File, RowSource::Pages] {
+        let output = env
+            .client
+            .run::<Contacts>(
+                &ContactsBody::new(["https://a.example", "https://b.example"]),
+                RunOptions {
+                    poll: PollPolicy::fast(),
+                    source,
+                    stop_on_cancel: false,
+                },
+            )
+            .await
+            .unwrap();
+        assert_eq!(output.job.status, JobStatus::Finished);
+        let rows: Vec<_> = output.rows.try_collect().await.unwrap();
+        assert_eq!(rows.len(), 2, "{source:?}");
+    }
+}
+
+#[tokio::test]
+async fn a_cancelled_run_stops_its_job_when_asked() {
+    let env = Env::start(SimConfig {
+        job_duration: Duration::from_secs(600),
+        ..quick()
+    })
+    .await;
+    let body = GoogleSerpBody::new().keywords(["coffee"]).limit(50);
+    let run = env.client.run::<GoogleSerp>(
+        &body,
+        RunOptions {
+            poll: PollPolicy::fast(),
+            source: RowSource::Pages,
+            stop_on_cancel: true,
+        },
+    );
+    assert!(
+        tokio::time::timeout(Duration::from_millis(300), run)
+            .await
+            .is_err(),
+        "still running"
+    );
+    let id = env.ledger.entries()[0].job_id;
+    let mut status = JobStatus::Pending;
+    for _ in 0..100 {
+        status = env.client.status(id).await.unwrap().status;
+        if status == JobStatus::Stopped {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    assert_eq!(status, JobStatus::Stopped);
+}
+
+#[tokio::test]
+async fn a_lost_submit_answer_is_reported_as_uncertain_and_the_job_exists() {
+    let env = Env::start(SimConfig {
+        faults: "submit:lose-response=1".parse().unwrap(),
+        ..quick()
+    })
+    .await;
+    let error = env
+        .client
+        .submit::<Contacts>(&ContactsBody::new(["https://a.example"]))
+        .await
+        .unwrap_err();
+    assert!(matches!(error, Error::SubmitUncertain { .. }), "{error}");
+    assert!(error.to_string().contains("may exist"));
+    assert_eq!(
+        env.sim.submits(),
+        1,
+        "the POST was sent once, and the job exists"
+    );
+}
+
+#[tokio::test]
+async fn the_concurrency_cap_is_a_transient_429() {
+    let env = Env::start(SimConfig {
+        job_duration: Duration::from_secs(600),
+        max_running: 1,
+        ..SimConfig::default()
+    })
+    .await;
+    env.client
+        .submit::<Contacts>(&ContactsBody::new(["https://a.example"]))
+        .await
+        .unwrap();
+    let error = env
+        .client
+        .submit::<Contacts>(&ContactsBody::new(["https://b.example"]))
+        .await
+        .unwrap_err();
+    assert_eq!(error.status().map(|s| s.as_u16()), Some(429));
+    assert!(error.is_transient());
+    assert_eq!(env.sim.submits(), 1);
+}
+
+#[tokio::test]
+async fn raw_submits_and_rows_work_from_a_slug() {
+    let env = Env::start(quick()).await;
+    let job = env
+        .client
+        .submit_raw(
+            "indeed",
+            &json!({"keywords": ["rust"], "locations": ["Remote"], "limit": 30}),
+        )
+        .await
+        .unwrap();
+    env.client.wait(job.id, &PollPolicy::fast()).await.unwrap();
+    let rows: Vec<serde_json::Value> = env.client.results_raw(job.id).try_collect().await.unwrap();
+    assert_eq!(Some(rows), env.sim.expected_rows(job.id.get()));
+    let filed: Vec<serde_json::Value> =
+        env.client.download_raw(job.id).try_collect().await.unwrap();
+    assert_eq!(filed.len(), 30);
+}
+
+#[tokio::test]
+async fn a_wrong_key_is_an_auth_error() {
+    let env = Env::instant().await;
+    let client = hasdata_jobs::Client::builder()
+        .api_key("not-the-key")
+        .base_url(env.sim.base_url())
+        .build()
+        .unwrap();
+    let error = client
+        .submit::<Contacts>(&ContactsBody::new(["https://a.example"]))
+        .await
+        .unwrap_err();
+    assert!(error.is_auth(), "{error}");
+    assert!(!error.to_string().contains("not-the-key"));
+}
+
+#[tokio::test]
+async fn webhook_bodies_pass_through_to_the_simulator() {
+    let env = Env::start(SimConfig {
+        allow_http_webhooks: false,
+        ..quick()
+    })
+    .await;
+    let body = ContactsBody::new(["https://a.example"])
+        .webhook(Webhook::all_events("https://hooks.example/h").header("x-secret", "s"));
+    let job = env.client.submit::<Contacts>(&body).await.unwrap();
+    assert_eq!(
+        job.record().unwrap().input.as_ref().unwrap()["webhook"]["headers"]["x-secret"],
+        "s"
+    );
+}

@@ -1,0 +1,157 @@
+//! Reading rows under faults: pages with 429, 503 and resets; downloads that expire or break
+//! off; and the property that results() yields exactly the simulator's rows, in order.
+
+use std::time::Duration;
+
+use futures::TryStreamExt;
+use hasdata_model::bodies::GoogleSerpBody;
+use hasdata_model::scrapers::GoogleSerp;
+use hasdata_sim::SimConfig;
+use proptest::prelude::*;
+use proptest::test_runner::{Config, TestRunner};
+
+use crate::{Env, assert_same_rows, expected};
+
+#[tokio::test]
+async fn ten_thousand_rows_complete_in_order_through_429_503_and_resets() {
+    let env = Env::start(SimConfig {
+        job_duration: Duration::ZERO,
+        seed: 3,
+        faults: "results:429=0.1,results:503=0.1,results:reset=0.1,status:503=0.2,retry-after=0"
+            .parse()
+            .unwrap(),
+        max_running: 10,
+        ..SimConfig::default()
+    })
+    .await;
+    let job = env
+        .client
+        .submit::<GoogleSerp>(&GoogleSerpBody::new().keywords(["coffee"]).limit(10_000))
+        .await
+        .unwrap();
+    let rows: Vec<_> = job.results().try_collect().await.unwrap();
+    let positions: Vec<u64> = rows.iter().map(|r| r.position.unwrap().get()).collect();
+    assert_eq!(
+        positions,
+        (1..=10_000).collect::<Vec<_>>(),
+        "complete, in order, no duplicates"
+    );
+    assert_same_rows(&rows, &expected(&env.sim, job.id()));
+    let faults = env.sim.fault_counts();
+    for fault in ["results:429", "results:503", "results:reset"] {
+        assert!(
+            faults.get(fault).copied().unwrap_or(0) > 0,
+            "{fault} never fired: {faults:?}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn an_expired_download_falls_back_to_the_pages() {
+    let env = Env::start(SimConfig {
+        job_duration: Duration::ZERO,
+        download_ttl: Duration::ZERO,
+        ..SimConfig::default()
+    })
+    .await;
+    let job = env
+        .client
+        .submit::<GoogleSerp>(&GoogleSerpBody::new().keywords(["tea"]).limit(420))
+        .await
+        .unwrap();
+    let rows: Vec<_> = job.download().try_collect().await.unwrap();
+    assert_same_rows(&rows, &expected(&env.sim, job.id()));
+    let requests = env.sim.requests();
+    assert_eq!(
+        requests.get("files"),
+        Some(&2),
+        "the link, then the fresh link, both expired"
+    );
+    assert!(
+        requests.get("results").copied().unwrap_or(0) >= 5,
+        "{requests:?}"
+    );
+}
+
+#[tokio::test]
+async fn a_download_that_breaks_off_resumes_without_duplicates() {
+    let env = Env::start(SimConfig {
+        job_duration: Duration::ZERO,
+        seed: 5,
+        faults: "files:reset=0.5".parse().unwrap(),
+        ..SimConfig::default()
+    })
+    .await;
+    let job = env
+        .client
+        .submit::<GoogleSerp>(&GoogleSerpBody::new().keywords(["tea"]).limit(3000))
+        .await
+        .unwrap();
+    let rows: Vec<_> = job.download().try_collect().await.unwrap();
+    let positions: Vec<u64> = rows.iter().map(|r| r.position.unwrap().get()).collect();
+    assert_eq!(positions, (1..=3000).collect::<Vec<_>>());
+    assert!(
+        env.sim
+            .fault_counts()
+            .get("files:reset")
+            .copied()
+            .unwrap_or(0)
+            > 0
+    );
+}
+
+#[test]
+fn results_yield_exactly_the_simulators_rows_for_any_count_and_concurrency() {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let envs: Vec<Env> = runtime.block_on(async {
+        let mut envs = Vec::new();
+        for pages in 1..=8 {
+            envs.push(
+                Env::with_concurrency(
+                    SimConfig {
+                        job_duration: Duration::ZERO,
+                        max_running: 10_000,
+                        ..SimConfig::default()
+                    },
+                    pages,
+                )
+                .await,
+            );
+        }
+        envs
+    });
+    let mut runner = TestRunner::new(Config {
+        cases: 24,
+        failure_persistence: None,
+        ..Config::default()
+    });
+    runner
+        .run(&(0u64..=650, 1usize..=8), |(count, pages)| {
+            let env = &envs[pages - 1];
+            let (rows, expected) = runtime.block_on(async {
+                let body = GoogleSerpBody::new()
+                    .keywords(["coffee", "tea"])
+                    .limit(count.max(1));
+                let job = env.client.submit::<GoogleSerp>(&body).await.unwrap();
+                let rows: Vec<_> = env
+                    .client
+                    .results_raw(job.id())
+                    .try_collect()
+                    .await
+                    .unwrap();
+                (rows, env.sim.expected_rows(job.id().get()).unwrap())
+            });
+            prop_assert_eq!(rows.len(), expected.len());
+            prop_assert!(
+                rows == expected,
+                "rows differ for {} rows at concurrency {}",
+                count,
+                pages
+            );
+            Ok(())
+        })
+        .unwrap();
+}
