@@ -64,11 +64,20 @@ async fn example_loop(base: &str, key: &str, id: JobId) -> u64 {
     let mut rows = 0;
     let mut page = 1;
     loop {
-        let request = http::Request::get(format!("{base}/scrapers/jobs/{id}/results?page={page}&limit=100"))
-            .header("x-api-key", key)
-            .body(bytes::Bytes::new())
+        let request = http::Request::get(format!(
+            "{base}/scrapers/jobs/{id}/results?page={page}&limit=100"
+        ))
+        .header("x-api-key", key)
+        .body(bytes::Bytes::new())
+        .unwrap();
+        let body = http
+            .send(request)
+            .await
+            .unwrap()
+            .into_body()
+            .bytes()
+            .await
             .unwrap();
-        let body = http.send(request).await.unwrap().into_body().bytes().await.unwrap();
         let body: Value = serde_json::from_slice(&body).unwrap();
         for row in body["data"].as_array().unwrap() {
             assert!(row["data"].is_object());
@@ -81,7 +90,11 @@ async fn example_loop(base: &str, key: &str, id: JobId) -> u64 {
     }
 }
 
-async fn count<S: futures::Stream<Item = hasdata_jobs::Result<<GoogleSerp as Scraper>::Row>> + Unpin>(mut rows: S) -> u64 {
+async fn count<
+    S: futures::Stream<Item = hasdata_jobs::Result<<GoogleSerp as Scraper>::Row>> + Unpin,
+>(
+    mut rows: S,
+) -> u64 {
     let mut n = 0;
     while let Some(row) = rows.next().await {
         row.unwrap();
@@ -101,12 +114,18 @@ async fn child(scenario: &str, base: &str, key: &str, id: JobId) {
         other => panic!("unknown scenario {other}"),
     };
     let secs = started.elapsed().as_secs_f64();
-    println!("{{\"rows\": {rows}, \"secs\": {secs}, \"peak_rss_kib\": {}}}", peak_rss_kib());
+    println!(
+        "{{\"rows\": {rows}, \"secs\": {secs}, \"peak_rss_kib\": {}}}",
+        peak_rss_kib()
+    );
 }
 
 fn main() {
     let args: Vec<String> = std::env::args().collect();
-    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().unwrap();
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .unwrap();
     if let Some(i) = args.iter().position(|a| a == "--scenario") {
         let (scenario, base, key, id) = (&args[i + 1], &args[i + 2], &args[i + 3], &args[i + 4]);
         runtime.block_on(child(scenario, base, key, JobId(id.parse().unwrap())));
@@ -128,7 +147,10 @@ fn main() {
     let submit = |sim: &hasdata_sim::SimHandle, rows: u64| {
         let body = GoogleSerpBody::new().keywords(["coffee"]).limit(rows);
         let submitter = client(sim.base_url(), sim.api_key(), 4);
-        runtime.block_on(submitter.submit::<GoogleSerp>(&body)).unwrap().id()
+        runtime
+            .block_on(submitter.submit::<GoogleSerp>(&body))
+            .unwrap()
+            .id()
     };
     let jobs = [
         ("100k", &fast, submit(&fast, 100_000)),
@@ -151,11 +173,17 @@ fn main() {
                 sim.api_key().to_owned(),
                 id.to_string(),
             ];
-            tokio::task::spawn_blocking(move || Command::new(exe.as_path()).args(args).output().unwrap())
-                .await
-                .unwrap()
+            tokio::task::spawn_blocking(move || {
+                Command::new(exe.as_path()).args(args).output().unwrap()
+            })
+            .await
+            .unwrap()
         });
-        assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+        assert!(
+            output.status.success(),
+            "{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
         let line = String::from_utf8_lossy(&output.stdout);
         let report: Value = serde_json::from_str(line.trim()).unwrap();
         let (rows, secs, rss) = (
