@@ -55,6 +55,7 @@ pub(crate) struct Inner {
     pub retry: RetryPolicy,
     pub ledger: Arc<dyn JobLedger>,
     pub page_concurrency: usize,
+    pub allow_http_webhooks: bool,
     key: ApiKey,
 }
 
@@ -79,6 +80,7 @@ pub struct ClientBuilder {
     ledger: Option<Arc<dyn JobLedger>>,
     page_concurrency: usize,
     timeout: Option<Duration>,
+    allow_http_webhooks: bool,
 }
 
 impl fmt::Debug for ClientBuilder {
@@ -102,6 +104,7 @@ impl Default for ClientBuilder {
             ledger: None,
             page_concurrency: 4,
             timeout: None,
+            allow_http_webhooks: false,
         }
     }
 }
@@ -149,6 +152,13 @@ impl ClientBuilder {
         self
     }
 
+    /// Accept `http://` webhook URLs in bodies, for a local simulator calling a local
+    /// receiver. Refused against api.hasdata.com, which calls https URLs only.
+    pub fn allow_http_webhooks(mut self, allow: bool) -> Self {
+        self.allow_http_webhooks = allow;
+        self
+    }
+
     /// Builds the client. Fails without a key or with a base URL that is not absolute.
     pub fn build(self) -> Result<Client> {
         let key = match self.api_key {
@@ -161,6 +171,16 @@ impl ClientBuilder {
             }
         };
         let origin = Origin::parse(&self.base_url).map_err(|e| Error::Config(e.to_string()))?;
+        if self.allow_http_webhooks
+            && origin
+                .host()
+                .eq_ignore_ascii_case(crate::poll::HASDATA_HOST)
+        {
+            return Err(Error::Config(
+                "HasData calls https webhook URLs only: allow_http_webhooks is for a simulator"
+                    .into(),
+            ));
+        }
         let bottom: SharedTransport = match self.transport {
             Some(transport) => transport,
             None => {
@@ -183,6 +203,7 @@ impl ClientBuilder {
                 retry: self.retry,
                 ledger: self.ledger.unwrap_or_else(|| Arc::new(MemoryLedger::new())),
                 page_concurrency: self.page_concurrency,
+                allow_http_webhooks: self.allow_http_webhooks,
                 key,
             }),
         })

@@ -9,6 +9,8 @@
 //! - [`Client::results`] streams rows from the paged API (bounded concurrency, in order,
 //!   exactly once); [`Client::download`] streams them from `data.json` in constant memory.
 //! - [`Client::stop`] ends a job early; [`Client::run`] does submit + wait + rows.
+//! - [`webhooks::WebhookReceiver`] receives HasData's callbacks; [`Client::merged_rows`]
+//!   merges their rows with the API's so every row arrives early and exactly once.
 //!
 //! Every error after a submit carries the job id ([`Error::job_id`]). The API key lives in the
 //! transport stack, never in `Debug` output, and only travels to the API's own origin.
@@ -23,6 +25,7 @@ mod results;
 mod run;
 mod submit;
 mod wait;
+pub mod webhooks;
 
 pub use client::{Client, ClientBuilder, DEFAULT_BASE_URL};
 pub use error::{Error, Result};

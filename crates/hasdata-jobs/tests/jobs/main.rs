@@ -6,6 +6,7 @@
 mod offline;
 mod sim_lifecycle;
 mod sim_rows;
+mod webhooks;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -47,6 +48,7 @@ impl Env {
             .ledger(ledger.clone())
             .page_concurrency(pages)
             .timeout(Duration::from_secs(20))
+            .allow_http_webhooks(true)
             .build()
             .unwrap();
         Env {

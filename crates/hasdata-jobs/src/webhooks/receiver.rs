@@ -1,0 +1,366 @@
+use std::collections::{HashSet, VecDeque};
+use std::convert::Infallible;
+use std::fmt;
+use std::hash::{DefaultHasher, Hash, Hasher};
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+
+use bytes::Bytes;
+use futures::StreamExt;
+use hasdata_model::WebhookEvent;
+use http::{HeaderName, Method, StatusCode, header};
+use http_body_util::{BodyExt, Full, Limited};
+use hyper::body::Incoming;
+use hyper::service::service_fn;
+use hyper_util::rt::TokioIo;
+use secrecy::{ExposeSecret, SecretString};
+use subtle::ConstantTimeEq;
+use tokio::net::TcpListener;
+use tokio::sync::mpsc;
+use tokio::task::AbortHandle;
+
+/// How a [`WebhookReceiver`] listens.
+pub struct ReceiverConfig {
+    /// Where to listen (`127.0.0.1:0` picks a free port; put it behind an HTTPS proxy).
+    pub addr: SocketAddr,
+    /// The path HasData posts to.
+    pub path: String,
+    /// The header that must carry the shared secret, and the secret. `None` accepts any
+    /// caller: only for tests.
+    pub secret: Option<(HeaderName, SecretString)>,
+    /// The largest body accepted (default 10 MiB); larger ones get 413.
+    pub max_body: usize,
+    /// Events held for the consumer; when full, deliveries get 503 and HasData retries.
+    pub queue: usize,
+    /// Deliveries remembered to recognise retries.
+    pub remember: usize,
+}
+
+impl ReceiverConfig {
+    /// Listens on `addr` at `/hasdata-hook`, requiring `secret` in header `header`.
+    pub fn new(addr: SocketAddr, header: HeaderName, secret: impl Into<String>) -> Self {
+        ReceiverConfig {
+            addr,
+            path: "/hasdata-hook".into(),
+            secret: Some((header, SecretString::from(secret.into()))),
+            max_body: 10 * 1024 * 1024,
+            queue: 1024,
+            remember: 100_000,
+        }
+    }
+}
+
+impl fmt::Debug for ReceiverConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ReceiverConfig")
+            .field("addr", &self.addr)
+            .field("path", &self.path)
+            .field("secret_header", &self.secret.as_ref().map(|(name, _)| name))
+            .field("max_body", &self.max_body)
+            .field("queue", &self.queue)
+            .finish()
+    }
+}
+
+/// One accepted event.
+#[derive(Clone, Debug)]
+pub struct ReceivedEvent {
+    /// The event, decoded. Unknown event names arrive as `WebhookEventName::Other`.
+    pub event: WebhookEvent,
+    /// A fingerprint of the delivery's bytes: a retry of the same delivery has the same one.
+    pub fingerprint: u64,
+}
+
+/// What the receiver has answered, by kind.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct ReceiverStats {
+    /// Events queued (answered 200).
+    pub accepted: u64,
+    /// Repeated deliveries acknowledged without being queued again (200).
+    pub duplicates: u64,
+    /// Missing or wrong secret (401).
+    pub unauthorized: u64,
+    /// Bodies over the limit (413).
+    pub too_large: u64,
+    /// Bodies that were not a webhook event (400).
+    pub malformed: u64,
+    /// Not JSON by content type (415).
+    pub unsupported_type: u64,
+    /// Refused because the queue was full (503).
+    pub queue_full: u64,
+    /// Other paths or methods (404, 405).
+    pub misrouted: u64,
+}
+
+#[derive(Default)]
+struct Counters {
+    accepted: AtomicU64,
+    duplicates: AtomicU64,
+    unauthorized: AtomicU64,
+    too_large: AtomicU64,
+    malformed: AtomicU64,
+    unsupported_type: AtomicU64,
+    queue_full: AtomicU64,
+    misrouted: AtomicU64,
+}
+
+/// Recent delivery fingerprints, oldest evicted first.
+struct Seen {
+    set: HashSet<u64>,
+    order: VecDeque<u64>,
+    capacity: usize,
+}
+
+impl Seen {
+    fn insert(&mut self, fingerprint: u64) {
+        if self.set.insert(fingerprint) {
+            self.order.push_back(fingerprint);
+            if self.order.len() > self.capacity
+                && let Some(oldest) = self.order.pop_front()
+            {
+                self.set.remove(&oldest);
+            }
+        }
+    }
+}
+
+struct Shared {
+    path: String,
+    secret: Option<(HeaderName, SecretString)>,
+    max_body: usize,
+    sender: mpsc::Sender<ReceivedEvent>,
+    seen: Mutex<Seen>,
+    counters: Counters,
+}
+
+/// An HTTP server that receives HasData's webhook calls and queues them as typed events.
+///
+/// Answers: 401 for a missing or wrong secret (nothing echoed), 413 over the size limit, 415
+/// for a body that is not JSON, 400 for JSON that is not an event, 503 when the queue is full,
+/// and 200 once the event is queued, or when it repeats a delivery already queued.
+pub struct WebhookReceiver {
+    addr: SocketAddr,
+    path: String,
+    events: mpsc::Receiver<ReceivedEvent>,
+    shared: Arc<Shared>,
+    task: AbortHandle,
+}
+
+impl fmt::Debug for WebhookReceiver {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("WebhookReceiver")
+            .field("addr", &self.addr)
+            .field("path", &self.path)
+            .finish()
+    }
+}
+
+fn answer(status: StatusCode) -> http::Response<Full<Bytes>> {
+    let mut response = http::Response::new(Full::new(Bytes::new()));
+    *response.status_mut() = status;
+    response
+}
+
+fn fingerprint(bytes: &[u8]) -> u64 {
+    let mut hasher = DefaultHasher::new();
+    bytes.hash(&mut hasher);
+    hasher.finish()
+}
+
+impl Shared {
+    fn authorized(&self, request: &http::Request<Incoming>) -> bool {
+        let Some((name, secret)) = &self.secret else {
+            return true;
+        };
+        let Some(given) = request.headers().get(name) else {
+            return false;
+        };
+        // Constant time: the comparison does not stop at the first differing byte.
+        bool::from(given.as_bytes().ct_eq(secret.expose_secret().as_bytes()))
+    }
+
+    async fn handle(
+        self: Arc<Self>,
+        request: http::Request<Incoming>,
+    ) -> http::Response<Full<Bytes>> {
+        let c = &self.counters;
+        if request.uri().path() != self.path {
+            c.misrouted.fetch_add(1, Ordering::Relaxed);
+            return answer(StatusCode::NOT_FOUND);
+        }
+        if request.method() != Method::POST {
+            c.misrouted.fetch_add(1, Ordering::Relaxed);
+            return answer(StatusCode::METHOD_NOT_ALLOWED);
+        }
+        if !self.authorized(&request) {
+            c.unauthorized.fetch_add(1, Ordering::Relaxed);
+            return answer(StatusCode::UNAUTHORIZED);
+        }
+        let json = request
+            .headers()
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.split(';').next())
+            .is_some_and(|v| v.trim().eq_ignore_ascii_case("application/json"));
+        if !json {
+            c.unsupported_type.fetch_add(1, Ordering::Relaxed);
+            return answer(StatusCode::UNSUPPORTED_MEDIA_TYPE);
+        }
+        let declared = request
+            .headers()
+            .get(header::CONTENT_LENGTH)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.parse::<usize>().ok());
+        if declared.is_some_and(|length| length > self.max_body) {
+            c.too_large.fetch_add(1, Ordering::Relaxed);
+            return answer(StatusCode::PAYLOAD_TOO_LARGE);
+        }
+        let body = match Limited::new(request.into_body(), self.max_body)
+            .collect()
+            .await
+        {
+            Ok(body) => body.to_bytes(),
+            Err(error)
+                if error
+                    .downcast_ref::<http_body_util::LengthLimitError>()
+                    .is_some() =>
+            {
+                c.too_large.fetch_add(1, Ordering::Relaxed);
+                return answer(StatusCode::PAYLOAD_TOO_LARGE);
+            }
+            Err(_) => {
+                c.malformed.fetch_add(1, Ordering::Relaxed);
+                return answer(StatusCode::BAD_REQUEST);
+            }
+        };
+        let event: WebhookEvent = match serde_json::from_slice(&body) {
+            Ok(event) => event,
+            Err(_) => {
+                c.malformed.fetch_add(1, Ordering::Relaxed);
+                return answer(StatusCode::BAD_REQUEST);
+            }
+        };
+        let fingerprint = fingerprint(&body);
+        let mut seen = self.seen.lock().unwrap_or_else(|e| e.into_inner());
+        if seen.set.contains(&fingerprint) {
+            c.duplicates.fetch_add(1, Ordering::Relaxed);
+            return answer(StatusCode::OK);
+        }
+        match self.sender.try_send(ReceivedEvent { event, fingerprint }) {
+            Ok(()) => {
+                seen.insert(fingerprint);
+                c.accepted.fetch_add(1, Ordering::Relaxed);
+                answer(StatusCode::OK)
+            }
+            Err(_) => {
+                c.queue_full.fetch_add(1, Ordering::Relaxed);
+                answer(StatusCode::SERVICE_UNAVAILABLE)
+            }
+        }
+    }
+}
+
+impl WebhookReceiver {
+    /// Binds and starts serving. Stops when dropped.
+    pub async fn bind(config: ReceiverConfig) -> std::io::Result<WebhookReceiver> {
+        let listener = TcpListener::bind(config.addr).await?;
+        let addr = listener.local_addr()?;
+        let (sender, events) = mpsc::channel(config.queue.max(1));
+        let shared = Arc::new(Shared {
+            path: config.path.clone(),
+            secret: config.secret,
+            max_body: config.max_body,
+            sender,
+            seen: Mutex::new(Seen {
+                set: HashSet::new(),
+                order: VecDeque::new(),
+                capacity: config.remember.max(1),
+            }),
+            counters: Counters::default(),
+        });
+        let serving = shared.clone();
+        let task = tokio::spawn(async move {
+            loop {
+                let Ok((stream, _)) = listener.accept().await else {
+                    tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+                    continue;
+                };
+                let shared = serving.clone();
+                tokio::spawn(async move {
+                    let service = service_fn(move |request| {
+                        let shared = shared.clone();
+                        async move { Ok::<_, Infallible>(shared.handle(request).await) }
+                    });
+                    let _ = hyper::server::conn::http1::Builder::new()
+                        .serve_connection(TokioIo::new(stream), service)
+                        .await;
+                });
+            }
+        });
+        Ok(WebhookReceiver {
+            addr,
+            path: config.path,
+            events,
+            shared,
+            task: task.abort_handle(),
+        })
+    }
+
+    /// The address it listens on.
+    pub fn local_addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// Its URL on loopback, e.g. `http://127.0.0.1:PORT/hasdata-hook` (what a simulator
+    /// started with `allow_http_webhooks` can call; HasData itself needs an https URL).
+    pub fn url(&self) -> String {
+        format!("http://{}{}", self.addr, self.path)
+    }
+
+    /// The next event, in the order they were queued; `None` once stopped.
+    pub async fn next(&mut self) -> Option<ReceivedEvent> {
+        self.events.recv().await
+    }
+
+    /// What it has answered so far.
+    pub fn stats(&self) -> ReceiverStats {
+        let c = &self.shared.counters;
+        let load = |counter: &AtomicU64| counter.load(Ordering::Relaxed);
+        ReceiverStats {
+            accepted: load(&c.accepted),
+            duplicates: load(&c.duplicates),
+            unauthorized: load(&c.unauthorized),
+            too_large: load(&c.too_large),
+            malformed: load(&c.malformed),
+            unsupported_type: load(&c.unsupported_type),
+            queue_full: load(&c.queue_full),
+            misrouted: load(&c.misrouted),
+        }
+    }
+
+    /// The events as a stream. The server stops when the stream is dropped.
+    pub fn into_stream(self) -> futures::stream::BoxStream<'static, ReceivedEvent> {
+        futures::stream::unfold(self, |mut receiver| async move {
+            receiver.next().await.map(|event| (event, receiver))
+        })
+        .boxed()
+    }
+
+    /// Calls `handler` with every event until the server stops.
+    pub async fn for_each<F, Fut>(mut self, mut handler: F)
+    where
+        F: FnMut(ReceivedEvent) -> Fut,
+        Fut: std::future::Future<Output = ()>,
+    {
+        while let Some(event) = self.next().await {
+            handler(event).await;
+        }
+    }
+}
+
+impl Drop for WebhookReceiver {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
