@@ -15,6 +15,7 @@
 //! # }
 //! ```
 
+pub mod cli;
 mod faults;
 mod files;
 mod jobs;

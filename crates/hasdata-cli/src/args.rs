@@ -1,0 +1,257 @@
+//! The command line, as clap sees it.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+/// Exit codes, listed in `--help`.
+pub const EXIT_CODES: &str = "Exit codes:
+  0    ok
+  2    bad usage or an invalid body
+  3    authentication (401, 403)
+  4    the job ended stopped or with an error
+  5    the wait deadline passed (the job id is printed)
+  6    gave up after retries
+  130  interrupted";
+
+/// HasData Scraper Jobs from a shell: submit, wait, export, with a durable job ledger.
+#[derive(Debug, Parser)]
+#[command(name = "hasdata", version, after_help = EXIT_CODES)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: Global,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Options every command takes.
+#[derive(Debug, Args)]
+pub struct Global {
+    /// The API key (never printed).
+    #[arg(long, env = "HASDATA_API_KEY", global = true, hide_env_values = true)]
+    pub api_key: Option<String>,
+    /// The API's base URL.
+    #[arg(long, env = "HASDATA_BASE_URL", global = true, default_value = hasdata_jobs::DEFAULT_BASE_URL)]
+    pub base_url: String,
+    /// The job ledger (SQLite). Default: the user's data directory, hasdata/ledger.sqlite.
+    #[arg(long, env = "HASDATA_LEDGER", global = true)]
+    pub ledger: Option<PathBuf>,
+    /// Machine output: one JSON object per line on stdout; errors as JSON on stderr.
+    #[arg(long, global = true)]
+    pub json: bool,
+    /// More logging (repeat for more).
+    #[arg(short, long, action = clap::ArgAction::Count, global = true)]
+    pub verbose: u8,
+    /// Only errors.
+    #[arg(short, long, global = true)]
+    pub quiet: bool,
+    /// No progress display (it is off anyway when stderr is not a terminal).
+    #[arg(long, global = true)]
+    pub no_progress: bool,
+}
+
+/// The commands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Submit a job (or one per line of a JSONL file) and print its id.
+    Submit(SubmitArgs),
+    /// Show a job's status.
+    Status(JobArg),
+    /// Wait for a job to end, showing progress.
+    Wait(WaitArgs),
+    /// Stop a job early (rows produced so far are kept).
+    Stop(JobArg),
+    /// Write a job's rows to a file or stdout.
+    Results(ResultsArgs),
+    /// Submit, wait and write the rows, in one go.
+    Run(RunArgs),
+    /// The job ledger: what was submitted from here.
+    Jobs {
+        #[command(subcommand)]
+        command: JobsCommand,
+    },
+    /// List the scrapers, one slug per line.
+    Scrapers,
+    /// Print the JSON Schema of a scraper's body (or its row, with --row).
+    Schema(SchemaArgs),
+    /// Receive webhooks and print the events as JSON lines.
+    Webhook {
+        #[command(subcommand)]
+        command: WebhookCommand,
+    },
+    /// Run the local simulator of the API.
+    Sim(hasdata_sim::cli::SimArgs),
+    /// Run a contacts job and a crawler job end to end against an in-process simulator.
+    Demo(DemoArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct JobArg {
+    /// The job id.
+    pub id: u64,
+}
+
+#[derive(Debug, Args)]
+pub struct SubmitArgs {
+    /// The scraper slug (see `hasdata scrapers`).
+    pub slug: String,
+    /// The body: a JSON file, or - for stdin.
+    #[arg(long, conflicts_with = "bodies", required_unless_present = "bodies")]
+    pub body: Option<String>,
+    /// Many bodies: a JSONL file, one job per line.
+    #[arg(long)]
+    pub bodies: Option<PathBuf>,
+    /// Submits in flight at once with --bodies.
+    #[arg(long, default_value_t = 2)]
+    pub concurrency: usize,
+}
+
+#[derive(Clone, Debug, Args)]
+pub struct PollArgs {
+    /// Seconds before the first poll after the first (HasData: at least 10).
+    #[arg(long, default_value_t = 10.0)]
+    pub poll_initial: f64,
+    /// Each interval is the previous times this.
+    #[arg(long, default_value_t = 1.5)]
+    pub poll_factor: f64,
+    /// The longest interval, in seconds.
+    #[arg(long, default_value_t = 60.0)]
+    pub poll_cap: f64,
+    /// Give up waiting after this many seconds (the job goes on running).
+    #[arg(long, default_value_t = 3600.0)]
+    pub timeout: f64,
+    /// Allow a first interval under 10 s against api.hasdata.com.
+    #[arg(long)]
+    pub allow_fast_polling: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct WaitArgs {
+    /// The job id.
+    pub id: u64,
+    #[command(flatten)]
+    pub poll: PollArgs,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    /// One JSON object per line.
+    Jsonl,
+    /// One JSON array.
+    Json,
+    /// CSV: columns from the row schema and the rows seen; nested values JSON-encoded.
+    Csv,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum Source {
+    /// data.json when the job finished, else the pages.
+    Auto,
+    /// The paged results API.
+    Pages,
+    /// The data.json file (falls back to the pages when it cannot be had).
+    File,
+}
+
+#[derive(Clone, Debug, Args)]
+pub struct OutputArgs {
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::Jsonl)]
+    pub format: Format,
+    /// Write here (atomically: a temporary file, then a rename) instead of stdout.
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+    /// Where the rows come from.
+    #[arg(long, value_enum, default_value_t = Source::Auto)]
+    pub source: Source,
+    /// Result pages fetched at once.
+    #[arg(long, default_value_t = 4)]
+    pub concurrency: usize,
+}
+
+#[derive(Debug, Args)]
+pub struct ResultsArgs {
+    /// The job id.
+    pub id: u64,
+    #[command(flatten)]
+    pub output: OutputArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    /// The scraper slug.
+    pub slug: String,
+    /// The body: a JSON file, or - for stdin.
+    #[arg(long)]
+    pub body: String,
+    #[command(flatten)]
+    pub poll: PollArgs,
+    #[command(flatten)]
+    pub output: OutputArgs,
+    /// Stop the job once it has spent this many credits.
+    #[arg(long)]
+    pub max_credits: Option<u64>,
+    /// On Ctrl-C, stop the job instead of leaving it running.
+    #[arg(long)]
+    pub stop_on_interrupt: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum JobsCommand {
+    /// Every job in the ledger, newest first.
+    List,
+    /// One job's ledger entry.
+    Show(JobArg),
+    /// Wait for and collect every job not collected yet, without submitting anything.
+    Resume(ResumeArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ResumeArgs {
+    /// Where collected rows go: one <id>.<format> file per job.
+    #[arg(long, default_value = "hasdata-results")]
+    pub dir: PathBuf,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::Jsonl)]
+    pub format: Format,
+    #[command(flatten)]
+    pub poll: PollArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct SchemaArgs {
+    /// The scraper slug.
+    pub slug: String,
+    /// The row schema instead of the body schema.
+    #[arg(long)]
+    pub row: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum WebhookCommand {
+    /// Listen for webhook calls and print each event as a JSON line.
+    Listen(ListenArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ListenArgs {
+    /// Port on 127.0.0.1 (0 picks one; the URL is printed on stderr).
+    #[arg(long, default_value_t = 8088)]
+    pub port: u16,
+    /// The shared secret header, as NAME:VALUE.
+    #[arg(long)]
+    pub secret_header: String,
+    /// The path HasData posts to.
+    #[arg(long, default_value = "/hasdata-hook")]
+    pub path: String,
+}
+
+#[derive(Debug, Args)]
+pub struct DemoArgs {
+    /// Where the rows go.
+    #[arg(long, default_value = "hasdata-demo")]
+    pub dir: PathBuf,
+    /// Seconds each demo job takes in the simulator.
+    #[arg(long, default_value_t = 4.0)]
+    pub job_duration: f64,
+}

@@ -1,0 +1,39 @@
+//! `hasdata scrapers` and `hasdata schema`.
+
+use std::str::FromStr;
+
+use hasdata_model::ScraperKind;
+use serde_json::json;
+
+use crate::args::SchemaArgs;
+use crate::context::Ctx;
+use crate::fail::Failure;
+
+pub fn scrapers(ctx: &Ctx) -> Result<(), Failure> {
+    for kind in ScraperKind::ALL {
+        ctx.emit(
+            || kind.as_str().to_owned(),
+            json!({"slug": kind.as_str(), "rowShapeKnown": kind.row_shape_known()}),
+        );
+    }
+    Ok(())
+}
+
+pub fn schema(ctx: &Ctx, args: &SchemaArgs) -> Result<(), Failure> {
+    let kind = ScraperKind::from_str(&args.slug).map_err(|e| Failure::usage(e.to_string()))?;
+    let schema = if args.row {
+        kind.row_schema()
+    } else {
+        kind.body_schema()
+    };
+    let value = schema.to_value();
+    if ctx.global.json {
+        println!("{value}");
+    } else {
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&value).unwrap_or_default()
+        );
+    }
+    Ok(())
+}

@@ -1,0 +1,58 @@
+//! `hasdata status` and `hasdata stop`.
+
+use std::sync::Arc;
+
+use hasdata_jobs::MemoryLedger;
+use hasdata_model::{Job, JobId};
+
+use crate::args::JobArg;
+use crate::context::Ctx;
+use crate::fail::Failure;
+
+/// One line about a job.
+pub fn describe(job: &Job) -> String {
+    let mut line = format!(
+        "job {}: {} · {} rows · {} credits",
+        job.id, job.status, job.data_rows_count, job.credits_spent
+    );
+    if let Some(reason) = &job.stop_reason {
+        line.push_str(&format!(" · stop reason {reason}"));
+    }
+    if job.data.as_ref().and_then(|d| d.json.as_ref()).is_some() {
+        line.push_str(" · files ready");
+    }
+    line
+}
+
+fn record(ctx: &Ctx, job: &Job) {
+    if let Ok(ledger) = ctx.ledger() {
+        let _ = ledger.set_status(
+            job.id.get(),
+            job.status.as_str(),
+            job.data_rows_count.get(),
+            job.credits_spent.get(),
+        );
+    }
+}
+
+pub async fn status(ctx: &Ctx, args: &JobArg) -> Result<(), Failure> {
+    let client = ctx.client(Arc::new(MemoryLedger::new()), 1)?;
+    let job = client.status(JobId(args.id)).await?;
+    record(ctx, &job);
+    ctx.emit(
+        || describe(&job),
+        serde_json::to_value(&job).unwrap_or_default(),
+    );
+    Ok(())
+}
+
+pub async fn stop(ctx: &Ctx, args: &JobArg) -> Result<(), Failure> {
+    let client = ctx.client(Arc::new(MemoryLedger::new()), 1)?;
+    let job = client.stop(JobId(args.id)).await?;
+    record(ctx, &job);
+    ctx.emit(
+        || describe(&job),
+        serde_json::to_value(&job).unwrap_or_default(),
+    );
+    Ok(())
+}

@@ -1,0 +1,64 @@
+//! One module per command, and what they share.
+
+pub mod demo;
+pub mod info;
+pub mod jobs;
+pub mod lookup;
+pub mod results;
+pub mod run;
+pub mod sim;
+pub mod submit;
+pub mod wait;
+pub mod webhook;
+
+use std::io::Read;
+use std::time::Duration;
+
+use hasdata_jobs::PollPolicy;
+use serde_json::Value;
+
+use crate::args::PollArgs;
+use crate::fail::Failure;
+
+/// Reads a JSON body from a file, or stdin for `-`.
+pub fn read_body(source: &str) -> Result<Value, Failure> {
+    let text = if source == "-" {
+        let mut text = String::new();
+        std::io::stdin().read_to_string(&mut text)?;
+        text
+    } else {
+        std::fs::read_to_string(source)
+            .map_err(|e| Failure::usage(format!("cannot read the body {source}: {e}")))?
+    };
+    serde_json::from_str(&text)
+        .map_err(|e| Failure::usage(format!("the body {source} is not JSON: {e}")))
+}
+
+fn seconds(flag: &str, value: f64) -> Result<Duration, Failure> {
+    if value.is_finite() && value >= 0.0 {
+        Ok(Duration::from_secs_f64(value))
+    } else {
+        Err(Failure::usage(format!(
+            "--{flag} takes seconds >= 0, got {value}"
+        )))
+    }
+}
+
+/// The poll policy the flags describe.
+pub fn poll_policy(args: &PollArgs) -> Result<PollPolicy, Failure> {
+    Ok(PollPolicy {
+        initial: seconds("poll-initial", args.poll_initial)?,
+        factor: args.poll_factor,
+        cap: seconds("poll-cap", args.poll_cap)?,
+        deadline: seconds("timeout", args.timeout)?,
+        allow_fast_polling: args.allow_fast_polling,
+        ..PollPolicy::default()
+    })
+}
+
+/// Waits for Ctrl-C.
+pub async fn interrupted() {
+    if tokio::signal::ctrl_c().await.is_err() {
+        std::future::pending::<()>().await;
+    }
+}

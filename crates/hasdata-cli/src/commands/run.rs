@@ -1,0 +1,47 @@
+//! `hasdata run`: submit, wait with progress, write the rows.
+
+use std::str::FromStr;
+
+use hasdata_model::ScraperKind;
+use serde_json::json;
+
+use super::{interrupted, lookup, poll_policy, read_body, results, wait};
+use crate::args::RunArgs;
+use crate::context::Ctx;
+use crate::fail::Failure;
+
+pub async fn run(ctx: &Ctx, args: &RunArgs) -> Result<(), Failure> {
+    let kind = ScraperKind::from_str(&args.slug).map_err(|e| Failure::usage(e.to_string()))?;
+    let body = read_body(&args.body)?;
+    let policy = poll_policy(&args.poll)?;
+    let ledger = ctx.ledger()?;
+    let client = ctx.client(ledger.clone(), args.output.concurrency)?;
+    let job = super::submit::submit_waiting_out_429(&client, kind.as_str(), &body).await?;
+    let id = job.id;
+    ctx.note(format!("submitted job {id} ({kind})"));
+    if ctx.global.json {
+        println!("{}", json!({"submitted": id, "scraper": kind.as_str()}));
+    }
+    let line = ctx.display.job(format!("job {id}"));
+    let done = tokio::select! {
+        done = wait::follow(&client, Some(&ledger), id, policy, &line, args.max_credits) => done?,
+        () = interrupted() => {
+            if args.stop_on_interrupt {
+                line.finish("interrupted; stopping".into());
+                client.stop(id).await.map_err(|e| Failure::from(e).job(id.get()))?;
+                return Err(Failure::new(crate::fail::code::INTERRUPTED, format!("interrupted; job {id} was stopped")).job(id.get()));
+            }
+            line.finish("interrupted".into());
+            return Err(wait::interrupted_failure(id));
+        }
+    };
+    line.finish(lookup::describe(&done));
+    let exported = results::export(&client, Some(&ledger), id, Some(kind), &args.output).await?;
+    if args.output.out.is_some() || ctx.global.json {
+        ctx.emit(
+            || format!("{} · {} rows written to {}", lookup::describe(&done), exported.rows, exported.output),
+            json!({"jobId": id, "status": done.status.as_str(), "rows": exported.rows, "credits": done.credits_spent.get(), "output": exported.output}),
+        );
+    }
+    wait::check_outcome(&done)
+}

@@ -1,0 +1,106 @@
+//! Errors as the shell sees them: one clear line (or one JSON object), and an exit code.
+
+use hasdata_jobs::Error;
+
+/// Exit codes (see `hasdata --help`).
+pub mod code {
+    /// Anything not listed below.
+    pub const OTHER: u8 = 1;
+    /// Bad usage or an invalid body.
+    pub const USAGE: u8 = 2;
+    /// 401 or 403.
+    pub const AUTH: u8 = 3;
+    /// The job ended stopped or with an error.
+    pub const JOB_FAILED: u8 = 4;
+    /// The wait's deadline passed.
+    pub const DEADLINE: u8 = 5;
+    /// Transient failures outlasted the retries.
+    pub const GAVE_UP: u8 = 6;
+    /// Ctrl-C.
+    pub const INTERRUPTED: u8 = 130;
+}
+
+/// A failed command.
+#[derive(Debug)]
+pub struct Failure {
+    /// The exit code.
+    pub code: u8,
+    /// One line saying what went wrong and, where it helps, what to do.
+    pub message: String,
+    /// The job concerned: printed, so paid work is never lost track of.
+    pub job_id: Option<u64>,
+}
+
+impl Failure {
+    pub fn new(code: u8, message: impl Into<String>) -> Self {
+        Failure {
+            code,
+            message: message.into(),
+            job_id: None,
+        }
+    }
+
+    pub fn usage(message: impl Into<String>) -> Self {
+        Failure::new(code::USAGE, message)
+    }
+
+    pub fn job(mut self, id: u64) -> Self {
+        self.job_id.get_or_insert(id);
+        self
+    }
+
+    /// Prints the failure on stderr: a line, or a JSON object with `--json`.
+    pub fn print(&self, json: bool) {
+        if json {
+            let value =
+                serde_json::json!({"error": self.message, "code": self.code, "jobId": self.job_id});
+            eprintln!("{value}");
+        } else {
+            match self.job_id {
+                Some(id) if !self.message.contains(&id.to_string()) => {
+                    eprintln!("hasdata: error: {} (job {id})", self.message)
+                }
+                _ => eprintln!("hasdata: error: {}", self.message),
+            }
+        }
+    }
+}
+
+impl From<Error> for Failure {
+    fn from(error: Error) -> Self {
+        let code = match &error {
+            Error::InvalidBody(_) | Error::UnknownScraper(_) | Error::Config(_) => code::USAGE,
+            Error::Api { .. } if error.is_auth() => code::AUTH,
+            Error::Api { .. } | Error::Transport { .. } if error.is_transient() => code::GAVE_UP,
+            Error::WaitDeadline { .. } => code::DEADLINE,
+            Error::NoDownload { .. } => code::JOB_FAILED,
+            _ => code::OTHER,
+        };
+        let message = match &error {
+            Error::WaitDeadline { job_id, .. } => format!(
+                "{error}; it goes on running: `hasdata wait {job_id}` or `hasdata jobs resume` picks it up"
+            ),
+            Error::SubmitUncertain { .. } => {
+                format!("{error}; `hasdata jobs list` shows what was recorded")
+            }
+            _ => error.to_string(),
+        };
+        Failure {
+            code,
+            message,
+            job_id: error.job_id().map(|id| id.get()),
+        }
+    }
+}
+
+impl From<std::io::Error> for Failure {
+    fn from(error: std::io::Error) -> Self {
+        Failure::new(code::OTHER, error.to_string())
+    }
+}
+
+impl From<rusqlite::Error> for Failure {
+    fn from(error: rusqlite::Error) -> Self {
+        Failure::new(code::OTHER, format!("ledger: {error}"))
+    }
+}

@@ -1,0 +1,78 @@
+//! `hasdata`: HasData Scraper Jobs from a shell.
+
+mod args;
+mod commands;
+mod context;
+mod export;
+mod fail;
+mod ledger;
+mod progress;
+
+use std::process::ExitCode;
+
+use clap::Parser;
+
+use args::{Cli, Command, JobsCommand, WebhookCommand};
+use context::Ctx;
+use fail::Failure;
+
+fn init_logging(verbose: u8, quiet: bool) {
+    let level = match (quiet, verbose) {
+        (true, _) => tracing::Level::ERROR,
+        (false, 0) => tracing::Level::WARN,
+        (false, 1) => tracing::Level::INFO,
+        (false, _) => tracing::Level::DEBUG,
+    };
+    tracing_subscriber::fmt()
+        .with_max_level(level)
+        .with_writer(std::io::stderr)
+        .with_target(false)
+        .init();
+}
+
+async fn dispatch(ctx: &Ctx, command: &Command) -> Result<(), Failure> {
+    match command {
+        Command::Submit(args) => commands::submit::run(ctx, args).await,
+        Command::Status(args) => commands::lookup::status(ctx, args).await,
+        Command::Wait(args) => commands::wait::run(ctx, args).await,
+        Command::Stop(args) => commands::lookup::stop(ctx, args).await,
+        Command::Results(args) => commands::results::run(ctx, args).await,
+        Command::Run(args) => commands::run::run(ctx, args).await,
+        Command::Jobs { command } => match command {
+            JobsCommand::List => commands::jobs::list(ctx),
+            JobsCommand::Show(args) => commands::jobs::show(ctx, args),
+            JobsCommand::Resume(args) => commands::jobs::resume(ctx, args).await,
+        },
+        Command::Scrapers => commands::info::scrapers(ctx),
+        Command::Schema(args) => commands::info::schema(ctx, args),
+        Command::Webhook {
+            command: WebhookCommand::Listen(args),
+        } => commands::webhook::listen(ctx, args).await,
+        Command::Sim(args) => commands::sim::run(args).await,
+        Command::Demo(args) => commands::demo::run(ctx, args).await,
+    }
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    init_logging(cli.global.verbose, cli.global.quiet);
+    let json = cli.global.json;
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(e) => {
+            Failure::new(fail::code::OTHER, format!("cannot start: {e}")).print(json);
+            return ExitCode::from(fail::code::OTHER);
+        }
+    };
+    let ctx = Ctx::new(cli.global);
+    match runtime.block_on(dispatch(&ctx, &cli.command)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(failure) => {
+            failure.print(json);
+            ExitCode::from(failure.code)
+        }
+    }
+}

@@ -1,0 +1,229 @@
+//! Happy paths: info commands, submit, status, wait, stop, results and run in every format.
+
+use serde_json::{Value, json};
+
+use crate::{Shell, fast, read};
+
+const CONTACTS: &str =
+    r#"{"urls": ["https://a.example/about", "https://b.example/team", "https://c.example"]}"#;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn scrapers_and_schemas() {
+    let shell = Shell::quick().await;
+    let ran = shell.run(&["scrapers"]).await;
+    assert_eq!(ran.code, 0);
+    let slugs: Vec<&str> = ran.stdout.lines().collect();
+    assert_eq!(slugs.len(), 20);
+    assert!(slugs.contains(&"sec-edgar") && slugs.contains(&"yellow-pages"));
+    let json = shell.run(&["--json", "scrapers"]).await.json_lines();
+    assert_eq!(json.len(), 20);
+    assert_eq!(json[1], json!({"slug": "contacts", "rowShapeKnown": true}));
+
+    let body: Value =
+        serde_json::from_str(&shell.run(&["schema", "contacts"]).await.stdout).unwrap();
+    assert_eq!(body["required"], json!(["urls"]));
+    let row: Value =
+        serde_json::from_str(&shell.run(&["schema", "contacts", "--row"]).await.stdout).unwrap();
+    assert!(row["properties"]["phoneNumbers"].is_object());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn submit_status_wait_stop() {
+    let shell = Shell::quick().await;
+    let body = shell.file("contacts.json", CONTACTS);
+    let ran = shell.run(&["submit", "contacts", "--body", &body]).await;
+    assert_eq!(ran.code, 0, "{}", ran.stderr);
+    let id: u64 = ran.stdout.trim().parse().unwrap();
+
+    let id_text = id.to_string();
+    let waited = shell.run(&fast(&["wait", &id_text])).await;
+    assert_eq!(waited.code, 0, "{}", waited.stderr);
+    assert!(
+        waited.stdout.contains("finished · 3 rows · 15 credits"),
+        "{}",
+        waited.stdout
+    );
+
+    let status = shell
+        .run(&["--json", "status", &id_text])
+        .await
+        .json_lines();
+    assert_eq!(status[0]["status"], "finished");
+    assert_eq!(status[0]["dataRowsCount"], 3);
+
+    let long = shell.file("serp.json", r#"{"keywords": ["coffee"], "limit": 100000}"#);
+    let long_id = shell
+        .run(&["submit", "google-serp", "--body", &long])
+        .await
+        .stdout
+        .trim()
+        .to_owned();
+    let stopped = shell.run(&["stop", &long_id]).await;
+    assert_eq!(stopped.code, 0);
+    assert!(stopped.stdout.contains("stopped"), "{}", stopped.stdout);
+    assert_eq!(
+        shell.run(&fast(&["wait", &long_id])).await.code,
+        4,
+        "a stopped job exits 4"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn run_writes_exactly_the_jobs_rows_in_every_format() {
+    let shell = Shell::quick().await;
+    let body = shell.file("crawl.json", r#"{"urls": ["https://docs.example.com"], "limit": 120, "outputFormat": ["markdown", "html"]}"#);
+    for (format, file) in [
+        ("jsonl", "rows.jsonl"),
+        ("json", "rows.json"),
+        ("csv", "rows.csv"),
+    ] {
+        let out = shell.path(file);
+        let ran = shell
+            .run(&fast(&[
+                "--json",
+                "run",
+                "crawler",
+                "--body",
+                &body,
+                "--format",
+                format,
+                "--out",
+                out.to_str().unwrap(),
+            ]))
+            .await;
+        assert_eq!(ran.code, 0, "{format}: {}", ran.stderr);
+        let lines = ran.json_lines();
+        let id = lines[0]["submitted"].as_u64().unwrap();
+        assert_eq!(lines.last().unwrap()["rows"], 120);
+        let expected = shell.sim.expected_rows(id).unwrap();
+        let text = read(&out);
+        let rows: Vec<Value> = match format {
+            "jsonl" => text
+                .lines()
+                .map(|l| serde_json::from_str(l).unwrap())
+                .collect(),
+            "json" => serde_json::from_str(&text).unwrap(),
+            _ => {
+                let mut reader = csv::Reader::from_reader(text.as_bytes());
+                let header = reader.headers().unwrap().clone();
+                reader
+                    .records()
+                    .map(|record| {
+                        let record = record.unwrap();
+                        let row: serde_json::Map<String, Value> = header
+                            .iter()
+                            .zip(record.iter())
+                            .filter(|(_, cell)| !cell.is_empty())
+                            .map(|(column, cell)| {
+                                (
+                                    column.to_owned(),
+                                    serde_json::from_str(cell)
+                                        .unwrap_or(Value::String(cell.to_owned())),
+                                )
+                            })
+                            .collect();
+                        Value::Object(row)
+                    })
+                    .collect()
+            }
+        };
+        if format == "csv" {
+            // CSV loses JSON types (and nulls): compare as text, row by row.
+            assert_eq!(rows.len(), expected.len());
+            for (got, want) in rows.iter().zip(&expected) {
+                assert_eq!(got["url"], want["url"]);
+                assert_eq!(
+                    got["markdown"], want["markdown"],
+                    "multi-line cells survive"
+                );
+                assert_eq!(got["statusCode"], want["statusCode"]);
+            }
+        } else {
+            assert_eq!(
+                rows, expected,
+                "{format}: exactly the job's rows, unknown fields included"
+            );
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn results_to_stdout_from_pages_or_file() {
+    let shell = Shell::quick().await;
+    let body = shell.file("contacts.json", CONTACTS);
+    let id = shell
+        .run(&["submit", "contacts", "--body", &body])
+        .await
+        .stdout
+        .trim()
+        .to_owned();
+    shell.run(&fast(&["wait", &id])).await;
+    let expected = shell.sim.expected_rows(id.parse().unwrap()).unwrap();
+    for source in ["pages", "file", "auto"] {
+        let ran = shell.run(&["results", &id, "--source", source]).await;
+        assert_eq!(ran.code, 0, "{}", ran.stderr);
+        assert_eq!(ran.json_lines(), expected, "{source}");
+    }
+    assert_eq!(shell.sim.api_keys_seen_by_storage(), 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bulk_submit_waits_out_429_and_records_each_line() {
+    let shell = Shell::start(hasdata_sim::SimConfig {
+        job_duration: std::time::Duration::from_millis(300),
+        max_running: 1,
+        ..hasdata_sim::SimConfig::default()
+    })
+    .await;
+    let lines = (0..3)
+        .map(|i| format!(r#"{{"urls": ["https://site{i}.example"]}}"#))
+        .collect::<Vec<_>>()
+        .join("\n");
+    let bodies = shell.file("bodies.jsonl", &format!("{lines}\n\n"));
+    let ran = shell
+        .run(&[
+            "--json",
+            "submit",
+            "contacts",
+            "--bodies",
+            &bodies,
+            "--concurrency",
+            "3",
+        ])
+        .await;
+    assert_eq!(ran.code, 0, "{}", ran.stderr);
+    let submitted = ran.json_lines();
+    assert_eq!(
+        submitted
+            .iter()
+            .map(|l| l["line"].as_u64().unwrap())
+            .collect::<Vec<_>>(),
+        [1, 2, 3]
+    );
+    assert_eq!(shell.sim.submits(), 3);
+    assert!(
+        shell
+            .sim
+            .fault_counts()
+            .get("submit:concurrency-cap")
+            .copied()
+            .unwrap_or(0)
+            > 0,
+        "the cap was hit"
+    );
+    let ledger = shell.run(&["--json", "jobs", "list"]).await.json_lines();
+    let mut origins: Vec<String> = ledger
+        .iter()
+        .map(|e| {
+            e["origin"]
+                .as_str()
+                .unwrap()
+                .rsplit(':')
+                .next()
+                .unwrap()
+                .to_owned()
+        })
+        .collect();
+    origins.sort();
+    assert_eq!(origins, ["1", "2", "3"]);
+}

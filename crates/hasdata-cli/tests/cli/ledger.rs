@@ -1,0 +1,125 @@
+//! The ledger: every submit recorded before its id is printed; a killed wait resumed without
+//! a second submit.
+
+use std::time::Duration;
+
+use hasdata_sim::SimConfig;
+
+use crate::{Shell, fast, read};
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_killed_run_is_resumed_without_submitting_again() {
+    let shell = Shell::start(SimConfig {
+        job_duration: Duration::from_secs(3),
+        ..SimConfig::default()
+    })
+    .await;
+    let body = shell.file("serp.json", r#"{"keywords": ["coffee"], "limit": 250}"#);
+    let mut child = shell
+        .command(&fast(&[
+            "run",
+            "google-serp",
+            "--body",
+            &body,
+            "--out",
+            "rows.jsonl",
+        ]))
+        .spawn()
+        .unwrap();
+    // Wait until the job is on the ledger, then kill the process mid-wait.
+    let mut listed = Vec::new();
+    for _ in 0..100 {
+        listed = shell.run(&["--json", "jobs", "list"]).await.json_lines();
+        if !listed.is_empty() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    child.kill().unwrap();
+    let _ = child.wait();
+    assert_eq!(listed.len(), 1, "the submit was recorded");
+    assert_eq!(listed[0]["collectedAt"], serde_json::Value::Null);
+    let id = listed[0]["id"].as_u64().unwrap();
+    assert!(
+        !shell.path("rows.jsonl").exists(),
+        "the run was killed before writing"
+    );
+
+    let resumed = shell
+        .run(&fast(&["jobs", "resume", "--dir", "collected"]))
+        .await;
+    assert_eq!(resumed.code, 0, "{}", resumed.stderr);
+    assert_eq!(shell.sim.submits(), 1, "resume submitted nothing");
+    let rows: Vec<serde_json::Value> = read(&shell.path(&format!("collected/{id}.jsonl")))
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(Some(rows), shell.sim.expected_rows(id));
+
+    let show = shell
+        .run(&["--json", "jobs", "show", &id.to_string()])
+        .await
+        .json_lines();
+    assert_eq!(show[0]["status"], "finished");
+    assert!(show[0]["collectedAt"].is_string());
+    let again = shell.run(&fast(&["jobs", "resume"])).await;
+    assert_eq!(again.code, 0);
+    assert!(
+        again.stderr.contains("nothing to resume"),
+        "{}",
+        again.stderr
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn json_output_is_json_lines_everywhere() {
+    let shell = Shell::quick().await;
+    let body = shell.file("b.json", r#"{"urls": ["https://a.example"]}"#);
+    let submitted = shell
+        .run(&["--json", "submit", "contacts", "--body", &body])
+        .await
+        .json_lines();
+    let id = submitted[0]["id"].as_u64().unwrap().to_string();
+    for args in [
+        fast(&["--json", "wait", &id]),
+        vec!["--json", "status", &id],
+        vec!["--json", "jobs", "list"],
+        vec!["--json", "jobs", "show", &id],
+        vec!["--json", "results", &id],
+        vec!["--json", "scrapers"],
+    ] {
+        let ran = shell.run(&args).await;
+        assert_eq!(ran.code, 0, "{args:?}: {}", ran.stderr);
+        assert!(!ran.json_lines().is_empty(), "{args:?}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn max_credits_stops_the_job_and_keeps_its_rows() {
+    let shell = Shell::start(SimConfig {
+        job_duration: Duration::from_secs(2),
+        ..SimConfig::default()
+    })
+    .await;
+    let body = shell.file("serp.json", r#"{"keywords": ["coffee"], "limit": 50000}"#);
+    let ran = shell
+        .run(&fast(&[
+            "--json",
+            "run",
+            "google-serp",
+            "--body",
+            &body,
+            "--max-credits",
+            "100",
+            "--out",
+            "rows.jsonl",
+        ]))
+        .await;
+    assert_eq!(ran.code, 4, "a stopped job exits 4: {}", ran.stderr);
+    let lines = ran.json_lines();
+    let summary = lines.last().unwrap();
+    assert_eq!(summary["status"], "stopped");
+    let rows = summary["rows"].as_u64().unwrap();
+    assert!((50..50_000).contains(&rows), "{summary}");
+    assert_eq!(read(&shell.path("rows.jsonl")).lines().count() as u64, rows);
+}

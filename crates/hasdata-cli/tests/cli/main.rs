@@ -1,0 +1,135 @@
+//! The `hasdata` binary against hasdata-sim: every command's happy path and failure paths.
+
+#![allow(clippy::unwrap_used, missing_docs)]
+
+mod commands;
+mod failures;
+mod ledger;
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::time::Duration;
+
+use hasdata_sim::{SimConfig, SimHandle, Simulator};
+use serde_json::Value;
+
+/// A key that must never appear in any output.
+pub const KEY: &str = "cli-test-key-5e1f9a";
+
+/// A simulator, a ledger in a temporary directory, and the binary pointed at both.
+pub struct Shell {
+    pub sim: SimHandle,
+    pub dir: tempfile::TempDir,
+}
+
+/// What a run of the binary gave.
+pub struct Ran {
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl Ran {
+    fn from(output: Output) -> Ran {
+        let ran = Ran {
+            code: output.status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+        };
+        assert!(
+            !ran.stdout.contains(KEY) && !ran.stderr.contains(KEY),
+            "the key leaked: {}{}",
+            ran.stdout,
+            ran.stderr
+        );
+        ran
+    }
+
+    /// stdout as JSON lines; panics on a line that is not JSON.
+    pub fn json_lines(&self) -> Vec<Value> {
+        self.stdout
+            .lines()
+            .map(|line| {
+                serde_json::from_str(line)
+                    .unwrap_or_else(|e| panic!("not a JSON line: {line:?}: {e}"))
+            })
+            .collect()
+    }
+}
+
+impl Shell {
+    pub async fn start(config: SimConfig) -> Shell {
+        Shell {
+            sim: Simulator::start(SimConfig {
+                api_key: KEY.into(),
+                ..config
+            })
+            .await
+            .unwrap(),
+            dir: tempfile::tempdir().unwrap(),
+        }
+    }
+
+    pub async fn quick() -> Shell {
+        Shell::start(SimConfig {
+            job_duration: Duration::from_millis(300),
+            max_running: 50,
+            ..SimConfig::default()
+        })
+        .await
+    }
+
+    pub fn path(&self, name: &str) -> PathBuf {
+        self.dir.path().join(name)
+    }
+
+    /// Writes a file in the temporary directory.
+    pub fn file(&self, name: &str, text: &str) -> String {
+        let path = self.path(name);
+        std::fs::write(&path, text).unwrap();
+        path.display().to_string()
+    }
+
+    pub fn command(&self, args: &[&str]) -> Command {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_hasdata"));
+        command
+            .args(args)
+            .env("HASDATA_API_KEY", KEY)
+            .env("HASDATA_BASE_URL", self.sim.base_url())
+            .env("HASDATA_LEDGER", self.path("ledger.sqlite"))
+            .current_dir(self.dir.path())
+            .stdin(Stdio::null());
+        command
+    }
+
+    /// Runs the binary to completion without blocking the simulator's runtime.
+    pub async fn run(&self, args: &[&str]) -> Ran {
+        let mut command = self.command(args);
+        Ran::from(
+            tokio::task::spawn_blocking(move || command.output().unwrap())
+                .await
+                .unwrap(),
+        )
+    }
+
+    /// The fast poll flags every waiting command gets in tests.
+    pub const FAST: [&'static str; 6] = [
+        "--poll-initial",
+        "0.05",
+        "--poll-cap",
+        "0.2",
+        "--poll-factor",
+        "1.5",
+    ];
+}
+
+/// `args` followed by the fast poll flags.
+pub fn fast<'a>(args: &[&'a str]) -> Vec<&'a str> {
+    let mut all = args.to_vec();
+    all.extend(Shell::FAST);
+    all
+}
+
+pub fn read(path: &Path) -> String {
+    std::fs::read_to_string(path).unwrap()
+}

@@ -1,0 +1,80 @@
+//! The simulator's command-line flags and banner, shared by `hasdata-sim` and `hasdata sim`.
+
+use std::time::Duration;
+
+use crate::{FaultSpec, SimConfig, SimHandle};
+
+/// The simulator's command-line flags, shared by `hasdata-sim` and `hasdata sim`.
+#[derive(Clone, Debug, clap::Args)]
+pub struct SimArgs {
+    /// API port on 127.0.0.1 (0 picks a free one).
+    #[arg(long, default_value_t = 8787)]
+    pub port: u16,
+    /// Download files' port on 127.0.0.1 (0 picks a free one).
+    #[arg(long, default_value_t = 0)]
+    pub storage_port: u16,
+    /// The API key clients must send as x-api-key.
+    #[arg(long, env = "HASDATA_SIM_API_KEY", default_value = "demo")]
+    pub api_key: String,
+    /// Seconds from submit to finished (0: at once).
+    #[arg(long, default_value_t = 10.0)]
+    pub job_duration: f64,
+    /// Seconds a download link stays valid.
+    #[arg(long, default_value_t = 300.0)]
+    pub download_ttl: f64,
+    /// Unfinished jobs allowed at once; one more submit gets 429.
+    #[arg(long, default_value_t = 5)]
+    pub max_running: usize,
+    /// Seed of the fault draws.
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+    /// Faults, e.g. "503=0.1,results:reset=0.05,latency=20ms@0.5,webhook-drop=0.3" (see docs/simulator.md).
+    #[arg(long, default_value = "")]
+    pub faults: String,
+    /// Accept http:// webhook URLs (the real API takes only https).
+    #[arg(long)]
+    pub allow_http_webhooks: bool,
+    /// Rows per scraper.data.scraped event.
+    #[arg(long, default_value_t = 25)]
+    pub webhook_batch: usize,
+}
+
+fn seconds(flag: &str, value: f64) -> Result<Duration, String> {
+    if value.is_finite() && value >= 0.0 {
+        Ok(Duration::from_secs_f64(value))
+    } else {
+        Err(format!(
+            "--{flag} takes a number of seconds >= 0, got {value}"
+        ))
+    }
+}
+
+impl SimArgs {
+    /// The configuration these flags describe.
+    pub fn config(&self) -> Result<SimConfig, String> {
+        let args = self.clone();
+        let faults: FaultSpec = args.faults.parse().map_err(|e| format!("--faults: {e}"))?;
+        Ok(SimConfig {
+            port: args.port,
+            storage_port: args.storage_port,
+            api_key: args.api_key,
+            job_duration: seconds("job-duration", args.job_duration)?,
+            download_ttl: seconds("download-ttl", args.download_ttl)?,
+            max_running: args.max_running,
+            seed: args.seed,
+            faults,
+            allow_http_webhooks: args.allow_http_webhooks,
+            webhook_batch: args.webhook_batch,
+            ..SimConfig::default()
+        })
+    }
+}
+
+/// Prints where the simulator listens, in the lines tools parse (`base URL: ...`).
+pub fn print_banner(sim: &SimHandle) {
+    println!("hasdata-sim is running");
+    println!("base URL: {}", sim.base_url());
+    println!("api key: {}", sim.api_key());
+    println!("files: {}", sim.storage_url());
+    println!("press Ctrl-C to stop");
+}
