@@ -48,7 +48,10 @@ impl JobLine {
             let job = &progress.job;
             let next = progress
                 .next_poll
-                .map(|d| format!(" · next poll in {}s", d.as_secs_f64().ceil() as u64))
+                .map(|d| match d.as_secs_f64() {
+                    s if s < 10.0 => format!(" · next poll in {s:.1}s"),
+                    s => format!(" · next poll in {}s", s.round() as u64),
+                })
                 .unwrap_or_default();
             bar.set_message(format!(
                 "{} · {} rows · {} credits · {}s elapsed{next}",

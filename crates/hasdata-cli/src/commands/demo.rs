@@ -36,7 +36,7 @@ async fn follow_and_export(
         ..PollPolicy::default()
     };
     let done = wait::follow(client, None, job.id, policy, &line, None).await?;
-    line.finish(lookup::describe(&done));
+    line.finish(lookup::summary(&done));
     let output = OutputArgs {
         format: Format::Jsonl,
         out: Some(dir.join(format!("{kind}.jsonl"))),

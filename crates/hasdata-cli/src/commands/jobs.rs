@@ -82,7 +82,7 @@ pub async fn resume(ctx: &Ctx, args: &ResumeArgs) -> Result<(), Failure> {
                 continue;
             }
         };
-        line.finish(lookup::describe(&done));
+        line.finish(lookup::summary(&done));
         let output = OutputArgs {
             format: args.format,
             out: Some(args.dir.join(format!("{id}.{}", extension(args.format)))),

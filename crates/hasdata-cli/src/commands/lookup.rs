@@ -11,9 +11,14 @@ use crate::fail::Failure;
 
 /// One line about a job.
 pub fn describe(job: &Job) -> String {
+    format!("job {}: {}", job.id, summary(job))
+}
+
+/// A job's state without its id (for lines already labelled with it).
+pub fn summary(job: &Job) -> String {
     let mut line = format!(
-        "job {}: {} · {} rows · {} credits",
-        job.id, job.status, job.data_rows_count, job.credits_spent
+        "{} · {} rows · {} credits",
+        job.status, job.data_rows_count, job.credits_spent
     );
     if let Some(reason) = &job.stop_reason {
         line.push_str(&format!(" · stop reason {reason}"));

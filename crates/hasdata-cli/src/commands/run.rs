@@ -35,7 +35,7 @@ pub async fn run(ctx: &Ctx, args: &RunArgs) -> Result<(), Failure> {
             return Err(wait::interrupted_failure(id));
         }
     };
-    line.finish(lookup::describe(&done));
+    line.finish(lookup::summary(&done));
     let exported = results::export(&client, Some(&ledger), id, Some(kind), &args.output).await?;
     if args.output.out.is_some() || ctx.global.json {
         ctx.emit(

@@ -95,7 +95,7 @@ pub async fn run(ctx: &Ctx, args: &WaitArgs) -> Result<(), Failure> {
         job = follow(&client, ledger.as_deref(), id, policy, &line, None) => job?,
         () = interrupted() => return Err(interrupted_failure(id)),
     };
-    line.finish(lookup::describe(&job));
+    line.finish(lookup::summary(&job));
     ctx.emit(
         || lookup::describe(&job),
         serde_json::to_value(&job).unwrap_or_default(),
