@@ -227,3 +227,111 @@ async fn bulk_submit_waits_out_429_and_records_each_line() {
     origins.sort();
     assert_eq!(origins, ["1", "2", "3"]);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn webhook_listen_prints_events_as_json_lines() {
+    use std::io::{BufRead, BufReader};
+    use std::process::Stdio;
+
+    let shell = Shell::quick().await;
+    let mut child = shell
+        .command(&[
+            "webhook",
+            "listen",
+            "--port",
+            "0",
+            "--secret-header",
+            "x-hook-secret:s3cret",
+        ])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stderr = child.stderr.take().unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let url = tokio::task::spawn_blocking(move || {
+        let mut line = String::new();
+        BufReader::new(stderr).read_line(&mut line).unwrap();
+        line.split_whitespace()
+            .find(|w| w.starts_with("http://"))
+            .unwrap()
+            .to_owned()
+    })
+    .await
+    .unwrap();
+    let http = hasdata_transport::ReqwestTransport::new().unwrap();
+    for (secret, expected) in [("s3cret", 200), ("wrong", 401)] {
+        let request = http::Request::post(url.as_str())
+            .header("content-type", "application/json")
+            .header("x-hook-secret", secret)
+            .body(bytes::Bytes::from(
+                r#"{"event": "scraper.job.finished", "jobId": 416349, "jobStatus": "finished"}"#,
+            ))
+            .unwrap();
+        use hasdata_transport::Transport;
+        assert_eq!(
+            http.send(request).await.unwrap().status().as_u16(),
+            expected
+        );
+    }
+    let line = tokio::task::spawn_blocking(move || {
+        let mut line = String::new();
+        BufReader::new(stdout).read_line(&mut line).unwrap();
+        line
+    })
+    .await
+    .unwrap();
+    child.kill().unwrap();
+    let _ = child.wait();
+    let event: Value = serde_json::from_str(&line).unwrap();
+    assert_eq!(event["event"], "scraper.job.finished");
+    assert_eq!(event["jobId"], 416349);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sim_serves_the_api_from_the_same_binary() {
+    use std::io::{BufRead, BufReader};
+    use std::process::Stdio;
+
+    let shell = Shell::quick().await;
+    let mut child = shell
+        .command(&[
+            "sim",
+            "--port",
+            "0",
+            "--api-key",
+            "local",
+            "--job-duration",
+            "0",
+        ])
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let base = tokio::task::spawn_blocking(move || {
+        BufReader::new(stdout)
+            .lines()
+            .map(Result::unwrap)
+            .find_map(|line| line.strip_prefix("base URL: ").map(str::to_owned))
+            .unwrap()
+    })
+    .await
+    .unwrap();
+    let body = shell.file("b.json", r#"{"urls": ["https://a.example"]}"#);
+    let mut submit = shell.command(&["submit", "contacts", "--body", &body]);
+    submit
+        .env("HASDATA_BASE_URL", &base)
+        .env("HASDATA_API_KEY", "local");
+    let output = tokio::task::spawn_blocking(move || submit.output().unwrap())
+        .await
+        .unwrap();
+    child.kill().unwrap();
+    let _ = child.wait();
+    assert_eq!(
+        output.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert_eq!(String::from_utf8_lossy(&output.stdout).trim(), "416349");
+}

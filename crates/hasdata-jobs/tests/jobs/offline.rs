@@ -465,3 +465,39 @@ async fn watch_streams_snapshots_with_the_time_to_the_next_poll() {
     assert_eq!(snapshots[1].job.data_rows_count.get(), 2);
     assert!(snapshots[2].is_terminal());
 }
+
+#[tokio::test]
+async fn a_lagging_last_page_does_not_lose_rows() {
+    // Right after a job finishes, `meta.total` (and a lastPage computed from it) can lag: the
+    // status says 150 rows while page 1 claims to be the last. The pager reads on.
+    let row = |n: u64| json!({"id": format!("r{n}"), "jobId": 9, "dataId": "d", "data": {"url": format!("https://{n}.example")}});
+    let page = |current: u64, rows: std::ops::Range<u64>| {
+        json!({"meta": {"total": 100, "perPage": 100, "currentPage": current, "lastPage": 1},
+               "data": rows.map(row).collect::<Vec<_>>()})
+        .to_string()
+    };
+    let (replay, client, _) = replay(vec![
+        (
+            ExpectedRequest::new(Method::GET, "https://api.test/scrapers/jobs/9"),
+            CannedResponse::json(r#"{"id": 9, "status": "finished", "dataRowsCount": "150"}"#),
+        ),
+        (
+            ExpectedRequest::new(
+                Method::GET,
+                "https://api.test/scrapers/jobs/9/results?page=1&limit=100",
+            ),
+            CannedResponse::json(page(1, 0..100)),
+        ),
+        (
+            ExpectedRequest::new(
+                Method::GET,
+                "https://api.test/scrapers/jobs/9/results?page=2&limit=100",
+            ),
+            CannedResponse::json(page(2, 100..150)),
+        ),
+    ]);
+    let rows: Vec<serde_json::Value> = client.results_raw(JobId(9)).try_collect().await.unwrap();
+    assert_eq!(rows.len(), 150);
+    assert_eq!(rows[149]["url"], "https://149.example");
+    replay.assert_requests_match();
+}

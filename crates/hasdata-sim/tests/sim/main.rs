@@ -7,6 +7,7 @@ mod binary;
 mod faults;
 mod lifecycle;
 mod paging;
+mod python_example;
 mod receiver;
 mod webhooks;
 
