@@ -29,7 +29,8 @@ pub fn summary(job: &Job) -> String {
     line
 }
 
-fn record(ctx: &Ctx, job: &Job) {
+/// Notes the job's state in the ledger (when it is there) and prints it.
+fn report(ctx: &Ctx, job: &Job) {
     if let Ok(ledger) = ctx.ledger() {
         let _ = ledger.set_status(
             job.id.get(),
@@ -38,26 +39,19 @@ fn record(ctx: &Ctx, job: &Job) {
             job.credits_spent.get(),
         );
     }
+    ctx.emit(|| describe(job), serde_json::to_value(job).unwrap_or_default());
 }
 
 pub async fn status(ctx: &Ctx, args: &JobArg) -> Result<(), Failure> {
     let client = ctx.client(Arc::new(MemoryLedger::new()), 1)?;
     let job = client.status(JobId(args.id)).await?;
-    record(ctx, &job);
-    ctx.emit(
-        || describe(&job),
-        serde_json::to_value(&job).unwrap_or_default(),
-    );
+    report(ctx, &job);
     Ok(())
 }
 
 pub async fn stop(ctx: &Ctx, args: &JobArg) -> Result<(), Failure> {
     let client = ctx.client(Arc::new(MemoryLedger::new()), 1)?;
     let job = client.stop(JobId(args.id)).await?;
-    record(ctx, &job);
-    ctx.emit(
-        || describe(&job),
-        serde_json::to_value(&job).unwrap_or_default(),
-    );
+    report(ctx, &job);
     Ok(())
 }

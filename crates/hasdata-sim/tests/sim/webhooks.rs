@@ -49,6 +49,21 @@ async fn wait_for_finish(api: &Api, job: u64) {
     );
 }
 
+/// Submits one google-serp job of `limit` rows whose webhook subscribes to `events`, with a
+/// receiver answering as `answer`, and waits until its finished event was delivered.
+async fn one_hooked_job(answer: Answer, events: &[&str], limit: u64) -> (Api, Receiver, u64) {
+    let receiver = Receiver::start(answer).await;
+    let api = Api::start(config()).await;
+    let job = api
+        .submit_ok(
+            "google-serp",
+            body_with_hook(&receiver.url(), events, limit),
+        )
+        .await;
+    wait_for_finish(&api, job).await;
+    (api, receiver, job)
+}
+
 #[tokio::test]
 async fn subscribed_events_arrive_with_the_headers_and_every_row() {
     let receiver = Receiver::start(Answer::Ok).await;
@@ -114,15 +129,7 @@ async fn subscribed_events_arrive_with_the_headers_and_every_row() {
 
 #[tokio::test]
 async fn only_subscribed_events_are_sent() {
-    let receiver = Receiver::start(Answer::Ok).await;
-    let api = Api::start(config()).await;
-    let job = api
-        .submit_ok(
-            "google-serp",
-            body_with_hook(&receiver.url(), &["scraper.job.finished"], 30),
-        )
-        .await;
-    wait_for_finish(&api, job).await;
+    let (api, receiver, job) = one_hooked_job(Answer::Ok, &["scraper.job.finished"], 30).await;
     let names: Vec<Value> = receiver
         .calls()
         .iter()
@@ -133,15 +140,8 @@ async fn only_subscribed_events_are_sent() {
 
 #[tokio::test]
 async fn a_failing_receiver_gets_three_attempts_per_event() {
-    let receiver = Receiver::start(Answer::AlwaysFail).await;
-    let api = Api::start(config()).await;
-    let job = api
-        .submit_ok(
-            "google-serp",
-            body_with_hook(&receiver.url(), &["scraper.job.finished"], 5),
-        )
-        .await;
-    wait_for_finish(&api, job).await;
+    let (api, receiver, job) =
+        one_hooked_job(Answer::AlwaysFail, &["scraper.job.finished"], 5).await;
     let attempts: Vec<u32> = api.sim.webhook_log().iter().map(|d| d.attempt).collect();
     assert_eq!(attempts, [1, 2, 3]);
     assert_eq!(receiver.calls().len(), WEBHOOK_ATTEMPTS as usize);
@@ -149,15 +149,8 @@ async fn a_failing_receiver_gets_three_attempts_per_event() {
 
 #[tokio::test]
 async fn a_retry_after_a_failure_delivers() {
-    let receiver = Receiver::start(Answer::FailFirst(2)).await;
-    let api = Api::start(config()).await;
-    let job = api
-        .submit_ok(
-            "google-serp",
-            body_with_hook(&receiver.url(), &["scraper.job.finished"], 5),
-        )
-        .await;
-    wait_for_finish(&api, job).await;
+    let (api, receiver, job) =
+        one_hooked_job(Answer::FailFirst(2), &["scraper.job.finished"], 5).await;
     let answers: Vec<u16> = receiver.calls().iter().map(|c| c.answered).collect();
     assert_eq!(answers, [500, 500, 200]);
 }
