@@ -39,7 +39,10 @@ fn report(ctx: &Ctx, job: &Job) {
             job.credits_spent.get(),
         );
     }
-    ctx.emit(|| describe(job), serde_json::to_value(job).unwrap_or_default());
+    ctx.emit(
+        || describe(job),
+        serde_json::to_value(job).unwrap_or_default(),
+    );
 }
 
 pub async fn status(ctx: &Ctx, args: &JobArg) -> Result<(), Failure> {

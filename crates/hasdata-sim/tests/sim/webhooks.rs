@@ -129,7 +129,7 @@ async fn subscribed_events_arrive_with_the_headers_and_every_row() {
 
 #[tokio::test]
 async fn only_subscribed_events_are_sent() {
-    let (api, receiver, job) = one_hooked_job(Answer::Ok, &["scraper.job.finished"], 30).await;
+    let (_api, receiver, _job) = one_hooked_job(Answer::Ok, &["scraper.job.finished"], 30).await;
     let names: Vec<Value> = receiver
         .calls()
         .iter()
@@ -140,7 +140,7 @@ async fn only_subscribed_events_are_sent() {
 
 #[tokio::test]
 async fn a_failing_receiver_gets_three_attempts_per_event() {
-    let (api, receiver, job) =
+    let (api, receiver, _job) =
         one_hooked_job(Answer::AlwaysFail, &["scraper.job.finished"], 5).await;
     let attempts: Vec<u32> = api.sim.webhook_log().iter().map(|d| d.attempt).collect();
     assert_eq!(attempts, [1, 2, 3]);
@@ -149,7 +149,7 @@ async fn a_failing_receiver_gets_three_attempts_per_event() {
 
 #[tokio::test]
 async fn a_retry_after_a_failure_delivers() {
-    let (api, receiver, job) =
+    let (_api, receiver, _job) =
         one_hooked_job(Answer::FailFirst(2), &["scraper.job.finished"], 5).await;
     let answers: Vec<u16> = receiver.calls().iter().map(|c| c.answered).collect();
     assert_eq!(answers, [500, 500, 200]);
