@@ -123,3 +123,119 @@ async fn max_credits_stops_the_job_and_keeps_its_rows() {
     assert!((50..50_000).contains(&rows), "{summary}");
     assert_eq!(read(&shell.path("rows.jsonl")).lines().count() as u64, rows);
 }
+
+/// Sends SIGINT (Ctrl-C) to a child process.
+fn interrupt(child: &std::process::Child) {
+    let status = std::process::Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+}
+
+async fn run_and_interrupt(shell: &Shell, extra: &[&str]) -> (i32, String, u64) {
+    let body = shell.file("serp.json", r#"{"keywords": ["coffee"], "limit": 500}"#);
+    let mut args = vec!["run", "google-serp", "--body", &body];
+    args.extend_from_slice(extra);
+    let mut child = shell
+        .command(&fast(&args))
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut id = None;
+    for _ in 0..100 {
+        let listed = shell.run(&["--json", "jobs", "list"]).await.json_lines();
+        if let Some(entry) = listed.first() {
+            id = entry["id"].as_u64();
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    // Let the wait start before the interrupt.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    interrupt(&child);
+    let output = tokio::task::spawn_blocking(move || child.wait_with_output().unwrap())
+        .await
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
+    (output.status.code().unwrap_or(-1), stderr, id.unwrap())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ctrl_c_leaves_the_job_running_and_says_how_to_resume() {
+    let shell = Shell::start(SimConfig {
+        job_duration: Duration::from_secs(30),
+        ..SimConfig::default()
+    })
+    .await;
+    let (code, stderr, id) = run_and_interrupt(&shell, &[]).await;
+    assert_eq!(code, 130, "{stderr}");
+    assert!(
+        stderr.contains(&id.to_string()) && stderr.contains("jobs resume"),
+        "{stderr}"
+    );
+    let status = shell
+        .run(&["--json", "status", &id.to_string()])
+        .await
+        .json_lines();
+    let state = status[0]["status"].as_str().unwrap();
+    assert!(
+        state == "pending" || state == "in_progress",
+        "the job goes on, got {state}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ctrl_c_with_stop_on_interrupt_stops_the_job() {
+    let shell = Shell::start(SimConfig {
+        job_duration: Duration::from_secs(30),
+        ..SimConfig::default()
+    })
+    .await;
+    let (code, stderr, id) = run_and_interrupt(&shell, &["--stop-on-interrupt"]).await;
+    assert_eq!(code, 130, "{stderr}");
+    let status = shell
+        .run(&["--json", "status", &id.to_string()])
+        .await
+        .json_lines();
+    assert_eq!(status[0]["status"], "stopped");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_demo_runs_offline_and_writes_both_files() {
+    let shell = Shell::quick().await;
+    let mut command = shell.command(&[
+        "--json",
+        "demo",
+        "--job-duration",
+        "0.3",
+        "--dir",
+        "demo-out",
+    ]);
+    command
+        .env_remove("HASDATA_API_KEY")
+        .env_remove("HASDATA_BASE_URL");
+    let output = tokio::task::spawn_blocking(move || command.output().unwrap())
+        .await
+        .unwrap();
+    assert_eq!(
+        output.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let summary: Vec<serde_json::Value> = String::from_utf8_lossy(&output.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(summary.len(), 2);
+    assert_eq!(
+        read(&shell.path("demo-out/contacts.jsonl")).lines().count(),
+        3
+    );
+    assert_eq!(
+        read(&shell.path("demo-out/crawler.jsonl")).lines().count(),
+        40
+    );
+    assert!(summary.iter().all(|s| s["status"] == "finished"));
+}
