@@ -137,7 +137,7 @@ async fn run_and_interrupt(shell: &Shell, extra: &[&str]) -> (i32, String, u64) 
     let body = shell.file("serp.json", r#"{"keywords": ["coffee"], "limit": 500}"#);
     let mut args = vec!["run", "google-serp", "--body", &body];
     args.extend_from_slice(extra);
-    let mut child = shell
+    let child = shell
         .command(&fast(&args))
         .stderr(std::process::Stdio::piped())
         .spawn()
