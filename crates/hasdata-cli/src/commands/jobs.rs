@@ -5,7 +5,7 @@ use std::str::FromStr;
 use hasdata_model::{JobId, ScraperKind};
 use serde_json::json;
 
-use super::{interrupted, lookup, poll_policy, results, wait};
+use super::{Interrupt, lookup, poll_policy, results, wait};
 use crate::args::{Format, JobArg, OutputArgs, ResumeArgs, Source};
 use crate::context::Ctx;
 use crate::fail::{Failure, code};
@@ -54,6 +54,7 @@ fn extension(format: Format) -> &'static str {
 
 /// Waits for and collects every job the ledger has not collected yet. Submits nothing.
 pub async fn resume(ctx: &Ctx, args: &ResumeArgs) -> Result<(), Failure> {
+    let mut interrupt = Interrupt::listen();
     let ledger = ctx.ledger()?;
     let client = ctx.client(ledger.clone(), 4)?;
     let policy = poll_policy(&args.poll)?;
@@ -69,7 +70,7 @@ pub async fn resume(ctx: &Ctx, args: &ResumeArgs) -> Result<(), Failure> {
         let line = ctx.display.job(format!("job {id}"));
         let done = tokio::select! {
             done = wait::follow(&client, Some(&ledger), id, policy.clone(), &line, None) => done,
-            () = interrupted() => return Err(wait::interrupted_failure(id)),
+            () = interrupt.wait() => return Err(wait::interrupted_failure(id)),
         };
         let done = match done {
             Ok(done) => done,

@@ -56,9 +56,31 @@ pub fn poll_policy(args: &PollArgs) -> Result<PollPolicy, Failure> {
     })
 }
 
-/// Waits for Ctrl-C.
-pub async fn interrupted() {
-    if tokio::signal::ctrl_c().await.is_err() {
-        std::future::pending::<()>().await;
+/// Ctrl-C, listened for from the moment it is created: a command creates it before it
+/// submits, so an interrupt at any point after that is caught, never the default kill.
+pub struct Interrupt {
+    #[cfg(unix)]
+    signal: Option<tokio::signal::unix::Signal>,
+}
+
+impl Interrupt {
+    /// Starts listening.
+    pub fn listen() -> Self {
+        Interrupt {
+            #[cfg(unix)]
+            signal: tokio::signal::unix::signal(tokio::signal::unix::SignalKind::interrupt()).ok(),
+        }
+    }
+
+    /// Waits for Ctrl-C.
+    pub async fn wait(&mut self) {
+        #[cfg(unix)]
+        if let Some(signal) = &mut self.signal {
+            signal.recv().await;
+            return;
+        }
+        if tokio::signal::ctrl_c().await.is_err() {
+            std::future::pending::<()>().await;
+        }
     }
 }

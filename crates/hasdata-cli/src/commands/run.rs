@@ -5,12 +5,13 @@ use std::str::FromStr;
 use hasdata_model::ScraperKind;
 use serde_json::json;
 
-use super::{interrupted, lookup, poll_policy, read_body, results, wait};
+use super::{Interrupt, lookup, poll_policy, read_body, results, wait};
 use crate::args::RunArgs;
 use crate::context::Ctx;
 use crate::fail::Failure;
 
 pub async fn run(ctx: &Ctx, args: &RunArgs) -> Result<(), Failure> {
+    let mut interrupt = Interrupt::listen();
     let kind = ScraperKind::from_str(&args.slug).map_err(|e| Failure::usage(e.to_string()))?;
     let body = read_body(&args.body)?;
     let policy = poll_policy(&args.poll)?;
@@ -25,7 +26,7 @@ pub async fn run(ctx: &Ctx, args: &RunArgs) -> Result<(), Failure> {
     let line = ctx.display.job(format!("job {id}"));
     let done = tokio::select! {
         done = wait::follow(&client, Some(&ledger), id, policy, &line, args.max_credits) => done?,
-        () = interrupted() => {
+        () = interrupt.wait() => {
             if args.stop_on_interrupt {
                 line.finish("interrupted; stopping".into());
                 client.stop(id).await.map_err(|e| Failure::from(e).job(id.get()))?;

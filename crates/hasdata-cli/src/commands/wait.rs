@@ -6,7 +6,7 @@ use futures::StreamExt;
 use hasdata_jobs::{Client, MemoryLedger, PollPolicy};
 use hasdata_model::{Job, JobId};
 
-use super::{interrupted, lookup, poll_policy};
+use super::{Interrupt, lookup, poll_policy};
 use crate::args::WaitArgs;
 use crate::context::Ctx;
 use crate::fail::{Failure, code};
@@ -86,6 +86,7 @@ pub fn interrupted_failure(id: JobId) -> Failure {
 }
 
 pub async fn run(ctx: &Ctx, args: &WaitArgs) -> Result<(), Failure> {
+    let mut interrupt = Interrupt::listen();
     let client = ctx.client(Arc::new(MemoryLedger::new()), 1)?;
     let ledger = ctx.ledger().ok();
     let id = JobId(args.id);
@@ -93,7 +94,7 @@ pub async fn run(ctx: &Ctx, args: &WaitArgs) -> Result<(), Failure> {
     let line = ctx.display.job(format!("job {id}"));
     let job = tokio::select! {
         job = follow(&client, ledger.as_deref(), id, policy, &line, None) => job?,
-        () = interrupted() => return Err(interrupted_failure(id)),
+        () = interrupt.wait() => return Err(interrupted_failure(id)),
     };
     line.finish(lookup::summary(&job));
     ctx.emit(

@@ -5,12 +5,13 @@ use std::net::SocketAddr;
 use hasdata_jobs::webhooks::{ReceiverConfig, WebhookReceiver};
 use http::HeaderName;
 
-use super::interrupted;
+use super::Interrupt;
 use crate::args::ListenArgs;
 use crate::context::Ctx;
 use crate::fail::Failure;
 
 pub async fn listen(ctx: &Ctx, args: &ListenArgs) -> Result<(), Failure> {
+    let mut interrupt = Interrupt::listen();
     let (name, value) = args
         .secret_header
         .split_once(':')
@@ -39,7 +40,7 @@ pub async fn listen(ctx: &Ctx, args: &ListenArgs) -> Result<(), Failure> {
                 Some(received) => println!("{}", serde_json::to_string(&received.event).unwrap_or_default()),
                 None => return Ok(()),
             },
-            () = interrupted() => return Ok(()),
+            () = interrupt.wait() => return Ok(()),
         }
     }
 }

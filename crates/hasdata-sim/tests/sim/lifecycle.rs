@@ -34,8 +34,9 @@ async fn the_submit_record_has_the_documented_shape() {
 
 #[tokio::test]
 async fn status_goes_pending_then_in_progress_with_growing_rows_then_finished() {
+    // 3 s: the first 0.3 s are `pending`, long enough to be seen on a loaded machine.
     let api = Api::start(SimConfig {
-        job_duration: Duration::from_millis(1500),
+        job_duration: Duration::from_secs(3),
         ..SimConfig::default()
     })
     .await;
@@ -111,7 +112,7 @@ async fn credits_per_row_follow_the_published_prices() {
 #[tokio::test]
 async fn stop_keeps_the_rows_and_is_terminal() {
     let api = Api::start(SimConfig {
-        job_duration: Duration::from_millis(800),
+        job_duration: Duration::from_millis(1500),
         ..SimConfig::default()
     })
     .await;
@@ -133,7 +134,8 @@ async fn stop_keeps_the_rows_and_is_terminal() {
     assert_eq!(stopped["status"], "stopped");
     let kept = count(&stopped["dataRowsCount"]);
     assert!(kept >= rows_before && kept < 10_000, "{kept}");
-    tokio::time::sleep(Duration::from_millis(900)).await;
+    // Past the job's original end: a stopped job must not have grown.
+    tokio::time::sleep(Duration::from_millis(1600)).await;
     let later = api.status(id).await;
     assert_eq!(later["status"], "stopped", "stopped is terminal");
     assert_eq!(
