@@ -208,7 +208,7 @@ pub enum JobsCommand {
 
 #[derive(Debug, Args)]
 pub struct ResumeArgs {
-    /// Where collected rows go: one <id>.<format> file per job.
+    /// Where collected rows go: one `ID.FORMAT` file per job.
     #[arg(long, default_value = "hasdata-results")]
     pub dir: PathBuf,
     /// Output format.

@@ -7,8 +7,8 @@
 //! - [`RetryTransport`]: retries transient failures without ever repeating a POST that may
 //!   have reached the server.
 //! - [`ApiError`]: reads every known shape of HasData's error bodies.
-//! - `test-util` feature: [`test_util::ReplayTransport`], [`test_util::CaptureTransport`],
-//!   [`test_util::NeverTransport`]; `mock` feature: `MockTransport` (mockall).
+//! - `test-util` feature: `test_util::ReplayTransport`, `test_util::CaptureTransport`,
+//!   `test_util::NeverTransport`; `mock` feature: `MockTransport` (mockall).
 //!
 //! A stack for the real API, bottom up:
 //!
