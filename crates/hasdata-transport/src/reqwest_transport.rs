@@ -32,6 +32,12 @@ pub const DEFAULT_READ_TIMEOUT: Duration = Duration::from_secs(120);
 /// response headers; `read_timeout` bounds each silence while the body streams.
 /// Redirects are followed within one origin only: a redirect to another host is returned to
 /// the caller, so a header set for the API never travels to a host it was not meant for.
+///
+/// TLS is rustls with the ring provider and the webpki roots, configured per client: no
+/// process-wide crypto provider is installed. reqwest is built with `rustls-no-provider`, so
+/// another `reqwest::Client` in the same program that brings no configuration of its own
+/// needs a provider installed first (`rustls::crypto::ring::default_provider()
+/// .install_default()`), unless that program enables reqwest's default TLS feature.
 #[derive(Clone, Debug)]
 pub struct ReqwestTransport {
     client: reqwest::Client,
