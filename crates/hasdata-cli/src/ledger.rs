@@ -60,10 +60,39 @@ impl SqliteLedger {
             let _ = std::fs::create_dir_all(dir);
         }
         let conn = Connection::open(path)?;
-        // A recorded id must survive a crash the instant after it is printed.
-        conn.pragma_update(None, "journal_mode", "WAL")?;
-        conn.pragma_update(None, "synchronous", "FULL")?;
+        // Several `hasdata` processes may share the ledger.
         conn.busy_timeout(std::time::Duration::from_secs(10))?;
+        // Switching a new file to WAL needs an exclusive lock, and SQLite does not wait for it
+        // through the busy timeout: retry that setup for a while instead of failing.
+        let mut attempt = 0;
+        loop {
+            match Self::prepare(&conn) {
+                Err(rusqlite::Error::SqliteFailure(error, _))
+                    if error.code == rusqlite::ErrorCode::DatabaseBusy && attempt < 200 =>
+                {
+                    attempt += 1;
+                    std::thread::sleep(std::time::Duration::from_millis(25));
+                }
+                other => break other?,
+            }
+        }
+        Ok(SqliteLedger {
+            conn: Mutex::new(conn),
+            base_url: base_url.to_owned(),
+        })
+    }
+
+    fn conn(&self) -> std::sync::MutexGuard<'_, Connection> {
+        self.conn.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn prepare(conn: &Connection) -> rusqlite::Result<()> {
+        let mode: String = conn.query_row("PRAGMA journal_mode", [], |row| row.get(0))?;
+        if !mode.eq_ignore_ascii_case("wal") {
+            conn.pragma_update(None, "journal_mode", "WAL")?;
+        }
+        // A recorded id must survive a crash the instant after it is printed.
+        conn.pragma_update(None, "synchronous", "FULL")?;
         conn.execute_batch(
             "CREATE TABLE IF NOT EXISTS jobs (
                 base_url     TEXT    NOT NULL,
@@ -79,15 +108,7 @@ impl SqliteLedger {
                 record       TEXT    NOT NULL,
                 PRIMARY KEY (base_url, id)
             );",
-        )?;
-        Ok(SqliteLedger {
-            conn: Mutex::new(conn),
-            base_url: base_url.to_owned(),
-        })
-    }
-
-    fn conn(&self) -> std::sync::MutexGuard<'_, Connection> {
-        self.conn.lock().unwrap_or_else(|e| e.into_inner())
+        )
     }
 
     /// Notes where a job came from (`bodies.jsonl:3`).

@@ -228,6 +228,28 @@ async fn bulk_submit_waits_out_429_and_records_each_line() {
     assert_eq!(origins, ["1", "2", "3"]);
 }
 
+/// The first thing `pick` finds in a child's output. The output keeps being read (and
+/// discarded) afterwards, so the child never writes into a closed pipe.
+async fn first_line_matching(
+    output: impl std::io::Read + Send + 'static,
+    pick: impl Fn(&str) -> Option<String> + Send + 'static,
+) -> String {
+    use std::io::BufRead;
+    let (found, wanted) = tokio::sync::oneshot::channel();
+    std::thread::spawn(move || {
+        let mut found = Some(found);
+        for line in std::io::BufReader::new(output).lines() {
+            let Ok(line) = line else { return };
+            if let Some(value) = pick(&line)
+                && let Some(sender) = found.take()
+            {
+                let _ = sender.send(value);
+            }
+        }
+    });
+    wanted.await.unwrap()
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn webhook_listen_prints_events_as_json_lines() {
     use std::io::{BufRead, BufReader};
@@ -247,18 +269,13 @@ async fn webhook_listen_prints_events_as_json_lines() {
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    let stderr = child.stderr.take().unwrap();
-    let stdout = child.stdout.take().unwrap();
-    let url = tokio::task::spawn_blocking(move || {
-        let mut line = String::new();
-        BufReader::new(stderr).read_line(&mut line).unwrap();
+    let url = first_line_matching(child.stderr.take().unwrap(), |line| {
         line.split_whitespace()
             .find(|w| w.starts_with("http://"))
-            .unwrap()
-            .to_owned()
+            .map(str::to_owned)
     })
-    .await
-    .unwrap();
+    .await;
+    let stdout = child.stdout.take().unwrap();
     let http = hasdata_transport::ReqwestTransport::new().unwrap();
     for (secret, expected) in [("s3cret", 200), ("wrong", 401)] {
         let request = http::Request::post(url.as_str())
@@ -290,7 +307,6 @@ async fn webhook_listen_prints_events_as_json_lines() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sim_serves_the_api_from_the_same_binary() {
-    use std::io::{BufRead, BufReader};
     use std::process::Stdio;
 
     let shell = Shell::quick().await;
@@ -307,16 +323,10 @@ async fn sim_serves_the_api_from_the_same_binary() {
         .stdout(Stdio::piped())
         .spawn()
         .unwrap();
-    let stdout = child.stdout.take().unwrap();
-    let base = tokio::task::spawn_blocking(move || {
-        BufReader::new(stdout)
-            .lines()
-            .map(Result::unwrap)
-            .find_map(|line| line.strip_prefix("base URL: ").map(str::to_owned))
-            .unwrap()
+    let base = first_line_matching(child.stdout.take().unwrap(), |line| {
+        line.strip_prefix("base URL: ").map(str::to_owned)
     })
-    .await
-    .unwrap();
+    .await;
     let body = shell.file("b.json", r#"{"urls": ["https://a.example"]}"#);
     let mut submit = shell.command(&["submit", "contacts", "--body", &body]);
     submit

@@ -28,7 +28,7 @@ async fn a_killed_run_is_resumed_without_submitting_again() {
         .unwrap();
     // Wait until the job is on the ledger, then kill the process mid-wait.
     let mut listed = Vec::new();
-    for _ in 0..100 {
+    for _ in 0..300 {
         listed = shell.run(&["--json", "jobs", "list"]).await.json_lines();
         if !listed.is_empty() {
             break;
@@ -137,17 +137,22 @@ async fn run_and_interrupt(shell: &Shell, extra: &[&str]) -> (i32, String, u64) 
     let body = shell.file("serp.json", r#"{"keywords": ["coffee"], "limit": 500}"#);
     let mut args = vec!["run", "google-serp", "--body", &body];
     args.extend_from_slice(extra);
-    let child = shell
+    let mut child = shell
         .command(&fast(&args))
         .stderr(std::process::Stdio::piped())
         .spawn()
         .unwrap();
     let mut id = None;
-    for _ in 0..100 {
+    for _ in 0..300 {
         let listed = shell.run(&["--json", "jobs", "list"]).await.json_lines();
         if let Some(entry) = listed.first() {
             id = entry["id"].as_u64();
             break;
+        }
+        if let Some(status) = child.try_wait().unwrap() {
+            let mut stderr = String::new();
+            std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut stderr).unwrap();
+            panic!("`hasdata run` ended before its job reached the ledger ({status}): {stderr}");
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
@@ -238,4 +243,37 @@ async fn the_demo_runs_offline_and_writes_both_files() {
         40
     );
     assert!(summary.iter().all(|s| s["status"] == "finished"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_processes_share_the_ledger() {
+    let shell = Shell::start(SimConfig {
+        job_duration: Duration::ZERO,
+        max_running: 100,
+        ..SimConfig::default()
+    })
+    .await;
+    let body = shell.file("b.json", r#"{"urls": ["https://a.example"]}"#);
+    let commands: Vec<Vec<&str>> = (0..16)
+        .map(|i| {
+            if i % 2 == 0 {
+                vec!["submit", "contacts", "--body", &body]
+            } else {
+                vec!["jobs", "list"]
+            }
+        })
+        .collect();
+    let runs = commands.iter().map(|args| shell.run(args));
+    for ran in futures::future::join_all(runs).await {
+        assert_eq!(ran.code, 0, "{}", ran.stderr);
+    }
+    assert_eq!(
+        shell
+            .run(&["--json", "jobs", "list"])
+            .await
+            .json_lines()
+            .len(),
+        8
+    );
+    assert_eq!(shell.sim.submits(), 8);
 }
