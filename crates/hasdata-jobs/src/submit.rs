@@ -5,7 +5,7 @@ use std::marker::PhantomData;
 use bytes::Bytes;
 use futures::stream::BoxStream;
 use hasdata_model::bodies::JobBody;
-use hasdata_model::{Job, JobId, Scraper, ScraperKind, decode};
+use hasdata_model::{Job, JobId, Scraper, ScraperKind, ValidateOptions, decode};
 use http::Method;
 use serde_json::Value;
 
@@ -92,14 +92,8 @@ impl Client {
     /// The POST is sent once. The id is recorded in the ledger before this returns; an
     /// error after the job may have been created says so ([`Error::SubmitUncertain`]).
     pub async fn submit<S: Scraper>(&self, body: &S::Body) -> Result<JobHandle<S>> {
-        let json = serde_json::to_value(body)
-            .map_err(|e| Error::Config(format!("body does not encode: {e}")))?;
-        if self.inner.allow_http_webhooks {
-            self.validate_json(S::KIND, &json)?;
-        } else {
-            body.validate()?;
-        }
-        let bytes = serde_json::to_vec(&json)
+        body.validate_with(self.validate_options())?;
+        let bytes = serde_json::to_vec(body)
             .map_err(|e| Error::Config(format!("body does not encode: {e}")))?;
         let record = self.submit_bytes(S::KIND, Bytes::from(bytes)).await?;
         Ok(JobHandle {
@@ -114,7 +108,7 @@ impl Client {
     /// body are checked first, with the same rules as [`Client::submit`].
     pub async fn submit_raw(&self, slug: &str, body: &Value) -> Result<Job> {
         let kind: ScraperKind = slug.parse()?;
-        self.validate_json(kind, body)?;
+        kind.validate_json_with(body, self.validate_options())?;
         let bytes = serde_json::to_vec(body)
             .map_err(|e| Error::Config(format!("body does not encode: {e}")))?;
         self.submit_bytes(kind, Bytes::from(bytes)).await
@@ -130,22 +124,11 @@ impl Client {
         }
     }
 
-    /// The model's validation; with `allow_http_webhooks`, an `http://` webhook URL passes as
-    /// its `https://` twin would.
-    fn validate_json(&self, kind: ScraperKind, body: &Value) -> Result<()> {
-        let http_hook = body
-            .pointer("/webhook/url")
-            .and_then(Value::as_str)
-            .filter(|url| self.inner.allow_http_webhooks && url.starts_with("http://"));
-        match http_hook {
-            Some(url) => {
-                let mut as_https = body.clone();
-                as_https["webhook"]["url"] = Value::from(url.replacen("http://", "https://", 1));
-                kind.validate_json(&as_https)?;
-            }
-            None => kind.validate_json(body)?,
+    /// What `validate()` accepts from this client: http webhooks only for a simulator.
+    fn validate_options(&self) -> ValidateOptions {
+        ValidateOptions {
+            allow_http_webhooks: self.inner.allow_http_webhooks,
         }
-        Ok(())
     }
 
     async fn submit_bytes(&self, kind: ScraperKind, body: Bytes) -> Result<Job> {

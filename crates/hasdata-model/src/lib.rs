@@ -51,5 +51,5 @@ pub use open_enum::OpenEnum;
 pub use page::{PageMeta, ResultRow, ResultsPage};
 pub use scraper::{Scraper, ScraperKind, ScraperVisitor, UnknownScraper, markers as scrapers};
 pub use status::JobStatus;
-pub use validate::{FieldError, ValidationErrors};
+pub use validate::{FieldError, ValidateOptions, ValidationErrors};
 pub use webhook::{TypedEvent, Webhook, WebhookEvent, WebhookEventName};

@@ -12,7 +12,7 @@ use crate::bodies::{self, JobBody};
 use crate::decode;
 use crate::rows::{self, JobRow};
 use crate::schemas;
-use crate::validate::ValidationErrors;
+use crate::validate::{ValidateOptions, ValidationErrors};
 
 /// A scraper, known at compile time: its slug, body type and row type.
 ///
@@ -140,14 +140,14 @@ pub trait ScraperVisitor {
     fn visit<S: Scraper>(self) -> Self::Output;
 }
 
-struct ValidateJson<'a>(&'a serde_json::Value);
+struct ValidateJson<'a>(&'a serde_json::Value, ValidateOptions);
 
 impl ScraperVisitor for ValidateJson<'_> {
     type Output = Result<(), ValidationErrors>;
     fn visit<S: Scraper>(self) -> Self::Output {
         decode::from_value::<S::Body>(self.0)
             .map_err(|e| ValidationErrors::single(e.path, e.message))?
-            .validate()
+            .validate_with(self.1)
     }
 }
 
@@ -183,7 +183,16 @@ impl ScraperKind {
     /// A body of the wrong shape (a string where a list belongs) is reported with the path of
     /// the first such field.
     pub fn validate_json(self, body: &serde_json::Value) -> Result<(), ValidationErrors> {
-        self.visit(ValidateJson(body))
+        self.validate_json_with(body, ValidateOptions::default())
+    }
+
+    /// [`ScraperKind::validate_json`] with `options` (a local simulator's http webhooks).
+    pub fn validate_json_with(
+        self,
+        body: &serde_json::Value,
+        options: ValidateOptions,
+    ) -> Result<(), ValidationErrors> {
+        self.visit(ValidateJson(body, options))
     }
 
     /// The JSON Schema of this scraper's body: what a valid body serializes to.

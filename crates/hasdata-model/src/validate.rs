@@ -70,13 +70,39 @@ impl fmt::Display for ValidationErrors {
     }
 }
 
+/// Choices that change what `validate()` accepts.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct ValidateOptions {
+    /// Accept `http://` webhook URLs. HasData calls https URLs only; a local simulator
+    /// calling a local receiver is the one place plain http makes sense.
+    pub allow_http_webhooks: bool,
+}
+
 /// Collects problems while a body is walked.
 #[derive(Debug, Default)]
 pub struct Checker {
     errors: Vec<FieldError>,
+    options: ValidateOptions,
 }
 
 impl Checker {
+    /// A checker applying `options`.
+    pub fn new(options: ValidateOptions) -> Self {
+        Checker {
+            errors: Vec::new(),
+            options,
+        }
+    }
+
+    /// A webhook target: https, or http too when the options allow it.
+    pub fn webhook_url(&mut self, path: &str, text: &str) {
+        if self.options.allow_http_webhooks {
+            self.http_url(path, text);
+        } else {
+            self.https_url(path, text);
+        }
+    }
+
     /// Records a problem.
     pub fn fail(&mut self, path: &str, rule: impl Into<String>) {
         self.errors.push(FieldError {

@@ -83,7 +83,7 @@ impl Webhook {
 
 impl CheckField for Webhook {
     fn check_field(&self, path: &str, checker: &mut Checker) {
-        checker.https_url(&format!("{path}.url"), &self.url);
+        checker.webhook_url(&format!("{path}.url"), &self.url);
         self.events.check_field(&format!("{path}.events"), checker);
         for (name, value) in self.headers.iter().flatten() {
             let header_path = format!("{path}.headers.{name}");

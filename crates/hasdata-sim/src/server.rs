@@ -305,18 +305,10 @@ fn validate(
     kind: ScraperKind,
     body: &Value,
 ) -> Result<(), hasdata_model::ValidationErrors> {
-    let http_url = body
-        .pointer("/webhook/url")
-        .and_then(Value::as_str)
-        .filter(|u| u.starts_with("http://"));
-    match http_url {
-        Some(url) if shared.config.allow_http_webhooks => {
-            let mut as_https = body.clone();
-            as_https["webhook"]["url"] = json!(url.replacen("http://", "https://", 1));
-            kind.validate_json(&as_https)
-        }
-        _ => kind.validate_json(body),
-    }
+    let options = hasdata_model::ValidateOptions {
+        allow_http_webhooks: shared.config.allow_http_webhooks,
+    };
+    kind.validate_json_with(body, options)
 }
 
 fn links(shared: &Shared, job: &SimJob, rows: u64) -> Links {

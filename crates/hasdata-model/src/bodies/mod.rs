@@ -6,7 +6,7 @@
 //! Fields marked *inferred* mirror HasData's synchronous API for the same site; nobody has
 //! confirmed them for jobs.
 
-use crate::validate::{Checker, ValidationErrors};
+use crate::validate::{Checker, ValidateOptions, ValidationErrors};
 use crate::webhook::Webhook;
 
 mod amazon;
@@ -42,7 +42,12 @@ pub trait JobBody:
     + 'static
 {
     /// Finds every problem the server would reject, before anything is sent.
-    fn validate(&self) -> Result<(), ValidationErrors>;
+    fn validate(&self) -> Result<(), ValidationErrors> {
+        self.validate_with(ValidateOptions::default())
+    }
+
+    /// [`JobBody::validate`] with `options` (a local simulator's http webhooks).
+    fn validate_with(&self, options: ValidateOptions) -> Result<(), ValidationErrors>;
 
     /// The row cap (`0` = no cap), when set.
     fn row_limit(&self) -> Option<u64>;
@@ -132,9 +137,12 @@ macro_rules! job_body {
         }
 
         impl $crate::bodies::JobBody for $name {
-            fn validate(&self) -> Result<(), $crate::validate::ValidationErrors> {
+            fn validate_with(
+                &self,
+                options: $crate::validate::ValidateOptions,
+            ) -> Result<(), $crate::validate::ValidationErrors> {
                 use $crate::validate::CheckField;
-                let mut checker = $crate::validate::Checker::default();
+                let mut checker = $crate::validate::Checker::new(options);
                 $crate::bodies::BodyRules::check_rules(self, &mut checker);
                 $( self.$rfield.check_field($rwire, &mut checker); )*
                 $( self.$ofield.check_field($owire, &mut checker); )*

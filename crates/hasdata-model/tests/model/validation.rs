@@ -154,3 +154,26 @@ fn the_seed_examples_are_valid_bodies() {
         "events": ["scraper.data.scraped", "scraper.job.finished"], "headers": {"x-shared-secret": "s"}}});
     ScraperKind::Indeed.validate_json(&indeed).expect("valid");
 }
+
+#[test]
+fn http_webhooks_pass_only_when_the_options_allow_them() {
+    let body = ContactsBody::new(["https://a.example"])
+        .webhook(Webhook::new("http://127.0.0.1:8088/hook"));
+    assert_eq!(paths(body.validate()), ["webhook.url"]);
+    let local = hasdata_model::ValidateOptions {
+        allow_http_webhooks: true,
+    };
+    body.validate_with(local).expect("a local receiver");
+    let raw = serde_json::to_value(&body).expect("encodes");
+    assert!(ScraperKind::Contacts.validate_json(&raw).is_err());
+    ScraperKind::Contacts
+        .validate_json_with(&raw, local)
+        .expect("a local receiver");
+    let ftp =
+        ContactsBody::new(["https://a.example"]).webhook(Webhook::new("ftp://127.0.0.1/hook"));
+    assert_eq!(
+        paths(ftp.validate_with(local)),
+        ["webhook.url"],
+        "http, not anything"
+    );
+}
