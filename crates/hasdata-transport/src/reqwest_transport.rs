@@ -213,19 +213,22 @@ fn classify(error: reqwest::Error) -> TransportError {
 }
 
 fn is_tls(error: &(dyn StdError + 'static)) -> bool {
-    let mut current: Option<&(dyn StdError + 'static)> = Some(error);
-    while let Some(e) = current {
-        if e.downcast_ref::<rustls::Error>().is_some() {
+    // `io::Error::source()` skips the error it wraps (it returns that error's source), so a
+    // rustls error inside nested `io::Error`s is only reachable through `get_ref()`.
+    let mut pending: Vec<&(dyn StdError + 'static)> = vec![error];
+    while let Some(e) = pending.pop() {
+        if e.is::<rustls::Error>() {
             return true;
         }
-        let wraps_tls = e
+        if let Some(inner) = e
             .downcast_ref::<std::io::Error>()
             .and_then(std::io::Error::get_ref)
-            .is_some_and(|inner| inner.downcast_ref::<rustls::Error>().is_some());
-        if wraps_tls {
-            return true;
+        {
+            pending.push(inner);
         }
-        current = e.source();
+        if let Some(source) = e.source() {
+            pending.push(source);
+        }
     }
     false
 }

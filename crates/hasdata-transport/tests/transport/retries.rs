@@ -258,3 +258,28 @@ proptest! {
         }
     }
 }
+
+#[tokio::test]
+async fn a_failed_tls_handshake_is_a_tls_error_that_never_sent_the_request() {
+    // An https request to a plain-http server: the handshake fails before any HTTP is sent.
+    let server = TestServer::start(vec![], Action::ok("{}")).await;
+    let url = server
+        .url("/scrapers/jobs/1")
+        .replacen("http://", "https://", 1);
+    let counting = Arc::new(Counting {
+        inner: reqwest_transport(Duration::from_secs(5)),
+        sends: AtomicUsize::new(0),
+    });
+    let error = RetryTransport::new(counting.clone(), fast_retries(4))
+        .send(request("POST", &url))
+        .await
+        .unwrap_err();
+    assert_eq!(error.kind(), TransportErrorKind::Tls, "{error}");
+    assert!(!error.may_have_reached_server());
+    assert_eq!(
+        counting.sends.load(Ordering::SeqCst),
+        1,
+        "a TLS failure is not retried"
+    );
+    assert_eq!(server.hit_count(), 0, "no HTTP request reached the server");
+}
