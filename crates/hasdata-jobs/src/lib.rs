@@ -25,6 +25,7 @@ mod results;
 mod run;
 mod submit;
 mod wait;
+#[cfg(feature = "webhooks")]
 pub mod webhooks;
 
 pub use client::{Client, ClientBuilder, DEFAULT_BASE_URL};

@@ -6,6 +6,7 @@
 mod offline;
 mod sim_lifecycle;
 mod sim_rows;
+#[cfg(feature = "webhooks")]
 mod webhooks;
 
 use std::sync::Arc;
