@@ -35,7 +35,6 @@ use tokio::task::AbortHandle;
 
 pub use faults::{Endpoint, EndpointFaults, FaultSpec, FaultSpecError, WebhookFaults};
 pub use jobs::credits_per_row;
-pub use rows::row as generate_row;
 pub use webhooks::{ATTEMPTS as WEBHOOK_ATTEMPTS, DeliveryOutcome, WebhookDelivery};
 
 use server::Shared;

@@ -43,7 +43,15 @@ async fn follow_and_export(
         source: Source::Auto,
         concurrency: 4,
     };
-    let exported = results::export(client, None, done.id, Some(kind), &output).await?;
+    let exported = results::export(
+        client,
+        None,
+        done.id,
+        Some(&done.status),
+        Some(kind),
+        &output,
+    )
+    .await?;
     Ok(Outcome {
         job: done,
         rows: exported.rows,

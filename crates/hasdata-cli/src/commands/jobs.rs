@@ -90,7 +90,15 @@ pub async fn resume(ctx: &Ctx, args: &ResumeArgs) -> Result<(), Failure> {
             source: Source::Auto,
             concurrency: 4,
         };
-        let exported = results::export(&client, Some(&ledger), id, kind, &output).await?;
+        let exported = results::export(
+            &client,
+            Some(&ledger),
+            id,
+            Some(&done.status),
+            kind,
+            &output,
+        )
+        .await?;
         ctx.emit(
             || format!("{} · {} rows written to {}", lookup::describe(&done), exported.rows, exported.output),
             json!({"jobId": id, "status": done.status.as_str(), "rows": exported.rows, "output": exported.output}),

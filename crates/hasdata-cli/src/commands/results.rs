@@ -20,11 +20,14 @@ pub struct Exported {
     pub output: String,
 }
 
-/// Streams a job's rows into the output the flags describe, in constant memory.
+/// Streams a job's rows into the output the flags describe, in constant memory. `known` is
+/// the job's status when the caller already has it (a wait just ended): `--source auto` then
+/// needs no status call of its own.
 pub async fn export(
     client: &Client,
     ledger: Option<&SqliteLedger>,
     id: JobId,
+    known: Option<&JobStatus>,
     scraper: Option<ScraperKind>,
     output: &OutputArgs,
 ) -> Result<Exported, Failure> {
@@ -32,11 +35,17 @@ pub async fn export(
         Source::Pages => client.results_raw(id),
         Source::File => client.download_raw(id),
         Source::Auto => {
-            let job = client
-                .status(id)
-                .await
-                .map_err(|e| Failure::from(e).job(id.get()))?;
-            if job.status == JobStatus::Finished {
+            let status = match known {
+                Some(status) => status.clone(),
+                None => {
+                    client
+                        .status(id)
+                        .await
+                        .map_err(|e| Failure::from(e).job(id.get()))?
+                        .status
+                }
+            };
+            if status == JobStatus::Finished {
                 client.download_raw(id)
             } else {
                 client.results_raw(id)
@@ -71,7 +80,7 @@ pub async fn run(ctx: &Ctx, args: &ResultsArgs) -> Result<(), Failure> {
         .as_ref()
         .and_then(|l| l.get(args.id).ok().flatten())
         .and_then(|entry| ScraperKind::from_str(&entry.scraper).ok());
-    let exported = export(&client, ledger.as_deref(), id, scraper, &args.output).await?;
+    let exported = export(&client, ledger.as_deref(), id, None, scraper, &args.output).await?;
     if args.output.out.is_some() {
         ctx.emit(
             || {

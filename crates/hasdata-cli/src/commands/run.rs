@@ -37,7 +37,15 @@ pub async fn run(ctx: &Ctx, args: &RunArgs) -> Result<(), Failure> {
         }
     };
     line.finish(lookup::summary(&done));
-    let exported = results::export(&client, Some(&ledger), id, Some(kind), &args.output).await?;
+    let exported = results::export(
+        &client,
+        Some(&ledger),
+        id,
+        Some(&done.status),
+        Some(kind),
+        &args.output,
+    )
+    .await?;
     if args.output.out.is_some() || ctx.global.json {
         ctx.emit(
             || format!("{} · {} rows written to {}", lookup::describe(&done), exported.rows, exported.output),

@@ -31,9 +31,7 @@ async fn scrapers_and_schemas() {
 async fn submit_status_wait_stop() {
     let shell = Shell::quick().await;
     let body = shell.file("contacts.json", CONTACTS);
-    let ran = shell.run(&["submit", "contacts", "--body", &body]).await;
-    assert_eq!(ran.code, 0, "{}", ran.stderr);
-    let id: u64 = ran.stdout.trim().parse().unwrap();
+    let id: u64 = shell.submitted("contacts", &body).await.parse().unwrap();
 
     let id_text = id.to_string();
     let waited = shell.run(&fast(&["wait", &id_text])).await;
@@ -52,12 +50,7 @@ async fn submit_status_wait_stop() {
     assert_eq!(status[0]["dataRowsCount"], 3);
 
     let long = shell.file("serp.json", r#"{"keywords": ["coffee"], "limit": 100000}"#);
-    let long_id = shell
-        .run(&["submit", "google-serp", "--body", &long])
-        .await
-        .stdout
-        .trim()
-        .to_owned();
+    let long_id = shell.submitted("google-serp", &long).await;
     let stopped = shell.run(&["stop", &long_id]).await;
     assert_eq!(stopped.code, 0);
     assert!(stopped.stdout.contains("stopped"), "{}", stopped.stdout);
@@ -151,12 +144,7 @@ async fn run_writes_exactly_the_jobs_rows_in_every_format() {
 async fn results_to_stdout_from_pages_or_file() {
     let shell = Shell::quick().await;
     let body = shell.file("contacts.json", CONTACTS);
-    let id = shell
-        .run(&["submit", "contacts", "--body", &body])
-        .await
-        .stdout
-        .trim()
-        .to_owned();
+    let id = shell.submitted("contacts", &body).await;
     shell.run(&fast(&["wait", &id])).await;
     let expected = shell.sim.expected_rows(id.parse().unwrap()).unwrap();
     for source in ["pages", "file", "auto"] {

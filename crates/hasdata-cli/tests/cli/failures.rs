@@ -99,12 +99,7 @@ async fn a_passed_deadline_exits_5_with_the_id() {
     })
     .await;
     let body = shell.file("b.json", r#"{"urls": ["https://a.example"]}"#);
-    let id = shell
-        .run(&["submit", "contacts", "--body", &body])
-        .await
-        .stdout
-        .trim()
-        .to_owned();
+    let id = shell.submitted("contacts", &body).await;
     let ran = shell.run(&fast(&["wait", &id, "--timeout", "0.5"])).await;
     assert_eq!(ran.code, 5, "{}", ran.stderr);
     assert!(

@@ -112,6 +112,14 @@ impl Shell {
         )
     }
 
+    /// Submits `body_path` to `slug` and returns the printed job id, failing loudly if the
+    /// submit failed.
+    pub async fn submitted(&self, slug: &str, body_path: &str) -> String {
+        let ran = self.run(&["submit", slug, "--body", body_path]).await;
+        assert_eq!(ran.code, 0, "submit failed: {}", ran.stderr);
+        ran.stdout.trim().to_owned()
+    }
+
     /// The fast poll flags every waiting command gets in tests.
     pub const FAST: [&'static str; 6] = [
         "--poll-initial",
