@@ -1,9 +1,12 @@
 //! Project chores, one module per command:
 //!
-//! - `cargo xtask schemas [--check]` ([`schemas`]): the JSON Schemas in `schemas/`.
+//! - `cargo xtask schemas [--check]` ([`schemas`]): the JSON Schemas in `schemas/` (and the
+//!   OpenAPI document, built from the same types).
+//! - `cargo xtask openapi [--check]` ([`openapi`]): `openapi/hasdata-jobs.json` alone.
 //!
 //! `main` only dispatches; each command lives in its own module.
 
+mod openapi;
 mod schemas;
 
 use std::path::{Path, PathBuf};
@@ -11,38 +14,58 @@ use std::process::ExitCode;
 
 use schemas::{check_schemas, describe_problems, write_schemas};
 
-const USAGE: &str = "usage: cargo xtask schemas [--check]";
+const USAGE: &str = "usage: cargo xtask schemas [--check] | openapi [--check]";
+
+/// What a command found: `Ok(None)` for success, `Ok(Some(problem))` for a failed check.
+type Outcome = std::io::Result<Option<String>>;
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let args: Vec<&str> = args.iter().map(String::as_str).collect();
-    let result = match args.as_slice() {
-        ["schemas"] => write_schemas(&schemas_dir()).map(|report| {
+    let outcome: Outcome = match args.as_slice() {
+        // `schemas` regenerates the OpenAPI document too: it is built from the same types, so
+        // whoever changes the model gets both from the command they already know.
+        ["schemas"] => write_schemas(&schemas_dir()).and_then(|report| {
             println!("{report}");
+            println!("{}", openapi::write(&project_root())?);
+            Ok(None)
         }),
-        ["schemas", "--check"] => match check_schemas(&schemas_dir()) {
-            Ok(problems) if problems.is_empty() => {
-                println!("schemas/ is up to date");
-                Ok(())
+        ["schemas", "--check"] => check_schemas(&schemas_dir()).and_then(|problems| {
+            if !problems.is_empty() {
+                return Ok(Some(describe_problems(&problems)));
             }
-            Ok(problems) => {
-                eprintln!("{}", describe_problems(&problems));
-                return ExitCode::FAILURE;
-            }
-            Err(e) => Err(e),
-        },
+            println!("schemas/ is up to date");
+            check_openapi()
+        }),
+        ["openapi"] => openapi::write(&project_root()).map(|report| {
+            println!("{report}");
+            None
+        }),
+        ["openapi", "--check"] => check_openapi(),
         _ => {
             eprintln!("{USAGE}");
             return ExitCode::from(2);
         }
     };
-    match result {
-        Ok(()) => ExitCode::SUCCESS,
+    match outcome {
+        Ok(None) => ExitCode::SUCCESS,
+        Ok(Some(problem)) => {
+            eprintln!("{problem}");
+            ExitCode::FAILURE
+        }
         Err(e) => {
             eprintln!("xtask: {e}");
             ExitCode::FAILURE
         }
     }
+}
+
+fn check_openapi() -> Outcome {
+    let problem = openapi::check(&project_root())?;
+    if problem.is_none() {
+        println!("{} is up to date", openapi::DOCUMENT);
+    }
+    Ok(problem)
 }
 
 /// The repository root: xtask lives one level below it.
