@@ -149,11 +149,20 @@ mod tests {
         let _ = fs::remove_dir_all(&dir);
     }
 
+    /// Each file is exactly the canonical form of its JSON: keys sorted at every level (a
+    /// `serde_json::Value` map is a BTreeMap here), pretty-printed, one trailing newline. Hash
+    /// order or a `preserve_order` feature sneaking in would change the bytes and fail this.
     #[test]
     fn output_is_byte_stable() {
-        assert_eq!(expected_files(), expected_files());
-        for (name, text) in expected_files() {
-            assert!(text.ends_with("}\n"), "{name} ends with a newline");
+        let files = expected_files();
+        assert!(!files.is_empty());
+        for (name, text) in &files {
+            let value: serde_json::Value = serde_json::from_str(text).expect("valid JSON");
+            let canonical = format!("{}\n", serde_json::to_string_pretty(&value).expect("JSON"));
+            assert_eq!(text, &canonical, "{name} is in canonical form");
+            assert!(text.contains("\"$comment\""), "{name} says it is generated");
         }
+        let names: BTreeSet<&str> = files.iter().map(|(name, _)| name.as_str()).collect();
+        assert_eq!(names.len(), files.len(), "no two schemas share a file name");
     }
 }

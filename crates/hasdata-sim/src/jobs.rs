@@ -65,6 +65,19 @@ pub struct SimJob {
     pub duration: Duration,
     /// When it was stopped, and how many rows it had then.
     pub stopped: Option<(Instant, u64)>,
+    /// The test hold in force when this copy left the store ([`JobStore::hold`]); `None` on
+    /// the stored record itself.
+    pub held: Option<Hold>,
+}
+
+/// A test hook: the furthest phase jobs may reach while a hold is in force, so a test can
+/// catch a job mid-run without racing its clock. Off unless a test sets it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Hold {
+    /// Jobs stay `pending` (no rows).
+    Pending,
+    /// Jobs may start but never finish: `in_progress` with at most all rows but the last.
+    InProgress,
 }
 
 /// A job's state at one moment.
@@ -82,8 +95,27 @@ pub struct Snapshot {
 const PENDING_SHARE: f64 = 0.1;
 
 impl SimJob {
-    /// The job's state at `now`.
+    /// The job's state at `now`, held back by the test hold it carries, if any.
     pub fn snapshot(&self, now: Instant) -> Snapshot {
+        let free = self.free_snapshot(now);
+        match (self.held, free.phase) {
+            (_, Phase::Stopped) | (None, _) => free,
+            (Some(Hold::Pending), _) => Snapshot {
+                phase: Phase::Pending,
+                rows: 0,
+                ended_at: None,
+            },
+            (Some(Hold::InProgress), Phase::InProgress | Phase::Finished) => Snapshot {
+                phase: Phase::InProgress,
+                rows: free.rows.min(self.total_rows.saturating_sub(1)),
+                ended_at: None,
+            },
+            (Some(Hold::InProgress), Phase::Pending) => free,
+        }
+    }
+
+    /// The job's state at `now` from its clock alone.
+    fn free_snapshot(&self, now: Instant) -> Snapshot {
         if let Some((at, rows)) = self.stopped {
             return Snapshot {
                 phase: Phase::Stopped,
@@ -157,6 +189,7 @@ pub fn planned_rows(kind: ScraperKind, body: &Value) -> u64 {
 pub struct JobStore {
     jobs: Mutex<BTreeMap<u64, SimJob>>,
     next_id: AtomicU64,
+    hold: Mutex<Option<Hold>>,
 }
 
 impl JobStore {
@@ -165,6 +198,7 @@ impl JobStore {
         JobStore {
             jobs: Mutex::new(BTreeMap::new()),
             next_id: AtomicU64::new(first_id),
+            hold: Mutex::new(None),
         }
     }
 
@@ -172,12 +206,26 @@ impl JobStore {
         self.jobs.lock().unwrap_or_else(|e| e.into_inner())
     }
 
+    /// Holds every job, existing and future, at `hold` (`None` releases them). A released
+    /// job continues on its own clock: one whose time is up finishes at once.
+    pub fn set_hold(&self, hold: Option<Hold>) {
+        *self.hold.lock().unwrap_or_else(|e| e.into_inner()) = hold;
+    }
+
+    /// A stored job as the world sees it: the hold in force applied.
+    fn seen(&self, job: &SimJob) -> SimJob {
+        SimJob {
+            held: *self.hold.lock().unwrap_or_else(|e| e.into_inner()),
+            ..job.clone()
+        }
+    }
+
     /// Adds a job unless `max_running` jobs are unfinished; returns its id.
     pub fn insert_if_room(&self, mut job: SimJob, max_running: usize, now: Instant) -> Option<u64> {
         let mut jobs = self.lock();
         let running = jobs
             .values()
-            .filter(|j| !j.snapshot(now).phase.is_terminal())
+            .filter(|j| !self.seen(j).snapshot(now).phase.is_terminal())
             .count();
         if running >= max_running {
             return None;
@@ -190,25 +238,26 @@ impl JobStore {
 
     /// A copy of a job.
     pub fn get(&self, id: u64) -> Option<SimJob> {
-        self.lock().get(&id).cloned()
+        self.lock().get(&id).map(|job| self.seen(job))
     }
 
     /// Stops a job that is still running; returns it as it is afterwards.
     pub fn stop(&self, id: u64, now: Instant) -> Option<SimJob> {
         let mut jobs = self.lock();
         let job = jobs.get_mut(&id)?;
-        let snapshot = job.snapshot(now);
+        let seen = self.seen(job);
+        let snapshot = seen.snapshot(now);
         if !snapshot.phase.is_terminal() {
             job.stopped = Some((now, snapshot.rows));
         }
-        Some(job.clone())
+        Some(self.seen(job))
     }
 
     /// Credits spent by every job, at `now`.
     pub fn credits_spent(&self, now: Instant) -> u64 {
         self.lock()
             .values()
-            .map(|j| j.credits(j.snapshot(now).rows))
+            .map(|j| j.credits(self.seen(j).snapshot(now).rows))
             .sum()
     }
 
@@ -238,6 +287,7 @@ mod tests {
             total_rows: rows,
             duration,
             stopped: None,
+            held: None,
         }
     }
 
@@ -253,6 +303,45 @@ mod tests {
         assert_eq!(at(100).rows, 1000);
         let rows: Vec<u64> = (10..100).map(|s| at(s).rows).collect();
         assert!(rows.windows(2).all(|w| w[0] <= w[1]), "rows only grow");
+    }
+
+    #[test]
+    fn a_hold_keeps_a_job_from_getting_past_its_phase() {
+        let store = JobStore::new(7);
+        let now = Instant::now();
+        let id = store
+            .insert_if_room(job(Duration::ZERO, 4), 5, now)
+            .unwrap();
+        assert_eq!(store.get(id).unwrap().snapshot(now).phase, Phase::Finished);
+        store.set_hold(Some(Hold::Pending));
+        let held = store.get(id).unwrap().snapshot(now);
+        assert_eq!((held.phase, held.rows), (Phase::Pending, 0));
+        store.set_hold(Some(Hold::InProgress));
+        let held = store.get(id).unwrap().snapshot(now);
+        assert_eq!(
+            (held.phase, held.rows, held.ended_at),
+            (Phase::InProgress, 3, None)
+        );
+        assert_eq!(store.credits_spent(now), 15, "credits follow the held rows");
+        store.set_hold(None);
+        assert_eq!(store.get(id).unwrap().snapshot(now).phase, Phase::Finished);
+
+        store.set_hold(Some(Hold::InProgress));
+        let other = store
+            .insert_if_room(job(Duration::ZERO, 4), 5, now)
+            .unwrap();
+        let stopped = store.stop(other, now).unwrap();
+        store.set_hold(None);
+        let after = stopped.snapshot(now);
+        assert_eq!(
+            (after.phase, after.rows),
+            (Phase::Stopped, 3),
+            "a held job can be stopped"
+        );
+        assert_eq!(
+            store.get(other).unwrap().snapshot(now).phase,
+            Phase::Stopped
+        );
     }
 
     #[test]

@@ -34,7 +34,7 @@ use tokio::sync::Semaphore;
 use tokio::task::AbortHandle;
 
 pub use faults::{Endpoint, EndpointFaults, FaultSpec, FaultSpecError, WebhookFaults};
-pub use jobs::credits_per_row;
+pub use jobs::{Hold, credits_per_row};
 pub use webhooks::{ATTEMPTS as WEBHOOK_ATTEMPTS, DeliveryOutcome, WebhookDelivery};
 
 use server::Shared;
@@ -211,6 +211,14 @@ impl SimHandle {
         self.shared.webhooks.entries()
     }
 
+    /// Webhook work still under way: job followers (one per hooked job until it ends) and
+    /// deliveries (through their delays and retries). 0 means every webhook the simulator
+    /// will send for its current jobs has been sent and logged: tests wait on this instead of
+    /// sleeping.
+    pub fn webhooks_in_flight(&self) -> usize {
+        self.shared.webhooks.in_flight()
+    }
+
     /// What the simulator holds in memory.
     pub fn bookkeeping(&self) -> Bookkeeping {
         Bookkeeping {
@@ -230,6 +238,19 @@ impl SimHandle {
                 .map(|i| rows::row(job.kind, &job.input, job.id, i))
                 .collect(),
         )
+    }
+
+    /// Test hook: keeps every job, existing and future, from getting past `hold` until
+    /// [`release`](Self::release), so a test can act on a running job without racing the
+    /// job's clock. Off by default; nothing but a caller of this method turns it on.
+    pub fn hold(&self, hold: Hold) {
+        self.shared.store.set_hold(Some(hold));
+    }
+
+    /// Lifts [`hold`](Self::hold): jobs continue on their own clock (one whose time is up
+    /// finishes at once).
+    pub fn release(&self) {
+        self.shared.store.set_hold(None);
     }
 
     /// Stops serving now.

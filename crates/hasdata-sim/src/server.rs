@@ -274,6 +274,7 @@ async fn submit(shared: &Arc<Shared>, slug: &str, body: Incoming) -> SimResponse
         created_wall: time::OffsetDateTime::now_utc(),
         duration: shared.config.job_duration,
         stopped: None,
+        held: None,
     };
     let Some(id) = shared
         .store
@@ -293,7 +294,8 @@ async fn submit(shared: &Arc<Shared>, slug: &str, body: Incoming) -> SimResponse
         return error_response(StatusCode::INTERNAL_SERVER_ERROR, "job vanished");
     };
     if job.webhook.is_some() {
-        let task = tokio::spawn(webhooks::drive(shared.clone(), id));
+        let busy = shared.webhooks.busy();
+        let task = tokio::spawn(webhooks::drive(shared.clone(), id, busy));
         shared.track(task.abort_handle());
     }
     json_response(StatusCode::OK, &render::submit_record(&job))

@@ -2,6 +2,7 @@
 //! every call, up to three attempts on a non-2xx answer or a timeout, no ordering promise.
 //! Faults (drop, duplicate, reorder, delay) are drawn from the seeded injector and counted.
 
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -51,13 +52,27 @@ impl WebhookDelivery {
     }
 }
 
-/// Every delivery attempt, in the order they ended.
+/// Every delivery attempt, in the order they ended, and the work still under way.
 #[derive(Debug, Default)]
-pub struct WebhookLog(Mutex<Vec<WebhookDelivery>>);
+pub struct WebhookLog {
+    entries: Mutex<Vec<WebhookDelivery>>,
+    busy: Arc<AtomicUsize>,
+}
+
+/// One job follower or one event's delivery under way; counted until dropped (finished or
+/// aborted), so a test can wait until nothing more will arrive instead of sleeping.
+#[derive(Debug)]
+pub(crate) struct Busy(Arc<AtomicUsize>);
+
+impl Drop for Busy {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::SeqCst);
+    }
+}
 
 impl WebhookLog {
     fn push(&self, delivery: WebhookDelivery) {
-        self.0
+        self.entries
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .push(delivery);
@@ -65,7 +80,21 @@ impl WebhookLog {
 
     /// A copy of the log.
     pub fn entries(&self) -> Vec<WebhookDelivery> {
-        self.0.lock().unwrap_or_else(|e| e.into_inner()).clone()
+        self.entries
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+    }
+
+    /// Counts a piece of webhook work as under way until the returned guard drops.
+    pub(crate) fn busy(&self) -> Busy {
+        self.busy.fetch_add(1, Ordering::SeqCst);
+        Busy(self.busy.clone())
+    }
+
+    /// Job followers and deliveries still under way (delays and retries included).
+    pub fn in_flight(&self) -> usize {
+        self.busy.load(Ordering::SeqCst)
     }
 }
 
@@ -73,8 +102,10 @@ fn subscribed(webhook: &Webhook, event: &WebhookEventName) -> bool {
     webhook.events.contains(event)
 }
 
-/// Follows one job and sends its events until it ends.
-pub(crate) async fn drive(shared: Arc<Shared>, job_id: u64) {
+/// Follows one job and sends its events until it ends. `busy` counts it as under way; it is
+/// taken before the task is spawned, so no moment after the submit shows nothing pending.
+pub(crate) async fn drive(shared: Arc<Shared>, job_id: u64, busy: Busy) {
+    let _busy = busy;
     let Some(job) = shared.store.get(job_id) else {
         return;
     };
@@ -183,7 +214,9 @@ fn send(
     let shared_for_task = shared.clone();
     let webhook = webhook.clone();
     let event_name = event.as_str().to_owned();
+    let busy = shared.webhooks.busy();
     let task = tokio::spawn(async move {
+        let _busy = busy;
         let shared = shared_for_task;
         tokio::time::sleep(wait).await;
         let Ok(_slot) = shared.delivery_slots.acquire().await else {

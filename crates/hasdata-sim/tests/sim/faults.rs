@@ -105,12 +105,19 @@ async fn a_lost_submit_response_still_creates_the_job() {
 async fn latency_is_added_and_counted() {
     let api = Api::start(SimConfig {
         job_duration: Duration::ZERO,
-        faults: "usage:latency=30ms".parse().unwrap(),
+        faults: "usage:latency=150ms".parse().unwrap(),
         ..SimConfig::default()
     })
     .await;
     for _ in 0..3 {
+        // A lower bound only: load can slow a call down, never speed it up.
+        let started = std::time::Instant::now();
         api.call(reqwest::Method::GET, "/user/me/usage", None).await;
+        assert!(
+            started.elapsed() >= Duration::from_millis(150),
+            "the delay was added: {:?}",
+            started.elapsed()
+        );
     }
     assert_eq!(api.sim.fault_counts().get("usage:latency"), Some(&3));
     assert_eq!(api.sim.requests().get("usage"), Some(&3));

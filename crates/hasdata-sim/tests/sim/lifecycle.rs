@@ -2,11 +2,11 @@
 
 use std::time::Duration;
 
-use hasdata_sim::SimConfig;
+use hasdata_sim::{Hold, SimConfig};
 use reqwest::Method;
-use serde_json::json;
+use serde_json::{Value, json};
 
-use crate::{Api, contacts_body, count};
+use crate::{Api, contacts_body, count, until};
 
 #[tokio::test]
 async fn the_submit_record_has_the_documented_shape() {
@@ -34,12 +34,13 @@ async fn the_submit_record_has_the_documented_shape() {
 
 #[tokio::test]
 async fn status_goes_pending_then_in_progress_with_growing_rows_then_finished() {
-    // 3 s: the first 0.3 s are `pending`, long enough to be seen on a loaded machine.
+    // The hold pins each phase until the test has seen it: no timing window.
     let api = Api::start(SimConfig {
-        job_duration: Duration::from_secs(3),
+        job_duration: Duration::from_millis(600),
         ..SimConfig::default()
     })
     .await;
+    api.sim.hold(Hold::Pending);
     let id = api
         .submit_ok(
             "crawler",
@@ -48,38 +49,53 @@ async fn status_goes_pending_then_in_progress_with_growing_rows_then_finished() 
         .await;
     let mut seen = Vec::new();
     let mut rows = Vec::new();
-    loop {
-        let status = api.status(id).await;
+    let mut record = |status: &Value| {
         let name = status["status"].as_str().unwrap().to_owned();
         rows.push(count(&status["dataRowsCount"]));
         if seen.last() != Some(&name) {
-            seen.push(name.clone());
+            seen.push(name);
         }
-        if name == "finished" {
-            assert_eq!(
-                status["dataRowsCount"], "1000",
-                "populated counts are strings"
-            );
-            assert_eq!(
-                status["creditsSpent"], "10000",
-                "crawler costs 10 credits a row"
-            );
-            for format in ["csv", "json", "xlsx"] {
-                assert!(status["data"][format].as_str().is_some(), "{format} link");
-            }
-            break;
-        }
+    };
+    let pending = api.status(id).await;
+    assert_eq!(pending["status"], "pending");
+    record(&pending);
+    api.sim.hold(Hold::InProgress);
+    let api_ref = &api;
+    let last = until("rows while in progress", || async move {
+        let status = api_ref.status(id).await;
         assert!(status.get("data").is_none(), "links only once finished");
-        tokio::time::sleep(Duration::from_millis(40)).await;
+        (count(&status["dataRowsCount"]) > 0).then_some(status)
+    })
+    .await;
+    assert_eq!(last["status"], "in_progress");
+    record(&last);
+    // Held past its end: all rows but the last.
+    let last = until("the held job at its last row", || async move {
+        let status = api_ref.status(id).await;
+        (count(&status["dataRowsCount"]) == 999).then_some(status)
+    })
+    .await;
+    assert_eq!(last["status"], "in_progress", "a held job never finishes");
+    record(&last);
+    api.sim.release();
+    let status = api.status(id).await;
+    record(&status);
+    assert_eq!(status["status"], "finished", "released past its end");
+    assert_eq!(
+        status["dataRowsCount"], "1000",
+        "populated counts are strings"
+    );
+    assert_eq!(
+        status["creditsSpent"], "10000",
+        "crawler costs 10 credits a row"
+    );
+    for format in ["csv", "json", "xlsx"] {
+        assert!(status["data"][format].as_str().is_some(), "{format} link");
     }
     assert_eq!(seen, ["pending", "in_progress", "finished"]);
     assert!(
         rows.windows(2).all(|w| w[0] <= w[1]),
         "rows never shrink: {rows:?}"
-    );
-    assert!(
-        rows.iter().any(|r| *r > 0 && *r < 1000),
-        "rows appear gradually: {rows:?}"
     );
 }
 
@@ -111,31 +127,26 @@ async fn credits_per_row_follow_the_published_prices() {
 
 #[tokio::test]
 async fn stop_keeps_the_rows_and_is_terminal() {
-    let api = Api::start(SimConfig {
-        job_duration: Duration::from_millis(1500),
-        ..SimConfig::default()
-    })
-    .await;
+    // Finished at once by its clock, but held mid-run: the stop always lands on a running job,
+    // and once released the job is past its original end.
+    let api = Api::instant().await;
+    api.sim.hold(Hold::InProgress);
     let id = api
         .submit_ok(
             "google-serp",
-            json!({"keywords": ["coffee"], "limit": 10_000}),
+            json!({"keywords": ["coffee"], "limit": 1000}),
         )
         .await;
-    let mut rows_before = 0;
-    while rows_before == 0 {
-        tokio::time::sleep(Duration::from_millis(20)).await;
-        rows_before = count(&api.status(id).await["dataRowsCount"]);
-    }
+    let rows_before = count(&api.status(id).await["dataRowsCount"]);
+    assert_eq!(rows_before, 999);
     let (code, stopped) = api
         .call(Method::DELETE, &format!("/scrapers/jobs/{id}"), None)
         .await;
     assert_eq!(code, 200);
     assert_eq!(stopped["status"], "stopped");
     let kept = count(&stopped["dataRowsCount"]);
-    assert!(kept >= rows_before && kept < 10_000, "{kept}");
-    // Past the job's original end: a stopped job must not have grown.
-    tokio::time::sleep(Duration::from_millis(1600)).await;
+    assert_eq!(kept, rows_before);
+    api.sim.release();
     let later = api.status(id).await;
     assert_eq!(later["status"], "stopped", "stopped is terminal");
     assert_eq!(

@@ -126,6 +126,26 @@ impl Api {
     }
 }
 
+/// Waits until `check` gives a value, asking every 10 ms. The deadline is a generous minute:
+/// it only turns a hang into a failure, it is never a timing assumption.
+pub async fn until<T, F, Fut>(what: &str, mut check: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Option<T>>,
+{
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
+    loop {
+        if let Some(value) = check().await {
+            return value;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "gave up waiting for {what}"
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+}
+
 /// A count as the status sends it: a number, or a string of digits.
 pub fn count(value: &Value) -> u64 {
     match value {

@@ -5,7 +5,7 @@ use std::time::Duration;
 use hasdata_sim::SimConfig;
 use serde_json::{Value, json};
 
-use crate::{Api, contacts_body, count};
+use crate::{Api, contacts_body, count, until};
 
 #[tokio::test]
 async fn pages_carry_full_meta_and_double_wrapped_rows() {
@@ -191,9 +191,11 @@ async fn meta_total_can_lag_right_after_finishing_while_last_page_is_right() {
     let id = api
         .submit_ok("google-serp", json!({"keywords": ["coffee"], "limit": 300}))
         .await;
-    while api.status(id).await["status"] != "finished" {
-        tokio::time::sleep(Duration::from_millis(30)).await;
-    }
+    let api_ref = &api;
+    until("the job to finish", || async move {
+        (api_ref.status(id).await["status"] == "finished").then_some(())
+    })
+    .await;
     let page = api.page(id, 1, 100).await;
     assert!(
         count(&page["meta"]["total"]) < 300,

@@ -6,8 +6,8 @@ use std::time::Duration;
 use hasdata_sim::{SimConfig, WEBHOOK_ATTEMPTS};
 use serde_json::{Value, json};
 
-use crate::Api;
 use crate::receiver::{Answer, Receiver};
+use crate::{Api, until};
 
 fn config() -> SimConfig {
     SimConfig {
@@ -28,25 +28,13 @@ fn body_with_hook(url: &str, events: &[&str], limit: u64) -> Value {
     })
 }
 
-/// Waits until the log shows the job's finished event delivered (or given up on).
-async fn wait_for_finish(api: &Api, job: u64) {
-    for _ in 0..500 {
-        let done = api.sim.webhook_log().iter().any(|d| {
-            d.job_id == job
-                && d.event == "scraper.job.finished"
-                && (d.acknowledged() || d.attempt == WEBHOOK_ATTEMPTS)
-        });
-        if done {
-            // Give stragglers (reordered or retried batches) a moment to land.
-            tokio::time::sleep(Duration::from_millis(50)).await;
-            return;
-        }
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
-    panic!(
-        "no finished event for job {job}: {:?}",
-        api.sim.webhook_log()
-    );
+/// Waits until the simulator has nothing more to send: the job's follower ended (the job is
+/// over) and every delivery, retries and delays included, is logged.
+async fn wait_for_finish(api: &Api, _job: u64) {
+    until("every webhook delivered", || async move {
+        (api.sim.webhooks_in_flight() == 0).then_some(())
+    })
+    .await;
 }
 
 /// Submits one google-serp job of `limit` rows whose webhook subscribes to `events`, with a
@@ -195,11 +183,9 @@ async fn dropped_and_duplicated_events_are_counted_and_visible() {
             ),
         )
         .await;
-    // The finished event itself may be dropped: wait on the job, then on the deliveries.
-    while api.status(job).await["status"] != "finished" {
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-    tokio::time::sleep(Duration::from_millis(600)).await;
+    // The finished event itself may be dropped: wait until nothing more will be sent.
+    wait_for_finish(&api, job).await;
+    assert_eq!(api.status(job).await["status"], "finished");
     let counts = api.sim.fault_counts();
     let (dropped, duplicated) = (
         counts.get("webhook:drop").copied().unwrap_or(0),
