@@ -2,7 +2,7 @@
 
 use serde_json::{Value, json};
 
-use crate::{Shell, fast, read};
+use crate::{Shell, fast, read, until};
 
 const CONTACTS: &str =
     r#"{"urls": ["https://a.example/about", "https://b.example/team", "https://c.example"]}"#;
@@ -49,9 +49,12 @@ async fn submit_status_wait_stop() {
     assert_eq!(status[0]["status"], "finished");
     assert_eq!(status[0]["dataRowsCount"], 3);
 
+    // Held mid-run, so the separate `stop` always finds it running.
+    shell.sim.hold(hasdata_sim::Hold::InProgress);
     let long = shell.file("serp.json", r#"{"keywords": ["coffee"], "limit": 100000}"#);
     let long_id = shell.submitted("google-serp", &long).await;
     let stopped = shell.run(&["stop", &long_id]).await;
+    shell.sim.release();
     assert_eq!(stopped.code, 0);
     assert!(stopped.stdout.contains("stopped"), "{}", stopped.stdout);
     assert_eq!(
@@ -168,17 +171,27 @@ async fn bulk_submit_waits_out_429_and_records_each_line() {
         .collect::<Vec<_>>()
         .join("\n");
     let bodies = shell.file("bodies.jsonl", &format!("{lines}\n\n"));
-    let ran = shell
-        .run(&[
-            "--json",
-            "submit",
-            "contacts",
-            "--bodies",
-            &bodies,
-            "--concurrency",
-            "3",
-        ])
+    // Jobs stay pending until the cap has answered 429 at least once, then run out.
+    shell.sim.hold(hasdata_sim::Hold::Pending);
+    let sim = &shell.sim;
+    let args = [
+        "--json",
+        "submit",
+        "contacts",
+        "--bodies",
+        &bodies,
+        "--concurrency",
+        "3",
+    ];
+    let (ran, ()) = tokio::join!(shell.run(&args), async move {
+        until("a 429 from the concurrency cap", || async move {
+            sim.fault_counts()
+                .contains_key("submit:concurrency-cap")
+                .then_some(())
+        })
         .await;
+        sim.release();
+    });
     assert_eq!(ran.code, 0, "{}", ran.stderr);
     let submitted = ran.json_lines();
     assert_eq!(

@@ -3,17 +3,19 @@
 
 use std::time::Duration;
 
-use hasdata_sim::SimConfig;
+use hasdata_sim::{Hold, SimConfig};
 
-use crate::{Shell, fast, read};
+use crate::{Shell, fast, read, until};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_killed_run_is_resumed_without_submitting_again() {
     let shell = Shell::start(SimConfig {
-        job_duration: Duration::from_secs(3),
+        job_duration: Duration::ZERO,
         ..SimConfig::default()
     })
     .await;
+    // Held mid-run until the process is killed: it can never finish first.
+    shell.sim.hold(Hold::InProgress);
     let body = shell.file("serp.json", r#"{"keywords": ["coffee"], "limit": 250}"#);
     let mut child = shell
         .command(&fast(&[
@@ -27,14 +29,11 @@ async fn a_killed_run_is_resumed_without_submitting_again() {
         .spawn()
         .unwrap();
     // Wait until the job is on the ledger, then kill the process mid-wait.
-    let mut listed = Vec::new();
-    for _ in 0..300 {
-        listed = shell.run(&["--json", "jobs", "list"]).await.json_lines();
-        if !listed.is_empty() {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    let listed = until("the job on the ledger", || async {
+        let listed = shell.run(&["--json", "jobs", "list"]).await.json_lines();
+        (!listed.is_empty()).then_some(listed)
+    })
+    .await;
     child.kill().unwrap();
     let _ = child.wait();
     assert_eq!(listed.len(), 1, "the submit was recorded");
@@ -44,12 +43,24 @@ async fn a_killed_run_is_resumed_without_submitting_again() {
         !shell.path("rows.jsonl").exists(),
         "the run was killed before writing"
     );
+    shell.sim.release();
 
     let resumed = shell
-        .run(&fast(&["jobs", "resume", "--dir", "collected"]))
+        .run(&fast(&["--json", "jobs", "resume", "--dir", "collected"]))
         .await;
     assert_eq!(resumed.code, 0, "{}", resumed.stderr);
     assert_eq!(shell.sim.submits(), 1, "resume submitted nothing");
+    let report = resumed.json_lines();
+    assert_eq!(report.len(), 1, "one line per collected job: {report:?}");
+    assert_eq!(report[0]["jobId"], id);
+    assert_eq!(report[0]["status"], "finished");
+    assert_eq!(report[0]["rows"], 250, "the report counts the rows written");
+    assert!(
+        report[0]["output"]
+            .as_str()
+            .is_some_and(|o| o.ends_with(&format!("{id}.jsonl"))),
+        "{report:?}"
+    );
     let rows: Vec<serde_json::Value> = read(&shell.path(&format!("collected/{id}.jsonl")))
         .lines()
         .map(|l| serde_json::from_str(l).unwrap())
@@ -96,12 +107,14 @@ async fn json_output_is_json_lines_everywhere() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn max_credits_stops_the_job_and_keeps_its_rows() {
+    // Held mid-run: the job cannot finish before the credit check sees it.
     let shell = Shell::start(SimConfig {
-        job_duration: Duration::from_secs(2),
+        job_duration: Duration::ZERO,
         ..SimConfig::default()
     })
     .await;
-    let body = shell.file("serp.json", r#"{"keywords": ["coffee"], "limit": 50000}"#);
+    shell.sim.hold(Hold::InProgress);
+    let body = shell.file("serp.json", r#"{"keywords": ["coffee"], "limit": 500}"#);
     let ran = shell
         .run(&fast(&[
             "--json",
@@ -120,7 +133,7 @@ async fn max_credits_stops_the_job_and_keeps_its_rows() {
     let summary = lines.last().unwrap();
     assert_eq!(summary["status"], "stopped");
     let rows = summary["rows"].as_u64().unwrap();
-    assert!((50..50_000).contains(&rows), "{summary}");
+    assert!((50..500).contains(&rows), "{summary}");
     assert_eq!(read(&shell.path("rows.jsonl")).lines().count() as u64, rows);
 }
 
@@ -142,37 +155,45 @@ async fn run_and_interrupt(shell: &Shell, extra: &[&str]) -> (i32, String, u64) 
         .stderr(std::process::Stdio::piped())
         .spawn()
         .unwrap();
-    let mut id = None;
-    for _ in 0..300 {
-        let listed = shell.run(&["--json", "jobs", "list"]).await.json_lines();
-        if let Some(entry) = listed.first() {
-            id = entry["id"].as_u64();
-            break;
-        }
+    let polls_before = shell.sim.requests().get("status").copied().unwrap_or(0);
+    let deadline = std::time::Instant::now() + Duration::from_secs(120);
+    let id = loop {
         if let Some(status) = child.try_wait().unwrap() {
             let mut stderr = String::new();
             std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut stderr).unwrap();
             panic!("`hasdata run` ended before its job reached the ledger ({status}): {stderr}");
         }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    // Let the wait start before the interrupt.
-    tokio::time::sleep(Duration::from_millis(300)).await;
+        let listed = shell.run(&["--json", "jobs", "list"]).await.json_lines();
+        if let Some(id) = listed.first().and_then(|entry| entry["id"].as_u64()) {
+            break id;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the job never reached the ledger"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    };
+    // The run is waiting once it polls the job's status.
+    until("the run to poll its job", || async {
+        (shell.sim.requests().get("status").copied().unwrap_or(0) > polls_before).then_some(())
+    })
+    .await;
     interrupt(&child);
     let output = tokio::task::spawn_blocking(move || child.wait_with_output().unwrap())
         .await
         .unwrap();
     let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
-    (output.status.code().unwrap_or(-1), stderr, id.unwrap())
+    (output.status.code().unwrap_or(-1), stderr, id)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn ctrl_c_leaves_the_job_running_and_says_how_to_resume() {
     let shell = Shell::start(SimConfig {
-        job_duration: Duration::from_secs(30),
+        job_duration: Duration::ZERO,
         ..SimConfig::default()
     })
     .await;
+    shell.sim.hold(Hold::InProgress);
     let (code, stderr, id) = run_and_interrupt(&shell, &[]).await;
     assert_eq!(code, 130, "{stderr}");
     assert!(
@@ -184,19 +205,17 @@ async fn ctrl_c_leaves_the_job_running_and_says_how_to_resume() {
         .await
         .json_lines();
     let state = status[0]["status"].as_str().unwrap();
-    assert!(
-        state == "pending" || state == "in_progress",
-        "the job goes on, got {state}"
-    );
+    assert_eq!(state, "in_progress", "the job goes on");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn ctrl_c_with_stop_on_interrupt_stops_the_job() {
     let shell = Shell::start(SimConfig {
-        job_duration: Duration::from_secs(30),
+        job_duration: Duration::ZERO,
         ..SimConfig::default()
     })
     .await;
+    shell.sim.hold(Hold::InProgress);
     let (code, stderr, id) = run_and_interrupt(&shell, &["--stop-on-interrupt"]).await;
     assert_eq!(code, 130, "{stderr}");
     let status = shell

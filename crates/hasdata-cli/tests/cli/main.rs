@@ -138,6 +138,26 @@ pub fn fast<'a>(args: &[&'a str]) -> Vec<&'a str> {
     all
 }
 
+/// Waits until `check` gives a value, asking every 20 ms. The deadline is a generous two
+/// minutes: it only turns a hang into a failure, it is never a timing assumption.
+pub async fn until<T, F, Fut>(what: &str, mut check: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Option<T>>,
+{
+    let deadline = std::time::Instant::now() + Duration::from_secs(120);
+    loop {
+        if let Some(value) = check().await {
+            return value;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "gave up waiting for {what}"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
 pub fn read(path: &Path) -> String {
     std::fs::read_to_string(path).unwrap()
 }

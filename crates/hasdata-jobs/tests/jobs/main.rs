@@ -69,6 +69,26 @@ impl Env {
     }
 }
 
+/// Waits until `check` gives a value, asking every 10 ms. The deadline is a generous minute:
+/// it only turns a hang into a failure, it is never a timing assumption.
+pub async fn until<T, F, Fut>(what: &str, mut check: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Option<T>>,
+{
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    loop {
+        if let Some(value) = check().await {
+            return value;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "gave up waiting for {what}"
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+}
+
 /// The simulator's rows of a job, decoded as `R`, to compare with what a client received.
 pub fn expected<R: serde::de::DeserializeOwned>(
     sim: &SimHandle,

@@ -7,11 +7,11 @@ use futures::TryStreamExt;
 use hasdata_jobs::{Error, PollPolicy, RowSource, RunOptions};
 use hasdata_model::bodies::{ContactsBody, CrawlerBody, GoogleSerpBody, OutputFormat};
 use hasdata_model::scrapers::{Contacts, Crawler, GoogleSerp};
-use hasdata_model::{JobStatus, Webhook};
-use hasdata_sim::SimConfig;
+use hasdata_model::{JobId, JobStatus, Webhook};
+use hasdata_sim::{Hold, SimConfig};
 use serde_json::json;
 
-use crate::{Env, assert_same_rows, expected};
+use crate::{Env, assert_same_rows, expected, until};
 
 fn quick() -> SimConfig {
     SimConfig {
@@ -92,25 +92,22 @@ async fn google_serp_end_to_end_through_the_file() {
 
 #[tokio::test]
 async fn a_stop_keeps_the_rows_produced_so_far() {
-    let env = Env::start(SimConfig {
-        job_duration: Duration::from_secs(2),
-        ..quick()
-    })
-    .await;
+    // Held mid-run: the stop always lands on a running job with rows.
+    let env = Env::instant().await;
+    env.sim.hold(Hold::InProgress);
     let job = env
         .client
-        .submit::<GoogleSerp>(&GoogleSerpBody::new().keywords(["coffee"]).limit(5000))
+        .submit::<GoogleSerp>(&GoogleSerpBody::new().keywords(["coffee"]).limit(500))
         .await
         .unwrap();
-    while job.status().await.unwrap().data_rows_count.get() == 0 {
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
     let stopped = job.stop().await.unwrap();
     assert_eq!(stopped.status, JobStatus::Stopped);
     let kept = stopped.data_rows_count.get();
-    assert!(kept > 0 && kept < 5000);
+    assert!(kept > 0 && kept < 500, "{kept}");
+    env.sim.release();
     let done = job.wait(PollPolicy::fast()).await.unwrap();
     assert_eq!(done.status, JobStatus::Stopped, "stopped is terminal");
+    assert_eq!(done.data_rows_count.get(), kept, "released past its end");
     let rows: Vec<_> = job.results().try_collect().await.unwrap();
     assert_eq!(rows.len() as u64, kept);
     let error = job.download().try_collect::<Vec<_>>().await.unwrap_err();
@@ -148,38 +145,60 @@ async fn run_does_submit_wait_and_rows() {
     }
 }
 
-#[tokio::test]
-async fn a_cancelled_run_stops_its_job_when_asked() {
-    let env = Env::start(SimConfig {
-        job_duration: Duration::from_secs(600),
-        ..quick()
+/// Starts `run` in a task, waits until it is polling its job (so it has submitted and is
+/// waiting), then cancels it. Returns the job's id.
+async fn cancel_a_waiting_run(env: &Env, stop_on_cancel: bool) -> JobId {
+    let client = env.client.clone();
+    let polls_before = env.sim.requests().get("status").copied().unwrap_or(0);
+    let entries_before = env.ledger.entries().len();
+    let run = tokio::spawn(async move {
+        let body = GoogleSerpBody::new().keywords(["coffee"]).limit(50);
+        client
+            .run::<GoogleSerp>(
+                &body,
+                RunOptions {
+                    poll: PollPolicy::fast(),
+                    source: RowSource::Pages,
+                    stop_on_cancel,
+                },
+            )
+            .await
+            .map(|output| output.job.status)
+    });
+    until("the run to poll its job", || async {
+        (env.sim.requests().get("status").copied().unwrap_or(0) > polls_before).then_some(())
     })
     .await;
-    let body = GoogleSerpBody::new().keywords(["coffee"]).limit(50);
-    let run = env.client.run::<GoogleSerp>(
-        &body,
-        RunOptions {
-            poll: PollPolicy::fast(),
-            source: RowSource::Pages,
-            stop_on_cancel: true,
-        },
-    );
+    run.abort();
     assert!(
-        tokio::time::timeout(Duration::from_millis(300), run)
-            .await
-            .is_err(),
-        "still running"
+        run.await.unwrap_err().is_cancelled(),
+        "the held job kept it waiting"
     );
-    let id = env.ledger.entries()[0].job_id;
-    let mut status = JobStatus::Pending;
-    for _ in 0..100 {
-        status = env.client.status(id).await.unwrap().status;
-        if status == JobStatus::Stopped {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
-    assert_eq!(status, JobStatus::Stopped);
+    let entries = env.ledger.entries();
+    assert_eq!(entries.len(), entries_before + 1, "one submit recorded");
+    entries[entries_before].job_id
+}
+
+#[tokio::test]
+async fn a_cancelled_run_stops_its_job_only_when_asked() {
+    let env = Env::instant().await;
+    env.sim.hold(Hold::InProgress);
+    // By default the paid job goes on.
+    let kept = cancel_a_waiting_run(&env, false).await;
+    // With stop_on_cancel it is stopped. Its whole cycle runs after the first cancel, so a
+    // stop wrongly sent for the first job would have arrived by the time this one is seen.
+    let stopped = cancel_a_waiting_run(&env, true).await;
+    let client = &env.client;
+    until("the cancelled job to stop", || async move {
+        (client.status(stopped).await.unwrap().status == JobStatus::Stopped).then_some(())
+    })
+    .await;
+    assert_eq!(env.sim.requests().get("stop"), Some(&1), "one stop only");
+    assert_eq!(
+        env.client.status(kept).await.unwrap().status,
+        JobStatus::InProgress,
+        "a run cancelled without stop_on_cancel leaves its job running"
+    );
 }
 
 #[tokio::test]
