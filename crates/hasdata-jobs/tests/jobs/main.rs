@@ -3,6 +3,7 @@
 
 #![allow(clippy::unwrap_used, missing_docs)]
 
+mod error_paths;
 mod offline;
 mod sim_lifecycle;
 mod sim_rows;

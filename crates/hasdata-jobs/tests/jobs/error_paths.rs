@@ -1,0 +1,347 @@
+//! The paths a happy run never takes: a ledger that fails after the job exists, a wait that
+//! gives up, the builder's refusals, `Client::from_env`, and each way a download falls back
+//! to the results pages.
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use futures::TryStreamExt;
+use hasdata_jobs::{Client, Error, JobLedger, LedgerEntry, PollPolicy};
+use hasdata_model::bodies::{ContactsBody, GoogleSerpBody};
+use hasdata_model::scrapers::{Contacts, GoogleSerp};
+use hasdata_model::{JobId, JobStatus};
+use hasdata_sim::SimConfig;
+use hasdata_transport::{Body, MockTransport, RetryPolicy};
+
+use crate::{Env, assert_same_rows, expected, fast_retries};
+
+/// A ledger whose disk is full.
+#[derive(Debug)]
+struct FullDisk;
+
+impl JobLedger for FullDisk {
+    fn record(&self, _entry: &LedgerEntry) -> Result<(), String> {
+        Err("disk full".into())
+    }
+}
+
+#[tokio::test]
+async fn a_ledger_failing_after_the_job_exists_hands_back_the_id() {
+    let env = Env::instant().await;
+    let client = Client::builder()
+        .api_key(env.sim.api_key())
+        .base_url(env.sim.base_url())
+        .retry_policy(fast_retries())
+        .ledger(Arc::new(FullDisk))
+        .build()
+        .unwrap();
+    let error = client
+        .submit::<Contacts>(&ContactsBody::new(["https://a.example"]))
+        .await
+        .unwrap_err();
+    let created = JobId(env.sim.config().first_job_id);
+    match &error {
+        Error::Ledger { job_id, message } => {
+            assert_eq!(*job_id, created, "the paid job's id is in the error");
+            assert_eq!(message, "disk full");
+        }
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(error.job_id(), Some(created));
+    assert!(error.to_string().contains(&created.to_string()), "{error}");
+    assert_eq!(
+        env.sim.submits(),
+        1,
+        "the job exists: never submit it again"
+    );
+    assert!(
+        env.sim.expected_rows(created.get()).is_some(),
+        "the id names the real job"
+    );
+}
+
+/// A mock API whose status of job 1 fails with 503 from the `fail_from`-th poll on (1-based).
+fn failing_from(fail_from: usize) -> (MockTransport, Arc<Mutex<usize>>) {
+    let polls = Arc::new(Mutex::new(0));
+    let counted = polls.clone();
+    let mut mock = MockTransport::new();
+    mock.expect_send().returning(move |_| {
+        let mut polls = counted.lock().unwrap();
+        *polls += 1;
+        if *polls >= fail_from {
+            let mut response = http::Response::new(Body::from_bytes(r#"{"message": "down"}"#));
+            *response.status_mut() = http::StatusCode::SERVICE_UNAVAILABLE;
+            return Ok(response);
+        }
+        Ok(http::Response::new(Body::from_bytes(
+            r#"{"id": 1, "status": "in_progress", "dataRowsCount": "0"}"#,
+        )))
+    });
+    (mock, polls)
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_wait_gives_up_after_max_consecutive_errors_with_the_id() {
+    let (mock, polls) = failing_from(2);
+    let client = Client::builder()
+        .api_key("k")
+        .transport(Arc::new(mock))
+        .retry_policy(RetryPolicy::never())
+        .build()
+        .unwrap();
+    let policy = PollPolicy {
+        max_consecutive_errors: 3,
+        jitter: 0.0,
+        ..PollPolicy::default()
+    };
+    let error = client.wait(JobId(1), &policy).await.unwrap_err();
+    assert!(
+        matches!(
+            &error,
+            Error::Api {
+                job_id: Some(JobId(1)),
+                ..
+            }
+        ),
+        "the poll's own error, not the deadline: {error:?}"
+    );
+    assert_eq!(error.status().map(|s| s.as_u16()), Some(503));
+    // One good poll, three tolerated failures, then the fourth ends the wait.
+    assert_eq!(*polls.lock().unwrap(), 5);
+}
+
+#[test]
+fn http_webhooks_are_refused_against_the_real_host() {
+    for base in [
+        "https://api.hasdata.com",
+        "https://API.HasData.com",
+        "https://api.hasdata.com:443/",
+    ] {
+        let error = Client::builder()
+            .api_key("k")
+            .base_url(base)
+            .allow_http_webhooks(true)
+            .build()
+            .unwrap_err();
+        assert!(matches!(error, Error::Config(_)), "{base}: {error:?}");
+        assert!(error.to_string().contains("https"), "{error}");
+    }
+    Client::builder()
+        .api_key("k")
+        .base_url("https://api.hasdata.com")
+        .build()
+        .expect("https only is fine against the real host");
+    Client::builder()
+        .api_key("k")
+        .base_url("http://127.0.0.1:9")
+        .allow_http_webhooks(true)
+        .build()
+        .expect("a simulator may call http receivers");
+}
+
+/// Set in the child process of `from_env_reads_the_key_and_the_base_url`.
+const CHILD: &str = "HASDATA_JOBS_TEST_FROM_ENV_CHILD";
+
+/// The child's half: only meaningful with the variables its parent sets (the environment is
+/// process-wide, so the parent sets it in a child instead of in this process).
+#[tokio::test]
+#[ignore = "run by from_env_reads_the_key_and_the_base_url in a child process"]
+async fn from_env_child() {
+    let expect = std::env::var(CHILD).expect("run by its parent test");
+    match Client::from_env() {
+        Ok(client) => {
+            assert_eq!(expect, "submit");
+            let job = client
+                .submit::<Contacts>(&ContactsBody::new(["https://a.example"]))
+                .await
+                .unwrap();
+            println!("submitted {}", job.id());
+        }
+        Err(error) => {
+            assert_eq!(expect, "no-key", "{error}");
+            assert!(matches!(error, Error::Config(_)), "{error:?}");
+            assert!(error.to_string().contains("HASDATA_API_KEY"), "{error}");
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn from_env_reads_the_key_and_the_base_url() {
+    let env = Env::instant().await;
+    let child = |expect: &str, key: Option<&str>| {
+        let mut command = std::process::Command::new(std::env::current_exe().unwrap());
+        command
+            .args([
+                "--exact",
+                "error_paths::from_env_child",
+                "--ignored",
+                "--nocapture",
+            ])
+            .env(CHILD, expect)
+            .env("HASDATA_BASE_URL", env.sim.base_url())
+            .env_remove("HASDATA_API_KEY");
+        if let Some(key) = key {
+            command.env("HASDATA_API_KEY", key);
+        }
+        command
+    };
+    let mut submit = child("submit", Some(env.sim.api_key()));
+    let mut no_key = child("no-key", None);
+    let (submitted, refused) =
+        tokio::task::spawn_blocking(move || (submit.output().unwrap(), no_key.output().unwrap()))
+            .await
+            .unwrap();
+    let out = String::from_utf8_lossy(&submitted.stdout);
+    assert!(submitted.status.success(), "{out}");
+    assert!(out.contains("1 passed"), "the child test ran: {out}");
+    assert!(
+        out.contains(&format!("submitted {}", env.sim.config().first_job_id)),
+        "{out}"
+    );
+    assert_eq!(
+        env.sim.submits(),
+        1,
+        "the key and base URL came from the environment"
+    );
+    let out = String::from_utf8_lossy(&refused.stdout);
+    assert!(
+        refused.status.success() && out.contains("1 passed"),
+        "{out}"
+    );
+}
+
+/// A finished 300-row google-serp job on a simulator with `faults`.
+async fn finished_job(faults: &str) -> (Env, JobId) {
+    let env = Env::start(SimConfig {
+        job_duration: Duration::ZERO,
+        faults: faults.parse().unwrap(),
+        ..SimConfig::default()
+    })
+    .await;
+    let job = env
+        .client
+        .submit::<GoogleSerp>(&GoogleSerpBody::new().keywords(["tea"]).limit(300))
+        .await
+        .unwrap();
+    (env, job.id())
+}
+
+#[tokio::test]
+async fn a_download_answered_with_another_status_falls_back_to_the_pages() {
+    let (env, id) = finished_job("files:500=1").await;
+    let rows: Vec<_> = env
+        .client
+        .download::<GoogleSerp>(id)
+        .try_collect()
+        .await
+        .unwrap();
+    assert_same_rows(&rows, &expected(&env.sim, id));
+    let requests = env.sim.requests();
+    assert_eq!(
+        requests.get("files"),
+        Some(&u64::from(fast_retries().max_attempts)),
+        "the file was tried (with retries), never refreshed: {requests:?}"
+    );
+    assert_eq!(requests.get("results"), Some(&3), "{requests:?}");
+}
+
+#[tokio::test]
+async fn a_download_that_keeps_breaking_runs_out_of_restarts_and_falls_back() {
+    let (env, id) = finished_job("files:reset=1").await;
+    let rows: Vec<_> = env
+        .client
+        .download::<GoogleSerp>(id)
+        .try_collect()
+        .await
+        .unwrap();
+    assert_same_rows(&rows, &expected(&env.sim, id));
+    let requests = env.sim.requests();
+    assert_eq!(
+        requests.get("files"),
+        Some(&4),
+        "the first read and three restarts: {requests:?}"
+    );
+    assert!(
+        requests.get("results").copied().unwrap_or(0) >= 1,
+        "{requests:?}"
+    );
+}
+
+/// A mock API: job 7 finished with a data.json link whose file is `file`, and one results page
+/// with rows at positions 1 and 2.
+fn api_with_file(file: &'static str) -> (MockTransport, Arc<Mutex<Vec<String>>>) {
+    let paths = Arc::new(Mutex::new(Vec::new()));
+    let seen = paths.clone();
+    let mut mock = MockTransport::new();
+    mock.expect_send().returning(move |request| {
+        let path = request.uri().path().to_owned();
+        seen.lock().unwrap().push(path.clone());
+        let body = match path.as_str() {
+            "/scrapers/jobs/7" => r#"{"id": 7, "status": "finished", "dataRowsCount": "2",
+                "data": {"json": "https://files.test/7.json", "csv": "https://files.test/7.csv"}}"#
+                .to_owned(),
+            "/7.json" => file.to_owned(),
+            "/scrapers/jobs/7/results" => serde_json::json!({
+                "meta": {"total": 2, "perPage": 100, "currentPage": 1, "lastPage": 1},
+                "data": (1..=2).map(|n| serde_json::json!({"id": format!("r{n}"), "jobId": 7, "dataId": "d",
+                    "data": {"position": n}, "createdAt": "", "updatedAt": ""})).collect::<Vec<_>>()})
+            .to_string(),
+            other => panic!("unexpected request to {other}"),
+        };
+        Ok(http::Response::new(Body::from_bytes(body)))
+    });
+    (mock, paths)
+}
+
+#[tokio::test]
+async fn a_file_the_splitter_refuses_falls_back_to_the_pages() {
+    let (mock, paths) = api_with_file(r#"{"not": "an array"}"#);
+    let client = Client::builder()
+        .api_key("k")
+        .base_url("https://api.test")
+        .transport(Arc::new(mock))
+        .retry_policy(RetryPolicy::never())
+        .build()
+        .unwrap();
+    let rows: Vec<_> = client
+        .download::<GoogleSerp>(JobId(7))
+        .try_collect()
+        .await
+        .unwrap();
+    let positions: Vec<u64> = rows.iter().map(|r| r.position.unwrap().get()).collect();
+    assert_eq!(positions, [1, 2]);
+    let paths = paths.lock().unwrap();
+    let files = paths.iter().filter(|p| *p == "/7.json").count();
+    assert_eq!(
+        files, 1,
+        "a file that is not an array is not read again: {paths:?}"
+    );
+    assert_eq!(
+        paths.last().map(String::as_str),
+        Some("/scrapers/jobs/7/results"),
+        "{paths:?}"
+    );
+}
+
+#[tokio::test]
+async fn a_download_of_an_unfinished_job_is_refused_with_its_status() {
+    let env = Env::instant().await;
+    env.sim.hold(hasdata_sim::Hold::InProgress);
+    let job = env
+        .client
+        .submit::<GoogleSerp>(&GoogleSerpBody::new().keywords(["tea"]).limit(5))
+        .await
+        .unwrap();
+    let error = job.download().try_collect::<Vec<_>>().await.unwrap_err();
+    assert!(
+        matches!(
+            error,
+            Error::NoDownload {
+                status: JobStatus::InProgress,
+                ..
+            }
+        ),
+        "{error:?}"
+    );
+    assert_eq!(error.job_id(), Some(job.id()));
+}
