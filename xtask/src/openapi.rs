@@ -22,41 +22,63 @@ use serde_json::{Map, Value, json};
 /// Where the document lives, relative to the repository root.
 pub(crate) const DOCUMENT: &str = "openapi/hasdata-jobs.json";
 
-/// The document's exact bytes: pretty JSON, keys sorted, a trailing newline.
-pub(crate) fn expected_document() -> Result<String, String> {
-    let document = build()?;
-    let mut text = serde_json::to_string_pretty(&document).map_err(|e| e.to_string())?;
+/// Where the description of our own webhook receiver lives: the server `hasdata webhook listen`
+/// runs, described so that schemathesis can attack it like any other API.
+pub(crate) const RECEIVER_DOCUMENT: &str = "openapi/webhook-receiver.json";
+
+/// Both documents, by path.
+fn documents() -> Result<Vec<(&'static str, Value)>, String> {
+    Ok(vec![
+        (DOCUMENT, build()?),
+        (RECEIVER_DOCUMENT, build_receiver()?),
+    ])
+}
+
+fn render(document: &Value) -> Result<String, String> {
+    let mut text = serde_json::to_string_pretty(document).map_err(|e| e.to_string())?;
     text.push('\n');
     Ok(text)
 }
 
-/// Writes the document; says whether it changed.
+/// Writes both documents (exact bytes: pretty JSON, keys sorted, a trailing newline); says
+/// which changed.
 pub(crate) fn write(root: &Path) -> io::Result<String> {
-    let text = expected_document().map_err(io::Error::other)?;
-    let path = root.join(DOCUMENT);
-    if let Some(dir) = path.parent() {
-        fs::create_dir_all(dir)?;
+    let mut report = Vec::new();
+    for (name, document) in documents().map_err(io::Error::other)? {
+        let text = render(&document).map_err(io::Error::other)?;
+        let path = root.join(name);
+        if let Some(dir) = path.parent() {
+            fs::create_dir_all(dir)?;
+        }
+        if fs::read_to_string(&path).ok().as_deref() == Some(text.as_str()) {
+            report.push(format!("{name}: up to date"));
+        } else {
+            fs::write(&path, text)?;
+            report.push(format!("{name}: written"));
+        }
     }
-    if fs::read_to_string(&path).ok().as_deref() == Some(text.as_str()) {
-        return Ok(format!("{DOCUMENT}: up to date"));
-    }
-    fs::write(&path, text)?;
-    Ok(format!("{DOCUMENT}: written"))
+    Ok(report.join("\n"))
 }
 
-/// `None` when the checked-in document is what the model generates; otherwise what is wrong.
+/// `None` when the checked-in documents are what the model generates; otherwise what is wrong.
 pub(crate) fn check(root: &Path) -> io::Result<Option<String>> {
-    let expected = expected_document().map_err(io::Error::other)?;
-    match fs::read_to_string(root.join(DOCUMENT)) {
-        Ok(actual) if actual.replace("\r\n", "\n") == expected => Ok(None),
-        Ok(_) => Ok(Some(format!(
-            "{DOCUMENT} is stale: run `cargo xtask openapi` and commit the result"
-        ))),
-        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(Some(format!(
-            "{DOCUMENT} is missing: run `cargo xtask openapi` and commit the result"
-        ))),
-        Err(e) => Err(e),
+    let mut problems = Vec::new();
+    for (name, document) in documents().map_err(io::Error::other)? {
+        let expected = render(&document).map_err(io::Error::other)?;
+        match fs::read_to_string(root.join(name)) {
+            Ok(actual) if actual.replace("\r\n", "\n") == expected => {}
+            Ok(_) => problems.push(format!("{name} is stale")),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => {
+                problems.push(format!("{name} is missing"))
+            }
+            Err(e) => return Err(e),
+        }
     }
+    if problems.is_empty() {
+        return Ok(None);
+    }
+    problems.push("Run `cargo xtask openapi` and commit the result.".into());
+    Ok(Some(problems.join("\n")))
 }
 
 /// Collects component schemas, hoisting each schema's `$defs`.
@@ -170,6 +192,23 @@ fn error_responses(extra: &[(&str, &str)]) -> Map<String, Value> {
     responses
 }
 
+/// The submit answer's `id` feeds the three job calls, so tools that follow links (schemathesis'
+/// stateful phase, Postman flows) reach real jobs instead of 404s.
+fn job_links() -> Value {
+    let link = |operation: &str, description: &str| {
+        json!({
+            "operationId": operation,
+            "parameters": { "id": "$response.body#/id" },
+            "description": description,
+        })
+    };
+    json!({
+        "status": link("job_status", "Poll the new job."),
+        "results": link("job_results", "Read the new job's rows."),
+        "stop": link("stop_job", "Stop the new job."),
+    })
+}
+
 fn job_id_parameter() -> Value {
     json!({
         "name": "id",
@@ -193,12 +232,16 @@ fn submit_operation(kind: ScraperKind, body: Value, record: &Value) -> Value {
         json!({
             "description": "The new job's full record. Its `id` is the only handle to the job: store it before anything else.",
             "content": json_content(record.clone()),
+            "links": job_links(),
         }),
     );
-    responses.extend(error_responses(&[(
-        "422",
-        "The body is invalid; the message names the field and, for closed lists, the allowed values.",
-    )]));
+    responses.extend(error_responses(&[
+        ("400", "The body is not JSON."),
+        (
+            "422",
+            "The body is invalid; the message names the field and, for closed lists, the allowed values.",
+        ),
+    ]));
     json!({
         "operationId": format!("submit_{}", slug.replace('-', "_")),
         "summary": format!("Submit a `{slug}` job"),
@@ -371,6 +414,62 @@ fn build() -> Result<Value, String> {
     }))
 }
 
+/// Our webhook receiver (`hasdata webhook listen`, `WebhookReceiver`) as an API of its own:
+/// one POST at its default path, the shared-secret header, and every answer it may give. Any
+/// input must get a clear 4xx or a 2xx, never a 5xx other than 503 (queue full) or a hang.
+fn build_receiver() -> Result<Value, String> {
+    let mut components = Components::default();
+    let event = components.add(
+        "webhook-event",
+        hasdata_model::schemas::all()
+            .into_iter()
+            .find(|named| named.name == "webhook-event")
+            .ok_or("hasdata-model publishes no webhook-event schema")?
+            .schema
+            .to_value(),
+    )?;
+    let plain = |description: &str| json!({ "description": description });
+    Ok(json!({
+        "openapi": "3.1.0",
+        "info": {
+            "title": "hasdata-rs webhook receiver",
+            "version": env!("CARGO_PKG_VERSION"),
+            "description": "The server `hasdata webhook listen` runs to take HasData's webhook calls. Generated by `cargo xtask openapi`; CI runs schemathesis against it.",
+            "license": { "name": "MIT OR Apache-2.0", "identifier": "MIT OR Apache-2.0" }
+        },
+        "servers": [{ "url": "http://127.0.0.1:8088" }],
+        "security": [{ "sharedSecret": [] }],
+        "paths": {
+            "/hasdata-hook": {
+                "post": {
+                    "operationId": "receive_event",
+                    "summary": "One webhook delivery",
+                    "requestBody": { "required": true, "content": json_content(event) },
+                    "responses": {
+                        "200": plain("Queued for the consumer, or a repeat of a delivery already queued."),
+                        "400": plain("The body is not JSON, or not an event."),
+                        "401": plain("The shared-secret header is missing or wrong."),
+                        "413": plain("The body is larger than the receiver's limit."),
+                        "415": plain("The body is declared as something other than JSON."),
+                        "503": plain("The consumer is behind or gone: nothing was queued, so HasData's retry is wanted.")
+                    }
+                }
+            }
+        },
+        "components": {
+            "securitySchemes": {
+                "sharedSecret": {
+                    "type": "apiKey",
+                    "in": "header",
+                    "name": "x-hook-secret",
+                    "description": "The secret the submitter pinned in `webhook.headers`; the header name is configurable."
+                }
+            },
+            "schemas": components.schemas,
+        }
+    }))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -378,27 +477,31 @@ mod tests {
 
     /// Plain `cargo test` catches a stale document, not only CI's `--check`.
     #[test]
-    fn checked_in_document_is_up_to_date() {
+    fn checked_in_documents_are_up_to_date() {
         let problem = check(&project_root()).expect("openapi/ is readable");
         assert!(problem.is_none(), "{}", problem.unwrap_or_default());
     }
 
-    /// Every `$ref` in the document points at a component that exists.
+    /// Every `$ref` in both documents points at a component that exists.
     #[test]
     fn every_reference_resolves() {
-        let document = build().expect("builds");
-        let schemas = document["components"]["schemas"]
-            .as_object()
-            .expect("components")
-            .clone();
-        let mut refs = Vec::new();
-        collect_refs(&document, &mut refs);
-        assert!(refs.len() > 40, "only {} references", refs.len());
-        for target in refs {
-            let name = target
-                .strip_prefix("#/components/schemas/")
-                .unwrap_or_else(|| panic!("a reference outside components: {target}"));
-            assert!(schemas.contains_key(name), "{target} does not resolve");
+        for (name, document) in documents().expect("builds") {
+            let schemas = document["components"]["schemas"]
+                .as_object()
+                .expect("components")
+                .clone();
+            let mut refs = Vec::new();
+            collect_refs(&document, &mut refs);
+            assert!(!refs.is_empty(), "{name} has no references");
+            for target in refs {
+                let component = target
+                    .strip_prefix("#/components/schemas/")
+                    .unwrap_or_else(|| panic!("{name}: a reference outside components: {target}"));
+                assert!(
+                    schemas.contains_key(component),
+                    "{name}: {target} does not resolve"
+                );
+            }
         }
     }
 
