@@ -102,3 +102,50 @@ impl Drop for WebhookRouter {
         self.task.abort();
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn event(job: u64) -> WebhookEvent {
+        serde_json::from_value(serde_json::json!({"event": "scraper.job.started", "jobId": job}))
+            .expect("an event")
+    }
+
+    #[test]
+    fn unclaimed_events_are_held_up_to_the_limit_then_the_oldest_jobs_let_go() {
+        let mut routes = Routes::default();
+        routes.deliver(event(1));
+        routes.deliver(event(2));
+        for _ in 0..MAX_UNCLAIMED - 1 {
+            routes.deliver(event(3));
+        }
+        // 1 + 1 + 99,999: one over the limit, so job 1 (the oldest) goes.
+        assert!(!routes.unclaimed.contains_key(&JobId(1)));
+        assert_eq!(routes.unclaimed[&JobId(2)].len(), 1);
+        assert_eq!(routes.unclaimed_count, MAX_UNCLAIMED);
+        assert_eq!(routes.unclaimed_order, [JobId(2), JobId(3)]);
+        routes.deliver(event(3));
+        assert!(!routes.unclaimed.contains_key(&JobId(2)), "then job 2");
+        assert_eq!(routes.unclaimed_count, MAX_UNCLAIMED);
+    }
+
+    #[test]
+    fn a_subscriber_gets_its_jobs_events_and_a_gone_one_is_forgotten() {
+        let mut routes = Routes::default();
+        let (sender, mut receiver) = mpsc::unbounded_channel();
+        routes.subscribers.insert(JobId(5), sender);
+        routes.deliver(event(5));
+        routes.deliver(event(6));
+        assert_eq!(receiver.try_recv().expect("delivered").job_id, JobId(5));
+        assert!(receiver.try_recv().is_err(), "another job's event is not");
+        assert_eq!(routes.unclaimed_count, 1, "job 6's is held");
+        drop(receiver);
+        routes.deliver(event(5));
+        assert!(!routes.subscribers.contains_key(&JobId(5)));
+        assert!(
+            !routes.unclaimed.contains_key(&JobId(5)),
+            "an event for a dropped subscriber is not held"
+        );
+    }
+}

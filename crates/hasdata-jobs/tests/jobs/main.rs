@@ -8,6 +8,8 @@ mod offline;
 mod sim_lifecycle;
 mod sim_rows;
 #[cfg(feature = "webhooks")]
+mod webhook_edges;
+#[cfg(feature = "webhooks")]
 mod webhooks;
 
 use std::sync::Arc;

@@ -1,0 +1,224 @@
+//! The webhook receiver's refusals at their edges (a secret of another length, wrong paths
+//! and methods, an oversize body sent without a length), and the merge's options and
+//! filtering.
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use futures::StreamExt;
+use hasdata_jobs::PollPolicy;
+use hasdata_jobs::webhooks::{MergeOptions, ReceiverConfig, RowOrigin, WebhookReceiver};
+use hasdata_model::bodies::GoogleSerpBody;
+use hasdata_model::scrapers::GoogleSerp;
+use hasdata_model::{JobId, WebhookEvent};
+use hasdata_sim::SimConfig;
+use hasdata_transport::{ReqwestTransport, Transport};
+use http::HeaderName;
+use serde_json::{Value, json};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+use crate::Env;
+
+const HEADER: &str = "x-hook-secret";
+const SECRET: &str = "s3cret-f00d";
+
+fn receiver_config() -> ReceiverConfig {
+    ReceiverConfig::new(
+        SocketAddr::from(([127, 0, 0, 1], 0)),
+        HeaderName::from_static(HEADER),
+        SECRET,
+    )
+}
+
+fn finished_event(job: u64) -> String {
+    json!({"event": "scraper.job.finished", "jobId": job, "jobStatus": "finished"}).to_string()
+}
+
+async fn send(method: &str, url: &str, secret: Option<&str>, body: String) -> u16 {
+    let http = ReqwestTransport::new().unwrap();
+    let mut request = http::Request::builder()
+        .method(method)
+        .uri(url)
+        .header("content-type", "application/json");
+    if let Some(secret) = secret {
+        request = request.header(HEADER, secret);
+    }
+    let request = request.body(bytes::Bytes::from(body)).unwrap();
+    http.send(request).await.unwrap().status().as_u16()
+}
+
+#[tokio::test]
+async fn only_the_exact_secret_is_accepted() {
+    let receiver = WebhookReceiver::bind(receiver_config()).await.unwrap();
+    let url = receiver.url();
+    let wrong = ["", "s", "s3cret-f00", "s3cret-f00dd", "S3CRET-F00D"];
+    for secret in wrong {
+        assert_eq!(
+            send("POST", &url, Some(secret), finished_event(1)).await,
+            401,
+            "secret {secret:?} was accepted"
+        );
+    }
+    assert_eq!(
+        send("POST", &url, Some(SECRET), finished_event(1)).await,
+        200
+    );
+    let stats = receiver.stats();
+    assert_eq!(
+        (stats.unauthorized, stats.accepted),
+        (wrong.len() as u64, 1)
+    );
+}
+
+#[tokio::test]
+async fn other_paths_and_methods_are_refused() {
+    let receiver = WebhookReceiver::bind(receiver_config()).await.unwrap();
+    let url = receiver.url();
+    let other_path = format!("http://{}/elsewhere", receiver.local_addr());
+    assert_eq!(
+        send("POST", &other_path, Some(SECRET), finished_event(1)).await,
+        404
+    );
+    for method in ["GET", "PUT", "DELETE"] {
+        assert_eq!(
+            send(method, &url, Some(SECRET), finished_event(1)).await,
+            405,
+            "{method}"
+        );
+    }
+    let stats = receiver.stats();
+    assert_eq!((stats.misrouted, stats.accepted), (4, 0));
+}
+
+#[tokio::test]
+async fn an_oversize_chunked_body_without_a_length_is_refused() {
+    let receiver = WebhookReceiver::bind(ReceiverConfig {
+        max_body: 1024,
+        ..receiver_config()
+    })
+    .await
+    .unwrap();
+    let path = receiver
+        .url()
+        .split_once(&receiver.local_addr().to_string())
+        .unwrap()
+        .1
+        .to_owned();
+    let mut stream = tokio::net::TcpStream::connect(receiver.local_addr())
+        .await
+        .unwrap();
+    let head = format!(
+        "POST {path} HTTP/1.1\r\nhost: localhost\r\ncontent-type: application/json\r\n\
+         {HEADER}: {SECRET}\r\ntransfer-encoding: chunked\r\nconnection: close\r\n\r\n"
+    );
+    stream.write_all(head.as_bytes()).await.unwrap();
+    // Three chunks of 600 bytes: no Content-Length, 1,800 bytes in all.
+    for _ in 0..3 {
+        let chunk = "x".repeat(600);
+        let framed = format!("{:x}\r\n{chunk}\r\n", chunk.len());
+        if stream.write_all(framed.as_bytes()).await.is_err() {
+            break; // The receiver may answer and close before reading it all.
+        }
+    }
+    let _ = stream.write_all(b"0\r\n\r\n").await;
+    let mut answer = Vec::new();
+    let _ = stream.read_to_end(&mut answer).await;
+    let answer = String::from_utf8_lossy(&answer);
+    assert!(answer.starts_with("HTTP/1.1 413"), "{answer}");
+    assert_eq!(receiver.stats().too_large, 1);
+}
+
+/// A simulator whose jobs finish at once, and one finished 60-row job on it.
+async fn one_finished_job() -> (Env, JobId) {
+    let env = Env::start(SimConfig {
+        job_duration: Duration::ZERO,
+        ..SimConfig::default()
+    })
+    .await;
+    let id = env
+        .client
+        .submit::<GoogleSerp>(&GoogleSerpBody::new().keywords(["tea"]).limit(60))
+        .await
+        .unwrap()
+        .id();
+    (env, id)
+}
+
+fn event(value: Value) -> WebhookEvent {
+    serde_json::from_value(value).unwrap()
+}
+
+fn options(early_rows: bool) -> MergeOptions {
+    MergeOptions {
+        quiet_after: Duration::from_secs(3600),
+        poll: PollPolicy::fast(),
+        early_rows,
+    }
+}
+
+#[tokio::test]
+async fn without_early_rows_every_row_comes_from_the_api() {
+    let (env, id) = one_finished_job().await;
+    let expected = env.sim.expected_rows(id.get()).unwrap();
+    // The webhooks carry the first ten rows and say the job finished.
+    let events = futures::stream::iter([
+        event(
+            json!({"event": "scraper.data.scraped", "jobId": id, "jobStatus": "in_progress",
+                     "data": expected[..10]}),
+        ),
+        event(json!({"event": "scraper.job.finished", "jobId": id, "jobStatus": "finished"})),
+    ])
+    .chain(futures::stream::pending())
+    .boxed();
+    let rows: Vec<_> = env
+        .client
+        .merged_rows::<Value>(id, events, options(false))
+        .map(|r| r.unwrap())
+        .collect()
+        .await;
+    assert!(
+        rows.iter().all(|r| r.origin == RowOrigin::Api),
+        "webhook rows were yielded"
+    );
+    let rows: Vec<Value> = rows.into_iter().map(|r| r.row).collect();
+    assert_eq!(rows, expected, "every row once, in order");
+}
+
+#[tokio::test]
+async fn events_of_other_jobs_are_ignored() {
+    let (env, id) = one_finished_job().await;
+    let expected = env.sim.expected_rows(id.get()).unwrap();
+    let other = id.get() + 1000;
+    // Another job's rows and end, then this job's first rows and end.
+    let events = futures::stream::iter([
+        event(
+            json!({"event": "scraper.data.scraped", "jobId": other, "jobStatus": "in_progress",
+                     "data": [{"position": 999, "title": "not this job's"}]}),
+        ),
+        event(json!({"event": "scraper.job.finished", "jobId": other, "jobStatus": "finished"})),
+        event(
+            json!({"event": "scraper.data.scraped", "jobId": id, "jobStatus": "in_progress",
+                     "data": expected[..5]}),
+        ),
+        event(json!({"event": "scraper.job.finished", "jobId": id, "jobStatus": "finished"})),
+    ])
+    .chain(futures::stream::pending())
+    .boxed();
+    let rows: Vec<_> = env
+        .client
+        .merged_rows::<Value>(id, events, options(true))
+        .map(|r| r.unwrap())
+        .collect()
+        .await;
+    let origins: Vec<RowOrigin> = rows.iter().map(|r| r.origin).collect();
+    assert_eq!(
+        origins.iter().filter(|o| **o == RowOrigin::Webhook).count(),
+        5,
+        "only this job's webhook rows came early"
+    );
+    let mut got: Vec<String> = rows.iter().map(|r| r.row.to_string()).collect();
+    let mut want: Vec<String> = expected.iter().map(Value::to_string).collect();
+    got.sort();
+    want.sort();
+    assert_eq!(got, want, "exactly this job's rows, once each");
+}
