@@ -12,7 +12,32 @@ pub const EXIT_CODES: &str = "Exit codes:
   4    the job ended stopped or with an error
   5    the wait deadline passed (the job id is printed)
   6    gave up after retries
-  130  interrupted";
+  7    incomplete export: fewer rows than the job reports (kept as FILE.partial)
+  130  interrupted (SIGINT)
+  141  stdout was closed by its reader (as a tool killed by SIGPIPE)
+  143  terminated (SIGTERM)";
+
+/// The longest duration any flag takes: 30 days. Bounded when the flags are read, so no later
+/// arithmetic on it can overflow.
+pub const MAX_SECONDS: f64 = 30.0 * 24.0 * 3600.0;
+
+/// Seconds from 0 to [`MAX_SECONDS`], checked when the flags are parsed (exit 2 otherwise).
+fn seconds(text: &str) -> Result<f64, String> {
+    match text.trim().parse::<f64>() {
+        Ok(value) if value.is_finite() && (0.0..=MAX_SECONDS).contains(&value) => Ok(value),
+        _ => Err(format!(
+            "expected seconds from 0 to {MAX_SECONDS} (30 days), got {text:?}"
+        )),
+    }
+}
+
+/// A poll interval factor from 1 to 10.
+fn factor(text: &str) -> Result<f64, String> {
+    match text.trim().parse::<f64>() {
+        Ok(value) if value.is_finite() && (1.0..=10.0).contains(&value) => Ok(value),
+        _ => Err(format!("expected a factor from 1 to 10, got {text:?}")),
+    }
+}
 
 /// HasData Scraper Jobs from a shell: submit, wait, export, with a durable job ledger.
 #[derive(Debug, Parser)]
@@ -109,16 +134,16 @@ pub struct SubmitArgs {
 #[derive(Clone, Debug, Args)]
 pub struct PollArgs {
     /// Seconds before the first poll after the first (HasData: at least 10).
-    #[arg(long, default_value_t = 10.0)]
+    #[arg(long, default_value_t = 10.0, value_parser = seconds)]
     pub poll_initial: f64,
     /// Each interval is the previous times this.
-    #[arg(long, default_value_t = 1.5)]
+    #[arg(long, default_value_t = 1.5, value_parser = factor)]
     pub poll_factor: f64,
     /// The longest interval, in seconds.
-    #[arg(long, default_value_t = 60.0)]
+    #[arg(long, default_value_t = 60.0, value_parser = seconds)]
     pub poll_cap: f64,
     /// Give up waiting after this many seconds (the job goes on running).
-    #[arg(long, default_value_t = 3600.0)]
+    #[arg(long, default_value_t = 3600.0, value_parser = seconds)]
     pub timeout: f64,
     /// Allow a first interval under 10 s against api.hasdata.com.
     #[arg(long)]
@@ -158,7 +183,8 @@ pub struct OutputArgs {
     /// Output format.
     #[arg(long, value_enum, default_value_t = Format::Jsonl)]
     pub format: Format,
-    /// Write here (atomically: a temporary file, then a rename) instead of stdout.
+    /// Write here (a temporary file beside it, renamed when complete; `-` is stdout; a device
+    /// or FIFO is written straight through) instead of stdout.
     #[arg(long)]
     pub out: Option<PathBuf>,
     /// Where the rows come from.
@@ -175,6 +201,10 @@ pub struct ResultsArgs {
     pub id: u64,
     #[command(flatten)]
     pub output: OutputArgs,
+    /// Write the rows of a job that has not ended (they are not all there yet; the job is not
+    /// marked collected).
+    #[arg(long)]
+    pub partial: bool,
 }
 
 #[derive(Debug, Args)]
@@ -252,6 +282,6 @@ pub struct DemoArgs {
     #[arg(long, default_value = "hasdata-demo")]
     pub dir: PathBuf,
     /// Seconds each demo job takes in the simulator.
-    #[arg(long, default_value_t = 4.0)]
+    #[arg(long, default_value_t = 4.0, value_parser = seconds)]
     pub job_duration: f64,
 }

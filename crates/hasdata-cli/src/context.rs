@@ -1,6 +1,8 @@
 //! What every command needs: output mode, the client, the ledger, the progress display.
 
+use std::io::Write;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use hasdata_jobs::{Client, JobLedger};
 use serde_json::Value;
@@ -9,6 +11,40 @@ use crate::args::Global;
 use crate::fail::{Failure, code};
 use crate::ledger::{self, SqliteLedger};
 use crate::progress::Display;
+
+/// Set once stdout's reader has gone away (`| head`).
+static STDOUT_CLOSED: AtomicBool = AtomicBool::new(false);
+
+/// Prints one line on stdout. When the reader has gone away (a closed pipe), nothing more is
+/// printed and the command goes on with its work: whatever it was doing (submits, ledger
+/// updates, a file export) completes, and `hasdata` exits 141 at the end, as a Unix tool
+/// killed by SIGPIPE would, without a word. Returns whether the line was written.
+pub fn out_line(text: &str) -> bool {
+    if STDOUT_CLOSED.load(Ordering::Relaxed) {
+        return false;
+    }
+    let mut out = std::io::stdout().lock();
+    match writeln!(out, "{text}").and_then(|()| out.flush()) {
+        Ok(()) => true,
+        Err(error) => {
+            if error.kind() != std::io::ErrorKind::BrokenPipe {
+                tracing::warn!(error = %error, "cannot write to stdout");
+            }
+            STDOUT_CLOSED.store(true, Ordering::Relaxed);
+            false
+        }
+    }
+}
+
+/// Whether stdout's reader went away during the command.
+pub fn stdout_closed() -> bool {
+    STDOUT_CLOSED.load(Ordering::Relaxed)
+}
+
+/// Prints one line on stderr; a closed stderr is ignored.
+pub fn err_line(text: &str) {
+    let _ = writeln!(std::io::stderr(), "{text}");
+}
 
 /// The command's environment.
 pub struct Ctx {
@@ -28,16 +64,16 @@ impl Ctx {
     /// Prints a result: the human line, or the JSON object with `--json`.
     pub fn emit(&self, human: impl FnOnce() -> String, json: Value) {
         if self.global.json {
-            println!("{json}");
+            out_line(&json.to_string());
         } else if !self.global.quiet {
-            println!("{}", human());
+            out_line(&human());
         }
     }
 
     /// A note on stderr (not with `--json` or `-q`).
     pub fn note(&self, text: impl AsRef<str>) {
         if !self.global.json && !self.global.quiet {
-            eprintln!("{}", text.as_ref());
+            err_line(text.as_ref());
         }
     }
 

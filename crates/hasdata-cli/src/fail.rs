@@ -16,8 +16,16 @@ pub mod code {
     pub const DEADLINE: u8 = 5;
     /// Transient failures outlasted the retries.
     pub const GAVE_UP: u8 = 6;
-    /// Ctrl-C.
+    /// An export came short of the job's row count (or the server repeated rows); what was
+    /// written is kept as `FILE.partial`.
+    pub const INCOMPLETE: u8 = 7;
+    /// Ctrl-C (SIGINT).
     pub const INTERRUPTED: u8 = 130;
+    /// stdout was closed by its reader (`| head`): the program ends quietly, as a Unix tool
+    /// killed by SIGPIPE would (128 + 13).
+    pub const BROKEN_PIPE: u8 = 141;
+    /// SIGTERM.
+    pub const TERMINATED: u8 = 143;
 }
 
 /// A failed command.
@@ -49,20 +57,30 @@ impl Failure {
         self
     }
 
-    /// Prints the failure on stderr: a line, or a JSON object with `--json`.
+    /// stdout was closed by its reader: nothing to say, exit 141.
+    pub fn broken_pipe() -> Self {
+        Failure::new(code::BROKEN_PIPE, "")
+    }
+
+    /// Prints the failure on stderr: a line, or a JSON object with `--json`. A closed stdout
+    /// prints nothing; a closed stderr is ignored.
     pub fn print(&self, json: bool) {
-        if json {
-            let value =
-                serde_json::json!({"error": self.message, "code": self.code, "jobId": self.job_id});
-            eprintln!("{value}");
+        use std::io::Write;
+        if self.code == code::BROKEN_PIPE && self.message.is_empty() {
+            return;
+        }
+        let line = if json {
+            serde_json::json!({"error": self.message, "code": self.code, "jobId": self.job_id})
+                .to_string()
         } else {
             match self.job_id {
                 Some(id) if !self.message.contains(&id.to_string()) => {
-                    eprintln!("hasdata: error: {} (job {id})", self.message)
+                    format!("hasdata: error: {} (job {id})", self.message)
                 }
-                _ => eprintln!("hasdata: error: {}", self.message),
+                _ => format!("hasdata: error: {}", self.message),
             }
-        }
+        };
+        let _ = writeln!(std::io::stderr(), "{line}");
     }
 }
 
@@ -74,6 +92,7 @@ impl From<Error> for Failure {
             Error::Api { .. } | Error::Transport { .. } if error.is_transient() => code::GAVE_UP,
             Error::WaitDeadline { .. } => code::DEADLINE,
             Error::NoDownload { .. } => code::JOB_FAILED,
+            Error::Incomplete { .. } | Error::RepeatedRow { .. } => code::INCOMPLETE,
             _ => code::OTHER,
         };
         let message = match &error {
@@ -95,6 +114,9 @@ impl From<Error> for Failure {
 
 impl From<std::io::Error> for Failure {
     fn from(error: std::io::Error) -> Self {
+        if error.kind() == std::io::ErrorKind::BrokenPipe {
+            return Failure::broken_pipe();
+        }
         Failure::new(code::OTHER, error.to_string())
     }
 }

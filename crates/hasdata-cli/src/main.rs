@@ -69,6 +69,7 @@ fn main() -> ExitCode {
     };
     let ctx = Ctx::new(cli.global);
     match runtime.block_on(dispatch(&ctx, &cli.command)) {
+        Ok(()) if context::stdout_closed() => ExitCode::from(fail::code::BROKEN_PIPE),
         Ok(()) => ExitCode::SUCCESS,
         Err(failure) => {
             failure.print(json);

@@ -5,6 +5,10 @@
 //! status is read for new links, once; if that fails too, or the file cannot be read, the rows
 //! come from the paged results instead. A download that breaks off is resumed by reading the
 //! file again and skipping the rows already yielded, so every row still comes exactly once.
+//!
+//! The rows are counted against the finished job's `dataRowsCount`: a file that ends short
+//! (truncated, or cut off cleanly) is not trusted; the missing rows are read from the pages,
+//! which check their own count, so a stream that ends without an error carried every row.
 
 use std::collections::VecDeque;
 
@@ -45,6 +49,8 @@ struct Download<R> {
     refreshed: bool,
     restarts: u32,
     yielded: u64,
+    /// The finished job's `dataRowsCount`.
+    expected: u64,
 }
 
 enum Opened {
@@ -60,6 +66,7 @@ impl<R: DeserializeOwned + Send + 'static> Download<R> {
         match (job.status, link) {
             (JobStatus::Finished, Some(link)) => {
                 self.link = Some(link);
+                self.expected = job.data_rows_count.get();
                 Ok(())
             }
             (status, _) => Err(Error::NoDownload {
@@ -91,10 +98,18 @@ impl<R: DeserializeOwned + Send + 'static> Download<R> {
 
     fn fall_back(&mut self, why: &str) {
         tracing::warn!(job_id = %self.id, reason = why, "reading the rows from the results pages instead of data.json");
+        // Skips the rows already yielded, never an error: an error must reach the caller.
+        let mut skip = self.yielded;
         let rows = self
             .client
             .result_rows::<R>(self.id)
-            .skip(self.yielded as usize)
+            .filter(move |row| {
+                let drop = skip > 0 && row.is_ok();
+                if drop {
+                    skip -= 1;
+                }
+                futures::future::ready(!drop)
+            })
             .boxed();
         self.stage = Stage::Fallback(rows);
     }
@@ -175,7 +190,19 @@ impl<R: DeserializeOwned + Send + 'static> Download<R> {
                         }
                         Some(Err(e)) => self.restart(&e.to_string()).await,
                         None => match splitter.finish() {
-                            Ok(()) => self.stage = Stage::Done,
+                            Ok(()) if self.yielded < self.expected => {
+                                let why = format!(
+                                    "data.json held {} of {} rows",
+                                    self.yielded, self.expected
+                                );
+                                self.fall_back(&why);
+                            }
+                            Ok(()) => {
+                                if self.yielded > self.expected {
+                                    tracing::warn!(job_id = %self.id, rows = self.yielded, expected = self.expected, "data.json held more rows than the job reports");
+                                }
+                                self.stage = Stage::Done;
+                            }
                             Err(e) => self.restart(&e.to_string()).await,
                         },
                     }
@@ -197,7 +224,9 @@ impl<R: DeserializeOwned + Send + 'static> Download<R> {
 impl Client {
     /// A finished job's rows of any type `R`, streamed from its `data.json` file in constant
     /// memory, in order, each exactly once. Falls back to the results pages when the file
-    /// cannot be had. Errors with [`Error::NoDownload`] when the job is not finished.
+    /// cannot be had. Errors with [`Error::NoDownload`] when the job is not finished, and ends
+    /// with [`Error::Incomplete`] when neither the file nor the pages hold every row the job
+    /// reports.
     pub fn download_rows<R: DeserializeOwned + Send + 'static>(
         &self,
         id: JobId,
@@ -210,6 +239,7 @@ impl Client {
             refreshed: false,
             restarts: 0,
             yielded: 0,
+            expected: 0,
         };
         stream::unfold(download, Download::step).boxed()
     }

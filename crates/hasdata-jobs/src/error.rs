@@ -73,6 +73,31 @@ pub enum Error {
         /// The last status seen, if any poll succeeded.
         last_status: Option<JobStatus>,
     },
+    /// The rows ended short of what the ended job reports (`dataRowsCount`, and for pages
+    /// `meta.total`), after `data.json` and the pages fallback were both tried. The rows that
+    /// came are not the job's whole output.
+    #[error("incomplete: got {rows} of {expected} rows (job {job_id})")]
+    Incomplete {
+        /// The job.
+        job_id: JobId,
+        /// Rows that came.
+        rows: u64,
+        /// Rows the job reports.
+        expected: u64,
+    },
+    /// The results pages repeated a row (the same wrapper `id` twice): a server error, such as
+    /// a server that ignores `page`. The repeat is not a row.
+    #[error(
+        "the results repeated row {row_id} on page {page} (job {job_id}): the server's paging is broken"
+    )]
+    RepeatedRow {
+        /// The job.
+        job_id: JobId,
+        /// The repeated wrapper id.
+        row_id: String,
+        /// The page it came on again.
+        page: u64,
+    },
     /// The job has no downloadable file (not finished, or no `data.json` link).
     #[error("job {job_id} has no data.json to download (status {status})")]
     NoDownload {
@@ -96,9 +121,16 @@ impl Error {
             | Error::Decode { job_id, .. } => *job_id,
             Error::Ledger { job_id, .. }
             | Error::WaitDeadline { job_id, .. }
-            | Error::NoDownload { job_id, .. } => Some(*job_id),
+            | Error::NoDownload { job_id, .. }
+            | Error::Incomplete { job_id, .. }
+            | Error::RepeatedRow { job_id, .. } => Some(*job_id),
             _ => None,
         }
+    }
+
+    /// Whether the rows came short or repeated: what was read is not the job's whole output.
+    pub fn is_incomplete(&self) -> bool {
+        matches!(self, Error::Incomplete { .. } | Error::RepeatedRow { .. })
     }
 
     /// The HTTP status, for an API error.

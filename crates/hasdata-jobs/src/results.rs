@@ -4,6 +4,14 @@
 //! exactly once, in the server's order. `meta.total` can lag right after a job finishes, so
 //! the pager does not trust it: it pages to `lastPage`, and further while the job's row count
 //! (from its status) says rows are missing, until an empty page.
+//!
+//! The rows are checked, not trusted: a wrapper `id` seen twice (a server that ignores `page`
+//! sends page 1 again and again) ends the stream with [`Error::RepeatedRow`], and a job that has
+//! ended but whose pages hold fewer rows than its `dataRowsCount` (or the last `meta.total`)
+//! ends it with [`Error::Incomplete`]. Ids are remembered as 64-bit hashes, 8 bytes a row.
+
+use std::collections::HashSet;
+use std::hash::{DefaultHasher, Hash, Hasher};
 
 use futures::stream::{self, BoxStream, FuturesOrdered, StreamExt};
 use hasdata_model::{JobId, ResultsPage, Scraper};
@@ -26,7 +34,13 @@ struct Pager<R> {
     next_page: u64,
     last_page: u64,
     expected_rows: Option<u64>,
+    /// Whether the job had ended when paging began: only then are the counts final.
+    terminal: bool,
+    /// The largest `meta.total` seen (it may lag, never lead).
+    meta_total: u64,
     rows_seen: u64,
+    /// Hashes of the wrapper ids seen.
+    ids: HashSet<u64>,
     in_flight: FuturesOrdered<PageFuture<R>>,
     started: bool,
     exhausted: bool,
@@ -59,11 +73,18 @@ impl<R: DeserializeOwned + Send + 'static> Pager<R> {
         }
         if !self.started {
             self.started = true;
-            // A finished job's row count is the truth `meta.total` may lag behind.
-            if let Ok(job) = self.client.status(self.id).await
-                && job.status.is_terminal()
-            {
-                self.expected_rows = Some(job.data_rows_count.get());
+            // An ended job's row count is the truth `meta.total` may lag behind, and what the
+            // rows are checked against; without it the rows cannot be checked, so no rows.
+            match self.client.status(self.id).await {
+                Ok(job) if job.status.is_terminal() => {
+                    self.terminal = true;
+                    self.expected_rows = Some(job.data_rows_count.get());
+                }
+                Ok(_) => {}
+                Err(error) => {
+                    self.done = true;
+                    return Some((Err(error.with_job(self.id)), self));
+                }
             }
         }
         loop {
@@ -84,6 +105,16 @@ impl<R: DeserializeOwned + Send + 'static> Pager<R> {
                     self.last_page = self.next_page;
                     continue;
                 }
+                self.done = true;
+                let expected = self.expected_rows.unwrap_or(0).max(self.meta_total);
+                if self.terminal && self.rows_seen < expected {
+                    let error = Error::Incomplete {
+                        job_id: self.id,
+                        rows: self.rows_seen,
+                        expected,
+                    };
+                    return Some((Err(error), self));
+                }
                 return None;
             }
             let (page_number, result) = self.in_flight.next().await?;
@@ -94,8 +125,22 @@ impl<R: DeserializeOwned + Send + 'static> Pager<R> {
                     return Some((Err(error), self));
                 }
             };
+            for row in &page.data {
+                let mut hasher = DefaultHasher::new();
+                row.id.hash(&mut hasher);
+                if !self.ids.insert(hasher.finish()) {
+                    self.done = true;
+                    let error = Error::RepeatedRow {
+                        job_id: self.id,
+                        row_id: row.id.clone(),
+                        page: page_number,
+                    };
+                    return Some((Err(error), self));
+                }
+            }
             let rows = page.data.len() as u64;
             self.rows_seen += rows;
+            self.meta_total = self.meta_total.max(page.meta.total.get());
             self.last_page = self.last_page.max(page.meta.last_page.get());
             if let Some(expected) = self.expected_rows {
                 self.last_page = self.last_page.max(expected.div_ceil(PAGE_LIMIT));
@@ -113,6 +158,10 @@ impl<R: DeserializeOwned + Send + 'static> Pager<R> {
 impl Client {
     /// A job's results page by page, in order, `limit` 100, fetched with the client's page
     /// concurrency. Dropping the stream does not stop the job; [`Client::stop`] does.
+    ///
+    /// For a job that has ended, the stream ends with [`Error::Incomplete`] when the pages hold
+    /// fewer rows than the job reports, and with [`Error::RepeatedRow`] when a row comes twice;
+    /// a running job's rows so far cannot be checked.
     pub fn result_pages<R: DeserializeOwned + Send + 'static>(
         &self,
         id: JobId,
@@ -124,7 +173,10 @@ impl Client {
             next_page: 1,
             last_page: 1,
             expected_rows: None,
+            terminal: false,
+            meta_total: 0,
             rows_seen: 0,
+            ids: HashSet::new(),
             in_flight: FuturesOrdered::new(),
             started: false,
             exhausted: false,

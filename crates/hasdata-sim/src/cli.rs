@@ -40,12 +40,12 @@ pub struct SimArgs {
 }
 
 fn seconds(flag: &str, value: f64) -> Result<Duration, String> {
-    if value.is_finite() && value >= 0.0 {
-        Ok(Duration::from_secs_f64(value))
-    } else {
-        Err(format!(
-            "--{flag} takes a number of seconds >= 0, got {value}"
-        ))
+    // Bounded (30 days) so that no deadline computed from it can overflow.
+    match Duration::try_from_secs_f64(value) {
+        Ok(duration) if duration <= Duration::from_secs(30 * 24 * 3600) => Ok(duration),
+        _ => Err(format!(
+            "--{flag} takes a number of seconds from 0 to 2592000 (30 days), got {value}"
+        )),
     }
 }
 
@@ -70,11 +70,16 @@ impl SimArgs {
     }
 }
 
-/// Prints where the simulator listens, in the lines tools parse (`base URL: ...`).
+/// Prints where the simulator listens, in the lines tools parse (`base URL: ...`). A closed
+/// stdout is no reason to stop serving: write errors are ignored.
 pub fn print_banner(sim: &SimHandle) {
-    println!("hasdata-sim is running");
-    println!("base URL: {}", sim.base_url());
-    println!("api key: {}", sim.api_key());
-    println!("files: {}", sim.storage_url());
-    println!("press Ctrl-C to stop");
+    use std::io::Write;
+    let banner = format!(
+        "hasdata-sim is running\nbase URL: {}\napi key: {}\nfiles: {}\npress Ctrl-C to stop\n",
+        sim.base_url(),
+        sim.api_key(),
+        sim.storage_url()
+    );
+    let mut out = std::io::stdout().lock();
+    let _ = out.write_all(banner.as_bytes()).and_then(|()| out.flush());
 }

@@ -47,9 +47,10 @@ async fn follow_and_export(
         client,
         None,
         done.id,
-        Some(&done.status),
+        Some(&done),
         Some(kind),
         &output,
+        false,
     )
     .await?;
     Ok(Outcome {

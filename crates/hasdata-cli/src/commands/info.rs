@@ -28,12 +28,9 @@ pub fn schema(ctx: &Ctx, args: &SchemaArgs) -> Result<(), Failure> {
     };
     let value = schema.to_value();
     if ctx.global.json {
-        println!("{value}");
+        crate::context::out_line(&value.to_string());
     } else {
-        println!(
-            "{}",
-            serde_json::to_string_pretty(&value).unwrap_or_default()
-        );
+        crate::context::out_line(&serde_json::to_string_pretty(&value).unwrap_or_default());
     }
     Ok(())
 }

@@ -94,9 +94,10 @@ pub async fn resume(ctx: &Ctx, args: &ResumeArgs) -> Result<(), Failure> {
             &client,
             Some(&ledger),
             id,
-            Some(&done.status),
+            Some(&done),
             kind,
             &output,
+            false,
         )
         .await?;
         ctx.emit(

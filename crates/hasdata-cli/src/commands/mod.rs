@@ -35,8 +35,9 @@ pub fn read_body(source: &str) -> Result<Value, Failure> {
 }
 
 fn seconds(flag: &str, value: f64) -> Result<Duration, Failure> {
-    if value.is_finite() && value >= 0.0 {
-        Ok(Duration::from_secs_f64(value))
+    // The flags are bounded when parsed; this is the second line of defence.
+    if let Ok(duration) = Duration::try_from_secs_f64(value) {
+        Ok(duration)
     } else {
         Err(Failure::usage(format!(
             "--{flag} takes seconds >= 0, got {value}"
@@ -81,6 +82,58 @@ impl Interrupt {
         }
         if tokio::signal::ctrl_c().await.is_err() {
             std::future::pending::<()>().await;
+        }
+    }
+}
+
+/// SIGINT or SIGTERM, listened for from the moment it is created; `wait` gives the exit code
+/// the signal calls for (130 or 143). Used where a write is under way, so a signal removes the
+/// temporary file and says so instead of killing the process mid-write.
+pub struct Signals {
+    #[cfg(unix)]
+    interrupt: Option<tokio::signal::unix::Signal>,
+    #[cfg(unix)]
+    terminate: Option<tokio::signal::unix::Signal>,
+}
+
+impl Signals {
+    /// Starts listening.
+    pub fn listen() -> Self {
+        #[cfg(unix)]
+        {
+            use tokio::signal::unix::{SignalKind, signal};
+            Signals {
+                interrupt: signal(SignalKind::interrupt()).ok(),
+                terminate: signal(SignalKind::terminate()).ok(),
+            }
+        }
+        #[cfg(not(unix))]
+        Signals {}
+    }
+
+    /// Waits for either signal and returns its exit code.
+    pub async fn wait(&mut self) -> u8 {
+        #[cfg(unix)]
+        {
+            async fn next(signal: &mut Option<tokio::signal::unix::Signal>) {
+                match signal {
+                    Some(signal) => {
+                        signal.recv().await;
+                    }
+                    None => std::future::pending::<()>().await,
+                }
+            }
+            tokio::select! {
+                () = next(&mut self.interrupt) => crate::fail::code::INTERRUPTED,
+                () = next(&mut self.terminate) => crate::fail::code::TERMINATED,
+            }
+        }
+        #[cfg(not(unix))]
+        {
+            if tokio::signal::ctrl_c().await.is_err() {
+                std::future::pending::<()>().await;
+            }
+            crate::fail::code::INTERRUPTED
         }
     }
 }

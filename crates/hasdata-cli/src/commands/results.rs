@@ -5,71 +5,140 @@ use std::sync::Arc;
 
 use futures::StreamExt;
 use hasdata_jobs::{Client, MemoryLedger};
-use hasdata_model::{JobId, JobStatus, ScraperKind};
-use serde_json::{Value, json};
+use hasdata_model::{Job, JobId, JobStatus, ScraperKind};
+use serde_json::json;
 
+use super::Signals;
 use crate::args::{OutputArgs, ResultsArgs, Source};
 use crate::context::Ctx;
-use crate::export::{RowWriter, schema_columns};
-use crate::fail::Failure;
+use crate::export::{Kept, RowWriter, schema_columns};
+use crate::fail::{Failure, code};
 use crate::ledger::SqliteLedger;
 
 /// Where the rows went.
 pub struct Exported {
     pub rows: u64,
     pub output: String,
+    /// The job had not ended (`--partial`): the rows are those so far.
+    pub partial: bool,
 }
 
-/// Streams a job's rows into the output the flags describe, in constant memory. `known` is
-/// the job's status when the caller already has it (a wait just ended): `--source auto` then
-/// needs no status call of its own.
+/// Streams a job's rows into the output the flags describe, in constant memory, and checks
+/// them against the job: an ended job's `dataRowsCount` must be met, or the export fails with
+/// exit 7 and what was written is kept only as `FILE.partial`. `known` is the job as the caller
+/// already has it (a wait just ended): then no status call is needed. A job that has not ended
+/// is refused unless `allow_running` (`results --partial`); such an export is never marked
+/// collected. SIGINT or SIGTERM during the export removes the temporary file.
 pub async fn export(
     client: &Client,
     ledger: Option<&SqliteLedger>,
     id: JobId,
-    known: Option<&JobStatus>,
+    known: Option<&Job>,
     scraper: Option<ScraperKind>,
     output: &OutputArgs,
+    allow_running: bool,
 ) -> Result<Exported, Failure> {
+    let mut signals = Signals::listen();
+    let job = match known {
+        Some(job) => job.clone(),
+        None => client
+            .status(id)
+            .await
+            .map_err(|e| Failure::from(e).job(id.get()))?,
+    };
+    let ended = job.status.is_terminal();
+    if !ended && !allow_running {
+        return Err(Failure::new(
+            code::OTHER,
+            format!(
+                "job {id} is {} and has not ended, so its rows are not all there: `hasdata wait {id}` first, or pass --partial for the rows so far",
+                job.status
+            ),
+        )
+        .job(id.get()));
+    }
     let rows = match output.source {
         Source::Pages => client.results_raw(id),
         Source::File => client.download_raw(id),
-        Source::Auto => {
-            let status = match known {
-                Some(status) => status.clone(),
-                None => {
-                    client
-                        .status(id)
-                        .await
-                        .map_err(|e| Failure::from(e).job(id.get()))?
-                        .status
-                }
-            };
-            if status == JobStatus::Finished {
-                client.download_raw(id)
-            } else {
-                client.results_raw(id)
-            }
-        }
+        Source::Auto if job.status == JobStatus::Finished => client.download_raw(id),
+        Source::Auto => client.results_raw(id),
     };
     let columns = scraper.map(schema_columns).unwrap_or_default();
     let mut writer = RowWriter::create(output.format, output.out.as_deref(), columns)?;
     let mut rows = rows;
-    while let Some(row) = rows.next().await {
-        let row: Value = row.map_err(|e| Failure::from(e).job(id.get()))?;
-        writer.write(&row)?;
+    let expected = job.data_rows_count.get();
+    loop {
+        let next = tokio::select! {
+            biased;
+            signal = signals.wait() => {
+                let shown = output.out.as_deref().map_or("stdout".into(), |p| p.display().to_string());
+                drop(writer);
+                let what = if signal == code::TERMINATED { "terminated" } else { "interrupted" };
+                return Err(Failure::new(signal, format!("{what}; the export to {shown} was not completed (`hasdata results {id}` writes it again)")).job(id.get()));
+            }
+            next = rows.next() => next,
+        };
+        match next {
+            Some(Ok(row)) => writer.write(&row)?,
+            Some(Err(error)) => return Err(incomplete(writer, id, ended, expected, error)),
+            None => break,
+        }
     }
     let count = writer.rows();
+    if ended && count < expected {
+        let error = hasdata_jobs::Error::Incomplete {
+            job_id: id,
+            rows: count,
+            expected,
+        };
+        return Err(incomplete(writer, id, ended, expected, error));
+    }
     let written = writer.finish()?;
+    let to_file = output.out.as_deref().is_some_and(|p| p.as_os_str() != "-");
     if let Some(ledger) = ledger
-        && output.out.is_some()
+        && to_file
+        && ended
     {
         let _ = ledger.set_collected(id.get(), &written);
     }
     Ok(Exported {
         rows: count,
         output: written,
+        partial: !ended,
     })
+}
+
+/// The failure of an export whose rows stream ended in error: what was written is kept as
+/// `FILE.partial` (never under the final name) and the message says where and how much. An
+/// ended job's export that came short is exit 7 whatever broke it (the cause is in the message).
+fn incomplete(
+    writer: RowWriter,
+    id: JobId,
+    ended: bool,
+    expected: u64,
+    error: hasdata_jobs::Error,
+) -> Failure {
+    let rows = writer.rows();
+    let short = error.is_incomplete() || (ended && rows < expected);
+    let mut failure = Failure::from(error).job(id.get());
+    if failure.code == code::BROKEN_PIPE {
+        return failure;
+    }
+    let kept = match writer.keep_partial() {
+        Kept::Partial(path) => format!("; kept as {}", path.display()),
+        Kept::Through(shown) => format!("; they went to {shown}"),
+        Kept::Nothing => String::new(),
+    };
+    if short {
+        failure.code = code::INCOMPLETE;
+        failure.message = format!(
+            "incomplete: wrote {rows} of {expected} rows{kept} ({}); not marked collected",
+            failure.message
+        );
+    } else {
+        failure.message = format!("{} after {rows} rows{kept}", failure.message);
+    }
+    failure
 }
 
 pub async fn run(ctx: &Ctx, args: &ResultsArgs) -> Result<(), Failure> {
@@ -80,8 +149,28 @@ pub async fn run(ctx: &Ctx, args: &ResultsArgs) -> Result<(), Failure> {
         .as_ref()
         .and_then(|l| l.get(args.id).ok().flatten())
         .and_then(|entry| ScraperKind::from_str(&entry.scraper).ok());
-    let exported = export(&client, ledger.as_deref(), id, None, scraper, &args.output).await?;
-    if args.output.out.is_some() {
+    let exported = export(
+        &client,
+        ledger.as_deref(),
+        id,
+        None,
+        scraper,
+        &args.output,
+        args.partial,
+    )
+    .await?;
+    if exported.partial {
+        ctx.note(format!(
+            "partial: job {id} has not ended; {} rows so far, not marked collected",
+            exported.rows
+        ));
+    }
+    if args
+        .output
+        .out
+        .as_deref()
+        .is_some_and(|p| p.as_os_str() != "-")
+    {
         ctx.emit(
             || {
                 format!(
@@ -89,7 +178,7 @@ pub async fn run(ctx: &Ctx, args: &ResultsArgs) -> Result<(), Failure> {
                     exported.rows, exported.output
                 )
             },
-            json!({"jobId": id, "rows": exported.rows, "output": exported.output}),
+            json!({"jobId": id, "rows": exported.rows, "output": exported.output, "partial": exported.partial}),
         );
     }
     Ok(())

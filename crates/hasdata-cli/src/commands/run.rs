@@ -21,7 +21,7 @@ pub async fn run(ctx: &Ctx, args: &RunArgs) -> Result<(), Failure> {
     let id = job.id;
     ctx.note(format!("submitted job {id} ({kind})"));
     if ctx.global.json {
-        println!("{}", json!({"submitted": id, "scraper": kind.as_str()}));
+        crate::context::out_line(&json!({"submitted": id, "scraper": kind.as_str()}).to_string());
     }
     let line = ctx.display.job(format!("job {id}"));
     let done = tokio::select! {
@@ -41,9 +41,10 @@ pub async fn run(ctx: &Ctx, args: &RunArgs) -> Result<(), Failure> {
         &client,
         Some(&ledger),
         id,
-        Some(&done.status),
+        Some(&done),
         Some(kind),
         &args.output,
+        false,
     )
     .await?;
     if args.output.out.is_some() || ctx.global.json {
