@@ -11,15 +11,24 @@
 //!
 //! CSV needs its columns before its first row, so rows are first spooled to an unnamed temporary
 //! file (gone with the process, whatever kills it) while their keys are collected.
+//!
+//! Rows arrive as the bytes the API sent ([`hasdata_jobs::RowJson`]): JSON lines and JSON
+//! copy them unchanged (key order and number text kept), CSV reads only keys and cells.
 
-use std::collections::BTreeSet;
+use std::borrow::Cow;
+use std::collections::{BTreeSet, HashMap};
 use std::fs::{File, OpenOptions};
 use std::io::{self, BufRead, BufReader, BufWriter, Seek, Write};
 use std::path::{Path, PathBuf};
 
+use serde::de::{IgnoredAny, MapAccess, Visitor};
 use serde_json::Value;
+use serde_json::value::RawValue;
 
 use crate::args::Format;
+
+/// Output buffers: large enough that writes are few, small enough not to matter in memory.
+const WRITE_BUFFER: usize = 1 << 20;
 
 /// The marker in temporary file names: `.NAME.hasdata-tmp.PID`.
 const TEMP_MARK: &str = ".hasdata-tmp.";
@@ -120,7 +129,10 @@ pub fn partial_path(target: &Path) -> PathBuf {
 
 fn open_sink(out: Option<&Path>) -> io::Result<Sink> {
     let Some(given) = out.filter(|p| p.as_os_str() != "-") else {
-        return Ok(Sink::Stdout(BufWriter::new(io::stdout())));
+        return Ok(Sink::Stdout(BufWriter::with_capacity(
+            WRITE_BUFFER,
+            io::stdout(),
+        )));
     };
     let shown = given.display().to_string();
     let fail = |e| naming(&shown, e);
@@ -128,7 +140,7 @@ fn open_sink(out: Option<&Path>) -> io::Result<Sink> {
         Ok(meta) if !meta.is_file() => {
             let file = OpenOptions::new().write(true).open(given).map_err(fail)?;
             return Ok(Sink::Through {
-                file: BufWriter::new(file),
+                file: BufWriter::with_capacity(WRITE_BUFFER, file),
                 shown,
             });
         }
@@ -157,7 +169,7 @@ fn open_sink(out: Option<&Path>) -> io::Result<Sink> {
     }
     let file = options.open(&temp).map_err(fail)?;
     Ok(Sink::Temp {
-        file: BufWriter::new(file),
+        file: BufWriter::with_capacity(WRITE_BUFFER, file),
         temp,
         target,
         shown,
@@ -195,7 +207,10 @@ impl RowWriter {
         let sink = open_sink(out)?;
         let spool = match format {
             Format::Csv => Some((
-                BufWriter::new(tempfile::tempfile().map_err(|e| naming(sink.shown(), e))?),
+                BufWriter::with_capacity(
+                    WRITE_BUFFER,
+                    tempfile::tempfile().map_err(|e| naming(sink.shown(), e))?,
+                ),
                 BTreeSet::new(),
             )),
             _ => None,
@@ -215,35 +230,30 @@ impl RowWriter {
             .map_or_else(|| "output".into(), |s| s.shown().to_owned())
     }
 
-    /// Writes one row, exactly as the API sent it.
-    pub fn write(&mut self, row: &Value) -> io::Result<()> {
+    /// Writes one row: `row` is one JSON value's text (a [`hasdata_jobs::RowJson`]), written
+    /// exactly as it is.
+    pub fn write(&mut self, row: &[u8]) -> io::Result<()> {
         self.write_row(row).map_err(|e| naming(&self.shown(), e))
     }
 
-    fn write_row(&mut self, row: &Value) -> io::Result<()> {
+    fn write_row(&mut self, row: &[u8]) -> io::Result<()> {
         let Some(sink) = self.sink.as_mut() else {
             return Err(io::Error::other("the writer is closed"));
         };
         let out = sink.writer();
         match self.format {
             Format::Jsonl => {
-                serde_json::to_writer(&mut *out, row)?;
+                out.write_all(row)?;
                 out.write_all(b"\n")?;
             }
             Format::Json => {
                 out.write_all(if self.rows == 0 { b"[\n" } else { b",\n" })?;
-                serde_json::to_writer(&mut *out, row)?;
+                out.write_all(row)?;
             }
             Format::Csv => {
                 if let Some((spool, columns)) = &mut self.spool {
-                    if let Value::Object(fields) = row {
-                        for key in fields.keys() {
-                            if !columns.contains(key) {
-                                columns.insert(key.clone());
-                            }
-                        }
-                    }
-                    serde_json::to_writer(&mut *spool, row)?;
+                    collect_keys(row, columns)?;
+                    spool.write_all(row)?;
                     spool.write_all(b"\n")?;
                 }
             }
@@ -345,18 +355,94 @@ impl RowWriter {
         file.rewind()?;
         let mut csv = csv::Writer::from_writer(sink.writer());
         csv.write_record(&columns)?;
-        for line in BufReader::new(file).lines() {
-            let row: Value = serde_json::from_str(&line?)?;
-            let cells = columns.iter().map(|column| match row.get(column) {
-                None | Some(Value::Null) => String::new(),
-                Some(Value::String(text)) => text.clone(),
-                Some(other) => other.to_string(),
-            });
-            csv.write_record(cells)?;
+        let mut reader = BufReader::with_capacity(WRITE_BUFFER, file);
+        let mut line = Vec::new();
+        loop {
+            line.clear();
+            if reader.read_until(b'\n', &mut line)? == 0 {
+                break;
+            }
+            let text = line.strip_suffix(b"\n").unwrap_or(&line);
+            let fields: Option<HashMap<Cow<'_, str>, &RawValue>> =
+                serde_json::from_slice(text).ok();
+            for column in &columns {
+                let value = fields.as_ref().and_then(|f| f.get(column.as_str()));
+                csv.write_field(cell(value.map(|v| v.get()))?)?;
+            }
+            csv.write_record(None::<&[u8]>)?;
         }
         csv.flush()?;
         Ok(())
     }
+}
+
+/// A CSV cell from a value's JSON text: empty for none or `null`, a string's contents
+/// (unescaped), any other value's JSON text as the API sent it.
+fn cell(value: Option<&str>) -> io::Result<Cow<'_, [u8]>> {
+    Ok(match value {
+        None | Some("null") => Cow::Borrowed(b""),
+        Some(text) if text.starts_with('"') => {
+            let inner = &text[1..text.len() - 1];
+            if inner.contains('\\') {
+                Cow::Owned(serde_json::from_str::<String>(text)?.into_bytes())
+            } else {
+                Cow::Borrowed(inner.as_bytes())
+            }
+        }
+        Some(text) => Cow::Borrowed(text.as_bytes()),
+    })
+}
+
+/// Adds the keys of a JSON object row to `columns`, allocating only for keys not seen before.
+/// A row that is not an object has no columns.
+fn collect_keys(row: &[u8], columns: &mut BTreeSet<String>) -> io::Result<()> {
+    struct Keys<'c>(&'c mut BTreeSet<String>);
+
+    impl<'de> Visitor<'de> for Keys<'_> {
+        type Value = ();
+
+        fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.write_str("a JSON value")
+        }
+
+        fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
+            while let Some(key) = map.next_key::<Cow<'de, str>>()? {
+                if !self.0.contains(key.as_ref()) {
+                    self.0.insert(key.into_owned());
+                }
+                map.next_value::<IgnoredAny>()?;
+            }
+            Ok(())
+        }
+
+        fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
+            while seq.next_element::<IgnoredAny>()?.is_some() {}
+            Ok(())
+        }
+
+        fn visit_str<E>(self, _: &str) -> Result<(), E> {
+            Ok(())
+        }
+        fn visit_bool<E>(self, _: bool) -> Result<(), E> {
+            Ok(())
+        }
+        fn visit_i64<E>(self, _: i64) -> Result<(), E> {
+            Ok(())
+        }
+        fn visit_u64<E>(self, _: u64) -> Result<(), E> {
+            Ok(())
+        }
+        fn visit_f64<E>(self, _: f64) -> Result<(), E> {
+            Ok(())
+        }
+        fn visit_unit<E>(self) -> Result<(), E> {
+            Ok(())
+        }
+    }
+
+    let mut de = serde_json::Deserializer::from_slice(row);
+    serde::Deserializer::deserialize_any(&mut de, Keys(columns))?;
+    Ok(())
 }
 
 impl Drop for RowWriter {
@@ -421,14 +507,14 @@ mod tests {
         let target = dir.path().join("rows.json");
         std::fs::write(&target, "old").unwrap();
         let mut writer = RowWriter::create(Format::Json, Some(&target), vec![]).unwrap();
-        writer.write(&serde_json::json!({"a": 1})).unwrap();
+        writer.write(br#"{"a":1}"#).unwrap();
         drop(writer);
         let names: Vec<_> = std::fs::read_dir(dir.path()).unwrap().flatten().collect();
         assert_eq!(names.len(), 1, "only the old file");
         assert_eq!(std::fs::read_to_string(&target).unwrap(), "old");
 
         let mut writer = RowWriter::create(Format::Json, Some(&target), vec![]).unwrap();
-        writer.write(&serde_json::json!({"a": 1})).unwrap();
+        writer.write(br#"{"a":1}"#).unwrap();
         let Kept::Partial(kept) = writer.keep_partial() else {
             panic!("a file target keeps a partial file");
         };
@@ -447,7 +533,7 @@ mod tests {
         let link = dir.path().join("link.jsonl");
         std::os::unix::fs::symlink(&real, &link).unwrap();
         let mut writer = RowWriter::create(Format::Jsonl, Some(&link), vec![]).unwrap();
-        writer.write(&serde_json::json!(1)).unwrap();
+        writer.write(b"1").unwrap();
         writer.finish().unwrap();
         assert!(
             std::fs::symlink_metadata(&link)
@@ -460,9 +546,53 @@ mod tests {
         let null = Path::new("/dev/null");
         if null.exists() {
             let mut writer = RowWriter::create(Format::Jsonl, Some(null), vec![]).unwrap();
-            writer.write(&serde_json::json!(1)).unwrap();
+            writer.write(b"1").unwrap();
             assert_eq!(writer.finish().unwrap(), "/dev/null");
             assert!(!std::fs::metadata(null).unwrap().is_file());
         }
+    }
+
+    const ROWS: [&[u8]; 3] = [
+        br#"{"z":1.0,"a":12345678901234567890123,"s":"caf\u00e9 \"q\"","m":{"y":1e400}}"#,
+        br#"{"a":null,"new":"x,y"}"#,
+        br#"[1,2]"#,
+    ];
+
+    fn export(format: Format, columns: Vec<String>) -> String {
+        let dir = tempfile::tempdir().unwrap();
+        let target = dir.path().join("out");
+        let mut writer = RowWriter::create(format, Some(&target), columns).unwrap();
+        for row in ROWS {
+            writer.write(row).unwrap();
+        }
+        assert_eq!(writer.rows(), 3);
+        writer.finish().unwrap();
+        std::fs::read_to_string(&target).unwrap()
+    }
+
+    #[test]
+    fn json_lines_and_json_copy_each_rows_bytes() {
+        let lines = export(Format::Jsonl, Vec::new());
+        let expected: Vec<&str> = ROWS
+            .iter()
+            .map(|r| std::str::from_utf8(r).unwrap())
+            .collect();
+        assert_eq!(lines, format!("{}\n", expected.join("\n")));
+        let array = export(Format::Json, Vec::new());
+        assert_eq!(array, format!("[\n{}\n]\n", expected.join(",\n")));
+    }
+
+    #[test]
+    fn csv_takes_cells_as_sent_and_unescapes_strings() {
+        let csv = export(Format::Csv, vec!["z".into(), "s".into()]);
+        assert_eq!(
+            csv,
+            concat!(
+                "z,s,a,m,new\n",
+                "1.0,\"caf\u{e9} \"\"q\"\"\",12345678901234567890123,\"{\"\"y\"\":1e400}\",\n",
+                ",,,,\"x,y\"\n",
+                ",,,,\n",
+            )
+        );
     }
 }

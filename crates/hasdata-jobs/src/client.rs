@@ -26,6 +26,11 @@ const MAX_API_BODY: usize = 64 * 1024 * 1024;
 /// How much of an error answer is read.
 const MAX_ERROR_BODY: usize = 64 * 1024;
 
+/// Requests one client has in flight at most, by default. Each needs a connection and its
+/// buffers; 10,000 jobs waited on at once must not mean 10,000 connections
+/// (see `docs/benchmarks.md`). Polls past the limit queue and go out when a request ends.
+pub const DEFAULT_MAX_REQUESTS: usize = 32;
+
 /// A client of the Scraper Jobs API. Cheap to clone: clones share one connection pool.
 ///
 /// ```no_run
@@ -56,6 +61,8 @@ pub(crate) struct Inner {
     pub ledger: Arc<dyn JobLedger>,
     pub page_concurrency: usize,
     pub allow_http_webhooks: bool,
+    /// One permit per request in flight (held until its body is read or dropped).
+    pub requests: Arc<tokio::sync::Semaphore>,
     key: ApiKey,
 }
 
@@ -79,6 +86,7 @@ pub struct ClientBuilder {
     retry: RetryPolicy,
     ledger: Option<Arc<dyn JobLedger>>,
     page_concurrency: usize,
+    max_requests: usize,
     timeout: Option<Duration>,
     allow_http_webhooks: bool,
 }
@@ -103,6 +111,7 @@ impl Default for ClientBuilder {
             retry: RetryPolicy::default(),
             ledger: None,
             page_concurrency: 4,
+            max_requests: DEFAULT_MAX_REQUESTS,
             timeout: None,
             allow_http_webhooks: false,
         }
@@ -143,6 +152,15 @@ impl ClientBuilder {
     /// Result pages fetched at once (default 4; 1 is sequential).
     pub fn page_concurrency(mut self, pages: usize) -> Self {
         self.page_concurrency = pages.max(1);
+        self
+    }
+
+    /// Requests in flight at once, across everything this client (and its clones) does:
+    /// waits, pages, downloads (default [`DEFAULT_MAX_REQUESTS`]; at least 1). A request
+    /// over the limit waits for one to end; a `data.json` download counts until its body is
+    /// read or dropped.
+    pub fn max_concurrent_requests(mut self, requests: usize) -> Self {
+        self.max_requests = requests.max(1);
         self
     }
 
@@ -204,6 +222,7 @@ impl ClientBuilder {
                 ledger: self.ledger.unwrap_or_else(|| Arc::new(MemoryLedger::new())),
                 page_concurrency: self.page_concurrency,
                 allow_http_webhooks: self.allow_http_webhooks,
+                requests: Arc::new(tokio::sync::Semaphore::new(self.max_requests)),
                 key,
             }),
         })
@@ -269,6 +288,7 @@ impl Client {
         &self,
         request: hasdata_transport::Request,
     ) -> std::result::Result<Answer, TransportError> {
+        let _permit = self.request_permit().await;
         let response = self.inner.transport.send(request).await?;
         let (parts, body) = response.into_parts();
         let limit = if parts.status.is_success() {
@@ -297,13 +317,26 @@ impl Client {
         path: &str,
         job: Option<JobId>,
     ) -> Result<T> {
+        self.idempotent_with(method, path, job, |body| decode::from_slice(body))
+            .await
+    }
+
+    /// [`Client::idempotent`] with the answer's body turned into `T` by `parse` (a results
+    /// page read as raw rows is not a `DeserializeOwned` type).
+    pub(crate) async fn idempotent_with<T>(
+        &self,
+        method: Method,
+        path: &str,
+        job: Option<JobId>,
+        parse: impl Fn(&Bytes) -> std::result::Result<T, decode::DecodeError>,
+    ) -> Result<T> {
         let mut attempt = 0;
         let mut delayed = Duration::ZERO;
         loop {
             attempt += 1;
             let request = self.request(method.clone(), path, None)?;
             match self.exchange(request).await {
-                Ok(answer) => return self.decode_answer(answer, job),
+                Ok(answer) => return self.decode_answer_with(answer, job, &parse),
                 Err(error) => {
                     let decision = self.inner.retry.decide(
                         true,
@@ -331,10 +364,11 @@ impl Client {
     }
 
     /// Turns an answer into `T`, or into the API's error.
-    pub(crate) fn decode_answer<T: DeserializeOwned>(
+    fn decode_answer_with<T>(
         &self,
         answer: Answer,
         job: Option<JobId>,
+        parse: impl Fn(&Bytes) -> std::result::Result<T, decode::DecodeError>,
     ) -> Result<T> {
         if !answer.status.is_success() {
             return Err(Error::Api {
@@ -342,7 +376,7 @@ impl Client {
                 job_id: job,
             });
         }
-        decode::from_slice(&answer.body).map_err(|e| Error::Decode {
+        parse(&answer.body).map_err(|e| Error::Decode {
             source: self.scrub_decode(e),
             job_id: job,
         })
@@ -361,6 +395,12 @@ impl Client {
         error.snippet = self.scrub(&error.snippet);
         error.message = self.scrub(&error.message);
         error
+    }
+
+    /// Waits for room under the client's request limit. The semaphore is never closed, so
+    /// there is always a permit in the end.
+    pub(crate) async fn request_permit(&self) -> Option<tokio::sync::OwnedSemaphorePermit> {
+        self.inner.requests.clone().acquire_owned().await.ok()
     }
 
     pub(crate) fn scrub(&self, text: &str) -> String {

@@ -21,7 +21,8 @@ use serde_json::Value;
 
 use crate::client::Client;
 use crate::error::{Error, Result};
-use crate::json_array::ArraySplitter;
+use crate::json_array::{ArraySplitter, Elements};
+use crate::raw::{RowJson, rows_of};
 
 /// The largest single row accepted from a file.
 const MAX_ROW_BYTES: usize = 16 * 1024 * 1024;
@@ -29,22 +30,23 @@ const MAX_ROW_BYTES: usize = 16 * 1024 * 1024;
 /// Times a broken download is restarted before falling back to the results pages.
 const MAX_RESTARTS: u32 = 3;
 
-enum Stage<R> {
+enum Stage {
     Start,
     Streaming {
         body: BoxStream<'static, std::result::Result<Bytes, TransportError>>,
         splitter: ArraySplitter,
-        ready: VecDeque<Vec<u8>>,
+        /// Rows split from the chunks read so far, not yet yielded (one chunk's worth).
+        ready: VecDeque<Bytes>,
         skip: u64,
     },
-    Fallback(BoxStream<'static, Result<R>>),
+    Fallback(BoxStream<'static, Result<RowJson>>),
     Done,
 }
 
-struct Download<R> {
+struct Download {
     client: Client,
     id: JobId,
-    stage: Stage<R>,
+    stage: Stage,
     link: Option<String>,
     refreshed: bool,
     restarts: u32,
@@ -59,7 +61,7 @@ enum Opened {
     Unusable(String),
 }
 
-impl<R: DeserializeOwned + Send + 'static> Download<R> {
+impl Download {
     async fn fresh_link(&mut self) -> Result<()> {
         let job = self.client.status(self.id).await?;
         let link = job.data.as_ref().and_then(|links| links.json.clone());
@@ -86,10 +88,19 @@ impl<R: DeserializeOwned + Send + 'static> Download<R> {
             Ok(request) => request,
             Err(e) => return Opened::Unusable(e.to_string()),
         };
+        // The download counts against the client's request limit until its body is dropped.
+        let permit = client.request_permit().await;
         match client.inner.transport.send(request).await {
-            Ok(response) if response.status().is_success() => {
-                Opened::Body(response.into_body().into_stream())
-            }
+            Ok(response) if response.status().is_success() => Opened::Body(
+                response
+                    .into_body()
+                    .into_stream()
+                    .map(move |chunk| {
+                        let _held = &permit;
+                        chunk
+                    })
+                    .boxed(),
+            ),
             Ok(response) if matches!(response.status().as_u16(), 403 | 404) => Opened::Expired,
             Ok(response) => Opened::Unusable(format!("HTTP {}", response.status().as_u16())),
             Err(e) => Opened::Unusable(e.to_string()),
@@ -102,7 +113,7 @@ impl<R: DeserializeOwned + Send + 'static> Download<R> {
         let mut skip = self.yielded;
         let rows = self
             .client
-            .result_rows::<R>(self.id)
+            .results_json(self.id)
             .filter(move |row| {
                 let drop = skip > 0 && row.is_ok();
                 if drop {
@@ -139,7 +150,7 @@ impl<R: DeserializeOwned + Send + 'static> Download<R> {
         }
     }
 
-    async fn step(mut self) -> Option<(Result<R>, Self)> {
+    async fn step(mut self) -> Option<(Result<RowJson>, Self)> {
         loop {
             match &mut self.stage {
                 Stage::Done => return None,
@@ -173,20 +184,20 @@ impl<R: DeserializeOwned + Send + 'static> Download<R> {
                         }
                         let index = self.yielded;
                         self.yielded += 1;
-                        let row = decode::from_slice::<R>(&element).map_err(|e| Error::Decode {
+                        let row = RowJson::checked(element).map_err(|e| Error::Decode {
                             source: e.within(&format!("data.json row {index}")),
                             job_id: Some(self.id),
                         });
                         return Some((row, self));
                     }
-                    let mut out = Vec::new();
+                    let mut out = Elements::default();
                     match body.next().await {
                         Some(Ok(chunk)) => {
                             if let Err(e) = splitter.push(&chunk, &mut out) {
                                 self.fall_back(&e.to_string());
                                 continue;
                             }
-                            ready.extend(out);
+                            ready.extend(rows_of(out));
                         }
                         Some(Err(e)) => self.restart(&e.to_string()).await,
                         None => match splitter.finish() {
@@ -216,21 +227,20 @@ impl<R: DeserializeOwned + Send + 'static> Download<R> {
             return self.fall_back(why);
         }
         self.restarts += 1;
+        // The broken body goes first: it holds a request permit the new one may need.
+        self.stage = Stage::Done;
         tracing::warn!(job_id = %self.id, reason = why, rows_so_far = self.yielded, "data.json broke off; reading it again");
         self.start_streaming().await;
     }
 }
 
 impl Client {
-    /// A finished job's rows of any type `R`, streamed from its `data.json` file in constant
-    /// memory, in order, each exactly once. Falls back to the results pages when the file
-    /// cannot be had. Errors with [`Error::NoDownload`] when the job is not finished, and ends
-    /// with [`Error::Incomplete`] when neither the file nor the pages hold every row the job
-    /// reports.
-    pub fn download_rows<R: DeserializeOwned + Send + 'static>(
-        &self,
-        id: JobId,
-    ) -> BoxStream<'static, Result<R>> {
+    /// A finished job's rows as the bytes the API sent (see [`RowJson`]), streamed from its
+    /// `data.json` file in constant memory, in order, each exactly once. Falls back to the
+    /// results pages when the file cannot be had. Errors with [`Error::NoDownload`] when the
+    /// job is not finished, and ends with [`Error::Incomplete`] when neither the file nor the
+    /// pages hold every row the job reports.
+    pub fn download_json(&self, id: JobId) -> BoxStream<'static, Result<RowJson>> {
         let download = Download {
             client: self.clone(),
             id,
@@ -242,6 +252,30 @@ impl Client {
             expected: 0,
         };
         stream::unfold(download, Download::step).boxed()
+    }
+
+    /// A finished job's rows of any type `R`, streamed from its `data.json` file in constant
+    /// memory, in order, each exactly once. Falls back to the results pages when the file
+    /// cannot be had. Errors with [`Error::NoDownload`] when the job is not finished, and ends
+    /// with [`Error::Incomplete`] when neither the file nor the pages hold every row the job
+    /// reports.
+    pub fn download_rows<R: DeserializeOwned + Send + 'static>(
+        &self,
+        id: JobId,
+    ) -> BoxStream<'static, Result<R>> {
+        let mut index = 0u64;
+        self.download_json(id)
+            .map(move |row| {
+                let at = index;
+                index += 1;
+                row.and_then(|row| {
+                    decode::from_slice::<R>(row.as_bytes()).map_err(|e| Error::Decode {
+                        source: e.within(&format!("data.json row {at}")),
+                        job_id: Some(id),
+                    })
+                })
+            })
+            .boxed()
     }
 
     /// A finished job's rows, typed for scraper `S`, from `data.json`.

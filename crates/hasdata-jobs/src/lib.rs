@@ -21,6 +21,7 @@ mod error;
 mod json_array;
 mod ledger;
 mod poll;
+mod raw;
 mod results;
 mod run;
 mod submit;
@@ -28,11 +29,12 @@ mod wait;
 #[cfg(feature = "webhooks")]
 pub mod webhooks;
 
-pub use client::{Client, ClientBuilder, DEFAULT_BASE_URL};
+pub use client::{Client, ClientBuilder, DEFAULT_BASE_URL, DEFAULT_MAX_REQUESTS};
 pub use error::{Error, Result};
-pub use json_array::{ArraySplitter, SplitError};
+pub use json_array::{ArraySplitter, Elements, SplitError, compact_into};
 pub use ledger::{JobLedger, LedgerEntry, MemoryLedger};
 pub use poll::{HASDATA_HOST, MIN_INTERVAL, PollPolicy};
+pub use raw::RowJson;
 pub use results::PAGE_LIMIT;
 pub use run::{RowSource, RunOptions, RunOutput};
 pub use submit::JobHandle;

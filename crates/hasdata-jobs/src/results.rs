@@ -13,7 +13,9 @@
 use std::collections::HashSet;
 use std::hash::{DefaultHasher, Hash, Hasher};
 
+use bytes::Bytes;
 use futures::stream::{self, BoxStream, FuturesOrdered, StreamExt};
+use hasdata_model::decode::{self, DecodeError};
 use hasdata_model::{JobId, ResultsPage, Scraper};
 use http::Method;
 use serde::de::DeserializeOwned;
@@ -25,9 +27,54 @@ use crate::error::{Error, Result};
 /// Rows per page: the API's maximum.
 pub const PAGE_LIMIT: u64 = 100;
 
-type PageFuture<R> = futures::future::BoxFuture<'static, (u64, Result<ResultsPage<R>>)>;
+/// What the pager needs of a page, however its rows are read (typed, or as raw bytes).
+pub(crate) trait Page: Send + Sized + 'static {
+    /// Reads a page's body.
+    fn parse(body: &Bytes) -> std::result::Result<Self, DecodeError>;
+    /// Rows on this page.
+    fn row_count(&self) -> u64;
+    /// Row `index`'s wrapper id, when it has one.
+    fn row_id(&self, index: usize) -> Option<&str>;
+    /// `meta.total`, as this page says.
+    fn meta_total(&self) -> u64;
+    /// The last page's number, as this page says.
+    fn last_page(&self) -> u64;
+}
 
-struct Pager<R> {
+impl<R: DeserializeOwned + Send + 'static> Page for ResultsPage<R> {
+    fn parse(body: &Bytes) -> std::result::Result<Self, DecodeError> {
+        decode::from_slice(body)
+    }
+
+    fn row_count(&self) -> u64 {
+        self.data.len() as u64
+    }
+
+    fn row_id(&self, index: usize) -> Option<&str> {
+        self.data.get(index).map(|row| row.id.as_str())
+    }
+
+    fn meta_total(&self) -> u64 {
+        self.meta.total.get()
+    }
+
+    fn last_page(&self) -> u64 {
+        self.meta.last_page.get()
+    }
+}
+
+type PageFuture<P> = futures::future::BoxFuture<'static, (u64, Result<P>)>;
+
+/// A spawned task that is aborted when dropped, so a dropped stream stops its page fetches.
+struct AbortOnDrop<T>(tokio::task::JoinHandle<T>);
+
+impl<T> Drop for AbortOnDrop<T> {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
+pub(crate) struct Pager<R> {
     client: Client,
     id: JobId,
     concurrency: usize,
@@ -47,14 +94,38 @@ struct Pager<R> {
     done: bool,
 }
 
-impl<R: DeserializeOwned + Send + 'static> Pager<R> {
-    fn fetch(&self, page: u64) -> PageFuture<R> {
-        let client = self.client.clone();
-        let id = self.id;
-        Box::pin(async move {
+impl<P: Page> Pager<P> {
+    /// Fetches and parses a page. On a tokio runtime this runs as a task of its own, so pages
+    /// are read and parsed on another core while the consumer writes the previous ones.
+    fn fetch(&self, page: u64) -> PageFuture<P> {
+        let fetch = Self::fetch_here(self.client.clone(), self.id, page);
+        match tokio::runtime::Handle::try_current() {
+            Ok(runtime) => {
+                let task = AbortOnDrop(runtime.spawn(fetch));
+                Box::pin(async move {
+                    let mut task = task;
+                    match (&mut task.0).await {
+                        Ok(done) => done,
+                        Err(joined) if joined.is_panic() => {
+                            std::panic::resume_unwind(joined.into_panic())
+                        }
+                        // Only a runtime shutting down cancels the task.
+                        Err(_) => (
+                            page,
+                            Err(Error::Config("the runtime shut down mid-read".into())),
+                        ),
+                    }
+                })
+            }
+            Err(_) => Box::pin(fetch),
+        }
+    }
+
+    async fn fetch_here(client: Client, id: JobId, page: u64) -> (u64, Result<P>) {
+        {
             let path = format!("/scrapers/jobs/{id}/results?page={page}&limit={PAGE_LIMIT}");
             let result = client
-                .idempotent::<ResultsPage<R>>(Method::GET, &path, Some(id))
+                .idempotent_with(Method::GET, &path, Some(id), P::parse)
                 .await
                 .map_err(|error| match error {
                     Error::Decode { source, job_id } => Error::Decode {
@@ -64,10 +135,10 @@ impl<R: DeserializeOwned + Send + 'static> Pager<R> {
                     other => other,
                 });
             (page, result)
-        })
+        }
     }
 
-    async fn step(mut self) -> Option<(Result<ResultsPage<R>>, Self)> {
+    async fn step(mut self) -> Option<(Result<P>, Self)> {
         if self.done {
             return None;
         }
@@ -125,23 +196,26 @@ impl<R: DeserializeOwned + Send + 'static> Pager<R> {
                     return Some((Err(error), self));
                 }
             };
-            for row in &page.data {
+            let rows = page.row_count();
+            for index in 0..rows as usize {
+                let Some(row_id) = page.row_id(index) else {
+                    continue;
+                };
                 let mut hasher = DefaultHasher::new();
-                row.id.hash(&mut hasher);
+                row_id.hash(&mut hasher);
                 if !self.ids.insert(hasher.finish()) {
                     self.done = true;
                     let error = Error::RepeatedRow {
                         job_id: self.id,
-                        row_id: row.id.clone(),
+                        row_id: row_id.to_owned(),
                         page: page_number,
                     };
                     return Some((Err(error), self));
                 }
             }
-            let rows = page.data.len() as u64;
             self.rows_seen += rows;
-            self.meta_total = self.meta_total.max(page.meta.total.get());
-            self.last_page = self.last_page.max(page.meta.last_page.get());
+            self.meta_total = self.meta_total.max(page.meta_total());
+            self.last_page = self.last_page.max(page.last_page());
             if let Some(expected) = self.expected_rows {
                 self.last_page = self.last_page.max(expected.div_ceil(PAGE_LIMIT));
             }
@@ -166,7 +240,12 @@ impl Client {
         &self,
         id: JobId,
     ) -> BoxStream<'static, Result<ResultsPage<R>>> {
-        let pager = Pager {
+        self.pages::<ResultsPage<R>>(id)
+    }
+
+    /// Pages of any [`Page`] reading, in order, checked as [`Client::result_pages`] says.
+    pub(crate) fn pages<P: Page>(&self, id: JobId) -> BoxStream<'static, Result<P>> {
+        let pager = Pager::<P> {
             client: self.clone(),
             id,
             concurrency: self.inner.page_concurrency,

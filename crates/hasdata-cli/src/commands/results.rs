@@ -58,10 +58,10 @@ pub async fn export(
         .job(id.get()));
     }
     let rows = match output.source {
-        Source::Pages => client.results_raw(id),
-        Source::File => client.download_raw(id),
-        Source::Auto if job.status == JobStatus::Finished => client.download_raw(id),
-        Source::Auto => client.results_raw(id),
+        Source::Pages => client.results_json(id),
+        Source::File => client.download_json(id),
+        Source::Auto if job.status == JobStatus::Finished => client.download_json(id),
+        Source::Auto => client.results_json(id),
     };
     let columns = scraper.map(schema_columns).unwrap_or_default();
     let mut writer = RowWriter::create(output.format, output.out.as_deref(), columns)?;
@@ -79,7 +79,7 @@ pub async fn export(
             next = rows.next() => next,
         };
         match next {
-            Some(Ok(row)) => writer.write(&row)?,
+            Some(Ok(row)) => writer.write(row.as_bytes())?,
             Some(Err(error)) => return Err(incomplete(writer, id, ended, expected, error)),
             None => break,
         }

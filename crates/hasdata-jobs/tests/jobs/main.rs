@@ -5,6 +5,7 @@
 
 mod error_paths;
 mod offline;
+mod raw_rows;
 mod sim_lifecycle;
 mod sim_rows;
 #[cfg(feature = "webhooks")]
