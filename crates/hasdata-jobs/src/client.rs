@@ -33,8 +33,19 @@ pub const DEFAULT_MAX_REQUESTS: usize = 32;
 
 /// A client of the Scraper Jobs API. Cheap to clone: clones share one connection pool.
 ///
-/// ```no_run
-/// # async fn demo() -> hasdata_jobs::Result<()> {
+/// ```
+/// # #[tokio::main]
+/// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// # // Run against the in-process simulator, so this example is tested end to end.
+/// # let sim = hasdata_sim::Simulator::start(hasdata_sim::SimConfig {
+/// #     job_duration: std::time::Duration::ZERO,
+/// #     ..Default::default()
+/// # }).await?;
+/// # // SAFETY: a doctest is its own single-threaded process at this point.
+/// # unsafe {
+/// #     std::env::set_var("HASDATA_API_KEY", sim.api_key());
+/// #     std::env::set_var("HASDATA_BASE_URL", sim.base_url());
+/// # }
 /// use hasdata_jobs::{Client, PollPolicy};
 /// use hasdata_model::{bodies::ContactsBody, scrapers::Contacts};
 /// use futures::TryStreamExt;
@@ -42,9 +53,14 @@ pub const DEFAULT_MAX_REQUESTS: usize = 32;
 /// let client = Client::from_env()?; // HASDATA_API_KEY, optional HASDATA_BASE_URL
 /// let job = client.submit::<Contacts>(&ContactsBody::new(["https://example.com/about"])).await?;
 /// println!("submitted job {}", job.id()); // persist it: the ledger already did
+/// # let poll = PollPolicy::fast();
+/// # /*
 /// job.wait(PollPolicy::default()).await?;
+/// # */
+/// # job.wait(poll).await?;
 /// let rows: Vec<_> = job.results().try_collect().await?;
-/// # let _ = rows;
+/// # assert_eq!(rows.len(), 1);
+/// # assert_eq!(rows[0].url, "https://example.com/about");
 /// # Ok(())
 /// # }
 /// ```

@@ -6,11 +6,14 @@
 //! the way HasData does (three attempts, no order), and injects seeded, counted faults. The
 //! demo, the tests and the benchmarks run against it; users run it to develop offline.
 //!
-//! ```no_run
-//! # async fn demo() -> std::io::Result<()> {
+//! ```
+//! # #[tokio::main]
+//! # async fn main() -> std::io::Result<()> {
 //! use hasdata_sim::{SimConfig, Simulator};
 //! let sim = Simulator::start(SimConfig::default()).await?;
 //! println!("{} (key {})", sim.base_url(), sim.api_key());
+//! # assert!(sim.base_url().starts_with("http://127.0.0.1:"));
+//! # assert_eq!(sim.api_key(), "demo");
 //! # Ok(())
 //! # }
 //! ```

@@ -12,11 +12,13 @@
 //!
 //! A stack for the real API, bottom up:
 //!
-//! ```no_run
+//! ```
 //! use std::sync::Arc;
 //! use hasdata_transport::{ApiKey, ApiKeyTransport, ReqwestTransport, RetryPolicy, RetryTransport, SharedTransport};
 //!
 //! # fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! # // SAFETY: a doctest is its own single-threaded process at this point.
+//! # unsafe { std::env::set_var("HASDATA_API_KEY", "doc-key") };
 //! let http: SharedTransport = Arc::new(ReqwestTransport::new()?);
 //! let authed: SharedTransport = Arc::new(ApiKeyTransport::new(
 //!     http,
