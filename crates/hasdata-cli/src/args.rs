@@ -129,6 +129,10 @@ pub struct SubmitArgs {
     /// Submits in flight at once with --bodies.
     #[arg(long, default_value_t = 2)]
     pub concurrency: usize,
+    /// With --bodies, send lines this ledger already recorded as submitted or uncertain
+    /// (they are skipped otherwise).
+    #[arg(long, requires = "bodies")]
+    pub again: bool,
 }
 
 #[derive(Clone, Debug, Args)]
@@ -230,10 +234,33 @@ pub struct RunArgs {
 pub enum JobsCommand {
     /// Every job in the ledger, newest first.
     List,
-    /// One job's ledger entry.
-    Show(JobArg),
+    /// One job's ledger entry (by id), or one submit intent (by its key).
+    Show(ShowArgs),
+    /// Send an uncertain submit again, with its own Idempotency-Key, after checking the
+    /// dashboard shows no such job.
+    Retry(RetryArgs),
     /// Wait for and collect every job not collected yet, without submitting anything.
     Resume(ResumeArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ShowArgs {
+    /// A job id, or the key of a submit intent (see `hasdata jobs list`).
+    pub target: String,
+}
+
+#[derive(Debug, Args)]
+pub struct RetryArgs {
+    /// The intent's key (see `hasdata jobs list`).
+    pub key: String,
+    /// Confirms that the dashboard shows no job for this submit: if HasData did create one and
+    /// does not honour the Idempotency-Key, a second job is created and billed.
+    #[arg(long)]
+    pub yes: bool,
+    /// The original body (needed when the ledger's copy had webhook secrets removed and its
+    /// line is not in its file any more).
+    #[arg(long)]
+    pub body: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]

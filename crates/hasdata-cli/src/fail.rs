@@ -99,9 +99,9 @@ impl From<Error> for Failure {
             Error::WaitDeadline { job_id, .. } => format!(
                 "{error}; it goes on running: `hasdata wait {job_id}` or `hasdata jobs resume` picks it up"
             ),
-            Error::SubmitUncertain { .. } => {
-                format!("{error}; `hasdata jobs list` shows what was recorded")
-            }
+            Error::SubmitUncertain { key, .. } => format!(
+                "{error}; check the HasData dashboard before sending it again; `hasdata jobs show {key}` shows what was recorded"
+            ),
             _ => error.to_string(),
         };
         Failure {
@@ -121,8 +121,8 @@ impl From<std::io::Error> for Failure {
     }
 }
 
-impl From<rusqlite::Error> for Failure {
-    fn from(error: rusqlite::Error) -> Self {
+impl From<hasdata_ledger::LedgerError> for Failure {
+    fn from(error: hasdata_ledger::LedgerError) -> Self {
         Failure::new(code::OTHER, format!("ledger: {error}"))
     }
 }

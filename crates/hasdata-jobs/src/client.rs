@@ -407,7 +407,7 @@ impl Client {
         error
     }
 
-    fn scrub_decode(&self, mut error: decode::DecodeError) -> decode::DecodeError {
+    pub(crate) fn scrub_decode(&self, mut error: decode::DecodeError) -> decode::DecodeError {
         error.snippet = self.scrub(&error.snippet);
         error.message = self.scrub(&error.message);
         error

@@ -3,6 +3,7 @@
 
 use std::time::Duration;
 
+use hasdata_ledger::LedgerError;
 use hasdata_model::decode::DecodeError;
 use hasdata_model::{JobId, JobStatus, UnknownScraper, ValidationErrors};
 use hasdata_transport::{ApiError, TransportError};
@@ -45,23 +46,45 @@ pub enum Error {
         job_id: Option<JobId>,
     },
     /// A submit failed in a way that does not prove the job was not created: it may exist
-    /// and be spending credits. Check the account before submitting again.
+    /// and be spending credits. Its intent stays unresolved in the ledger under `key`; check
+    /// the account before sending it again (with the same key: [`crate::Client::resend_intent`]).
     #[error(
-        "submit to {slug} failed after the request may have reached HasData, so the job may exist: {reason}"
+        "submit to {slug} failed after the request may have reached HasData, so the job may exist (intent {key}): {reason}"
     )]
     SubmitUncertain {
         /// The scraper.
         slug: String,
+        /// The intent's idempotency key.
+        key: String,
         /// What happened.
         reason: String,
     },
-    /// The job was created but the ledger could not record it. The id is here: keep it.
-    #[error("job {job_id} was created but the ledger could not record it: {message}")]
-    Ledger {
-        /// The new job.
-        job_id: JobId,
+    /// The ledger could not record the intent, so nothing was sent.
+    #[error("the ledger could not record the submit, so nothing was sent: {source}")]
+    LedgerUnavailable {
         /// The ledger's error.
-        message: String,
+        source: LedgerError,
+    },
+    /// The job was created but the ledger could not record its id. The id is here: keep it.
+    #[error("job {sent_id} was created but the ledger could not record it: {source}")]
+    Ledger {
+        /// The new job, when its id is an integer.
+        job_id: Option<JobId>,
+        /// The id as the server sent it.
+        sent_id: String,
+        /// The ledger's error.
+        source: LedgerError,
+    },
+    /// The server created a job whose id is not an integer, which this SDK cannot follow. The
+    /// id is recorded with the intent `key`.
+    #[error(
+        "the server created job {id:?}, which is not an integer id this client can follow; it is recorded in the ledger under intent {key}"
+    )]
+    UnsupportedJobId {
+        /// The id as sent.
+        id: String,
+        /// The intent's idempotency key.
+        key: String,
     },
     /// The wait's deadline passed before the job ended. The job goes on running.
     #[error("job {job_id} did not finish within {waited:?} (last status: {})", last_status.as_ref().map_or("unknown", |s| s.as_str()))]
@@ -118,9 +141,9 @@ impl Error {
         match self {
             Error::Api { job_id, .. }
             | Error::Transport { job_id, .. }
-            | Error::Decode { job_id, .. } => *job_id,
-            Error::Ledger { job_id, .. }
-            | Error::WaitDeadline { job_id, .. }
+            | Error::Decode { job_id, .. }
+            | Error::Ledger { job_id, .. } => *job_id,
+            Error::WaitDeadline { job_id, .. }
             | Error::NoDownload { job_id, .. }
             | Error::Incomplete { job_id, .. }
             | Error::RepeatedRow { job_id, .. } => Some(*job_id),

@@ -1,59 +1,11 @@
-//! Where job ids are recorded the moment the server answers a submit.
+//! The ledger the client writes ahead of every submit: the `hasdata-ledger` crate, re-exported
+//! so most programs need only this crate.
 //!
-//! A job costs credits from the moment it exists. If the process dies between the submit's
-//! answer and the caller storing the id, the job would be orphaned; the ledger is called before
-//! `submit` returns, so a durable ledger (the CLI's SQLite one) closes that window.
+//! A job costs credits from the moment it exists. The submit path records an intent before the
+//! POST and its outcome after (see [`crate::Client::submit`]), so a process that dies at any
+//! instant leaves either the job's id or an unresolved intent in a durable ledger.
 
-use std::fmt;
-use std::sync::Mutex;
-
-use hasdata_model::{Job, JobId, ScraperKind};
-
-/// One submitted job.
-#[derive(Clone, Debug, PartialEq)]
-pub struct LedgerEntry {
-    /// The job's id.
-    pub job_id: JobId,
-    /// The scraper.
-    pub scraper: ScraperKind,
-    /// The submit record as the server sent it.
-    pub record: Job,
-}
-
-/// Records submitted jobs. Implementations must be quick and must not lose an entry they
-/// accepted: `record` returning `Ok` means the id is safe.
-pub trait JobLedger: Send + Sync + fmt::Debug {
-    /// Records a job that the server has just created.
-    fn record(&self, entry: &LedgerEntry) -> Result<(), String>;
-}
-
-/// A ledger in memory: what the process submitted, for inspection and tests.
-#[derive(Debug, Default)]
-pub struct MemoryLedger {
-    entries: Mutex<Vec<LedgerEntry>>,
-}
-
-impl MemoryLedger {
-    /// An empty ledger.
-    pub fn new() -> Self {
-        MemoryLedger::default()
-    }
-
-    /// Every entry, in submit order.
-    pub fn entries(&self) -> Vec<LedgerEntry> {
-        self.entries
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .clone()
-    }
-}
-
-impl JobLedger for MemoryLedger {
-    fn record(&self, entry: &LedgerEntry) -> Result<(), String> {
-        self.entries
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .push(entry.clone());
-        Ok(())
-    }
-}
+pub use hasdata_ledger::{
+    BodyDigest, Intent, IntentEntry, IntentState, JobEntry, JobLedger, JobProgress, LedgerError,
+    MemoryLedger, Origin, SentJobId, Submitted,
+};

@@ -1,4 +1,4 @@
-//! Submitting a job: validate, send once, record the id before returning.
+//! Submitting a job: validate, record the intent, send once, record the id before returning.
 
 use std::marker::PhantomData;
 
@@ -7,12 +7,14 @@ use futures::stream::BoxStream;
 use hasdata_model::bodies::JobBody;
 use hasdata_model::{Job, JobId, Scraper, ScraperKind, ValidateOptions, decode};
 use http::Method;
+use serde::Deserialize;
 use serde_json::Value;
 
 use crate::client::Client;
 use crate::error::{Error, Result};
-use crate::ledger::LedgerEntry;
+use crate::ledger::{BodyDigest, Intent, IntentState, Origin, SentJobId, Submitted};
 use crate::poll::PollPolicy;
+use hasdata_ledger::redact_body;
 
 /// A submitted job of scraper `S`: its id, the record the submit answered with, and the calls
 /// that concern it.
@@ -80,22 +82,43 @@ impl<S: Scraper> JobHandle<S> {
     }
 }
 
-/// A random key sent as `Idempotency-Key`, as HasData's own CLI does; the POST is never sent
-/// twice by this crate either way.
+/// A fresh idempotency key: a random (version 4) UUID, sent as `Idempotency-Key` as HasData's
+/// own CLI does, and the intent's key in the ledger.
 fn idempotency_key() -> String {
-    format!("{:032x}", rand::random::<u128>())
+    uuid::Builder::from_random_bytes(rand::random())
+        .into_uuid()
+        .to_string()
+}
+
+/// How one submit is recorded.
+#[derive(Clone, Debug, Default)]
+pub struct SubmitOptions {
+    /// Where the body came from (`bodies.jsonl:17`), recorded with the intent and the job.
+    pub origin: Option<Origin>,
+}
+
+/// Only the id of a submit answer: read before anything else, so no other field (a `null`
+/// count, a new shape) can lose it.
+#[derive(Deserialize)]
+struct IdOnly {
+    #[serde(default)]
+    id: Option<Value>,
 }
 
 impl Client {
     /// Submits a job. The body is validated first: an invalid body sends nothing.
     ///
-    /// The POST is sent once. The id is recorded in the ledger before this returns; an
-    /// error after the job may have been created says so ([`Error::SubmitUncertain`]).
+    /// Write-ahead: an [`Intent`](crate::Intent) is recorded in the ledger before the POST;
+    /// the POST is sent once; the job id is recorded before this returns. An error after the
+    /// job may have been created says so ([`Error::SubmitUncertain`]) and leaves the intent
+    /// unresolved in the ledger.
     pub async fn submit<S: Scraper>(&self, body: &S::Body) -> Result<JobHandle<S>> {
         body.validate_with(self.validate_options())?;
         let bytes = serde_json::to_vec(body)
             .map_err(|e| Error::Config(format!("body does not encode: {e}")))?;
-        let record = self.submit_bytes(S::KIND, Bytes::from(bytes)).await?;
+        let record = self
+            .submit_bytes(S::KIND, Bytes::from(bytes), Send::Fresh(None))
+            .await?;
         Ok(JobHandle {
             client: self.clone(),
             id: record.id,
@@ -107,11 +130,62 @@ impl Client {
     /// Submits a job when only the slug is known (a CLI, a config file). The slug and the
     /// body are checked first, with the same rules as [`Client::submit`].
     pub async fn submit_raw(&self, slug: &str, body: &Value) -> Result<Job> {
+        self.submit_raw_with(slug, body, &SubmitOptions::default())
+            .await
+    }
+
+    /// [`Client::submit_raw`], recording where the body came from.
+    pub async fn submit_raw_with(
+        &self,
+        slug: &str,
+        body: &Value,
+        options: &SubmitOptions,
+    ) -> Result<Job> {
         let kind: ScraperKind = slug.parse()?;
         kind.validate_json_with(body, self.validate_options())?;
         let bytes = serde_json::to_vec(body)
             .map_err(|e| Error::Config(format!("body does not encode: {e}")))?;
-        self.submit_bytes(kind, Bytes::from(bytes)).await
+        self.submit_bytes(
+            kind,
+            Bytes::from(bytes),
+            Send::Fresh(options.origin.clone()),
+        )
+        .await
+    }
+
+    /// Sends an unresolved (or refused) intent again, with its own idempotency key, after the
+    /// caller checked that no job was created. `body` must be the exact bytes of the first
+    /// send (their digest is checked): the ledger keeps bodies with webhook secrets redacted,
+    /// so the caller supplies them.
+    ///
+    /// Whether HasData honours `Idempotency-Key` is not documented: if the first send did
+    /// create a job, this may create a second one.
+    pub async fn resend_intent(&self, key: &str, body: Bytes) -> Result<Job> {
+        let ledger = &self.inner.ledger;
+        let entry = ledger
+            .intent(key)
+            .await
+            .map_err(|source| Error::LedgerUnavailable { source })?
+            .ok_or_else(|| {
+                Error::Config(format!("no submit intent with key {key} in the ledger"))
+            })?;
+        if entry.state == IntentState::Submitted {
+            return Err(Error::Config(format!(
+                "intent {key} already created job {}: nothing to resend",
+                entry.job_id.map(|id| id.to_string()).unwrap_or_default()
+            )));
+        }
+        if BodyDigest::of(&body) != entry.intent.digest {
+            return Err(Error::Config(format!(
+                "the body given for intent {key} is not the one first sent (its SHA-256 differs)"
+            )));
+        }
+        let kind: ScraperKind = entry.intent.slug.parse()?;
+        let value: Value = serde_json::from_slice(&body)
+            .map_err(|e| Error::Config(format!("the body of intent {key} is not JSON: {e}")))?;
+        kind.validate_json_with(&value, self.validate_options())?;
+        self.submit_bytes(kind, body, Send::Again(key.to_owned()))
+            .await
     }
 
     /// A handle to a job submitted earlier (from the ledger, or another process).
@@ -131,57 +205,148 @@ impl Client {
         }
     }
 
-    async fn submit_bytes(&self, kind: ScraperKind, body: Bytes) -> Result<Job> {
+    /// The write-ahead submit: intent, POST, outcome.
+    async fn submit_bytes(&self, kind: ScraperKind, body: Bytes, send: Send) -> Result<Job> {
         let slug = kind.as_str();
+        let ledger = &self.inner.ledger;
+        let key = match send {
+            Send::Fresh(origin) => {
+                let key = idempotency_key();
+                let intent = Intent::new(key.clone(), slug, &body, origin);
+                ledger
+                    .record_intent(&intent)
+                    .await
+                    .map_err(|source| Error::LedgerUnavailable { source })?;
+                key
+            }
+            Send::Again(key) => {
+                ledger
+                    .record_resend(&key)
+                    .await
+                    .map_err(|source| Error::LedgerUnavailable { source })?;
+                key
+            }
+        };
         let mut request =
             self.request(Method::POST, &format!("/scrapers/{slug}/jobs"), Some(body))?;
-        if let Ok(value) = http::HeaderValue::from_str(&idempotency_key()) {
+        if let Ok(value) = http::HeaderValue::from_str(&key) {
             request.headers_mut().insert("idempotency-key", value);
         }
-        let uncertain = |reason: String| Error::SubmitUncertain {
-            slug: slug.to_owned(),
-            reason,
-        };
         let answer = match self.exchange(request).await {
             Ok(answer) => answer,
             Err(error) if !error.may_have_reached_server() => {
+                self.settle_failed(&key, IntentState::Refused, &format!("never sent: {error}"))
+                    .await;
                 return Err(Error::Transport {
                     source: error,
                     job_id: None,
                 });
             }
-            Err(error) => return Err(uncertain(error.to_string())),
+            Err(error) => {
+                let reason = self.scrub(&error.to_string());
+                return Err(self.uncertain(slug, &key, reason).await);
+            }
         };
         if answer.status.is_server_error() {
-            return Err(uncertain(self.api_error(&answer).to_string()));
+            let reason = self.api_error(&answer).to_string();
+            return Err(self.uncertain(slug, &key, reason).await);
         }
         if !answer.status.is_success() {
             // 4xx: the server refused the request; no job exists.
+            let error = self.api_error(&answer);
+            self.settle_failed(&key, IntentState::Refused, &error.to_string())
+                .await;
             return Err(Error::Api {
-                source: self.api_error(&answer),
+                source: error,
                 job_id: None,
             });
         }
-        let record: Job = decode::from_slice(&answer.body).map_err(|e| {
-            uncertain(format!(
-                "the answer could not be read: {}",
-                self.scrub(&e.to_string())
-            ))
-        })?;
-        let entry = LedgerEntry {
-            job_id: record.id,
-            scraper: kind,
-            record: record.clone(),
+        // The id first, from the raw bytes; nothing else in the answer can lose it.
+        let sent_id = serde_json::from_slice::<IdOnly>(&answer.body)
+            .ok()
+            .and_then(|only| only.id)
+            .as_ref()
+            .and_then(SentJobId::from_value);
+        let Some(sent_id) = sent_id else {
+            let reason = format!(
+                "the answer ({}) has no job id: {}",
+                answer.status,
+                self.scrub(&String::from_utf8_lossy(
+                    &answer.body[..answer.body.len().min(200)]
+                ))
+            );
+            return Err(self.uncertain(slug, &key, reason).await);
         };
-        self.inner
-            .ledger
-            .record(&entry)
-            .map_err(|message| Error::Ledger {
-                job_id: record.id,
-                message,
+        let mut raw: Value = serde_json::from_slice(&answer.body).unwrap_or(Value::Null);
+        redact_body(&mut raw);
+        let submitted = Submitted {
+            id: sent_id.clone(),
+            status: raw.get("status").and_then(Value::as_str).map(str::to_owned),
+            record: raw,
+        };
+        ledger
+            .record_submitted(&key, &submitted)
+            .await
+            .map_err(|source| Error::Ledger {
+                job_id: sent_id.job_id(),
+                sent_id: sent_id.to_string(),
+                source,
             })?;
-        tracing::info!(job_id = %record.id, scraper = slug, "job submitted");
-        Ok(record)
+        let Some(id) = sent_id.job_id() else {
+            return Err(Error::UnsupportedJobId {
+                id: sent_id.to_string(),
+                key,
+            });
+        };
+        tracing::info!(job_id = %id, scraper = slug, key = %key, "job submitted");
+        self.lenient_record(id, &answer.body, &submitted)
+    }
+
+    /// The submit record, decoded; when some field does not decode, a record with the id and
+    /// the status only (the id is recorded already; the rest of a record must never fail the
+    /// submit).
+    fn lenient_record(&self, id: JobId, body: &[u8], submitted: &Submitted) -> Result<Job> {
+        let error = match decode::from_slice::<Job>(body) {
+            Ok(mut record) => {
+                record.id = id;
+                return Ok(record);
+            }
+            Err(e) => e,
+        };
+        tracing::warn!(job_id = %id, error = %self.scrub(&error.to_string()), "the submit record did not decode in full; keeping its id and status");
+        let status = submitted.status.as_deref().unwrap_or("pending");
+        serde_json::from_value(serde_json::json!({"id": id.get(), "status": status}))
+            .or_else(|_| {
+                serde_json::from_value(serde_json::json!({"id": id.get(), "status": "pending"}))
+            })
+            .map_err(|_| Error::Decode {
+                source: self.scrub_decode(error),
+                job_id: Some(id),
+            })
+    }
+
+    /// Marks the intent uncertain and builds the error that says so.
+    async fn uncertain(&self, slug: &str, key: &str, reason: String) -> Error {
+        self.settle_failed(key, IntentState::Uncertain, &reason)
+            .await;
+        Error::SubmitUncertain {
+            slug: slug.to_owned(),
+            key: key.to_owned(),
+            reason,
+        }
+    }
+
+    /// Records a submit that produced no id. Should the ledger fail here, the intent stays
+    /// pending, which reads as unresolved: still safe, so only a warning.
+    async fn settle_failed(&self, key: &str, state: IntentState, reason: &str) {
+        let ledger = &self.inner.ledger;
+        let result = match state {
+            IntentState::Refused => ledger.record_refused(key, reason).await,
+            _ => ledger.record_uncertain(key, reason).await,
+        };
+        if let Err(error) = result {
+            tracing::warn!(key, error = %error, "the ledger could not record a submit's outcome; the intent stays pending");
+        }
     }
 
     /// A job's status now.
@@ -195,4 +360,10 @@ impl Client {
         self.idempotent(Method::DELETE, &format!("/scrapers/jobs/{id}"), Some(id))
             .await
     }
+}
+
+/// A first send (with where the body came from), or an explicit resend of an intent.
+enum Send {
+    Fresh(Option<Origin>),
+    Again(String),
 }

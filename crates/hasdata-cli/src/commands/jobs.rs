@@ -1,12 +1,13 @@
-//! `hasdata jobs list|show|resume`: the ledger.
+//! `hasdata jobs list|show|retry|resume`: the ledger, its jobs and its uncertain submits.
 
 use std::str::FromStr;
 
+use hasdata_jobs::{BodyDigest, IntentEntry, IntentState, JobLedger, Origin};
 use hasdata_model::{JobId, ScraperKind};
-use serde_json::json;
+use serde_json::{Value, json};
 
 use super::{Interrupt, lookup, poll_policy, results, wait};
-use crate::args::{Format, JobArg, OutputArgs, ResumeArgs, Source};
+use crate::args::{Format, OutputArgs, ResumeArgs, RetryArgs, ShowArgs, Source};
 use crate::context::Ctx;
 use crate::fail::{Failure, code};
 use crate::ledger::Entry;
@@ -26,20 +27,169 @@ fn line(entry: &Entry) -> String {
     )
 }
 
-pub fn list(ctx: &Ctx) -> Result<(), Failure> {
-    for entry in ctx.ledger()?.list()? {
+fn intent_line(entry: &IntentEntry) -> String {
+    let state = match entry.state {
+        IntentState::Pending => "uncertain (no answer recorded)".to_owned(),
+        state => format!("{state}: {}", entry.detail.as_deref().unwrap_or("")),
+    };
+    format!(
+        "{}  {:<24} {}  {}  {state}",
+        entry.intent.key,
+        entry.intent.slug,
+        entry.intent.created_at,
+        entry
+            .intent
+            .origin
+            .as_ref()
+            .map_or("-".to_owned(), |o| o.to_string()),
+    )
+}
+
+fn intent_json(entry: &IntentEntry) -> Value {
+    let mut value = serde_json::to_value(entry).unwrap_or_default();
+    if let Some(object) = value.as_object_mut() {
+        object.insert("advice".into(), json!(entry.advice()));
+    }
+    value
+}
+
+pub async fn list(ctx: &Ctx) -> Result<(), Failure> {
+    let ledger = ctx.ledger()?;
+    for entry in ledger.list()? {
         ctx.emit(|| line(&entry), entry.to_json());
+    }
+    let unresolved: Vec<IntentEntry> = ledger
+        .intents()
+        .await?
+        .into_iter()
+        .filter(|e| e.state.is_unresolved())
+        .collect();
+    if !unresolved.is_empty() {
+        ctx.note(format!(
+            "{} uncertain submit(s): a job may exist for each without its id here. Check the HasData dashboard; \
+             `hasdata jobs show KEY` says more, `hasdata jobs retry KEY --yes` resends one with the same Idempotency-Key:",
+            unresolved.len()
+        ));
+        for entry in &unresolved {
+            ctx.emit(|| intent_line(entry), intent_json(entry));
+        }
     }
     Ok(())
 }
 
-pub fn show(ctx: &Ctx, args: &JobArg) -> Result<(), Failure> {
-    let entry = ctx.ledger()?.get(args.id)?.ok_or_else(|| {
-        Failure::new(code::OTHER, format!("job {} is not in the ledger", args.id))
+pub async fn show(ctx: &Ctx, args: &ShowArgs) -> Result<(), Failure> {
+    let ledger = ctx.ledger()?;
+    if let Ok(id) = args.target.trim().parse::<u64>() {
+        let entry = ledger
+            .get(id)?
+            .ok_or_else(|| Failure::new(code::OTHER, format!("job {id} is not in the ledger")))?;
+        ctx.emit(
+            || serde_json::to_string_pretty(&entry.to_json()).unwrap_or_default(),
+            entry.to_json(),
+        );
+        return Ok(());
+    }
+    let entry = ledger.intent(args.target.trim()).await?.ok_or_else(|| {
+        Failure::new(
+            code::OTHER,
+            format!(
+                "{} is neither a job id nor a submit intent in the ledger",
+                args.target
+            ),
+        )
     })?;
+    let value = intent_json(&entry);
     ctx.emit(
-        || serde_json::to_string_pretty(&entry.to_json()).unwrap_or_default(),
-        entry.to_json(),
+        || {
+            let mut text = serde_json::to_string_pretty(&value).unwrap_or_default();
+            if let Some(advice) = entry.advice() {
+                text.push_str(&format!("\n{advice}"));
+            }
+            text
+        },
+        value.clone(),
+    );
+    Ok(())
+}
+
+/// The exact bytes first sent for an intent: from `--body`, the ledger's copy (when nothing
+/// was redacted from it), or the intent's line in its file. Checked against the digest.
+fn original_body(entry: &IntentEntry, given: Option<&std::path::Path>) -> Result<Vec<u8>, Failure> {
+    let matches = |bytes: &[u8]| BodyDigest::of(bytes) == entry.intent.digest;
+    let encode = |value: &Value| serde_json::to_vec(value).unwrap_or_default();
+    if let Some(path) = given {
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| Failure::usage(format!("cannot read --body {}: {e}", path.display())))?;
+        let value: Value = serde_json::from_str(&text)
+            .map_err(|e| Failure::usage(format!("--body {} is not JSON: {e}", path.display())))?;
+        let bytes = encode(&value);
+        return if matches(&bytes) {
+            Ok(bytes)
+        } else {
+            Err(Failure::usage(format!(
+                "--body {} is not the body first sent for intent {} (its SHA-256 differs)",
+                path.display(),
+                entry.intent.key
+            )))
+        };
+    }
+    if let (Some(stored), false) = (&entry.intent.body, entry.intent.body_redacted)
+        && let Ok(value) = serde_json::from_str::<Value>(stored)
+        && matches(&encode(&value))
+    {
+        return Ok(encode(&value));
+    }
+    if let Some(Origin {
+        source,
+        line: Some(line),
+    }) = &entry.intent.origin
+        && let Ok(text) = std::fs::read_to_string(source)
+        && let Some(text) = text.lines().nth((*line as usize).saturating_sub(1))
+        && let Ok(value) = serde_json::from_str::<Value>(text)
+        && matches(&encode(&value))
+    {
+        return Ok(encode(&value));
+    }
+    Err(Failure::usage(format!(
+        "the ledger's copy of intent {}'s body had its webhook secrets removed and its origin ({}) no longer holds it: pass the original with --body FILE",
+        entry.intent.key,
+        entry
+            .intent
+            .origin
+            .as_ref()
+            .map_or("none".to_owned(), |o| o.to_string())
+    )))
+}
+
+/// Sends an uncertain (or refused) submit again with its own Idempotency-Key.
+pub async fn retry(ctx: &Ctx, args: &RetryArgs) -> Result<(), Failure> {
+    let ledger = ctx.ledger()?;
+    let entry = ledger.intent(args.key.trim()).await?.ok_or_else(|| {
+        Failure::usage(format!(
+            "no submit intent with key {} in the ledger",
+            args.key
+        ))
+    })?;
+    if entry.state == IntentState::Submitted {
+        return Err(Failure::usage(format!(
+            "intent {} already created job {}: nothing to retry",
+            entry.intent.key,
+            entry.job_id.map(|id| id.to_string()).unwrap_or_default()
+        )));
+    }
+    if !args.yes {
+        return Err(Failure::usage(format!(
+            "intent {} ({} at {}) may already have created a job. Check the HasData dashboard; if there is none, \
+             run `hasdata jobs retry {} --yes`. HasData may not honour the Idempotency-Key: if a job exists, a retry creates and bills a second one",
+            entry.intent.key, entry.intent.slug, entry.intent.created_at, entry.intent.key
+        )));
+    }
+    let body = original_body(&entry, args.body.as_deref())?;
+    let client = ctx.client(ledger.clone(), 1)?;
+    let job = client.resend_intent(&entry.intent.key, body.into()).await?;
+    ctx.emit(
+        || job.id.to_string(),
+        serde_json::to_value(&job).unwrap_or_default(),
     );
     Ok(())
 }

@@ -17,7 +17,13 @@ pub async fn run(ctx: &Ctx, args: &RunArgs) -> Result<(), Failure> {
     let policy = poll_policy(&args.poll)?;
     let ledger = ctx.ledger()?;
     let client = ctx.client(ledger.clone(), args.output.concurrency)?;
-    let job = super::submit::submit_waiting_out_429(&client, kind.as_str(), &body).await?;
+    let job = super::submit::submit_waiting_out_429(
+        &client,
+        kind.as_str(),
+        &body,
+        &hasdata_jobs::SubmitOptions::default(),
+    )
+    .await?;
     let id = job.id;
     ctx.note(format!("submitted job {id} ({kind})"));
     if ctx.global.json {

@@ -1,31 +1,41 @@
 //! `hasdata submit`: one body, or one job per line of a JSONL file.
+//!
+//! Every body is an intent in the ledger before its POST (the library does that), with its
+//! origin (`/abs/bodies.jsonl:17`). A bulk submit prints each id the moment it exists, stops
+//! sending on Ctrl-C while in-flight submits finish, and on a rerun of the same file skips the
+//! lines the ledger already has as submitted or uncertain, so no line is billed twice.
 
+use std::path::Path;
 use std::str::FromStr;
+use std::sync::Arc;
 use std::time::Duration;
 
 use futures::StreamExt;
-use hasdata_jobs::{Client, Error};
+use futures::stream::FuturesUnordered;
+use hasdata_jobs::{BodyDigest, Client, Error, IntentState, JobLedger, Origin, SubmitOptions};
 use hasdata_model::{Job, ScraperKind};
 use serde_json::{Value, json};
 
-use super::read_body;
+use super::{Interrupt, read_body};
 use crate::args::SubmitArgs;
 use crate::context::Ctx;
 use crate::fail::{Failure, code};
+use crate::ledger::SqliteLedger;
 
 /// The longest wait between submits refused with 429.
 const MAX_BACKOFF: Duration = Duration::from_secs(30);
 
 /// Submits, waiting out 429 (the concurrency cap): a 429 proves no job was created, so the
-/// POST is safe to send again. Anything else is returned as is.
+/// POST is safe to send again (as a new intent: the refused one stays refused).
 pub async fn submit_waiting_out_429(
     client: &Client,
     slug: &str,
     body: &Value,
+    options: &SubmitOptions,
 ) -> Result<Job, Error> {
     let mut delay = Duration::from_secs(1);
     loop {
-        match client.submit_raw(slug, body).await {
+        match client.submit_raw_with(slug, body, options).await {
             Err(Error::Api { source, .. }) if source.status.as_u16() == 429 => {
                 let wait = source.retry_after.unwrap_or(delay).min(MAX_BACKOFF);
                 tracing::info!(
@@ -45,11 +55,30 @@ pub async fn run(ctx: &Ctx, args: &SubmitArgs) -> Result<(), Failure> {
     let ledger = ctx.ledger()?;
     let client = ctx.client(ledger.clone(), 1)?;
     if let Some(path) = &args.bodies {
-        return bulk(ctx, &client, &ledger, kind, path, args.concurrency.max(1)).await;
+        let bulk = Bulk {
+            ctx,
+            client: &client,
+            ledger: &ledger,
+            kind,
+            concurrency: args.concurrency.max(1),
+            again: args.again,
+        };
+        return bulk.run(path).await;
     }
-    let body = read_body(args.body.as_deref().unwrap_or("-"))?;
-    let job = client.submit_raw(kind.as_str(), &body).await?;
-    // The ledger recorded the id before submit_raw returned.
+    let source = args.body.as_deref().unwrap_or("-");
+    let body = read_body(source)?;
+    let origin = if source == "-" {
+        Origin::label("stdin")
+    } else {
+        Origin::label(absolute(Path::new(source)))
+    };
+    let options = SubmitOptions {
+        origin: Some(origin),
+    };
+    let job = client
+        .submit_raw_with(kind.as_str(), &body, &options)
+        .await?;
+    // The ledger recorded the id before submit_raw_with returned.
     ctx.emit(
         || job.id.to_string(),
         serde_json::to_value(&job).unwrap_or_default(),
@@ -57,28 +86,226 @@ pub async fn run(ctx: &Ctx, args: &SubmitArgs) -> Result<(), Failure> {
     Ok(())
 }
 
-async fn bulk(
-    ctx: &Ctx,
-    client: &Client,
-    ledger: &crate::ledger::SqliteLedger,
+/// The absolute form of a path, for matching reruns; the path as given when that fails.
+fn absolute(path: &Path) -> String {
+    std::fs::canonicalize(path)
+        .or_else(|_| std::path::absolute(path))
+        .unwrap_or_else(|_| path.to_path_buf())
+        .display()
+        .to_string()
+}
+
+/// One line to send.
+struct Line {
+    number: u64,
+    body: Value,
+}
+
+/// What a bulk submit did, line by line.
+#[derive(Default)]
+struct Tally {
+    submitted: u64,
+    uncertain: u64,
+    failed: u64,
+    skipped: u64,
+    unsent: u64,
+}
+
+struct Bulk<'a> {
+    ctx: &'a Ctx,
+    client: &'a Client,
+    ledger: &'a Arc<SqliteLedger>,
     kind: ScraperKind,
-    path: &std::path::Path,
     concurrency: usize,
-) -> Result<(), Failure> {
+    again: bool,
+}
+
+impl Bulk<'_> {
+    async fn run(&self, path: &Path) -> Result<(), Failure> {
+        let mut interrupt = Interrupt::listen();
+        let lines = read_lines(self.kind, path)?;
+        let source = absolute(path);
+        let mut tally = Tally::default();
+        let mut to_send = Vec::new();
+        for line in lines {
+            if !self.again && self.already_sent(&source, &line).await? {
+                tally.skipped += 1;
+            } else {
+                to_send.push(line);
+            }
+        }
+        if tally.skipped > 0 {
+            self.ctx.note(format!(
+                "{} line(s) skipped: the ledger has them as submitted or uncertain (--again sends them anyway)",
+                tally.skipped
+            ));
+        }
+        let mut queue = to_send.into_iter();
+        let mut in_flight = FuturesUnordered::new();
+        let mut worst: Option<Failure> = None;
+        let mut interrupted = false;
+        loop {
+            while !interrupted && in_flight.len() < self.concurrency {
+                let Some(line) = queue.next() else { break };
+                let options = SubmitOptions {
+                    origin: Some(Origin::line(source.clone(), line.number)),
+                };
+                in_flight.push(async move {
+                    let result = submit_waiting_out_429(
+                        self.client,
+                        self.kind.as_str(),
+                        &line.body,
+                        &options,
+                    )
+                    .await;
+                    (line.number, result)
+                });
+            }
+            if in_flight.is_empty() {
+                break;
+            }
+            tokio::select! {
+                Some((number, result)) = in_flight.next() => {
+                    self.report(number, result, &mut tally, &mut worst);
+                }
+                () = interrupt.wait() => {
+                    if interrupted {
+                        // A second Ctrl-C: leave now. The in-flight submits' intents are in
+                        // the ledger and show as uncertain.
+                        tally.uncertain += in_flight.len() as u64;
+                        break;
+                    }
+                    interrupted = true;
+                    self.ctx.note(format!(
+                        "interrupted: sending no more lines; waiting for {} in-flight submit(s) (Ctrl-C again to leave now)",
+                        in_flight.len()
+                    ));
+                }
+            }
+        }
+        tally.unsent = queue.len() as u64;
+        self.summary(&tally, interrupted);
+        if interrupted {
+            return Err(Failure::new(
+                code::INTERRUPTED,
+                format!(
+                    "interrupted: {} submitted, {} uncertain, {} unsent; run the same command again to send the unsent lines",
+                    tally.submitted, tally.uncertain, tally.unsent
+                ),
+            ));
+        }
+        worst.map_or(Ok(()), Err)
+    }
+
+    /// Whether the ledger has this line (same file, line and body) as submitted or unresolved.
+    async fn already_sent(&self, source: &str, line: &Line) -> Result<bool, Failure> {
+        let bytes = serde_json::to_vec(&line.body)
+            .map_err(|e| Failure::usage(format!("line {}: {e}", line.number)))?;
+        let origin = Origin::line(source, line.number);
+        let found = self
+            .ledger
+            .intents_for(&origin, &BodyDigest::of(&bytes))
+            .await?;
+        let Some(entry) = found
+            .iter()
+            .find(|e| e.state == IntentState::Submitted || e.state.is_unresolved())
+        else {
+            return Ok(false);
+        };
+        let number = line.number;
+        match (&entry.state, &entry.job_id) {
+            (IntentState::Submitted, Some(id)) => self.ctx.emit(
+                || format!("line {number}: already submitted as job {id}; skipped"),
+                json!({"line": number, "id": id, "skipped": "submitted"}),
+            ),
+            _ => {
+                let key = entry.intent.key.clone();
+                let since = entry.intent.created_at.clone();
+                self.ctx.emit(
+                    || format!("line {number}: uncertain since {since} (intent {key}); check the dashboard, then `hasdata jobs retry {key} --yes` if no job exists; skipped"),
+                    json!({"line": number, "key": entry.intent.key, "skipped": "uncertain", "since": entry.intent.created_at}),
+                )
+            }
+        }
+        Ok(true)
+    }
+
+    /// Prints one line's outcome the moment it is known.
+    fn report(
+        &self,
+        number: u64,
+        result: Result<Job, Error>,
+        tally: &mut Tally,
+        worst: &mut Option<Failure>,
+    ) {
+        match result {
+            Ok(job) => {
+                tally.submitted += 1;
+                self.ctx.emit(
+                    || format!("line {number}: job {}", job.id),
+                    json!({"line": number, "id": job.id}),
+                );
+            }
+            Err(error) => {
+                let key = match &error {
+                    Error::SubmitUncertain { key, .. } => {
+                        tally.uncertain += 1;
+                        Some(key.clone())
+                    }
+                    _ => {
+                        tally.failed += 1;
+                        None
+                    }
+                };
+                let failure = Failure::from(error);
+                self.ctx.emit(
+                    || format!("line {number}: failed: {}", failure.message),
+                    json!({"line": number, "error": failure.message, "jobId": failure.job_id, "key": key}),
+                );
+                if worst.as_ref().is_none_or(|w| w.code == code::OTHER) {
+                    *worst = Some(Failure::new(
+                        failure.code,
+                        format!("line {number} failed: {}", failure.message),
+                    ));
+                }
+            }
+        }
+    }
+
+    fn summary(&self, tally: &Tally, interrupted: bool) {
+        let text = format!(
+            "{} submitted, {} uncertain, {} failed, {} skipped, {} unsent",
+            tally.submitted, tally.uncertain, tally.failed, tally.skipped, tally.unsent
+        );
+        if self.ctx.global.json {
+            println!(
+                "{}",
+                json!({"summary": {
+                    "submitted": tally.submitted, "uncertain": tally.uncertain, "failed": tally.failed,
+                    "skipped": tally.skipped, "unsent": tally.unsent, "interrupted": interrupted,
+                }})
+            );
+        } else {
+            self.ctx.note(text);
+        }
+    }
+}
+
+/// Every line of the file, checked before any is sent: a typo on line 900 must not leave 899
+/// jobs running and the rest unsent.
+fn read_lines(kind: ScraperKind, path: &Path) -> Result<Vec<Line>, Failure> {
     let text = std::fs::read_to_string(path)
         .map_err(|e| Failure::usage(format!("cannot read {}: {e}", path.display())))?;
-    // Every line is checked before any is sent: a typo on line 900 must not leave 899 jobs
-    // running and the rest unsent.
-    let mut bodies = Vec::new();
+    let mut lines = Vec::new();
     let mut problems = Vec::new();
     for (index, line) in text.lines().enumerate() {
-        let number = index + 1;
+        let number = index as u64 + 1;
         if line.trim().is_empty() {
             continue;
         }
         match serde_json::from_str::<Value>(line) {
             Ok(body) => match kind.validate_json(&body) {
-                Ok(()) => bodies.push((number, body)),
+                Ok(()) => lines.push(Line { number, body }),
                 Err(errors) => problems.push(format!("line {number}: {errors}")),
             },
             Err(e) => problems.push(format!("line {number}: not JSON: {e}")),
@@ -90,43 +317,5 @@ async fn bulk(
             problems.join("; ")
         )));
     }
-    let origin = path.display().to_string();
-    let results: Vec<(usize, Result<Job, Error>)> = futures::stream::iter(bodies)
-        .map(|(number, body)| async move {
-            (
-                number,
-                submit_waiting_out_429(client, kind.as_str(), &body).await,
-            )
-        })
-        .buffer_unordered(concurrency)
-        .collect()
-        .await;
-    let mut results = results;
-    results.sort_by_key(|(number, _)| *number);
-    let mut worst: Option<Failure> = None;
-    for (number, result) in results {
-        match result {
-            Ok(job) => {
-                let _ = ledger.set_origin(job.id.get(), &format!("{origin}:{number}"));
-                ctx.emit(
-                    || format!("line {number}: job {}", job.id),
-                    json!({"line": number, "id": job.id}),
-                );
-            }
-            Err(error) => {
-                let failure = Failure::from(error);
-                ctx.emit(
-                    || format!("line {number}: failed: {}", failure.message),
-                    json!({"line": number, "error": failure.message, "jobId": failure.job_id}),
-                );
-                if worst.as_ref().is_none_or(|w| w.code == code::OTHER) {
-                    worst = Some(Failure::new(
-                        failure.code,
-                        format!("line {number} failed: {}", failure.message),
-                    ));
-                }
-            }
-        }
-    }
-    worst.map_or(Ok(()), Err)
+    Ok(lines)
 }

@@ -5,7 +5,9 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use futures::{StreamExt, TryStreamExt};
-use hasdata_jobs::{Client, Error, MemoryLedger, PollPolicy};
+use hasdata_jobs::{
+    BodyDigest, Client, Error, IntentState, JobLedger, MemoryLedger, PollPolicy, SentJobId,
+};
 use hasdata_model::bodies::ContactsBody;
 use hasdata_model::scrapers::Contacts;
 use hasdata_model::{JobId, JobStatus};
@@ -63,11 +65,89 @@ async fn submit_posts_the_body_once_with_the_key_and_records_the_id() {
     assert_eq!(job.id(), JobId(416349));
     assert_eq!(job.record().unwrap().status, JobStatus::Pending);
     let sent = &replay.requests()[0];
-    assert_eq!(sent.headers()["idempotency-key"].len(), 32);
-    let entries = ledger.entries();
-    assert_eq!(entries.len(), 1);
-    assert_eq!(entries[0].job_id, JobId(416349));
-    assert_eq!(entries[0].scraper, hasdata_model::ScraperKind::Contacts);
+    let key = sent.headers()["idempotency-key"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    assert_eq!(key.len(), 36, "a UUID: {key}");
+    let jobs = ledger.jobs().await.unwrap();
+    assert_eq!(jobs.len(), 1);
+    assert_eq!(jobs[0].id, 416349);
+    assert_eq!(jobs[0].scraper, "contacts");
+    assert_eq!(jobs[0].intent_key.as_deref(), Some(key.as_str()));
+    let intent = ledger.intent(&key).await.unwrap().unwrap();
+    assert_eq!(intent.state, IntentState::Submitted);
+    assert_eq!(intent.job_id.unwrap().to_string(), "416349");
+    assert_eq!(
+        intent.intent.digest,
+        BodyDigest::of(br#"{"urls":["https://example.com/about"]}"#),
+        "the digest of the exact bytes sent"
+    );
+}
+
+#[tokio::test]
+async fn the_id_is_recorded_even_when_the_rest_of_the_record_does_not_decode() {
+    let (_, client, ledger) = replay(vec![(
+        ExpectedRequest::new(Method::POST, "https://api.test/scrapers/contacts/jobs"),
+        CannedResponse::json(
+            r#"{"id": "416350", "status": "pending", "creditsSpent": null, "dataRowsCount": {"odd": 1}}"#,
+        ),
+    )]);
+    let job = client
+        .submit::<Contacts>(&ContactsBody::new(["https://a.example"]))
+        .await
+        .unwrap();
+    assert_eq!(job.id(), JobId(416350));
+    assert_eq!(job.record().unwrap().status, JobStatus::Pending);
+    let intent = &ledger.intents().await.unwrap()[0];
+    assert_eq!(intent.state, IntentState::Submitted);
+    assert_eq!(
+        intent.job_id,
+        Some(SentJobId::Text("416350".into())),
+        "kept as sent"
+    );
+    assert_eq!(ledger.jobs().await.unwrap()[0].id, 416350);
+}
+
+#[tokio::test]
+async fn an_id_that_is_not_an_integer_is_kept_and_reported() {
+    let (_, client, ledger) = replay(vec![(
+        ExpectedRequest::new(Method::POST, "https://api.test/scrapers/contacts/jobs"),
+        CannedResponse::json(r#"{"id": "j-7f3a", "status": "pending"}"#),
+    )]);
+    let error = client
+        .submit_raw("contacts", &json!({"urls": ["https://a.example"]}))
+        .await
+        .unwrap_err();
+    let Error::UnsupportedJobId { id, key } = &error else {
+        panic!("{error:?}");
+    };
+    assert_eq!(id, "j-7f3a");
+    let intent = ledger.intent(key).await.unwrap().unwrap();
+    assert_eq!(intent.state, IntentState::Submitted);
+    assert_eq!(intent.job_id, Some(SentJobId::Text("j-7f3a".into())));
+    assert!(ledger.jobs().await.unwrap().is_empty());
+}
+
+#[tokio::test]
+async fn webhook_secrets_never_reach_the_ledger() {
+    let (replay, client, ledger) = replay(vec![(
+        ExpectedRequest::new(Method::POST, "https://api.test/scrapers/contacts/jobs"),
+        CannedResponse::json(
+            r#"{"id": 9, "status": "pending", "input": {"urls": ["https://a.example"], "webhook": {"url": "https://hook.example/h", "headers": {"x-hook-secret": "s3cr3t-value"}}}}"#,
+        ),
+    )]);
+    let body = json!({"urls": ["https://a.example"], "webhook": {"url": "https://hook.example/h", "headers": {"x-hook-secret": "s3cr3t-value"}}});
+    client.submit_raw("contacts", &body).await.unwrap();
+    assert!(
+        String::from_utf8_lossy(replay.requests()[0].body()).contains("s3cr3t-value"),
+        "the secret is sent"
+    );
+    let intent = &ledger.intents().await.unwrap()[0];
+    assert!(intent.intent.body_redacted);
+    let stored = serde_json::to_string(intent).unwrap();
+    assert!(!stored.contains("s3cr3t-value"), "{stored}");
+    assert!(stored.contains("hook.example"), "{stored}");
 }
 
 #[tokio::test]
@@ -137,12 +217,18 @@ async fn submit_failures_say_whether_the_job_may_exist() {
             .submit::<Contacts>(&ContactsBody::new(["https://a.example"]))
             .await
             .unwrap_err();
-        match (expected, &error) {
-            ("uncertain", Error::SubmitUncertain { slug, .. }) => assert_eq!(slug, "contacts"),
-            ("refused", Error::Api { job_id: None, .. }) => {}
+        let state = match (expected, &error) {
+            ("uncertain", Error::SubmitUncertain { slug, .. }) => {
+                assert_eq!(slug, "contacts");
+                IntentState::Uncertain
+            }
+            ("refused", Error::Api { job_id: None, .. }) => IntentState::Refused,
             _ => panic!("{expected}: {error:?}"),
-        }
-        assert!(ledger.entries().is_empty());
+        };
+        assert!(ledger.jobs().await.unwrap().is_empty());
+        let intents = ledger.intents().await.unwrap();
+        assert_eq!(intents.len(), 1, "the intent was recorded before the POST");
+        assert_eq!(intents[0].state, state, "{expected}");
     }
 }
 
@@ -157,7 +243,8 @@ async fn a_transport_failure_on_submit_is_uncertain_unless_it_never_left() {
         mock.expect_send()
             .times(1)
             .returning(move |_| Err(error.clone()));
-        let client = client_over(Arc::new(mock), Arc::new(MemoryLedger::new()));
+        let ledger = Arc::new(MemoryLedger::new());
+        let client = client_over(Arc::new(mock), ledger.clone());
         let result = client
             .submit::<Contacts>(&ContactsBody::new(["https://a.example"]))
             .await
@@ -167,6 +254,8 @@ async fn a_transport_failure_on_submit_is_uncertain_unless_it_never_left() {
             uncertain,
             "{result:?}"
         );
+        let state = ledger.intents().await.unwrap()[0].state;
+        assert_eq!(state.is_unresolved(), uncertain, "{state}");
     }
 }
 
@@ -500,4 +589,48 @@ async fn a_lagging_last_page_does_not_lose_rows() {
     assert_eq!(rows.len(), 150);
     assert_eq!(rows[149]["url"], "https://149.example");
     replay.assert_requests_match();
+}
+
+#[tokio::test]
+async fn an_uncertain_intent_is_resent_only_on_request_with_its_own_key_and_body() {
+    let (replay, client, ledger) = replay(vec![
+        (
+            ExpectedRequest::new(Method::POST, "https://api.test/scrapers/contacts/jobs"),
+            CannedResponse::new(502, "<html>bad gateway</html>"),
+        ),
+        (
+            ExpectedRequest::new(Method::POST, "https://api.test/scrapers/contacts/jobs"),
+            CannedResponse::json(r#"{"id": 77, "status": "pending"}"#),
+        ),
+    ]);
+    let body = json!({"urls": ["https://a.example"]});
+    let error = client.submit_raw("contacts", &body).await.unwrap_err();
+    let Error::SubmitUncertain { key, .. } = error else {
+        panic!("{error:?}");
+    };
+    assert_eq!(replay.requests().len(), 1, "never resent on its own");
+    let other = serde_json::to_vec(&json!({"urls": ["https://b.example"]})).unwrap();
+    let refused = client.resend_intent(&key, other.into()).await.unwrap_err();
+    assert!(refused.to_string().contains("SHA-256"), "{refused}");
+    assert_eq!(replay.requests().len(), 1, "a different body is not sent");
+    let job = client
+        .resend_intent(&key, serde_json::to_vec(&body).unwrap().into())
+        .await
+        .unwrap();
+    assert_eq!(job.id, JobId(77));
+    let sent = replay.requests();
+    assert_eq!(
+        sent[0].headers()["idempotency-key"],
+        sent[1].headers()["idempotency-key"]
+    );
+    let intent = ledger.intent(&key).await.unwrap().unwrap();
+    assert_eq!((intent.state, intent.attempts), (IntentState::Submitted, 2));
+    let again = client
+        .resend_intent(&key, serde_json::to_vec(&body).unwrap().into())
+        .await
+        .unwrap_err();
+    assert!(
+        again.to_string().contains("already created job 77"),
+        "{again}"
+    );
 }

@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use futures::TryStreamExt;
-use hasdata_jobs::{Error, PollPolicy, RowSource, RunOptions};
+use hasdata_jobs::{Error, IntentState, JobLedger, PollPolicy, RowSource, RunOptions};
 use hasdata_model::bodies::{ContactsBody, CrawlerBody, GoogleSerpBody, OutputFormat};
 use hasdata_model::scrapers::{Contacts, Crawler, GoogleSerp};
 use hasdata_model::{JobId, JobStatus, Webhook};
@@ -31,8 +31,8 @@ async fn contacts_end_to_end() {
     ]);
     let job = env.client.submit::<Contacts>(&body).await.unwrap();
     assert_eq!(
-        env.ledger.entries()[0].job_id,
-        job.id(),
+        env.ledger.jobs().await.unwrap()[0].id,
+        job.id().get(),
         "recorded before submit returned"
     );
     let done = job.wait(PollPolicy::fast()).await.unwrap();
@@ -150,7 +150,7 @@ async fn run_does_submit_wait_and_rows() {
 async fn cancel_a_waiting_run(env: &Env, stop_on_cancel: bool) -> JobId {
     let client = env.client.clone();
     let polls_before = env.sim.requests().get("status").copied().unwrap_or(0);
-    let entries_before = env.ledger.entries().len();
+    let entries_before = env.ledger.jobs().await.unwrap().len();
     let run = tokio::spawn(async move {
         let body = GoogleSerpBody::new().keywords(["coffee"]).limit(50);
         client
@@ -174,9 +174,9 @@ async fn cancel_a_waiting_run(env: &Env, stop_on_cancel: bool) -> JobId {
         run.await.unwrap_err().is_cancelled(),
         "the held job kept it waiting"
     );
-    let entries = env.ledger.entries();
-    assert_eq!(entries.len(), entries_before + 1, "one submit recorded");
-    entries[entries_before].job_id
+    let jobs = env.ledger.jobs().await.unwrap();
+    assert_eq!(jobs.len(), entries_before + 1, "one submit recorded");
+    JobId(jobs[0].id)
 }
 
 #[tokio::test]
@@ -213,13 +213,23 @@ async fn a_lost_submit_answer_is_reported_as_uncertain_and_the_job_exists() {
         .submit::<Contacts>(&ContactsBody::new(["https://a.example"]))
         .await
         .unwrap_err();
-    assert!(matches!(error, Error::SubmitUncertain { .. }), "{error}");
+    let Error::SubmitUncertain { key, .. } = &error else {
+        panic!("{error}");
+    };
     assert!(error.to_string().contains("may exist"));
     assert_eq!(
         env.sim.submits(),
         1,
         "the POST was sent once, and the job exists"
     );
+    let intent = env.ledger.intent(key).await.unwrap().unwrap();
+    assert_eq!(
+        intent.state,
+        IntentState::Uncertain,
+        "covered by an unresolved intent"
+    );
+    assert!(intent.advice().unwrap().contains("jobs retry"));
+    assert!(env.ledger.jobs().await.unwrap().is_empty());
 }
 
 #[tokio::test]

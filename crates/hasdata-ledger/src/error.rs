@@ -1,0 +1,59 @@
+//! The ledger's errors: what kind of failure, never a bare string, so callers can tell "the
+//! disk is full" from "that key is unknown".
+
+/// What went wrong in a ledger.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum LedgerError {
+    /// The storage failed (cannot open, write, or read).
+    #[error("the {backend} ledger failed: {source}")]
+    Storage {
+        /// The backend (`sqlite`, `memory`, ...).
+        backend: &'static str,
+        /// The backend's error.
+        source: Box<dyn std::error::Error + Send + Sync>,
+    },
+    /// The stored data was written by a newer version of this crate.
+    #[error(
+        "the ledger has schema version {found}; this program reads up to {supported}: upgrade hasdata"
+    )]
+    TooNew {
+        /// The version in the store.
+        found: i64,
+        /// The newest version this build knows.
+        supported: i64,
+    },
+    /// A stored value could not be read back.
+    #[error("the ledger holds an unreadable {what}: {detail}")]
+    Corrupt {
+        /// Which value.
+        what: &'static str,
+        /// Why.
+        detail: String,
+    },
+    /// No intent has this key.
+    #[error("no submit intent with key {key} in the ledger")]
+    UnknownIntent {
+        /// The key asked for.
+        key: String,
+    },
+    /// An intent with this key already exists.
+    #[error("a submit intent with key {key} is already in the ledger")]
+    DuplicateKey {
+        /// The key.
+        key: String,
+    },
+}
+
+impl LedgerError {
+    /// A backend failure.
+    pub fn storage(
+        backend: &'static str,
+        source: impl Into<Box<dyn std::error::Error + Send + Sync>>,
+    ) -> Self {
+        LedgerError::Storage {
+            backend,
+            source: source.into(),
+        }
+    }
+}

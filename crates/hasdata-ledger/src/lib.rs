@@ -1,0 +1,100 @@
+//! The durable job ledger of hasdata-rs: what was about to be submitted, what the server
+//! answered, and where each job's rows went.
+//!
+//! A HasData job costs credits from the moment it exists, and its integer id is the only way
+//! back to it. A process can die at any instant of a submit, so the ledger is written *ahead*:
+//!
+//! 1. [`JobLedger::record_intent`] durably records an [`Intent`] (its idempotency key, the
+//!    scraper, the digest of the exact body bytes, where the body came from, the time)
+//!    **before** the POST is sent;
+//! 2. the answer settles it: [`JobLedger::record_submitted`] with the id as the server sent it,
+//!    [`JobLedger::record_refused`] for a 4xx (no job exists), or
+//!    [`JobLedger::record_uncertain`] when the job may or may not exist (5xx, reset, timeout).
+//!
+//! An intent that never got an outcome (the process was killed) reads back as
+//! [`IntentState::Pending`], which callers show as uncertain. So every job the server created
+//! is either in the ledger with its id or covered by an uncertain intent; nothing is resent on
+//! its own.
+//!
+//! Backends: [`MemoryLedger`] (tests, short-lived programs) and, with the default `sqlite`
+//! feature, `SqliteLedger` (one file, versioned migrations, `synchronous=FULL`). The trait
+//! speaks only in this crate's types and [`hasdata_model::JobId`], so a server database can
+//! implement it too. This crate knows nothing of HTTP or of the job lifecycle.
+
+mod error;
+mod intent;
+mod job;
+mod memory;
+mod redact;
+#[cfg(feature = "sqlite")]
+pub mod sqlite;
+
+use async_trait::async_trait;
+use hasdata_model::JobId;
+
+pub use error::LedgerError;
+pub use intent::{BodyDigest, Intent, IntentEntry, IntentState, Origin, SentJobId, Submitted};
+pub use job::{JobEntry, JobProgress};
+pub use memory::MemoryLedger;
+pub use redact::{REDACTED, redact_body};
+#[cfg(feature = "sqlite")]
+pub use sqlite::SqliteLedger;
+
+/// Where submits and their jobs are recorded. `Ok` from any `record_*` call means the fact is
+/// durable for this backend: a crash right after it loses nothing.
+///
+/// Every method is called from async code and must return quickly (an embedded database's
+/// write, a round trip to a server database).
+#[async_trait]
+pub trait JobLedger: Send + Sync + std::fmt::Debug {
+    /// Records an intent before its POST is sent. A key recorded twice is an error
+    /// ([`LedgerError::DuplicateKey`]): keys are fresh UUIDs.
+    async fn record_intent(&self, intent: &Intent) -> Result<(), LedgerError>;
+
+    /// Records that an intent is about to be sent again with the same key (an explicit retry):
+    /// it is pending again and its attempt count goes up.
+    async fn record_resend(&self, key: &str) -> Result<(), LedgerError>;
+
+    /// The server answered with a job: the id as sent, and the job's entry when the id is an
+    /// integer this SDK can follow.
+    async fn record_submitted(&self, key: &str, submitted: &Submitted) -> Result<(), LedgerError>;
+
+    /// The server refused the request (4xx): no job exists.
+    async fn record_refused(&self, key: &str, reason: &str) -> Result<(), LedgerError>;
+
+    /// The request may have created a job, but no id came back.
+    async fn record_uncertain(&self, key: &str, reason: &str) -> Result<(), LedgerError>;
+
+    /// One intent.
+    async fn intent(&self, key: &str) -> Result<Option<IntentEntry>, LedgerError>;
+
+    /// Every intent, newest first.
+    async fn intents(&self) -> Result<Vec<IntentEntry>, LedgerError>;
+
+    /// The intents recorded for this origin (path and line) with this body, newest first: what
+    /// a rerun of a bulk file checks before sending a line again.
+    async fn intents_for(
+        &self,
+        origin: &Origin,
+        digest: &BodyDigest,
+    ) -> Result<Vec<IntentEntry>, LedgerError>;
+
+    /// Notes a job's latest progress (status, rows, credits).
+    async fn record_progress(&self, id: JobId, progress: &JobProgress) -> Result<(), LedgerError>;
+
+    /// Notes that a job's rows were written, completely, to `output`.
+    async fn mark_collected(&self, id: JobId, output: &str) -> Result<(), LedgerError>;
+
+    /// One job.
+    async fn job(&self, id: JobId) -> Result<Option<JobEntry>, LedgerError>;
+
+    /// Every job, newest first.
+    async fn jobs(&self) -> Result<Vec<JobEntry>, LedgerError>;
+}
+
+/// The current time as RFC 3339 (UTC), the form every timestamp in the ledger takes.
+pub fn now_rfc3339() -> String {
+    time::OffsetDateTime::now_utc()
+        .format(&time::format_description::well_known::Rfc3339)
+        .unwrap_or_default()
+}

@@ -1,0 +1,181 @@
+//! A ledger in memory: what this process submitted, for tests and short-lived programs. It
+//! survives nothing; use a durable backend when a crash must not lose a job.
+
+use std::collections::BTreeMap;
+use std::sync::{Mutex, MutexGuard};
+
+use async_trait::async_trait;
+use hasdata_model::JobId;
+
+use crate::{
+    BodyDigest, Intent, IntentEntry, IntentState, JobEntry, JobLedger, JobProgress, LedgerError,
+    Origin, Submitted, now_rfc3339,
+};
+
+#[derive(Debug, Default)]
+struct State {
+    /// Intents in recording order.
+    intents: Vec<IntentEntry>,
+    jobs: BTreeMap<u64, JobEntry>,
+    /// Job ids in submit order.
+    order: Vec<u64>,
+}
+
+/// A ledger in memory.
+#[derive(Debug, Default)]
+pub struct MemoryLedger {
+    state: Mutex<State>,
+}
+
+impl MemoryLedger {
+    /// An empty ledger.
+    pub fn new() -> Self {
+        MemoryLedger::default()
+    }
+
+    fn state(&self) -> MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn settle(
+        &self,
+        key: &str,
+        change: impl FnOnce(&mut IntentEntry),
+    ) -> Result<IntentEntry, LedgerError> {
+        let mut state = self.state();
+        let entry = state
+            .intents
+            .iter_mut()
+            .find(|e| e.intent.key == key)
+            .ok_or_else(|| LedgerError::UnknownIntent {
+                key: key.to_owned(),
+            })?;
+        change(entry);
+        entry.updated_at = now_rfc3339();
+        Ok(entry.clone())
+    }
+}
+
+#[async_trait]
+impl JobLedger for MemoryLedger {
+    async fn record_intent(&self, intent: &Intent) -> Result<(), LedgerError> {
+        let mut state = self.state();
+        if state.intents.iter().any(|e| e.intent.key == intent.key) {
+            return Err(LedgerError::DuplicateKey {
+                key: intent.key.clone(),
+            });
+        }
+        state.intents.push(IntentEntry::pending(intent.clone()));
+        Ok(())
+    }
+
+    async fn record_resend(&self, key: &str) -> Result<(), LedgerError> {
+        self.settle(key, |e| {
+            e.state = IntentState::Pending;
+            e.attempts += 1;
+        })
+        .map(|_| ())
+    }
+
+    async fn record_submitted(&self, key: &str, submitted: &Submitted) -> Result<(), LedgerError> {
+        let entry = self.settle(key, |e| {
+            e.state = IntentState::Submitted;
+            e.job_id = Some(submitted.id.clone());
+            e.detail = None;
+        })?;
+        if let Some(id) = submitted.id.job_id() {
+            let mut state = self.state();
+            let job = JobEntry {
+                id: id.get(),
+                scraper: entry.intent.slug.clone(),
+                submitted_at: entry.updated_at.clone(),
+                origin: entry.intent.origin.as_ref().map(Origin::to_string),
+                status: submitted.status.clone(),
+                rows: None,
+                credits: None,
+                collected_at: None,
+                output: None,
+                intent_key: Some(key.to_owned()),
+            };
+            if state.jobs.insert(id.get(), job).is_none() {
+                state.order.push(id.get());
+            }
+        }
+        Ok(())
+    }
+
+    async fn record_refused(&self, key: &str, reason: &str) -> Result<(), LedgerError> {
+        self.settle(key, |e| {
+            e.state = IntentState::Refused;
+            e.detail = Some(reason.to_owned());
+        })
+        .map(|_| ())
+    }
+
+    async fn record_uncertain(&self, key: &str, reason: &str) -> Result<(), LedgerError> {
+        self.settle(key, |e| {
+            e.state = IntentState::Uncertain;
+            e.detail = Some(reason.to_owned());
+        })
+        .map(|_| ())
+    }
+
+    async fn intent(&self, key: &str) -> Result<Option<IntentEntry>, LedgerError> {
+        Ok(self
+            .state()
+            .intents
+            .iter()
+            .find(|e| e.intent.key == key)
+            .cloned())
+    }
+
+    async fn intents(&self) -> Result<Vec<IntentEntry>, LedgerError> {
+        Ok(self.state().intents.iter().rev().cloned().collect())
+    }
+
+    async fn intents_for(
+        &self,
+        origin: &Origin,
+        digest: &BodyDigest,
+    ) -> Result<Vec<IntentEntry>, LedgerError> {
+        Ok(self
+            .state()
+            .intents
+            .iter()
+            .rev()
+            .filter(|e| e.intent.origin.as_ref() == Some(origin) && &e.intent.digest == digest)
+            .cloned()
+            .collect())
+    }
+
+    async fn record_progress(&self, id: JobId, progress: &JobProgress) -> Result<(), LedgerError> {
+        if let Some(job) = self.state().jobs.get_mut(&id.get()) {
+            job.status = Some(progress.status.clone());
+            job.rows = progress.rows.or(job.rows);
+            job.credits = progress.credits.or(job.credits);
+        }
+        Ok(())
+    }
+
+    async fn mark_collected(&self, id: JobId, output: &str) -> Result<(), LedgerError> {
+        if let Some(job) = self.state().jobs.get_mut(&id.get()) {
+            job.collected_at = Some(now_rfc3339());
+            job.output = Some(output.to_owned());
+        }
+        Ok(())
+    }
+
+    async fn job(&self, id: JobId) -> Result<Option<JobEntry>, LedgerError> {
+        Ok(self.state().jobs.get(&id.get()).cloned())
+    }
+
+    async fn jobs(&self) -> Result<Vec<JobEntry>, LedgerError> {
+        let state = self.state();
+        Ok(state
+            .order
+            .iter()
+            .rev()
+            .filter_map(|id| state.jobs.get(id).cloned())
+            .collect())
+    }
+}

@@ -1,0 +1,54 @@
+//! Webhook header values are secrets (they authenticate HasData to the receiver): they never
+//! reach the ledger's storage.
+
+use serde_json::Value;
+
+/// What a redacted value is replaced with.
+pub const REDACTED: &str = "[REDACTED]";
+
+/// Replaces every value of `webhook.headers` in a body, and of `input.webhook.headers` in a
+/// job record that echoes its body. Returns whether anything was replaced.
+pub fn redact_body(value: &mut Value) -> bool {
+    let mut redacted = false;
+    let Some(object) = value.as_object_mut() else {
+        return false;
+    };
+    if let Some(headers) = object
+        .get_mut("webhook")
+        .and_then(|w| w.get_mut("headers"))
+        .and_then(Value::as_object_mut)
+    {
+        for header in headers.values_mut() {
+            *header = Value::String(REDACTED.to_owned());
+            redacted = true;
+        }
+    }
+    if let Some(input) = object.get_mut("input") {
+        redacted |= redact_body(input);
+    }
+    redacted
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn webhook_header_values_are_replaced_in_bodies_and_echoed_inputs() {
+        let mut body = json!({"urls": ["https://a"], "webhook": {"url": "https://h", "headers": {"x-secret": "s3cret", "y": "t"}}});
+        assert!(redact_body(&mut body));
+        assert_eq!(body["webhook"]["headers"]["x-secret"], REDACTED);
+        assert_eq!(body["webhook"]["headers"]["y"], REDACTED);
+        assert_eq!(body["webhook"]["url"], "https://h");
+
+        let mut record = json!({"id": 1, "input": {"webhook": {"headers": {"k": "v"}}}});
+        assert!(redact_body(&mut record));
+        assert!(!record.to_string().contains("\"v\""));
+
+        let mut plain = json!({"urls": ["https://a"]});
+        assert!(!redact_body(&mut plain));
+        let mut odd = json!({"webhook": {"headers": "not an object"}});
+        assert!(!redact_body(&mut odd));
+    }
+}

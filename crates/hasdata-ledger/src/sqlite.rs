@@ -1,0 +1,532 @@
+//! The SQLite ledger: one file shared by every `hasdata` process of a user, scoped by base
+//! URL (ids of the simulator and of HasData never mix).
+//!
+//! Durability: WAL with `synchronous=FULL`, so a `record_*` that returned `Ok` survives a
+//! kill -9 or a power cut the instant after. The schema is versioned with `PRAGMA
+//! user_version`; files written before versioning (a `jobs` table only) read as version 0 and
+//! are migrated in place.
+
+use std::path::Path;
+use std::sync::{Mutex, MutexGuard};
+use std::time::Duration;
+
+use async_trait::async_trait;
+use hasdata_model::JobId;
+use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
+
+use crate::{
+    BodyDigest, Intent, IntentEntry, IntentState, JobEntry, JobLedger, JobProgress, LedgerError,
+    Origin, SentJobId, Submitted, now_rfc3339,
+};
+
+/// The schema, one step per version. Step N takes a file from version N to N + 1; steps are
+/// never edited once released, only appended.
+const MIGRATIONS: &[&str] = &[
+    // 0 -> 1: the jobs table (files from before versioning already have it).
+    "CREATE TABLE IF NOT EXISTS jobs (
+        base_url     TEXT    NOT NULL,
+        id           INTEGER NOT NULL,
+        scraper      TEXT    NOT NULL,
+        submitted_at TEXT    NOT NULL,
+        origin       TEXT,
+        status       TEXT,
+        rows         INTEGER,
+        credits      INTEGER,
+        collected_at TEXT,
+        output       TEXT,
+        record       TEXT    NOT NULL,
+        PRIMARY KEY (base_url, id)
+    );",
+    // 1 -> 2: write-ahead submit intents; jobs remember the intent they came from.
+    "CREATE TABLE intents (
+        base_url      TEXT    NOT NULL,
+        key           TEXT    NOT NULL,
+        slug          TEXT    NOT NULL,
+        body_digest   TEXT    NOT NULL,
+        body          TEXT,
+        body_redacted INTEGER NOT NULL,
+        origin_source TEXT,
+        origin_line   INTEGER,
+        created_at    TEXT    NOT NULL,
+        state         TEXT    NOT NULL,
+        job_id        TEXT,
+        detail        TEXT,
+        updated_at    TEXT    NOT NULL,
+        attempts      INTEGER NOT NULL,
+        PRIMARY KEY (base_url, key)
+    );
+    CREATE INDEX intents_by_origin ON intents (base_url, origin_source, origin_line);
+    ALTER TABLE jobs ADD COLUMN intent_key TEXT;",
+];
+
+/// The schema version this build writes.
+pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
+
+fn db(error: rusqlite::Error) -> LedgerError {
+    LedgerError::storage("sqlite", error)
+}
+
+/// The ledger of one base URL in one SQLite file.
+#[derive(Debug)]
+pub struct SqliteLedger {
+    conn: Mutex<Connection>,
+    base_url: String,
+}
+
+impl SqliteLedger {
+    /// Opens (creating and migrating as needed) the ledger at `path`, for `base_url`.
+    pub fn open(path: &Path, base_url: &str) -> Result<SqliteLedger, LedgerError> {
+        if let Some(dir) = path.parent()
+            && !dir.as_os_str().is_empty()
+        {
+            std::fs::create_dir_all(dir).map_err(|e| LedgerError::storage("sqlite", e))?;
+        }
+        let mut conn = Connection::open(path).map_err(db)?;
+        // Several `hasdata` processes may share the ledger.
+        conn.busy_timeout(Duration::from_secs(10)).map_err(db)?;
+        // Switching a new file to WAL needs an exclusive lock, and SQLite does not wait for it
+        // through the busy timeout: retry that setup for a while instead of failing.
+        let mut attempt = 0;
+        loop {
+            match Self::prepare(&mut conn) {
+                Err(PrepareError::Sqlite(rusqlite::Error::SqliteFailure(error, _)))
+                    if error.code == rusqlite::ErrorCode::DatabaseBusy && attempt < 200 =>
+                {
+                    attempt += 1;
+                    std::thread::sleep(Duration::from_millis(25));
+                }
+                Err(PrepareError::Sqlite(e)) => return Err(db(e)),
+                Err(PrepareError::Ledger(e)) => return Err(e),
+                Ok(()) => break,
+            }
+        }
+        Ok(SqliteLedger {
+            conn: Mutex::new(conn),
+            base_url: base_url.to_owned(),
+        })
+    }
+
+    fn prepare(conn: &mut Connection) -> Result<(), PrepareError> {
+        let mode: String = conn.query_row("PRAGMA journal_mode", [], |row| row.get(0))?;
+        if !mode.eq_ignore_ascii_case("wal") {
+            conn.pragma_update(None, "journal_mode", "WAL")?;
+        }
+        // A recorded id must survive a crash the instant after it is printed.
+        conn.pragma_update(None, "synchronous", "FULL")?;
+        // One process migrates; the others wait for its write lock, then see the new version.
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let version: i64 = tx.query_row("PRAGMA user_version", [], |row| row.get(0))?;
+        if version > SCHEMA_VERSION {
+            return Err(PrepareError::Ledger(LedgerError::TooNew {
+                found: version,
+                supported: SCHEMA_VERSION,
+            }));
+        }
+        if version < SCHEMA_VERSION {
+            for step in &MIGRATIONS[version.max(0) as usize..] {
+                tx.execute_batch(step)?;
+            }
+            tx.pragma_update(None, "user_version", SCHEMA_VERSION)?;
+        }
+        tx.commit()?;
+        Ok(())
+    }
+
+    fn conn(&self) -> MutexGuard<'_, Connection> {
+        self.conn.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// The base URL this ledger is scoped to.
+    pub fn base_url(&self) -> &str {
+        &self.base_url
+    }
+
+    /// Notes where a job came from (`bodies.jsonl:3`).
+    pub fn set_origin(&self, id: u64, origin: &str) -> Result<(), LedgerError> {
+        self.conn()
+            .execute(
+                "UPDATE jobs SET origin = ?3 WHERE base_url = ?1 AND id = ?2",
+                params![self.base_url, id as i64, origin],
+            )
+            .map_err(db)?;
+        Ok(())
+    }
+
+    /// Notes a job's latest status.
+    pub fn set_status(
+        &self,
+        id: u64,
+        status: &str,
+        rows: u64,
+        credits: u64,
+    ) -> Result<(), LedgerError> {
+        self.set_progress(
+            id,
+            &JobProgress {
+                status: status.to_owned(),
+                rows: Some(rows),
+                credits: Some(credits),
+            },
+        )
+    }
+
+    fn set_progress(&self, id: u64, progress: &JobProgress) -> Result<(), LedgerError> {
+        self.conn()
+            .execute(
+                "UPDATE jobs SET status = ?3, rows = COALESCE(?4, rows), credits = COALESCE(?5, credits)
+                 WHERE base_url = ?1 AND id = ?2",
+                params![
+                    self.base_url,
+                    id as i64,
+                    progress.status,
+                    progress.rows.map(|v| v as i64),
+                    progress.credits.map(|v| v as i64)
+                ],
+            )
+            .map_err(db)?;
+        Ok(())
+    }
+
+    /// Notes that a job's rows were written to `output`.
+    pub fn set_collected(&self, id: u64, output: &str) -> Result<(), LedgerError> {
+        self.conn()
+            .execute(
+                "UPDATE jobs SET collected_at = ?3, output = ?4 WHERE base_url = ?1 AND id = ?2",
+                params![self.base_url, id as i64, now_rfc3339(), output],
+            )
+            .map_err(db)?;
+        Ok(())
+    }
+
+    fn job_entry(row: &rusqlite::Row<'_>) -> rusqlite::Result<JobEntry> {
+        Ok(JobEntry {
+            id: row.get::<_, i64>(0)? as u64,
+            scraper: row.get(1)?,
+            submitted_at: row.get(2)?,
+            origin: row.get(3)?,
+            status: row.get(4)?,
+            rows: row.get::<_, Option<i64>>(5)?.map(|v| v as u64),
+            credits: row.get::<_, Option<i64>>(6)?.map(|v| v as u64),
+            collected_at: row.get(7)?,
+            output: row.get(8)?,
+            intent_key: row.get(9)?,
+        })
+    }
+
+    const JOB_COLUMNS: &'static str = "id, scraper, submitted_at, origin, status, rows, credits, collected_at, output, intent_key";
+
+    /// Every job of this base URL, newest first.
+    pub fn list(&self) -> Result<Vec<JobEntry>, LedgerError> {
+        let conn = self.conn();
+        let mut statement = conn
+            .prepare(&format!(
+                "SELECT {} FROM jobs WHERE base_url = ?1 ORDER BY submitted_at DESC, id DESC",
+                Self::JOB_COLUMNS
+            ))
+            .map_err(db)?;
+        let rows = statement
+            .query_map(params![self.base_url], Self::job_entry)
+            .map_err(db)?;
+        rows.collect::<rusqlite::Result<_>>().map_err(db)
+    }
+
+    /// One job.
+    pub fn get(&self, id: u64) -> Result<Option<JobEntry>, LedgerError> {
+        self.conn()
+            .query_row(
+                &format!(
+                    "SELECT {} FROM jobs WHERE base_url = ?1 AND id = ?2",
+                    Self::JOB_COLUMNS
+                ),
+                params![self.base_url, id as i64],
+                Self::job_entry,
+            )
+            .optional()
+            .map_err(db)
+    }
+
+    /// Jobs whose rows were never written anywhere, oldest first.
+    pub fn uncollected(&self) -> Result<Vec<JobEntry>, LedgerError> {
+        let mut all = self.list()?;
+        all.retain(|e| e.collected_at.is_none());
+        all.reverse();
+        Ok(all)
+    }
+
+    const INTENT_COLUMNS: &'static str = "key, slug, body_digest, body, body_redacted, origin_source, origin_line, created_at, state, job_id, detail, updated_at, attempts";
+
+    fn intent_entry(row: &rusqlite::Row<'_>) -> rusqlite::Result<Result<IntentEntry, LedgerError>> {
+        let digest: String = row.get(2)?;
+        let state: String = row.get(8)?;
+        let job_id: Option<String> = row.get(9)?;
+        let origin_source: Option<String> = row.get(5)?;
+        let origin_line: Option<i64> = row.get(6)?;
+        let intent = Intent {
+            key: row.get(0)?,
+            slug: row.get(1)?,
+            digest: match BodyDigest::from_hex(&digest) {
+                Some(d) => d,
+                None => {
+                    return Ok(Err(LedgerError::Corrupt {
+                        what: "body digest",
+                        detail: digest,
+                    }));
+                }
+            },
+            body: row.get(3)?,
+            body_redacted: row.get::<_, i64>(4)? != 0,
+            origin: origin_source.map(|source| Origin {
+                source,
+                line: origin_line.map(|l| l as u64),
+            }),
+            created_at: row.get(7)?,
+        };
+        let Some(state) = IntentState::parse(&state) else {
+            return Ok(Err(LedgerError::Corrupt {
+                what: "intent state",
+                detail: state,
+            }));
+        };
+        let job_id = match job_id {
+            None => None,
+            Some(text) => match serde_json::from_str(&text)
+                .ok()
+                .as_ref()
+                .and_then(SentJobId::from_value)
+            {
+                Some(id) => Some(id),
+                None => {
+                    return Ok(Err(LedgerError::Corrupt {
+                        what: "job id",
+                        detail: text,
+                    }));
+                }
+            },
+        };
+        Ok(Ok(IntentEntry {
+            intent,
+            state,
+            job_id,
+            detail: row.get(10)?,
+            updated_at: row.get(11)?,
+            attempts: row.get::<_, i64>(12)?.clamp(0, u32::MAX as i64) as u32,
+        }))
+    }
+
+    fn query_intents(
+        &self,
+        condition: &str,
+        params: &[&dyn rusqlite::ToSql],
+    ) -> Result<Vec<IntentEntry>, LedgerError> {
+        let conn = self.conn();
+        let mut statement = conn
+            .prepare(&format!(
+                "SELECT {} FROM intents WHERE base_url = ?1 {condition} ORDER BY created_at DESC, rowid DESC",
+                Self::INTENT_COLUMNS
+            ))
+            .map_err(db)?;
+        let rows = statement
+            .query_map(params, Self::intent_entry)
+            .map_err(db)?;
+        let mut out = Vec::new();
+        for row in rows {
+            out.push(row.map_err(db)??);
+        }
+        Ok(out)
+    }
+
+    /// Changes an intent's state; fails when the key is unknown.
+    fn settle(
+        &self,
+        key: &str,
+        state: IntentState,
+        detail: Option<&str>,
+        job_id: Option<&SentJobId>,
+    ) -> Result<(), LedgerError> {
+        let changed = self
+            .conn()
+            .execute(
+                "UPDATE intents SET state = ?3, detail = ?4, job_id = COALESCE(?5, job_id), updated_at = ?6
+                 WHERE base_url = ?1 AND key = ?2",
+                params![
+                    self.base_url,
+                    key,
+                    state.as_str(),
+                    detail,
+                    job_id.map(|id| id.to_value().to_string()),
+                    now_rfc3339()
+                ],
+            )
+            .map_err(db)?;
+        if changed == 0 {
+            return Err(LedgerError::UnknownIntent {
+                key: key.to_owned(),
+            });
+        }
+        Ok(())
+    }
+}
+
+/// Setup can fail in SQLite (retried when busy) or on the ledger's own terms.
+enum PrepareError {
+    Sqlite(rusqlite::Error),
+    Ledger(LedgerError),
+}
+
+impl From<rusqlite::Error> for PrepareError {
+    fn from(error: rusqlite::Error) -> Self {
+        PrepareError::Sqlite(error)
+    }
+}
+
+#[async_trait]
+impl JobLedger for SqliteLedger {
+    async fn record_intent(&self, intent: &Intent) -> Result<(), LedgerError> {
+        let result = self.conn().execute(
+            "INSERT INTO intents (base_url, key, slug, body_digest, body, body_redacted, origin_source,
+                                  origin_line, created_at, state, job_id, detail, updated_at, attempts)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, 'pending', NULL, NULL, ?9, 1)",
+            params![
+                self.base_url,
+                intent.key,
+                intent.slug,
+                intent.digest.as_str(),
+                intent.body,
+                intent.body_redacted as i64,
+                intent.origin.as_ref().map(|o| o.source.as_str()),
+                intent.origin.as_ref().and_then(|o| o.line).map(|l| l as i64),
+                intent.created_at,
+            ],
+        );
+        match result {
+            Ok(_) => Ok(()),
+            Err(rusqlite::Error::SqliteFailure(error, _))
+                if error.code == rusqlite::ErrorCode::ConstraintViolation =>
+            {
+                Err(LedgerError::DuplicateKey {
+                    key: intent.key.clone(),
+                })
+            }
+            Err(e) => Err(db(e)),
+        }
+    }
+
+    async fn record_resend(&self, key: &str) -> Result<(), LedgerError> {
+        let changed = self
+            .conn()
+            .execute(
+                "UPDATE intents SET state = 'pending', attempts = attempts + 1, updated_at = ?3
+                 WHERE base_url = ?1 AND key = ?2",
+                params![self.base_url, key, now_rfc3339()],
+            )
+            .map_err(db)?;
+        if changed == 0 {
+            return Err(LedgerError::UnknownIntent {
+                key: key.to_owned(),
+            });
+        }
+        Ok(())
+    }
+
+    async fn record_submitted(&self, key: &str, submitted: &Submitted) -> Result<(), LedgerError> {
+        let mut conn = self.conn();
+        let tx = conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(db)?;
+        let now = now_rfc3339();
+        let intent: Option<(String, Option<String>, Option<i64>)> = tx
+            .query_row(
+                "SELECT slug, origin_source, origin_line FROM intents WHERE base_url = ?1 AND key = ?2",
+                params![self.base_url, key],
+                |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?)),
+            )
+            .optional()
+            .map_err(db)?;
+        let Some((slug, source, line)) = intent else {
+            return Err(LedgerError::UnknownIntent {
+                key: key.to_owned(),
+            });
+        };
+        tx.execute(
+            "UPDATE intents SET state = 'submitted', detail = NULL, job_id = ?3, updated_at = ?4
+             WHERE base_url = ?1 AND key = ?2",
+            params![self.base_url, key, submitted.id.to_value().to_string(), now],
+        )
+        .map_err(db)?;
+        if let Some(id) = submitted.id.job_id() {
+            let origin = source.map(|source| {
+                Origin {
+                    source,
+                    line: line.map(|l| l as u64),
+                }
+                .to_string()
+            });
+            tx.execute(
+                "INSERT INTO jobs (base_url, id, scraper, submitted_at, origin, status, rows, credits, record, intent_key)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, 0, 0, ?7, ?8)
+                 ON CONFLICT (base_url, id) DO UPDATE SET
+                     origin = COALESCE(excluded.origin, origin),
+                     intent_key = COALESCE(intent_key, excluded.intent_key)",
+                params![
+                    self.base_url,
+                    id.get() as i64,
+                    slug,
+                    now,
+                    origin,
+                    submitted.status,
+                    submitted.record.to_string(),
+                    key
+                ],
+            )
+            .map_err(db)?;
+        }
+        tx.commit().map_err(db)
+    }
+
+    async fn record_refused(&self, key: &str, reason: &str) -> Result<(), LedgerError> {
+        self.settle(key, IntentState::Refused, Some(reason), None)
+    }
+
+    async fn record_uncertain(&self, key: &str, reason: &str) -> Result<(), LedgerError> {
+        self.settle(key, IntentState::Uncertain, Some(reason), None)
+    }
+
+    async fn intent(&self, key: &str) -> Result<Option<IntentEntry>, LedgerError> {
+        Ok(self
+            .query_intents("AND key = ?2", &[&self.base_url, &key])?
+            .into_iter()
+            .next())
+    }
+
+    async fn intents(&self) -> Result<Vec<IntentEntry>, LedgerError> {
+        self.query_intents("", &[&self.base_url])
+    }
+
+    async fn intents_for(
+        &self,
+        origin: &Origin,
+        digest: &BodyDigest,
+    ) -> Result<Vec<IntentEntry>, LedgerError> {
+        let line = origin.line.map(|l| l as i64);
+        self.query_intents(
+            "AND origin_source = ?2 AND origin_line IS ?3 AND body_digest = ?4",
+            &[&self.base_url, &origin.source, &line, &digest.as_str()],
+        )
+    }
+
+    async fn record_progress(&self, id: JobId, progress: &JobProgress) -> Result<(), LedgerError> {
+        self.set_progress(id.get(), progress)
+    }
+
+    async fn mark_collected(&self, id: JobId, output: &str) -> Result<(), LedgerError> {
+        self.set_collected(id.get(), output)
+    }
+
+    async fn job(&self, id: JobId) -> Result<Option<JobEntry>, LedgerError> {
+        self.get(id.get())
+    }
+
+    async fn jobs(&self) -> Result<Vec<JobEntry>, LedgerError> {
+        self.list()
+    }
+}
