@@ -6,7 +6,10 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use futures::TryStreamExt;
-use hasdata_jobs::{Client, Error, JobLedger, LedgerEntry, PollPolicy};
+use hasdata_jobs::{
+    BodyDigest, Client, Error, Intent, IntentEntry, JobEntry, JobLedger, JobProgress, LedgerError,
+    MemoryLedger, Origin, PollPolicy, Submitted,
+};
 use hasdata_model::bodies::{ContactsBody, GoogleSerpBody};
 use hasdata_model::scrapers::{Contacts, GoogleSerp};
 use hasdata_model::{JobId, JobStatus};
@@ -15,14 +18,86 @@ use hasdata_transport::{Body, MockTransport, RetryPolicy};
 
 use crate::{Env, assert_same_rows, expected, fast_retries};
 
-/// A ledger whose disk is full.
-#[derive(Debug)]
-struct FullDisk;
+/// A ledger whose disk fills up: after the intent (`at_intent: false`) or before it.
+#[derive(Debug, Default)]
+struct FullDisk {
+    at_intent: bool,
+    inner: MemoryLedger,
+}
 
+fn disk_full() -> LedgerError {
+    LedgerError::storage("test", std::io::Error::other("disk full"))
+}
+
+#[async_trait::async_trait]
 impl JobLedger for FullDisk {
-    fn record(&self, _entry: &LedgerEntry) -> Result<(), String> {
-        Err("disk full".into())
+    async fn record_intent(&self, intent: &Intent) -> Result<(), LedgerError> {
+        if self.at_intent {
+            return Err(disk_full());
+        }
+        self.inner.record_intent(intent).await
     }
+    async fn record_resend(&self, key: &str) -> Result<(), LedgerError> {
+        self.inner.record_resend(key).await
+    }
+    async fn record_submitted(&self, _key: &str, _s: &Submitted) -> Result<(), LedgerError> {
+        Err(disk_full())
+    }
+    async fn record_refused(&self, key: &str, reason: &str) -> Result<(), LedgerError> {
+        self.inner.record_refused(key, reason).await
+    }
+    async fn record_uncertain(&self, key: &str, reason: &str) -> Result<(), LedgerError> {
+        self.inner.record_uncertain(key, reason).await
+    }
+    async fn intent(&self, key: &str) -> Result<Option<IntentEntry>, LedgerError> {
+        self.inner.intent(key).await
+    }
+    async fn intents(&self) -> Result<Vec<IntentEntry>, LedgerError> {
+        self.inner.intents().await
+    }
+    async fn intents_for(
+        &self,
+        origin: &Origin,
+        digest: &BodyDigest,
+    ) -> Result<Vec<IntentEntry>, LedgerError> {
+        self.inner.intents_for(origin, digest).await
+    }
+    async fn record_progress(&self, id: JobId, progress: &JobProgress) -> Result<(), LedgerError> {
+        self.inner.record_progress(id, progress).await
+    }
+    async fn mark_collected(&self, id: JobId, output: &str) -> Result<(), LedgerError> {
+        self.inner.mark_collected(id, output).await
+    }
+    async fn job(&self, id: JobId) -> Result<Option<JobEntry>, LedgerError> {
+        self.inner.job(id).await
+    }
+    async fn jobs(&self) -> Result<Vec<JobEntry>, LedgerError> {
+        self.inner.jobs().await
+    }
+}
+
+#[tokio::test]
+async fn a_ledger_failing_before_the_post_sends_nothing() {
+    let env = Env::instant().await;
+    let client = Client::builder()
+        .api_key(env.sim.api_key())
+        .base_url(env.sim.base_url())
+        .ledger(Arc::new(FullDisk {
+            at_intent: true,
+            ..FullDisk::default()
+        }))
+        .build()
+        .unwrap();
+    let error = client
+        .submit::<Contacts>(&ContactsBody::new(["https://a.example"]))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(error, Error::LedgerUnavailable { .. }),
+        "{error:?}"
+    );
+    assert!(error.to_string().contains("nothing was sent"), "{error}");
+    assert_eq!(env.sim.submits(), 0);
 }
 
 #[tokio::test]
@@ -32,7 +107,7 @@ async fn a_ledger_failing_after_the_job_exists_hands_back_the_id() {
         .api_key(env.sim.api_key())
         .base_url(env.sim.base_url())
         .retry_policy(fast_retries())
-        .ledger(Arc::new(FullDisk))
+        .ledger(Arc::new(FullDisk::default()))
         .build()
         .unwrap();
     let error = client
@@ -41,9 +116,14 @@ async fn a_ledger_failing_after_the_job_exists_hands_back_the_id() {
         .unwrap_err();
     let created = JobId(env.sim.config().first_job_id);
     match &error {
-        Error::Ledger { job_id, message } => {
-            assert_eq!(*job_id, created, "the paid job's id is in the error");
-            assert_eq!(message, "disk full");
+        Error::Ledger {
+            job_id,
+            sent_id,
+            source,
+        } => {
+            assert_eq!(*job_id, Some(created), "the paid job's id is in the error");
+            assert_eq!(*sent_id, created.to_string());
+            assert!(source.to_string().contains("disk full"), "{source}");
         }
         other => panic!("{other:?}"),
     }
