@@ -3,9 +3,12 @@
 //! - `cargo xtask schemas [--check]` ([`schemas`]): the JSON Schemas in `schemas/` (and the
 //!   OpenAPI document, built from the same types).
 //! - `cargo xtask openapi [--check]` ([`openapi`]): `openapi/hasdata-jobs.json` alone.
+//! - `cargo xtask bench` ([`bench`]): rows per second against the limit of the same server,
+//!   and 10,000 concurrent waits (see `docs/benchmarks.md`).
 //!
 //! `main` only dispatches; each command lives in its own module.
 
+mod bench;
 mod openapi;
 mod schemas;
 
@@ -14,7 +17,7 @@ use std::process::ExitCode;
 
 use schemas::{check_schemas, describe_problems, write_schemas};
 
-const USAGE: &str = "usage: cargo xtask schemas [--check] | openapi [--check]";
+const USAGE: &str = "usage: cargo xtask schemas [--check] | openapi [--check] | bench [--rows N,N] [--repeat R] [--concurrency C] [--waits N]";
 
 /// What a command found: `Ok(None)` for success, `Ok(Some(problem))` for a failed check.
 type Outcome = std::io::Result<Option<String>>;
@@ -42,6 +45,15 @@ fn main() -> ExitCode {
             None
         }),
         ["openapi", "--check"] => check_openapi(),
+        ["bench", rest @ ..] => bench::run(rest)
+            .map(|()| None)
+            .map_err(std::io::Error::other),
+        ["bench-release", rest @ ..] => bench::run_release(rest)
+            .map(|()| None)
+            .map_err(std::io::Error::other),
+        ["bench-waits-child", rest @ ..] => bench::waits_child(rest)
+            .map(|()| None)
+            .map_err(std::io::Error::other),
         _ => {
             eprintln!("{USAGE}");
             return ExitCode::from(2);
@@ -69,7 +81,7 @@ fn check_openapi() -> Outcome {
 }
 
 /// The repository root: xtask lives one level below it.
-fn project_root() -> PathBuf {
+pub(crate) fn project_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
         .parent()
         .map(Path::to_path_buf)

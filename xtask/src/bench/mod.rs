@@ -1,0 +1,622 @@
+//! `cargo xtask bench`: how fast `hasdata results` reads rows, against the limit of the same
+//! server, side by side in one run; and how much memory 10,000 concurrent waits take.
+//!
+//! Rows: a job is captured from hasdata-sim once (its status, every results page and its
+//! `data.json`), then served from memory by a static server ([`server`]), so the server costs
+//! almost nothing. Against it, in turn and repeated: a minimal Rust fetch of the same URLs at
+//! the same concurrency (the limit), `hasdata results` from pages and from `data.json` (JSONL
+//! and CSV), and the API page's Python loop when `requests` is installed. The figures are
+//! medians, printed with their ratio to the limit; peak RSS is the child's `VmHWM`. The JSONL
+//! exports from pages and from `data.json` must be byte-identical.
+//!
+//! Waits: a child process submits 10,000 jobs to hasdata-sim and waits on all of them at once
+//! through `Client::wait`; its peak RSS and the status requests the simulator counted are
+//! printed against the schedule's minimum.
+//!
+//! Timing targets live here and in `docs/benchmarks.md`, never in tests.
+
+mod server;
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use futures::{StreamExt, TryStreamExt};
+use hasdata_jobs::{Client, PollPolicy};
+use hasdata_model::JobId;
+use hasdata_sim::{SimConfig, Simulator};
+use serde_json::{Value, json};
+
+type Result<T> = std::result::Result<T, String>;
+
+fn fail(what: impl std::fmt::Display) -> String {
+    what.to_string()
+}
+
+/// `cargo xtask bench [--rows N,N] [--repeat R] [--concurrency C] [--waits N]`: builds the
+/// release binaries and runs the benchmark with them (debug builds would measure the wrong
+/// thing).
+pub fn run(args: &[&str]) -> Result<()> {
+    let root = crate::project_root();
+    let status = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
+        .current_dir(&root)
+        .args(["build", "--release", "-p", "xtask", "-p", "hasdata-cli"])
+        .status()
+        .map_err(fail)?;
+    if !status.success() {
+        return Err("the release build failed".into());
+    }
+    let status = Command::new(root.join("target/release/xtask"))
+        .arg("bench-release")
+        .args(args)
+        .status()
+        .map_err(fail)?;
+    if status.success() {
+        Ok(())
+    } else {
+        Err("the benchmark failed".into())
+    }
+}
+
+struct Options {
+    rows: Vec<u64>,
+    repeat: usize,
+    concurrency: usize,
+    waits: usize,
+}
+
+fn options(args: &[&str]) -> Result<Options> {
+    let mut options = Options {
+        rows: vec![100_000, 1_000_000],
+        repeat: 3,
+        concurrency: 4,
+        waits: 10_000,
+    };
+    let mut args = args.iter();
+    while let Some(flag) = args.next() {
+        let value = args.next().ok_or_else(|| format!("{flag} needs a value"))?;
+        let number = |v: &str| {
+            v.parse::<u64>()
+                .map_err(|_| format!("{flag}: not a number: {v}"))
+        };
+        match *flag {
+            "--rows" => {
+                options.rows = value.split(',').map(number).collect::<Result<_>>()?;
+            }
+            "--repeat" => options.repeat = number(value)?.max(1) as usize,
+            "--concurrency" => options.concurrency = number(value)?.max(1) as usize,
+            "--waits" => options.waits = number(value)? as usize,
+            other => return Err(format!("unknown flag {other}")),
+        }
+    }
+    Ok(options)
+}
+
+/// The release half: everything but the build.
+pub fn run_release(args: &[&str]) -> Result<()> {
+    let options = options(args)?;
+    // reqwest is built without a TLS provider; the bench speaks plain http, but the client
+    // builder wants one.
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(fail)?;
+    println!("{}", machine());
+    for &rows in &options.rows {
+        runtime.block_on(rows_bench(rows, &options))?;
+    }
+    if options.waits > 0 {
+        runtime.block_on(waits_bench(options.waits))?;
+    }
+    Ok(())
+}
+
+fn machine() -> String {
+    let cpus = std::thread::available_parallelism().map_or(0, |n| n.get());
+    let model = std::fs::read_to_string("/proc/cpuinfo")
+        .ok()
+        .and_then(|info| {
+            info.lines()
+                .find(|l| l.starts_with("model name"))
+                .and_then(|l| l.split(':').nth(1))
+                .map(|m| m.trim().to_owned())
+        })
+        .unwrap_or_else(|| "unknown CPU".into());
+    format!(
+        "machine: {cpus} cores ({model}), {}",
+        std::env::consts::ARCH
+    )
+}
+
+/// A captured job: what the static server serves.
+struct Captured {
+    id: u64,
+    pages: u64,
+    files: server::Files,
+    page_bytes: usize,
+    file_bytes: usize,
+}
+
+/// Runs a job of `rows` crawler rows on hasdata-sim and keeps every byte a reader would get.
+async fn capture(rows: u64) -> Result<Captured> {
+    let sim = Simulator::start(SimConfig {
+        job_duration: Duration::ZERO,
+        download_ttl: Duration::from_secs(3600),
+        max_running: 100,
+        ..SimConfig::default()
+    })
+    .await
+    .map_err(fail)?;
+    let client = Client::builder()
+        .api_key(sim.api_key())
+        .base_url(sim.base_url())
+        .build()
+        .map_err(fail)?;
+    let body = json!({"urls": ["https://example.com/"], "limit": rows});
+    let job = client.submit_raw("crawler", &body).await.map_err(fail)?;
+    let id = job.id.get();
+    client
+        .wait(JobId(id), &PollPolicy::fast())
+        .await
+        .map_err(fail)?;
+    let http = reqwest::Client::new();
+    let get = |url: String| {
+        let http = http.clone();
+        let key = sim.api_key().to_owned();
+        async move {
+            let response = http
+                .get(&url)
+                .header("x-api-key", key)
+                .send()
+                .await
+                .map_err(fail)?;
+            if !response.status().is_success() {
+                return Err(format!("{url}: HTTP {}", response.status()));
+            }
+            response.bytes().await.map_err(fail)
+        }
+    };
+    let status_body = get(format!("{}/scrapers/jobs/{id}", sim.base_url())).await?;
+    let mut status: Value = serde_json::from_slice(&status_body).map_err(fail)?;
+    let link = status["data"]["json"]
+        .as_str()
+        .ok_or("no data.json link")?
+        .to_owned();
+    let pages = rows.div_ceil(100).max(1);
+    let bodies: Vec<(u64, Bytes)> = futures::stream::iter(1..=pages)
+        .map(|page| {
+            let url = format!(
+                "{}/scrapers/jobs/{id}/results?page={page}&limit=100",
+                sim.base_url()
+            );
+            let get = &get;
+            async move { get(url).await.map(|body| (page, body)) }
+        })
+        .buffered(4)
+        .try_collect()
+        .await?;
+    let file = get(link).await?;
+    sim.shutdown();
+    let mut files = server::Files::new();
+    let page_bytes = bodies.iter().map(|(_, b)| b.len()).sum();
+    for (page, body) in bodies {
+        files.insert(
+            format!("/scrapers/jobs/{id}/results?page={page}&limit=100"),
+            body,
+        );
+    }
+    let file_bytes = file.len();
+    files.insert(format!("/files/{id}.json"), file);
+    // The status is rewritten once the server's address is known.
+    status["data"]["json"] = json!(format!("/files/{id}.json"));
+    files.insert(
+        format!("/scrapers/jobs/{id}"),
+        Bytes::from(serde_json::to_vec(&status).map_err(fail)?),
+    );
+    Ok(Captured {
+        id,
+        pages,
+        files,
+        page_bytes,
+        file_bytes,
+    })
+}
+
+/// The limit: the same URLs fetched by a minimal Rust client at `concurrency`, every byte read
+/// and thrown away (like curl to /dev/null).
+async fn fetch_all(urls: &[String], concurrency: usize) -> Result<u64> {
+    let http = reqwest::Client::new();
+    let sizes: Vec<u64> = futures::stream::iter(urls.iter().cloned())
+        .map(|url| {
+            let http = http.clone();
+            async move {
+                let mut response = http.get(&url).send().await.map_err(fail)?;
+                let mut bytes = 0u64;
+                while let Some(chunk) = response.chunk().await.map_err(fail)? {
+                    bytes += chunk.len() as u64;
+                }
+                Ok::<_, String>(bytes)
+            }
+        })
+        .buffer_unordered(concurrency)
+        .try_collect()
+        .await?;
+    Ok(sizes.iter().sum())
+}
+
+/// Runs a command to completion, timing it and sampling its peak RSS (`VmHWM`) as it runs.
+fn measure(command: &mut Command) -> Result<(f64, f64)> {
+    let started = Instant::now();
+    let mut child = command
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .map_err(fail)?;
+    let status_path = format!("/proc/{}/status", child.id());
+    let mut peak_kib = 0u64;
+    loop {
+        if let Some(kib) = vm_hwm(&status_path) {
+            peak_kib = peak_kib.max(kib);
+        }
+        if let Some(status) = child.try_wait().map_err(fail)? {
+            let secs = started.elapsed().as_secs_f64();
+            if !status.success() {
+                let mut stderr = String::new();
+                if let Some(mut pipe) = child.stderr.take() {
+                    let _ = std::io::Read::read_to_string(&mut pipe, &mut stderr);
+                }
+                return Err(format!("{command:?} failed ({status}): {stderr}"));
+            }
+            return Ok((secs, peak_kib as f64 / 1024.0));
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    }
+}
+
+fn vm_hwm(status_path: &str) -> Option<u64> {
+    std::fs::read_to_string(status_path)
+        .ok()?
+        .lines()
+        .find(|l| l.starts_with("VmHWM:"))?
+        .split_whitespace()
+        .nth(1)?
+        .parse()
+        .ok()
+}
+
+fn median(values: &mut [f64]) -> f64 {
+    values.sort_by(f64::total_cmp);
+    values.get(values.len() / 2).copied().unwrap_or(0.0)
+}
+
+const PYTHON_LOOP: &str = r#"
+import json, os, sys, requests
+BASE, JOB, OUT = os.environ["BASE"], os.environ["JOB"], os.environ["OUT"]
+H = {"x-api-key": "bench"}
+def results(job_id):
+    page = 1
+    while True:
+        body = requests.get(f"{BASE}/scrapers/jobs/{job_id}/results", headers=H,
+                            params={"page": page, "limit": 100}, timeout=120).json()
+        for row in body["data"]:
+            yield row["data"]
+        if body["meta"]["currentPage"] >= body["meta"]["lastPage"]:
+            return
+        page += 1
+with open(OUT, "w") as out:
+    for row in results(JOB):
+        out.write(json.dumps(row) + "\n")
+"#;
+
+fn python_with_requests() -> bool {
+    Command::new("python3")
+        .args(["-c", "import requests"])
+        .output()
+        .is_ok_and(|o| o.status.success())
+}
+
+fn hasdata_exe() -> PathBuf {
+    std::env::current_exe()
+        .ok()
+        .and_then(|exe| exe.parent().map(|dir| dir.join("hasdata")))
+        .unwrap_or_else(|| PathBuf::from("hasdata"))
+}
+
+fn hasdata(base: &str, home: &Path, id: u64, args: &[&str], out: &Path) -> Command {
+    let mut command = Command::new(hasdata_exe());
+    command
+        .env("HASDATA_API_KEY", "bench")
+        .env("HASDATA_BASE_URL", base)
+        .env("HOME", home)
+        .env("XDG_DATA_HOME", home)
+        .args(["results", &id.to_string()])
+        .args(args)
+        .arg("--out")
+        .arg(out);
+    command
+}
+
+async fn rows_bench(rows: u64, options: &Options) -> Result<()> {
+    let captured = capture(rows).await?;
+    let id = captured.id;
+    let mut files = Some(captured.files);
+    let base = server::start(|base| {
+        let mut files = files.take().unwrap_or_default();
+        let key = format!("/scrapers/jobs/{id}");
+        if let Some(status) = files.get(&key) {
+            let text = String::from_utf8_lossy(status).replace(
+                &format!("\"/files/{id}.json\""),
+                &format!("\"{base}/files/{id}.json\""),
+            );
+            files.insert(key, Bytes::from(text));
+        }
+        files
+    })
+    .await
+    .map_err(fail)?;
+    let page_urls: Vec<String> = (1..=captured.pages)
+        .map(|page| format!("{base}/scrapers/jobs/{id}/results?page={page}&limit=100"))
+        .collect();
+    let file_url = vec![format!("{base}/files/{id}.json")];
+    let dir = tempfile::tempdir().map_err(fail)?;
+    let out = |name: &str| dir.path().join(name);
+    let concurrency = options.concurrency.to_string();
+    let python = rows <= 100_000 && python_with_requests();
+
+    let mut times: HashMap<&str, Vec<f64>> = HashMap::new();
+    let mut rss: HashMap<&str, Vec<f64>> = HashMap::new();
+    for _ in 0..options.repeat {
+        let started = Instant::now();
+        fetch_all(&page_urls, options.concurrency).await?;
+        times
+            .entry("limit-pages")
+            .or_default()
+            .push(started.elapsed().as_secs_f64());
+        let started = Instant::now();
+        fetch_all(&file_url, 1).await?;
+        times
+            .entry("limit-file")
+            .or_default()
+            .push(started.elapsed().as_secs_f64());
+        let runs: [(&str, Vec<&str>, &str); 4] = [
+            (
+                "pages-jsonl",
+                vec!["--source", "pages", "--concurrency", &concurrency],
+                "pages.jsonl",
+            ),
+            ("file-jsonl", vec!["--source", "file"], "file.jsonl"),
+            (
+                "pages-csv",
+                vec![
+                    "--source",
+                    "pages",
+                    "--concurrency",
+                    &concurrency,
+                    "--format",
+                    "csv",
+                ],
+                "pages.csv",
+            ),
+            (
+                "file-csv",
+                vec!["--source", "file", "--format", "csv"],
+                "file.csv",
+            ),
+        ];
+        for (name, args, file) in runs {
+            let mut command = hasdata(&base, dir.path(), id, &args, &out(file));
+            let (secs, peak) = tokio::task::block_in_place(|| measure(&mut command))?;
+            times.entry(name).or_default().push(secs);
+            rss.entry(name).or_default().push(peak);
+        }
+        if python {
+            let mut command = Command::new("python3");
+            command
+                .args(["-c", PYTHON_LOOP])
+                .env("BASE", &base)
+                .env("JOB", id.to_string())
+                .env("OUT", out("python.jsonl"));
+            let (secs, peak) = tokio::task::block_in_place(|| measure(&mut command))?;
+            times.entry("python-loop").or_default().push(secs);
+            rss.entry("python-loop").or_default().push(peak);
+        }
+    }
+    let same = |a: &str, b: &str| -> Result<bool> {
+        Ok(std::fs::read(out(a)).map_err(fail)? == std::fs::read(out(b)).map_err(fail)?)
+    };
+    let jsonl_same = same("pages.jsonl", "file.jsonl")?;
+    let csv_same = same("pages.csv", "file.csv")?;
+    let lines = std::fs::read(out("file.jsonl"))
+        .map_err(fail)?
+        .iter()
+        .filter(|&&b| b == b'\n')
+        .count();
+
+    let medians: HashMap<&str, f64> = times
+        .iter_mut()
+        .map(|(name, values)| (*name, median(values)))
+        .collect();
+    let med = |name: &str| medians.get(name).copied().unwrap_or(0.0);
+    let limit_pages = med("limit-pages");
+    let limit_file = med("limit-file");
+    println!();
+    println!(
+        "## {rows} rows: {} pages ({:.1} MB), data.json ({:.1} MB); concurrency {}; median of {}",
+        captured.pages,
+        captured.page_bytes as f64 / 1e6,
+        captured.file_bytes as f64 / 1e6,
+        options.concurrency,
+        options.repeat
+    );
+    println!();
+    println!("| reader (same server, same job) | seconds | vs its limit | peak RSS (MiB) |");
+    println!("|---|---:|---:|---:|");
+    let peak = |name: &str| {
+        rss.get(name)
+            .map_or(0.0, |v| v.iter().copied().fold(0.0, f64::max))
+    };
+    println!(
+        "| limit: Rust fetch of the pages, {} at once | {limit_pages:.3} | 1x | |",
+        options.concurrency
+    );
+    let mut pages_jsonl = 0.0;
+    for (name, label, limit) in [
+        (
+            "pages-jsonl",
+            "`hasdata results` pages -> JSONL",
+            limit_pages,
+        ),
+        ("pages-csv", "`hasdata results` pages -> CSV", limit_pages),
+        (
+            "python-loop",
+            "the API page's Python loop (requests, sequential)",
+            limit_pages,
+        ),
+    ] {
+        if !medians.contains_key(name) {
+            continue;
+        }
+        let secs = med(name);
+        if name == "pages-jsonl" {
+            pages_jsonl = secs;
+        }
+        println!(
+            "| {label} | {secs:.3} | {:.2}x | {:.1} |",
+            secs / limit,
+            peak(name)
+        );
+    }
+    println!("| limit: Rust fetch of data.json | {limit_file:.3} | 1x | |");
+    for (name, label) in [
+        ("file-jsonl", "`hasdata results` data.json -> JSONL"),
+        ("file-csv", "`hasdata results` data.json -> CSV"),
+    ] {
+        let secs = med(name);
+        println!(
+            "| {label} | {secs:.3} | {:.2}x | {:.1} |",
+            secs / limit_file,
+            peak(name)
+        );
+    }
+    if medians.contains_key("python-loop") && pages_jsonl > 0.0 {
+        println!();
+        println!(
+            "Python loop / hasdata pages: {:.1}x",
+            med("python-loop") / pages_jsonl
+        );
+    }
+    println!(
+        "JSONL from pages and data.json byte-identical: {jsonl_same} ({lines} rows); CSV: {csv_same}"
+    );
+    Ok(())
+}
+
+/// Polls the schedule makes for a job that takes `duration`: the first at once, then after
+/// each interval, until one lands at or after the job's end.
+fn schedule_polls(policy: &PollPolicy, duration: Duration) -> u64 {
+    let mut at = Duration::ZERO;
+    let mut polls = 1;
+    while at < duration {
+        at += policy.interval(polls as u32 - 1);
+        polls += 1;
+    }
+    polls
+}
+
+fn waits_policy() -> PollPolicy {
+    PollPolicy {
+        initial: Duration::from_secs(1),
+        factor: 1.5,
+        cap: Duration::from_secs(5),
+        jitter: 0.0,
+        allow_fast_polling: true,
+        ..PollPolicy::default()
+    }
+}
+
+const JOB_SECONDS: u64 = 3;
+
+async fn waits_bench(jobs: usize) -> Result<()> {
+    let sim = Simulator::start(SimConfig {
+        job_duration: Duration::from_secs(JOB_SECONDS),
+        max_running: jobs + 10,
+        credits: 1_000_000_000,
+        ..SimConfig::default()
+    })
+    .await
+    .map_err(fail)?;
+    let exe = std::env::current_exe().map_err(fail)?;
+    let mut command = Command::new(exe);
+    command.args([
+        "bench-waits-child",
+        sim.base_url(),
+        sim.api_key(),
+        &jobs.to_string(),
+    ]);
+    let (secs, peak) = tokio::task::block_in_place(|| measure(&mut command))?;
+    let requests = sim.requests();
+    let status = requests.get("status").copied().unwrap_or(0);
+    let minimum = schedule_polls(&waits_policy(), Duration::from_secs(JOB_SECONDS)) * jobs as u64;
+    println!();
+    println!(
+        "## {jobs} concurrent `Client::wait`s in one process (jobs take {JOB_SECONDS} s; polls at 1 s x1.5)"
+    );
+    println!();
+    println!(
+        "| jobs | seconds (submit + wait) | peak RSS (MiB) | status polls | schedule's minimum |"
+    );
+    println!("|---:|---:|---:|---:|---:|");
+    println!("| {jobs} | {secs:.1} | {peak:.1} | {status} | {minimum} |");
+    sim.shutdown();
+    Ok(())
+}
+
+/// The child of the waits benchmark: submits `jobs` contacts jobs, then waits on all at once.
+pub fn waits_child(args: &[&str]) -> Result<()> {
+    let [base, key, jobs] = args else {
+        return Err("usage: bench-waits-child BASE KEY JOBS".into());
+    };
+    let jobs: usize = jobs.parse().map_err(fail)?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(fail)?;
+    runtime.block_on(async {
+        let client = Client::builder()
+            .api_key(*key)
+            .base_url(*base)
+            .build()
+            .map_err(fail)?;
+        let body = json!({"urls": ["https://example.com/about"]});
+        let ids: Vec<u64> = futures::stream::iter(0..jobs)
+            .map(|_| {
+                let client = client.clone();
+                let body = body.clone();
+                async move {
+                    client
+                        .submit_raw("contacts", &body)
+                        .await
+                        .map(|j| j.id.get())
+                }
+            })
+            .buffer_unordered(64)
+            .try_collect()
+            .await
+            .map_err(fail)?;
+        let policy = waits_policy();
+        let waits = ids.iter().map(|&id| {
+            let client = client.clone();
+            let policy = policy.clone();
+            async move { client.wait(JobId(id), &policy).await }
+        });
+        let done = futures::future::join_all(waits).await;
+        let failed = done.iter().filter(|r| r.is_err()).count();
+        if failed > 0 {
+            return Err(format!("{failed} waits failed"));
+        }
+        Ok(())
+    })
+}
