@@ -131,6 +131,7 @@ impl Simulator {
             key_seen_by_storage: AtomicU64::new(0),
             requests: Mutex::new(BTreeMap::new()),
             tasks: Mutex::new(Vec::new()),
+            created: Mutex::new(Vec::new()),
             config,
         });
         let api_task = server::serve(api_listener, shared.clone(), server::api);
@@ -150,6 +151,15 @@ pub struct SimHandle {
     storage_url: String,
     listeners: Vec<AbortHandle>,
     shared: Arc<Shared>,
+}
+
+/// A job the simulator created.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CreatedJob {
+    /// Its id.
+    pub id: u64,
+    /// The `Idempotency-Key` header of the POST that created it, if any.
+    pub idempotency_key: Option<String>,
 }
 
 /// What the simulator keeps in memory: rows are never stored, so this stays small whatever
@@ -188,6 +198,21 @@ impl SimHandle {
     /// Submits that created a job.
     pub fn submits(&self) -> u64 {
         self.shared.submits.load(Ordering::Relaxed)
+    }
+
+    /// Every job created so far, in order: its id and the `Idempotency-Key` header its POST
+    /// carried. Fault tests check that a client's ledger accounts for each one.
+    pub fn created_jobs(&self) -> Vec<CreatedJob> {
+        self.shared
+            .created
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .iter()
+            .map(|(id, key)| CreatedJob {
+                id: *id,
+                idempotency_key: key.clone(),
+            })
+            .collect()
     }
 
     /// Requests per endpoint name (`submit`, `status`, `results`, `stop`, `usage`, `files`).

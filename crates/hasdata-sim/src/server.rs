@@ -51,6 +51,9 @@ pub(crate) struct Shared {
     pub key_seen_by_storage: AtomicU64,
     pub requests: Mutex<BTreeMap<&'static str, u64>>,
     pub tasks: Mutex<Vec<AbortHandle>>,
+    /// Every job created, in order, with the `Idempotency-Key` its POST carried (the real API's
+    /// use of the key is undocumented, so the simulator only records it).
+    pub created: Mutex<Vec<(u64, Option<String>)>>,
 }
 
 impl Shared {
@@ -216,7 +219,14 @@ pub(crate) async fn api(shared: Arc<Shared>, request: http::Request<Incoming>) -
     }
     let query = request.uri().query().unwrap_or("").to_owned();
     let response = match route {
-        Route::Submit(slug) => submit(&shared, &slug, request.into_body()).await,
+        Route::Submit(slug) => {
+            let key = request
+                .headers()
+                .get("idempotency-key")
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_owned);
+            submit(&shared, &slug, key, request.into_body()).await
+        }
         Route::Status(id) => status(&shared, id),
         Route::Results(id) => results(&shared, id, &query),
         Route::Stop(id) => stop(&shared, id),
@@ -228,7 +238,12 @@ pub(crate) async fn api(shared: Arc<Shared>, request: http::Request<Incoming>) -
     }
 }
 
-async fn submit(shared: &Arc<Shared>, slug: &str, body: Incoming) -> SimResponse {
+async fn submit(
+    shared: &Arc<Shared>,
+    slug: &str,
+    idempotency_key: Option<String>,
+    body: Incoming,
+) -> SimResponse {
     let Ok(kind) = ScraperKind::from_str(slug) else {
         return error_response(StatusCode::NOT_FOUND, &format!("Scraper not found: {slug}"));
     };
@@ -290,6 +305,11 @@ async fn submit(shared: &Arc<Shared>, slug: &str, body: Incoming) -> SimResponse
         );
     };
     shared.submits.fetch_add(1, Ordering::Relaxed);
+    shared
+        .created
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .push((id, idempotency_key));
     let Some(job) = shared.store.get(id) else {
         return error_response(StatusCode::INTERNAL_SERVER_ERROR, "job vanished");
     };

@@ -2,6 +2,7 @@
 
 #![allow(clippy::unwrap_used, missing_docs)]
 
+mod bulk;
 mod commands;
 mod edges;
 mod failures;

@@ -1,0 +1,256 @@
+//! Write-ahead submits from the shell: a bulk file rerun sends only its unsent lines, Ctrl-C
+//! stops sending and reports counts, and an uncertain submit is listed, explained and resent
+//! only on request with its own Idempotency-Key.
+
+use std::io::BufRead;
+use std::time::Duration;
+
+use hasdata_ledger::{IntentState, JobLedger, SqliteLedger};
+use hasdata_sim::SimConfig;
+
+use crate::Shell;
+
+fn bodies(count: usize) -> String {
+    (1..=count)
+        .map(|i| format!(r#"{{"urls": ["https://site{i}.example"]}}"#))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+fn ledger(shell: &Shell) -> SqliteLedger {
+    SqliteLedger::open(&shell.path("ledger.sqlite"), shell.sim.base_url()).unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_rerun_bulk_file_sends_only_its_unsent_lines() {
+    let shell = Shell::quick().await;
+    let path = shell.file("bodies.jsonl", &bodies(3));
+    let first = shell
+        .run(&["--json", "submit", "contacts", "--bodies", &path])
+        .await;
+    assert_eq!(first.code, 0, "{}", first.stderr);
+    assert_eq!(shell.sim.submits(), 3);
+
+    // Two lines added, one changed: only those are sent.
+    let mut text = bodies(5);
+    text = text.replacen("site1.example", "changed.example", 1);
+    std::fs::write(&path, text).unwrap();
+    let second = shell
+        .run(&["--json", "submit", "contacts", "--bodies", &path])
+        .await;
+    assert_eq!(second.code, 0, "{}", second.stderr);
+    let lines = second.json_lines();
+    let skipped: Vec<u64> = lines
+        .iter()
+        .filter(|l| l["skipped"] == "submitted")
+        .map(|l| l["line"].as_u64().unwrap())
+        .collect();
+    assert_eq!(skipped, [2, 3]);
+    let summary = &lines.last().unwrap()["summary"];
+    assert_eq!(
+        (summary["submitted"].as_u64(), summary["skipped"].as_u64()),
+        (Some(3), Some(2))
+    );
+    assert_eq!(shell.sim.submits(), 6, "lines 1 (changed), 4 and 5");
+
+    // --again sends everything.
+    let again = shell
+        .run(&["submit", "contacts", "--bodies", &path, "--again"])
+        .await;
+    assert_eq!(again.code, 0, "{}", again.stderr);
+    assert_eq!(shell.sim.submits(), 11);
+
+    // Every job the simulator created is in the ledger with its id and its line.
+    let ledger = ledger(&shell);
+    for created in shell.sim.created_jobs() {
+        let job = ledger.get(created.id).unwrap().unwrap();
+        assert!(job.origin.unwrap().starts_with(&path.to_string()));
+        assert_eq!(job.intent_key, created.idempotency_key);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ctrl_c_stops_sending_lets_in_flight_finish_and_exits_130() {
+    // Each submit takes 200 ms, one at a time: 30 lines take 6 s, and Ctrl-C comes right
+    // after the first id is printed.
+    let shell = Shell::start(SimConfig {
+        faults: "submit:latency=200ms".parse().unwrap(),
+        max_running: 1000,
+        ..SimConfig::default()
+    })
+    .await;
+    let path = shell.file("bodies.jsonl", &bodies(30));
+    let mut child = shell
+        .command(&[
+            "submit",
+            "contacts",
+            "--bodies",
+            &path,
+            "--concurrency",
+            "1",
+        ])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let (first_tx, first_rx) = std::sync::mpsc::channel();
+    let reader = std::thread::spawn(move || {
+        let mut lines = Vec::new();
+        for line in std::io::BufReader::new(stdout).lines() {
+            let line = line.unwrap();
+            let _ = first_tx.send(());
+            lines.push(line);
+        }
+        lines
+    });
+    tokio::task::spawn_blocking(move || first_rx.recv_timeout(Duration::from_secs(120)))
+        .await
+        .unwrap()
+        .expect("the first id is printed as soon as it exists");
+    let status = std::process::Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let output = tokio::task::spawn_blocking(move || child.wait_with_output().unwrap())
+        .await
+        .unwrap();
+    let printed = reader.join().unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(130), "{stderr}");
+    let submitted = printed.iter().filter(|l| l.contains(": job ")).count() as u64;
+    assert_eq!(
+        submitted,
+        shell.sim.submits(),
+        "every id was printed: {printed:?}"
+    );
+    assert!(submitted < 30, "sending stopped");
+    let unsent = 30 - submitted;
+    assert!(
+        stderr.contains(&format!(
+            "{submitted} submitted, 0 uncertain, {unsent} unsent"
+        )),
+        "{stderr}"
+    );
+
+    // The rerun sends exactly the unsent lines.
+    let rerun = shell
+        .run(&[
+            "submit",
+            "contacts",
+            "--bodies",
+            &path,
+            "--concurrency",
+            "4",
+        ])
+        .await;
+    assert_eq!(rerun.code, 0, "{}", rerun.stderr);
+    assert_eq!(shell.sim.submits(), 30, "no line billed twice");
+    assert!(
+        rerun
+            .stderr
+            .contains(&format!("{submitted} line(s) skipped")),
+        "{}",
+        rerun.stderr
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_uncertain_submit_is_listed_and_resent_only_with_yes_and_its_own_key() {
+    // Half the answers are lost (seeded): the job exists but its id never arrives.
+    let shell = Shell::start(SimConfig {
+        faults: "submit:lose-response=0.5".parse().unwrap(),
+        seed: 3,
+        max_running: 1000,
+        allow_http_webhooks: true,
+        ..SimConfig::default()
+    })
+    .await;
+    let body = shell.file(
+        "body.json",
+        r#"{"urls": ["https://a.example"], "webhook": {"url": "http://127.0.0.1:9/h", "headers": {"x-secret": "hook-s3cret-77"}}}"#,
+    );
+    // Submit until one answer is lost.
+    let mut attempts = 0;
+    let error = loop {
+        attempts += 1;
+        assert!(attempts < 40, "no answer was lost");
+        let ran = shell.run(&["submit", "contacts", "--body", &body]).await;
+        if ran.code != 0 {
+            break ran.stderr;
+        }
+    };
+    assert!(error.contains("may exist"), "{error}");
+    let ledger = ledger(&shell);
+    let open: Vec<_> = ledger
+        .intents()
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|i| i.state.is_unresolved())
+        .collect();
+    assert_eq!(open.len(), 1);
+    let key = open[0].intent.key.clone();
+    assert!(error.contains(&key), "the error names the intent: {error}");
+    assert!(
+        open[0]
+            .intent
+            .origin
+            .as_ref()
+            .unwrap()
+            .source
+            .ends_with("body.json")
+    );
+
+    let listed = shell.run(&["jobs", "list"]).await;
+    assert!(listed.stdout.contains(&key), "{}", listed.stdout);
+    assert!(listed.stderr.contains("dashboard"), "{}", listed.stderr);
+    let shown = shell.run(&["jobs", "show", &key]).await;
+    assert!(
+        shown.stdout.contains("check the HasData dashboard"),
+        "{}",
+        shown.stdout
+    );
+    assert!(
+        !shown.stdout.contains("hook-s3cret-77"),
+        "secrets never stored"
+    );
+
+    let refused = shell.run(&["jobs", "retry", &key]).await;
+    assert_eq!(refused.code, 2, "{}", refused.stderr);
+    assert!(refused.stderr.contains("--yes"), "{}", refused.stderr);
+    let created_before = shell.sim.created_jobs().len();
+
+    // The stored body lost its secret, so the original is needed.
+    let missing = shell.run(&["jobs", "retry", &key, "--yes"]).await;
+    assert_eq!(missing.code, 2, "{}", missing.stderr);
+    assert!(missing.stderr.contains("--body"), "{}", missing.stderr);
+    loop {
+        let retried = shell
+            .run(&["jobs", "retry", &key, "--yes", "--body", &body])
+            .await;
+        if retried.code == 0 {
+            break;
+        }
+        assert!(retried.stderr.contains("may exist"), "{}", retried.stderr);
+    }
+    let entry = ledger.intent(&key).await.unwrap().unwrap();
+    assert_eq!(entry.state, IntentState::Submitted);
+    assert!(entry.attempts >= 2);
+    let resent = &shell.sim.created_jobs()[created_before..];
+    assert!(!resent.is_empty());
+    assert!(
+        resent
+            .iter()
+            .all(|job| job.idempotency_key.as_deref() == Some(key.as_str())),
+        "every resend carried the intent's key"
+    );
+    let again = shell.run(&["jobs", "retry", &key, "--yes"]).await;
+    assert_eq!(again.code, 2, "{}", again.stderr);
+    assert!(
+        again.stderr.contains("nothing to retry"),
+        "{}",
+        again.stderr
+    );
+}
