@@ -23,47 +23,86 @@ const ROWS: [&str; 3] = [
 struct StaticServer {
     base: String,
     requests: Arc<AtomicUsize>,
+    /// The most requests it was answering at once.
+    most_at_once: Arc<AtomicUsize>,
 }
 
 impl StaticServer {
     /// `bodies` gets the server's own base URL, for links that point back at it.
     async fn start(bodies: impl FnOnce(&str) -> HashMap<String, String>) -> StaticServer {
+        StaticServer::start_slow(bodies, std::time::Duration::ZERO).await
+    }
+
+    /// Each answer waits `delay` first, so requests overlap as much as the client lets them.
+    async fn start_slow(
+        bodies: impl FnOnce(&str) -> HashMap<String, String>,
+        delay: std::time::Duration,
+    ) -> StaticServer {
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let base = format!("http://{}", listener.local_addr().unwrap());
         let bodies = Arc::new(bodies(&base));
         let requests = Arc::new(AtomicUsize::new(0));
-        let counter = requests.clone();
+        let most_at_once = Arc::new(AtomicUsize::new(0));
+        let (counter, most) = (requests.clone(), most_at_once.clone());
+        let now = Arc::new(AtomicUsize::new(0));
         tokio::spawn(async move {
             while let Ok((socket, _)) = listener.accept().await {
                 let bodies = bodies.clone();
                 counter.fetch_add(1, Ordering::SeqCst);
+                let (now, most) = (now.clone(), most.clone());
                 tokio::spawn(async move {
-                    let mut socket = BufReader::new(socket);
-                    let mut line = String::new();
-                    socket.read_line(&mut line).await.ok()?;
-                    let path = line.split_whitespace().nth(1)?.to_owned();
-                    loop {
-                        let mut header = String::new();
-                        if socket.read_line(&mut header).await.ok()? <= 2 {
-                            break;
-                        }
-                    }
-                    let (status, body) = match bodies.get(&path) {
-                        Some(body) => ("200 OK", body.as_str()),
-                        None => ("404 Not Found", "{}"),
-                    };
-                    let head = format!(
-                        "HTTP/1.1 {status}\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n",
-                        body.len()
-                    );
-                    let socket = socket.get_mut();
-                    socket.write_all(head.as_bytes()).await.ok()?;
-                    socket.write_all(body.as_bytes()).await.ok()?;
-                    socket.shutdown().await.ok()
+                    let at_once = now.fetch_add(1, Ordering::SeqCst) + 1;
+                    most.fetch_max(at_once, Ordering::SeqCst);
+                    // Counted from accept until the answer starts, inside the client's own
+                    // window (from before it connects until it has read the whole body).
+                    Self::answer(socket, &bodies, delay, || {
+                        now.fetch_sub(1, Ordering::SeqCst);
+                    })
+                    .await
                 });
             }
         });
-        StaticServer { base, requests }
+        StaticServer {
+            base,
+            requests,
+            most_at_once,
+        }
+    }
+
+    async fn answer(
+        socket: tokio::net::TcpStream,
+        bodies: &HashMap<String, String>,
+        delay: std::time::Duration,
+        answering: impl FnOnce(),
+    ) -> Option<()> {
+        {
+            {
+                let mut socket = BufReader::new(socket);
+                let mut line = String::new();
+                socket.read_line(&mut line).await.ok()?;
+                let path = line.split_whitespace().nth(1)?.to_owned();
+                loop {
+                    let mut header = String::new();
+                    if socket.read_line(&mut header).await.ok()? <= 2 {
+                        break;
+                    }
+                }
+                tokio::time::sleep(delay).await;
+                answering();
+                let (status, body) = match bodies.get(&path) {
+                    Some(body) => ("200 OK", body.as_str()),
+                    None => ("404 Not Found", "{}"),
+                };
+                let head = format!(
+                    "HTTP/1.1 {status}\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n",
+                    body.len()
+                );
+                let socket = socket.get_mut();
+                socket.write_all(head.as_bytes()).await.ok()?;
+                socket.write_all(body.as_bytes()).await.ok()?;
+                socket.shutdown().await.ok()
+            }
+        }
     }
 }
 
@@ -172,4 +211,43 @@ async fn pages_and_data_json_give_the_bytes_the_api_sent() {
     assert!(error.to_string().contains("data.json row 0.m.y"), "{error}");
     let second: serde_json::Value = from_file[1].decode().unwrap();
     assert_eq!(second["url"], "https://example.com/é");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_client_keeps_its_requests_in_flight_under_its_limit() {
+    let pages = 12u64;
+    let server = StaticServer::start_slow(
+        |_| {
+            let mut bodies = HashMap::new();
+            bodies.insert(
+                "/scrapers/jobs/5".to_owned(),
+                format!(r#"{{"id": 5, "status": "finished", "dataRowsCount": "{pages}"}}"#),
+            );
+            for page in 1..=pages {
+                bodies.insert(
+                    format!("/scrapers/jobs/5/results?page={page}&limit=100"),
+                    format!(
+                        r#"{{"meta": {{"lastPage": {pages}}}, "data": [{{"id": "r{page}", "data": {{"page": {page}}}}}]}}"#
+                    ),
+                );
+            }
+            bodies
+        },
+        std::time::Duration::from_millis(20),
+    )
+    .await;
+    let client = Client::builder()
+        .api_key("hd-raw-rows-1")
+        .base_url(&server.base)
+        .retry_policy(crate::fast_retries())
+        .page_concurrency(8)
+        .max_concurrent_requests(2)
+        .build()
+        .unwrap();
+    let rows: Vec<RowJson> = client.results_json(JobId(5)).try_collect().await.unwrap();
+    let expected: Vec<String> = (1..=pages).map(|p| format!(r#"{{"page":{p}}}"#)).collect();
+    let got: Vec<String> = rows.iter().map(ToString::to_string).collect();
+    assert_eq!(got, expected);
+    let most = server.most_at_once.load(Ordering::SeqCst);
+    assert!(most <= 2, "{most} requests at once with a limit of 2");
 }
