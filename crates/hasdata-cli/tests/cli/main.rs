@@ -6,6 +6,7 @@ mod bulk;
 mod commands;
 mod edges;
 mod failures;
+mod kills;
 mod ledger;
 
 use std::path::{Path, PathBuf};
