@@ -5,10 +5,13 @@
 //! - `cargo xtask openapi [--check]` ([`openapi`]): `openapi/hasdata-jobs.json` alone.
 //! - `cargo xtask bench` ([`bench`]): rows per second against the limit of the same server,
 //!   and 10,000 concurrent waits (see `docs/benchmarks.md`).
+//! - `cargo xtask mutants [transport|jobs|model]... [-- ARGS]` ([`mutants`]): mutation testing
+//!   of the core crates with cargo-mutants (see docs/testing.md).
 //!
 //! `main` only dispatches; each command lives in its own module.
 
 mod bench;
+mod mutants;
 mod openapi;
 mod schemas;
 
@@ -17,7 +20,7 @@ use std::process::ExitCode;
 
 use schemas::{check_schemas, describe_problems, write_schemas};
 
-const USAGE: &str = "usage: cargo xtask schemas [--check] | openapi [--check] | bench [--rows N,N] [--repeat R] [--concurrency C] [--waits N]";
+const USAGE: &str = "usage: cargo xtask schemas [--check] | openapi [--check] | bench [--rows N,N] [--repeat R] [--concurrency C] [--waits N] | mutants [transport|jobs|model]... [-- CARGO-MUTANTS ARGS]";
 
 /// What a command found: `Ok(None)` for success, `Ok(Some(problem))` for a failed check.
 type Outcome = std::io::Result<Option<String>>;
@@ -54,6 +57,7 @@ fn main() -> ExitCode {
         ["bench-waits-child", rest @ ..] => bench::waits_child(rest)
             .map(|()| None)
             .map_err(std::io::Error::other),
+        ["mutants", rest @ ..] => mutants::run(&project_root(), rest),
         _ => {
             eprintln!("{USAGE}");
             return ExitCode::from(2);
