@@ -231,7 +231,7 @@ async fn bulk_submit_waits_out_429_and_records_each_line() {
 
 /// The first thing `pick` finds in a child's output. The output keeps being read (and
 /// discarded) afterwards, so the child never writes into a closed pipe.
-async fn first_line_matching(
+pub async fn first_line_matching(
     output: impl std::io::Read + Send + 'static,
     pick: impl Fn(&str) -> Option<String> + Send + 'static,
 ) -> String {

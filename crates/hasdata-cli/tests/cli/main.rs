@@ -8,6 +8,7 @@ mod edges;
 mod failures;
 mod kills;
 mod ledger;
+mod pipes;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};

@@ -3,8 +3,9 @@ use std::convert::Infallible;
 use std::fmt;
 use std::hash::{DefaultHasher, Hash, Hasher};
 use std::net::SocketAddr;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use bytes::Bytes;
 use futures::StreamExt;
@@ -13,11 +14,11 @@ use http::{HeaderName, Method, StatusCode, header};
 use http_body_util::{BodyExt, Full, Limited};
 use hyper::body::Incoming;
 use hyper::service::service_fn;
-use hyper_util::rt::TokioIo;
+use hyper_util::rt::{TokioIo, TokioTimer};
 use secrecy::{ExposeSecret, SecretString};
 use subtle::ConstantTimeEq;
 use tokio::net::TcpListener;
-use tokio::sync::mpsc;
+use tokio::sync::{Semaphore, mpsc, oneshot};
 use tokio::task::AbortHandle;
 
 /// How a [`WebhookReceiver`] listens.
@@ -35,6 +36,21 @@ pub struct ReceiverConfig {
     pub queue: usize,
     /// Deliveries remembered to recognise retries.
     pub remember: usize,
+    /// The longest a caller may take to send a request's headers (10 s).
+    pub header_timeout: Duration,
+    /// The longest a caller may take to send a body (30 s); slower ones get 408. An endless
+    /// (unterminated chunked) body cannot hold a connection longer than this.
+    pub body_timeout: Duration,
+    /// Connections served at once (256); further callers wait to be accepted. Every
+    /// connection serves one request, so the timeouts bound how long each holds its place.
+    pub max_connections: usize,
+    /// Answer 200 only once the consumer has confirmed the event with
+    /// [`ReceivedEvent::delivered`] (off by default: an event is acknowledged once queued). An
+    /// event dropped unconfirmed, or not confirmed within `confirm_timeout`, gets 503 so
+    /// HasData sends it again: nothing is acknowledged that was not delivered.
+    pub confirm: bool,
+    /// How long a delivery waits for the consumer's confirmation (10 s).
+    pub confirm_timeout: Duration,
 }
 
 impl ReceiverConfig {
@@ -47,6 +63,11 @@ impl ReceiverConfig {
             max_body: 10 * 1024 * 1024,
             queue: 1024,
             remember: 100_000,
+            header_timeout: Duration::from_secs(10),
+            body_timeout: Duration::from_secs(30),
+            max_connections: 256,
+            confirm: false,
+            confirm_timeout: Duration::from_secs(10),
         }
     }
 }
@@ -59,6 +80,10 @@ impl fmt::Debug for ReceiverConfig {
             .field("secret_header", &self.secret.as_ref().map(|(name, _)| name))
             .field("max_body", &self.max_body)
             .field("queue", &self.queue)
+            .field("header_timeout", &self.header_timeout)
+            .field("body_timeout", &self.body_timeout)
+            .field("max_connections", &self.max_connections)
+            .field("confirm", &self.confirm)
             .finish()
     }
 }
@@ -70,6 +95,34 @@ pub struct ReceivedEvent {
     pub event: WebhookEvent,
     /// A fingerprint of the delivery's bytes: a retry of the same delivery has the same one.
     pub fingerprint: u64,
+    /// With [`ReceiverConfig::confirm`]: the waiting delivery's answer.
+    confirmation: Option<Arc<Confirmation>>,
+}
+
+/// The sender a delivery waits on; dropped unused (every clone of the event gone), the
+/// delivery answers 503.
+struct Confirmation(Mutex<Option<oneshot::Sender<()>>>);
+
+impl fmt::Debug for Confirmation {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Confirmation")
+    }
+}
+
+impl ReceivedEvent {
+    /// Confirms the event was delivered (written, stored): with [`ReceiverConfig::confirm`],
+    /// only now is HasData answered 200. Without it, does nothing.
+    pub fn delivered(&self) {
+        if let Some(confirmation) = &self.confirmation
+            && let Some(sender) = confirmation
+                .0
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .take()
+        {
+            let _ = sender.send(());
+        }
+    }
 }
 
 /// What the receiver has answered, by kind.
@@ -89,6 +142,10 @@ pub struct ReceiverStats {
     pub unsupported_type: u64,
     /// Refused because the queue was full (503).
     pub queue_full: u64,
+    /// Refused after the receiver was closed, or unconfirmed by the consumer (503).
+    pub undelivered: u64,
+    /// Bodies not sent within the body timeout (408).
+    pub timed_out: u64,
     /// Other paths or methods (404, 405).
     pub misrouted: u64,
 }
@@ -102,6 +159,8 @@ struct Counters {
     malformed: AtomicU64,
     unsupported_type: AtomicU64,
     queue_full: AtomicU64,
+    undelivered: AtomicU64,
+    timed_out: AtomicU64,
     misrouted: AtomicU64,
 }
 
@@ -129,6 +188,11 @@ struct Shared {
     path: String,
     secret: Option<(HeaderName, SecretString)>,
     max_body: usize,
+    body_timeout: Duration,
+    confirm: bool,
+    confirm_timeout: Duration,
+    /// Set by [`WebhookReceiver::close`]: every delivery gets 503.
+    closed: AtomicBool,
     sender: mpsc::Sender<ReceivedEvent>,
     seen: Mutex<Seen>,
     counters: Counters,
@@ -185,6 +249,10 @@ impl Shared {
         request: http::Request<Incoming>,
     ) -> http::Response<Full<Bytes>> {
         let c = &self.counters;
+        if self.closed.load(Ordering::Relaxed) {
+            c.undelivered.fetch_add(1, Ordering::Relaxed);
+            return answer(StatusCode::SERVICE_UNAVAILABLE);
+        }
         if request.uri().path() != self.path {
             c.misrouted.fetch_add(1, Ordering::Relaxed);
             return answer(StatusCode::NOT_FOUND);
@@ -216,10 +284,16 @@ impl Shared {
             c.too_large.fetch_add(1, Ordering::Relaxed);
             return answer(StatusCode::PAYLOAD_TOO_LARGE);
         }
-        let body = match Limited::new(request.into_body(), self.max_body)
-            .collect()
-            .await
-        {
+        let collected = tokio::time::timeout(
+            self.body_timeout,
+            Limited::new(request.into_body(), self.max_body).collect(),
+        )
+        .await;
+        let Ok(collected) = collected else {
+            c.timed_out.fetch_add(1, Ordering::Relaxed);
+            return answer(StatusCode::REQUEST_TIMEOUT);
+        };
+        let body = match collected {
             Ok(body) => body.to_bytes(),
             Err(error)
                 if error
@@ -242,19 +316,50 @@ impl Shared {
             }
         };
         let fingerprint = fingerprint(&body);
-        let mut seen = self.seen.lock().unwrap_or_else(|e| e.into_inner());
-        if seen.set.contains(&fingerprint) {
-            c.duplicates.fetch_add(1, Ordering::Relaxed);
-            return answer(StatusCode::OK);
-        }
-        match self.sender.try_send(ReceivedEvent { event, fingerprint }) {
-            Ok(()) => {
+        let (confirmation, confirmed) = if self.confirm {
+            let (sender, receiver) = oneshot::channel();
+            (
+                Some(Arc::new(Confirmation(Mutex::new(Some(sender))))),
+                Some(receiver),
+            )
+        } else {
+            (None, None)
+        };
+        {
+            let mut seen = self.seen.lock().unwrap_or_else(|e| e.into_inner());
+            if seen.set.contains(&fingerprint) {
+                c.duplicates.fetch_add(1, Ordering::Relaxed);
+                return answer(StatusCode::OK);
+            }
+            let received = ReceivedEvent {
+                event,
+                fingerprint,
+                confirmation,
+            };
+            if self.sender.try_send(received).is_err() {
+                c.queue_full.fetch_add(1, Ordering::Relaxed);
+                return answer(StatusCode::SERVICE_UNAVAILABLE);
+            }
+            if confirmed.is_none() {
                 seen.insert(fingerprint);
+                c.accepted.fetch_add(1, Ordering::Relaxed);
+                return answer(StatusCode::OK);
+            }
+        }
+        let Some(confirmed) = confirmed else {
+            return answer(StatusCode::OK);
+        };
+        match tokio::time::timeout(self.confirm_timeout, confirmed).await {
+            Ok(Ok(())) => {
+                self.seen
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .insert(fingerprint);
                 c.accepted.fetch_add(1, Ordering::Relaxed);
                 answer(StatusCode::OK)
             }
-            Err(_) => {
-                c.queue_full.fetch_add(1, Ordering::Relaxed);
+            _ => {
+                c.undelivered.fetch_add(1, Ordering::Relaxed);
                 answer(StatusCode::SERVICE_UNAVAILABLE)
             }
         }
@@ -271,6 +376,10 @@ impl WebhookReceiver {
             path: config.path.clone(),
             secret: config.secret,
             max_body: config.max_body,
+            body_timeout: config.body_timeout,
+            confirm: config.confirm,
+            confirm_timeout: config.confirm_timeout,
+            closed: AtomicBool::new(false),
             sender,
             seen: Mutex::new(Seen {
                 set: HashSet::new(),
@@ -280,19 +389,31 @@ impl WebhookReceiver {
             counters: Counters::default(),
         });
         let serving = shared.clone();
+        let places = Arc::new(Semaphore::new(config.max_connections.max(1)));
+        let header_timeout = config.header_timeout;
         let task = tokio::spawn(async move {
             loop {
+                // A place first: at the cap, callers wait in the listen backlog.
+                let Ok(place) = places.clone().acquire_owned().await else {
+                    return;
+                };
                 let Ok((stream, _)) = listener.accept().await else {
                     tokio::time::sleep(std::time::Duration::from_millis(10)).await;
                     continue;
                 };
                 let shared = serving.clone();
                 tokio::spawn(async move {
+                    let _place = place;
                     let service = service_fn(move |request| {
                         let shared = shared.clone();
                         async move { Ok::<_, Infallible>(shared.handle(request).await) }
                     });
+                    // One request a connection: an idle keep-alive connection cannot hold a
+                    // place, and the header and body timeouts bound every connection's life.
                     let _ = hyper::server::conn::http1::Builder::new()
+                        .timer(TokioTimer::new())
+                        .header_read_timeout(header_timeout)
+                        .keep_alive(false)
                         .serve_connection(TokioIo::new(stream), service)
                         .await;
                 });
@@ -323,6 +444,12 @@ impl WebhookReceiver {
         self.events.recv().await
     }
 
+    /// Stops accepting: every delivery from now on gets 503, so HasData keeps it for a retry.
+    /// For a consumer that can no longer deliver events (its output is gone).
+    pub fn close(&self) {
+        self.shared.closed.store(true, Ordering::Relaxed);
+    }
+
     /// What it has answered so far.
     pub fn stats(&self) -> ReceiverStats {
         let c = &self.shared.counters;
@@ -335,6 +462,8 @@ impl WebhookReceiver {
             malformed: load(&c.malformed),
             unsupported_type: load(&c.unsupported_type),
             queue_full: load(&c.queue_full),
+            undelivered: load(&c.undelivered),
+            timed_out: load(&c.timed_out),
             misrouted: load(&c.misrouted),
         }
     }

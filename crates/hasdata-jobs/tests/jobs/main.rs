@@ -11,6 +11,8 @@ mod sim_rows;
 #[cfg(feature = "webhooks")]
 mod webhook_edges;
 #[cfg(feature = "webhooks")]
+mod webhook_limits;
+#[cfg(feature = "webhooks")]
 mod webhooks;
 
 use std::sync::Arc;

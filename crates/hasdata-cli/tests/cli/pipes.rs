@@ -1,0 +1,167 @@
+//! A closed stdout (`| head -c1` after its byte) never makes `hasdata` panic: every command ends
+//! quietly with exit 141 (or its own failure), and the webhook listener stops acknowledging.
+
+use std::process::Stdio;
+use std::time::Duration;
+
+use crate::commands::first_line_matching;
+use crate::{Shell, fast};
+
+/// A pipe whose reader is already gone: any write to it fails with EPIPE at once, the state
+/// `head -c1` leaves behind, without a race on when it closes.
+fn closed_pipe() -> std::io::PipeWriter {
+    let (reader, writer) = std::io::pipe().unwrap();
+    drop(reader);
+    writer
+}
+
+async fn run_into_closed_pipe(shell: &Shell, args: &[&str]) -> (i32, String) {
+    let mut command = shell.command(args);
+    command.stdout(closed_pipe()).stderr(Stdio::piped());
+    let output = tokio::task::spawn_blocking(move || command.output().unwrap())
+        .await
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
+    (output.status.code().unwrap_or(-1), stderr)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_command_into_a_closed_pipe_ends_without_a_panic() {
+    let shell = Shell::quick().await;
+    let body = shell.file("b.json", r#"{"urls": ["https://a.example"]}"#);
+    let bodies = shell.file(
+        "b.jsonl",
+        "{\"urls\": [\"https://a.example\"]}\n{\"urls\": [\"https://b.example\"]}\n",
+    );
+    let id = shell.submitted("contacts", &body).await;
+    let waited = shell.run(&fast(&["wait", &id])).await;
+    assert_eq!(waited.code, 0, "{}", waited.stderr);
+    let dir = shell.path("out").display().to_string();
+    let commands: Vec<Vec<&str>> = vec![
+        vec!["scrapers"],
+        vec!["schema", "crawler"],
+        vec!["schema", "crawler", "--row"],
+        vec!["--json", "scrapers"],
+        vec!["--help"],
+        vec!["jobs", "list"],
+        vec!["jobs", "show", &id],
+        vec!["status", &id],
+        fast(&["wait", &id]),
+        vec!["results", &id],
+        vec!["results", &id, "--format", "json"],
+        vec!["results", &id, "--format", "csv"],
+        vec!["results", &id, "--source", "pages"],
+        fast(&["run", "contacts", "--body", &body]),
+        vec!["submit", "contacts", "--body", &body],
+        vec!["submit", "contacts", "--bodies", &bodies],
+        vec!["stop", &id],
+        fast(&["jobs", "resume", "--dir", &dir]),
+        vec!["demo", "--dir", &dir, "--job-duration", "0.2"],
+    ];
+    for args in commands {
+        let (code, stderr) = run_into_closed_pipe(&shell, &args).await;
+        assert!(
+            code != 101 && !stderr.contains("panicked"),
+            "{args:?} panicked (exit {code}): {stderr}"
+        );
+        assert!(
+            !stderr.contains("Broken pipe"),
+            "{args:?} should end quietly: {stderr}"
+        );
+        assert!(
+            [0, 4, 141].contains(&code),
+            "{args:?} exited {code}: {stderr}"
+        );
+    }
+    // Commands whose whole job is to print end with 141, as a tool killed by SIGPIPE.
+    for args in [
+        vec!["scrapers"],
+        vec!["schema", "crawler"],
+        vec!["jobs", "list"],
+        vec!["results", &id],
+    ] {
+        assert_eq!(run_into_closed_pipe(&shell, &args).await.0, 141, "{args:?}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn durations_out_of_range_are_usage_errors_not_panics() {
+    let shell = Shell::quick().await;
+    for args in [
+        vec!["wait", "1", "--timeout", "1e308"],
+        vec!["wait", "1", "--poll-cap", "1e308"],
+        vec!["wait", "1", "--poll-initial", "-1"],
+        vec!["wait", "1", "--poll-factor", "NaN"],
+        vec!["run", "contacts", "--body", "x", "--timeout", "inf"],
+        vec!["demo", "--job-duration", "1e308"],
+        vec!["sim", "--job-duration", "1e308"],
+    ] {
+        let ran = shell.run(&args).await;
+        assert_eq!(ran.code, 2, "{args:?}: {}", ran.stderr);
+        assert!(!ran.stderr.contains("panicked"), "{}", ran.stderr);
+    }
+    assert_eq!(shell.sim.submits(), 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_listener_acknowledges_nothing_once_its_output_is_gone() {
+    let shell = Shell::quick().await;
+    let mut child = shell
+        .command(&[
+            "webhook",
+            "listen",
+            "--port",
+            "0",
+            "--secret-header",
+            "x-hook-secret:s3cret",
+        ])
+        .stdout(closed_pipe())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let (lines, mut rest) = tokio::sync::mpsc::unbounded_channel();
+    let url = first_line_matching(child.stderr.take().unwrap(), move |line| {
+        let _ = lines.send(line.to_owned());
+        line.split_whitespace()
+            .find(|w| w.starts_with("http://"))
+            .map(str::to_owned)
+    })
+    .await;
+    let http = hasdata_transport::ReqwestTransport::new().unwrap();
+    let request = http::Request::post(url.as_str())
+        .header("content-type", "application/json")
+        .header("x-hook-secret", "s3cret")
+        .body(bytes::Bytes::from(
+            r#"{"event": "scraper.job.finished", "jobId": 416349, "jobStatus": "finished"}"#,
+        ))
+        .unwrap();
+    use hasdata_transport::Transport;
+    // The event could not be written: not acknowledged (503, or no answer as it exits).
+    if let Ok(response) = http.send(request).await {
+        assert_eq!(response.status().as_u16(), 503);
+    }
+    let status = tokio::task::spawn_blocking(move || {
+        let deadline = std::time::Instant::now() + Duration::from_secs(60);
+        loop {
+            if let Some(status) = child.try_wait().unwrap() {
+                return Some(status);
+            }
+            if std::time::Instant::now() > deadline {
+                let _ = child.kill();
+                return None;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    })
+    .await
+    .unwrap()
+    .expect("the listener exits once its output is gone");
+    let code = status.code().unwrap_or(-1);
+    assert!(code != 0 && code != 101, "exit {code}");
+    let mut stderr = String::new();
+    while let Ok(line) = rest.try_recv() {
+        stderr.push_str(&line);
+        stderr.push('\n');
+    }
+    assert!(!stderr.contains("panicked"), "{stderr}");
+}
