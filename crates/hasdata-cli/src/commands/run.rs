@@ -21,7 +21,9 @@ pub async fn run(ctx: &Ctx, args: &RunArgs) -> Result<(), Failure> {
         &client,
         kind.as_str(),
         &body,
-        &hasdata_jobs::SubmitOptions::default(),
+        &hasdata_jobs::SubmitOptions {
+            origin: Some(super::submit::body_origin(&args.body)),
+        },
     )
     .await?;
     let id = job.id;

@@ -67,13 +67,8 @@ pub async fn run(ctx: &Ctx, args: &SubmitArgs) -> Result<(), Failure> {
     }
     let source = args.body.as_deref().unwrap_or("-");
     let body = read_body(source)?;
-    let origin = if source == "-" {
-        Origin::label("stdin")
-    } else {
-        Origin::label(absolute(Path::new(source)))
-    };
     let options = SubmitOptions {
-        origin: Some(origin),
+        origin: Some(body_origin(source)),
     };
     let job = client
         .submit_raw_with(kind.as_str(), &body, &options)
@@ -84,6 +79,15 @@ pub async fn run(ctx: &Ctx, args: &SubmitArgs) -> Result<(), Failure> {
         serde_json::to_value(&job).unwrap_or_default(),
     );
     Ok(())
+}
+
+/// Where a `--body` came from, as the ledger records it: `stdin`, or the file's absolute path.
+pub fn body_origin(source: &str) -> Origin {
+    if source == "-" {
+        Origin::label("stdin")
+    } else {
+        Origin::label(absolute(Path::new(source)))
+    }
 }
 
 /// The absolute form of a path, for matching reruns; the path as given when that fails.

@@ -204,6 +204,34 @@ async fn bulk_submits(trials: u64, lines: u64, faults: &str, seed: u64, window_m
     figures
 }
 
+/// `hasdata run` to the end (no kill) against lost submit answers: a run whose answer was lost
+/// fails, and its job must still be covered.
+async fn runs_with_lost_answers(trials: u64, seed: u64) -> Figures {
+    let shell = Shell::start(SimConfig {
+        job_duration: Duration::from_millis(50),
+        ..shell_config("submit:lose-response=0.3", seed)
+    })
+    .await;
+    let body = shell.file("body.json", r#"{"urls": ["https://a.example"]}"#);
+    let mut figures = Figures::default();
+    for trial in 0..trials {
+        let out = format!("rows-{trial}.jsonl");
+        let ran = shell
+            .run(&crate::fast(&[
+                "run", "contacts", "--body", &body, "--out", &out,
+            ]))
+            .await;
+        figures.trials += 1;
+        if ran.code == 0 {
+            figures.finished += 1;
+        } else {
+            assert!(ran.stderr.contains("may exist"), "{}", ran.stderr);
+        }
+    }
+    account(&shell, &mut figures).await;
+    figures
+}
+
 fn check(profile: &str, figures: &Figures) {
     println!("{profile}: {figures:?}");
     assert_eq!(figures.unaccounted, 0, "{profile}: {figures:?}");
@@ -229,8 +257,19 @@ async fn kill_matrix_short() {
         &single_submits(4, "submit:lose-response=0.3", 12, 80).await,
     );
     check(
+        "run, 30% answers lost",
+        &runs_with_lost_answers(3, 14).await,
+    );
+    check(
         "bulk submit of 6 lines, killed, 30% answers lost, rerun",
-        &bulk_submits(2, 6, "submit:lose-response=0.3", 13, 200).await,
+        &bulk_submits(
+            2,
+            6,
+            "submit:lose-response=0.3,submit:latency=10ms",
+            13,
+            100,
+        )
+        .await,
     );
 }
 
@@ -244,6 +283,10 @@ async fn kill_matrix_long() {
     check(
         "single submit, killed, 30% answers lost",
         &single_submits(100, "submit:lose-response=0.3", 22, 60).await,
+    );
+    check(
+        "run, 30% answers lost",
+        &runs_with_lost_answers(20, 24).await,
     );
     check(
         "bulk submit of 10 lines, killed, 30% answers lost, rerun",
