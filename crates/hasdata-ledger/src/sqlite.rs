@@ -113,6 +113,11 @@ impl SqliteLedger {
         }
         // A recorded id must survive a crash the instant after it is printed.
         conn.pragma_update(None, "synchronous", "FULL")?;
+        // The common case, a current file, takes no write lock.
+        let version: i64 = conn.query_row("PRAGMA user_version", [], |row| row.get(0))?;
+        if version == SCHEMA_VERSION {
+            return Ok(());
+        }
         // One process migrates; the others wait for its write lock, then see the new version.
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
         let version: i64 = tx.query_row("PRAGMA user_version", [], |row| row.get(0))?;
