@@ -2,15 +2,17 @@
 //!
 //! - `cargo xtask schemas [--check]` ([`schemas`]): the JSON Schemas in `schemas/` (and the
 //!   OpenAPI document, built from the same types).
-//! - `cargo xtask openapi [--check]` ([`openapi`]): `openapi/hasdata-jobs.json` alone.
+//! - `cargo xtask openapi [--check]` ([`openapi`]): the documents in `openapi/` alone.
 //! - `cargo xtask bench` ([`bench`]): rows per second against the limit of the same server,
 //!   and 10,000 concurrent waits (see `docs/benchmarks.md`).
 //! - `cargo xtask mutants [transport|jobs|model]... [-- ARGS]` ([`mutants`]): mutation testing
 //!   of the core crates with cargo-mutants (see docs/testing.md).
+//! - `cargo xtask fuzz TARGET|all [--seconds N]` ([`fuzz`]): a cargo-fuzz run of a harness.
 //!
 //! `main` only dispatches; each command lives in its own module.
 
 mod bench;
+mod fuzz;
 mod mutants;
 mod openapi;
 mod schemas;
@@ -20,7 +22,7 @@ use std::process::ExitCode;
 
 use schemas::{check_schemas, describe_problems, write_schemas};
 
-const USAGE: &str = "usage: cargo xtask schemas [--check] | openapi [--check] | bench [--rows N,N] [--repeat R] [--concurrency C] [--waits N] | mutants [transport|jobs|model]... [-- CARGO-MUTANTS ARGS]";
+const USAGE: &str = "usage: cargo xtask schemas [--check] | openapi [--check] | bench [--rows N,N] [--repeat R] [--concurrency C] [--waits N] | mutants [transport|jobs|model]... [-- CARGO-MUTANTS ARGS] | fuzz TARGET|all [--seconds N]";
 
 /// What a command found: `Ok(None)` for success, `Ok(Some(problem))` for a failed check.
 type Outcome = std::io::Result<Option<String>>;
@@ -58,6 +60,13 @@ fn main() -> ExitCode {
             .map(|()| None)
             .map_err(std::io::Error::other),
         ["mutants", rest @ ..] => mutants::run(&project_root(), rest),
+        ["fuzz", rest @ ..] => match fuzz::run(rest) {
+            Ok(outcome) => Ok(outcome),
+            Err(usage) => {
+                eprintln!("{usage}");
+                return ExitCode::from(2);
+            }
+        },
         _ => {
             eprintln!("{USAGE}");
             return ExitCode::from(2);

@@ -1,0 +1,116 @@
+//! Fuzz harnesses for every parser that takes bytes from outside: the `data.json` splitter,
+//! response decoding (job record, status, results page, errors), webhook events and body
+//! validation.
+//!
+//! Each harness takes arbitrary bytes and returns normally for every input; it panics only when
+//! an invariant breaks (a crash in the code under test, or a harness `assert!`). The harnesses
+//! live in a workspace crate, not in `fuzz/`, so that `cargo test` replays the checked-in corpus
+//! through them (`tests/corpus.rs`) and `cargo clippy --workspace` keeps them compiling as the
+//! APIs they call change. `fuzz/` holds only the cargo-fuzz wrappers
+//! (`cargo xtask fuzz TARGET --seconds N`).
+
+use hasdata_model::{Job, JobId, ResultsPage, ScraperKind, WebhookEvent};
+use serde_json::Value;
+
+/// A harness: arbitrary bytes in, a panic only on a broken invariant.
+pub type Harness = fn(&[u8]);
+
+/// Every harness by target name; `fuzz/fuzz_targets/NAME.rs` wraps the one of the same name,
+/// and `fuzz/corpus/NAME/` holds its seeds.
+pub const HARNESSES: &[(&str, Harness)] = &[
+    ("json_array_splitter", json_array_splitter),
+    ("response_decoding", response_decoding),
+    ("webhook_event", webhook_event),
+    ("body_validation", body_validation),
+    ("api_error", api_error),
+];
+
+/// The `data.json` splitter, fed the input in chunks of a size the input's first byte picks.
+///
+/// Oracle: whenever serde_json reads the whole input as an array, the splitter must yield the
+/// same elements (equal as JSON values), in order, and accept the end of the document. The
+/// splitter may accept more than serde_json (it finds boundaries; each element is decoded
+/// later), but never less, and never panics.
+pub fn json_array_splitter(data: &[u8]) {
+    let Some((&first, document)) = data.split_first() else {
+        return;
+    };
+    let chunk_size = usize::from(first % 64) + 1;
+    let mut splitter = hasdata_jobs::ArraySplitter::new(1 << 20);
+    let mut elements = Vec::new();
+    let mut split = Ok(());
+    for chunk in document.chunks(chunk_size) {
+        split = splitter.push(chunk, &mut elements);
+        if split.is_err() {
+            break;
+        }
+    }
+    let split = split.and_then(|()| splitter.finish());
+    if let Ok(expected) = serde_json::from_slice::<Vec<Value>>(document) {
+        assert!(
+            split.is_ok(),
+            "serde_json reads an array the splitter refused: {split:?}"
+        );
+        assert_eq!(elements.len(), expected.len(), "element count");
+        for (element, expected) in elements.iter().zip(&expected) {
+            let element: Value =
+                serde_json::from_slice(element).expect("an element of a valid array parses");
+            assert_eq!(&element, expected);
+        }
+    }
+}
+
+/// Every response shape the client decodes: the job record (submit), the status, a results
+/// page and a bare job id. Decoding may fail; it must not panic, and what decodes must print.
+pub fn response_decoding(data: &[u8]) {
+    if let Ok(job) = hasdata_model::decode::from_slice::<Job>(data) {
+        let _ = format!("{job:?} {}", job.id);
+    }
+    if let Ok(page) = hasdata_model::decode::from_slice::<ResultsPage<Value>>(data) {
+        let _ = format!("{page:?}");
+    }
+    if let Ok(id) = hasdata_model::decode::from_slice::<JobId>(data) {
+        let _ = id.to_string();
+    }
+    if let Err(error) = hasdata_model::decode::from_slice::<Job>(data) {
+        let _ = error.to_string();
+    }
+}
+
+/// A webhook delivery: the event, then its typed view.
+pub fn webhook_event(data: &[u8]) {
+    if let Ok(event) = hasdata_model::decode::from_slice::<WebhookEvent>(data) {
+        let _ = format!("{event:?}");
+        if let Ok(typed) = event.typed::<Value>() {
+            let _ = format!("{typed:?}");
+        }
+    }
+}
+
+/// Body validation for the scraper the first byte picks: any JSON value, never a panic, and
+/// every reported problem names a field path.
+pub fn body_validation(data: &[u8]) {
+    let Some((&first, body)) = data.split_first() else {
+        return;
+    };
+    let kind = ScraperKind::ALL[usize::from(first) % ScraperKind::ALL.len()];
+    let Ok(body) = serde_json::from_slice::<Value>(body) else {
+        return;
+    };
+    if let Err(errors) = kind.validate_json(&body) {
+        let text = errors.to_string();
+        assert!(!text.is_empty(), "a refusal says why");
+    }
+}
+
+/// An error answer: any status from 400 to 599 (the first byte), any body.
+pub fn api_error(data: &[u8]) {
+    let Some((&first, body)) = data.split_first() else {
+        return;
+    };
+    let status = http::StatusCode::from_u16(400 + u16::from(first) % 200)
+        .expect("400..600 are valid status codes");
+    let error =
+        hasdata_transport::ApiError::from_response_parts(status, &http::HeaderMap::new(), body);
+    let _ = format!("{error} {error:?}");
+}
