@@ -30,14 +30,15 @@ pub const HARNESSES: &[(&str, Harness)] = &[
 /// Oracle: whenever serde_json reads the whole input as an array, the splitter must yield the
 /// same elements (equal as JSON values), in order, and accept the end of the document. The
 /// splitter may accept more than serde_json (it finds boundaries; each element is decoded
-/// later), but never less, and never panics.
+/// later), but never less, and never panics. Elements come out compacted (no whitespace
+/// between tokens), and compacting one again is the identity.
 pub fn json_array_splitter(data: &[u8]) {
     let Some((&first, document)) = data.split_first() else {
         return;
     };
     let chunk_size = usize::from(first % 64) + 1;
     let mut splitter = hasdata_jobs::ArraySplitter::new(1 << 20);
-    let mut elements = Vec::new();
+    let mut elements = hasdata_jobs::Elements::default();
     let mut split = Ok(());
     for chunk in document.chunks(chunk_size) {
         split = splitter.push(chunk, &mut elements);
@@ -53,9 +54,13 @@ pub fn json_array_splitter(data: &[u8]) {
         );
         assert_eq!(elements.len(), expected.len(), "element count");
         for (element, expected) in elements.iter().zip(&expected) {
-            let element: Value =
+            let parsed: Value =
                 serde_json::from_slice(element).expect("an element of a valid array parses");
-            assert_eq!(&element, expected);
+            assert_eq!(&parsed, expected);
+            // Elements come out compacted: compacting again changes nothing.
+            let mut again = Vec::new();
+            hasdata_jobs::compact_into(element, &mut again);
+            assert_eq!(again, element, "an element was not fully compacted");
         }
     }
 }
