@@ -22,6 +22,8 @@ pub struct Progress {
     pub elapsed: Duration,
     /// When the next poll comes; `None` once the job has ended.
     pub next_poll: Option<Duration>,
+    /// Credits spent per second between the last two polls, once there are two.
+    pub credits_per_second: Option<f64>,
 }
 
 impl Progress {
@@ -46,7 +48,15 @@ struct Watch {
     next_delay: Option<Duration>,
     last_status: Option<JobStatus>,
     done: bool,
+    /// With [`Client::watch_capped`]: the credits not to pass.
+    credit_cap: Option<u64>,
+    /// The last poll's time and spend, and the spend rate since the one before.
+    last_spend: Option<(Duration, u64)>,
+    rate: Option<f64>,
 }
+
+/// The share of a credit cap past which a capped watch polls at its floor interval.
+const NEAR_CAP: f64 = 0.9;
 
 impl Watch {
     async fn step(mut self) -> Option<(Result<Progress>, Watch)> {
@@ -65,6 +75,14 @@ impl Watch {
                 Ok(job) => {
                     self.errors = 0;
                     self.last_status = Some(job.status.clone());
+                    let spent = job.credits_spent.get();
+                    if let Some((then, before)) = self.last_spend
+                        && elapsed > then
+                    {
+                        let seconds = (elapsed - then).as_secs_f64();
+                        self.rate = Some(spent.saturating_sub(before) as f64 / seconds);
+                    }
+                    self.last_spend = Some((elapsed, spent));
                     if job.status.is_terminal() {
                         self.done = true;
                         let progress = Progress {
@@ -72,6 +90,7 @@ impl Watch {
                             polls: self.polls,
                             elapsed,
                             next_poll: None,
+                            credits_per_second: self.rate,
                         };
                         return Some((Ok(progress), self));
                     }
@@ -79,11 +98,13 @@ impl Watch {
                         return Some((Err(self.deadline_error(elapsed)), self.finish()));
                     }
                     let delay = self.schedule(elapsed);
+                    let delay = self.near_cap(spent, delay);
                     let progress = Progress {
                         job,
                         polls: self.polls,
                         elapsed,
                         next_poll: Some(delay),
+                        credits_per_second: self.rate,
                     };
                     return Some((Ok(progress), self));
                 }
@@ -118,6 +139,22 @@ impl Watch {
         delay
     }
 
+    /// With a credit cap: once the spend projected at the next poll nears the cap, the next
+    /// poll comes at the floor interval (the policy's shortest), so the caller sees the cap
+    /// coming one short interval ahead instead of one long one.
+    fn near_cap(&mut self, spent: u64, delay: Duration) -> Duration {
+        let Some(cap) = self.credit_cap else {
+            return delay;
+        };
+        let projected = spent as f64 + self.rate.unwrap_or(0.0) * delay.as_secs_f64();
+        if projected < cap as f64 * NEAR_CAP {
+            return delay;
+        }
+        let floor = self.policy.initial.min(self.policy.cap).min(delay);
+        self.next_delay = Some(floor);
+        floor
+    }
+
     fn deadline_error(&self, waited: Duration) -> Error {
         Error::WaitDeadline {
             job_id: self.id,
@@ -137,6 +174,29 @@ impl Client {
     /// snapshot that shows the job ended, or after an error (the deadline, a permanent error,
     /// or too many transient ones in a row).
     pub fn watch(&self, id: JobId, policy: PollPolicy) -> BoxStream<'static, Result<Progress>> {
+        self.watch_inner(id, policy, None)
+    }
+
+    /// [`Client::watch`] for a caller that stops the job at `max_credits`: once the spend
+    /// projected at the next poll (from the rate between the last two polls) reaches 90% of
+    /// the cap, polls come at the policy's floor interval (`initial`). Each snapshot carries
+    /// the rate ([`Progress::credits_per_second`]) for the caller's stop decision. The worst
+    /// case past the cap is the spend of one floor interval plus the stop's round trip.
+    pub fn watch_capped(
+        &self,
+        id: JobId,
+        policy: PollPolicy,
+        max_credits: u64,
+    ) -> BoxStream<'static, Result<Progress>> {
+        self.watch_inner(id, policy, Some(max_credits))
+    }
+
+    fn watch_inner(
+        &self,
+        id: JobId,
+        policy: PollPolicy,
+        credit_cap: Option<u64>,
+    ) -> BoxStream<'static, Result<Progress>> {
         if let Err(message) = policy.check(self.host()) {
             return stream::once(async move { Err(Error::Config(message)) }).boxed();
         }
@@ -150,6 +210,9 @@ impl Client {
             next_delay: None,
             last_status: None,
             done: false,
+            credit_cap,
+            last_spend: None,
+            rate: None,
         };
         stream::unfold(watch, Watch::step).boxed()
     }

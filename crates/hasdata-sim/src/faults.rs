@@ -69,6 +69,9 @@ pub struct EndpointFaults {
     pub latency: Option<(Duration, f64)>,
     /// Submit only: probability that the job is created but the response is lost.
     pub lose_response: f64,
+    /// Results only: probability that a page request is answered with page 1, whatever
+    /// `page` asked for (a server that ignores `page`).
+    pub ignore_page: f64,
 }
 
 /// Faults of webhook delivery.
@@ -189,9 +192,13 @@ impl FromStr for FaultSpec {
                                 faults.lose_response = rate(entry, value)?;
                             }
                             "lose-response" => {}
+                            "ignore-page" if *endpoint == Endpoint::Results => {
+                                faults.ignore_page = rate(entry, value)?;
+                            }
+                            "ignore-page" => {}
                             _ => {
                                 return Err(bad(
-                                    "unknown fault: expected 429, 500, 503, reset, latency, lose-response, retry-after, total-lag or webhook-drop/duplicate/reorder/delay",
+                                    "unknown fault: expected 429, 500, 503, reset, latency, lose-response, ignore-page, retry-after, total-lag or webhook-drop/duplicate/reorder/delay",
                                 ));
                             }
                         }

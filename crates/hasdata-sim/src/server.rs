@@ -382,6 +382,17 @@ fn results(shared: &Shared, id: u64, query: &str) -> SimResponse {
         (Ok(page), Ok(limit)) => (page.unwrap_or(1).max(1), limit.unwrap_or(100).clamp(1, 100)),
         (Err(e), _) | (_, Err(e)) => return error_response(StatusCode::UNPROCESSABLE_ENTITY, &e),
     };
+    let ignore = shared
+        .faults
+        .spec()
+        .endpoints
+        .get(&Endpoint::Results)
+        .map_or(0.0, |f| f.ignore_page);
+    let page = if ignore > 0.0 && shared.faults.chance(ignore, "results:ignore-page") {
+        1
+    } else {
+        page
+    };
     let now = Instant::now();
     let snapshot = job.snapshot(now);
     // `meta.total` lags right after a job finishes, as seen live.

@@ -58,7 +58,7 @@ pub async fn run(ctx: &Ctx, args: &RunArgs) -> Result<(), Failure> {
     if args.output.out.is_some() || ctx.global.json {
         ctx.emit(
             || format!("{} · {} rows written to {}", lookup::describe(&done), exported.rows, exported.output),
-            json!({"jobId": id, "status": done.status.as_str(), "rows": exported.rows, "credits": done.credits_spent.get(), "output": exported.output}),
+            json!({"jobId": id, "status": done.status.as_str(), "reason": done.stop_reason, "rows": exported.rows, "credits": done.credits_spent.get(), "maxCredits": args.max_credits, "output": exported.output}),
         );
     }
     wait::check_outcome(&done)

@@ -13,8 +13,14 @@ use crate::fail::{Failure, code};
 use crate::ledger::SqliteLedger;
 use crate::progress::JobLine;
 
-/// Follows a job to its end, updating `line` and the ledger. With `max_credits`, stops the job
-/// once it has spent that much.
+/// The stop reason `run --max-credits` gives a job it stopped.
+pub const MAX_CREDITS_REASON: &str = "max-credits";
+
+/// Follows a job to its end, updating `line` and the ledger. With `max_credits`, the cap is a
+/// bound: near it the job is polled at the floor interval, and it is stopped as soon as the
+/// spend projected at the next poll would pass the cap; a job stopped so ends with the stop
+/// reason "max-credits". Worst case past the cap: the spend of one floor interval (when the
+/// rate jumps between two polls) plus the stop's round trip.
 pub async fn follow(
     client: &Client,
     ledger: Option<&SqliteLedger>,
@@ -23,7 +29,10 @@ pub async fn follow(
     line: &JobLine,
     max_credits: Option<u64>,
 ) -> Result<Job, Failure> {
-    let mut snapshots = client.watch(id, policy);
+    let mut snapshots = match max_credits {
+        Some(max) => client.watch_capped(id, policy, max),
+        None => client.watch(id, policy),
+    };
     let mut stop_sent = false;
     while let Some(snapshot) = snapshots.next().await {
         let snapshot = snapshot.map_err(|e| Failure::from(e).job(id.get()))?;
@@ -38,16 +47,23 @@ pub async fn follow(
             );
         }
         if snapshot.is_terminal() {
-            return Ok(snapshot.job);
+            let mut job = snapshot.job;
+            if stop_sent && job.status == hasdata_model::JobStatus::Stopped {
+                job.stop_reason = Some(MAX_CREDITS_REASON.into());
+            }
+            return Ok(job);
         }
+        let spent = job.credits_spent.get();
+        let projected = spent as f64
+            + snapshot.credits_per_second.unwrap_or(0.0)
+                * snapshot.next_poll.unwrap_or_default().as_secs_f64();
         if let Some(max) = max_credits
             && !stop_sent
-            && job.credits_spent.get() >= max
+            && (spent >= max || projected >= max as f64)
         {
             stop_sent = true;
             line.message(format!(
-                "spent {} credits (max {max}); stopping",
-                job.credits_spent
+                "spent {spent} credits, {projected:.0} by the next poll (max {max}); stopping: max-credits"
             ));
             tracing::info!(job_id = %id, spent = job.credits_spent.get(), max, "credit limit reached; stopping the job");
             client

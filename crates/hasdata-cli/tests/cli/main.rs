@@ -5,6 +5,7 @@
 mod bulk;
 mod commands;
 mod edges;
+mod exports;
 mod failures;
 mod kills;
 mod ledger;
