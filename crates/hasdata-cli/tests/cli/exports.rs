@@ -94,7 +94,7 @@ async fn killed_trial(seed: u64) -> Outcome {
     let (shell, id) = finished_job("", seed, 20_000).await;
     let out = shell.path("rows.jsonl");
     let out_text = out.display().to_string();
-    let mut child = shell
+    let child = shell
         .command(&["results", &id, "--source", "file", "--out", &out_text])
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::piped())
