@@ -76,8 +76,12 @@ impl Watch {
                     self.errors = 0;
                     self.last_status = Some(job.status.clone());
                     let spent = job.credits_spent.get();
+                    // A rate from a poll before spending began would understate it (the
+                    // job started somewhere in between): only polls that both saw spending
+                    // count.
                     if let Some((then, before)) = self.last_spend
                         && elapsed > then
+                        && before > 0
                     {
                         let seconds = (elapsed - then).as_secs_f64();
                         self.rate = Some(spent.saturating_sub(before) as f64 / seconds);
@@ -139,15 +143,18 @@ impl Watch {
         delay
     }
 
-    /// With a credit cap: once the spend projected at the next poll nears the cap, the next
-    /// poll comes at the floor interval (the policy's shortest), so the caller sees the cap
-    /// coming one short interval ahead instead of one long one.
+    /// With a credit cap: once the spend projected at the next poll nears the cap (or spending
+    /// has begun and its rate is not measured yet), the next poll comes at the floor interval
+    /// (the policy's shortest), so the caller sees the cap coming one short interval ahead
+    /// instead of one long one.
     fn near_cap(&mut self, spent: u64, delay: Duration) -> Duration {
         let Some(cap) = self.credit_cap else {
             return delay;
         };
+        // Spending has begun but its rate is not known yet: one poll at the floor measures it.
+        let measuring = spent > 0 && self.rate.is_none();
         let projected = spent as f64 + self.rate.unwrap_or(0.0) * delay.as_secs_f64();
-        if projected < cap as f64 * NEAR_CAP {
+        if !measuring && projected < cap as f64 * NEAR_CAP {
             return delay;
         }
         let floor = self.policy.initial.min(self.policy.cap).min(delay);
