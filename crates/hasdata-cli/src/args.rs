@@ -52,9 +52,13 @@ pub struct Cli {
 /// Options every command takes.
 #[derive(Debug, Args)]
 pub struct Global {
-    /// The API key (never printed).
+    /// The API key (never printed). Visible to other users in process listings when given as
+    /// a flag: prefer HASDATA_API_KEY or --api-key-file.
     #[arg(long, env = "HASDATA_API_KEY", global = true, hide_env_values = true)]
     pub api_key: Option<String>,
+    /// A file holding the API key (surrounding whitespace ignored); wins over --api-key.
+    #[arg(long, env = "HASDATA_API_KEY_FILE", global = true, value_name = "PATH")]
+    pub api_key_file: Option<PathBuf>,
     /// The API's base URL.
     #[arg(long, env = "HASDATA_BASE_URL", global = true, default_value = hasdata_jobs::DEFAULT_BASE_URL)]
     pub base_url: String,
@@ -295,9 +299,18 @@ pub struct ListenArgs {
     /// Port on 127.0.0.1 (0 picks one; the URL is printed on stderr).
     #[arg(long, default_value_t = 8088)]
     pub port: u16,
-    /// The shared secret header, as NAME:VALUE.
-    #[arg(long)]
-    pub secret_header: String,
+    /// The shared secret header, as NAME:VALUE. Visible to other users in process listings:
+    /// prefer --secret-header-name with HASDATA_WEBHOOK_SECRET or --secret-file.
+    #[arg(long, value_name = "NAME:VALUE", conflicts_with_all = ["secret_header_name", "secret_file"])]
+    pub secret_header: Option<String>,
+    /// The shared secret header's name; its value comes from --secret-file or the
+    /// HASDATA_WEBHOOK_SECRET environment variable.
+    #[arg(long, value_name = "NAME", required_unless_present = "secret_header")]
+    pub secret_header_name: Option<String>,
+    /// A file holding the secret header's value (surrounding whitespace ignored); wins over
+    /// HASDATA_WEBHOOK_SECRET.
+    #[arg(long, value_name = "PATH", requires = "secret_header_name")]
+    pub secret_file: Option<PathBuf>,
     /// The path HasData posts to.
     #[arg(long, default_value = "/hasdata-hook")]
     pub path: String,

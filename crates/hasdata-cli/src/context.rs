@@ -11,6 +11,7 @@ use crate::args::Global;
 use crate::fail::{Failure, code};
 use crate::ledger::{self, SqliteLedger};
 use crate::progress::Display;
+use crate::secret;
 
 /// Set once stdout's reader has gone away (`| head`).
 static STDOUT_CLOSED: AtomicBool = AtomicBool::new(false);
@@ -93,25 +94,35 @@ impl Ctx {
         Ok(Arc::new(ledger))
     }
 
+    /// The API key: from `--api-key-file` / HASDATA_API_KEY_FILE when given (a file keeps it
+    /// out of process listings), else `--api-key` / HASDATA_API_KEY.
+    fn api_key(&self) -> Result<String, Failure> {
+        if let Some(path) = &self.global.api_key_file {
+            return secret::read_file("--api-key-file", path);
+        }
+        self.global
+            .api_key
+            .as_deref()
+            .map(str::trim)
+            .filter(|k| !k.is_empty())
+            .map(str::to_owned)
+            .ok_or_else(|| {
+                Failure::usage(
+                    "no API key: set HASDATA_API_KEY or HASDATA_API_KEY_FILE, or pass --api-key-file (`hasdata demo` needs none)",
+                )
+            })
+    }
+
     /// A client recording submits in `ledger`.
     pub fn client(
         &self,
         ledger: Arc<dyn JobLedger>,
         page_concurrency: usize,
     ) -> Result<Client, Failure> {
-        let Some(key) = self
-            .global
-            .api_key
-            .as_deref()
-            .filter(|k| !k.trim().is_empty())
-        else {
-            return Err(Failure::usage(
-                "no API key: set HASDATA_API_KEY or pass --api-key (`hasdata demo` needs none)",
-            ));
-        };
+        let key = self.api_key()?;
         let local = !self.global.base_url.contains(hasdata_jobs::HASDATA_HOST);
         Client::builder()
-            .api_key(key)
+            .api_key(&key)
             .base_url(&self.global.base_url)
             .ledger(ledger)
             .page_concurrency(page_concurrency)

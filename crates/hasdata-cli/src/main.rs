@@ -7,6 +7,7 @@ mod export;
 mod fail;
 mod ledger;
 mod progress;
+mod secret;
 
 use std::process::ExitCode;
 

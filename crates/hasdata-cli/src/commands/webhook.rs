@@ -14,16 +14,11 @@ use super::Interrupt;
 use crate::args::ListenArgs;
 use crate::context::Ctx;
 use crate::fail::{Failure, code};
+use crate::secret;
 
 pub async fn listen(ctx: &Ctx, args: &ListenArgs) -> Result<(), Failure> {
     let mut interrupt = Interrupt::listen();
-    let (name, value) = args
-        .secret_header
-        .split_once(':')
-        .filter(|(name, value)| !name.trim().is_empty() && !value.is_empty())
-        .ok_or_else(|| {
-            Failure::usage("--secret-header takes NAME:VALUE, e.g. x-hook-secret:s3cret")
-        })?;
+    let (name, value) = secret_header(args)?;
     let header = HeaderName::try_from(name.trim())
         .map_err(|_| Failure::usage(format!("{name:?} is not a header name")))?;
     let config = ReceiverConfig {
@@ -32,7 +27,7 @@ pub async fn listen(ctx: &Ctx, args: &ListenArgs) -> Result<(), Failure> {
         ..ReceiverConfig::new(
             SocketAddr::from(([127, 0, 0, 1], args.port)),
             header,
-            value.trim(),
+            value.trim().to_owned(),
         )
     };
     let mut receiver = WebhookReceiver::bind(config).await?;
@@ -63,4 +58,35 @@ pub async fn listen(ctx: &Ctx, args: &ListenArgs) -> Result<(), Failure> {
             () = interrupt.wait() => return Ok(()),
         }
     }
+}
+
+/// The secret header's name and value: `--secret-header NAME:VALUE` (visible in process
+/// listings), or `--secret-header-name NAME` with the value from `--secret-file` or
+/// HASDATA_WEBHOOK_SECRET.
+fn secret_header(args: &ListenArgs) -> Result<(String, String), Failure> {
+    if let Some(pair) = &args.secret_header {
+        return pair
+            .split_once(':')
+            .filter(|(name, value)| !name.trim().is_empty() && !value.trim().is_empty())
+            .map(|(name, value)| (name.to_owned(), value.to_owned()))
+            .ok_or_else(|| {
+                Failure::usage("--secret-header takes NAME:VALUE, e.g. x-hook-secret:s3cret")
+            });
+    }
+    let name = args
+        .secret_header_name
+        .clone()
+        .filter(|name| !name.trim().is_empty())
+        .ok_or_else(|| {
+            Failure::usage("--secret-header-name NAME (or --secret-header NAME:VALUE) is needed")
+        })?;
+    let value = match &args.secret_file {
+        Some(path) => secret::read_file("--secret-file", path)?,
+        None => secret::from_env("HASDATA_WEBHOOK_SECRET").ok_or_else(|| {
+            Failure::usage(
+                "--secret-header-name needs its value: set HASDATA_WEBHOOK_SECRET or pass --secret-file PATH",
+            )
+        })?,
+    };
+    Ok((name, value))
 }

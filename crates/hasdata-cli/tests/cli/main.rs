@@ -10,6 +10,7 @@ mod failures;
 mod kills;
 mod ledger;
 mod pipes;
+mod secrets;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
