@@ -112,6 +112,10 @@ pub enum Command {
     Sim(hasdata_sim::cli::SimArgs),
     /// Run a contacts job and a crawler job end to end against an in-process simulator.
     Demo(DemoArgs),
+    /// Print a shell completion script (e.g. `hasdata completions bash > ~/.local/share/bash-completion/completions/hasdata`).
+    Completions(CompletionsArgs),
+    /// Print the manual page (roff), or write one page per command into a directory.
+    Man(ManArgs),
 }
 
 #[derive(Debug, Args)]
@@ -324,4 +328,19 @@ pub struct DemoArgs {
     /// Seconds each demo job takes in the simulator.
     #[arg(long, default_value_t = 4.0, value_parser = seconds)]
     pub job_duration: f64,
+}
+
+#[derive(Debug, Args)]
+pub struct CompletionsArgs {
+    /// The shell.
+    #[arg(value_enum)]
+    pub shell: clap_complete::Shell,
+}
+
+#[derive(Debug, Args)]
+pub struct ManArgs {
+    /// Write hasdata.1 and one page per command (hasdata-submit.1, ...) here instead of
+    /// printing hasdata.1.
+    #[arg(long, value_name = "DIR")]
+    pub dir: Option<PathBuf>,
 }

@@ -52,6 +52,8 @@ async fn dispatch(ctx: &Ctx, command: &Command) -> Result<(), Failure> {
         } => commands::webhook::listen(ctx, args).await,
         Command::Sim(args) => commands::sim::run(args).await,
         Command::Demo(args) => commands::demo::run(ctx, args).await,
+        Command::Completions(args) => commands::conventions::completions(args),
+        Command::Man(args) => commands::conventions::man(args),
     }
 }
 

@@ -1,5 +1,6 @@
 //! One module per command, and what they share.
 
+pub mod conventions;
 pub mod demo;
 pub mod info;
 pub mod jobs;

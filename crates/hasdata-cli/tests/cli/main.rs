@@ -4,6 +4,7 @@
 
 mod bulk;
 mod commands;
+mod conventions;
 mod edges;
 mod exports;
 mod failures;

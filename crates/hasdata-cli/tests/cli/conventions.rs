@@ -1,0 +1,59 @@
+//! Shell completions and manual pages, generated from the clap definitions.
+
+use crate::Shell;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn completions_for_every_shell_know_the_commands_and_flags() {
+    let shell = Shell::quick().await;
+    for (name, marker) in [
+        ("bash", "complete -F"),
+        ("zsh", "#compdef hasdata"),
+        ("fish", "complete -c hasdata"),
+        ("powershell", "Register-ArgumentCompleter"),
+    ] {
+        let ran = shell.run(&["completions", name]).await;
+        assert_eq!(ran.code, 0, "{name}: {}", ran.stderr);
+        assert!(ran.stdout.contains(marker), "{name}: no {marker:?}");
+        for word in ["submit", "resume", "api-key-file", "secret-file"] {
+            assert!(ran.stdout.contains(word), "{name}: no {word:?}");
+        }
+    }
+    let ran = shell.run(&["completions", "tcsh"]).await;
+    assert_eq!(ran.code, 2, "{}", ran.stderr);
+    assert!(ran.stderr.contains("tcsh"), "{}", ran.stderr);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_man_page_comes_from_the_same_definitions() {
+    let shell = Shell::quick().await;
+    let ran = shell.run(&["man"]).await;
+    assert_eq!(ran.code, 0, "{}", ran.stderr);
+    assert!(
+        ran.stdout.starts_with(".ie"),
+        "{}",
+        &ran.stdout[..80.min(ran.stdout.len())]
+    );
+    assert!(ran.stdout.contains(".TH hasdata 1"), "no title");
+    // roff escapes hyphens in option names.
+    assert!(ran.stdout.contains("api\\-key\\-file"), "no --api-key-file");
+    assert!(ran.stdout.contains("Exit codes"), "no exit codes");
+
+    let dir = shell.path("man");
+    let ran = shell.run(&["man", "--dir", dir.to_str().unwrap()]).await;
+    assert_eq!(ran.code, 0, "{}", ran.stderr);
+    for page in [
+        "hasdata.1",
+        "hasdata-submit.1",
+        "hasdata-jobs-list.1",
+        "hasdata-webhook-listen.1",
+    ] {
+        let text =
+            std::fs::read_to_string(dir.join(page)).unwrap_or_else(|e| panic!("{page}: {e}"));
+        assert!(text.contains(".TH"), "{page} is no man page");
+    }
+    let listen = std::fs::read_to_string(dir.join("hasdata-webhook-listen.1")).unwrap();
+    assert!(
+        listen.contains("secret\\-header\\-name"),
+        "listen page lacks its flags"
+    );
+}
