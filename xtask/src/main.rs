@@ -56,6 +56,9 @@ fn main() -> ExitCode {
         ["bench-release", rest @ ..] => bench::run_release(rest)
             .map(|()| None)
             .map_err(std::io::Error::other),
+        ["bench-serve", rest @ ..] => bench::serve(rest)
+            .map(|()| None)
+            .map_err(std::io::Error::other),
         ["bench-waits-child", rest @ ..] => bench::waits_child(rest)
             .map(|()| None)
             .map_err(std::io::Error::other),
