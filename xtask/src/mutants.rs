@@ -120,6 +120,7 @@ pub fn run(root: &Path, args: &[&str]) -> std::io::Result<Option<String>> {
     let mut report = Vec::new();
     for target in selected {
         let output = root.join("target").join("mutants").join(target.name);
+        std::fs::create_dir_all(&output)?;
         let mut command = Command::new("cargo");
         command
             .current_dir(root)
