@@ -75,6 +75,8 @@ impl std::error::Error for ApiError {}
 fn text_of(value: &Value) -> Option<String> {
     match value {
         Value::String(s) if !s.trim().is_empty() => Some(s.clone()),
+        // A blank message says nothing: let the next field or the status speak.
+        Value::String(_) => None,
         Value::Object(object) => object
             .get("message")
             .or_else(|| object.get("error"))
@@ -193,6 +195,29 @@ mod tests {
         assert_eq!(
             parse(404, r#"{"error": {"message": "Job not found"}}"#).message,
             "Job not found"
+        );
+    }
+
+    #[test]
+    fn only_401_and_403_are_auth_errors() {
+        for status in [401, 403] {
+            assert!(parse(status, "{}").is_auth(), "{status}");
+        }
+        for status in [400, 404, 422, 429, 500, 503] {
+            assert!(!parse(status, "{}").is_auth(), "{status}");
+        }
+    }
+
+    #[test]
+    fn a_blank_message_gives_way_to_the_next_one() {
+        assert_eq!(
+            parse(500, r#"{"message": "   ", "error": "boom"}"#).message,
+            "boom"
+        );
+        assert_eq!(
+            parse(503, r#"{"message": ""}"#).message,
+            "Service Unavailable",
+            "nothing usable: the status's reason"
         );
     }
 
