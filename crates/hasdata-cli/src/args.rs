@@ -240,8 +240,10 @@ pub struct RunArgs {
 
 #[derive(Debug, Subcommand)]
 pub enum JobsCommand {
-    /// Every job in the ledger, newest first.
-    List,
+    /// The jobs in the ledger, newest first (filters combine).
+    List(ListArgs),
+    /// Remove a job from the ledger (the job itself is untouched; `resume` stops collecting it).
+    Forget(JobArg),
     /// One job's ledger entry (by id), or one submit intent (by its key).
     Show(ShowArgs),
     /// Send an uncertain submit again, with its own Idempotency-Key, after checking the
@@ -249,6 +251,54 @@ pub enum JobsCommand {
     Retry(RetryArgs),
     /// Wait for and collect every job not collected yet, without submitting anything.
     Resume(ResumeArgs),
+}
+
+/// A `--since` value: a date (`2026-11-29`) or an RFC 3339 time, as the UTC text the ledger
+/// stores (so entries compare as text).
+fn since(text: &str) -> Result<String, String> {
+    use time::format_description::well_known::Rfc3339;
+    let text = text.trim();
+    let error = || {
+        format!(
+            "expected a date (2026-11-29) or an RFC 3339 time (2026-11-29T08:00:00Z), got {text:?}"
+        )
+    };
+    if let Ok(at) = time::OffsetDateTime::parse(text, &Rfc3339) {
+        return at
+            .to_offset(time::UtcOffset::UTC)
+            .format(&Rfc3339)
+            .map_err(|_| error());
+    }
+    let mut parts = text.splitn(3, '-');
+    let mut number = || parts.next().and_then(|part| part.parse::<u16>().ok());
+    let (Some(year), Some(month), Some(day)) = (number(), number(), number()) else {
+        return Err(error());
+    };
+    let month = u8::try_from(month)
+        .ok()
+        .and_then(|m| time::Month::try_from(m).ok())
+        .ok_or_else(error)?;
+    let day = u8::try_from(day).map_err(|_| error())?;
+    time::Date::from_calendar_date(i32::from(year), month, day)
+        .map(|date| date.to_string())
+        .map_err(|_| error())
+}
+
+#[derive(Debug, Args)]
+pub struct ListArgs {
+    /// Only jobs whose latest known status is this (pending, in_progress, finished, stopped,
+    /// error).
+    #[arg(long, value_name = "STATUS")]
+    pub status: Option<String>,
+    /// Only jobs of this scraper.
+    #[arg(long, value_name = "SLUG")]
+    pub scraper: Option<String>,
+    /// Only jobs submitted at or after this date or time (UTC unless the time says).
+    #[arg(long, value_name = "DATE", value_parser = since)]
+    pub since: Option<String>,
+    /// At most this many jobs.
+    #[arg(long, value_name = "N")]
+    pub limit: Option<usize>,
 }
 
 #[derive(Debug, Args)]

@@ -40,7 +40,8 @@ async fn dispatch(ctx: &Ctx, command: &Command) -> Result<(), Failure> {
         Command::Results(args) => commands::results::run(ctx, args).await,
         Command::Run(args) => commands::run::run(ctx, args).await,
         Command::Jobs { command } => match command {
-            JobsCommand::List => commands::jobs::list(ctx).await,
+            JobsCommand::List(args) => commands::jobs::list(ctx, args).await,
+            JobsCommand::Forget(args) => commands::jobs::forget(ctx, args),
             JobsCommand::Show(args) => commands::jobs::show(ctx, args).await,
             JobsCommand::Retry(args) => commands::jobs::retry(ctx, args).await,
             JobsCommand::Resume(args) => commands::jobs::resume(ctx, args).await,

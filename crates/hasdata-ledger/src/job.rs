@@ -47,3 +47,18 @@ impl JobEntry {
         serde_json::to_value(self).unwrap_or(Value::Null)
     }
 }
+
+/// Which jobs a listing wants: every field that is set must match. `since` is an RFC 3339
+/// UTC timestamp or a prefix of one (`2026-11-29`); entries submitted at or after it match
+/// (the ledger's timestamps are all UTC RFC 3339, so they compare as text).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct JobQuery {
+    /// The latest status seen (`pending`, `finished`, ...).
+    pub status: Option<String>,
+    /// The scraper's slug.
+    pub scraper: Option<String>,
+    /// Submitted at or after this (UTC RFC 3339, or a prefix such as a date).
+    pub since: Option<String>,
+    /// At most this many entries (newest first).
+    pub limit: Option<usize>,
+}

@@ -34,7 +34,7 @@ use hasdata_model::JobId;
 
 pub use error::LedgerError;
 pub use intent::{BodyDigest, Intent, IntentEntry, IntentState, Origin, SentJobId, Submitted};
-pub use job::{JobEntry, JobProgress};
+pub use job::{JobEntry, JobProgress, JobQuery};
 pub use memory::MemoryLedger;
 pub use redact::{REDACTED, redact_body};
 #[cfg(feature = "sqlite")]

@@ -15,8 +15,8 @@ use hasdata_model::JobId;
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 
 use crate::{
-    BodyDigest, Intent, IntentEntry, IntentState, JobEntry, JobLedger, JobProgress, LedgerError,
-    Origin, SentJobId, Submitted, now_rfc3339,
+    BodyDigest, Intent, IntentEntry, IntentState, JobEntry, JobLedger, JobProgress, JobQuery,
+    LedgerError, Origin, SentJobId, Submitted, now_rfc3339,
 };
 
 /// The schema, one step per version. Step N takes a file from version N to N + 1; steps are
@@ -233,6 +233,51 @@ impl SqliteLedger {
             .query_map(params![self.base_url], Self::job_entry)
             .map_err(db)?;
         rows.collect::<rusqlite::Result<_>>().map_err(db)
+    }
+
+    /// The jobs of this base URL that `query` asks for, newest first.
+    pub fn query(&self, query: &JobQuery) -> Result<Vec<JobEntry>, LedgerError> {
+        let conn = self.conn();
+        // NULL parameters match everything; a limit of -1 is SQLite's "no limit".
+        let mut statement = conn
+            .prepare(&format!(
+                "SELECT {} FROM jobs WHERE base_url = ?1
+                   AND (?2 IS NULL OR status = ?2)
+                   AND (?3 IS NULL OR scraper = ?3)
+                   AND (?4 IS NULL OR submitted_at >= ?4)
+                 ORDER BY submitted_at DESC, id DESC LIMIT ?5",
+                Self::JOB_COLUMNS
+            ))
+            .map_err(db)?;
+        let limit = query
+            .limit
+            .map_or(-1, |n| i64::try_from(n).unwrap_or(i64::MAX));
+        let rows = statement
+            .query_map(
+                params![
+                    self.base_url,
+                    query.status,
+                    query.scraper,
+                    query.since,
+                    limit
+                ],
+                Self::job_entry,
+            )
+            .map_err(db)?;
+        rows.collect::<rusqlite::Result<_>>().map_err(db)
+    }
+
+    /// Removes a job from the ledger (its submit intent stays, settled). Returns whether the
+    /// ledger had it. The job itself is untouched: this only stops tracking it here.
+    pub fn forget(&self, id: u64) -> Result<bool, LedgerError> {
+        let removed = self
+            .conn()
+            .execute(
+                "DELETE FROM jobs WHERE base_url = ?1 AND id = ?2",
+                params![self.base_url, id as i64],
+            )
+            .map_err(db)?;
+        Ok(removed > 0)
     }
 
     /// One job.

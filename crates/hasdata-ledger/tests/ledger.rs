@@ -3,8 +3,8 @@
 #![allow(clippy::unwrap_used, missing_docs)]
 
 use hasdata_ledger::{
-    BodyDigest, Intent, IntentState, JobLedger, JobProgress, LedgerError, MemoryLedger, Origin,
-    SentJobId, SqliteLedger, Submitted,
+    BodyDigest, Intent, IntentState, JobLedger, JobProgress, JobQuery, LedgerError, MemoryLedger,
+    Origin, SentJobId, SqliteLedger, Submitted,
 };
 use hasdata_model::JobId;
 use proptest::prelude::*;
@@ -217,4 +217,73 @@ proptest! {
             prop_assert!(!stored.contains(&format!("\"{value}\"")), "{} in {}", value, stored);
         }
     }
+}
+
+#[tokio::test]
+async fn the_sqlite_ledger_filters_and_forgets_jobs() {
+    let dir = tempfile::tempdir().unwrap();
+    let ledger = SqliteLedger::open(&dir.path().join("l.sqlite"), "http://sim").unwrap();
+    for (id, slug, status) in [
+        (1, "contacts", "finished"),
+        (2, "contacts", "pending"),
+        (3, "indeed", "finished"),
+    ] {
+        let key = format!("key-{id}");
+        let intent = Intent::new(&key, slug, b"{}", None);
+        ledger.record_intent(&intent).await.unwrap();
+        ledger
+            .record_submitted(&key, &submitted(json!(id)))
+            .await
+            .unwrap();
+        ledger.set_status(id, status, 0, 0).unwrap();
+    }
+    let ids = |query: JobQuery| -> Vec<u64> {
+        ledger.query(&query).unwrap().iter().map(|e| e.id).collect()
+    };
+    assert_eq!(ids(JobQuery::default()), [3, 2, 1]);
+    let finished = || JobQuery {
+        status: Some("finished".into()),
+        ..JobQuery::default()
+    };
+    assert_eq!(ids(finished()), [3, 1]);
+    assert_eq!(
+        ids(JobQuery {
+            scraper: Some("contacts".into()),
+            ..finished()
+        }),
+        [1]
+    );
+    assert_eq!(
+        ids(JobQuery {
+            limit: Some(2),
+            ..JobQuery::default()
+        }),
+        [3, 2]
+    );
+    assert_eq!(
+        ids(JobQuery {
+            limit: Some(0),
+            ..JobQuery::default()
+        }),
+        Vec::<u64>::new()
+    );
+    assert_eq!(
+        ids(JobQuery {
+            since: Some("2000-01-01".into()),
+            ..JobQuery::default()
+        }),
+        [3, 2, 1]
+    );
+    assert!(
+        ids(JobQuery {
+            since: Some("9999-01-01".into()),
+            ..JobQuery::default()
+        })
+        .is_empty()
+    );
+
+    assert!(ledger.forget(2).unwrap());
+    assert!(!ledger.forget(2).unwrap(), "already gone");
+    assert_eq!(ids(JobQuery::default()), [3, 1]);
+    assert!(ledger.get(2).unwrap().is_none());
 }

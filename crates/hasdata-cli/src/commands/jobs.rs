@@ -3,11 +3,12 @@
 use std::str::FromStr;
 
 use hasdata_jobs::{BodyDigest, IntentEntry, IntentState, JobLedger, Origin};
+use hasdata_ledger::JobQuery;
 use hasdata_model::{JobId, ScraperKind};
 use serde_json::{Value, json};
 
 use super::{Interrupt, lookup, poll_policy, results, wait};
-use crate::args::{Format, OutputArgs, ResumeArgs, RetryArgs, ShowArgs, Source};
+use crate::args::{Format, JobArg, ListArgs, OutputArgs, ResumeArgs, RetryArgs, ShowArgs, Source};
 use crate::context::Ctx;
 use crate::fail::{Failure, code};
 use crate::ledger::Entry;
@@ -53,18 +54,26 @@ fn intent_json(entry: &IntentEntry) -> Value {
     value
 }
 
-pub async fn list(ctx: &Ctx) -> Result<(), Failure> {
+pub async fn list(ctx: &Ctx, args: &ListArgs) -> Result<(), Failure> {
     let ledger = ctx.ledger()?;
-    for entry in ledger.list()? {
+    let query = JobQuery {
+        status: args.status.clone(),
+        scraper: args.scraper.clone(),
+        since: args.since.clone(),
+        limit: args.limit,
+    };
+    for entry in ledger.query(&query)? {
         ctx.emit(|| line(&entry), entry.to_json());
     }
+    let filtered = query != JobQuery::default();
     let unresolved: Vec<IntentEntry> = ledger
         .intents()
         .await?
         .into_iter()
         .filter(|e| e.state.is_unresolved())
         .collect();
-    if !unresolved.is_empty() {
+    // Uncertain submits have no status or id yet: a filtered listing leaves them out.
+    if !unresolved.is_empty() && !filtered {
         ctx.note(format!(
             "{} uncertain submit(s): a job may exist for each without its id here. Check the HasData dashboard; \
              `hasdata jobs show KEY` says more, `hasdata jobs retry KEY --yes` resends one with the same Idempotency-Key:",
@@ -74,6 +83,21 @@ pub async fn list(ctx: &Ctx) -> Result<(), Failure> {
             ctx.emit(|| intent_line(entry), intent_json(entry));
         }
     }
+    Ok(())
+}
+
+/// Removes a job from the ledger; exit 1 when it was not there.
+pub fn forget(ctx: &Ctx, args: &JobArg) -> Result<(), Failure> {
+    let ledger = ctx.ledger()?;
+    if !ledger.forget(args.id)? {
+        return Err(
+            Failure::new(code::OTHER, format!("job {} is not in the ledger", args.id)).job(args.id),
+        );
+    }
+    ctx.emit(
+        || format!("forgot job {} (the job itself is untouched)", args.id),
+        json!({"jobId": args.id, "forgotten": true}),
+    );
     Ok(())
 }
 

@@ -298,3 +298,57 @@ async fn concurrent_processes_share_the_ledger() {
     );
     assert_eq!(shell.sim.submits(), 8);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn jobs_list_filters_and_jobs_forget_removes() {
+    let shell = Shell::quick().await;
+    let body = shell.file("b.json", r#"{"urls": ["https://a.example"]}"#);
+    let mut ids = Vec::new();
+    for _ in 0..3 {
+        ids.push(shell.submitted("contacts", &body).await);
+    }
+    let listed = |args: &'static [&'static str]| {
+        let shell = &shell;
+        async move {
+            let mut all = vec!["--json", "jobs", "list"];
+            all.extend(args);
+            let ran = shell.run(&all).await;
+            assert_eq!(ran.code, 0, "{args:?}: {}", ran.stderr);
+            ran.json_lines()
+                .iter()
+                .map(|job| job["id"].to_string())
+                .collect::<Vec<_>>()
+        }
+    };
+    let newest_first: Vec<String> = ids.iter().rev().cloned().collect();
+    assert_eq!(listed(&[]).await, newest_first);
+    assert_eq!(listed(&["--limit", "1"]).await, newest_first[..1]);
+    assert_eq!(
+        listed(&["--scraper", "contacts", "--status", "pending"]).await,
+        newest_first
+    );
+    assert!(listed(&["--scraper", "indeed"]).await.is_empty());
+    assert!(listed(&["--status", "finished"]).await.is_empty());
+    assert_eq!(listed(&["--since", "2000-01-01"]).await, newest_first);
+    assert!(
+        listed(&["--since", "2999-01-01T00:00:00+02:00"])
+            .await
+            .is_empty()
+    );
+
+    let ran = shell.run(&["jobs", "list", "--since", "yesterday"]).await;
+    assert_eq!(ran.code, 2);
+    assert!(ran.stderr.contains("--since"), "{}", ran.stderr);
+
+    let ran = shell.run(&["jobs", "forget", &ids[1]]).await;
+    assert_eq!(ran.code, 0, "{}", ran.stderr);
+    assert!(
+        ran.stdout.contains(&format!("forgot job {}", ids[1])),
+        "{}",
+        ran.stdout
+    );
+    assert_eq!(listed(&[]).await, [ids[2].clone(), ids[0].clone()]);
+    let ran = shell.run(&["jobs", "forget", &ids[1]]).await;
+    assert_eq!(ran.code, 1, "{}", ran.stderr);
+    assert!(ran.stderr.contains("not in the ledger"), "{}", ran.stderr);
+}
