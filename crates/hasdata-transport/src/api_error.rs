@@ -199,6 +199,14 @@ mod tests {
     }
 
     #[test]
+    fn a_body_of_exactly_the_limit_is_not_cut() {
+        let exact = "x".repeat(BODY_SNIPPET_LIMIT);
+        assert_eq!(snippet(exact.as_bytes()), exact, "nothing cut, no ellipsis");
+        let over = "x".repeat(BODY_SNIPPET_LIMIT + 1);
+        assert!(snippet(over.as_bytes()).ends_with('…'));
+    }
+
+    #[test]
     fn only_401_and_403_are_auth_errors() {
         for status in [401, 403] {
             assert!(parse(status, "{}").is_auth(), "{status}");

@@ -145,6 +145,19 @@ mod tests {
     }
 
     #[test]
+    fn never_stops_after_the_first_attempt_whatever_happened() {
+        let never = RetryPolicy::never();
+        assert_eq!(never.max_attempts, 1);
+        for code in [429, 500, 503] {
+            assert_eq!(
+                never.decide(true, status(code), 1, Duration::ZERO, NO_JITTER),
+                Decision::Stop,
+                "{code}"
+            );
+        }
+    }
+
+    #[test]
     fn table() {
         let policy = RetryPolicy::default();
         let refused = TransportError::connect("connection refused");
