@@ -65,10 +65,12 @@ pub async fn export(
     };
     let columns = scraper.map(schema_columns).unwrap_or_default();
     let mut writer = RowWriter::create(output.format, output.out.as_deref(), columns)?;
-    let mut rows = rows;
+    // Rows are taken in batches of those already arrived, so the signal check and the
+    // stream's wake-up are paid per batch, not per row.
+    let mut rows = rows.ready_chunks(1024);
     let expected = job.data_rows_count.get();
     loop {
-        let next = tokio::select! {
+        let batch = tokio::select! {
             biased;
             signal = signals.wait() => {
                 let shown = output.out.as_deref().map_or("stdout".into(), |p| p.display().to_string());
@@ -78,10 +80,14 @@ pub async fn export(
             }
             next = rows.next() => next,
         };
-        match next {
-            Some(Ok(row)) => writer.write(row.as_bytes())?,
-            Some(Err(error)) => return Err(incomplete(writer, id, ended, expected, error)),
-            None => break,
+        let Some(batch) = batch else {
+            break;
+        };
+        for row in batch {
+            match row {
+                Ok(row) => writer.write(row.as_bytes())?,
+                Err(error) => return Err(incomplete(writer, id, ended, expected, error)),
+            }
         }
     }
     let count = writer.rows();
