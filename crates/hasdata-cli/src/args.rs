@@ -329,6 +329,9 @@ pub struct ResumeArgs {
     /// Output format.
     #[arg(long, value_enum, default_value_t = Format::Jsonl)]
     pub format: Format,
+    /// Jobs waited for and collected at once.
+    #[arg(long, default_value_t = 2, value_name = "N")]
+    pub concurrency: usize,
     #[command(flatten)]
     pub poll: PollArgs,
 }

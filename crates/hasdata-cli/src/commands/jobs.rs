@@ -2,6 +2,8 @@
 
 use std::str::FromStr;
 
+use futures::StreamExt;
+
 use hasdata_jobs::{BodyDigest, IntentEntry, IntentState, JobLedger, Origin};
 use hasdata_ledger::JobQuery;
 use hasdata_model::{JobId, ScraperKind};
@@ -226,7 +228,18 @@ fn extension(format: Format) -> &'static str {
     }
 }
 
-/// Waits for and collects every job the ledger has not collected yet. Submits nothing.
+/// What became of one job in `resume`.
+enum Collected {
+    Written,
+    /// It could not be waited for (said already); a rerun picks it up.
+    NotEnded,
+    /// Its export failed: the failure `resume` ends with.
+    ExportFailed(Failure),
+}
+
+/// Waits for and collects every job the ledger has not collected yet, `--concurrency` at a
+/// time. Submits nothing. An export failure does not stop the other jobs: `resume` ends with
+/// the first one once all are done.
 pub async fn resume(ctx: &Ctx, args: &ResumeArgs) -> Result<(), Failure> {
     let mut interrupt = Interrupt::listen();
     let ledger = ctx.ledger()?;
@@ -237,53 +250,82 @@ pub async fn resume(ctx: &Ctx, args: &ResumeArgs) -> Result<(), Failure> {
         ctx.note("nothing to resume: every job in the ledger was collected");
         return Ok(());
     }
-    let mut failures = 0;
-    for entry in pending {
-        let id = JobId(entry.id);
-        let kind = ScraperKind::from_str(&entry.scraper).ok();
-        let line = ctx.display.job(format!("job {id}"));
-        let done = tokio::select! {
-            done = wait::follow(&client, Some(&ledger), id, policy.clone(), &line, None) => done,
-            () = interrupt.wait() => return Err(wait::interrupted_failure(id)),
-        };
-        let done = match done {
-            Ok(done) => done,
-            Err(failure) => {
-                failures += 1;
-                ctx.emit(
-                    || format!("job {id}: {}", failure.message),
-                    json!({"jobId": id, "error": failure.message}),
-                );
-                continue;
+    let collect = |entry: Entry| {
+        let (client, ledger, policy) = (&client, &ledger, policy.clone());
+        async move {
+            let id = JobId(entry.id);
+            let kind = ScraperKind::from_str(&entry.scraper).ok();
+            let line = ctx.display.job(format!("job {id}"));
+            let done = match wait::follow(client, Some(ledger), id, policy, &line, None).await {
+                Ok(done) => done,
+                Err(failure) => {
+                    ctx.emit(
+                        || format!("job {id}: {}", failure.message),
+                        json!({"jobId": id, "error": failure.message}),
+                    );
+                    return Collected::NotEnded;
+                }
+            };
+            line.finish(lookup::summary(&done));
+            let output = OutputArgs {
+                format: args.format,
+                out: Some(args.dir.join(format!("{id}.{}", extension(args.format)))),
+                source: Source::Auto,
+                concurrency: 4,
+            };
+            match results::export(client, Some(ledger), id, Some(&done), kind, &output, false).await
+            {
+                Ok(exported) => {
+                    ctx.emit(
+                        || format!("{} · {} written to {}", lookup::describe(&done), rows(exported.rows), exported.output),
+                        json!({"jobId": id, "status": done.status.as_str(), "rows": exported.rows, "output": exported.output}),
+                    );
+                    Collected::Written
+                }
+                Err(failure) => Collected::ExportFailed(failure.job(id.get())),
+            }
+        }
+    };
+    let mut jobs = futures::stream::iter(pending)
+        .map(collect)
+        .buffer_unordered(args.concurrency.max(1));
+    let (mut not_ended, mut export_failure) = (0, None);
+    loop {
+        let next = tokio::select! {
+            next = jobs.next() => next,
+            () = interrupt.wait() => {
+                return Err(Failure::new(
+                    code::INTERRUPTED,
+                    "interrupted; the jobs not collected yet are still running: `hasdata jobs resume` picks them up",
+                ));
             }
         };
-        line.finish(lookup::summary(&done));
-        let output = OutputArgs {
-            format: args.format,
-            out: Some(args.dir.join(format!("{id}.{}", extension(args.format)))),
-            source: Source::Auto,
-            concurrency: 4,
-        };
-        let exported = results::export(
-            &client,
-            Some(&ledger),
-            id,
-            Some(&done),
-            kind,
-            &output,
-            false,
-        )
-        .await?;
-        ctx.emit(
-            || format!("{} · {} rows written to {}", lookup::describe(&done), exported.rows, exported.output),
-            json!({"jobId": id, "status": done.status.as_str(), "rows": exported.rows, "output": exported.output}),
-        );
+        match next {
+            None => break,
+            Some(Collected::Written) => {}
+            Some(Collected::NotEnded) => not_ended += 1,
+            Some(Collected::ExportFailed(failure)) => {
+                ctx.note(&failure.message);
+                export_failure.get_or_insert(failure);
+            }
+        }
     }
-    if failures > 0 {
+    if let Some(failure) = export_failure {
+        return Err(failure);
+    }
+    if not_ended > 0 {
         return Err(Failure::new(
             code::OTHER,
-            format!("{failures} job(s) could not be collected; run `hasdata jobs resume` again"),
+            format!(
+                "{not_ended} job{} could not be collected; run `hasdata jobs resume` again",
+                if not_ended == 1 { "" } else { "s" }
+            ),
         ));
     }
     Ok(())
+}
+
+/// "1 row", "2 rows".
+fn rows(count: u64) -> String {
+    format!("{count} row{}", if count == 1 { "" } else { "s" })
 }

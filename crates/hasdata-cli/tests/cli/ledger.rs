@@ -352,3 +352,49 @@ async fn jobs_list_filters_and_jobs_forget_removes() {
     assert_eq!(ran.code, 1, "{}", ran.stderr);
     assert!(ran.stderr.contains("not in the ledger"), "{}", ran.stderr);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn jobs_resume_waits_for_several_jobs_at_once() {
+    let shell = Shell::quick().await;
+    let body = shell.file("b.json", r#"{"urls": ["https://a.example"]}"#);
+    for _ in 0..3 {
+        shell.submitted("contacts", &body).await;
+    }
+    // Held jobs never end, so a resume taking one job at a time would poll (and record as
+    // in_progress) only the first of them.
+    shell.sim.hold(Hold::InProgress);
+    let mut child = shell
+        .command(&fast(&[
+            "jobs",
+            "resume",
+            "--concurrency",
+            "3",
+            "--dir",
+            "out",
+        ]))
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    until("all three jobs polled at once", || async {
+        let ran = shell
+            .run(&["--json", "jobs", "list", "--status", "in_progress"])
+            .await;
+        (ran.json_lines().len() == 3).then_some(())
+    })
+    .await;
+    shell.sim.release();
+    let output = tokio::task::spawn_blocking(move || child.wait_with_output().unwrap())
+        .await
+        .unwrap();
+    assert_eq!(
+        output.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert_eq!(stdout.lines().count(), 3, "{stdout}");
+    assert!(stdout.contains("1 row written"), "plural right: {stdout}");
+    assert_eq!(std::fs::read_dir(shell.path("out")).unwrap().count(), 3);
+}
