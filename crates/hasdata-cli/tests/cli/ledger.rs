@@ -363,7 +363,7 @@ async fn jobs_resume_waits_for_several_jobs_at_once() {
     // Held jobs never end, so a resume taking one job at a time would poll (and record as
     // in_progress) only the first of them.
     shell.sim.hold(Hold::InProgress);
-    let mut child = shell
+    let child = shell
         .command(&fast(&[
             "jobs",
             "resume",
