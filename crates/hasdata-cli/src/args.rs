@@ -7,6 +7,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 /// Exit codes, listed in `--help`.
 pub const EXIT_CODES: &str = "Exit codes:
   0    ok
+  1    any other error (an unknown job, a file or the ledger unusable, an unreadable answer)
   2    bad usage or an invalid body
   3    authentication (401, 403)
   4    the job ended stopped or with an error
@@ -49,8 +50,9 @@ pub struct Cli {
     pub command: Command,
 }
 
-/// Options every command takes.
+/// Options every command takes, listed under their own heading in every command's help.
 #[derive(Debug, Args)]
+#[command(next_help_heading = "Global options")]
 pub struct Global {
     /// The API key (never printed). Visible to other users in process listings when given as
     /// a flag: prefer HASDATA_API_KEY or --api-key-file.

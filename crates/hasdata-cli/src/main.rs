@@ -17,6 +17,14 @@ use args::{Cli, Command, JobsCommand, WebhookCommand};
 use context::Ctx;
 use fail::Failure;
 
+/// Colours in log lines only on a terminal, and never when `NO_COLOR` is set (to anything
+/// but the empty string; <https://no-color.org>): escape codes in a pipe or file are noise.
+fn colours() -> bool {
+    use std::io::IsTerminal;
+    std::env::var_os("NO_COLOR").is_none_or(|value| value.is_empty())
+        && std::io::stderr().is_terminal()
+}
+
 fn init_logging(verbose: u8, quiet: bool) {
     let level = match (quiet, verbose) {
         (true, _) => tracing::Level::ERROR,
@@ -28,6 +36,7 @@ fn init_logging(verbose: u8, quiet: bool) {
         .with_max_level(level)
         .with_writer(std::io::stderr)
         .with_target(false)
+        .with_ansi(colours())
         .init();
 }
 

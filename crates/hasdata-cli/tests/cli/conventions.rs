@@ -57,3 +57,44 @@ async fn the_man_page_comes_from_the_same_definitions() {
         "listen page lacks its flags"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn help_lists_exit_code_1_and_global_options_under_their_own_heading() {
+    let shell = Shell::quick().await;
+    let ran = shell.run(&["--help"]).await;
+    assert_eq!(ran.code, 0, "{}", ran.stderr);
+    assert!(
+        ran.stdout.contains("  1    any other error"),
+        "{}",
+        ran.stdout
+    );
+    let ran = shell.run(&["submit", "--help"]).await;
+    assert_eq!(ran.code, 0, "{}", ran.stderr);
+    let (own, global) = ran
+        .stdout
+        .split_once("Global options:")
+        .unwrap_or_else(|| panic!("no global heading: {}", ran.stdout));
+    assert!(
+        own.contains("--bodies") && !own.contains("--api-key"),
+        "{own}"
+    );
+    assert!(
+        global.contains("--api-key-file") && global.contains("--ledger"),
+        "{global}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn log_lines_carry_no_colour_codes_into_a_pipe() {
+    let shell = Shell::quick().await;
+    let body = shell.file("b.json", r#"{"urls": ["https://a.example"]}"#);
+    let id = shell.submitted("contacts", &body).await;
+    let ran = shell.run(&["-vv", "status", &id]).await;
+    assert_eq!(ran.code, 0, "{}", ran.stderr);
+    assert!(!ran.stderr.is_empty(), "-vv logged nothing");
+    assert!(
+        !ran.stderr.contains('\u{1b}'),
+        "escape codes: {:?}",
+        ran.stderr
+    );
+}
