@@ -145,6 +145,26 @@ mod tests {
     }
 
     #[test]
+    fn a_delay_that_exactly_fills_the_total_budget_is_still_taken() {
+        let policy = RetryPolicy {
+            max_total_delay: Duration::from_secs(10),
+            ..RetryPolicy::default()
+        };
+        let asked = Outcome::Status {
+            status: StatusCode::TOO_MANY_REQUESTS,
+            retry_after: Some(Duration::from_secs(4)),
+        };
+        assert_eq!(
+            policy.decide(true, asked, 1, Duration::from_secs(6), NO_JITTER),
+            Decision::RetryAfter(Duration::from_secs(4))
+        );
+        assert_eq!(
+            policy.decide(true, asked, 1, Duration::from_millis(6_001), NO_JITTER),
+            Decision::Stop
+        );
+    }
+
+    #[test]
     fn never_stops_after_the_first_attempt_whatever_happened() {
         let never = RetryPolicy::never();
         assert_eq!(never.max_attempts, 1);

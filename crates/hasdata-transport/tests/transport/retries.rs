@@ -66,6 +66,16 @@ async fn a_get_succeeds_after_429_503_and_a_reset() {
     assert_eq!(server.hit_count(), 5);
 }
 
+#[test]
+fn the_transport_reports_the_policy_it_was_given() {
+    let transport = retrying(7, Duration::from_secs(5));
+    assert_eq!(transport.policy().max_attempts, 7);
+    assert_eq!(
+        transport.policy().max_retry_after,
+        Duration::from_millis(50)
+    );
+}
+
 #[tokio::test]
 async fn retries_stop_at_the_maximum_attempts() {
     let server = TestServer::start(vec![], Action::status(503)).await;
