@@ -3,7 +3,7 @@
 //! - `cargo xtask schemas [--check]` ([`schemas`]): the JSON Schemas in `schemas/` (and the
 //!   OpenAPI document, built from the same types).
 //! - `cargo xtask openapi [--check]` ([`openapi`]): the documents in `openapi/` alone.
-//! - `cargo xtask bench` ([`bench`]): rows per second against the limit of the same server,
+//! - `cargo xtask bench` ([`mod@bench`]): rows per second against the limit of the same server,
 //!   and 10,000 concurrent waits (see `docs/benchmarks.md`).
 //! - `cargo xtask mutants [transport|jobs|model]... [-- ARGS]` ([`mutants`]): mutation testing
 //!   of the core crates with cargo-mutants (see docs/testing.md).
