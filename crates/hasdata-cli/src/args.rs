@@ -133,7 +133,7 @@ pub struct SubmitArgs {
     /// The body: a JSON file, or - for stdin.
     #[arg(long, conflicts_with = "bodies", required_unless_present = "bodies")]
     pub body: Option<String>,
-    /// Many bodies: a JSONL file, one job per line.
+    /// Many bodies: a JSONL file, one job per line, or - for stdin.
     #[arg(long)]
     pub bodies: Option<PathBuf>,
     /// Submits in flight at once with --bodies.

@@ -127,12 +127,18 @@ struct Bulk<'a> {
 impl Bulk<'_> {
     async fn run(&self, path: &Path) -> Result<(), Failure> {
         let mut interrupt = Interrupt::listen();
+        let from_stdin = path.as_os_str() == "-";
         let lines = read_lines(self.kind, path)?;
-        let source = absolute(path);
+        // Lines from stdin have no file to recognise a rerun by: every run sends them all.
+        let source = if from_stdin {
+            "stdin".to_owned()
+        } else {
+            absolute(path)
+        };
         let mut tally = Tally::default();
         let mut to_send = Vec::new();
         for line in lines {
-            if !self.again && self.already_sent(&source, &line).await? {
+            if !self.again && !from_stdin && self.already_sent(&source, &line).await? {
                 tally.skipped += 1;
             } else {
                 to_send.push(line);
@@ -297,9 +303,17 @@ impl Bulk<'_> {
 
 /// Every line of the file, checked before any is sent: a typo on line 900 must not leave 899
 /// jobs running and the rest unsent.
+/// `-` reads stdin to its end first.
 fn read_lines(kind: ScraperKind, path: &Path) -> Result<Vec<Line>, Failure> {
-    let text = std::fs::read_to_string(path)
-        .map_err(|e| Failure::usage(format!("cannot read {}: {e}", path.display())))?;
+    let text = if path.as_os_str() == "-" {
+        let mut text = String::new();
+        std::io::Read::read_to_string(&mut std::io::stdin(), &mut text)
+            .map_err(|e| Failure::usage(format!("cannot read --bodies from stdin: {e}")))?;
+        text
+    } else {
+        std::fs::read_to_string(path)
+            .map_err(|e| Failure::usage(format!("cannot read {}: {e}", path.display())))?
+    };
     let mut lines = Vec::new();
     let mut problems = Vec::new();
     for (index, line) in text.lines().enumerate() {

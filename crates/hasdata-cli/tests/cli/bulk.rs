@@ -254,3 +254,57 @@ async fn an_uncertain_submit_is_listed_and_resent_only_with_yes_and_its_own_key(
         again.stderr
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bodies_dash_reads_the_lines_from_stdin() {
+    use std::io::Write;
+    use std::process::Stdio;
+
+    let shell = Shell::quick().await;
+    let send = |text: String| {
+        let mut child = shell
+            .command(&["submit", "contacts", "--bodies", "-"])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut stdin = child.stdin.take().unwrap();
+        async move {
+            tokio::task::spawn_blocking(move || {
+                stdin.write_all(text.as_bytes()).unwrap();
+                drop(stdin);
+                child.wait_with_output().unwrap()
+            })
+            .await
+            .unwrap()
+        }
+    };
+    let output = send(bodies(3)).await;
+    assert_eq!(
+        output.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert_eq!(String::from_utf8_lossy(&output.stdout).lines().count(), 3);
+    assert_eq!(shell.sim.submits(), 3);
+    let origins: Vec<String> = ledger(&shell)
+        .list()
+        .unwrap()
+        .into_iter()
+        .filter_map(|job| job.origin)
+        .collect();
+    assert!(origins.contains(&"stdin:2".to_owned()), "{origins:?}");
+
+    // A second stdin is not taken for a rerun of the first: every line is sent again.
+    let output = send(bodies(3)).await;
+    assert_eq!(output.status.code(), Some(0));
+    assert_eq!(shell.sim.submits(), 6);
+
+    // Lines are still all checked before any is sent.
+    let output = send("{\"urls\": []}\nnot json\n".to_owned()).await;
+    assert_eq!(output.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&output.stderr).contains("line 2"));
+    assert_eq!(shell.sim.submits(), 6);
+}
