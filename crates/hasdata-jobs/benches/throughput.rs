@@ -147,10 +147,7 @@ fn main() {
     let submit = |sim: &hasdata_sim::SimHandle, rows: u64| {
         let body = GoogleSerpBody::new().keywords(["coffee"]).limit(rows);
         let submitter = client(sim.base_url(), sim.api_key(), 4);
-        runtime
-            .block_on(submitter.submit::<GoogleSerp>(&body))
-            .unwrap()
-            .id()
+        runtime.block_on(submitter.submit(&body)).unwrap().id()
     };
     let jobs = [
         ("100k", &fast, submit(&fast, 100_000)),

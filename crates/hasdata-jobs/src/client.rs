@@ -46,12 +46,10 @@ pub const DEFAULT_MAX_REQUESTS: usize = 32;
 /// #     std::env::set_var("HASDATA_API_KEY", sim.api_key());
 /// #     std::env::set_var("HASDATA_BASE_URL", sim.base_url());
 /// # }
-/// use hasdata_jobs::{Client, PollPolicy};
-/// use hasdata_model::{bodies::ContactsBody, scrapers::Contacts};
-/// use futures::TryStreamExt;
+/// use hasdata_jobs::prelude::*;
 ///
 /// let client = Client::from_env()?; // HASDATA_API_KEY, optional HASDATA_BASE_URL
-/// let job = client.submit::<Contacts>(&ContactsBody::new(["https://example.com/about"])).await?;
+/// let job = client.submit(&ContactsBody::new(["https://example.com/about"])).await?;
 /// println!("submitted job {}", job.id()); // persist it: the ledger already did
 /// # let poll = PollPolicy::fast();
 /// # /*
@@ -256,6 +254,18 @@ impl Client {
     /// Settings to fill in.
     pub fn builder() -> ClientBuilder {
         ClientBuilder::default()
+    }
+
+    /// A client of the real API with `api_key` and every other setting at its default; see
+    /// [`Client::builder`] for the rest. Fails on a key that cannot be sent in a header.
+    ///
+    /// ```
+    /// let client = hasdata_jobs::Client::new("my-api-key")?;
+    /// assert_eq!(client.base_url(), hasdata_jobs::DEFAULT_BASE_URL);
+    /// # Ok::<(), hasdata_jobs::Error>(())
+    /// ```
+    pub fn new(api_key: impl Into<String>) -> Result<Client> {
+        Client::builder().api_key(api_key).build()
     }
 
     /// A client from `HASDATA_API_KEY` and, when set, `HASDATA_BASE_URL`.

@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use hasdata_ledger::LedgerError;
 use hasdata_model::decode::DecodeError;
-use hasdata_model::{JobId, JobStatus, UnknownScraper, ValidationErrors};
+use hasdata_model::{Job, JobId, JobStatus, UnknownScraper, ValidationErrors};
 use hasdata_transport::{ApiError, TransportError};
 
 /// What went wrong.
@@ -96,6 +96,14 @@ pub enum Error {
         /// The last status seen, if any poll succeeded.
         last_status: Option<JobStatus>,
     },
+    /// The job ended without finishing: `stopped` (by a user, or for lack of credits) or
+    /// `finished_with_error` (see `stopReason`, such as `data_limit_exceeded`). `job` is its
+    /// final record; the rows it produced so far are kept and can still be read by its id.
+    #[error("job {} ended {}{}", job.id, job.status.as_str(), job.stop_reason.as_ref().map(|r| format!(" ({r})")).unwrap_or_default())]
+    JobEnded {
+        /// The final record, `stop_reason` included.
+        job: Box<Job>,
+    },
     /// The rows ended short of what the ended job reports (`dataRowsCount`, and for pages
     /// `meta.total`), after `data.json` and the pages fallback were both tried. The rows that
     /// came are not the job's whole output.
@@ -143,10 +151,20 @@ impl Error {
             | Error::Transport { job_id, .. }
             | Error::Decode { job_id, .. }
             | Error::Ledger { job_id, .. } => *job_id,
+            Error::JobEnded { job } => Some(job.id),
             Error::WaitDeadline { job_id, .. }
             | Error::NoDownload { job_id, .. }
             | Error::Incomplete { job_id, .. }
             | Error::RepeatedRow { job_id, .. } => Some(*job_id),
+            _ => None,
+        }
+    }
+
+    /// The final record of a job that ended `stopped` or `finished_with_error`
+    /// ([`Error::JobEnded`]); its `stop_reason` says why.
+    pub fn ended_job(&self) -> Option<&Job> {
+        match self {
+            Error::JobEnded { job } => Some(job),
             _ => None,
         }
     }

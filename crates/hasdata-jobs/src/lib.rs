@@ -13,6 +13,35 @@
 //! - [`webhooks::WebhookReceiver`] receives HasData's callbacks; [`Client::merged_rows`]
 //!   merges their rows with the API's so every row arrives early and exactly once.
 //!
+//! ```
+//! # #[tokio::main]
+//! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! # // The README's snippet, run against the in-process simulator; the test `readme_snippet`
+//! # // checks that the README shows exactly the lines that are not hidden here.
+//! # let sim = hasdata_sim::Simulator::start(hasdata_sim::SimConfig {
+//! #     job_duration: std::time::Duration::ZERO,
+//! #     ..Default::default()
+//! # }).await?;
+//! # // SAFETY: a doctest is its own single-threaded process at this point.
+//! # unsafe {
+//! #     std::env::set_var("HASDATA_API_KEY", sim.api_key());
+//! #     std::env::set_var("HASDATA_BASE_URL", sim.base_url());
+//! # }
+//! use hasdata_jobs::prelude::*;
+//!
+//! let client = Client::from_env()?; // HASDATA_API_KEY, HASDATA_BASE_URL
+//! let job = client.submit(&ContactsBody::new(["https://example.com/about"])).await?;
+//! # /*
+//! job.wait(PollPolicy::default()).await?; // a stopped or failed job is Err(Error::JobEnded)
+//! # */
+//! # job.wait(PollPolicy::fast()).await?;
+//! let rows: Vec<ContactsRow> = job.download().try_collect().await?; // data.json, constant memory
+//! # assert_eq!(rows.len(), 1);
+//! # assert_eq!(rows[0].url, "https://example.com/about");
+//! # Ok(())
+//! # }
+//! ```
+//!
 //! Every error after a submit carries the job id ([`Error::job_id`]). The API key lives in the
 //! transport stack, never in `Debug` output, and only travels to the API's own origin.
 
@@ -22,6 +51,7 @@ mod error;
 mod json_array;
 mod ledger;
 mod poll;
+pub mod prelude;
 mod raw;
 mod results;
 mod run;
@@ -29,6 +59,10 @@ mod submit;
 mod wait;
 #[cfg(feature = "webhooks")]
 pub mod webhooks;
+
+/// The model crate (`hasdata-model`): bodies, rows, the job record, statuses, webhook events.
+/// Re-exported so one dependency and one import cover the common path.
+pub use hasdata_model as model;
 
 pub use client::{Client, ClientBuilder, DEFAULT_BASE_URL, DEFAULT_MAX_REQUESTS};
 pub use error::{Error, Result};
@@ -43,3 +77,32 @@ pub use results::PAGE_LIMIT;
 pub use run::{RowSource, RunOptions, RunOutput};
 pub use submit::{JobHandle, SubmitOptions};
 pub use wait::Progress;
+
+#[cfg(test)]
+mod readme {
+    #[test]
+    fn readme_snippet_is_the_crate_doctest() {
+        let readme: Vec<&str> = include_str!("../../../README.md")
+            .split("From Rust")
+            .nth(1)
+            .and_then(|rest| rest.split("```rust\n").nth(1))
+            .and_then(|rest| rest.split("```").next())
+            .expect("README.md has a Rust snippet after \"From Rust\"")
+            .lines()
+            .collect();
+        let doctest: Vec<&str> = include_str!("lib.rs")
+            .split("//! # // The README's snippet")
+            .nth(1)
+            .and_then(|rest| rest.split("//! ```").next())
+            .expect("lib.rs has the README's doctest")
+            .lines()
+            .skip(1)
+            .map(|line| line.trim_start_matches("//!").trim_start_matches(' '))
+            .filter(|line| !line.starts_with('#'))
+            .collect();
+        assert_eq!(
+            readme, doctest,
+            "README.md's Rust snippet differs from lib.rs's doctest"
+        );
+    }
+}

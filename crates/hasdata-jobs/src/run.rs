@@ -1,6 +1,7 @@
 //! Submit, wait and read in one call.
 
 use futures::stream::BoxStream;
+use hasdata_model::bodies::JobBody;
 use hasdata_model::{Job, JobId, Scraper};
 
 use crate::client::Client;
@@ -69,27 +70,28 @@ impl Drop for StopOnDrop {
 impl Client {
     /// Submits `body`, waits for the job to end, and returns its rows.
     ///
-    /// Errors after the submit carry the job id. With `stop_on_cancel`, dropping this future
+    /// Errors after the submit carry the job id; a job that ends `stopped` or
+    /// `finished_with_error` is [`Error::JobEnded`](crate::Error::JobEnded) with its record. With `stop_on_cancel`, dropping this future
     /// before the job ends stops the job.
-    pub async fn run<S: Scraper>(
+    pub async fn run<B: JobBody>(
         &self,
-        body: &S::Body,
+        body: &B,
         options: RunOptions,
-    ) -> Result<RunOutput<S::Row>> {
-        let handle = self.submit::<S>(body).await?;
+    ) -> Result<RunOutput<<B::Scraper as Scraper>::Row>> {
+        let handle = self.submit(body).await?;
         let mut guard = StopOnDrop {
             client: self.clone(),
             id: handle.id(),
             armed: options.stop_on_cancel,
         };
-        let waited = self.wait(handle.id(), &options.poll).await;
+        let waited = self.wait(handle.id(), options.poll).await;
         guard.armed = false;
         let job = waited?;
         let rows = match options.source {
             RowSource::File if job.status == hasdata_model::JobStatus::Finished => {
-                self.download::<S>(job.id)
+                self.download::<B::Scraper>(job.id)
             }
-            _ => self.results::<S>(job.id),
+            _ => self.results::<B::Scraper>(job.id),
         };
         Ok(RunOutput { job, rows })
     }

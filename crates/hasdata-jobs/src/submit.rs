@@ -61,9 +61,10 @@ impl<S: Scraper> JobHandle<S> {
         self.client.status(self.id).await
     }
 
-    /// Waits until the job ends.
+    /// Waits until the job ends; see [`Client::wait`]: a job that ends `stopped` or
+    /// `finished_with_error` is [`Error::JobEnded`], not `Ok`.
     pub async fn wait(&self, policy: PollPolicy) -> Result<Job> {
-        self.client.wait(self.id, &policy).await
+        self.client.wait(self.id, policy).await
     }
 
     /// The job's rows through the paged results API.
@@ -79,6 +80,12 @@ impl<S: Scraper> JobHandle<S> {
     /// Stops the job; rows produced so far are kept.
     pub async fn stop(&self) -> Result<Job> {
         self.client.stop(self.id).await
+    }
+}
+
+impl<S: Scraper> From<&JobHandle<S>> for JobId {
+    fn from(handle: &JobHandle<S>) -> JobId {
+        handle.id
     }
 }
 
@@ -112,12 +119,19 @@ impl Client {
     /// the POST is sent once; the job id is recorded before this returns. An error after the
     /// job may have been created says so ([`Error::SubmitUncertain`]) and leaves the intent
     /// unresolved in the ledger.
-    pub async fn submit<S: Scraper>(&self, body: &S::Body) -> Result<JobHandle<S>> {
+    ///
+    /// The body's type names the scraper ([`JobBody::Scraper`]), so
+    /// `client.submit(&ContactsBody::new([..]))` is a `JobHandle<Contacts>`.
+    pub async fn submit<B: JobBody>(&self, body: &B) -> Result<JobHandle<B::Scraper>> {
         body.validate_with(self.validate_options())?;
         let bytes = serde_json::to_vec(body)
             .map_err(|e| Error::Config(format!("body does not encode: {e}")))?;
         let record = self
-            .submit_bytes(S::KIND, Bytes::from(bytes), Send::Fresh(None))
+            .submit_bytes(
+                <B::Scraper as Scraper>::KIND,
+                Bytes::from(bytes),
+                Send::Fresh(None),
+            )
             .await?;
         Ok(JobHandle {
             client: self.clone(),
@@ -189,10 +203,10 @@ impl Client {
     }
 
     /// A handle to a job submitted earlier (from the ledger, or another process).
-    pub fn job<S: Scraper>(&self, id: JobId) -> JobHandle<S> {
+    pub fn job<S: Scraper>(&self, id: impl Into<JobId>) -> JobHandle<S> {
         JobHandle {
             client: self.clone(),
-            id,
+            id: id.into(),
             record: None,
             scraper: PhantomData,
         }
@@ -350,13 +364,15 @@ impl Client {
     }
 
     /// A job's status now.
-    pub async fn status(&self, id: JobId) -> Result<Job> {
+    pub async fn status(&self, id: impl Into<JobId>) -> Result<Job> {
+        let id = id.into();
         self.idempotent(Method::GET, &format!("/scrapers/jobs/{id}"), Some(id))
             .await
     }
 
     /// Stops a job early. Rows produced so far are kept; `stopped` is terminal.
-    pub async fn stop(&self, id: JobId) -> Result<Job> {
+    pub async fn stop(&self, id: impl Into<JobId>) -> Result<Job> {
+        let id = id.into();
         self.idempotent(Method::DELETE, &format!("/scrapers/jobs/{id}"), Some(id))
             .await
     }

@@ -180,8 +180,12 @@ impl Client {
     /// Status snapshots on the poll schedule, for progress displays. The stream ends after the
     /// snapshot that shows the job ended, or after an error (the deadline, a permanent error,
     /// or too many transient ones in a row).
-    pub fn watch(&self, id: JobId, policy: PollPolicy) -> BoxStream<'static, Result<Progress>> {
-        self.watch_inner(id, policy, None)
+    pub fn watch(
+        &self,
+        id: impl Into<JobId>,
+        policy: PollPolicy,
+    ) -> BoxStream<'static, Result<Progress>> {
+        self.watch_inner(id.into(), policy, None)
     }
 
     /// [`Client::watch`] for a caller that stops the job at `max_credits`: once the spend
@@ -191,11 +195,11 @@ impl Client {
     /// case past the cap is the spend of one floor interval plus the stop's round trip.
     pub fn watch_capped(
         &self,
-        id: JobId,
+        id: impl Into<JobId>,
         policy: PollPolicy,
         max_credits: u64,
     ) -> BoxStream<'static, Result<Progress>> {
-        self.watch_inner(id, policy, Some(max_credits))
+        self.watch_inner(id.into(), policy, Some(max_credits))
     }
 
     fn watch_inner(
@@ -224,18 +228,50 @@ impl Client {
         stream::unfold(watch, Watch::step).boxed()
     }
 
-    /// Waits until the job ends (`finished`, `finished_with_error` or `stopped`) and returns
-    /// its final record. Follows `policy` (by default HasData's 10 s, x1.5, 60 s schedule with
-    /// jitter, for at most an hour). A transient poll error does not end the wait; the
-    /// deadline error carries the job id and the last status seen.
-    pub async fn wait(&self, id: JobId, policy: &PollPolicy) -> Result<Job> {
-        let mut snapshots = self.watch(id, policy.clone());
+    /// Waits until the job ends and returns its final record when it `finished`. Follows
+    /// `policy` (by default HasData's 10 s, x1.5, 60 s schedule with jitter, for at most an
+    /// hour). A transient poll error does not end the wait; the deadline error carries the job
+    /// id and the last status seen.
+    ///
+    /// A job that ends any other way (`stopped`, `finished_with_error`) is
+    /// [`Error::JobEnded`], carrying the final record and its `stopReason`: a failed job never
+    /// reads as success, and its rows so far can still be read by id.
+    ///
+    /// ```
+    /// # #[tokio::main]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let sim = hasdata_sim::Simulator::start(hasdata_sim::SimConfig {
+    /// #     job_duration: std::time::Duration::from_secs(3600),
+    /// #     ..Default::default()
+    /// # }).await?;
+    /// use hasdata_jobs::prelude::*;
+    ///
+    /// let client = Client::builder().api_key(sim.api_key()).base_url(sim.base_url()).build()?;
+    /// let job = client.submit(&ContactsBody::new(["https://example.com/about"])).await?;
+    /// job.stop().await?;
+    /// match job.wait(PollPolicy::fast()).await {
+    ///     Ok(done) => println!("finished with {} rows", done.data_rows_count.get()),
+    ///     Err(Error::JobEnded { job: ended }) => {
+    ///         assert_eq!(ended.status, JobStatus::Stopped);
+    ///         println!("ended {}: {:?}", ended.status, ended.stop_reason);
+    ///     }
+    ///     Err(other) => return Err(other.into()),
+    /// }
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub async fn wait(&self, id: impl Into<JobId>, policy: PollPolicy) -> Result<Job> {
+        let id = id.into();
+        let mut snapshots = self.watch(id, policy);
         let mut last = None;
         while let Some(snapshot) = snapshots.next().await {
             last = Some(snapshot?);
         }
         match last {
-            Some(progress) if progress.is_terminal() => Ok(progress.job),
+            Some(progress) if progress.job.status == JobStatus::Finished => Ok(progress.job),
+            Some(progress) if progress.is_terminal() => Err(Error::JobEnded {
+                job: Box::new(progress.job),
+            }),
             _ => Err(Error::WaitDeadline {
                 job_id: id,
                 waited: Duration::ZERO,

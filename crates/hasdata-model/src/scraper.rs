@@ -33,6 +33,14 @@ pub trait Scraper: Send + Sync + 'static {
     type Row: JobRow;
 }
 
+/// The scraper of each body type, from the table below; `JobBody::Scraper` reads it, so the
+/// link between a body and its scraper is written once. Not part of the API.
+#[doc(hidden)]
+pub trait BodyOf {
+    /// The body's scraper.
+    type Scraper: Scraper;
+}
+
 /// The error of parsing an unknown slug; its message lists every valid one.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 #[error("unknown scraper {given:?}: expected one of {}", ScraperKind::slugs().join(", "))]
@@ -43,7 +51,7 @@ pub struct UnknownScraper {
 
 macro_rules! scrapers {
     ( $( $(#[$meta:meta])* $marker:ident => $slug:literal, $body:ty, $row:ty; )+ ) => {
-        /// Marker types, one per scraper, for the typed API (`submit::<Contacts>(..)`).
+        /// Marker types, one per scraper, for the typed API (`client.job::<Contacts>(id)`; a body names its own).
         pub mod markers {
             $(
                 $(#[$meta])*
@@ -53,6 +61,10 @@ macro_rules! scrapers {
         }
 
         $(
+            impl BodyOf for $body {
+                type Scraper = markers::$marker;
+            }
+
             impl Scraper for markers::$marker {
                 const SLUG: &'static str = $slug;
                 const KIND: ScraperKind = ScraperKind::$marker;

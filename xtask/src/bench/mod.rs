@@ -159,7 +159,7 @@ async fn capture(rows: u64) -> Result<Captured> {
     let job = client.submit_raw("crawler", &body).await.map_err(fail)?;
     let id = job.id.get();
     client
-        .wait(JobId(id), &PollPolicy::fast())
+        .wait(JobId(id), PollPolicy::fast())
         .await
         .map_err(fail)?;
     let http = reqwest::Client::new();
@@ -665,7 +665,7 @@ pub fn waits_child(args: &[&str]) -> Result<()> {
         let waits = ids.iter().map(|&id| {
             let client = client.clone();
             let policy = policy.clone();
-            async move { client.wait(JobId(id), &policy).await }
+            async move { client.wait(JobId(id), policy).await }
         });
         let done = futures::future::join_all(waits).await;
         let failed = done.iter().filter(|r| r.is_err()).count();

@@ -5,7 +5,6 @@ use std::time::{Duration, Instant};
 
 use hasdata_jobs::{Client, MemoryLedger, PollPolicy};
 use hasdata_model::bodies::{ContactsBody, CrawlerBody, OutputFormat};
-use hasdata_model::scrapers::{Contacts, Crawler};
 use hasdata_model::{Job, ScraperKind};
 use hasdata_sim::{SimConfig, Simulator};
 use serde_json::json;
@@ -89,8 +88,8 @@ pub async fn run(ctx: &Ctx, args: &DemoArgs) -> Result<(), Failure> {
         .include_paths("/(docs|guides)/.+")
         .output_format([OutputFormat::Markdown])
         .limit(40);
-    let contacts_job = client.submit::<Contacts>(&contacts).await?;
-    let crawler_job = client.submit::<Crawler>(&crawler).await?;
+    let contacts_job = client.submit(&contacts).await?;
+    let crawler_job = client.submit(&crawler).await?;
     ctx.note(format!(
         "submitted contacts job {} and crawler job {}",
         contacts_job.id(),

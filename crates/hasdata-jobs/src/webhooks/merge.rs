@@ -128,7 +128,11 @@ impl<R: DeserializeOwned + Send + 'static> Merge<R> {
     }
 
     async fn start_reconcile(&mut self) -> Option<Error> {
-        if let Err(error) = self.client.wait(self.id, &self.options.poll).await {
+        // A stopped or failed job keeps the rows it produced: reconcile those too.
+        let waited = self.client.wait(self.id, self.options.poll.clone()).await;
+        if let Err(error) = waited
+            && !matches!(error, Error::JobEnded { .. })
+        {
             self.phase = Phase::Done;
             return Some(error);
         }

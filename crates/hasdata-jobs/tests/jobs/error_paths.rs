@@ -11,7 +11,7 @@ use hasdata_jobs::{
     MemoryLedger, Origin, PollPolicy, Submitted,
 };
 use hasdata_model::bodies::{ContactsBody, GoogleSerpBody};
-use hasdata_model::scrapers::{Contacts, GoogleSerp};
+use hasdata_model::scrapers::GoogleSerp;
 use hasdata_model::{JobId, JobStatus};
 use hasdata_sim::SimConfig;
 use hasdata_transport::{Body, MockTransport, RetryPolicy};
@@ -89,7 +89,7 @@ async fn a_ledger_failing_before_the_post_sends_nothing() {
         .build()
         .unwrap();
     let error = client
-        .submit::<Contacts>(&ContactsBody::new(["https://a.example"]))
+        .submit(&ContactsBody::new(["https://a.example"]))
         .await
         .unwrap_err();
     assert!(
@@ -111,7 +111,7 @@ async fn a_ledger_failing_after_the_job_exists_hands_back_the_id() {
         .build()
         .unwrap();
     let error = client
-        .submit::<Contacts>(&ContactsBody::new(["https://a.example"]))
+        .submit(&ContactsBody::new(["https://a.example"]))
         .await
         .unwrap_err();
     let created = JobId(env.sim.config().first_job_id);
@@ -174,7 +174,7 @@ async fn a_wait_gives_up_after_max_consecutive_errors_with_the_id() {
         jitter: 0.0,
         ..PollPolicy::default()
     };
-    let error = client.wait(JobId(1), &policy).await.unwrap_err();
+    let error = client.wait(JobId(1), policy).await.unwrap_err();
     assert!(
         matches!(
             &error,
@@ -232,7 +232,7 @@ async fn from_env_child() {
         Ok(client) => {
             assert_eq!(expect, "submit");
             let job = client
-                .submit::<Contacts>(&ContactsBody::new(["https://a.example"]))
+                .submit(&ContactsBody::new(["https://a.example"]))
                 .await
                 .unwrap();
             println!("submitted {}", job.id());
@@ -300,7 +300,7 @@ async fn finished_job(faults: &str) -> (Env, JobId) {
     .await;
     let job = env
         .client
-        .submit::<GoogleSerp>(&GoogleSerpBody::new().keywords(["tea"]).limit(300))
+        .submit(&GoogleSerpBody::new().keywords(["tea"]).limit(300))
         .await
         .unwrap();
     (env, job.id())
@@ -409,7 +409,7 @@ async fn a_download_of_an_unfinished_job_is_refused_with_its_status() {
     env.sim.hold(hasdata_sim::Hold::InProgress);
     let job = env
         .client
-        .submit::<GoogleSerp>(&GoogleSerpBody::new().keywords(["tea"]).limit(5))
+        .submit(&GoogleSerpBody::new().keywords(["tea"]).limit(5))
         .await
         .unwrap();
     let error = job.download().try_collect::<Vec<_>>().await.unwrap_err();

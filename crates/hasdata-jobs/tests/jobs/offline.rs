@@ -58,7 +58,7 @@ async fn submit_posts_the_body_once_with_the_key_and_records_the_id() {
         CannedResponse::json(SUBMIT_RECORD),
     )]);
     let job = client
-        .submit::<Contacts>(&ContactsBody::new(["https://example.com/about"]))
+        .submit(&ContactsBody::new(["https://example.com/about"]))
         .await
         .unwrap();
     replay.assert_requests_match();
@@ -94,7 +94,7 @@ async fn the_id_is_recorded_even_when_the_rest_of_the_record_does_not_decode() {
         ),
     )]);
     let job = client
-        .submit::<Contacts>(&ContactsBody::new(["https://a.example"]))
+        .submit(&ContactsBody::new(["https://a.example"]))
         .await
         .unwrap();
     assert_eq!(job.id(), JobId(416350));
@@ -155,7 +155,7 @@ async fn invalid_bodies_and_unknown_slugs_send_nothing() {
     let capture = Arc::new(CaptureTransport::new());
     let client = client_over(capture.clone(), Arc::new(MemoryLedger::new()));
     let error = client
-        .submit::<Contacts>(&ContactsBody::new(["ftp://x", "not a url"]))
+        .submit(&ContactsBody::new(["ftp://x", "not a url"]))
         .await
         .unwrap_err();
     match &error {
@@ -214,7 +214,7 @@ async fn submit_failures_say_whether_the_job_may_exist() {
             answer,
         )]);
         let error = client
-            .submit::<Contacts>(&ContactsBody::new(["https://a.example"]))
+            .submit(&ContactsBody::new(["https://a.example"]))
             .await
             .unwrap_err();
         let state = match (expected, &error) {
@@ -246,7 +246,7 @@ async fn a_transport_failure_on_submit_is_uncertain_unless_it_never_left() {
         let ledger = Arc::new(MemoryLedger::new());
         let client = client_over(Arc::new(mock), ledger.clone());
         let result = client
-            .submit::<Contacts>(&ContactsBody::new(["https://a.example"]))
+            .submit(&ContactsBody::new(["https://a.example"]))
             .await
             .unwrap_err();
         assert_eq!(
@@ -425,7 +425,7 @@ async fn wait_follows_the_documented_schedule() {
         .transport(Arc::new(mock))
         .build()
         .unwrap();
-    let job = client.wait(JobId(1), &no_jitter()).await.unwrap();
+    let job = client.wait(JobId(1), no_jitter()).await.unwrap();
     assert_eq!(job.status, JobStatus::Finished);
     let times = times.lock().unwrap();
     let gaps: Vec<f64> = times
@@ -443,7 +443,7 @@ async fn jitter_stays_within_its_share() {
         .transport(Arc::new(mock))
         .build()
         .unwrap();
-    client.wait(JobId(1), &PollPolicy::default()).await.unwrap();
+    client.wait(JobId(1), PollPolicy::default()).await.unwrap();
     let times = times.lock().unwrap();
     let policy = PollPolicy::default();
     for (n, gap) in times.windows(2).map(|w| w[1] - w[0]).enumerate() {
@@ -465,7 +465,7 @@ async fn a_transient_poll_error_does_not_end_the_wait() {
         .retry_policy(RetryPolicy::never())
         .build()
         .unwrap();
-    let job = client.wait(JobId(1), &no_jitter()).await.unwrap();
+    let job = client.wait(JobId(1), no_jitter()).await.unwrap();
     assert_eq!(job.status, JobStatus::Finished);
 }
 
@@ -478,7 +478,7 @@ async fn the_deadline_error_carries_the_id_and_the_last_status() {
         .build()
         .unwrap();
     let policy = no_jitter().deadline(Duration::from_secs(120));
-    let error = client.wait(JobId(1), &policy).await.unwrap_err();
+    let error = client.wait(JobId(1), policy).await.unwrap_err();
     match &error {
         Error::WaitDeadline {
             job_id,
@@ -505,7 +505,7 @@ async fn polling_faster_than_10s_is_refused_against_hasdata() {
         .build()
         .unwrap();
     let error = client
-        .wait(JobId(1), &PollPolicy::fast().clone_with_guard())
+        .wait(JobId(1), PollPolicy::fast().clone_with_guard())
         .await
         .unwrap_err();
     assert!(

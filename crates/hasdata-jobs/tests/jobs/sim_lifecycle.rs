@@ -6,7 +6,6 @@ use std::time::Duration;
 use futures::TryStreamExt;
 use hasdata_jobs::{Error, IntentState, JobLedger, PollPolicy, RowSource, RunOptions};
 use hasdata_model::bodies::{ContactsBody, CrawlerBody, GoogleSerpBody, OutputFormat};
-use hasdata_model::scrapers::{Contacts, Crawler, GoogleSerp};
 use hasdata_model::{JobId, JobStatus, Webhook};
 use hasdata_sim::{Hold, SimConfig};
 use serde_json::json;
@@ -29,7 +28,7 @@ async fn contacts_end_to_end() {
         "https://acme.example/team",
         "https://beta.example",
     ]);
-    let job = env.client.submit::<Contacts>(&body).await.unwrap();
+    let job = env.client.submit(&body).await.unwrap();
     assert_eq!(
         env.ledger.jobs().await.unwrap()[0].id,
         job.id().get(),
@@ -54,7 +53,7 @@ async fn crawler_end_to_end_with_markdown() {
         .output_format([OutputFormat::Markdown])
         .include_paths("/docs/.+")
         .limit(250);
-    let job = env.client.submit::<Crawler>(&body).await.unwrap();
+    let job = env.client.submit(&body).await.unwrap();
     job.wait(PollPolicy::fast()).await.unwrap();
     let rows: Vec<_> = job.results().try_collect().await.unwrap();
     assert_eq!(rows.len(), 250);
@@ -72,7 +71,7 @@ async fn google_serp_end_to_end_through_the_file() {
         .keywords(["coffee", "tea"])
         .location("Austin,Texas,United States")
         .limit(180);
-    let job = env.client.submit::<GoogleSerp>(&body).await.unwrap();
+    let job = env.client.submit(&body).await.unwrap();
     job.wait(PollPolicy::fast()).await.unwrap();
     let rows: Vec<_> = job.download().try_collect().await.unwrap();
     assert_eq!(rows.len(), 180);
@@ -97,7 +96,7 @@ async fn a_stop_keeps_the_rows_produced_so_far() {
     env.sim.hold(Hold::InProgress);
     let job = env
         .client
-        .submit::<GoogleSerp>(&GoogleSerpBody::new().keywords(["coffee"]).limit(500))
+        .submit(&GoogleSerpBody::new().keywords(["coffee"]).limit(500))
         .await
         .unwrap();
     let stopped = job.stop().await.unwrap();
@@ -105,7 +104,12 @@ async fn a_stop_keeps_the_rows_produced_so_far() {
     let kept = stopped.data_rows_count.get();
     assert!(kept > 0 && kept < 500, "{kept}");
     env.sim.release();
-    let done = job.wait(PollPolicy::fast()).await.unwrap();
+    // A stopped job is not a success: the wait says so, with the final record.
+    let error = job.wait(PollPolicy::fast()).await.unwrap_err();
+    assert_eq!(error.job_id(), Some(job.id()));
+    let Error::JobEnded { job: done } = error else {
+        panic!("expected JobEnded, got {error}");
+    };
     assert_eq!(done.status, JobStatus::Stopped, "stopped is terminal");
     assert_eq!(done.data_rows_count.get(), kept, "released past its end");
     let rows: Vec<_> = job.results().try_collect().await.unwrap();
@@ -129,7 +133,7 @@ async fn run_does_submit_wait_and_rows() {
     for source in [RowSource::File, RowSource::Pages] {
         let output = env
             .client
-            .run::<Contacts>(
+            .run(
                 &ContactsBody::new(["https://a.example", "https://b.example"]),
                 RunOptions {
                     poll: PollPolicy::fast(),
@@ -154,7 +158,7 @@ async fn cancel_a_waiting_run(env: &Env, stop_on_cancel: bool) -> JobId {
     let run = tokio::spawn(async move {
         let body = GoogleSerpBody::new().keywords(["coffee"]).limit(50);
         client
-            .run::<GoogleSerp>(
+            .run(
                 &body,
                 RunOptions {
                     poll: PollPolicy::fast(),
@@ -210,7 +214,7 @@ async fn a_lost_submit_answer_is_reported_as_uncertain_and_the_job_exists() {
     .await;
     let error = env
         .client
-        .submit::<Contacts>(&ContactsBody::new(["https://a.example"]))
+        .submit(&ContactsBody::new(["https://a.example"]))
         .await
         .unwrap_err();
     let Error::SubmitUncertain { key, .. } = &error else {
@@ -241,12 +245,12 @@ async fn the_concurrency_cap_is_a_transient_429() {
     })
     .await;
     env.client
-        .submit::<Contacts>(&ContactsBody::new(["https://a.example"]))
+        .submit(&ContactsBody::new(["https://a.example"]))
         .await
         .unwrap();
     let error = env
         .client
-        .submit::<Contacts>(&ContactsBody::new(["https://b.example"]))
+        .submit(&ContactsBody::new(["https://b.example"]))
         .await
         .unwrap_err();
     assert_eq!(error.status().map(|s| s.as_u16()), Some(429));
@@ -265,7 +269,7 @@ async fn raw_submits_and_rows_work_from_a_slug() {
         )
         .await
         .unwrap();
-    env.client.wait(job.id, &PollPolicy::fast()).await.unwrap();
+    env.client.wait(job.id, PollPolicy::fast()).await.unwrap();
     let rows: Vec<serde_json::Value> = env.client.results_raw(job.id).try_collect().await.unwrap();
     assert_eq!(Some(rows), env.sim.expected_rows(job.id.get()));
     let filed: Vec<serde_json::Value> =
@@ -282,7 +286,7 @@ async fn a_wrong_key_is_an_auth_error() {
         .build()
         .unwrap();
     let error = client
-        .submit::<Contacts>(&ContactsBody::new(["https://a.example"]))
+        .submit(&ContactsBody::new(["https://a.example"]))
         .await
         .unwrap_err();
     assert!(error.is_auth(), "{error}");
@@ -298,7 +302,7 @@ async fn webhook_bodies_pass_through_to_the_simulator() {
     .await;
     let body = ContactsBody::new(["https://a.example"])
         .webhook(Webhook::all_events("https://hooks.example/h").header("x-secret", "s"));
-    let job = env.client.submit::<Contacts>(&body).await.unwrap();
+    let job = env.client.submit(&body).await.unwrap();
     assert_eq!(
         job.record().unwrap().input.as_ref().unwrap()["webhook"]["headers"]["x-secret"],
         "s"

@@ -5,7 +5,6 @@ use std::time::Duration;
 
 use futures::TryStreamExt;
 use hasdata_model::bodies::GoogleSerpBody;
-use hasdata_model::scrapers::GoogleSerp;
 use hasdata_sim::SimConfig;
 use proptest::prelude::*;
 use proptest::test_runner::{Config, TestRunner};
@@ -26,7 +25,7 @@ async fn ten_thousand_rows_complete_in_order_through_429_503_and_resets() {
     .await;
     let job = env
         .client
-        .submit::<GoogleSerp>(&GoogleSerpBody::new().keywords(["coffee"]).limit(10_000))
+        .submit(&GoogleSerpBody::new().keywords(["coffee"]).limit(10_000))
         .await
         .unwrap();
     let rows: Vec<_> = job.results().try_collect().await.unwrap();
@@ -56,7 +55,7 @@ async fn an_expired_download_falls_back_to_the_pages() {
     .await;
     let job = env
         .client
-        .submit::<GoogleSerp>(&GoogleSerpBody::new().keywords(["tea"]).limit(420))
+        .submit(&GoogleSerpBody::new().keywords(["tea"]).limit(420))
         .await
         .unwrap();
     let rows: Vec<_> = job.download().try_collect().await.unwrap();
@@ -84,7 +83,7 @@ async fn a_download_that_breaks_off_resumes_without_duplicates() {
     .await;
     let job = env
         .client
-        .submit::<GoogleSerp>(&GoogleSerpBody::new().keywords(["tea"]).limit(3000))
+        .submit(&GoogleSerpBody::new().keywords(["tea"]).limit(3000))
         .await
         .unwrap();
     let rows: Vec<_> = job.download().try_collect().await.unwrap();
@@ -135,7 +134,7 @@ fn results_yield_exactly_the_simulators_rows_for_any_count_and_concurrency() {
                 let body = GoogleSerpBody::new()
                     .keywords(["coffee", "tea"])
                     .limit(count.max(1));
-                let job = env.client.submit::<GoogleSerp>(&body).await.unwrap();
+                let job = env.client.submit(&body).await.unwrap();
                 let rows: Vec<_> = env
                     .client
                     .results_raw(job.id())

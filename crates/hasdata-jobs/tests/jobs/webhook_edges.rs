@@ -9,7 +9,6 @@ use futures::StreamExt;
 use hasdata_jobs::PollPolicy;
 use hasdata_jobs::webhooks::{MergeOptions, ReceiverConfig, RowOrigin, WebhookReceiver};
 use hasdata_model::bodies::GoogleSerpBody;
-use hasdata_model::scrapers::GoogleSerp;
 use hasdata_model::{JobId, WebhookEvent};
 use hasdata_sim::SimConfig;
 use hasdata_transport::{ReqwestTransport, Transport};
@@ -137,7 +136,7 @@ async fn one_finished_job() -> (Env, JobId) {
     .await;
     let id = env
         .client
-        .submit::<GoogleSerp>(&GoogleSerpBody::new().keywords(["tea"]).limit(60))
+        .submit(&GoogleSerpBody::new().keywords(["tea"]).limit(60))
         .await
         .unwrap()
         .id();

@@ -14,7 +14,6 @@ use hasdata_jobs::webhooks::{
     MergeOptions, ReceiverConfig, RowOrigin, WebhookReceiver, WebhookRouter,
 };
 use hasdata_model::bodies::GoogleSerpBody;
-use hasdata_model::scrapers::GoogleSerp;
 use hasdata_model::{JobId, Webhook, WebhookEventName};
 use hasdata_sim::SimConfig;
 use hasdata_transport::{ReqwestTransport, SharedTransport, Transport};
@@ -283,7 +282,7 @@ async fn merge_twenty_jobs(seed: u64, remember: usize) {
             .keywords(["coffee", "tea"])
             .limit(20 + 3 * n)
             .webhook(hook.clone());
-        ids.push(env.client.submit::<GoogleSerp>(&body).await.unwrap().id());
+        ids.push(env.client.submit(&body).await.unwrap().id());
     }
     let options = MergeOptions {
         quiet_after: Duration::from_millis(250),
@@ -362,7 +361,7 @@ async fn a_merge_without_any_webhook_falls_back_to_polling() {
     .await;
     let job = env
         .client
-        .submit::<GoogleSerp>(&GoogleSerpBody::new().keywords(["tea"]).limit(42))
+        .submit(&GoogleSerpBody::new().keywords(["tea"]).limit(42))
         .await
         .unwrap();
     let options = MergeOptions {

@@ -41,6 +41,21 @@ pub trait JobBody:
     + Sync
     + 'static
 {
+    /// The scraper this body is for, so `client.submit(&ContactsBody::new(..))` knows it
+    /// submits a `contacts` job and reads [`ContactsRow`](crate::rows::ContactsRow)s, with no
+    /// turbofish.
+    ///
+    /// ```
+    /// use hasdata_model::bodies::{ContactsBody, JobBody};
+    /// use hasdata_model::{Scraper, scrapers::Contacts};
+    ///
+    /// fn slug_of<B: JobBody>(_: &B) -> &'static str {
+    ///     <B::Scraper as Scraper>::SLUG
+    /// }
+    /// assert_eq!(slug_of(&ContactsBody::new(["https://example.com"])), Contacts::SLUG);
+    /// ```
+    type Scraper: crate::Scraper<Body = Self>;
+
     /// Finds every problem the server would reject, before anything is sent.
     fn validate(&self) -> Result<(), ValidationErrors> {
         self.validate_with(ValidateOptions::default())
@@ -137,6 +152,8 @@ macro_rules! job_body {
         }
 
         impl $crate::bodies::JobBody for $name {
+            type Scraper = <$name as $crate::scraper::BodyOf>::Scraper;
+
             fn validate_with(
                 &self,
                 options: $crate::validate::ValidateOptions,

@@ -1,0 +1,17 @@
+//! What the common path needs, in one import: `use hasdata_jobs::prelude::*;`.
+//!
+//! The client and its settings, the poll policy, every scraper's body, row and marker type, the
+//! job record and its id and status, the error type, and the stream extension traits that
+//! `try_collect`, `try_next` and `next` come from. Anything rarer (the ledger's types, raw
+//! rows, the webhook receiver) is imported by name from the crate root.
+
+pub use futures::{StreamExt as _, TryStreamExt as _};
+pub use hasdata_model::bodies::*;
+pub use hasdata_model::rows::{
+    ContactsRow, CrawlerRow, GoogleMapsRow, GoogleSerpRow, JobRow, RawRow, ZillowRow,
+};
+pub use hasdata_model::scrapers::*;
+pub use hasdata_model::{Job, JobId, JobStatus, Scraper, Webhook, WebhookEventName};
+
+pub use crate::model;
+pub use crate::{Client, ClientBuilder, Error, JobHandle, PollPolicy, Result, RunOptions};
