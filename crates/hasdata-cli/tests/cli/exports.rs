@@ -349,3 +349,39 @@ async fn matrix() {
         "| simulator (`hasdata sim`) killed with SIGKILL 0-600 ms into the export | file | {trials} | {outcomes:?} |"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigterm_and_sigint_during_an_export_remove_the_temporary_file() {
+    // The file host answers late, so the export is under way (its temporary file exists)
+    // when the signal comes; the test waits for that file, not for a time.
+    let (shell, id) = finished_job("files:latency=30s", 1, 200).await;
+    for (signal, code) in [("-TERM", 143), ("-INT", 130)] {
+        let out = shell.path("rows.jsonl");
+        let out_text = out.display().to_string();
+        let child = shell
+            .command(&["results", &id, "--source", "file", "--out", &out_text])
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        let temp = shell.path(&format!(".rows.jsonl.hasdata-tmp.{}", child.id()));
+        crate::until("the temporary file", || {
+            let exists = temp.exists();
+            async move { exists.then_some(()) }
+        })
+        .await;
+        let sent = std::process::Command::new("kill")
+            .args([signal, &child.id().to_string()])
+            .status()
+            .unwrap();
+        assert!(sent.success());
+        let output = tokio::task::spawn_blocking(move || child.wait_with_output().unwrap())
+            .await
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(output.status.code(), Some(code), "{stderr}");
+        assert_eq!(stderr.trim().lines().count(), 1, "one line: {stderr}");
+        assert!(stderr.contains("rows.jsonl"), "names the target: {stderr}");
+        assert!(!temp.exists() && !out.exists());
+    }
+}
