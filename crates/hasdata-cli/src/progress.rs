@@ -4,6 +4,8 @@ use std::io::IsTerminal;
 use std::time::Duration;
 
 use hasdata_jobs::Progress;
+
+use crate::commands::count;
 use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 /// Progress lines, or nothing when progress is off.
@@ -54,10 +56,10 @@ impl JobLine {
                 })
                 .unwrap_or_default();
             bar.set_message(format!(
-                "{} · {} rows · {} credits · {}s elapsed{next}",
+                "{} · {} · {} · {}s elapsed{next}",
                 job.status,
-                job.data_rows_count,
-                job.credits_spent,
+                count(job.data_rows_count.get(), "row"),
+                count(job.credits_spent.get(), "credit"),
                 progress.elapsed.as_secs()
             ));
         }

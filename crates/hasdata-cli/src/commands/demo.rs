@@ -125,7 +125,7 @@ pub async fn run(ctx: &Ctx, args: &DemoArgs) -> Result<(), Failure> {
     let elapsed = started.elapsed().as_secs_f64();
     for outcome in &outcomes {
         ctx.emit(
-            || format!("{} -> {} ({} rows)", lookup::describe(&outcome.job), outcome.output, outcome.rows),
+            || format!("{} -> {} ({})", lookup::describe(&outcome.job), outcome.output, super::count(outcome.rows, "row")),
             json!({"jobId": outcome.job.id, "status": outcome.job.status.as_str(), "rows": outcome.rows,
                    "credits": outcome.job.credits_spent.get(), "output": outcome.output}),
         );
@@ -133,7 +133,9 @@ pub async fn run(ctx: &Ctx, args: &DemoArgs) -> Result<(), Failure> {
     let credits: u64 = outcomes.iter().map(|o| o.job.credits_spent.get()).sum();
     let rows: u64 = outcomes.iter().map(|o| o.rows).sum();
     ctx.note(format!(
-        "demo done in {elapsed:.1}s: 2 jobs, {rows} rows, {credits} simulated credits, files in {}",
+        "demo done in {elapsed:.1}s: 2 jobs, {}, {} simulated, files in {}",
+        super::count(rows, "row"),
+        super::count(credits, "credit"),
         args.dir.display()
     ));
     Ok(())

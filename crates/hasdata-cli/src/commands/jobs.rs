@@ -277,7 +277,7 @@ pub async fn resume(ctx: &Ctx, args: &ResumeArgs) -> Result<(), Failure> {
             {
                 Ok(exported) => {
                     ctx.emit(
-                        || format!("{} · {} written to {}", lookup::describe(&done), rows(exported.rows), exported.output),
+                        || format!("{} · {} written to {}", lookup::describe(&done), super::count(exported.rows, "row"), exported.output),
                         json!({"jobId": id, "status": done.status.as_str(), "rows": exported.rows, "output": exported.output}),
                     );
                     Collected::Written
@@ -323,9 +323,4 @@ pub async fn resume(ctx: &Ctx, args: &ResumeArgs) -> Result<(), Failure> {
         ));
     }
     Ok(())
-}
-
-/// "1 row", "2 rows".
-fn rows(count: u64) -> String {
-    format!("{count} row{}", if count == 1 { "" } else { "s" })
 }

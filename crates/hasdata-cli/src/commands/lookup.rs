@@ -17,8 +17,10 @@ pub fn describe(job: &Job) -> String {
 /// A job's state without its id (for lines already labelled with it).
 pub fn summary(job: &Job) -> String {
     let mut line = format!(
-        "{} · {} rows · {} credits",
-        job.status, job.data_rows_count, job.credits_spent
+        "{} · {} · {}",
+        job.status,
+        super::count(job.data_rows_count.get(), "row"),
+        super::count(job.credits_spent.get(), "credit")
     );
     if let Some(reason) = &job.stop_reason {
         line.push_str(&format!(" · stop reason {reason}"));

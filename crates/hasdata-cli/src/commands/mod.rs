@@ -21,6 +21,15 @@ use serde_json::Value;
 use crate::args::PollArgs;
 use crate::fail::Failure;
 
+/// "1 row", "2 rows", "0 credits": a count with its noun in the right number.
+pub fn count(n: u64, noun: &str) -> String {
+    if n == 1 {
+        format!("1 {noun}")
+    } else {
+        format!("{n} {noun}s")
+    }
+}
+
 /// Reads a JSON body from a file, or stdin for `-`.
 pub fn read_body(source: &str) -> Result<Value, Failure> {
     let text = if source == "-" {

@@ -98,3 +98,27 @@ async fn log_lines_carry_no_colour_codes_into_a_pipe() {
         ran.stderr
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_row_is_one_row() {
+    let shell = Shell::quick().await;
+    let body = shell.file("b.json", r#"{"urls": ["https://a.example"]}"#);
+    let id = shell.submitted("contacts", &body).await;
+    let waited = shell.run(&crate::fast(&["wait", &id])).await;
+    assert_eq!(waited.code, 0, "{}", waited.stderr);
+    assert!(
+        waited.stdout.contains("finished · 1 row · 5 credits"),
+        "{}",
+        waited.stdout
+    );
+    let resumed = shell
+        .run(&crate::fast(&["jobs", "resume", "--dir", "out"]))
+        .await;
+    assert_eq!(resumed.code, 0, "{}", resumed.stderr);
+    assert!(
+        resumed.stdout.contains("· 1 row written to"),
+        "{}",
+        resumed.stdout
+    );
+    assert!(!resumed.stdout.contains("1 rows"), "{}", resumed.stdout);
+}
