@@ -30,6 +30,12 @@ pub fn count(n: u64, noun: &str) -> String {
     }
 }
 
+/// A path as the ledger stores it: absolute, so `jobs list` run from another directory still
+/// says where the rows are. The path as given when the working directory is unknown.
+pub fn absolute(path: &str) -> String {
+    std::path::absolute(path).map_or_else(|_| path.to_owned(), |p| p.display().to_string())
+}
+
 /// Reads a JSON body from a file, or stdin for `-`.
 pub fn read_body(source: &str) -> Result<Value, Failure> {
     let text = if source == "-" {

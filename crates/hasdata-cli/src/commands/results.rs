@@ -105,7 +105,7 @@ pub async fn export(
         && to_file
         && ended
     {
-        let _ = ledger.set_collected(id.get(), &written);
+        let _ = ledger.set_collected(id.get(), &super::absolute(&written));
     }
     Ok(Exported {
         rows: count,

@@ -398,3 +398,25 @@ async fn jobs_resume_waits_for_several_jobs_at_once() {
     assert!(stdout.contains("1 row written"), "plural right: {stdout}");
     assert_eq!(std::fs::read_dir(shell.path("out")).unwrap().count(), 3);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_ledger_stores_absolute_output_paths() {
+    let shell = Shell::quick().await;
+    let body = shell.file("b.json", r#"{"urls": ["https://a.example"]}"#);
+    let id = shell.submitted("contacts", &body).await;
+    let waited = shell.run(&fast(&["wait", &id])).await;
+    assert_eq!(waited.code, 0, "{}", waited.stderr);
+    // The binary runs in the temporary directory: a relative --out lands there.
+    let ran = shell.run(&["results", &id, "--out", "rel.jsonl"]).await;
+    assert_eq!(ran.code, 0, "{}", ran.stderr);
+    let shown = shell
+        .run(&["--json", "jobs", "show", &id])
+        .await
+        .json_lines();
+    let stored = shown[0]["output"].as_str().unwrap().to_owned();
+    assert!(std::path::Path::new(&stored).is_absolute(), "{stored}");
+    assert_eq!(
+        std::fs::canonicalize(&stored).unwrap(),
+        std::fs::canonicalize(shell.path("rel.jsonl")).unwrap()
+    );
+}
