@@ -179,6 +179,27 @@ mod tests {
     use super::*;
 
     #[test]
+    fn the_key_and_the_origin_show_what_they_hold_and_no_more() {
+        let key = ApiKey::new("sk-live-123").expect("valid");
+        assert_eq!(key.expose(), "sk-live-123");
+        let origin = Origin::parse("https://API.hasdata.com/scrapers").expect("valid");
+        assert_eq!(origin.host(), "api.hasdata.com");
+        assert_eq!(origin.to_string(), "https://api.hasdata.com:443");
+        let transport = ApiKeyTransport::new(
+            std::sync::Arc::new(crate::ReqwestTransport::new().expect("builds")),
+            key,
+            "https://api.hasdata.com",
+        )
+        .expect("valid");
+        let shown = format!("{transport:?}");
+        assert!(
+            shown.contains("ApiKeyTransport") && shown.contains("api.hasdata.com"),
+            "{shown}"
+        );
+        assert!(!shown.contains("sk-live-123"), "{shown}");
+    }
+
+    #[test]
     fn keys_are_redacted_and_checked() {
         let key = ApiKey::new("sk-live-123").expect("valid");
         assert_eq!(format!("{key:?}"), "ApiKey([REDACTED])");

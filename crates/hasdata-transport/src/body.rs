@@ -150,6 +150,38 @@ mod tests {
     use super::*;
 
     #[tokio::test]
+    async fn a_limit_is_inclusive_and_sums_every_chunk() {
+        let chunks = || {
+            stream::iter(vec![
+                Ok(Bytes::from_static(b"abc")),
+                Ok(Bytes::from_static(b"de")),
+                Ok(Bytes::from_static(b"f")),
+            ])
+        };
+        // Exactly the limit is fine; one byte over is not, and the error gives the size.
+        let exact = Body::from_stream(chunks()).bytes_limited(6).await;
+        assert_eq!(exact.expect("fits"), Bytes::from_static(b"abcdef"));
+        let over = Body::from_stream(chunks()).bytes_limited(5).await;
+        let error = over.expect_err("too large");
+        assert!(error.to_string().contains('6'), "{error}");
+        assert!(Body::from_bytes("abc").bytes_limited(3).await.is_ok());
+    }
+
+    #[tokio::test]
+    async fn bytes_in_memory_are_visible_and_streamed_once() {
+        let body = Body::from_bytes("hello");
+        assert_eq!(body.as_bytes(), Some(&Bytes::from_static(b"hello")));
+        let parts: Vec<_> = body.into_stream().collect().await;
+        assert_eq!(parts.len(), 1);
+        assert_eq!(
+            parts[0].as_ref().expect("ok"),
+            &Bytes::from_static(b"hello")
+        );
+        let streaming = Body::from_stream(stream::iter(vec![Ok(Bytes::from_static(b"x"))]));
+        assert!(streaming.as_bytes().is_none());
+    }
+
+    #[tokio::test]
     async fn streams_collect_and_respect_the_limit() {
         let chunks = vec![Ok(Bytes::from_static(b"ab")), Ok(Bytes::from_static(b"cd"))];
         let body = Body::from_stream(stream::iter(chunks.clone()));
