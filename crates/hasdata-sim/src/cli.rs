@@ -37,6 +37,20 @@ pub struct SimArgs {
     /// Rows per scraper.data.scraped event.
     #[arg(long, default_value_t = 25)]
     pub webhook_batch: usize,
+    /// The first job's id. Default: microseconds since the Unix epoch, so a restarted
+    /// simulator never hands out an id it gave before (a client's ledger would mix the jobs).
+    #[arg(long, value_name = "ID")]
+    pub first_job_id: Option<u64>,
+}
+
+/// An id no earlier run of the simulator handed out: the clock in microseconds (below 2^53
+/// until the year 2255, so JavaScript clients read it exactly).
+fn clock_job_id() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(416_349, |since| {
+            u64::try_from(since.as_micros()).unwrap_or(416_349)
+        })
 }
 
 fn seconds(flag: &str, value: f64) -> Result<Duration, String> {
@@ -65,6 +79,7 @@ impl SimArgs {
             faults,
             allow_http_webhooks: args.allow_http_webhooks,
             webhook_batch: args.webhook_batch,
+            first_job_id: args.first_job_id.unwrap_or_else(clock_job_id),
             ..SimConfig::default()
         })
     }
