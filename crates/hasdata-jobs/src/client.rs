@@ -99,6 +99,8 @@ pub struct ClientBuilder {
     transport: Option<SharedTransport>,
     retry: RetryPolicy,
     ledger: Option<Arc<dyn JobLedger>>,
+    #[cfg(feature = "sqlite")]
+    ledger_file: Option<std::path::PathBuf>,
     page_concurrency: usize,
     max_requests: usize,
     timeout: Option<Duration>,
@@ -124,6 +126,8 @@ impl Default for ClientBuilder {
             transport: None,
             retry: RetryPolicy::default(),
             ledger: None,
+            #[cfg(feature = "sqlite")]
+            ledger_file: None,
             page_concurrency: 4,
             max_requests: DEFAULT_MAX_REQUESTS,
             timeout: None,
@@ -160,6 +164,25 @@ impl ClientBuilder {
     /// Where submitted job ids are recorded (default: in memory).
     pub fn ledger(mut self, ledger: Arc<dyn JobLedger>) -> Self {
         self.ledger = Some(ledger);
+        self
+    }
+
+    /// Records submits in the SQLite ledger at `path` (created when missing), the file the
+    /// `hasdata` CLI reads: a job submitted here shows in `hasdata jobs list --ledger PATH`.
+    /// Opened by [`ClientBuilder::build`] for this client's base URL. Feature `sqlite`.
+    ///
+    /// ```
+    /// # let dir = tempfile::tempdir()?;
+    /// let client = hasdata_jobs::Client::builder()
+    ///     .api_key("my-api-key")
+    ///     .ledger_file(dir.path().join("ledger.sqlite"))
+    ///     .build()?;
+    /// # drop(client);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    #[cfg(feature = "sqlite")]
+    pub fn ledger_file(mut self, path: impl Into<std::path::PathBuf>) -> Self {
+        self.ledger_file = Some(path.into());
         self
     }
 
@@ -227,13 +250,25 @@ impl ClientBuilder {
             .map_err(|e| Error::Config(e.to_string()))?;
         let transport: SharedTransport =
             Arc::new(RetryTransport::new(Arc::new(keyed), self.retry.clone()));
+        #[cfg(feature = "sqlite")]
+        let ledger = match (self.ledger, self.ledger_file) {
+            (Some(ledger), _) => Some(ledger),
+            (None, Some(path)) => {
+                let ledger = crate::ledger::SqliteLedger::open(&path, &self.base_url)
+                    .map_err(|source| Error::LedgerUnavailable { source })?;
+                Some(Arc::new(ledger) as Arc<dyn JobLedger>)
+            }
+            (None, None) => None,
+        };
+        #[cfg(not(feature = "sqlite"))]
+        let ledger = self.ledger;
         Ok(Client {
             inner: Arc::new(Inner {
                 transport,
                 base_url: self.base_url,
                 host: origin.host().to_owned(),
                 retry: self.retry,
-                ledger: self.ledger.unwrap_or_else(|| Arc::new(MemoryLedger::new())),
+                ledger: ledger.unwrap_or_else(|| Arc::new(MemoryLedger::new())),
                 page_concurrency: self.page_concurrency,
                 allow_http_webhooks: self.allow_http_webhooks,
                 requests: Arc::new(tokio::sync::Semaphore::new(self.max_requests)),

@@ -5,12 +5,17 @@
 //! POST and its outcome after (see [`crate::Client::submit`]), so a process that dies at any
 //! instant leaves either the job's id or an unresolved intent in a durable ledger.
 //!
-//! The default ledger is in memory. For one that survives the process, add `hasdata-ledger`
-//! with its `sqlite` feature and pass `Arc::new(SqliteLedger::open(path, base_url)?)` to
-//! [`ClientBuilder::ledger`](crate::ClientBuilder::ledger); any other store can implement
-//! [`JobLedger`].
+//! The default ledger is in memory. For one that survives the process, enable this crate's
+//! `sqlite` feature and call `ClientBuilder::ledger_file(path)`: the same SQLite file the
+//! `hasdata` CLI uses (`hasdata jobs list --ledger PATH` shows what Rust code submitted).
+//! Any other store can implement [`JobLedger`] and go to
+//! [`ClientBuilder::ledger`](crate::ClientBuilder::ledger).
 
 pub use hasdata_ledger::{
     BodyDigest, Intent, IntentEntry, IntentState, JobEntry, JobLedger, JobProgress, LedgerError,
     MemoryLedger, Origin, SentJobId, Submitted,
 };
+
+/// The durable ledger in one SQLite file, shared with the `hasdata` CLI (feature `sqlite`).
+#[cfg(feature = "sqlite")]
+pub use hasdata_ledger::SqliteLedger;

@@ -67,6 +67,8 @@ pub use hasdata_model as model;
 pub use client::{Client, ClientBuilder, DEFAULT_BASE_URL, DEFAULT_MAX_REQUESTS};
 pub use error::{Error, Result};
 pub use json_array::{ArraySplitter, Elements, SplitError, compact_into};
+#[cfg(feature = "sqlite")]
+pub use ledger::SqliteLedger;
 pub use ledger::{
     BodyDigest, Intent, IntentEntry, IntentState, JobEntry, JobLedger, JobProgress, LedgerError,
     MemoryLedger, Origin, SentJobId, Submitted,

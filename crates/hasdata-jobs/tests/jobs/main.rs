@@ -4,6 +4,8 @@
 #![allow(clippy::unwrap_used, missing_docs)]
 
 mod error_paths;
+#[cfg(feature = "sqlite")]
+mod ledger_file;
 mod offline;
 mod raw_rows;
 mod sim_lifecycle;
