@@ -102,7 +102,7 @@ impl From<Error> for Failure {
             Error::SubmitUncertain { key, .. } => format!(
                 "{error}; check the HasData dashboard before sending it again; `hasdata jobs show {key}` shows what was recorded"
             ),
-            _ => error.to_string(),
+            _ => crate::words::in_flags(error.to_string()),
         };
         Failure {
             code,

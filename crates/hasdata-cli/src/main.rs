@@ -8,6 +8,7 @@ mod fail;
 mod ledger;
 mod progress;
 mod secret;
+mod words;
 
 use std::process::ExitCode;
 

@@ -121,3 +121,30 @@ async fn fast_polling_is_refused_against_hasdata() {
     assert_eq!(output.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&output.stderr).contains("10 s"));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn poll_errors_name_the_flags_not_sdk_fields() {
+    let shell = Shell::quick().await;
+    // Checked before any request: api.hasdata.com is never contacted.
+    let mut command = shell.command(&["wait", "1", "--poll-initial", "1"]);
+    command.env("HASDATA_BASE_URL", "https://api.hasdata.com");
+    let output = tokio::task::spawn_blocking(move || command.output().unwrap())
+        .await
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("--allow-fast-polling"), "{stderr}");
+    assert!(stderr.contains("--poll-initial 1s"), "{stderr}");
+    assert!(!stderr.contains("allow_fast_polling"), "{stderr}");
+
+    let ran = shell
+        .run(&["wait", "1", "--poll-initial", "5", "--poll-cap", "1"])
+        .await;
+    assert_eq!(ran.code, 2, "{}", ran.stderr);
+    assert!(
+        ran.stderr
+            .contains("--poll-cap 1s is shorter than --poll-initial 5s"),
+        "{}",
+        ran.stderr
+    );
+}
