@@ -420,3 +420,38 @@ async fn the_ledger_stores_absolute_output_paths() {
         std::fs::canonicalize(shell.path("rel.jsonl")).unwrap()
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_job_submitted_from_rust_with_the_same_ledger_file_is_in_jobs_list() {
+    use hasdata_jobs::prelude::*;
+
+    let shell = Shell::start(SimConfig {
+        job_duration: Duration::ZERO,
+        ..SimConfig::default()
+    })
+    .await;
+    let client = Client::builder()
+        .api_key(crate::KEY)
+        .base_url(shell.sim.base_url())
+        .ledger_file(shell.path("ledger.sqlite"))
+        .build()
+        .unwrap();
+    let job = client
+        .submit(&ContactsBody::new(["https://a.example"]))
+        .await
+        .unwrap();
+    drop(client);
+
+    let listed = shell.run(&["--json", "jobs", "list"]).await;
+    assert_eq!(listed.code, 0, "{}", listed.stderr);
+    let ids: Vec<u64> = listed
+        .json_lines()
+        .iter()
+        .filter_map(|entry| entry.get("id").and_then(serde_json::Value::as_u64))
+        .collect();
+    assert_eq!(
+        ids,
+        [job.id().get()],
+        "the CLI lists the job Rust code submitted"
+    );
+}
