@@ -7,7 +7,6 @@
 //! With `HASDATA_API_KEY` set this runs against the real API (and spends credits); without
 //! it, against the in-process simulator.
 
-use hasdata_jobs::JobLedger;
 use hasdata_jobs::prelude::*;
 
 #[tokio::main]
