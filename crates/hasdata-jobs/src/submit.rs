@@ -122,6 +122,23 @@ impl Client {
     ///
     /// The body's type names the scraper ([`JobBody::Scraper`]), so
     /// `client.submit(&ContactsBody::new([..]))` is a `JobHandle<Contacts>`.
+    ///
+    /// ```
+    /// # #[tokio::main]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let sim = hasdata_sim::Simulator::start(Default::default()).await?;
+    /// use hasdata_jobs::prelude::*;
+    ///
+    /// let client = Client::builder().api_key(sim.api_key()).base_url(sim.base_url()).build()?;
+    /// let job: JobHandle<Contacts> =
+    ///     client.submit(&ContactsBody::new(["https://example.com/about"])).await?;
+    /// // The id is in the client's ledger already; a later process gets the job back by id.
+    /// let again = client.job::<Contacts>(job.id().get());
+    /// assert_eq!(again.id(), job.id());
+    /// assert!(client.ledger().job(job.id()).await?.is_some());
+    /// # Ok(())
+    /// # }
+    /// ```
     pub async fn submit<B: JobBody>(&self, body: &B) -> Result<JobHandle<B::Scraper>> {
         body.validate_with(self.validate_options())?;
         let bytes = serde_json::to_vec(body)
