@@ -51,7 +51,8 @@ pub struct Cli {
 }
 
 /// Options every command takes, listed under their own heading in every command's help.
-#[derive(Debug, Args)]
+/// Its `Debug` shows whether a key was given, never the key.
+#[derive(Args)]
 #[command(next_help_heading = "Global options")]
 pub struct Global {
     /// The API key (never printed). Visible to other users in process listings when given as
@@ -79,6 +80,21 @@ pub struct Global {
     /// No progress display (it is off anyway when stderr is not a terminal).
     #[arg(long, global = true)]
     pub no_progress: bool,
+}
+
+impl std::fmt::Debug for Global {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Global")
+            .field("api_key", &self.api_key.as_ref().map(|_| "[REDACTED]"))
+            .field("api_key_file", &self.api_key_file)
+            .field("base_url", &self.base_url)
+            .field("ledger", &self.ledger)
+            .field("json", &self.json)
+            .field("verbose", &self.verbose)
+            .field("quiet", &self.quiet)
+            .field("no_progress", &self.no_progress)
+            .finish()
+    }
 }
 
 /// The commands.
@@ -353,7 +369,8 @@ pub enum WebhookCommand {
     Listen(ListenArgs),
 }
 
-#[derive(Debug, Args)]
+/// Its `Debug` never shows the secret of `--secret-header`.
+#[derive(Args)]
 pub struct ListenArgs {
     /// Port on 127.0.0.1 (0 picks one; the URL is printed on stderr).
     #[arg(long, default_value_t = 8088)]
@@ -373,6 +390,24 @@ pub struct ListenArgs {
     /// The path HasData posts to.
     #[arg(long, default_value = "/hasdata-hook")]
     pub path: String,
+}
+
+impl std::fmt::Debug for ListenArgs {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ListenArgs")
+            .field("port", &self.port)
+            .field(
+                "secret_header",
+                &self
+                    .secret_header
+                    .as_ref()
+                    .map(|pair| format!("{}:[REDACTED]", pair.split(':').next().unwrap_or(""))),
+            )
+            .field("secret_header_name", &self.secret_header_name)
+            .field("secret_file", &self.secret_file)
+            .field("path", &self.path)
+            .finish()
+    }
 }
 
 #[derive(Debug, Args)]
@@ -398,4 +433,31 @@ pub struct ManArgs {
     /// printing hasdata.1.
     #[arg(long, value_name = "DIR")]
     pub dir: Option<PathBuf>,
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::Parser;
+
+    use super::Cli;
+
+    #[test]
+    fn debug_never_shows_the_key_or_the_webhook_secret() {
+        let cli = Cli::try_parse_from([
+            "hasdata",
+            "--api-key",
+            "key-8e1f",
+            "webhook",
+            "listen",
+            "--secret-header",
+            "x-hook:secret-77a2",
+        ])
+        .unwrap_or_else(|e| panic!("{e}"));
+        let shown = format!("{cli:?}");
+        assert!(
+            !shown.contains("key-8e1f") && !shown.contains("secret-77a2"),
+            "{shown}"
+        );
+        assert!(shown.contains("x-hook:[REDACTED]"), "{shown}");
+    }
 }
