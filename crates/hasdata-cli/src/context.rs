@@ -57,7 +57,7 @@ impl Ctx {
     pub fn new(global: Global) -> Self {
         let wanted = !(global.no_progress || global.quiet || global.json);
         Ctx {
-            display: Display::new(wanted),
+            display: Display::new(wanted, global.verbose > 0),
             global,
         }
     }

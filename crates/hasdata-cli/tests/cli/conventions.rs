@@ -122,3 +122,31 @@ async fn one_row_is_one_row() {
     );
     assert!(!resumed.stdout.contains("1 rows"), "{}", resumed.stdout);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn without_a_terminal_wait_says_each_status_change_once() {
+    let shell = Shell::quick().await;
+    let body = shell.file("b.json", r#"{"urls": ["https://a.example"]}"#);
+    let id = shell.submitted("contacts", &body).await;
+    let waited = shell.run(&crate::fast(&["wait", &id])).await;
+    assert_eq!(waited.code, 0, "{}", waited.stderr);
+    let finished: Vec<&str> = waited
+        .stderr
+        .lines()
+        .filter(|line| line.starts_with(&format!("job {id}: finished")))
+        .collect();
+    assert_eq!(finished.len(), 1, "{}", waited.stderr);
+    // Status changes only: no two lines in a row for the same status.
+    let statuses: Vec<&str> = waited
+        .stderr
+        .lines()
+        .filter_map(|line| line.strip_prefix(&format!("job {id}: ")))
+        .filter_map(|rest| rest.split(' ').next())
+        .collect();
+    assert!(statuses.windows(2).all(|w| w[0] != w[1]), "{statuses:?}");
+
+    let quiet = shell.run(&crate::fast(&["-q", "wait", &id])).await;
+    assert!(!quiet.stderr.contains("job "), "{}", quiet.stderr);
+    let json = shell.run(&crate::fast(&["--json", "wait", &id])).await;
+    assert!(!json.stderr.contains("job "), "{}", json.stderr);
+}
