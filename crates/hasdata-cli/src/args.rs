@@ -139,7 +139,7 @@ pub enum Command {
 #[derive(Debug, Args)]
 pub struct JobArg {
     /// The job id.
-    pub id: u64,
+    pub id: hasdata_model::JobId,
 }
 
 #[derive(Debug, Args)]
@@ -183,7 +183,7 @@ pub struct PollArgs {
 #[derive(Debug, Args)]
 pub struct WaitArgs {
     /// The job id.
-    pub id: u64,
+    pub id: hasdata_model::JobId,
     #[command(flatten)]
     pub poll: PollArgs,
 }
@@ -228,7 +228,7 @@ pub struct OutputArgs {
 #[derive(Debug, Args)]
 pub struct ResultsArgs {
     /// The job id.
-    pub id: u64,
+    pub id: hasdata_model::JobId,
     #[command(flatten)]
     pub output: OutputArgs,
     /// Write the rows of a job that has not ended (they are not all there yet; the job is not

@@ -1,6 +1,7 @@
 //! Errors as the shell sees them: one clear line (or one JSON object), and an exit code.
 
 use hasdata_jobs::Error;
+use hasdata_model::JobId;
 
 /// Exit codes (see `hasdata --help`).
 pub mod code {
@@ -36,7 +37,7 @@ pub struct Failure {
     /// One line saying what went wrong and, where it helps, what to do.
     pub message: String,
     /// The job concerned: printed, so paid work is never lost track of.
-    pub job_id: Option<u64>,
+    pub job_id: Option<JobId>,
 }
 
 impl Failure {
@@ -52,7 +53,7 @@ impl Failure {
         Failure::new(code::USAGE, message)
     }
 
-    pub fn job(mut self, id: u64) -> Self {
+    pub fn job(mut self, id: JobId) -> Self {
         self.job_id.get_or_insert(id);
         self
     }
@@ -107,7 +108,7 @@ impl From<Error> for Failure {
         Failure {
             code,
             message,
-            job_id: error.job_id().map(|id| id.get()),
+            job_id: error.job_id(),
         }
     }
 }

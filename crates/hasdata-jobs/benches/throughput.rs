@@ -128,7 +128,7 @@ fn main() {
         .unwrap();
     if let Some(i) = args.iter().position(|a| a == "--scenario") {
         let (scenario, base, key, id) = (&args[i + 1], &args[i + 2], &args[i + 3], &args[i + 4]);
-        runtime.block_on(child(scenario, base, key, JobId(id.parse().unwrap())));
+        runtime.block_on(child(scenario, base, key, id.parse::<JobId>().unwrap()));
         return;
     }
 

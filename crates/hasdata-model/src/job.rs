@@ -3,7 +3,7 @@
 use std::collections::BTreeMap;
 
 use schemars::JsonSchema;
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use serde_json::Value;
 
 use crate::job_id::JobId;
@@ -15,21 +15,25 @@ use crate::status::JobStatus;
 /// once finished, the download links in `data`. One type serves both: every field that only one
 /// of them sends is optional.
 ///
-/// Counts arrive as numbers before they are populated and as strings after (`"5"`); both decode.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+/// Only `id` is required. Every other field may be absent or `null`; a value that does not fit
+/// its field is kept, as sent, in `extra` (see [`Job::unfit_fields`]). Counts arrive as numbers,
+/// strings (`"5"`, `"5.00"`) or `null`; all decode.
+#[derive(Clone, Debug, PartialEq, Serialize, JsonSchema)]
 pub struct Job {
     /// The job handle. Persist it the moment it arrives.
     pub id: JobId,
     /// The scraper's numeric id (submit record only).
     #[serde(rename = "scraperId", default, skip_serializing_if = "Option::is_none")]
     pub scraper_id: Option<Count>,
-    /// Where the job is in its life.
+    /// Where the job is in its life; an empty [`JobStatus::Other`] when the API sent none.
+    #[serde(default)]
+    #[schemars(with = "Option<JobStatus>")]
     pub status: JobStatus,
     /// Credits spent so far.
-    #[serde(rename = "creditsSpent", default)]
+    #[serde(rename = "creditsSpent", default, skip_serializing_if = "is_unset")]
     pub credits_spent: Count,
     /// Rows produced so far.
-    #[serde(rename = "dataRowsCount", default)]
+    #[serde(rename = "dataRowsCount", default, skip_serializing_if = "is_unset")]
     pub data_rows_count: Count,
     /// The body the job was submitted with, as the API echoes it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -61,8 +65,27 @@ pub struct Job {
     pub extra: BTreeMap<String, Value>,
 }
 
+lenient_de!(Job {
+    @required { id: "id" }
+    scraper_id: "scraperId",
+    status: "status",
+    credits_spent: "creditsSpent",
+    data_rows_count: "dataRowsCount",
+    input: "input",
+    created_at: "createdAt",
+    updated_at: "updatedAt",
+    scraper: "scraper",
+    columns: "columns",
+    data: "data",
+    stop_reason: "stopReason",
+});
+
+fn is_unset(count: &Count) -> bool {
+    !count.is_populated()
+}
+
 /// The scraper a job runs, as the submit record describes it.
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, JsonSchema)]
 pub struct ScraperInfo {
     /// The scraper's slug (`contacts`, `crawler`, ...).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -72,9 +95,12 @@ pub struct ScraperInfo {
     pub extra: BTreeMap<String, Value>,
 }
 
-/// Direct links to a finished job's result files, on a storage host that is not the API's:
-/// never send the API key there. They are short-lived.
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+lenient_de!(ScraperInfo { slug: "slug" });
+
+/// Direct links to a finished job's result files. Live they are on a storage host that is not
+/// the API's (never send the API key there); HasData's docs pages show them on the API's own
+/// origin. They are short-lived. Any of them may be missing: then read the results pages.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, JsonSchema)]
 pub struct DownloadLinks {
     /// The rows as CSV.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -89,3 +115,9 @@ pub struct DownloadLinks {
     #[serde(flatten)]
     pub extra: BTreeMap<String, Value>,
 }
+
+lenient_de!(DownloadLinks {
+    csv: "csv",
+    json: "json",
+    xlsx: "xlsx",
+});

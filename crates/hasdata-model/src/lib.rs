@@ -3,8 +3,10 @@
 //! Everything a job sends or receives is here: the body of each of the 20 scrapers
 //! ([`bodies`]), their result rows ([`rows`]), the job record and its [`JobStatus`], a results
 //! [`ResultsPage`], and [`WebhookEvent`]s. The types absorb the API's quirks (counts sent as
-//! strings, a job id that may arrive as text, statuses the docs never listed) and keep every
-//! field they do not model, so nothing the server sends is lost.
+//! strings or `null`, a job id that may be an integer or text, statuses the docs never listed,
+//! fields that come and go) and keep every field they do not model, or whose value does not fit,
+//! so nothing the server sends is lost and no response fails over a field the client can do
+//! without.
 //!
 //! This crate does no I/O: no HTTP, no async runtime. It can be used alone.
 //!
@@ -21,20 +23,21 @@
 //! let job: hasdata_model::Job = hasdata_model::decode::from_slice(
 //!     br#"{"id": 416349, "status": "finished", "creditsSpent": "5", "dataRowsCount": "1"}"#,
 //! ).expect("a status response");
-//! assert_eq!(job.id.get(), 416349);
+//! assert_eq!(job.id.as_u64(), Some(416349));
 //! assert_eq!(job.credits_spent.get(), 5);
 //! assert!(job.status.is_terminal());
 //! ```
 
 #[macro_use]
 mod open_enum;
+#[macro_use]
+mod lenient;
 
 pub mod bodies;
 pub mod decode;
 mod field;
 mod job;
 mod job_id;
-mod lenient;
 mod page;
 pub mod rows;
 pub mod schemas;
@@ -46,7 +49,7 @@ mod webhook;
 pub use field::{IntoFieldValue, Range};
 pub use job::{DownloadLinks, Job, ScraperInfo};
 pub use job_id::{JobId, ParseJobIdError};
-pub use lenient::{Count, NumberOrText};
+pub use lenient::{Count, NumberOrText, TextOrList, TextOrObject};
 pub use open_enum::OpenEnum;
 pub use page::{PageMeta, ResultRow, ResultsPage};
 pub use scraper::{Scraper, ScraperKind, ScraperVisitor, UnknownScraper, markers as scrapers};

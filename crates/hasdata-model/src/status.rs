@@ -40,3 +40,11 @@ impl JobStatus {
         matches!(self, JobStatus::FinishedWithError | JobStatus::Stopped)
     }
 }
+
+impl Default for JobStatus {
+    /// An empty [`JobStatus::Other`]: what a record that carries no status reads as. It is not
+    /// terminal, so a waiter keeps polling.
+    fn default() -> Self {
+        JobStatus::Other(String::new())
+    }
+}

@@ -8,11 +8,13 @@ use std::collections::BTreeMap;
 
 use schemars::JsonSchema;
 use serde::de::DeserializeOwned;
-use serde::{Deserialize, Serialize};
-use serde_json::Value;
+use serde::{Deserialize, Deserializer, Serialize};
+use serde_json::{Map, Value};
 
 use crate::decode::{self, DecodeError};
 use crate::job_id::JobId;
+use crate::lenient::take;
+use crate::open_enum::OpenEnum;
 use crate::status::JobStatus;
 use crate::validate::{CheckField, Checker};
 
@@ -25,6 +27,13 @@ open_enum! {
         DataScraped = "scraper.data.scraped",
         /// The job reached a terminal status.
         JobFinished = "scraper.job.finished",
+    }
+}
+
+impl Default for WebhookEventName {
+    /// An empty [`WebhookEventName::Other`]: what an event without a name reads as.
+    fn default() -> Self {
+        WebhookEventName::Other(String::new())
     }
 }
 
@@ -103,17 +112,22 @@ impl CheckField for Webhook {
 
 /// One event as HasData posts it: `{event, jobId, jobStatus, timestamp, data?}`.
 ///
-/// Unknown event names decode (as [`WebhookEventName::Other`]) so a receiver can acknowledge
-/// them instead of making HasData retry. The docs show `jobId` as a string and live traffic
-/// as an integer: both decode.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+/// Nothing is required, so a receiver can acknowledge whatever HasData sends instead of making
+/// it retry and then drop the event: unknown event names decode as [`WebhookEventName::Other`]
+/// (an empty one when `event` is missing), and a value that does not fit its field is kept in
+/// `extra` (see [`WebhookEvent::unfit_fields`]). The docs show `jobId` as `"abc123"` and as a
+/// UUID, live traffic probably as an integer: it is kept as text, and [`WebhookEvent::job`]
+/// reads it as a [`JobId`].
+#[derive(Clone, Debug, Default, PartialEq, Serialize, JsonSchema)]
 pub struct WebhookEvent {
     /// Which event this is.
-    #[schemars(with = "String")]
+    #[serde(default)]
+    #[schemars(with = "Option<String>")]
     pub event: WebhookEventName,
-    /// The job it is about.
-    #[serde(rename = "jobId")]
-    pub job_id: JobId,
+    /// The job it is about, as text (an integer id is written in digits).
+    #[serde(rename = "jobId", default, skip_serializing_if = "Option::is_none")]
+    #[schemars(with = "Option<JobId>")]
+    pub job_id: Option<String>,
     /// The job's status when the event was sent.
     #[serde(rename = "jobStatus", default, skip_serializing_if = "Option::is_none")]
     pub job_status: Option<JobStatus>,
@@ -123,9 +137,55 @@ pub struct WebhookEvent {
     /// The payload: for `scraper.data.scraped`, an array of rows.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub data: Option<Value>,
-    /// Fields this crate does not model, kept verbatim.
+    /// Fields this crate does not model, or whose value did not fit, kept verbatim.
     #[serde(flatten)]
     pub extra: BTreeMap<String, Value>,
+}
+
+impl<'de> Deserialize<'de> for WebhookEvent {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let mut map = Map::<String, Value>::deserialize(deserializer)?;
+        // An integer id becomes its digits; anything else that is not text stays in `extra`.
+        let job_id = match map.remove("jobId") {
+            None | Some(Value::Null) => None,
+            Some(Value::String(text)) => Some(text),
+            Some(Value::Number(n)) => Some(n.to_string()),
+            Some(other) => {
+                map.insert("jobId".to_owned(), other);
+                None
+            }
+        };
+        Ok(WebhookEvent {
+            event: take(&mut map, "event"),
+            job_id,
+            job_status: take(&mut map, "jobStatus"),
+            timestamp: take(&mut map, "timestamp"),
+            data: take(&mut map, "data"),
+            extra: map.into_iter().collect(),
+        })
+    }
+}
+
+impl WebhookEvent {
+    /// The wire names of the fields this type models.
+    pub const FIELDS: &'static [&'static str] =
+        &["event", "jobId", "jobStatus", "timestamp", "data"];
+
+    /// The job id as a [`JobId`], when `jobId` is one (an integer, a UUID, `"abc123"`).
+    pub fn job(&self) -> Option<JobId> {
+        self.job_id.as_deref().and_then(|text| text.parse().ok())
+    }
+
+    /// Whether the event has the documented shape: a known event name, a job id, and every
+    /// modelled field of the expected type. A receiver acknowledges other events too.
+    pub fn matches_known_shape(&self) -> bool {
+        self.event.is_known() && self.job().is_some() && self.unfit_fields().is_empty()
+    }
+
+    /// Modelled fields whose value did not fit their type, kept as sent in `extra`.
+    pub fn unfit_fields(&self) -> Vec<&str> {
+        crate::lenient::unfit(&self.extra, Self::FIELDS)
+    }
 }
 
 /// A [`WebhookEvent`] with its payload decoded for one scraper's row type.

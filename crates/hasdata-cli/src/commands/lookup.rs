@@ -3,7 +3,7 @@
 use std::sync::Arc;
 
 use hasdata_jobs::MemoryLedger;
-use hasdata_model::{Job, JobId};
+use hasdata_model::Job;
 
 use crate::args::JobArg;
 use crate::context::Ctx;
@@ -35,7 +35,7 @@ pub fn summary(job: &Job) -> String {
 fn report(ctx: &Ctx, job: &Job) {
     if let Ok(ledger) = ctx.ledger() {
         let _ = ledger.set_status(
-            job.id.get(),
+            job.id,
             job.status.as_str(),
             job.data_rows_count.get(),
             job.credits_spent.get(),
@@ -49,14 +49,14 @@ fn report(ctx: &Ctx, job: &Job) {
 
 pub async fn status(ctx: &Ctx, args: &JobArg) -> Result<(), Failure> {
     let client = ctx.client(Arc::new(MemoryLedger::new()), 1)?;
-    let job = client.status(JobId(args.id)).await?;
+    let job = client.status(args.id).await?;
     report(ctx, &job);
     Ok(())
 }
 
 pub async fn stop(ctx: &Ctx, args: &JobArg) -> Result<(), Failure> {
     let client = ctx.client(Arc::new(MemoryLedger::new()), 1)?;
-    let job = client.stop(JobId(args.id)).await?;
+    let job = client.stop(args.id).await?;
     report(ctx, &job);
     Ok(())
 }

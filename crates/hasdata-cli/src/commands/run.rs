@@ -37,8 +37,8 @@ pub async fn run(ctx: &Ctx, args: &RunArgs) -> Result<(), Failure> {
         () = interrupt.wait() => {
             if args.stop_on_interrupt {
                 line.finish("interrupted; stopping".into());
-                client.stop(id).await.map_err(|e| Failure::from(e).job(id.get()))?;
-                return Err(Failure::new(crate::fail::code::INTERRUPTED, format!("interrupted; job {id} was stopped")).job(id.get()));
+                client.stop(id).await.map_err(|e| Failure::from(e).job(id))?;
+                return Err(Failure::new(crate::fail::code::INTERRUPTED, format!("interrupted; job {id} was stopped")).job(id));
             }
             line.finish("interrupted".into());
             return Err(wait::interrupted_failure(id));

@@ -35,12 +35,12 @@ pub async fn follow(
     };
     let mut stop_sent = false;
     while let Some(snapshot) = snapshots.next().await {
-        let snapshot = snapshot.map_err(|e| Failure::from(e).job(id.get()))?;
+        let snapshot = snapshot.map_err(|e| Failure::from(e).job(id))?;
         line.update(&snapshot);
         let job = &snapshot.job;
         if let Some(ledger) = ledger {
             let _ = ledger.set_status(
-                id.get(),
+                id,
                 job.status.as_str(),
                 job.data_rows_count.get(),
                 job.credits_spent.get(),
@@ -69,10 +69,10 @@ pub async fn follow(
             client
                 .stop(id)
                 .await
-                .map_err(|e| Failure::from(e).job(id.get()))?;
+                .map_err(|e| Failure::from(e).job(id))?;
         }
     }
-    Err(Failure::new(code::OTHER, "the status stream ended early").job(id.get()))
+    Err(Failure::new(code::OTHER, "the status stream ended early").job(id))
 }
 
 /// A job that ended stopped or with an error is a failure (exit 4), after its rows are kept.
@@ -87,7 +87,7 @@ pub fn check_outcome(job: &Job) -> Result<(), Failure> {
             code::JOB_FAILED,
             format!("job {} ended {}{reason}", job.id, job.status),
         )
-        .job(job.id.get()));
+        .job(job.id));
     }
     Ok(())
 }
@@ -98,14 +98,14 @@ pub fn interrupted_failure(id: JobId) -> Failure {
         code::INTERRUPTED,
         format!("interrupted; job {id} is still running: `hasdata wait {id}` or `hasdata jobs resume` picks it up"),
     )
-    .job(id.get())
+    .job(id)
 }
 
 pub async fn run(ctx: &Ctx, args: &WaitArgs) -> Result<(), Failure> {
     let mut interrupt = Interrupt::listen();
     let client = ctx.client(Arc::new(MemoryLedger::new()), 1)?;
     let ledger = ctx.ledger().ok();
-    let id = JobId(args.id);
+    let id = args.id;
     let policy = poll_policy(&args.poll)?;
     let line = ctx.display.job(format!("job {id}"));
     let job = tokio::select! {

@@ -47,7 +47,7 @@ async fn submit_status_wait_stop() {
         .await
         .json_lines();
     assert_eq!(status[0]["status"], "finished");
-    assert_eq!(status[0]["dataRowsCount"], 3);
+    assert_eq!(status[0]["dataRowsCount"], "3", "kept as the API sent it");
 
     // Held mid-run, so the separate `stop` always finds it running.
     shell.sim.hold(hasdata_sim::Hold::InProgress);
@@ -303,7 +303,7 @@ async fn webhook_listen_prints_events_as_json_lines() {
     let _ = child.wait();
     let event: Value = serde_json::from_str(&line).unwrap();
     assert_eq!(event["event"], "scraper.job.finished");
-    assert_eq!(event["jobId"], 416349);
+    assert_eq!(event["jobId"], "416349", "a webhook jobId is kept as text");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

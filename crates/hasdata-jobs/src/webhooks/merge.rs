@@ -108,7 +108,7 @@ impl<R: DeserializeOwned + Send + 'static> Merge<R> {
     }
 
     fn take_event(&mut self, event: WebhookEvent) {
-        if event.job_id != self.id {
+        if event.job() != Some(self.id) {
             return;
         }
         self.last_activity = Instant::now();

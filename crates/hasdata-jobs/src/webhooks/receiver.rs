@@ -16,6 +16,7 @@ use hyper::body::Incoming;
 use hyper::service::service_fn;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use secrecy::{ExposeSecret, SecretString};
+use serde::Deserialize;
 use subtle::ConstantTimeEq;
 use tokio::net::TcpListener;
 use tokio::sync::{Semaphore, mpsc, oneshot};
@@ -91,8 +92,13 @@ impl fmt::Debug for ReceiverConfig {
 /// One accepted event.
 #[derive(Clone, Debug)]
 pub struct ReceivedEvent {
-    /// The event, decoded. Unknown event names arrive as `WebhookEventName::Other`.
+    /// The event, decoded. Unknown event names arrive as `WebhookEventName::Other`; a field that
+    /// did not fit is kept in its `extra`.
     pub event: WebhookEvent,
+    /// The whole body as sent, when it did not match the documented event shape (no known
+    /// event name, no job id, a field of an unexpected type, or JSON that is not an object).
+    /// Such a call is acknowledged all the same, so HasData does not retry and drop it.
+    pub raw: Option<serde_json::Value>,
     /// A fingerprint of the delivery's bytes: a retry of the same delivery has the same one.
     pub fingerprint: u64,
     /// With [`ReceiverConfig::confirm`]: the waiting delivery's answer.
@@ -136,10 +142,11 @@ pub struct ReceiverStats {
     pub unauthorized: u64,
     /// Bodies over the limit (413).
     pub too_large: u64,
-    /// Bodies that were not a webhook event (400).
+    /// Bodies that were not JSON (400).
     pub malformed: u64,
-    /// Not JSON by content type (415).
-    pub unsupported_type: u64,
+    /// JSON that did not match the documented event shape: acknowledged (200) and queued with
+    /// [`ReceivedEvent::raw`] set.
+    pub unrecognised: u64,
     /// Refused because the queue was full (503).
     pub queue_full: u64,
     /// Refused after the receiver was closed, or unconfirmed by the consumer (503).
@@ -157,7 +164,7 @@ struct Counters {
     unauthorized: AtomicU64,
     too_large: AtomicU64,
     malformed: AtomicU64,
-    unsupported_type: AtomicU64,
+    unrecognised: AtomicU64,
     queue_full: AtomicU64,
     undelivered: AtomicU64,
     timed_out: AtomicU64,
@@ -200,9 +207,12 @@ struct Shared {
 
 /// An HTTP server that receives HasData's webhook calls and queues them as typed events.
 ///
-/// Answers: 401 for a missing or wrong secret (nothing echoed), 413 over the size limit, 415
-/// for a body that is not JSON, 400 for JSON that is not an event, 503 when the queue is full,
-/// and 200 once the event is queued, or when it repeats a delivery already queued.
+/// Answers: 401 for a missing or wrong secret (nothing echoed), 413 over the size limit, 400
+/// for a body that is not JSON, 503 when the queue is full, and 200 once the event is queued,
+/// or when it repeats a delivery already queued. The Content-Type is not checked (HasData's is
+/// not documented): any JSON body is read. JSON that does not match the event shape is still
+/// acknowledged and queued raw, with a warning: every refusal makes HasData retry three times
+/// and then drop the event.
 pub struct WebhookReceiver {
     addr: SocketAddr,
     path: String,
@@ -224,6 +234,16 @@ fn answer(status: StatusCode) -> http::Response<Full<Bytes>> {
     let mut response = http::Response::new(Full::new(Bytes::new()));
     *response.status_mut() = status;
     response
+}
+
+/// Reads any JSON as an event: never fails. The body comes back as `raw` when it does not
+/// match the documented shape.
+fn read_event(value: serde_json::Value) -> (WebhookEvent, Option<serde_json::Value>) {
+    match WebhookEvent::deserialize(&value) {
+        Ok(event) if event.matches_known_shape() => (event, None),
+        Ok(event) => (event, Some(value)),
+        Err(_) => (WebhookEvent::default(), Some(value)),
+    }
 }
 
 fn fingerprint(bytes: &[u8]) -> u64 {
@@ -265,16 +285,6 @@ impl Shared {
             c.unauthorized.fetch_add(1, Ordering::Relaxed);
             return answer(StatusCode::UNAUTHORIZED);
         }
-        let json = request
-            .headers()
-            .get(header::CONTENT_TYPE)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.split(';').next())
-            .is_some_and(|v| v.trim().eq_ignore_ascii_case("application/json"));
-        if !json {
-            c.unsupported_type.fetch_add(1, Ordering::Relaxed);
-            return answer(StatusCode::UNSUPPORTED_MEDIA_TYPE);
-        }
         let declared = request
             .headers()
             .get(header::CONTENT_LENGTH)
@@ -308,13 +318,20 @@ impl Shared {
                 return answer(StatusCode::BAD_REQUEST);
             }
         };
-        let event: WebhookEvent = match serde_json::from_slice(&body) {
-            Ok(event) => event,
-            Err(_) => {
-                c.malformed.fetch_add(1, Ordering::Relaxed);
-                return answer(StatusCode::BAD_REQUEST);
-            }
+        let Ok(value) = serde_json::from_slice::<serde_json::Value>(&body) else {
+            c.malformed.fetch_add(1, Ordering::Relaxed);
+            return answer(StatusCode::BAD_REQUEST);
         };
+        let (event, raw) = read_event(value);
+        if raw.is_some() {
+            c.unrecognised.fetch_add(1, Ordering::Relaxed);
+            tracing::warn!(
+                event = %event.event,
+                job_id = ?event.job_id,
+                unfit = ?event.unfit_fields(),
+                "a webhook call that does not match the documented event shape; acknowledged and delivered raw"
+            );
+        }
         let fingerprint = fingerprint(&body);
         let (confirmation, confirmed) = if self.confirm {
             let (sender, receiver) = oneshot::channel();
@@ -333,6 +350,7 @@ impl Shared {
             }
             let received = ReceivedEvent {
                 event,
+                raw,
                 fingerprint,
                 confirmation,
             };
@@ -460,7 +478,7 @@ impl WebhookReceiver {
             unauthorized: load(&c.unauthorized),
             too_large: load(&c.too_large),
             malformed: load(&c.malformed),
-            unsupported_type: load(&c.unsupported_type),
+            unrecognised: load(&c.unrecognised),
             queue_full: load(&c.queue_full),
             undelivered: load(&c.undelivered),
             timed_out: load(&c.timed_out),

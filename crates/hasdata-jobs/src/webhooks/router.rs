@@ -22,7 +22,14 @@ struct Routes {
 
 impl Routes {
     fn deliver(&mut self, event: WebhookEvent) {
-        let job = event.job_id;
+        let Some(job) = event.job() else {
+            tracing::warn!(
+                job_id = ?event.job_id,
+                event = %event.event,
+                "a webhook event without a usable job id; it cannot be routed to a job"
+            );
+            return;
+        };
         if let Some(sender) = self.subscribers.get(&job) {
             if sender.send(event).is_ok() {
                 return;

@@ -102,7 +102,7 @@ pub fn expected<R: serde::de::DeserializeOwned>(
     sim: &SimHandle,
     job: hasdata_model::JobId,
 ) -> Vec<R> {
-    sim.expected_rows(job.get())
+    sim.expected_rows(job.as_u64().unwrap())
         .unwrap()
         .iter()
         .map(|row| serde_json::from_value(row.clone()).unwrap())

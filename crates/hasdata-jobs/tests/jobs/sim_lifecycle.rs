@@ -271,7 +271,7 @@ async fn raw_submits_and_rows_work_from_a_slug() {
         .unwrap();
     env.client.wait(job.id, PollPolicy::fast()).await.unwrap();
     let rows: Vec<serde_json::Value> = env.client.results_raw(job.id).try_collect().await.unwrap();
-    assert_eq!(Some(rows), env.sim.expected_rows(job.id.get()));
+    assert_eq!(Some(rows), env.sim.expected_rows(job.id.as_u64().unwrap()));
     let filed: Vec<serde_json::Value> =
         env.client.download_raw(job.id).try_collect().await.unwrap();
     assert_eq!(filed.len(), 30);

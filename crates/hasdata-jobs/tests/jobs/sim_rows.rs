@@ -29,7 +29,10 @@ async fn ten_thousand_rows_complete_in_order_through_429_503_and_resets() {
         .await
         .unwrap();
     let rows: Vec<_> = job.results().try_collect().await.unwrap();
-    let positions: Vec<u64> = rows.iter().map(|r| r.position.unwrap().get()).collect();
+    let positions: Vec<u64> = rows
+        .iter()
+        .map(|r| r.position.as_ref().unwrap().get())
+        .collect();
     assert_eq!(
         positions,
         (1..=10_000).collect::<Vec<_>>(),
@@ -87,7 +90,10 @@ async fn a_download_that_breaks_off_resumes_without_duplicates() {
         .await
         .unwrap();
     let rows: Vec<_> = job.download().try_collect().await.unwrap();
-    let positions: Vec<u64> = rows.iter().map(|r| r.position.unwrap().get()).collect();
+    let positions: Vec<u64> = rows
+        .iter()
+        .map(|r| r.position.as_ref().unwrap().get())
+        .collect();
     assert_eq!(positions, (1..=3000).collect::<Vec<_>>());
     assert!(
         env.sim
@@ -141,7 +147,10 @@ fn results_yield_exactly_the_simulators_rows_for_any_count_and_concurrency() {
                     .try_collect()
                     .await
                     .unwrap();
-                (rows, env.sim.expected_rows(job.id().get()).unwrap())
+                (
+                    rows,
+                    env.sim.expected_rows(job.id().as_u64().unwrap()).unwrap(),
+                )
             });
             prop_assert_eq!(rows.len(), expected.len());
             prop_assert!(

@@ -1,15 +1,15 @@
 use std::collections::BTreeMap;
 
 use schemars::JsonSchema;
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use serde_json::Value;
 
 use super::JobRow;
-use crate::lenient::NumberOrText;
+use crate::lenient::{NumberOrText, TextOrList};
 
 /// A `google-maps` row: one place. Seen live; the columns change with `extractEmails`, so every
 /// field is optional, and numbers keep the form they arrived in.
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, JsonSchema)]
 pub struct GoogleMapsRow {
     /// The place's name.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -47,12 +47,30 @@ pub struct GoogleMapsRow {
     pub open_state: Option<String>,
     /// E-mail addresses from the website (`extractEmails: true`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub emails: Option<Vec<String>>,
+    pub emails: Option<TextOrList>,
     /// Other keys, kept verbatim.
     #[serde(flatten)]
     pub extra: BTreeMap<String, Value>,
 }
 
+lenient_de!(GoogleMapsRow {
+    title: "title",
+    address: "address",
+    phone: "phone",
+    website: "website",
+    rating: "rating",
+    reviews: "reviews",
+    place_id: "place_id",
+    coordinates: "coordinates",
+    working_hours: "workingHours",
+    open_state: "openState",
+    emails: "emails",
+});
+
 impl JobRow for GoogleMapsRow {
     const SHAPE_KNOWN: bool = true;
+
+    fn unfit_fields(&self) -> Vec<&str> {
+        GoogleMapsRow::unfit_fields(self)
+    }
 }

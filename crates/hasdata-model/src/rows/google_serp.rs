@@ -1,7 +1,7 @@
 use std::collections::BTreeMap;
 
 use schemars::JsonSchema;
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use serde_json::Value;
 
 use super::JobRow;
@@ -9,7 +9,7 @@ use crate::lenient::Count;
 
 /// A `google-serp` row: one organic result of one keyword (and location).
 /// Highlighted words, rich snippets and sitelinks stay in `extra`: their shapes vary.
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, JsonSchema)]
 pub struct GoogleSerpRow {
     /// The result's rank on the page.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -41,6 +41,20 @@ pub struct GoogleSerpRow {
     pub extra: BTreeMap<String, Value>,
 }
 
+lenient_de!(GoogleSerpRow {
+    position: "position",
+    keyword: "keyword",
+    title: "title",
+    link: "link",
+    displayed_link: "displayedLink",
+    snippet: "snippet",
+    source: "source",
+});
+
 impl JobRow for GoogleSerpRow {
     const SHAPE_KNOWN: bool = true;
+
+    fn unfit_fields(&self) -> Vec<&str> {
+        GoogleSerpRow::unfit_fields(self)
+    }
 }

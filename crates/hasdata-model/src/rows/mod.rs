@@ -19,6 +19,8 @@ pub use google_serp::GoogleSerpRow;
 pub use raw::RawRow;
 pub use zillow::{Photos, ZillowRow};
 
+pub use crate::lenient::{NumberOrText, TextOrList, TextOrObject};
+
 /// What every row type offers.
 pub trait JobRow:
     serde::Serialize
@@ -33,4 +35,10 @@ pub trait JobRow:
 {
     /// Whether the fields of this row are known (typed), or the row is kept as raw JSON.
     const SHAPE_KNOWN: bool;
+
+    /// Modelled fields whose value did not fit their type and were kept, as sent, with the
+    /// unknown fields. A reader may warn about them; the row itself is never refused.
+    fn unfit_fields(&self) -> Vec<&str> {
+        Vec::new()
+    }
 }

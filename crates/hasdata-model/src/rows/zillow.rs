@@ -1,32 +1,26 @@
 use std::collections::BTreeMap;
 
 use schemars::JsonSchema;
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use serde_json::Value;
 
 use super::JobRow;
-use crate::lenient::NumberOrText;
+use crate::lenient::{NumberOrText, TextOrList, TextOrObject};
 
 /// Photos of a listing: one URL, or a list of them (both seen).
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
-#[serde(untagged)]
-pub enum Photos {
-    /// One photo URL.
-    One(String),
-    /// Several photo URLs.
-    Many(Vec<String>),
-}
+pub type Photos = TextOrList;
 
 /// A `zillow` row: one property. Seen live in several variants (`beds` or `bedrooms`,
-/// `address` or `fullAddress`), so every field is optional and numbers keep their form.
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+/// `address` or `fullAddress`), so every field is optional, numbers keep their form, and fields seen in more than one
+/// form accept each of them.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, JsonSchema)]
 pub struct ZillowRow {
     /// Asking or sold price.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub price: Option<NumberOrText>,
-    /// Street address.
+    /// Street address: text, or an object of its parts (both seen).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub address: Option<String>,
+    pub address: Option<TextOrObject>,
     /// Full address.
     #[serde(
         rename = "fullAddress",
@@ -40,9 +34,9 @@ pub struct ZillowRow {
     /// State.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub state: Option<String>,
-    /// ZIP code.
+    /// ZIP code: text or a number (both seen).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub zipcode: Option<String>,
+    pub zipcode: Option<NumberOrText>,
     /// Home type.
     #[serde(rename = "homeType", default, skip_serializing_if = "Option::is_none")]
     pub home_type: Option<String>,
@@ -109,6 +103,34 @@ pub struct ZillowRow {
     pub extra: BTreeMap<String, Value>,
 }
 
+lenient_de!(ZillowRow {
+    price: "price",
+    address: "address",
+    full_address: "fullAddress",
+    city: "city",
+    state: "state",
+    zipcode: "zipcode",
+    home_type: "homeType",
+    beds: "beds",
+    bedrooms: "bedrooms",
+    baths: "baths",
+    description: "description",
+    photos: "photos",
+    image: "image",
+    year_built: "yearBuilt",
+    lot_area: "lotArea",
+    lot_area_units: "lotAreaUnits",
+    schools: "schools",
+    days_on_zillow: "daysOnZillow",
+    agent_name: "agentName",
+    agent_phone_number: "agentPhoneNumber",
+    agent_email: "agentEmail",
+});
+
 impl JobRow for ZillowRow {
     const SHAPE_KNOWN: bool = true;
+
+    fn unfit_fields(&self) -> Vec<&str> {
+        ZillowRow::unfit_fields(self)
+    }
 }

@@ -13,7 +13,7 @@ use crate::fixture_bytes;
 #[test]
 fn submit_record_decodes_with_integer_id() {
     let job: Job = from_slice(&fixture_bytes("submit_record.json")).expect("decodes");
-    assert_eq!(job.id, JobId(416349));
+    assert_eq!(job.id, JobId::from(416349));
     assert_eq!(job.scraper_id.map(|c| c.get()), Some(26));
     assert_eq!(job.status, JobStatus::Pending);
     assert_eq!(job.credits_spent.get(), 0);
@@ -53,7 +53,7 @@ fn status_with_integer_numbers_decodes() {
 #[test]
 fn unknown_status_and_digit_string_id_decode_and_keep_extra_fields() {
     let job: Job = from_slice(&fixture_bytes("status_unknown_value.json")).expect("decodes");
-    assert_eq!(job.id, JobId(416351));
+    assert_eq!(job.id, JobId::from(416351));
     assert_eq!(job.status, JobStatus::Other("exported_to_glacier".into()));
     assert!(
         !job.status.is_terminal(),
@@ -92,9 +92,17 @@ fn results_page_is_double_wrapped() {
     assert_eq!(page.meta.first_page_url.as_deref(), Some("/?page=1"));
     assert_eq!(page.meta.next_page_url, None);
     let wrapped = &page.data[0];
-    assert_eq!(wrapped.job_id, JobId(416349));
-    assert_eq!(wrapped.id, "9d0c6f7e-2a53-4d8e-9b0a-52a8f1d3c4e5");
-    assert!(wrapped.created_at.ends_with("+03:00"));
+    assert_eq!(wrapped.job_id, Some(JobId::from(416349)));
+    assert_eq!(
+        wrapped.id,
+        Some(serde_json::json!("9d0c6f7e-2a53-4d8e-9b0a-52a8f1d3c4e5"))
+    );
+    assert!(
+        wrapped
+            .created_at
+            .as_deref()
+            .is_some_and(|t| t.ends_with("+03:00"))
+    );
     assert_eq!(wrapped.data.emails, ["hello@example.com"]);
     assert_eq!(wrapped.data.linkedin.len(), 1);
     assert!(wrapped.data.xcom.is_empty());
@@ -121,8 +129,8 @@ fn contacts_row_missing_categories_become_empty_lists() {
 #[test]
 fn crawler_row_decodes_with_string_depth_and_json_in_a_string() {
     let row: CrawlerRow = from_slice(&fixture_bytes("crawler_row.json")).expect("decodes");
-    assert_eq!(row.status_code.map(|c| c.get()), Some(200));
-    assert_eq!(row.depth.map(|c| c.get()), Some(1));
+    assert_eq!(row.status_code.as_ref().map(|c| c.get()), Some(200));
+    assert_eq!(row.depth.as_ref().map(|c| c.get()), Some(1));
     assert!(
         row.markdown
             .as_deref()
@@ -175,7 +183,7 @@ fn zillow_row_reads_text_prices_and_photo_lists() {
 fn webhook_events_decode_typed_with_either_job_id_form() {
     let scraped: WebhookEvent =
         from_slice(&fixture_bytes("webhook_data_scraped.json")).expect("decodes");
-    assert_eq!(scraped.job_id, JobId(416349), "a string job id");
+    assert_eq!(scraped.job(), Some(JobId::from(416349)), "a string job id");
     assert_eq!(scraped.job_status, Some(JobStatus::InProgress));
     match scraped.typed::<ContactsRow>().expect("rows decode") {
         TypedEvent::DataScraped(rows) => assert_eq!(rows[0].emails, ["hello@example.com"]),

@@ -107,11 +107,21 @@ fn typed_value(
                 .unwrap_or(-1_000_000);
             (min..1_000_000i64).prop_map(Value::from).boxed()
         }
-        "number" => (-1_000_000i64..1_000_000, 0u32..4)
+        "number" => (
+            schema
+                .get("minimum")
+                .and_then(Value::as_i64)
+                .unwrap_or(-1_000_000)..1_000_000,
+            0u32..4,
+        )
             .prop_map(|(n, scale)| json!(n as f64 / 10f64.powi(scale as i32)))
             .boxed(),
         "string" => match schema.get("pattern").and_then(Value::as_str) {
             Some("^[0-9]+$") => "[0-9]{1,9}".prop_map(Value::from).boxed(),
+            Some("^\\s*[0-9]+(\\.[0-9]+)?\\s*$") => {
+                "[0-9]{1,9}(\\.[0-9]{1,2})?".prop_map(Value::from).boxed()
+            }
+            Some("^[!-~]+$") => "[a-z0-9-]{1,36}".prop_map(Value::from).boxed(),
             Some(other) => panic!("no generator for pattern {other}"),
             None => "[a-zA-Z0-9 :/._-]{0,12}".prop_map(Value::from).boxed(),
         },

@@ -136,14 +136,23 @@ proptest! {
         let from_text: hasdata_model::Count = serde_json::from_value(Value::from(n.to_string())).expect("digits");
         prop_assert_eq!(from_number.get(), n);
         prop_assert_eq!(from_text.get(), n);
-        prop_assert_eq!(serde_json::to_value(from_text).expect("encodes"), Value::from(n));
+        prop_assert_eq!(serde_json::to_value(&from_text).expect("encodes"), Value::from(n.to_string()), "kept as sent");
+        prop_assert_eq!(from_number, from_text);
     }
 
     #[test]
-    fn job_ids_refuse_any_text_that_is_not_digits(text in "\\PC{0,12}") {
+    fn job_ids_keep_any_path_safe_text_and_echo_it(text in "\\PC{0,70}") {
         let decoded: Result<hasdata_model::JobId, _> = serde_json::from_value(Value::from(text.clone()));
-        let all_digits = !text.is_empty() && text.bytes().all(|b| b.is_ascii_digit());
-        prop_assert_eq!(decoded.is_ok(), all_digits && text.len() <= 19);
+        let trimmed = text.trim();
+        let path_safe = !trimmed.is_empty()
+            && trimmed.len() <= 38
+            && trimmed.bytes().all(|b| b.is_ascii_graphic() && !b"/?#%".contains(&b));
+        prop_assert_eq!(decoded.is_ok(), path_safe);
+        if let Ok(id) = decoded {
+            let canonical_number = trimmed.parse::<u64>().ok().filter(|n| n.to_string() == trimmed);
+            prop_assert_eq!(id.as_u64(), canonical_number);
+            prop_assert_eq!(id.to_string(), trimmed);
+        }
     }
 
     #[test]
