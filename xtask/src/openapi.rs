@@ -446,11 +446,10 @@ fn build_receiver() -> Result<Value, String> {
                     "summary": "One webhook delivery",
                     "requestBody": { "required": true, "content": json_content(event) },
                     "responses": {
-                        "200": plain("Queued for the consumer, or a repeat of a delivery already queued."),
-                        "400": plain("The body is not JSON, or not an event."),
+                        "200": plain("Queued for the consumer, or a repeat of a delivery already queued. JSON that does not match the event shape is acknowledged too, and delivered raw; the Content-Type is not checked."),
+                        "400": plain("The body is not JSON."),
                         "401": plain("The shared-secret header is missing or wrong."),
                         "413": plain("The body is larger than the receiver's limit."),
-                        "415": plain("The body is declared as something other than JSON."),
                         "503": plain("The consumer is behind or gone: nothing was queued, so HasData's retry is wanted.")
                     }
                 }

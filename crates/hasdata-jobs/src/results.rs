@@ -51,7 +51,9 @@ impl<R: DeserializeOwned + Send + 'static> Page for ResultsPage<R> {
     }
 
     fn row_id(&self, index: usize) -> Option<&str> {
-        self.data.get(index).map(|row| row.id.as_str())
+        self.data
+            .get(index)
+            .and_then(|row| row.id.as_ref()?.as_str())
     }
 
     fn meta_total(&self) -> u64 {

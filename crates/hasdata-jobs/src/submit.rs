@@ -346,10 +346,8 @@ impl Client {
         };
         tracing::warn!(job_id = %id, error = %self.scrub(&error.to_string()), "the submit record did not decode in full; keeping its id and status");
         let status = submitted.status.as_deref().unwrap_or("pending");
-        serde_json::from_value(serde_json::json!({"id": id.get(), "status": status}))
-            .or_else(|_| {
-                serde_json::from_value(serde_json::json!({"id": id.get(), "status": "pending"}))
-            })
+        serde_json::from_value(serde_json::json!({"id": id, "status": status}))
+            .or_else(|_| serde_json::from_value(serde_json::json!({"id": id, "status": "pending"})))
             .map_err(|_| Error::Decode {
                 source: self.scrub_decode(error),
                 job_id: Some(id),

@@ -114,7 +114,7 @@ impl SentJobId {
     /// string of digits).
     pub fn job_id(&self) -> Option<JobId> {
         match self {
-            SentJobId::Number(n) => n.as_u64().map(JobId),
+            SentJobId::Number(n) => n.as_u64().map(JobId::from),
             SentJobId::Text(s) => s.parse().ok(),
         }
     }

@@ -83,10 +83,10 @@ impl JobLedger for MemoryLedger {
             e.job_id = Some(submitted.id.clone());
             e.detail = None;
         })?;
-        if let Some(id) = submitted.id.job_id() {
+        if let Some(id) = submitted.id.job_id().and_then(|id| id.as_u64()) {
             let mut state = self.state();
             let job = JobEntry {
-                id: id.get(),
+                id,
                 scraper: entry.intent.slug.clone(),
                 submitted_at: entry.updated_at.clone(),
                 origin: entry.intent.origin.as_ref().map(Origin::to_string),
@@ -97,8 +97,8 @@ impl JobLedger for MemoryLedger {
                 output: None,
                 intent_key: Some(key.to_owned()),
             };
-            if state.jobs.insert(id.get(), job).is_none() {
-                state.order.push(id.get());
+            if state.jobs.insert(id, job).is_none() {
+                state.order.push(id);
             }
         }
         Ok(())
@@ -149,7 +149,11 @@ impl JobLedger for MemoryLedger {
     }
 
     async fn record_progress(&self, id: JobId, progress: &JobProgress) -> Result<(), LedgerError> {
-        if let Some(job) = self.state().jobs.get_mut(&id.get()) {
+        let Some(id) = id.as_u64() else {
+            // Job rows are kept for integer ids; any other id lives in its intent.
+            return Ok(());
+        };
+        if let Some(job) = self.state().jobs.get_mut(&id) {
             job.status = Some(progress.status.clone());
             job.rows = progress.rows.or(job.rows);
             job.credits = progress.credits.or(job.credits);
@@ -158,7 +162,11 @@ impl JobLedger for MemoryLedger {
     }
 
     async fn mark_collected(&self, id: JobId, output: &str) -> Result<(), LedgerError> {
-        if let Some(job) = self.state().jobs.get_mut(&id.get()) {
+        let Some(id) = id.as_u64() else {
+            // Job rows are kept for integer ids; any other id lives in its intent.
+            return Ok(());
+        };
+        if let Some(job) = self.state().jobs.get_mut(&id) {
             job.collected_at = Some(now_rfc3339());
             job.output = Some(output.to_owned());
         }
@@ -166,7 +174,10 @@ impl JobLedger for MemoryLedger {
     }
 
     async fn job(&self, id: JobId) -> Result<Option<JobEntry>, LedgerError> {
-        Ok(self.state().jobs.get(&id.get()).cloned())
+        let Some(id) = id.as_u64() else {
+            return Ok(None);
+        };
+        Ok(self.state().jobs.get(&id).cloned())
     }
 
     async fn jobs(&self) -> Result<Vec<JobEntry>, LedgerError> {

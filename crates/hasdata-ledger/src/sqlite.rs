@@ -147,7 +147,11 @@ impl SqliteLedger {
     }
 
     /// Notes where a job came from (`bodies.jsonl:3`).
-    pub fn set_origin(&self, id: u64, origin: &str) -> Result<(), LedgerError> {
+    pub fn set_origin(&self, id: JobId, origin: &str) -> Result<(), LedgerError> {
+        // Job rows are kept for integer ids; any other id lives in its intent.
+        let Some(id) = id.as_u64() else {
+            return Ok(());
+        };
         self.conn()
             .execute(
                 "UPDATE jobs SET origin = ?3 WHERE base_url = ?1 AND id = ?2",
@@ -160,11 +164,15 @@ impl SqliteLedger {
     /// Notes a job's latest status.
     pub fn set_status(
         &self,
-        id: u64,
+        id: JobId,
         status: &str,
         rows: u64,
         credits: u64,
     ) -> Result<(), LedgerError> {
+        // Job rows are kept for integer ids; any other id lives in its intent.
+        let Some(id) = id.as_u64() else {
+            return Ok(());
+        };
         self.set_progress(
             id,
             &JobProgress {
@@ -193,7 +201,11 @@ impl SqliteLedger {
     }
 
     /// Notes that a job's rows were written to `output`.
-    pub fn set_collected(&self, id: u64, output: &str) -> Result<(), LedgerError> {
+    pub fn set_collected(&self, id: JobId, output: &str) -> Result<(), LedgerError> {
+        // Job rows are kept for integer ids; any other id lives in its intent.
+        let Some(id) = id.as_u64() else {
+            return Ok(());
+        };
         self.conn()
             .execute(
                 "UPDATE jobs SET collected_at = ?3, output = ?4 WHERE base_url = ?1 AND id = ?2",
@@ -281,7 +293,10 @@ impl SqliteLedger {
     }
 
     /// One job.
-    pub fn get(&self, id: u64) -> Result<Option<JobEntry>, LedgerError> {
+    pub fn get(&self, id: JobId) -> Result<Option<JobEntry>, LedgerError> {
+        let Some(id) = id.as_u64() else {
+            return Ok(None);
+        };
         self.conn()
             .query_row(
                 &format!(
@@ -503,7 +518,7 @@ impl JobLedger for SqliteLedger {
             params![self.base_url, key, submitted.id.to_value().to_string(), now],
         )
         .map_err(db)?;
-        if let Some(id) = submitted.id.job_id() {
+        if let Some(id) = submitted.id.job_id().and_then(|id| id.as_u64()) {
             let origin = source.map(|source| {
                 Origin {
                     source,
@@ -519,7 +534,7 @@ impl JobLedger for SqliteLedger {
                      intent_key = COALESCE(intent_key, excluded.intent_key)",
                 params![
                     self.base_url,
-                    id.get() as i64,
+                    id as i64,
                     slug,
                     now,
                     origin,
@@ -565,15 +580,19 @@ impl JobLedger for SqliteLedger {
     }
 
     async fn record_progress(&self, id: JobId, progress: &JobProgress) -> Result<(), LedgerError> {
-        self.set_progress(id.get(), progress)
+        // Job rows are kept for integer ids; any other id lives in its intent.
+        match id.as_u64() {
+            Some(id) => self.set_progress(id, progress),
+            None => Ok(()),
+        }
     }
 
     async fn mark_collected(&self, id: JobId, output: &str) -> Result<(), LedgerError> {
-        self.set_collected(id.get(), output)
+        self.set_collected(id, output)
     }
 
     async fn job(&self, id: JobId) -> Result<Option<JobEntry>, LedgerError> {
-        self.get(id.get())
+        self.get(id)
     }
 
     async fn jobs(&self) -> Result<Vec<JobEntry>, LedgerError> {

@@ -43,16 +43,19 @@ async fn contract(ledger: &dyn JobLedger) {
         .unwrap();
     let done = ledger.intent("key-a").await.unwrap().unwrap();
     assert_eq!(done.state, IntentState::Submitted);
-    assert_eq!(done.job_id.as_ref().unwrap().job_id(), Some(JobId(416349)));
+    assert_eq!(
+        done.job_id.as_ref().unwrap().job_id(),
+        Some(JobId::from(416349))
+    );
     assert!(done.advice().is_none());
-    let job = ledger.job(JobId(416349)).await.unwrap().unwrap();
+    let job = ledger.job(JobId::from(416349)).await.unwrap().unwrap();
     assert_eq!(job.scraper, "contacts");
     assert_eq!(job.origin.as_deref(), Some("/data/bodies.jsonl:17"));
     assert_eq!(job.intent_key.as_deref(), Some("key-a"));
 
     ledger
         .record_progress(
-            JobId(416349),
+            JobId::from(416349),
             &JobProgress {
                 status: "finished".into(),
                 rows: Some(3),
@@ -62,10 +65,10 @@ async fn contract(ledger: &dyn JobLedger) {
         .await
         .unwrap();
     ledger
-        .mark_collected(JobId(416349), "rows.jsonl")
+        .mark_collected(JobId::from(416349), "rows.jsonl")
         .await
         .unwrap();
-    let job = ledger.job(JobId(416349)).await.unwrap().unwrap();
+    let job = ledger.job(JobId::from(416349)).await.unwrap().unwrap();
     assert_eq!(job.status.as_deref(), Some("finished"));
     assert_eq!(job.rows, Some(3));
     assert_eq!(job.output.as_deref(), Some("rows.jsonl"));
@@ -168,7 +171,7 @@ async fn a_ledger_from_before_versioning_is_migrated_in_place() {
         .unwrap();
     }
     let ledger = SqliteLedger::open(&path, "http://sim").unwrap();
-    let old = ledger.get(5).unwrap().unwrap();
+    let old = ledger.get(JobId::from(5)).unwrap().unwrap();
     assert_eq!(
         (old.scraper.as_str(), old.origin.as_deref(), old.rows),
         ("contacts", Some("b.jsonl:1"), Some(1))
@@ -235,7 +238,7 @@ async fn the_sqlite_ledger_filters_and_forgets_jobs() {
             .record_submitted(&key, &submitted(json!(id)))
             .await
             .unwrap();
-        ledger.set_status(id, status, 0, 0).unwrap();
+        ledger.set_status(JobId::from(id), status, 0, 0).unwrap();
     }
     let ids = |query: JobQuery| -> Vec<u64> {
         ledger.query(&query).unwrap().iter().map(|e| e.id).collect()
@@ -285,5 +288,5 @@ async fn the_sqlite_ledger_filters_and_forgets_jobs() {
     assert!(ledger.forget(2).unwrap());
     assert!(!ledger.forget(2).unwrap(), "already gone");
     assert_eq!(ids(JobQuery::default()), [3, 1]);
-    assert!(ledger.get(2).unwrap().is_none());
+    assert!(ledger.get(JobId::from(2)).unwrap().is_none());
 }

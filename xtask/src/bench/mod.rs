@@ -159,7 +159,7 @@ async fn capture(rows: u64) -> Result<Captured> {
     let job = client.submit_raw("crawler", &body).await.map_err(fail)?;
     let id = job.id.get();
     client
-        .wait(JobId(id), PollPolicy::fast())
+        .wait(JobId::from(id), PollPolicy::fast())
         .await
         .map_err(fail)?;
     let http = reqwest::Client::new();
@@ -646,7 +646,7 @@ pub fn waits_child(args: &[&str]) -> Result<()> {
             .build()
             .map_err(fail)?;
         let body = json!({"urls": ["https://example.com/about"]});
-        let ids: Vec<u64> = futures::stream::iter(0..jobs)
+        let ids: Vec<JobId> = futures::stream::iter(0..jobs)
             .map(|_| {
                 let client = client.clone();
                 let body = body.clone();
@@ -654,7 +654,7 @@ pub fn waits_child(args: &[&str]) -> Result<()> {
                     client
                         .submit_raw("contacts", &body)
                         .await
-                        .map(|j| j.id.get())
+                        .map(|j| j.id)
                 }
             })
             .buffer_unordered(64)
@@ -665,7 +665,7 @@ pub fn waits_child(args: &[&str]) -> Result<()> {
         let waits = ids.iter().map(|&id| {
             let client = client.clone();
             let policy = policy.clone();
-            async move { client.wait(JobId(id), policy).await }
+            async move { client.wait(JobId::from(id), policy).await }
         });
         let done = futures::future::join_all(waits).await;
         let failed = done.iter().filter(|r| r.is_err()).count();

@@ -253,7 +253,7 @@ pub async fn resume(ctx: &Ctx, args: &ResumeArgs) -> Result<(), Failure> {
     let collect = |entry: Entry| {
         let (client, ledger, policy) = (&client, &ledger, policy.clone());
         async move {
-            let id = JobId(entry.id);
+            let id = JobId::from(entry.id);
             let kind = ScraperKind::from_str(&entry.scraper).ok();
             let line = ctx.display.job(format!("job {id}"));
             let done = match wait::follow(client, Some(ledger), id, policy, &line, None).await {
@@ -282,7 +282,7 @@ pub async fn resume(ctx: &Ctx, args: &ResumeArgs) -> Result<(), Failure> {
                     );
                     Collected::Written
                 }
-                Err(failure) => Collected::ExportFailed(failure.job(id.get())),
+                Err(failure) => Collected::ExportFailed(failure.job(id)),
             }
         }
     };

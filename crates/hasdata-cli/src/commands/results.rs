@@ -44,7 +44,7 @@ pub async fn export(
         None => client
             .status(id)
             .await
-            .map_err(|e| Failure::from(e).job(id.get()))?,
+            .map_err(|e| Failure::from(e).job(id))?,
     };
     let ended = job.status.is_terminal();
     if !ended && !allow_running {
@@ -55,7 +55,7 @@ pub async fn export(
                 job.status
             ),
         )
-        .job(id.get()));
+        .job(id));
     }
     let rows = match output.source {
         Source::Pages => client.results_json(id),
@@ -76,7 +76,7 @@ pub async fn export(
                 let shown = output.out.as_deref().map_or("stdout".into(), |p| p.display().to_string());
                 drop(writer);
                 let what = if signal == code::TERMINATED { "terminated" } else { "interrupted" };
-                return Err(Failure::new(signal, format!("{what}; the export to {shown} was not completed (`hasdata results {id}` writes it again)")).job(id.get()));
+                return Err(Failure::new(signal, format!("{what}; the export to {shown} was not completed (`hasdata results {id}` writes it again)")).job(id));
             }
             next = rows.next() => next,
         };
@@ -105,7 +105,7 @@ pub async fn export(
         && to_file
         && ended
     {
-        let _ = ledger.set_collected(id.get(), &super::absolute(&written));
+        let _ = ledger.set_collected(id, &super::absolute(&written));
     }
     Ok(Exported {
         rows: count,
@@ -126,7 +126,7 @@ fn incomplete(
 ) -> Failure {
     let rows = writer.rows();
     let short = error.is_incomplete() || (ended && rows < expected);
-    let mut failure = Failure::from(error).job(id.get());
+    let mut failure = Failure::from(error).job(id);
     if failure.code == code::BROKEN_PIPE {
         return failure;
     }
@@ -150,7 +150,7 @@ fn incomplete(
 pub async fn run(ctx: &Ctx, args: &ResultsArgs) -> Result<(), Failure> {
     let client = ctx.client(Arc::new(MemoryLedger::new()), args.output.concurrency)?;
     let ledger = ctx.ledger().ok();
-    let id = JobId(args.id);
+    let id = JobId::from(args.id);
     let scraper = ledger
         .as_ref()
         .and_then(|l| l.get(args.id).ok().flatten())

@@ -63,7 +63,10 @@ async fn a_rerun_bulk_file_sends_only_its_unsent_lines() {
     // Every job the simulator created is in the ledger with its id and its line.
     let ledger = ledger(&shell);
     for created in shell.sim.created_jobs() {
-        let job = ledger.get(created.id).unwrap().unwrap();
+        let job = ledger
+            .get(hasdata_model::JobId::from(created.id))
+            .unwrap()
+            .unwrap();
         assert!(job.origin.unwrap().starts_with(&path.to_string()));
         assert_eq!(job.intent_key, created.idempotency_key);
     }

@@ -90,7 +90,7 @@ async fn account(shell: &Shell, figures: &mut Figures) {
             .as_deref()
             .expect("every POST carries a key");
         let intent = ledger.intent(key).await.unwrap();
-        if let Some(entry) = ledger.get(job.id).unwrap() {
+        if let Some(entry) = ledger.get(hasdata_model::JobId::from(job.id)).unwrap() {
             assert_eq!(entry.intent_key.as_deref(), Some(key), "job {}", job.id);
             figures.in_ledger_by_id += 1;
         } else if intent.as_ref().is_some_and(|i| i.state.is_unresolved()) {

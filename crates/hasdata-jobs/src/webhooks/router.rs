@@ -128,12 +128,15 @@ mod tests {
             routes.deliver(event(3));
         }
         // 1 + 1 + 99,999: one over the limit, so job 1 (the oldest) goes.
-        assert!(!routes.unclaimed.contains_key(&JobId(1)));
-        assert_eq!(routes.unclaimed[&JobId(2)].len(), 1);
+        assert!(!routes.unclaimed.contains_key(&JobId::from(1)));
+        assert_eq!(routes.unclaimed[&JobId::from(2)].len(), 1);
         assert_eq!(routes.unclaimed_count, MAX_UNCLAIMED);
-        assert_eq!(routes.unclaimed_order, [JobId(2), JobId(3)]);
+        assert_eq!(routes.unclaimed_order, [JobId::from(2), JobId::from(3)]);
         routes.deliver(event(3));
-        assert!(!routes.unclaimed.contains_key(&JobId(2)), "then job 2");
+        assert!(
+            !routes.unclaimed.contains_key(&JobId::from(2)),
+            "then job 2"
+        );
         assert_eq!(routes.unclaimed_count, MAX_UNCLAIMED);
     }
 
@@ -141,17 +144,20 @@ mod tests {
     fn a_subscriber_gets_its_jobs_events_and_a_gone_one_is_forgotten() {
         let mut routes = Routes::default();
         let (sender, mut receiver) = mpsc::unbounded_channel();
-        routes.subscribers.insert(JobId(5), sender);
+        routes.subscribers.insert(JobId::from(5), sender);
         routes.deliver(event(5));
         routes.deliver(event(6));
-        assert_eq!(receiver.try_recv().expect("delivered").job_id, JobId(5));
+        assert_eq!(
+            receiver.try_recv().expect("delivered").job(),
+            Some(JobId::from(5))
+        );
         assert!(receiver.try_recv().is_err(), "another job's event is not");
         assert_eq!(routes.unclaimed_count, 1, "job 6's is held");
         drop(receiver);
         routes.deliver(event(5));
-        assert!(!routes.subscribers.contains_key(&JobId(5)));
+        assert!(!routes.subscribers.contains_key(&JobId::from(5)));
         assert!(
-            !routes.unclaimed.contains_key(&JobId(5)),
+            !routes.unclaimed.contains_key(&JobId::from(5)),
             "an event for a dropped subscriber is not held"
         );
     }

@@ -114,7 +114,7 @@ async fn a_ledger_failing_after_the_job_exists_hands_back_the_id() {
         .submit(&ContactsBody::new(["https://a.example"]))
         .await
         .unwrap_err();
-    let created = JobId(env.sim.config().first_job_id);
+    let created = JobId::from(env.sim.config().first_job_id);
     match &error {
         Error::Ledger {
             job_id,
@@ -135,7 +135,7 @@ async fn a_ledger_failing_after_the_job_exists_hands_back_the_id() {
         "the job exists: never submit it again"
     );
     assert!(
-        env.sim.expected_rows(created.get()).is_some(),
+        env.sim.expected_rows(created.as_u64().unwrap()).is_some(),
         "the id names the real job"
     );
 }
@@ -174,14 +174,14 @@ async fn a_wait_gives_up_after_max_consecutive_errors_with_the_id() {
         jitter: 0.0,
         ..PollPolicy::default()
     };
-    let error = client.wait(JobId(1), policy).await.unwrap_err();
+    let error = client.wait(JobId::from(1), policy).await.unwrap_err();
     assert!(
         matches!(
             &error,
             Error::Api {
-                job_id: Some(JobId(1)),
+                job_id: Some(id),
                 ..
-            }
+            } if *id == JobId::from(1)
         ),
         "the poll's own error, not the deadline: {error:?}"
     );
@@ -384,11 +384,11 @@ async fn a_file_the_splitter_refuses_falls_back_to_the_pages() {
         .build()
         .unwrap();
     let rows: Vec<_> = client
-        .download::<GoogleSerp>(JobId(7))
+        .download::<GoogleSerp>(JobId::from(7))
         .try_collect()
         .await
         .unwrap();
-    let positions: Vec<u64> = rows.iter().map(|r| r.position.unwrap().get()).collect();
+    let positions: Vec<u64> = rows.iter().map(|r| r.position.as_ref().unwrap().get()).collect();
     assert_eq!(positions, [1, 2]);
     let paths = paths.lock().unwrap();
     let files = paths.iter().filter(|p| *p == "/7.json").count();

@@ -62,7 +62,7 @@ async fn submit_posts_the_body_once_with_the_key_and_records_the_id() {
         .await
         .unwrap();
     replay.assert_requests_match();
-    assert_eq!(job.id(), JobId(416349));
+    assert_eq!(job.id(), JobId::from(416349));
     assert_eq!(job.record().unwrap().status, JobStatus::Pending);
     let sent = &replay.requests()[0];
     let key = sent.headers()["idempotency-key"]
@@ -97,7 +97,7 @@ async fn the_id_is_recorded_even_when_the_rest_of_the_record_does_not_decode() {
         .submit(&ContactsBody::new(["https://a.example"]))
         .await
         .unwrap();
-    assert_eq!(job.id(), JobId(416350));
+    assert_eq!(job.id(), JobId::from(416350));
     assert_eq!(job.record().unwrap().status, JobStatus::Pending);
     let intent = &ledger.intents().await.unwrap()[0];
     assert_eq!(intent.state, IntentState::Submitted);
@@ -110,23 +110,29 @@ async fn the_id_is_recorded_even_when_the_rest_of_the_record_does_not_decode() {
 }
 
 #[tokio::test]
-async fn an_id_that_is_not_an_integer_is_kept_and_reported() {
-    let (_, client, ledger) = replay(vec![(
-        ExpectedRequest::new(Method::POST, "https://api.test/scrapers/contacts/jobs"),
-        CannedResponse::json(r#"{"id": "j-7f3a", "status": "pending"}"#),
-    )]);
-    let error = client
+async fn an_id_that_is_not_an_integer_is_kept_and_echoed() {
+    let (replay, client, ledger) = replay(vec![
+        (
+            ExpectedRequest::new(Method::POST, "https://api.test/scrapers/contacts/jobs"),
+            CannedResponse::json(r#"{"id": "j-7f3a", "status": "pending"}"#),
+        ),
+        (
+            ExpectedRequest::new(Method::GET, "https://api.test/scrapers/jobs/j-7f3a"),
+            CannedResponse::json(r#"{"id": "j-7f3a", "status": "in_progress", "dataRowsCount": null}"#),
+        ),
+    ]);
+    let job = client
         .submit_raw("contacts", &json!({"urls": ["https://a.example"]}))
         .await
-        .unwrap_err();
-    let Error::UnsupportedJobId { id, key } = &error else {
-        panic!("{error:?}");
-    };
-    assert_eq!(id, "j-7f3a");
-    let intent = ledger.intent(key).await.unwrap().unwrap();
+        .unwrap();
+    assert_eq!(job.id.to_string(), "j-7f3a");
+    let intent = &ledger.intents().await.unwrap()[0];
     assert_eq!(intent.state, IntentState::Submitted);
     assert_eq!(intent.job_id, Some(SentJobId::Text("j-7f3a".into())));
-    assert!(ledger.jobs().await.unwrap().is_empty());
+    let status = client.status(job.id).await.unwrap();
+    assert_eq!(status.status, JobStatus::InProgress);
+    assert_eq!(status.data_rows_count.get(), 0, "null: not yet populated");
+    replay.assert_requests_match();
 }
 
 #[tokio::test]
@@ -274,13 +280,13 @@ async fn status_and_stop_use_their_paths_and_decode_string_counts() {
             ),
         ),
     ]);
-    let job = client.status(JobId(416349)).await.unwrap();
+    let job = client.status(JobId::from(416349)).await.unwrap();
     assert_eq!((job.credits_spent.get(), job.data_rows_count.get()), (5, 1));
     assert_eq!(
         job.data.unwrap().json.as_deref(),
         Some("https://files.test/a.json")
     );
-    let stopped = client.stop(JobId(416349)).await.unwrap();
+    let stopped = client.stop(JobId::from(416349)).await.unwrap();
     assert_eq!(stopped.status, JobStatus::Stopped);
     replay.assert_requests_match();
 }
@@ -294,8 +300,8 @@ async fn errors_after_submit_carry_the_job_id_and_never_the_key() {
             format!(r#"{{"message": "job 77 not found for key {KEY}"}}"#),
         ),
     )]);
-    let error = client.status(JobId(77)).await.unwrap_err();
-    assert_eq!(error.job_id(), Some(JobId(77)));
+    let error = client.status(JobId::from(77)).await.unwrap_err();
+    assert_eq!(error.job_id(), Some(JobId::from(77)));
     assert_eq!(error.status().map(|s| s.as_u16()), Some(404));
     let shown = format!("{error} {error:?}");
     assert!(shown.contains("job 77"), "{shown}");
@@ -336,7 +342,7 @@ async fn results_page_through_last_page_with_the_documented_query() {
         ),
     ]);
     let rows: Vec<_> = client
-        .results::<Contacts>(JobId(9))
+        .results::<Contacts>(JobId::from(9))
         .try_collect()
         .await
         .unwrap();
@@ -354,7 +360,7 @@ async fn results_page_through_last_page_with_the_documented_query() {
 }
 
 #[tokio::test]
-async fn a_bad_row_names_the_page_the_row_and_the_field() {
+async fn a_row_that_is_not_an_object_names_the_page_and_the_row() {
     let (_, client, _) = replay(vec![
         (ExpectedRequest::new(Method::GET, "https://api.test/scrapers/jobs/9"), CannedResponse::json(r#"{"id": 9, "status": "finished", "dataRowsCount": 2}"#)),
         (
@@ -362,17 +368,17 @@ async fn a_bad_row_names_the_page_the_row_and_the_field() {
             CannedResponse::json(
                 json!({"meta": {"total": 2, "perPage": 100, "currentPage": 1, "lastPage": 1},
                     "data": [{"id": "a", "jobId": 9, "data": {"url": "https://a.example"}},
-                             {"id": "b", "jobId": 9, "data": {"url": "https://b.example", "emails": null}}]})
+                             {"id": "b", "jobId": 9, "data": "not a row"}]})
                 .to_string(),
             ),
         ),
     ]);
-    let results: Vec<_> = client.results::<Contacts>(JobId(9)).collect().await;
+    let results: Vec<_> = client.results::<Contacts>(JobId::from(9)).collect().await;
     let error = results.into_iter().find_map(Result::err).unwrap();
     match &error {
         Error::Decode { source, job_id } => {
-            assert_eq!(source.path, "page 1.data[1].data.emails");
-            assert_eq!(*job_id, Some(JobId(9)));
+            assert_eq!(source.path, "page 1.data[1].data");
+            assert_eq!(*job_id, Some(JobId::from(9)));
         }
         other => panic!("{other:?}"),
     }
@@ -425,7 +431,7 @@ async fn wait_follows_the_documented_schedule() {
         .transport(Arc::new(mock))
         .build()
         .unwrap();
-    let job = client.wait(JobId(1), no_jitter()).await.unwrap();
+    let job = client.wait(JobId::from(1), no_jitter()).await.unwrap();
     assert_eq!(job.status, JobStatus::Finished);
     let times = times.lock().unwrap();
     let gaps: Vec<f64> = times
@@ -443,7 +449,7 @@ async fn jitter_stays_within_its_share() {
         .transport(Arc::new(mock))
         .build()
         .unwrap();
-    client.wait(JobId(1), PollPolicy::default()).await.unwrap();
+    client.wait(JobId::from(1), PollPolicy::default()).await.unwrap();
     let times = times.lock().unwrap();
     let policy = PollPolicy::default();
     for (n, gap) in times.windows(2).map(|w| w[1] - w[0]).enumerate() {
@@ -465,7 +471,7 @@ async fn a_transient_poll_error_does_not_end_the_wait() {
         .retry_policy(RetryPolicy::never())
         .build()
         .unwrap();
-    let job = client.wait(JobId(1), no_jitter()).await.unwrap();
+    let job = client.wait(JobId::from(1), no_jitter()).await.unwrap();
     assert_eq!(job.status, JobStatus::Finished);
 }
 
@@ -478,14 +484,14 @@ async fn the_deadline_error_carries_the_id_and_the_last_status() {
         .build()
         .unwrap();
     let policy = no_jitter().deadline(Duration::from_secs(120));
-    let error = client.wait(JobId(1), policy).await.unwrap_err();
+    let error = client.wait(JobId::from(1), policy).await.unwrap_err();
     match &error {
         Error::WaitDeadline {
             job_id,
             waited,
             last_status,
         } => {
-            assert_eq!(*job_id, JobId(1));
+            assert_eq!(*job_id, JobId::from(1));
             assert_eq!(*waited, Duration::from_secs(120));
             assert_eq!(last_status.as_ref(), Some(&JobStatus::InProgress));
         }
@@ -505,7 +511,7 @@ async fn polling_faster_than_10s_is_refused_against_hasdata() {
         .build()
         .unwrap();
     let error = client
-        .wait(JobId(1), PollPolicy::fast().clone_with_guard())
+        .wait(JobId::from(1), PollPolicy::fast().clone_with_guard())
         .await
         .unwrap_err();
     assert!(
@@ -538,7 +544,7 @@ async fn watch_streams_snapshots_with_the_time_to_the_next_poll() {
         .build()
         .unwrap();
     let snapshots: Vec<_> = client
-        .watch(JobId(1), no_jitter())
+        .watch(JobId::from(1), no_jitter())
         .try_collect()
         .await
         .unwrap();
@@ -585,7 +591,7 @@ async fn a_lagging_last_page_does_not_lose_rows() {
             CannedResponse::json(page(2, 100..150)),
         ),
     ]);
-    let rows: Vec<serde_json::Value> = client.results_raw(JobId(9)).try_collect().await.unwrap();
+    let rows: Vec<serde_json::Value> = client.results_raw(JobId::from(9)).try_collect().await.unwrap();
     assert_eq!(rows.len(), 150);
     assert_eq!(rows[149]["url"], "https://149.example");
     replay.assert_requests_match();
@@ -617,7 +623,7 @@ async fn an_uncertain_intent_is_resent_only_on_request_with_its_own_key_and_body
         .resend_intent(&key, serde_json::to_vec(&body).unwrap().into())
         .await
         .unwrap();
-    assert_eq!(job.id, JobId(77));
+    assert_eq!(job.id, JobId::from(77));
     let sent = replay.requests();
     assert_eq!(
         sent[0].headers()["idempotency-key"],

@@ -194,8 +194,16 @@ fn client(base: &str) -> Client {
 async fn pages_and_data_json_give_the_bytes_the_api_sent() {
     let server = job_server(77).await;
     let client = client(&server.base);
-    let from_pages: Vec<RowJson> = client.results_json(JobId(77)).try_collect().await.unwrap();
-    let from_file: Vec<RowJson> = client.download_json(JobId(77)).try_collect().await.unwrap();
+    let from_pages: Vec<RowJson> = client
+        .results_json(JobId::from(77))
+        .try_collect()
+        .await
+        .unwrap();
+    let from_file: Vec<RowJson> = client
+        .download_json(JobId::from(77))
+        .try_collect()
+        .await
+        .unwrap();
     let expected: Vec<&[u8]> = ROWS.iter().map(|r| r.as_bytes()).collect();
     let pages: Vec<&[u8]> = from_pages.iter().map(RowJson::as_bytes).collect();
     let file: Vec<&[u8]> = from_file.iter().map(RowJson::as_bytes).collect();
@@ -204,7 +212,7 @@ async fn pages_and_data_json_give_the_bytes_the_api_sent() {
     assert!(server.requests.load(Ordering::SeqCst) >= 3);
     // Typed streams still decode into types: `Value` has no room for `1e400`, and says where.
     let error = client
-        .download_raw(JobId(77))
+        .download_raw(JobId::from(77))
         .try_collect::<Vec<serde_json::Value>>()
         .await
         .unwrap_err();
@@ -244,7 +252,11 @@ async fn the_client_keeps_its_requests_in_flight_under_its_limit() {
         .max_concurrent_requests(2)
         .build()
         .unwrap();
-    let rows: Vec<RowJson> = client.results_json(JobId(5)).try_collect().await.unwrap();
+    let rows: Vec<RowJson> = client
+        .results_json(JobId::from(5))
+        .try_collect()
+        .await
+        .unwrap();
     let expected: Vec<String> = (1..=pages).map(|p| format!(r#"{{"page":{p}}}"#)).collect();
     let got: Vec<String> = rows.iter().map(ToString::to_string).collect();
     assert_eq!(got, expected);

@@ -31,7 +31,7 @@ async fn contacts_end_to_end() {
     let job = env.client.submit(&body).await.unwrap();
     assert_eq!(
         env.ledger.jobs().await.unwrap()[0].id,
-        job.id().get(),
+        job.id().as_u64().unwrap(),
         "recorded before submit returned"
     );
     let done = job.wait(PollPolicy::fast()).await.unwrap();
@@ -180,7 +180,7 @@ async fn cancel_a_waiting_run(env: &Env, stop_on_cancel: bool) -> JobId {
     );
     let jobs = env.ledger.jobs().await.unwrap();
     assert_eq!(jobs.len(), entries_before + 1, "one submit recorded");
-    JobId(jobs[0].id)
+    JobId::from(jobs[0].id)
 }
 
 #[tokio::test]

@@ -158,7 +158,7 @@ fn options(early_rows: bool) -> MergeOptions {
 #[tokio::test]
 async fn without_early_rows_every_row_comes_from_the_api() {
     let (env, id) = one_finished_job().await;
-    let expected = env.sim.expected_rows(id.get()).unwrap();
+    let expected = env.sim.expected_rows(id.as_u64().unwrap()).unwrap();
     // The webhooks carry the first ten rows and say the job finished.
     let events = futures::stream::iter([
         event(
@@ -186,8 +186,8 @@ async fn without_early_rows_every_row_comes_from_the_api() {
 #[tokio::test]
 async fn events_of_other_jobs_are_ignored() {
     let (env, id) = one_finished_job().await;
-    let expected = env.sim.expected_rows(id.get()).unwrap();
-    let other = id.get() + 1000;
+    let expected = env.sim.expected_rows(id.as_u64().unwrap()).unwrap();
+    let other = id.as_u64().unwrap() + 1000;
     // Another job's rows and end, then this job's first rows and end.
     let events = futures::stream::iter([
         event(
