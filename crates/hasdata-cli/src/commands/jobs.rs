@@ -91,7 +91,12 @@ pub async fn list(ctx: &Ctx, args: &ListArgs) -> Result<(), Failure> {
 /// Removes a job from the ledger; exit 1 when it was not there.
 pub fn forget(ctx: &Ctx, args: &JobArg) -> Result<(), Failure> {
     let ledger = ctx.ledger()?;
-    if !ledger.forget(args.id)? {
+    // The ledger keeps job rows for integer ids only.
+    let forgotten = match args.id.as_u64() {
+        Some(id) => ledger.forget(id)?,
+        None => false,
+    };
+    if !forgotten {
         return Err(
             Failure::new(code::OTHER, format!("job {} is not in the ledger", args.id)).job(args.id),
         );
@@ -107,7 +112,7 @@ pub async fn show(ctx: &Ctx, args: &ShowArgs) -> Result<(), Failure> {
     let ledger = ctx.ledger()?;
     if let Ok(id) = args.target.trim().parse::<u64>() {
         let entry = ledger
-            .get(id)?
+            .get(JobId::from(id))?
             .ok_or_else(|| Failure::new(code::OTHER, format!("job {id} is not in the ledger")))?;
         ctx.emit(
             || serde_json::to_string_pretty(&entry.to_json()).unwrap_or_default(),
