@@ -157,7 +157,10 @@ async fn capture(rows: u64) -> Result<Captured> {
         .map_err(fail)?;
     let body = json!({"urls": ["https://example.com/"], "limit": rows});
     let job = client.submit_raw("crawler", &body).await.map_err(fail)?;
-    let id = job.id.get();
+    let id = job
+        .id
+        .as_u64()
+        .ok_or_else(|| format!("the simulator answered a non-integer job id {}", job.id))?;
     client
         .wait(JobId::from(id), PollPolicy::fast())
         .await
@@ -650,12 +653,7 @@ pub fn waits_child(args: &[&str]) -> Result<()> {
             .map(|_| {
                 let client = client.clone();
                 let body = body.clone();
-                async move {
-                    client
-                        .submit_raw("contacts", &body)
-                        .await
-                        .map(|j| j.id)
-                }
+                async move { client.submit_raw("contacts", &body).await.map(|j| j.id) }
             })
             .buffer_unordered(64)
             .try_collect()
@@ -665,7 +663,7 @@ pub fn waits_child(args: &[&str]) -> Result<()> {
         let waits = ids.iter().map(|&id| {
             let client = client.clone();
             let policy = policy.clone();
-            async move { client.wait(JobId::from(id), policy).await }
+            async move { client.wait(id, policy).await }
         });
         let done = futures::future::join_all(waits).await;
         let failed = done.iter().filter(|r| r.is_err()).count();

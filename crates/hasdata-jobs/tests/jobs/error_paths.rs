@@ -388,7 +388,10 @@ async fn a_file_the_splitter_refuses_falls_back_to_the_pages() {
         .try_collect()
         .await
         .unwrap();
-    let positions: Vec<u64> = rows.iter().map(|r| r.position.as_ref().unwrap().get()).collect();
+    let positions: Vec<u64> = rows
+        .iter()
+        .map(|r| r.position.as_ref().unwrap().get())
+        .collect();
     assert_eq!(positions, [1, 2]);
     let paths = paths.lock().unwrap();
     let files = paths.iter().filter(|p| *p == "/7.json").count();

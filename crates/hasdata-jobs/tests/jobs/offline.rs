@@ -118,7 +118,9 @@ async fn an_id_that_is_not_an_integer_is_kept_and_echoed() {
         ),
         (
             ExpectedRequest::new(Method::GET, "https://api.test/scrapers/jobs/j-7f3a"),
-            CannedResponse::json(r#"{"id": "j-7f3a", "status": "in_progress", "dataRowsCount": null}"#),
+            CannedResponse::json(
+                r#"{"id": "j-7f3a", "status": "in_progress", "dataRowsCount": null}"#,
+            ),
         ),
     ]);
     let job = client
@@ -362,9 +364,15 @@ async fn results_page_through_last_page_with_the_documented_query() {
 #[tokio::test]
 async fn a_row_that_is_not_an_object_names_the_page_and_the_row() {
     let (_, client, _) = replay(vec![
-        (ExpectedRequest::new(Method::GET, "https://api.test/scrapers/jobs/9"), CannedResponse::json(r#"{"id": 9, "status": "finished", "dataRowsCount": 2}"#)),
         (
-            ExpectedRequest::new(Method::GET, "https://api.test/scrapers/jobs/9/results?page=1&limit=100"),
+            ExpectedRequest::new(Method::GET, "https://api.test/scrapers/jobs/9"),
+            CannedResponse::json(r#"{"id": 9, "status": "finished", "dataRowsCount": 2}"#),
+        ),
+        (
+            ExpectedRequest::new(
+                Method::GET,
+                "https://api.test/scrapers/jobs/9/results?page=1&limit=100",
+            ),
             CannedResponse::json(
                 json!({"meta": {"total": 2, "perPage": 100, "currentPage": 1, "lastPage": 1},
                     "data": [{"id": "a", "jobId": 9, "data": {"url": "https://a.example"}},
@@ -449,7 +457,10 @@ async fn jitter_stays_within_its_share() {
         .transport(Arc::new(mock))
         .build()
         .unwrap();
-    client.wait(JobId::from(1), PollPolicy::default()).await.unwrap();
+    client
+        .wait(JobId::from(1), PollPolicy::default())
+        .await
+        .unwrap();
     let times = times.lock().unwrap();
     let policy = PollPolicy::default();
     for (n, gap) in times.windows(2).map(|w| w[1] - w[0]).enumerate() {
@@ -591,7 +602,11 @@ async fn a_lagging_last_page_does_not_lose_rows() {
             CannedResponse::json(page(2, 100..150)),
         ),
     ]);
-    let rows: Vec<serde_json::Value> = client.results_raw(JobId::from(9)).try_collect().await.unwrap();
+    let rows: Vec<serde_json::Value> = client
+        .results_raw(JobId::from(9))
+        .try_collect()
+        .await
+        .unwrap();
     assert_eq!(rows.len(), 150);
     assert_eq!(rows[149]["url"], "https://149.example");
     replay.assert_requests_match();
