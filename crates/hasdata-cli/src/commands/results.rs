@@ -150,7 +150,7 @@ fn incomplete(
 pub async fn run(ctx: &Ctx, args: &ResultsArgs) -> Result<(), Failure> {
     let client = ctx.client(Arc::new(MemoryLedger::new()), args.output.concurrency)?;
     let ledger = ctx.ledger().ok();
-    let id = JobId::from(args.id);
+    let id = args.id;
     let scraper = ledger
         .as_ref()
         .and_then(|l| l.get(args.id).ok().flatten())
