@@ -133,7 +133,7 @@ impl Client {
     /// let job: JobHandle<Contacts> =
     ///     client.submit(&ContactsBody::new(["https://example.com/about"])).await?;
     /// // The id is in the client's ledger already; a later process gets the job back by id.
-    /// let again = client.job::<Contacts>(job.id().get());
+    /// let again = client.job::<Contacts>(job.id());
     /// assert_eq!(again.id(), job.id());
     /// assert!(client.ledger().job(job.id()).await?.is_some());
     /// # Ok(())

@@ -451,7 +451,7 @@ async fn a_job_submitted_from_rust_with_the_same_ledger_file_is_in_jobs_list() {
         .collect();
     assert_eq!(
         ids,
-        [job.id().get()],
+        [job.id().as_u64().unwrap()],
         "the CLI lists the job Rust code submitted"
     );
 }

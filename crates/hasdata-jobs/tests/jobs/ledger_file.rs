@@ -35,7 +35,7 @@ async fn a_job_submitted_with_a_ledger_file_is_in_that_file() {
     let jobs = reopened.jobs().await.unwrap();
     assert_eq!(
         jobs.iter().map(|entry| entry.id).collect::<Vec<_>>(),
-        [job.id().get()]
+        [job.id().as_u64().unwrap()]
     );
     let intents = reopened.intents().await.unwrap();
     assert_eq!(intents.len(), 1);
