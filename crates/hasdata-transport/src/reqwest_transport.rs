@@ -42,6 +42,7 @@ pub const DEFAULT_READ_TIMEOUT: Duration = Duration::from_secs(120);
 pub struct ReqwestTransport {
     client: reqwest::Client,
     timeout: Duration,
+    read_timeout: Duration,
 }
 
 /// Settings of a [`ReqwestTransport`].
@@ -119,7 +120,6 @@ impl ReqwestTransportBuilder {
             .tls_backend_preconfigured(tls)
             .user_agent(self.user_agent)
             .connect_timeout(self.connect_timeout)
-            .read_timeout(self.read_timeout)
             .pool_max_idle_per_host(self.max_idle_per_host)
             .redirect(same_origin_redirects())
             .build()
@@ -127,6 +127,7 @@ impl ReqwestTransportBuilder {
         Ok(ReqwestTransport {
             client,
             timeout: self.timeout,
+            read_timeout: self.read_timeout,
         })
     }
 }
@@ -182,11 +183,39 @@ impl Transport for ReqwestTransport {
         if let Some(headers) = builder.headers_mut() {
             *headers = response.headers().clone();
         }
-        let body = Body::from_stream(response.bytes_stream().map_err(classify));
+        // The idle limit is applied here, to the body only: reqwest's own `read_timeout` also
+        // runs while waiting for the headers, which would cut the API's 300 s deadline short.
+        let body = Body::from_stream(idle_limited(
+            Box::pin(response.bytes_stream().map_err(classify)),
+            self.read_timeout,
+        ));
         builder
             .body(body)
             .map_err(|e| TransportError::new(TransportErrorKind::Other, true, e.to_string()))
     }
+}
+
+/// Ends `stream` with a timeout error when no chunk arrives for `idle`.
+fn idle_limited<S>(
+    stream: S,
+    idle: Duration,
+) -> impl futures::Stream<Item = Result<bytes::Bytes, TransportError>> + Send + 'static
+where
+    S: futures::Stream<Item = Result<bytes::Bytes, TransportError>> + Send + Unpin + 'static,
+{
+    futures::stream::unfold(Some(stream), move |state| async move {
+        let mut stream = state?;
+        match tokio::time::timeout(idle, futures::StreamExt::next(&mut stream)).await {
+            Ok(Some(item)) => Some((item, Some(stream))),
+            Ok(None) => None,
+            Err(_) => Some((
+                Err(TransportError::timeout(format!(
+                    "the body went silent for {idle:?}"
+                ))),
+                None,
+            )),
+        }
+    })
 }
 
 /// Maps a reqwest error to a [`TransportError`], deciding whether the request may have

@@ -24,6 +24,8 @@ pub enum Action {
     Reset,
     /// Never answer.
     Hang,
+    /// Wait this long, then answer 200 with this body.
+    Slow(std::time::Duration, String),
     /// Answer 200 with `chunks` chunks of `chunk_size` bytes; fail the connection after
     /// `fail_after` chunks when set.
     Stream {
@@ -153,6 +155,17 @@ async fn handle(
         }
         Action::Reset => Err(std::io::Error::other("scripted reset")),
         Action::Hang => std::future::pending().await,
+        Action::Slow(delay, body) => {
+            tokio::time::sleep(delay).await;
+            Ok(http::Response::builder()
+                .status(200)
+                .body(
+                    http_body_util::Full::new(Bytes::from(body))
+                        .map_err(|e: Infallible| match e {})
+                        .boxed(),
+                )
+                .unwrap())
+        }
         Action::Stream {
             chunks,
             chunk_size,

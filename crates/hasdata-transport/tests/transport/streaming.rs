@@ -2,8 +2,9 @@
 
 use std::time::Duration;
 
+use bytes::Bytes;
 use futures::StreamExt;
-use hasdata_transport::{Transport, TransportErrorKind};
+use hasdata_transport::{ReqwestTransport, Transport, TransportErrorKind};
 
 use crate::server::{Action, TestServer};
 use crate::{request, reqwest_transport};
@@ -78,4 +79,30 @@ async fn collecting_stops_at_the_limit() {
         .await
         .unwrap_err();
     assert!(error.to_string().contains("limit"), "{error}");
+}
+
+/// reqwest's own read timeout also runs before the headers; the transport applies its idle
+/// limit to the body only, so a server slower than `read_timeout` to answer (but within
+/// `timeout`, the API's 300 s) is waited for.
+#[tokio::test]
+async fn the_idle_limit_does_not_cut_the_wait_for_headers() {
+    let server = TestServer::start(
+        vec![Action::Slow(Duration::from_millis(400), "{}".into())],
+        Action::status(404),
+    )
+    .await;
+    let transport = ReqwestTransport::builder()
+        .timeout(Duration::from_secs(60))
+        .read_timeout(Duration::from_millis(50))
+        .build()
+        .unwrap();
+    let response = transport
+        .send(
+            http::Request::get(server.url("/slow"))
+                .body(Bytes::new())
+                .unwrap(),
+        )
+        .await
+        .expect("headers slower than the idle limit are still awaited");
+    assert_eq!(response.status(), 200);
 }
