@@ -60,7 +60,14 @@ pub async fn export(
     let rows = match output.source {
         Source::Pages => client.results_json(id),
         Source::File => client.download_json(id),
-        Source::Auto if job.status == JobStatus::Finished => client.download_json(id),
+        // A finished job without a `data.json` link (HasData's docs show such records) is read
+        // from the pages instead of failing.
+        Source::Auto
+            if job.status == JobStatus::Finished
+                && job.data.as_ref().is_some_and(|links| links.json.is_some()) =>
+        {
+            client.download_json(id)
+        }
         Source::Auto => client.results_json(id),
     };
     let columns = scraper.map(schema_columns).unwrap_or_default();
