@@ -70,10 +70,9 @@ pub async fn run(ctx: &Ctx, args: &SubmitArgs) -> Result<(), Failure> {
     let options = SubmitOptions {
         origin: Some(body_origin(source)),
     };
-    let job = client
-        .submit_raw_with(kind.as_str(), &body, &options)
-        .await?;
-    // The ledger recorded the id before submit_raw_with returned.
+    // A 429 (the concurrency cap) created no job: wait it out, as `run` and bulk submits do.
+    let job = submit_waiting_out_429(&client, kind.as_str(), &body, &options).await?;
+    // The ledger recorded the id before the submit returned.
     ctx.emit(
         || job.id.to_string(),
         serde_json::to_value(&job).unwrap_or_default(),
