@@ -48,7 +48,7 @@ mod webhook;
 
 pub use field::{IntoFieldValue, Range};
 pub use job::{DownloadLinks, Job, ScraperInfo};
-pub use job_id::{JobId, ParseJobIdError};
+pub use job_id::{JobId, MAX_DISTINCT_TEXT_IDS, MAX_TEXT_ID, ParseJobIdError};
 pub use lenient::{Count, NumberOrText, TextOrList, TextOrObject};
 pub use open_enum::OpenEnum;
 pub use page::{PageMeta, ResultRow, ResultsPage};
