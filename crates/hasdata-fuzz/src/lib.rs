@@ -1,6 +1,6 @@
 //! Fuzz harnesses for every parser that takes bytes from outside: the `data.json` splitter,
-//! response decoding (job record, status, results page, errors), webhook events and body
-//! validation.
+//! response decoding (job record, status, results page, errors), webhook events, body
+//! validation and the ledger's stored intents.
 //!
 //! Each harness takes arbitrary bytes and returns normally for every input; it panics only when
 //! an invariant breaks (a crash in the code under test, or a harness `assert!`). The harnesses
@@ -23,6 +23,7 @@ pub const HARNESSES: &[(&str, Harness)] = &[
     ("webhook_event", webhook_event),
     ("body_validation", body_validation),
     ("api_error", api_error),
+    ("ledger_intent", ledger_intent),
 ];
 
 /// The `data.json` splitter, fed the input in chunks of a size the input's first byte picks.
@@ -118,4 +119,42 @@ pub fn api_error(data: &[u8]) {
     let error =
         hasdata_transport::ApiError::from_response_parts(status, &http::HeaderMap::new(), body);
     let _ = format!("{error} {error:?}");
+}
+
+/// The ledger's stored records: an intent built from any body bytes (what `submit --body FILE`
+/// stores before the POST) and the stored state names read back.
+///
+/// Oracle: the stored body is JSON, and no string under its `webhook.headers` (or an echoed
+/// `input.webhook.headers`) survives except the redaction marker: webhook header values are
+/// secrets and must never reach storage, whatever shape the user gave them.
+pub fn ledger_intent(data: &[u8]) {
+    let intent = hasdata_ledger::Intent::new("key", "contacts", data, None);
+    if let Some(stored) = &intent.body {
+        let value: Value = serde_json::from_str(stored).expect("a stored body is JSON");
+        for path in ["/webhook/headers", "/input/webhook/headers"] {
+            if let Some(headers) = value.pointer(path) {
+                assert_only_redacted(headers, path);
+            }
+        }
+    }
+    if let Ok(text) = std::str::from_utf8(data) {
+        if let Some(state) = hasdata_ledger::IntentState::parse(text) {
+            assert_eq!(state.as_str(), text, "a state name reads back as itself");
+        }
+    }
+}
+
+fn assert_only_redacted(value: &Value, path: &str) {
+    match value {
+        Value::String(text) => assert_eq!(
+            text,
+            hasdata_ledger::REDACTED,
+            "a webhook header string at {path} reached storage"
+        ),
+        Value::Array(items) => items.iter().for_each(|item| assert_only_redacted(item, path)),
+        Value::Object(object) => object
+            .values()
+            .for_each(|item| assert_only_redacted(item, path)),
+        _ => {}
+    }
 }

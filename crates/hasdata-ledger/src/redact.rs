@@ -13,14 +13,21 @@ pub fn redact_body(value: &mut Value) -> bool {
     let Some(object) = value.as_object_mut() else {
         return false;
     };
-    if let Some(headers) = object
-        .get_mut("webhook")
-        .and_then(|w| w.get_mut("headers"))
-        .and_then(Value::as_object_mut)
-    {
-        for header in headers.values_mut() {
-            *header = Value::String(REDACTED.to_owned());
-            redacted = true;
+    if let Some(headers) = object.get_mut("webhook").and_then(|w| w.get_mut("headers")) {
+        match headers {
+            Value::Object(headers) => {
+                for header in headers.values_mut() {
+                    *header = Value::String(REDACTED.to_owned());
+                    redacted = true;
+                }
+            }
+            // Not the documented shape (an array of pairs, a "Name: value" string): the server
+            // will refuse it, but the intent is stored before the POST, so it is redacted whole.
+            Value::Null => {}
+            other => {
+                *other = Value::String(REDACTED.to_owned());
+                redacted = true;
+            }
         }
     }
     if let Some(input) = object.get_mut("input") {
@@ -33,6 +40,24 @@ pub fn redact_body(value: &mut Value) -> bool {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    /// Found by reasoning about the `ledger_intent` fuzz harness: headers in a shape the API
+    /// does not document still carry the secret, and must not reach storage either.
+    #[test]
+    fn webhook_headers_in_an_undocumented_shape_are_redacted_whole() {
+        for headers in [
+            json!([["x-secret", "s3cret"]]),
+            json!(["x-secret: s3cret"]),
+            json!("x-secret: s3cret"),
+        ] {
+            let mut body = json!({"webhook": {"url": "https://h", "headers": headers}});
+            assert!(redact_body(&mut body));
+            assert_eq!(body["webhook"]["headers"], json!(REDACTED));
+            assert!(!body.to_string().contains("s3cret"));
+        }
+        let mut body = json!({"webhook": {"url": "https://h", "headers": null}});
+        assert!(!redact_body(&mut body), "nothing to hide in a null");
+    }
 
     #[test]
     fn webhook_header_values_are_replaced_in_bodies_and_echoed_inputs() {
