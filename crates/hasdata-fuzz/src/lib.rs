@@ -151,7 +151,9 @@ fn assert_only_redacted(value: &Value, path: &str) {
             hasdata_ledger::REDACTED,
             "a webhook header string at {path} reached storage"
         ),
-        Value::Array(items) => items.iter().for_each(|item| assert_only_redacted(item, path)),
+        Value::Array(items) => items
+            .iter()
+            .for_each(|item| assert_only_redacted(item, path)),
         Value::Object(object) => object
             .values()
             .for_each(|item| assert_only_redacted(item, path)),
