@@ -137,10 +137,10 @@ pub fn ledger_intent(data: &[u8]) {
             }
         }
     }
-    if let Ok(text) = std::str::from_utf8(data) {
-        if let Some(state) = hasdata_ledger::IntentState::parse(text) {
-            assert_eq!(state.as_str(), text, "a state name reads back as itself");
-        }
+    if let Ok(text) = std::str::from_utf8(data)
+        && let Some(state) = hasdata_ledger::IntentState::parse(text)
+    {
+        assert_eq!(state.as_str(), text, "a state name reads back as itself");
     }
 }
 
