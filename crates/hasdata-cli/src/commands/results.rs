@@ -149,7 +149,11 @@ fn incomplete(
             failure.message
         );
     } else {
-        failure.message = format!("{} after {rows} rows{kept}", failure.message);
+        failure.message = format!(
+            "{} after {}{kept}",
+            failure.message,
+            super::count(rows, "row")
+        );
     }
     failure
 }
@@ -174,8 +178,8 @@ pub async fn run(ctx: &Ctx, args: &ResultsArgs) -> Result<(), Failure> {
     .await?;
     if exported.partial {
         ctx.note(format!(
-            "partial: job {id} has not ended; {} rows so far, not marked collected",
-            exported.rows
+            "partial: job {id} has not ended; {} so far, not marked collected",
+            super::count(exported.rows, "row")
         ));
     }
     if args
@@ -187,8 +191,9 @@ pub async fn run(ctx: &Ctx, args: &ResultsArgs) -> Result<(), Failure> {
         ctx.emit(
             || {
                 format!(
-                    "job {id}: {} rows written to {}",
-                    exported.rows, exported.output
+                    "job {id}: {} written to {}",
+                    super::count(exported.rows, "row"),
+                    exported.output
                 )
             },
             json!({"jobId": id, "rows": exported.rows, "output": exported.output, "partial": exported.partial}),

@@ -57,7 +57,7 @@ pub async fn run(ctx: &Ctx, args: &RunArgs) -> Result<(), Failure> {
     .await?;
     if args.output.out.is_some() || ctx.global.json {
         ctx.emit(
-            || format!("{} · {} rows written to {}", lookup::describe(&done), exported.rows, exported.output),
+            || format!("{} · {} written to {}", lookup::describe(&done), super::count(exported.rows, "row"), exported.output),
             json!({"jobId": id, "status": done.status.as_str(), "reason": done.stop_reason, "rows": exported.rows, "credits": done.credits_spent.get(), "maxCredits": args.max_credits, "output": exported.output}),
         );
     }
