@@ -69,17 +69,15 @@ pub fn json_array_splitter(data: &[u8]) {
 /// Every response shape the client decodes: the job record (submit), the status, a results
 /// page and a bare job id. Decoding may fail; it must not panic, and what decodes must print.
 pub fn response_decoding(data: &[u8]) {
-    if let Ok(job) = hasdata_model::decode::from_slice::<Job>(data) {
-        let _ = format!("{job:?} {}", job.id);
+    match hasdata_model::decode::from_slice::<Job>(data) {
+        Ok(job) => drop(format!("{job:?} {}", job.id)),
+        Err(error) => drop(error.to_string()),
     }
     if let Ok(page) = hasdata_model::decode::from_slice::<ResultsPage<Value>>(data) {
         let _ = format!("{page:?}");
     }
     if let Ok(id) = hasdata_model::decode::from_slice::<JobId>(data) {
         let _ = id.to_string();
-    }
-    if let Err(error) = hasdata_model::decode::from_slice::<Job>(data) {
-        let _ = error.to_string();
     }
 }
 
