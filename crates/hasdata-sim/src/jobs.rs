@@ -190,6 +190,9 @@ pub struct JobStore {
     jobs: Mutex<BTreeMap<u64, SimJob>>,
     next_id: AtomicU64,
     hold: Mutex<Option<Hold>>,
+    /// The most unfinished jobs there ever were at once (counted at each insert, the only
+    /// moment the count grows), so fleet tests can check a client-side cap held.
+    peak_running: AtomicU64,
 }
 
 impl JobStore {
@@ -199,6 +202,7 @@ impl JobStore {
             jobs: Mutex::new(BTreeMap::new()),
             next_id: AtomicU64::new(first_id),
             hold: Mutex::new(None),
+            peak_running: AtomicU64::new(0),
         }
     }
 
@@ -233,7 +237,14 @@ impl JobStore {
         job.id = self.next_id.fetch_add(1, Ordering::Relaxed);
         let id = job.id;
         jobs.insert(id, job);
+        self.peak_running
+            .fetch_max(running as u64 + 1, Ordering::Relaxed);
         Some(id)
+    }
+
+    /// The most unfinished jobs there were at once since the store began.
+    pub fn peak_running(&self) -> u64 {
+        self.peak_running.load(Ordering::Relaxed)
     }
 
     /// A copy of a job.
@@ -342,6 +353,30 @@ mod tests {
             store.get(other).unwrap().snapshot(now).phase,
             Phase::Stopped
         );
+    }
+
+    #[test]
+    fn the_peak_counts_unfinished_jobs_at_their_most() {
+        let store = JobStore::new(1);
+        let now = Instant::now();
+        assert_eq!(store.peak_running(), 0);
+        for _ in 0..3 {
+            store
+                .insert_if_room(job(Duration::from_secs(60), 1), 3, now)
+                .unwrap();
+        }
+        assert!(
+            store
+                .insert_if_room(job(Duration::from_secs(60), 1), 3, now)
+                .is_none()
+        );
+        assert_eq!(store.peak_running(), 3);
+        // Once they finish, new jobs start from zero again; the peak stays.
+        let later = now + Duration::from_secs(61);
+        store
+            .insert_if_room(job(Duration::from_secs(60), 1), 3, later)
+            .unwrap();
+        assert_eq!(store.peak_running(), 3);
     }
 
     #[test]

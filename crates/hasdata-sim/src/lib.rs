@@ -215,6 +215,12 @@ impl SimHandle {
             .collect()
     }
 
+    /// The most unfinished jobs there were at once (never above `max_running`): a fleet of
+    /// clients sharing a cap checks it here.
+    pub fn peak_running(&self) -> u64 {
+        self.shared.store.peak_running()
+    }
+
     /// Requests per endpoint name (`submit`, `status`, `results`, `stop`, `usage`, `files`).
     pub fn requests(&self) -> BTreeMap<&'static str, u64> {
         self.shared
