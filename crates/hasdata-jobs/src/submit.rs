@@ -102,6 +102,12 @@ fn idempotency_key() -> String {
 pub struct SubmitOptions {
     /// Where the body came from (`bodies.jsonl:17`), recorded with the intent and the job.
     pub origin: Option<Origin>,
+    /// The idempotency key to record the intent under and send, instead of a fresh UUID. A
+    /// caller that must find its submit again after a crash (a queue worker) stores the key
+    /// first; the ledger refuses a key it already has ([`crate::LedgerError::DuplicateKey`],
+    /// as [`Error::LedgerUnavailable`]) before anything is sent, so one key is never POSTed
+    /// twice by this path.
+    pub idempotency_key: Option<String>,
 }
 
 /// Only the id of a submit answer: read before anything else, so no other field (a `null`
@@ -147,7 +153,7 @@ impl Client {
             .submit_bytes(
                 <B::Scraper as Scraper>::KIND,
                 Bytes::from(bytes),
-                Send::Fresh(None),
+                Send::Fresh(None, None),
             )
             .await?;
         Ok(JobHandle {
@@ -179,7 +185,7 @@ impl Client {
         self.submit_bytes(
             kind,
             Bytes::from(bytes),
-            Send::Fresh(options.origin.clone()),
+            Send::Fresh(options.origin.clone(), options.idempotency_key.clone()),
         )
         .await
     }
@@ -241,8 +247,8 @@ impl Client {
         let slug = kind.as_str();
         let ledger = &self.inner.ledger;
         let key = match send {
-            Send::Fresh(origin) => {
-                let key = idempotency_key();
+            Send::Fresh(origin, key) => {
+                let key = key.unwrap_or_else(idempotency_key);
                 let intent = Intent::new(key.clone(), slug, &body, origin);
                 ledger
                     .record_intent(&intent)
@@ -395,6 +401,6 @@ impl Client {
 
 /// A first send (with where the body came from), or an explicit resend of an intent.
 enum Send {
-    Fresh(Option<Origin>),
+    Fresh(Option<Origin>, Option<String>),
     Again(String),
 }

@@ -23,6 +23,7 @@ pub async fn run(ctx: &Ctx, args: &RunArgs) -> Result<(), Failure> {
         &body,
         &hasdata_jobs::SubmitOptions {
             origin: Some(super::submit::body_origin(&args.body)),
+            ..Default::default()
         },
     )
     .await?;

@@ -69,6 +69,7 @@ pub async fn run(ctx: &Ctx, args: &SubmitArgs) -> Result<(), Failure> {
     let body = read_body(source)?;
     let options = SubmitOptions {
         origin: Some(body_origin(source)),
+        ..Default::default()
     };
     // A 429 (the concurrency cap) created no job: wait it out, as `run` and bulk submits do.
     let job = submit_waiting_out_429(&client, kind.as_str(), &body, &options).await?;
@@ -158,6 +159,7 @@ impl Bulk<'_> {
                 let Some(line) = queue.next() else { break };
                 let options = SubmitOptions {
                     origin: Some(Origin::line(source.clone(), line.number)),
+                    ..Default::default()
                 };
                 in_flight.push(async move {
                     let result = submit_waiting_out_429(

@@ -308,3 +308,38 @@ async fn webhook_bodies_pass_through_to_the_simulator() {
         "s"
     );
 }
+
+#[tokio::test]
+async fn a_callers_idempotency_key_is_sent_once_and_never_again() {
+    let env = Env::start(quick()).await;
+    let key = "6f1c1f4e-8a9b-4c52-9d55-1f9a2b3c4d5e".to_owned();
+    let options = hasdata_jobs::SubmitOptions {
+        idempotency_key: Some(key.clone()),
+        ..Default::default()
+    };
+    let body = json!({"urls": ["https://acme.example"]});
+    let job = env
+        .client
+        .submit_raw_with("contacts", &body, &options)
+        .await
+        .unwrap();
+    let created = env.sim.created_jobs();
+    assert_eq!(created.len(), 1);
+    assert_eq!(created[0].idempotency_key.as_deref(), Some(key.as_str()));
+    let entry = env.ledger.intent(&key).await.unwrap().unwrap();
+    assert_eq!(entry.state, IntentState::Submitted);
+    assert_eq!(
+        entry.job_id.and_then(|id| id.job_id()),
+        Some(job.id),
+        "the intent is under the caller's key"
+    );
+    let again = env
+        .client
+        .submit_raw_with("contacts", &body, &options)
+        .await;
+    assert!(
+        matches!(again, Err(Error::LedgerUnavailable { .. })),
+        "a key the ledger has is refused before sending: {again:?}"
+    );
+    assert_eq!(env.sim.created_jobs().len(), 1, "nothing was sent again");
+}
