@@ -126,7 +126,7 @@ pub fn stream(job: SimJob, rows: u64, format: Format) -> BoxStream<'static, Byte
                 let mut text = String::new();
                 for index in start..end {
                     text.push_str(if index == 0 { "[\n" } else { ",\n" });
-                    text.push_str(&rows::row(job.kind, &job.input, job.id, index).to_string());
+                    text.push_str(&rows::row(job.scraper, &job.input, job.id, index).to_string());
                 }
                 Bytes::from(text)
             });
@@ -136,7 +136,7 @@ pub fn stream(job: SimJob, rows: u64, format: Format) -> BoxStream<'static, Byte
             body.chain(close).boxed()
         }
         Format::Csv => {
-            let header = rows::columns(job.kind, &job.input);
+            let header = rows::columns(job.scraper, &job.input);
             let header_line = csv_line(header.iter().map(String::as_str));
             let head = stream::once(async move { header_line });
             let body = stream::iter(0..chunks).map(move |chunk| {
@@ -144,7 +144,7 @@ pub fn stream(job: SimJob, rows: u64, format: Format) -> BoxStream<'static, Byte
                 let end = (start + ROWS_PER_CHUNK).min(rows);
                 let mut out = Vec::new();
                 for index in start..end {
-                    let row = rows::row(job.kind, &job.input, job.id, index);
+                    let row = rows::row(job.scraper, &job.input, job.id, index);
                     let cells: Vec<String> =
                         header.iter().map(|column| cell(row.get(column))).collect();
                     out.extend_from_slice(&csv_line(cells.iter().map(String::as_str)));

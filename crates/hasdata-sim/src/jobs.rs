@@ -9,10 +9,13 @@ use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
-use hasdata_model::{ScraperKind, Webhook};
 use serde_json::Value;
 use time::OffsetDateTime;
 use tokio::time::Instant;
+
+use crate::checks::limit_value;
+use crate::scrapers::{Family, Scraper, credits_per_row};
+use crate::webhooks::Hook;
 
 /// The status of a job at a moment.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -50,11 +53,11 @@ pub struct SimJob {
     /// The integer id.
     pub id: u64,
     /// The scraper.
-    pub kind: ScraperKind,
+    pub scraper: Scraper,
     /// The body as submitted.
     pub input: Value,
     /// The webhook, when the body had one.
-    pub webhook: Option<Webhook>,
+    pub webhook: Option<Hook>,
     /// When it was submitted (monotonic).
     pub created: Instant,
     /// When it was submitted (wall clock, for timestamps).
@@ -149,7 +152,7 @@ impl SimJob {
 
     /// Credits a job has spent with `rows` rows.
     pub fn credits(&self, rows: u64) -> u64 {
-        rows * credits_per_row(self.kind)
+        rows * credits_per_row(self.scraper.slug())
     }
 
     /// A rough count of the bytes this record holds: what the simulator keeps per job.
@@ -158,22 +161,12 @@ impl SimJob {
     }
 }
 
-/// Credits charged per row, per the API's published prices.
-pub fn credits_per_row(kind: ScraperKind) -> u64 {
-    match kind {
-        ScraperKind::Contacts => 5,
-        ScraperKind::GoogleSerp => 2,
-        ScraperKind::Crawler => 10,
-        _ => 5,
-    }
-}
-
 /// How many rows a body produces: one per URL for `contacts`, else `limit` (10 when 0 or
 /// absent).
-pub fn planned_rows(kind: ScraperKind, body: &Value) -> u64 {
-    let limit = body.get("limit").and_then(Value::as_u64).filter(|l| *l > 0);
-    match kind {
-        ScraperKind::Contacts => {
+pub fn planned_rows(scraper: Scraper, body: &Value) -> u64 {
+    let limit = body.get("limit").and_then(limit_value).filter(|l| *l > 0);
+    match scraper.family() {
+        Family::Contacts => {
             let urls = body
                 .get("urls")
                 .and_then(Value::as_array)
@@ -290,7 +283,7 @@ mod tests {
     fn job(duration: Duration, rows: u64) -> SimJob {
         SimJob {
             id: 1,
-            kind: ScraperKind::Contacts,
+            scraper: Scraper::from_slug("contacts").unwrap(),
             input: Value::Null,
             webhook: None,
             created: Instant::now(),
@@ -385,27 +378,36 @@ mod tests {
         assert_eq!(job.snapshot(job.created).phase, Phase::Finished);
     }
 
+    fn slug(slug: &str) -> Scraper {
+        Scraper::from_slug(slug).unwrap()
+    }
+
     #[test]
     fn planned_rows_follow_the_body() {
         let body = serde_json::json!({"urls": ["a", "b", "c"]});
-        assert_eq!(planned_rows(ScraperKind::Contacts, &body), 3);
+        assert_eq!(planned_rows(slug("contacts"), &body), 3);
         assert_eq!(
             planned_rows(
-                ScraperKind::Contacts,
+                slug("contacts"),
                 &serde_json::json!({"urls": ["a", "b"], "limit": 1})
             ),
             1
         );
         assert_eq!(
             planned_rows(
-                ScraperKind::Crawler,
+                slug("crawler"),
                 &serde_json::json!({"urls": ["a"], "limit": 0})
             ),
             10
         );
         assert_eq!(
-            planned_rows(ScraperKind::Indeed, &serde_json::json!({"limit": 250})),
+            planned_rows(slug("indeed"), &serde_json::json!({"limit": 250})),
             250
+        );
+        assert_eq!(
+            planned_rows(slug("indeed"), &serde_json::json!({"limit": "25"})),
+            25,
+            "a digit string counts"
         );
     }
 }

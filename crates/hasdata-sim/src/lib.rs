@@ -18,6 +18,7 @@
 //! # }
 //! ```
 
+mod checks;
 pub mod cli;
 mod faults;
 mod files;
@@ -25,6 +26,7 @@ mod jobs;
 mod mix;
 mod render;
 mod rows;
+mod scrapers;
 mod server;
 mod webhooks;
 
@@ -37,7 +39,8 @@ use tokio::sync::Semaphore;
 use tokio::task::AbortHandle;
 
 pub use faults::{Endpoint, EndpointFaults, FaultSpec, FaultSpecError, WebhookFaults};
-pub use jobs::{Hold, credits_per_row};
+pub use jobs::Hold;
+pub use scrapers::credits_per_row;
 pub use webhooks::{ATTEMPTS as WEBHOOK_ATTEMPTS, DeliveryOutcome, WebhookDelivery};
 
 use server::Shared;
@@ -269,7 +272,7 @@ impl SimHandle {
         let rows = job.snapshot(tokio::time::Instant::now()).rows;
         Some(
             (0..rows)
-                .map(|i| rows::row(job.kind, &job.input, job.id, i))
+                .map(|i| rows::row(job.scraper, &job.input, job.id, i))
                 .collect(),
         )
     }

@@ -41,24 +41,16 @@ pub struct Links {
 pub fn submit_record(job: &SimJob) -> Value {
     json!({
         "id": job.id,
-        "scraperId": scraper_id(job),
+        "scraperId": job.scraper.id(),
         "status": "pending",
         "creditsSpent": 0,
         "dataRowsCount": 0,
         "input": job.input,
         "createdAt": timestamp(job.created_wall),
         "updatedAt": timestamp(job.created_wall),
-        "scraper": {"id": scraper_id(job), "slug": job.kind.as_str(), "name": job.kind.as_str()},
-        "columns": rows::columns(job.kind, &job.input),
+        "scraper": {"id": job.scraper.id(), "slug": job.scraper.slug(), "name": job.scraper.slug()},
+        "columns": rows::columns(job.scraper, &job.input),
     })
-}
-
-fn scraper_id(job: &SimJob) -> u64 {
-    hasdata_model::ScraperKind::ALL
-        .iter()
-        .position(|k| *k == job.kind)
-        .unwrap_or(0) as u64
-        + 20
 }
 
 /// The status response.
@@ -93,7 +85,7 @@ pub fn result_row(job: &SimJob, index: u64) -> Value {
         "id": mix::uuid(&[job.id, index, 1]),
         "jobId": job.id,
         "dataId": mix::uuid(&[job.id, index, 2]),
-        "data": rows::row(job.kind, &job.input, job.id, index),
+        "data": rows::row(job.scraper, &job.input, job.id, index),
         "createdAt": at,
         "updatedAt": at,
     })

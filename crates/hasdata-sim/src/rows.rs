@@ -1,14 +1,14 @@
 //! Realistic rows, generated on demand: the same (job id, index) gives the same row on every
 //! run, and no row is ever stored.
 //!
-//! Shapes follow the API's known rows (and `hasdata-model`'s row types): contacts with empty
-//! lists for missing categories, crawler pages with one key per output format, SERP results,
-//! Maps places, Zillow properties; other scrapers get plausible listing rows.
+//! Shapes follow the API's known rows on the facts sheet: contacts with empty lists for missing
+//! categories, crawler pages with one key per output format, SERP results, Maps places, Zillow
+//! properties; other scrapers get plausible listing rows.
 
-use hasdata_model::ScraperKind;
 use serde_json::{Value, json};
 
 use crate::mix::{mix, pick, unit};
+use crate::scrapers::{Family, Scraper};
 
 const FIRST_NAMES: &[&str] = &[
     "ana", "ben", "chen", "dana", "eli", "fatima", "gus", "hana", "ivan", "jo",
@@ -61,11 +61,11 @@ fn host_of(url: &str) -> String {
         .to_owned()
 }
 
-/// Row `index` of job `job_id`, a `kind` job submitted with `body`.
-pub fn row(kind: ScraperKind, body: &Value, job_id: u64, index: u64) -> Value {
+/// Row `index` of job `job_id`, a `scraper` job submitted with `body`.
+pub fn row(scraper: Scraper, body: &Value, job_id: u64, index: u64) -> Value {
     let seed = |salt: u64| [job_id, index, salt];
-    match kind {
-        ScraperKind::Contacts => {
+    match scraper.family() {
+        Family::Contacts => {
             let urls = strings(body, "urls", "https://example.com");
             let url = &urls[(index as usize) % urls.len()];
             let host = host_of(url).trim_start_matches("www.").to_owned();
@@ -89,7 +89,7 @@ pub fn row(kind: ScraperKind, body: &Value, job_id: u64, index: u64) -> Value {
                 "clutch": Vec::<String>::new(),
             })
         }
-        ScraperKind::Crawler => {
+        Family::Crawler => {
             let seeds = strings(body, "urls", "https://example.com");
             let start = seeds[(index as usize) % seeds.len()]
                 .trim_end_matches('/')
@@ -124,7 +124,7 @@ pub fn row(kind: ScraperKind, body: &Value, job_id: u64, index: u64) -> Value {
             }
             page
         }
-        ScraperKind::GoogleSerp => {
+        Family::GoogleSerp => {
             let keywords = strings(body, "keywords", "coffee");
             let keyword = &keywords[(index as usize) % keywords.len()];
             let position = index / keywords.len() as u64 + 1;
@@ -141,7 +141,7 @@ pub fn row(kind: ScraperKind, body: &Value, job_id: u64, index: u64) -> Value {
                 "source": site,
             })
         }
-        ScraperKind::GoogleMaps => {
+        Family::GoogleMaps => {
             let keywords = strings(body, "keywords", "pizza");
             let keyword = &keywords[(index as usize) % keywords.len()];
             let (city, state, zip) = *pick(CITIES, &seed(1));
@@ -165,7 +165,7 @@ pub fn row(kind: ScraperKind, body: &Value, job_id: u64, index: u64) -> Value {
             }
             place
         }
-        ScraperKind::Zillow => {
+        Family::Zillow => {
             let (city, state, zip) = *pick(CITIES, &seed(1));
             json!({
                 "price": format!("${}", 200_000 + mix(&seed(2)) % 2_000_000),
@@ -184,14 +184,15 @@ pub fn row(kind: ScraperKind, body: &Value, job_id: u64, index: u64) -> Value {
                 "zpid": 30_000_000 + mix(&seed(10)) % 1_000_000,
             })
         }
-        _ => {
-            let keywords = strings(body, "keywords", &text(body, "keyword", kind.as_str()));
+        Family::Listing => {
+            let slug = scraper.slug();
+            let keywords = strings(body, "keywords", &text(body, "keyword", slug));
             let keyword = &keywords[(index as usize) % keywords.len()];
             json!({
                 "position": index + 1,
                 "keyword": keyword,
                 "title": format!("{} {} #{index}", capitalize(keyword), pick(TOPICS, &seed(1))),
-                "url": format!("https://{}.example/items/{job_id}-{index}", kind.as_str()),
+                "url": format!("https://{slug}.example/items/{job_id}-{index}"),
                 "price": (mix(&seed(2)) % 100_000) as f64 / 100.0,
                 "rating": (10 + mix(&seed(3)) % 41) as f64 / 10.0,
             })
@@ -208,8 +209,8 @@ fn capitalize(text: &str) -> String {
 }
 
 /// The column names the submit record lists.
-pub fn columns(kind: ScraperKind, body: &Value) -> Vec<String> {
-    match row(kind, body, 0, 0) {
+pub fn columns(scraper: Scraper, body: &Value) -> Vec<String> {
+    match row(scraper, body, 0, 0) {
         Value::Object(fields) => fields.keys().cloned().collect(),
         _ => Vec::new(),
     }
@@ -218,30 +219,21 @@ pub fn columns(kind: ScraperKind, body: &Value) -> Vec<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use hasdata_model::{Scraper, ScraperVisitor, decode};
 
-    struct DecodesAsModelRow(Value);
-
-    impl ScraperVisitor for DecodesAsModelRow {
-        type Output = Result<(), String>;
-        fn visit<S: Scraper>(self) -> Self::Output {
-            decode::from_value::<S::Row>(&self.0)
-                .map(|_| ())
-                .map_err(|e| e.to_string())
-        }
+    fn scraper(slug: &str) -> Scraper {
+        Scraper::from_slug(slug).unwrap()
     }
 
     #[test]
-    fn every_slug_produces_rows_the_model_decodes() {
+    fn every_slug_produces_deterministic_object_rows() {
         let body = json!({"urls": ["https://example.com/about"], "keywords": ["coffee"], "outputFormat": ["markdown", "html"], "extractEmails": true});
-        for kind in ScraperKind::ALL {
+        for scraper in Scraper::all() {
             for index in [0, 1, 57] {
-                let generated = row(*kind, &body, 416_349, index);
-                kind.visit(DecodesAsModelRow(generated.clone()))
-                    .unwrap_or_else(|e| panic!("{kind} row {index}: {e}: {generated}"));
+                let generated = row(scraper, &body, 416_349, index);
+                assert!(generated.is_object(), "{}: {generated}", scraper.slug());
                 assert_eq!(
                     generated,
-                    row(*kind, &body, 416_349, index),
+                    row(scraper, &body, 416_349, index),
                     "deterministic"
                 );
             }
@@ -251,8 +243,8 @@ mod tests {
     #[test]
     fn contacts_rows_follow_the_input_urls_and_never_hold_null() {
         let body = json!({"urls": ["https://a.example/x", "https://b.example/y"]});
-        let first = row(ScraperKind::Contacts, &body, 1, 0);
-        let second = row(ScraperKind::Contacts, &body, 1, 1);
+        let first = row(scraper("contacts"), &body, 1, 0);
+        let second = row(scraper("contacts"), &body, 1, 1);
         assert_eq!(first["url"], "https://a.example/x");
         assert_eq!(second["url"], "https://b.example/y");
         for field in [
@@ -272,7 +264,7 @@ mod tests {
     #[test]
     fn crawler_rows_carry_the_formats_asked_for() {
         let body = json!({"urls": ["https://docs.example.com"], "outputFormat": ["markdown"]});
-        let page = row(ScraperKind::Crawler, &body, 1, 3);
+        let page = row(scraper("crawler"), &body, 1, 3);
         assert!(
             page["markdown"]
                 .as_str()

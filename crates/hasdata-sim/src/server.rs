@@ -4,13 +4,11 @@ use std::collections::BTreeMap;
 use std::convert::Infallible;
 use std::io;
 use std::net::SocketAddr;
-use std::str::FromStr;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
 use bytes::Bytes;
 use futures::StreamExt;
-use hasdata_model::{ScraperKind, Webhook};
 use hasdata_transport::SharedTransport;
 use http::{Method, StatusCode, header};
 use http_body_util::combinators::UnsyncBoxBody;
@@ -25,11 +23,13 @@ use tokio::task::AbortHandle;
 use tokio::time::Instant;
 
 use crate::SimConfig;
+use crate::checks;
 use crate::faults::{Endpoint, FaultInjector, Injected};
 use crate::files::{self, FileRequest, Format};
 use crate::jobs::{JobStore, Phase, SimJob, planned_rows};
 use crate::render::{self, Links};
-use crate::webhooks::{self, WebhookLog};
+use crate::scrapers::Scraper;
+use crate::webhooks::{self, Hook, WebhookLog};
 
 /// The largest submit body accepted.
 const MAX_BODY: usize = 1024 * 1024;
@@ -244,7 +244,7 @@ async fn submit(
     idempotency_key: Option<String>,
     body: Incoming,
 ) -> SimResponse {
-    let Ok(kind) = ScraperKind::from_str(slug) else {
+    let Some(scraper) = Scraper::from_slug(slug) else {
         return error_response(StatusCode::NOT_FOUND, &format!("Scraper not found: {slug}"));
     };
     let bytes = match Limited::new(body, MAX_BODY).collect().await {
@@ -261,28 +261,22 @@ async fn submit(
         }
         Err(e) => return error_response(StatusCode::BAD_REQUEST, &format!("Invalid JSON: {e}")),
     };
-    if let Err(errors) = validate(shared, kind, &body) {
-        let listed: Vec<Value> = errors
-            .errors()
-            .iter()
-            .map(|e| json!({"field": e.path, "message": e.rule}))
-            .collect();
+    let problems = checks::check(scraper, &body, shared.config.allow_http_webhooks);
+    if !problems.is_empty() {
         return json_response(
             StatusCode::UNPROCESSABLE_ENTITY,
-            &json!({"status": "error", "message": "Validation failed", "errors": listed}),
+            &checks::refusal(&problems),
         );
     }
     let now = Instant::now();
     if shared.store.credits_spent(now) >= shared.config.credits {
         return error_response(StatusCode::FORBIDDEN, "Not enough credits");
     }
-    let webhook: Option<Webhook> = body
-        .get("webhook")
-        .and_then(|w| serde_json::from_value(w.clone()).ok());
+    let webhook = Hook::from_body(&body);
     let job = SimJob {
         id: 0,
-        kind,
-        total_rows: planned_rows(kind, &body),
+        scraper,
+        total_rows: planned_rows(scraper, &body),
         input: body,
         webhook,
         created: now,
@@ -319,18 +313,6 @@ async fn submit(
         shared.track(task.abort_handle());
     }
     json_response(StatusCode::OK, &render::submit_record(&job))
-}
-
-/// The model's validation, except that `--allow-http-webhooks` admits http receivers.
-fn validate(
-    shared: &Shared,
-    kind: ScraperKind,
-    body: &Value,
-) -> Result<(), hasdata_model::ValidationErrors> {
-    let options = hasdata_model::ValidateOptions {
-        allow_http_webhooks: shared.config.allow_http_webhooks,
-    };
-    kind.validate_json_with(body, options)
 }
 
 fn links(shared: &Shared, job: &SimJob, rows: u64) -> Links {

@@ -7,7 +7,6 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use bytes::Bytes;
-use hasdata_model::{Webhook, WebhookEventName};
 use hasdata_transport::Transport;
 use serde_json::{Value, json};
 use tokio::time::Instant;
@@ -18,6 +17,66 @@ use crate::server::Shared;
 
 /// Attempts per event, the first included.
 pub const ATTEMPTS: u32 = 3;
+
+const STARTED: &str = "scraper.job.started";
+const SCRAPED: &str = "scraper.data.scraped";
+const FINISHED: &str = "scraper.job.finished";
+
+/// A job's `webhook` field as the simulator uses it: where to post, which events, and the
+/// headers to send on every call. Read from the submitted JSON after the request checks.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Hook {
+    url: String,
+    events: Vec<String>,
+    headers: Vec<(String, String)>,
+}
+
+impl Hook {
+    /// The hook a checked body asks for: `None` without a `webhook` object. Absent `events`
+    /// subscribe to nothing; a header value that is a number or a boolean is sent as its JSON
+    /// text, other non-string values are skipped (the docs show strings only).
+    pub fn from_body(body: &Value) -> Option<Hook> {
+        let hook = body.get("webhook")?.as_object()?;
+        let url = hook.get("url")?.as_str()?.to_owned();
+        let events = hook
+            .get("events")
+            .and_then(Value::as_array)
+            .map(|events| {
+                events
+                    .iter()
+                    .filter_map(Value::as_str)
+                    .map(str::to_owned)
+                    .collect()
+            })
+            .unwrap_or_default();
+        let headers = hook
+            .get("headers")
+            .and_then(Value::as_object)
+            .map(|headers| {
+                headers
+                    .iter()
+                    .filter_map(|(name, value)| {
+                        let text = match value {
+                            Value::String(s) => s.clone(),
+                            Value::Number(_) | Value::Bool(_) => value.to_string(),
+                            _ => return None,
+                        };
+                        Some((name.clone(), text))
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
+        Some(Hook {
+            url,
+            events,
+            headers,
+        })
+    }
+
+    fn subscribed(&self, event: &str) -> bool {
+        self.events.iter().any(|e| e == event)
+    }
+}
 
 /// How one delivery attempt ended.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -98,10 +157,6 @@ impl WebhookLog {
     }
 }
 
-fn subscribed(webhook: &Webhook, event: &WebhookEventName) -> bool {
-    webhook.events.contains(event)
-}
-
 /// Follows one job and sends its events until it ends. `busy` counts it as under way; it is
 /// taken before the task is spawned, so no moment after the submit shows nothing pending.
 pub(crate) async fn drive(shared: Arc<Shared>, job_id: u64, busy: Busy) {
@@ -122,30 +177,22 @@ pub(crate) async fn drive(shared: Arc<Shared>, job_id: u64, busy: Busy) {
         let snapshot = job.snapshot(Instant::now());
         if !started_sent && snapshot.phase != Phase::Pending {
             started_sent = true;
-            if subscribed(&webhook, &WebhookEventName::JobStarted) {
-                send(
-                    &shared,
-                    &webhook,
-                    job_id,
-                    WebhookEventName::JobStarted,
-                    "in_progress",
-                    None,
-                    0,
-                );
+            if webhook.subscribed(STARTED) {
+                send(&shared, &webhook, job_id, STARTED, "in_progress", None, 0);
             }
         }
-        if subscribed(&webhook, &WebhookEventName::DataScraped) {
+        if webhook.subscribed(SCRAPED) {
             while rows_sent < snapshot.rows {
                 let end = (rows_sent + batch).min(snapshot.rows);
                 let rows: Vec<Value> = (rows_sent..end)
-                    .map(|index| crate::rows::row(job.kind, &job.input, job.id, index))
+                    .map(|index| crate::rows::row(job.scraper, &job.input, job.id, index))
                     .collect();
                 let count = rows.len();
                 send(
                     &shared,
                     &webhook,
                     job_id,
-                    WebhookEventName::DataScraped,
+                    SCRAPED,
                     "in_progress",
                     Some(Value::Array(rows)),
                     count,
@@ -154,12 +201,12 @@ pub(crate) async fn drive(shared: Arc<Shared>, job_id: u64, busy: Busy) {
             }
         }
         if snapshot.phase.is_terminal() {
-            if subscribed(&webhook, &WebhookEventName::JobFinished) {
+            if webhook.subscribed(FINISHED) {
                 send(
                     &shared,
                     &webhook,
                     job_id,
-                    WebhookEventName::JobFinished,
+                    FINISHED,
                     snapshot.phase.as_str(),
                     None,
                     0,
@@ -174,9 +221,9 @@ pub(crate) async fn drive(shared: Arc<Shared>, job_id: u64, busy: Busy) {
 /// Queues one event, applying the webhook faults.
 fn send(
     shared: &Arc<Shared>,
-    webhook: &Webhook,
+    webhook: &Hook,
     job_id: u64,
-    event: WebhookEventName,
+    event: &str,
     job_status: &str,
     data: Option<Value>,
     rows: usize,
@@ -202,7 +249,7 @@ fn send(
         wait += Duration::from_millis(50 + (faults.draw() * 200.0) as u64);
     }
     let mut payload = json!({
-        "event": event.as_str(),
+        "event": event,
         "jobId": job_id,
         "jobStatus": job_status,
         "timestamp": timestamp(time::OffsetDateTime::now_utc()),
@@ -213,7 +260,7 @@ fn send(
     let body = Bytes::from(payload.to_string());
     let shared_for_task = shared.clone();
     let webhook = webhook.clone();
-    let event_name = event.as_str().to_owned();
+    let event_name = event.to_owned();
     let busy = shared.webhooks.busy();
     let task = tokio::spawn(async move {
         let _busy = busy;
@@ -247,12 +294,12 @@ fn send(
     shared.track(task.abort_handle());
 }
 
-async fn post(shared: &Shared, webhook: &Webhook, body: Bytes) -> DeliveryOutcome {
+async fn post(shared: &Shared, webhook: &Hook, body: Bytes) -> DeliveryOutcome {
     let mut request = http::Request::builder()
         .method(http::Method::POST)
         .uri(&webhook.url)
         .header(http::header::CONTENT_TYPE, "application/json");
-    for (name, value) in webhook.headers.iter().flatten() {
+    for (name, value) in &webhook.headers {
         request = request.header(name.as_str(), value.as_str());
     }
     let request = match request.body(body) {

@@ -163,3 +163,53 @@ fn results_yield_exactly_the_simulators_rows_for_any_count_and_concurrency() {
         })
         .unwrap();
 }
+
+/// Decodes a raw row as scraper `S`'s typed row.
+struct DecodesAsModelRow(serde_json::Value);
+
+impl hasdata_model::ScraperVisitor for DecodesAsModelRow {
+    type Output = Result<(), String>;
+    fn visit<S: hasdata_model::Scraper>(self) -> Self::Output {
+        hasdata_model::decode::from_value::<S::Row>(&self.0)
+            .map(|_| ())
+            .map_err(|e| e.to_string())
+    }
+}
+
+/// The simulator writes its rows without the model (it is the client's opponent); this checks
+/// from the client's side that every slug's rows decode as the model's typed rows.
+#[tokio::test]
+async fn every_slug_gives_rows_the_typed_model_decodes() {
+    let env = Env::start(SimConfig {
+        job_duration: Duration::ZERO,
+        max_running: 100,
+        ..SimConfig::default()
+    })
+    .await;
+    for kind in hasdata_model::ScraperKind::ALL {
+        let body = match kind.as_str() {
+            "contacts" | "crawler" => serde_json::json!({
+                "urls": ["https://example.com/about", "https://example.com/team"],
+                "outputFormat": ["markdown", "html"], "limit": 3}),
+            "google-serp" => serde_json::json!({"keywords": ["coffee"], "limit": 3}),
+            "google-maps" => {
+                serde_json::json!({"keywords": ["pizza"], "extractEmails": true, "limit": 3})
+            }
+            "zillow" | "redfin" => {
+                serde_json::json!({"keyword": "Austin, TX", "type": "forSale", "limit": 3})
+            }
+            _ => serde_json::json!({"limit": 3}),
+        };
+        let job = env
+            .client
+            .submit_raw(kind.as_str(), &body)
+            .await
+            .unwrap_or_else(|e| panic!("{kind}: {e}"));
+        let rows = env.sim.expected_rows(job.id.as_u64().unwrap()).unwrap();
+        assert!(!rows.is_empty(), "{kind}");
+        for (index, row) in rows.into_iter().enumerate() {
+            kind.visit(DecodesAsModelRow(row.clone()))
+                .unwrap_or_else(|e| panic!("{kind} row {index}: {e}: {row}"));
+        }
+    }
+}

@@ -214,7 +214,8 @@ async fn bad_requests_get_the_api_error_shapes() {
     let (status, body) = api
         .submit(
             "crawler",
-            json!({"urls": ["ftp://x.example"], "includePaths": "(", "startDate": 3}),
+            json!({"urls": ["ftp://x.example", "https://ok.example", "not a url"], "limit": -5,
+                   "includePaths": "(", "startDate": 3}),
         )
         .await;
     assert_eq!(status, 422);
@@ -225,7 +226,13 @@ async fn bad_requests_get_the_api_error_shapes() {
         .iter()
         .map(|e| e["field"].as_str().unwrap())
         .collect();
-    assert_eq!(fields, ["urls[0]", "includePaths"]);
+    assert_eq!(
+        fields,
+        ["urls[0]", "urls[2]", "limit"],
+        "every documented problem at once; includePaths' regex dialect is not documented"
+    );
+    let (status, body) = api.submit("contacts", json!({})).await;
+    assert_eq!((status, &body["errors"][0]["field"]), (422, &json!("urls")));
 
     let (status, _) = api.submit("contacts", json!({"urls": []})).await;
     assert_eq!(status, 422);
