@@ -62,3 +62,28 @@ pub struct JobQuery {
     /// At most this many entries (newest first).
     pub limit: Option<usize>,
 }
+
+impl JobQuery {
+    /// Whether `job` matches every field that is set (`limit` aside).
+    pub fn matches(&self, job: &JobEntry) -> bool {
+        self.status
+            .as_ref()
+            .is_none_or(|s| job.status.as_ref() == Some(s))
+            && self.scraper.as_ref().is_none_or(|s| &job.scraper == s)
+            && self
+                .since
+                .as_ref()
+                .is_none_or(|s| job.submitted_at.as_str() >= s.as_str())
+    }
+
+    /// The matching jobs of `jobs`, newest first (submit time, then id, as the databases sort),
+    /// at most `limit` of them.
+    pub fn apply(&self, mut jobs: Vec<JobEntry>) -> Vec<JobEntry> {
+        jobs.retain(|job| self.matches(job));
+        jobs.sort_by(|a, b| (&b.submitted_at, b.id).cmp(&(&a.submitted_at, a.id)));
+        if let Some(limit) = self.limit {
+            jobs.truncate(limit);
+        }
+        jobs
+    }
+}

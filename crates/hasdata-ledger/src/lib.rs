@@ -17,7 +17,9 @@
 //! its own.
 //!
 //! Backends: [`MemoryLedger`] (tests, short-lived programs) and, with the default `sqlite`
-//! feature, `SqliteLedger` (one file, versioned migrations, `synchronous=FULL`). The trait
+//! feature, `SqliteLedger` (one file, versioned migrations, `synchronous=FULL`), and with the
+//! `postgres` feature, `PostgresLedger` (one database shared by several machines; refinery
+//! migrations; safe under concurrent writers). The trait
 //! speaks only in this crate's types and [`hasdata_model::JobId`], so a server database can
 //! implement it too. This crate knows nothing of HTTP or of the job lifecycle.
 
@@ -25,6 +27,8 @@ mod error;
 mod intent;
 mod job;
 mod memory;
+#[cfg(feature = "postgres")]
+pub mod postgres;
 mod redact;
 #[cfg(feature = "sqlite")]
 pub mod sqlite;
@@ -36,6 +40,8 @@ pub use error::LedgerError;
 pub use intent::{BodyDigest, Intent, IntentEntry, IntentState, Origin, SentJobId, Submitted};
 pub use job::{JobEntry, JobProgress, JobQuery};
 pub use memory::MemoryLedger;
+#[cfg(feature = "postgres")]
+pub use postgres::PostgresLedger;
 pub use redact::{REDACTED, redact_body};
 #[cfg(feature = "sqlite")]
 pub use sqlite::SqliteLedger;
@@ -90,6 +96,16 @@ pub trait JobLedger: Send + Sync + std::fmt::Debug {
 
     /// Every job, newest first.
     async fn jobs(&self) -> Result<Vec<JobEntry>, LedgerError>;
+
+    /// The jobs `query` asks for, newest first (`hasdata jobs list` and its filters). The
+    /// default filters [`JobLedger::jobs`]; durable backends ask their database instead.
+    async fn query_jobs(&self, query: &JobQuery) -> Result<Vec<JobEntry>, LedgerError> {
+        Ok(query.apply(self.jobs().await?))
+    }
+
+    /// Stops tracking a job (its intent stays, settled); the job itself is untouched. Returns
+    /// whether the ledger had it.
+    async fn forget_job(&self, id: JobId) -> Result<bool, LedgerError>;
 }
 
 /// The current time as RFC 3339 (UTC), the form every timestamp in the ledger takes.

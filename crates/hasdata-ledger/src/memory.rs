@@ -97,8 +97,17 @@ impl JobLedger for MemoryLedger {
                 output: None,
                 intent_key: Some(key.to_owned()),
             };
-            if state.jobs.insert(id, job).is_none() {
-                state.order.push(id);
+            // A job recorded again (a second writer with the same answer) keeps what is known
+            // of it, as the durable backends' `ON CONFLICT` does.
+            match state.jobs.get_mut(&id) {
+                Some(known) => {
+                    known.origin = job.origin.or(known.origin.take());
+                    known.intent_key = known.intent_key.take().or(job.intent_key);
+                }
+                None => {
+                    state.jobs.insert(id, job);
+                    state.order.push(id);
+                }
             }
         }
         Ok(())
@@ -188,5 +197,14 @@ impl JobLedger for MemoryLedger {
             .rev()
             .filter_map(|id| state.jobs.get(id).cloned())
             .collect())
+    }
+
+    async fn forget_job(&self, id: JobId) -> Result<bool, LedgerError> {
+        let Some(id) = id.as_u64() else {
+            return Ok(false);
+        };
+        let mut state = self.state();
+        state.order.retain(|&kept| kept != id);
+        Ok(state.jobs.remove(&id).is_some())
     }
 }

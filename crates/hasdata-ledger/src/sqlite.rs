@@ -598,4 +598,15 @@ impl JobLedger for SqliteLedger {
     async fn jobs(&self) -> Result<Vec<JobEntry>, LedgerError> {
         self.list()
     }
+
+    async fn query_jobs(&self, query: &JobQuery) -> Result<Vec<JobEntry>, LedgerError> {
+        self.query(query)
+    }
+
+    async fn forget_job(&self, id: JobId) -> Result<bool, LedgerError> {
+        match id.as_u64() {
+            Some(id) => self.forget(id),
+            None => Ok(false),
+        }
+    }
 }

@@ -1,143 +1,48 @@
-//! Both backends through the trait, and the SQLite file format across versions.
+//! Every backend through the trait (the shared `conformance` suite: memory, SQLite and, with
+//! the `postgres` feature, PostgreSQL), and each backend's storage across versions.
 
 #![allow(clippy::unwrap_used, missing_docs)]
 
+mod conformance;
+
+use std::sync::Arc;
+
+use conformance::{contract, submitted};
 use hasdata_ledger::{
-    BodyDigest, Intent, IntentState, JobLedger, JobProgress, JobQuery, LedgerError, MemoryLedger,
-    Origin, SentJobId, SqliteLedger, Submitted,
+    BodyDigest, Intent, JobLedger, JobQuery, LedgerError, MemoryLedger, SqliteLedger,
 };
 use hasdata_model::JobId;
 use proptest::prelude::*;
 use serde_json::json;
 
-fn submitted(id: serde_json::Value) -> Submitted {
-    Submitted {
-        id: SentJobId::from_value(&id).unwrap(),
-        status: Some("pending".into()),
-        record: json!({"id": id, "status": "pending"}),
-    }
-}
-
-/// The trait's contract, run against each backend.
-async fn contract(ledger: &dyn JobLedger) {
-    let origin = Origin::line("/data/bodies.jsonl", 17);
-    let body = br#"{"urls":["https://a.example"]}"#;
-    let a = Intent::new("key-a", "contacts", body, Some(origin.clone()));
-    ledger.record_intent(&a).await.unwrap();
-    assert!(matches!(
-        ledger.record_intent(&a).await,
-        Err(LedgerError::DuplicateKey { .. })
-    ));
-    let pending = ledger.intent("key-a").await.unwrap().unwrap();
-    assert_eq!(pending.state, IntentState::Pending);
-    assert!(
-        pending
-            .advice()
-            .unwrap()
-            .contains("hasdata jobs retry key-a --yes")
-    );
-
-    ledger
-        .record_submitted("key-a", &submitted(json!(416349)))
-        .await
-        .unwrap();
-    let done = ledger.intent("key-a").await.unwrap().unwrap();
-    assert_eq!(done.state, IntentState::Submitted);
-    assert_eq!(
-        done.job_id.as_ref().unwrap().job_id(),
-        Some(JobId::from(416349))
-    );
-    assert!(done.advice().is_none());
-    let job = ledger.job(JobId::from(416349)).await.unwrap().unwrap();
-    assert_eq!(job.scraper, "contacts");
-    assert_eq!(job.origin.as_deref(), Some("/data/bodies.jsonl:17"));
-    assert_eq!(job.intent_key.as_deref(), Some("key-a"));
-
-    ledger
-        .record_progress(
-            JobId::from(416349),
-            &JobProgress {
-                status: "finished".into(),
-                rows: Some(3),
-                credits: None,
-            },
-        )
-        .await
-        .unwrap();
-    ledger
-        .mark_collected(JobId::from(416349), "rows.jsonl")
-        .await
-        .unwrap();
-    let job = ledger.job(JobId::from(416349)).await.unwrap().unwrap();
-    assert_eq!(job.status.as_deref(), Some("finished"));
-    assert_eq!(job.rows, Some(3));
-    assert_eq!(job.output.as_deref(), Some("rows.jsonl"));
-    assert!(job.collected_at.is_some());
-
-    // A string id is kept as sent; a non-integer one creates no job entry.
-    for (key, id) in [("key-b", json!("416350")), ("key-c", json!("j-7f"))] {
-        ledger
-            .record_intent(&Intent::new(key, "crawler", b"{}", None))
-            .await
-            .unwrap();
-        ledger
-            .record_submitted(key, &submitted(id.clone()))
-            .await
-            .unwrap();
-        let entry = ledger.intent(key).await.unwrap().unwrap();
-        assert_eq!(entry.job_id.unwrap().to_value(), id);
-    }
-    assert_eq!(ledger.jobs().await.unwrap().len(), 2);
-
-    // Refused and uncertain, and an explicit resend.
-    ledger
-        .record_intent(&Intent::new("key-d", "crawler", b"{}", None))
-        .await
-        .unwrap();
-    ledger.record_refused("key-d", "422 invalid").await.unwrap();
-    let refused = ledger.intent("key-d").await.unwrap().unwrap();
-    assert_eq!(
-        (refused.state, refused.detail.as_deref()),
-        (IntentState::Refused, Some("422 invalid"))
-    );
-    ledger.record_uncertain("key-d", "reset").await.unwrap();
-    ledger.record_resend("key-d").await.unwrap();
-    let resent = ledger.intent("key-d").await.unwrap().unwrap();
-    assert_eq!((resent.state, resent.attempts), (IntentState::Pending, 2));
-    assert!(matches!(
-        ledger.record_uncertain("nope", "x").await,
-        Err(LedgerError::UnknownIntent { .. })
-    ));
-
-    // Reruns find a line by origin and digest only.
-    let found = ledger
-        .intents_for(&origin, &BodyDigest::of(body))
-        .await
-        .unwrap();
-    assert_eq!(found.len(), 1);
-    assert!(
-        ledger
-            .intents_for(
-                &Origin::line("/data/bodies.jsonl", 18),
-                &BodyDigest::of(body)
-            )
-            .await
-            .unwrap()
-            .is_empty()
-    );
-    assert!(
-        ledger
-            .intents_for(&origin, &BodyDigest::of(b"{}"))
-            .await
-            .unwrap()
-            .is_empty()
-    );
-    assert_eq!(ledger.intents().await.unwrap().len(), 4);
-}
-
 #[tokio::test]
 async fn the_memory_ledger_keeps_the_contract() {
     contract(&MemoryLedger::new()).await;
+    conformance::redaction(&MemoryLedger::new()).await;
+    conformance::queries(&MemoryLedger::new()).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_memory_ledger_takes_concurrent_writers() {
+    let ledger: Arc<dyn JobLedger> = Arc::new(MemoryLedger::new());
+    conformance::concurrent_writers(ledger.clone(), ledger).await;
+}
+
+#[tokio::test]
+async fn the_sqlite_ledger_passes_the_conformance_suite() {
+    let dir = tempfile::tempdir().unwrap();
+    let open = |name: &str| SqliteLedger::open(&dir.path().join(name), "http://sim").unwrap();
+    conformance::redaction(&open("redaction.sqlite")).await;
+    conformance::queries(&open("queries.sqlite")).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_sqlite_handles_on_one_file_take_concurrent_writers() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("shared.sqlite");
+    let a: Arc<dyn JobLedger> = Arc::new(SqliteLedger::open(&path, "http://sim").unwrap());
+    let b: Arc<dyn JobLedger> = Arc::new(SqliteLedger::open(&path, "http://sim").unwrap());
+    conformance::concurrent_writers(a, b).await;
 }
 
 #[tokio::test]
@@ -146,7 +51,7 @@ async fn the_sqlite_ledger_keeps_the_contract_and_survives_reopening() {
     let path = dir.path().join("ledger.sqlite");
     contract(&SqliteLedger::open(&path, "http://sim").unwrap()).await;
     let reopened = SqliteLedger::open(&path, "http://sim").unwrap();
-    assert_eq!(reopened.intents().await.unwrap().len(), 4);
+    assert_eq!(reopened.intents().await.unwrap().len(), 5);
     assert_eq!(reopened.list().unwrap().len(), 2);
     let other = SqliteLedger::open(&path, "https://api.hasdata.com").unwrap();
     assert!(
@@ -289,4 +194,16 @@ async fn the_sqlite_ledger_filters_and_forgets_jobs() {
     assert!(!ledger.forget(2).unwrap(), "already gone");
     assert_eq!(ids(JobQuery::default()), [3, 1]);
     assert!(ledger.get(JobId::from(2)).unwrap().is_none());
+}
+
+/// CI runs the PostgreSQL conformance suite (the workspace build turns the feature on through
+/// the CLI); a build without it must not pass there silently.
+#[cfg(not(feature = "postgres"))]
+#[test]
+fn the_postgres_suite_is_compiled_in_ci() {
+    assert!(
+        std::env::var("CI").map_or(true, |v| v != "true"),
+        "CI=true but hasdata-ledger was built without its `postgres` feature: the PostgreSQL \
+         ledger went untested (run `cargo test --workspace`, or add `--features postgres`)"
+    );
 }

@@ -74,6 +74,9 @@ impl JobLedger for FullDisk {
     async fn jobs(&self) -> Result<Vec<JobEntry>, LedgerError> {
         self.inner.jobs().await
     }
+    async fn forget_job(&self, id: JobId) -> Result<bool, LedgerError> {
+        self.inner.forget_job(id).await
+    }
 }
 
 #[tokio::test]
