@@ -317,6 +317,10 @@ pub struct ListArgs {
     /// At most this many jobs.
     #[arg(long, value_name = "N")]
     pub limit: Option<usize>,
+    /// First ask the API for the status of every listed job that has not ended (4 at a
+    /// time) and note the answers in the ledger.
+    #[arg(long)]
+    pub refresh: bool,
 }
 
 #[derive(Debug, Args)]

@@ -4,7 +4,9 @@ use std::io::Write;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
+use hasdata_cli::output::JobOut;
 use hasdata_jobs::{Client, JobLedger};
+use hasdata_model::{Job, JobId};
 use serde_json::Value;
 
 use crate::args::Global;
@@ -51,6 +53,8 @@ pub fn err_line(text: &str) {
 pub struct Ctx {
     pub global: Global,
     pub display: Display,
+    /// The ledger, once opened.
+    opened: std::sync::OnceLock<Arc<SqliteLedger>>,
 }
 
 impl Ctx {
@@ -59,6 +63,39 @@ impl Ctx {
         Ctx {
             display: Display::new(wanted, global.verbose > 0),
             global,
+            opened: std::sync::OnceLock::new(),
+        }
+    }
+
+    /// Notes a job record the command just read (a submit, a status, a stop) in the ledger,
+    /// when the ledger has the job, and returns the job as `--json` prints it, the ledger's
+    /// fields added. Every status the CLI sees goes through here, so `jobs list` never lags
+    /// behind what a command showed.
+    pub fn seen(&self, job: &Job) -> JobOut {
+        let Ok(ledger) = self.ledger() else {
+            return JobOut::from_record(job);
+        };
+        let status = job.status.as_str();
+        if !status.is_empty() {
+            let _ = ledger.set_status(
+                job.id,
+                status,
+                job.data_rows_count.get(),
+                job.credits_spent.get(),
+            );
+        }
+        let out = JobOut::from_record(job);
+        match ledger.get(job.id) {
+            Ok(Some(entry)) => out.with_entry(&entry),
+            _ => out,
+        }
+    }
+
+    /// The job as the ledger has it (only its id when the ledger lacks it).
+    pub fn known(&self, id: JobId) -> JobOut {
+        match self.ledger().ok().and_then(|l| l.get(id).ok().flatten()) {
+            Some(entry) => JobOut::from_entry(&entry),
+            None => JobOut::bare(id),
         }
     }
 
@@ -78,8 +115,11 @@ impl Ctx {
         }
     }
 
-    /// The ledger of the base URL in use.
+    /// The ledger of the base URL in use (opened once per command).
     pub fn ledger(&self) -> Result<Arc<SqliteLedger>, Failure> {
+        if let Some(ledger) = self.opened.get() {
+            return Ok(ledger.clone());
+        }
         let path = self
             .global
             .ledger
@@ -91,7 +131,7 @@ impl Ctx {
                 format!("cannot open the ledger at {}: {e}", path.display()),
             )
         })?;
-        Ok(Arc::new(ledger))
+        Ok(self.opened.get_or_init(|| Arc::new(ledger)).clone())
     }
 
     /// The API key: from `--api-key-file` / HASDATA_API_KEY_FILE when given (a file keeps it
@@ -113,7 +153,9 @@ impl Ctx {
             })
     }
 
-    /// A client recording submits in `ledger`.
+    /// A client recording submits in `ledger`, with [`call_retries`]: the one retry layer of
+    /// a call. Waits ride out failed polls on top of it, on the poll schedule (see
+    /// `docs/cli.md`, "Retries").
     pub fn client(
         &self,
         ledger: Arc<dyn JobLedger>,
@@ -126,8 +168,29 @@ impl Ctx {
             .base_url(&self.global.base_url)
             .ledger(ledger)
             .page_concurrency(page_concurrency)
+            .retry_policy(call_retries())
             .allow_http_webhooks(local)
             .build()
             .map_err(Failure::from)
     }
 }
+
+/// How one call is retried: 4 attempts in all, waits of at most 0.25, 0.5 and 1 s between them
+/// (full jitter), and 10 s of waiting in all (a `Retry-After` up to 10 s is honoured). A dead
+/// host fails in about two seconds with one line; a blip (a reset, one 503) is ridden out
+/// unseen. The library's default (5 attempts, up to 2 minutes) suits a service that must
+/// outlast an outage; a command someone waits on at a prompt must not sit silent that long.
+/// `-v` shows each retry.
+pub fn call_retries() -> hasdata_transport::RetryPolicy {
+    use std::time::Duration;
+    hasdata_transport::RetryPolicy {
+        max_attempts: CALL_ATTEMPTS,
+        base_delay: Duration::from_millis(250),
+        max_delay: Duration::from_secs(1),
+        max_total_delay: Duration::from_secs(10),
+        max_retry_after: Duration::from_secs(10),
+    }
+}
+
+/// Attempts per call, the first included (see [`call_retries`]).
+pub const CALL_ATTEMPTS: u32 = 4;

@@ -353,6 +353,11 @@ impl RowWriter {
         );
         let mut file = spool.into_inner().map_err(|e| e.into_error())?;
         file.rewind()?;
+        // No columns at all (no rows, and a scraper whose row shape is not known): the file
+        // is empty. A header of no fields would be written as `""`, a line no reader wants.
+        if columns.is_empty() && self.rows == 0 {
+            return Ok(());
+        }
         let mut csv = csv::Writer::from_writer(sink.writer());
         csv.write_record(&columns)?;
         let mut reader = BufReader::with_capacity(WRITE_BUFFER, file);

@@ -58,6 +58,17 @@ impl Failure {
         self
     }
 
+    /// The failure as `--json` prints it.
+    pub fn to_out(&self) -> hasdata_cli::output::ErrorOut {
+        hasdata_cli::output::ErrorOut {
+            error: self.message.clone(),
+            code: self.code,
+            job_id: self.job_id,
+            line: None,
+            key: None,
+        }
+    }
+
     /// stdout was closed by its reader: nothing to say, exit 141.
     pub fn broken_pipe() -> Self {
         Failure::new(code::BROKEN_PIPE, "")
@@ -71,8 +82,7 @@ impl Failure {
             return;
         }
         let line = if json {
-            serde_json::json!({"error": self.message, "code": self.code, "jobId": self.job_id})
-                .to_string()
+            self.to_out().to_value().to_string()
         } else {
             match self.job_id {
                 Some(id) if !self.message.contains(&id.to_string()) => {
@@ -102,6 +112,10 @@ impl From<Error> for Failure {
             ),
             Error::SubmitUncertain { key, .. } => format!(
                 "{error}; check the HasData dashboard before sending it again; `hasdata jobs show {key}` shows what was recorded"
+            ),
+            _ if code == code::GAVE_UP => format!(
+                "{}; gave up after retrying (-v shows each attempt)",
+                crate::words::in_flags(error.to_string())
             ),
             _ => crate::words::in_flags(error.to_string()),
         };

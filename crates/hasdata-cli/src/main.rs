@@ -68,8 +68,46 @@ async fn dispatch(ctx: &Ctx, command: &Command) -> Result<(), Failure> {
     }
 }
 
+/// The command line, or the exit a bad one calls for. Help and `--version` print as usual;
+/// a usage error is clap's text, or with `--json` anywhere on the line one JSON object
+/// `{error, code: 2, jobId: null}` on stderr, as every other error is.
+fn parse() -> Result<Cli, ExitCode> {
+    use clap::error::ErrorKind;
+    let error = match Cli::try_parse() {
+        Ok(cli) => return Ok(cli),
+        Err(error) => error,
+    };
+    let json = std::env::args_os().skip(1).any(|arg| arg == "--json");
+    let informational = matches!(
+        error.kind(),
+        ErrorKind::DisplayHelp | ErrorKind::DisplayVersion
+    );
+    if !json || informational {
+        let _ = error.print();
+        return Err(ExitCode::from(
+            u8::try_from(error.exit_code()).unwrap_or(fail::code::USAGE),
+        ));
+    }
+    // clap's first paragraph, on one line: "the following required arguments were not
+    // provided: <ID>" (the usage and the `--help` hint after it are for a terminal).
+    let text = error.render().to_string();
+    let first = text.trim_start().split("\n\n").next().unwrap_or_default();
+    let message = first.split_whitespace().collect::<Vec<_>>().join(" ");
+    let message = message.strip_prefix("error: ").unwrap_or(&message);
+    Failure::usage(if message.is_empty() {
+        "bad usage"
+    } else {
+        message
+    })
+    .print(true);
+    Err(ExitCode::from(fail::code::USAGE))
+}
+
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = match parse() {
+        Ok(cli) => cli,
+        Err(code) => return code,
+    };
     init_logging(cli.global.verbose, cli.global.quiet);
     let json = cli.global.json;
     let runtime = match tokio::runtime::Builder::new_multi_thread()

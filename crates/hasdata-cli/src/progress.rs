@@ -3,6 +3,7 @@
 //! poll with `-v`, so a long wait is not silent.
 
 use std::io::IsTerminal;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use hasdata_jobs::Progress;
@@ -35,8 +36,10 @@ impl Display {
         let label_for_plain = label.clone();
         let bar = self.bars.as_ref().map(|bars| {
             let bar = bars.add(ProgressBar::new_spinner());
+            // `wide_msg` cuts the message to the terminal's width: a line that wrapped would
+            // be redrawn as two and scroll the screen on every tick.
             bar.set_style(
-                ProgressStyle::with_template("{spinner} {prefix} {msg}")
+                ProgressStyle::with_template("{spinner} {prefix} {wide_msg}")
                     .unwrap_or_else(|_| ProgressStyle::default_spinner()),
             );
             bar.set_prefix(label);
@@ -48,7 +51,81 @@ impl Display {
             every_poll,
             last_status: std::sync::Mutex::new(None),
         });
-        JobLine { bar, plain }
+        JobLine {
+            bar,
+            plain,
+            bars: self.bars.clone(),
+            label: label_for_plain,
+        }
+    }
+
+    /// The progress of a bulk submit: a live count on a terminal, a plain line per submitted
+    /// job otherwise.
+    pub fn bulk(&self) -> BulkLine {
+        let bar = self.bars.as_ref().map(|bars| {
+            let bar = bars.add(ProgressBar::new(0));
+            bar.set_style(
+                ProgressStyle::with_template("{spinner} submitting {pos}/{len} {wide_msg}")
+                    .unwrap_or_else(|_| ProgressStyle::default_spinner()),
+            );
+            bar.enable_steady_tick(Duration::from_millis(120));
+            bar
+        });
+        BulkLine {
+            bar,
+            plain: self.plain.is_some(),
+            total: AtomicU64::new(0),
+            done: AtomicU64::new(0),
+        }
+    }
+}
+
+/// A bulk submit's progress.
+pub struct BulkLine {
+    bar: Option<ProgressBar>,
+    plain: bool,
+    total: AtomicU64,
+    done: AtomicU64,
+}
+
+impl BulkLine {
+    /// The number of lines to send.
+    pub fn start(&self, total: u64) {
+        self.total.store(total, Ordering::Relaxed);
+        if let Some(bar) = &self.bar {
+            bar.set_length(total);
+        }
+    }
+
+    /// Line `number` became job `id`.
+    pub fn submitted(&self, number: u64, id: &str) {
+        let done = self.done.fetch_add(1, Ordering::Relaxed) + 1;
+        let total = self.total.load(Ordering::Relaxed);
+        if self.plain {
+            crate::context::err_line(&format!(
+                "submitted {done}/{total}: line {number} is job {id}"
+            ));
+        }
+        if let Some(bar) = &self.bar {
+            bar.set_position(done);
+            bar.set_message(format!("· line {number} is job {id}"));
+        }
+    }
+
+    /// Line `number` failed (said on stdout already).
+    pub fn failed(&self, number: u64) {
+        let done = self.done.fetch_add(1, Ordering::Relaxed) + 1;
+        if let Some(bar) = &self.bar {
+            bar.set_position(done);
+            bar.set_message(format!("· line {number} failed"));
+        }
+    }
+
+    /// Removes the live line before the summary is printed.
+    pub fn finish(&self) {
+        if let Some(bar) = &self.bar {
+            bar.finish_and_clear();
+        }
     }
 }
 
@@ -63,6 +140,9 @@ struct Plain {
 pub struct JobLine {
     bar: Option<ProgressBar>,
     plain: Option<Plain>,
+    /// The lines this one is drawn among, to print its last state above them.
+    bars: Option<MultiProgress>,
+    label: String,
 }
 
 impl JobLine {
@@ -108,9 +188,17 @@ impl JobLine {
         }
     }
 
+    /// Ends the live line: it is cleared and its last state printed as a whole line (ending
+    /// in a newline) above any other live lines, so whatever is printed next (a summary on
+    /// stdout) starts on a line of its own.
     pub fn finish(&self, text: String) {
         if let Some(bar) = &self.bar {
-            bar.finish_with_message(text);
+            bar.finish_and_clear();
+            let line = format!("{}: {text}", self.label);
+            match &self.bars {
+                Some(bars) if bars.println(&line).is_ok() => {}
+                _ => crate::context::err_line(&line),
+            }
         }
     }
 }

@@ -9,7 +9,7 @@ use hasdata_model::JobId;
 use hasdata_model::decode;
 use hasdata_transport::{
     ApiError, ApiKey, ApiKeyTransport, Decision, Origin, Outcome, ReqwestTransport, RetryPolicy,
-    RetryTransport, SharedTransport, TransportError,
+    RetryTransport, SharedTransport, TransportError, TransportErrorKind,
 };
 use http::{Method, StatusCode, header};
 use serde::de::DeserializeOwned;
@@ -371,7 +371,9 @@ impl Client {
     }
 
     /// An idempotent call (GET, DELETE): the transport retries failed requests; a body that
-    /// breaks off after the headers is retried here with the same policy.
+    /// breaks off after the headers (which the transport, done once the headers came, cannot
+    /// see) is retried here with the same policy. Nothing else is retried here: a retry loop
+    /// around the transport's own would multiply the attempts (5 x 5 against a dead host).
     pub(crate) async fn idempotent<T: DeserializeOwned>(
         &self,
         method: Method,
@@ -398,6 +400,14 @@ impl Client {
             let request = self.request(method.clone(), path, None)?;
             match self.exchange(request).await {
                 Ok(answer) => return self.decode_answer_with(answer, job, &parse),
+                // Any other failure already went through the transport's retries. A GET or
+                // DELETE sends no body, so a `Body` error is the answer's body breaking off.
+                Err(error) if error.kind() != TransportErrorKind::Body => {
+                    return Err(Error::Transport {
+                        source: error,
+                        job_id: job,
+                    });
+                }
                 Err(error) => {
                     let decision = self.inner.retry.decide(
                         true,
@@ -408,7 +418,7 @@ impl Client {
                     );
                     match decision {
                         Decision::RetryAfter(delay) => {
-                            tracing::warn!(attempt, error = %error, path, "retrying a call whose answer broke off");
+                            tracing::info!(attempt, error = %error, path, "retrying a call whose answer broke off");
                             tokio::time::sleep(delay).await;
                             delayed += delay;
                         }

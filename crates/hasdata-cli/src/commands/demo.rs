@@ -7,7 +7,6 @@ use hasdata_jobs::{Client, MemoryLedger, PollPolicy};
 use hasdata_model::bodies::{ContactsBody, CrawlerBody, OutputFormat};
 use hasdata_model::{Job, ScraperKind};
 use hasdata_sim::{SimConfig, Simulator};
-use serde_json::json;
 
 use super::{lookup, results, wait};
 use crate::args::{DemoArgs, Format, OutputArgs, Source};
@@ -125,9 +124,24 @@ pub async fn run(ctx: &Ctx, args: &DemoArgs) -> Result<(), Failure> {
     let elapsed = started.elapsed().as_secs_f64();
     for outcome in &outcomes {
         ctx.emit(
-            || format!("{} -> {} ({})", lookup::describe(&outcome.job), outcome.output, super::count(outcome.rows, "row")),
-            json!({"jobId": outcome.job.id, "status": outcome.job.status.as_str(), "rows": outcome.rows,
-                   "credits": outcome.job.credits_spent.get(), "output": outcome.output}),
+            || {
+                format!(
+                    "{} -> {} ({})",
+                    lookup::describe(&outcome.job),
+                    outcome.output,
+                    super::count(outcome.rows, "row")
+                )
+            },
+            {
+                let mut out = hasdata_cli::output::JobOut::from_record(&outcome.job);
+                out.export = Some(hasdata_cli::output::ExportOut {
+                    rows: outcome.rows,
+                    output: super::absolute(&outcome.output),
+                    format: "jsonl".into(),
+                    partial: false,
+                });
+                out.to_value()
+            },
         );
     }
     let credits: u64 = outcomes.iter().map(|o| o.job.credits_spent.get()).sum();

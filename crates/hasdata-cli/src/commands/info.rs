@@ -2,8 +2,8 @@
 
 use std::str::FromStr;
 
+use hasdata_cli::output::ScraperOut;
 use hasdata_model::ScraperKind;
-use serde_json::json;
 
 use crate::args::SchemaArgs;
 use crate::context::Ctx;
@@ -13,7 +13,11 @@ pub fn scrapers(ctx: &Ctx) -> Result<(), Failure> {
     for kind in ScraperKind::ALL {
         ctx.emit(
             || kind.as_str().to_owned(),
-            json!({"slug": kind.as_str(), "rowShapeKnown": kind.row_shape_known()}),
+            serde_json::to_value(ScraperOut {
+                slug: kind.as_str().into(),
+                row_shape_known: kind.row_shape_known(),
+            })
+            .unwrap_or_default(),
         );
     }
     Ok(())

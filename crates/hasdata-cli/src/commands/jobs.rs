@@ -4,13 +4,14 @@ use std::str::FromStr;
 
 use futures::StreamExt;
 
+use hasdata_cli::output::{IntentOut, JobOut};
 use hasdata_jobs::{BodyDigest, IntentEntry, IntentState, JobLedger, Origin};
 use hasdata_ledger::JobQuery;
 use hasdata_model::{JobId, ScraperKind};
-use serde_json::{Value, json};
+use serde_json::Value;
 
 use super::{Interrupt, lookup, poll_policy, results, wait};
-use crate::args::{Format, JobArg, ListArgs, OutputArgs, ResumeArgs, RetryArgs, ShowArgs, Source};
+use crate::args::{JobArg, ListArgs, OutputArgs, ResumeArgs, RetryArgs, ShowArgs, Source};
 use crate::context::Ctx;
 use crate::fail::{Failure, code};
 use crate::ledger::Entry;
@@ -49,11 +50,58 @@ fn intent_line(entry: &IntentEntry) -> String {
 }
 
 fn intent_json(entry: &IntentEntry) -> Value {
-    let mut value = serde_json::to_value(entry).unwrap_or_default();
-    if let Some(object) = value.as_object_mut() {
-        object.insert("advice".into(), json!(entry.advice()));
+    IntentOut::from_entry(entry).to_value()
+}
+
+/// Whether a status the ledger holds is one a job never leaves.
+fn ended(status: Option<&str>) -> bool {
+    status.is_some_and(|s| hasdata_model::JobStatus::from(s).is_terminal())
+}
+
+/// `jobs list --refresh`: polls every listed job that has not ended, `REFRESH_AT_ONCE` at a
+/// time, and notes each answer in the ledger. A job that cannot be polled keeps its last known
+/// status; the failures are said on stderr and counted, never fatal to the listing.
+async fn refresh(ctx: &Ctx, entries: &[Entry]) -> Result<(), Failure> {
+    /// Status calls in flight at once: enough to refresh a long ledger in a few round trips,
+    /// few enough not to spend the account's rate limit.
+    const REFRESH_AT_ONCE: usize = 4;
+    let open: Vec<JobId> = entries
+        .iter()
+        .filter(|e| !ended(e.status.as_deref()))
+        .map(|e| JobId::from(e.id))
+        .collect();
+    if open.is_empty() {
+        return Ok(());
     }
-    value
+    let client = ctx.client(std::sync::Arc::new(hasdata_jobs::MemoryLedger::new()), 1)?;
+    let mut answers = futures::stream::iter(open)
+        .map(|id| {
+            let client = &client;
+            async move { (id, client.status(id).await) }
+        })
+        .buffer_unordered(REFRESH_AT_ONCE);
+    let mut failed = 0;
+    while let Some((id, answer)) = answers.next().await {
+        match answer {
+            Ok(job) => {
+                ctx.seen(&job);
+            }
+            Err(error) => {
+                failed += 1;
+                ctx.note(format!(
+                    "job {id}: not refreshed: {}",
+                    Failure::from(error).message
+                ));
+            }
+        }
+    }
+    if failed > 0 {
+        ctx.note(format!(
+            "{} not refreshed; the list shows their last known status",
+            super::count(failed, "job")
+        ));
+    }
+    Ok(())
 }
 
 pub async fn list(ctx: &Ctx, args: &ListArgs) -> Result<(), Failure> {
@@ -64,8 +112,17 @@ pub async fn list(ctx: &Ctx, args: &ListArgs) -> Result<(), Failure> {
         since: args.since.clone(),
         limit: args.limit,
     };
+    if args.refresh {
+        // Refreshed before the filters apply: a `--status pending` listing must not show a
+        // job that has finished since.
+        let candidates = ledger.query(&JobQuery {
+            status: None,
+            ..query.clone()
+        })?;
+        refresh(ctx, &candidates).await?;
+    }
     for entry in ledger.query(&query)? {
-        ctx.emit(|| line(&entry), entry.to_json());
+        ctx.emit(|| line(&entry), JobOut::from_entry(&entry).to_value());
     }
     let filtered = query != JobQuery::default();
     let unresolved: Vec<IntentEntry> = ledger
@@ -92,18 +149,20 @@ pub async fn list(ctx: &Ctx, args: &ListArgs) -> Result<(), Failure> {
 pub fn forget(ctx: &Ctx, args: &JobArg) -> Result<(), Failure> {
     let ledger = ctx.ledger()?;
     // The ledger keeps job rows for integer ids only.
-    let forgotten = match args.id.as_u64() {
+    // What it was, printed once it is gone.
+    let forgotten = ctx.known(args.id);
+    let removed = match args.id.as_u64() {
         Some(id) => ledger.forget(id)?,
         None => false,
     };
-    if !forgotten {
+    if !removed {
         return Err(
             Failure::new(code::OTHER, format!("job {} is not in the ledger", args.id)).job(args.id),
         );
     }
     ctx.emit(
         || format!("forgot job {} (the job itself is untouched)", args.id),
-        json!({"jobId": args.id, "forgotten": true}),
+        forgotten.to_value(),
     );
     Ok(())
 }
@@ -114,9 +173,10 @@ pub async fn show(ctx: &Ctx, args: &ShowArgs) -> Result<(), Failure> {
         let entry = ledger
             .get(JobId::from(id))?
             .ok_or_else(|| Failure::new(code::OTHER, format!("job {id} is not in the ledger")))?;
+        let out = JobOut::from_entry(&entry).to_value();
         ctx.emit(
-            || serde_json::to_string_pretty(&entry.to_json()).unwrap_or_default(),
-            entry.to_json(),
+            || serde_json::to_string_pretty(&out).unwrap_or_default(),
+            out.clone(),
         );
         return Ok(());
     }
@@ -218,19 +278,9 @@ pub async fn retry(ctx: &Ctx, args: &RetryArgs) -> Result<(), Failure> {
     let body = original_body(&entry, args.body.as_deref())?;
     let client = ctx.client(ledger.clone(), 1)?;
     let job = client.resend_intent(&entry.intent.key, body.into()).await?;
-    ctx.emit(
-        || job.id.to_string(),
-        serde_json::to_value(&job).unwrap_or_default(),
-    );
+    let out = ctx.seen(&job);
+    ctx.emit(|| job.id.to_string(), out.to_value());
     Ok(())
-}
-
-fn extension(format: Format) -> &'static str {
-    match format {
-        Format::Jsonl => "jsonl",
-        Format::Json => "json",
-        Format::Csv => "csv",
-    }
 }
 
 /// What became of one job in `resume`.
@@ -264,9 +314,10 @@ pub async fn resume(ctx: &Ctx, args: &ResumeArgs) -> Result<(), Failure> {
             let done = match wait::follow(client, Some(ledger), id, policy, &line, None).await {
                 Ok(done) => done,
                 Err(failure) => {
+                    let failure = failure.job(id);
                     ctx.emit(
                         || format!("job {id}: {}", failure.message),
-                        json!({"jobId": id, "error": failure.message}),
+                        failure.to_out().to_value(),
                     );
                     return Collected::NotEnded;
                 }
@@ -274,16 +325,28 @@ pub async fn resume(ctx: &Ctx, args: &ResumeArgs) -> Result<(), Failure> {
             line.finish(lookup::summary(&done));
             let output = OutputArgs {
                 format: args.format,
-                out: Some(args.dir.join(format!("{id}.{}", extension(args.format)))),
+                out: Some(
+                    args.dir
+                        .join(format!("{id}.{}", results::format_name(args.format))),
+                ),
                 source: Source::Auto,
                 concurrency: 4,
             };
             match results::export(client, Some(ledger), id, Some(&done), kind, &output, false).await
             {
                 Ok(exported) => {
+                    let mut out = ctx.seen(&done);
+                    out.export = Some(exported.to_out(args.format));
                     ctx.emit(
-                        || format!("{} · {} written to {}", lookup::describe(&done), super::count(exported.rows, "row"), exported.output),
-                        json!({"jobId": id, "status": done.status.as_str(), "rows": exported.rows, "output": exported.output}),
+                        || {
+                            format!(
+                                "{} · {} written to {}",
+                                lookup::describe(&done),
+                                super::count(exported.rows, "row"),
+                                exported.output
+                            )
+                        },
+                        out.to_value(),
                     );
                     Collected::Written
                 }

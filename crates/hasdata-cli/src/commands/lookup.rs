@@ -33,18 +33,8 @@ pub fn summary(job: &Job) -> String {
 
 /// Notes the job's state in the ledger (when it is there) and prints it.
 fn report(ctx: &Ctx, job: &Job) {
-    if let Ok(ledger) = ctx.ledger() {
-        let _ = ledger.set_status(
-            job.id,
-            job.status.as_str(),
-            job.data_rows_count.get(),
-            job.credits_spent.get(),
-        );
-    }
-    ctx.emit(
-        || describe(job),
-        serde_json::to_value(job).unwrap_or_default(),
-    );
+    let out = ctx.seen(job);
+    ctx.emit(|| describe(job), out.to_value());
 }
 
 pub async fn status(ctx: &Ctx, args: &JobArg) -> Result<(), Failure> {

@@ -4,12 +4,13 @@ use std::str::FromStr;
 use std::sync::Arc;
 
 use futures::StreamExt;
+use hasdata_cli::output::ExportOut;
 use hasdata_jobs::{Client, MemoryLedger};
 use hasdata_model::{Job, JobId, JobStatus, ScraperKind};
-use serde_json::json;
+use serde_json::Value;
 
 use super::Signals;
-use crate::args::{OutputArgs, ResultsArgs, Source};
+use crate::args::{Format, OutputArgs, ResultsArgs, Source};
 use crate::context::Ctx;
 use crate::export::{Kept, RowWriter, schema_columns};
 use crate::fail::{Failure, code};
@@ -18,9 +19,90 @@ use crate::ledger::SqliteLedger;
 /// Where the rows went.
 pub struct Exported {
     pub rows: u64,
+    /// An absolute path, `stdout`, or the device written through.
     pub output: String,
     /// The job had not ended (`--partial`): the rows are those so far.
     pub partial: bool,
+    /// The job as read for the export, when the caller did not know it already.
+    pub job: Option<Job>,
+}
+
+impl Exported {
+    /// The export as `--json` prints it, under the job's `export` key.
+    pub fn to_out(&self, format: Format) -> ExportOut {
+        ExportOut {
+            rows: self.rows,
+            output: self.output.clone(),
+            format: format_name(format).into(),
+            partial: self.partial,
+        }
+    }
+}
+
+/// A format's name, as `--format` takes it (and as the file extension `jobs resume` uses).
+pub fn format_name(format: Format) -> &'static str {
+    match format {
+        Format::Jsonl => "jsonl",
+        Format::Json => "json",
+        Format::Csv => "csv",
+    }
+}
+
+/// A path as a shell word: as it is when it is plain, else in single quotes.
+fn shell_word(text: &str) -> String {
+    let plain = !text.is_empty()
+        && text
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "_./-+=:@%,".contains(c));
+    if plain {
+        text.to_owned()
+    } else {
+        format!("'{}'", text.replace('\'', r"'\''"))
+    }
+}
+
+/// The `hasdata results` command that writes job `id`'s rows where `output` says, in its
+/// format and from its source.
+pub fn results_command(id: JobId, output: &OutputArgs) -> String {
+    let mut command = format!("hasdata results {id}");
+    if let Some(out) = output.out.as_deref().filter(|p| p.as_os_str() != "-") {
+        let path = super::absolute(&out.display().to_string());
+        command.push_str(&format!(" --out {}", shell_word(&path)));
+    }
+    if output.format != Format::Jsonl {
+        command.push_str(&format!(" --format {}", format_name(output.format)));
+    }
+    match output.source {
+        Source::Auto => {}
+        Source::Pages => command.push_str(" --source pages"),
+        Source::File => command.push_str(" --source file"),
+    }
+    command
+}
+
+/// The command that finishes what a `run` with `output` left undone: `hasdata results`
+/// refuses a job that has not ended, so a `wait` comes first.
+pub fn finishing_command(id: JobId, output: &OutputArgs) -> String {
+    format!("hasdata wait {id} && {}", results_command(id, output))
+}
+
+/// Prints a job object where it does not mix with rows: on stdout, unless the rows went
+/// there; then, with `--json`, as a JSON line on stderr, and without it not at all (the
+/// human line is skipped when empty).
+pub fn emit_job(ctx: &Ctx, output: &OutputArgs, json: Value, human: impl FnOnce() -> String) {
+    let rows_on_stdout = output.out.as_deref().is_none_or(|p| p.as_os_str() == "-");
+    if ctx.global.json {
+        if rows_on_stdout {
+            crate::context::err_line(&json.to_string());
+        } else {
+            crate::context::out_line(&json.to_string());
+        }
+    } else if !ctx.global.quiet && !rows_on_stdout {
+        let text = human();
+        if !text.is_empty() {
+            crate::context::out_line(&text);
+        }
+    }
 }
 
 /// Streams a job's rows into the output the flags describe, in constant memory, and checks
@@ -41,10 +123,21 @@ pub async fn export(
     let mut signals = Signals::listen();
     let job = match known {
         Some(job) => job.clone(),
-        None => client
-            .status(id)
-            .await
-            .map_err(|e| Failure::from(e).job(id))?,
+        None => {
+            let job = client
+                .status(id)
+                .await
+                .map_err(|e| Failure::from(e).job(id))?;
+            if let Some(ledger) = ledger {
+                let _ = ledger.set_status(
+                    id,
+                    job.status.as_str(),
+                    job.data_rows_count.get(),
+                    job.credits_spent.get(),
+                );
+            }
+            job
+        }
     };
     let ended = job.status.is_terminal();
     if !ended && !allow_running {
@@ -83,7 +176,7 @@ pub async fn export(
                 let shown = output.out.as_deref().map_or("stdout".into(), |p| p.display().to_string());
                 drop(writer);
                 let what = if signal == code::TERMINATED { "terminated" } else { "interrupted" };
-                return Err(Failure::new(signal, format!("{what}; the export to {shown} was not completed (`hasdata results {id}` writes it again)")).job(id));
+                return Err(Failure::new(signal, format!("{what}; the export to {shown} was not completed (`{}` writes it again)", results_command(id, output))).job(id));
             }
             next = rows.next() => next,
         };
@@ -108,16 +201,22 @@ pub async fn export(
     }
     let written = writer.finish()?;
     let to_file = output.out.as_deref().is_some_and(|p| p.as_os_str() != "-");
+    let written = if to_file {
+        super::absolute(&written)
+    } else {
+        written
+    };
     if let Some(ledger) = ledger
         && to_file
         && ended
     {
-        let _ = ledger.set_collected(id, &super::absolute(&written));
+        let _ = ledger.set_collected(id, &written);
     }
     Ok(Exported {
         rows: count,
         output: written,
         partial: !ended,
+        job: known.is_none().then_some(job),
     })
 }
 
@@ -182,22 +281,17 @@ pub async fn run(ctx: &Ctx, args: &ResultsArgs) -> Result<(), Failure> {
             super::count(exported.rows, "row")
         ));
     }
-    if args
-        .output
-        .out
-        .as_deref()
-        .is_some_and(|p| p.as_os_str() != "-")
-    {
-        ctx.emit(
-            || {
-                format!(
-                    "job {id}: {} written to {}",
-                    super::count(exported.rows, "row"),
-                    exported.output
-                )
-            },
-            json!({"jobId": id, "rows": exported.rows, "output": exported.output, "partial": exported.partial}),
-        );
+    let mut out = ctx.known(id);
+    if let Some(job) = &exported.job {
+        out = ctx.seen(job);
     }
+    out.export = Some(exported.to_out(args.output.format));
+    emit_job(ctx, &args.output, out.to_value(), || {
+        format!(
+            "job {id}: {} written to {}",
+            super::count(exported.rows, "row"),
+            exported.output
+        )
+    });
     Ok(())
 }

@@ -3,7 +3,6 @@
 use std::str::FromStr;
 
 use hasdata_model::ScraperKind;
-use serde_json::json;
 
 use super::{Interrupt, lookup, poll_policy, read_body, results, wait};
 use crate::args::RunArgs;
@@ -29,20 +28,33 @@ pub async fn run(ctx: &Ctx, args: &RunArgs) -> Result<(), Failure> {
     .await?;
     let id = job.id;
     ctx.note(format!("submitted job {id} ({kind})"));
-    if ctx.global.json {
-        crate::context::out_line(&json!({"submitted": id, "scraper": kind.as_str()}).to_string());
-    }
+    results::emit_job(ctx, &args.output, ctx.seen(&job).to_value(), String::new);
     let line = ctx.display.job(format!("job {id}"));
     let done = tokio::select! {
         done = wait::follow(&client, Some(&ledger), id, policy, &line, args.max_credits) => done?,
         () = interrupt.wait() => {
             if args.stop_on_interrupt {
                 line.finish("interrupted; stopping".into());
-                client.stop(id).await.map_err(|e| Failure::from(e).job(id))?;
-                return Err(Failure::new(crate::fail::code::INTERRUPTED, format!("interrupted; job {id} was stopped")).job(id));
+                let stopped = client.stop(id).await.map_err(|e| Failure::from(e).job(id))?;
+                ctx.seen(&stopped);
+                return Err(Failure::new(
+                    crate::fail::code::INTERRUPTED,
+                    format!(
+                        "interrupted; job {id} was stopped (its rows so far: `{}`)",
+                        results::finishing_command(id, &args.output)
+                    ),
+                )
+                .job(id));
             }
             line.finish("interrupted".into());
-            return Err(wait::interrupted_failure(id));
+            return Err(Failure::new(
+                crate::fail::code::INTERRUPTED,
+                format!(
+                    "interrupted; job {id} is still running: `{}` finishes this output (`hasdata jobs resume` collects it into its own directory)",
+                    results::finishing_command(id, &args.output)
+                ),
+            )
+            .job(id));
         }
     };
     line.finish(lookup::summary(&done));
@@ -56,11 +68,15 @@ pub async fn run(ctx: &Ctx, args: &RunArgs) -> Result<(), Failure> {
         false,
     )
     .await?;
-    if args.output.out.is_some() || ctx.global.json {
-        ctx.emit(
-            || format!("{} · {} written to {}", lookup::describe(&done), super::count(exported.rows, "row"), exported.output),
-            json!({"jobId": id, "status": done.status.as_str(), "reason": done.stop_reason, "rows": exported.rows, "credits": done.credits_spent.get(), "maxCredits": args.max_credits, "output": exported.output}),
-        );
-    }
+    let mut out = ctx.seen(&done);
+    out.export = Some(exported.to_out(args.output.format));
+    results::emit_job(ctx, &args.output, out.to_value(), || {
+        format!(
+            "{} · {} written to {}",
+            lookup::describe(&done),
+            super::count(exported.rows, "row"),
+            exported.output
+        )
+    });
     wait::check_outcome(&done)
 }

@@ -12,15 +12,17 @@ use std::time::Duration;
 
 use futures::StreamExt;
 use futures::stream::FuturesUnordered;
+use hasdata_cli::output::{BulkCounts, BulkSummaryOut, IntentOut};
 use hasdata_jobs::{BodyDigest, Client, Error, IntentState, JobLedger, Origin, SubmitOptions};
 use hasdata_model::{Job, ScraperKind};
-use serde_json::{Value, json};
+use serde_json::Value;
 
 use super::{Interrupt, read_body};
 use crate::args::SubmitArgs;
 use crate::context::Ctx;
 use crate::fail::{Failure, code};
 use crate::ledger::SqliteLedger;
+use crate::progress::BulkLine;
 
 /// The longest wait between submits refused with 429.
 const MAX_BACKOFF: Duration = Duration::from_secs(30);
@@ -57,6 +59,7 @@ pub async fn run(ctx: &Ctx, args: &SubmitArgs) -> Result<(), Failure> {
     if let Some(path) = &args.bodies {
         let bulk = Bulk {
             ctx,
+            progress: ctx.display.bulk(),
             client: &client,
             ledger: &ledger,
             kind,
@@ -74,10 +77,8 @@ pub async fn run(ctx: &Ctx, args: &SubmitArgs) -> Result<(), Failure> {
     // A 429 (the concurrency cap) created no job: wait it out, as `run` and bulk submits do.
     let job = submit_waiting_out_429(&client, kind.as_str(), &body, &options).await?;
     // The ledger recorded the id before the submit returned.
-    ctx.emit(
-        || job.id.to_string(),
-        serde_json::to_value(&job).unwrap_or_default(),
-    );
+    let out = ctx.seen(&job);
+    ctx.emit(|| job.id.to_string(), out.to_value());
     Ok(())
 }
 
@@ -117,6 +118,7 @@ struct Tally {
 
 struct Bulk<'a> {
     ctx: &'a Ctx,
+    progress: BulkLine,
     client: &'a Client,
     ledger: &'a Arc<SqliteLedger>,
     kind: ScraperKind,
@@ -150,6 +152,7 @@ impl Bulk<'_> {
                 tally.skipped
             ));
         }
+        self.progress.start(to_send.len() as u64);
         let mut queue = to_send.into_iter();
         let mut in_flight = FuturesUnordered::new();
         let mut worst: Option<Failure> = None;
@@ -224,17 +227,29 @@ impl Bulk<'_> {
             return Ok(false);
         };
         let number = line.number;
-        match (&entry.state, &entry.job_id) {
-            (IntentState::Submitted, Some(id)) => self.ctx.emit(
-                || format!("line {number}: already submitted as job {id}; skipped"),
-                json!({"line": number, "id": id, "skipped": "submitted"}),
-            ),
-            _ => {
+        let job = match (&entry.state, &entry.job_id) {
+            (IntentState::Submitted, Some(id)) => id.job_id(),
+            _ => None,
+        };
+        match job {
+            Some(id) => {
+                let mut out = self.ctx.known(id);
+                out.line = Some(number);
+                out.skipped = Some("submitted".into());
+                self.ctx.emit(
+                    || format!("line {number}: already submitted as job {id}; skipped"),
+                    out.to_value(),
+                );
+            }
+            None => {
                 let key = entry.intent.key.clone();
                 let since = entry.intent.created_at.clone();
+                let mut out = IntentOut::from_entry(entry);
+                out.line = Some(number);
+                out.skipped = Some("uncertain".into());
                 self.ctx.emit(
                     || format!("line {number}: uncertain since {since} (intent {key}); check the dashboard, then `hasdata jobs retry {key} --yes` if no job exists; skipped"),
-                    json!({"line": number, "key": entry.intent.key, "skipped": "uncertain", "since": entry.intent.created_at}),
+                    out.to_value(),
                 )
             }
         }
@@ -252,10 +267,11 @@ impl Bulk<'_> {
         match result {
             Ok(job) => {
                 tally.submitted += 1;
-                self.ctx.emit(
-                    || format!("line {number}: job {}", job.id),
-                    json!({"line": number, "id": job.id}),
-                );
+                let mut out = self.ctx.seen(&job);
+                out.line = Some(number);
+                self.ctx
+                    .emit(|| format!("line {number}: job {}", job.id), out.to_value());
+                self.progress.submitted(number, &job.id.to_string());
             }
             Err(error) => {
                 let key = match &error {
@@ -269,10 +285,14 @@ impl Bulk<'_> {
                     }
                 };
                 let failure = Failure::from(error);
+                let mut out = failure.to_out();
+                out.line = Some(number);
+                out.key = key;
                 self.ctx.emit(
                     || format!("line {number}: failed: {}", failure.message),
-                    json!({"line": number, "error": failure.message, "jobId": failure.job_id, "key": key}),
+                    out.to_value(),
                 );
+                self.progress.failed(number);
                 if worst.as_ref().is_none_or(|w| w.code == code::OTHER) {
                     *worst = Some(Failure::new(
                         failure.code,
@@ -288,14 +308,19 @@ impl Bulk<'_> {
             "{} submitted, {} uncertain, {} failed, {} skipped, {} unsent",
             tally.submitted, tally.uncertain, tally.failed, tally.skipped, tally.unsent
         );
+        self.progress.finish();
         if self.ctx.global.json {
-            println!(
-                "{}",
-                json!({"summary": {
-                    "submitted": tally.submitted, "uncertain": tally.uncertain, "failed": tally.failed,
-                    "skipped": tally.skipped, "unsent": tally.unsent, "interrupted": interrupted,
-                }})
-            );
+            let summary = BulkSummaryOut {
+                summary: BulkCounts {
+                    submitted: tally.submitted,
+                    uncertain: tally.uncertain,
+                    failed: tally.failed,
+                    skipped: tally.skipped,
+                    unsent: tally.unsent,
+                    interrupted,
+                },
+            };
+            crate::context::out_line(&serde_json::to_string(&summary).unwrap_or_default());
         } else {
             self.ctx.note(text);
         }

@@ -113,9 +113,7 @@ pub async fn run(ctx: &Ctx, args: &WaitArgs) -> Result<(), Failure> {
         () = interrupt.wait() => return Err(interrupted_failure(id)),
     };
     line.finish(lookup::summary(&job));
-    ctx.emit(
-        || lookup::describe(&job),
-        serde_json::to_value(&job).unwrap_or_default(),
-    );
+    let out = ctx.seen(&job);
+    ctx.emit(|| lookup::describe(&job), out.to_value());
     check_outcome(&job)
 }

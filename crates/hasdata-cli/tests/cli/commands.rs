@@ -89,8 +89,8 @@ async fn run_writes_exactly_the_jobs_rows_in_every_format() {
             .await;
         assert_eq!(ran.code, 0, "{format}: {}", ran.stderr);
         let lines = ran.json_lines();
-        let id = lines[0]["submitted"].as_u64().unwrap();
-        assert_eq!(lines.last().unwrap()["rows"], 120);
+        let id = lines[0]["id"].as_u64().unwrap();
+        assert_eq!(lines.last().unwrap()["export"]["rows"], 120);
         let expected = shell.sim.expected_rows(id).unwrap();
         let text = read(&out);
         let rows: Vec<Value> = match format {

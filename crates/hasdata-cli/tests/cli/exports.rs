@@ -302,8 +302,8 @@ async fn max_credits_is_a_bound() {
     assert_eq!(ran.code, 4, "a stopped job exits 4: {}", ran.stderr);
     let summary = ran.json_lines().last().cloned().unwrap();
     assert_eq!(summary["status"], "stopped", "{summary}");
-    assert_eq!(summary["reason"], "max-credits", "{summary}");
-    let spent = summary["credits"].as_u64().unwrap();
+    assert_eq!(summary["stopReason"], "max-credits", "{summary}");
+    let spent = crate::count(&summary["creditsSpent"]);
     assert!(
         spent * 10 <= max * 11,
         "spent {spent} for a cap of {max}: more than 10% over: {}",

@@ -54,11 +54,14 @@ async fn a_killed_run_is_resumed_without_submitting_again() {
     assert_eq!(shell.sim.submits(), 1, "resume submitted nothing");
     let report = resumed.json_lines();
     assert_eq!(report.len(), 1, "one line per collected job: {report:?}");
-    assert_eq!(report[0]["jobId"], id);
+    assert_eq!(report[0]["id"], id);
     assert_eq!(report[0]["status"], "finished");
-    assert_eq!(report[0]["rows"], 250, "the report counts the rows written");
+    assert_eq!(
+        report[0]["export"]["rows"], 250,
+        "the report counts the rows written"
+    );
     assert!(
-        report[0]["output"]
+        report[0]["export"]["output"]
             .as_str()
             .is_some_and(|o| o.ends_with(&format!("{id}.jsonl"))),
         "{report:?}"
@@ -134,7 +137,7 @@ async fn max_credits_stops_the_job_and_keeps_its_rows() {
     let lines = ran.json_lines();
     let summary = lines.last().unwrap();
     assert_eq!(summary["status"], "stopped");
-    let rows = summary["rows"].as_u64().unwrap();
+    let rows = summary["export"]["rows"].as_u64().unwrap();
     assert!((50..500).contains(&rows), "{summary}");
     assert_eq!(read(&shell.path("rows.jsonl")).lines().count() as u64, rows);
 }
@@ -148,7 +151,7 @@ fn interrupt(child: &std::process::Child) {
     assert!(status.success());
 }
 
-async fn run_and_interrupt(shell: &Shell, extra: &[&str]) -> (i32, String, u64) {
+pub(crate) async fn run_and_interrupt(shell: &Shell, extra: &[&str]) -> (i32, String, u64) {
     let body = shell.file("serp.json", r#"{"keywords": ["coffee"], "limit": 500}"#);
     let mut args = vec!["run", "google-serp", "--body", &body];
     args.extend_from_slice(extra);
@@ -413,7 +416,7 @@ async fn the_ledger_stores_absolute_output_paths() {
         .run(&["--json", "jobs", "show", &id])
         .await
         .json_lines();
-    let stored = shown[0]["output"].as_str().unwrap().to_owned();
+    let stored = shown[0]["collectedTo"].as_str().unwrap().to_owned();
     assert!(std::path::Path::new(&stored).is_absolute(), "{stored}");
     assert_eq!(
         std::fs::canonicalize(&stored).unwrap(),

@@ -8,10 +8,13 @@ mod conventions;
 mod edges;
 mod exports;
 mod failures;
+mod fixes;
 mod kills;
 mod ledger;
 mod pipes;
+mod retries;
 mod secrets;
+mod shapes;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
@@ -163,6 +166,18 @@ where
         );
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
+}
+
+/// A count as the CLI prints it: kept as the API sent it, a number or a decimal string.
+pub fn count(value: &Value) -> u64 {
+    value
+        .as_u64()
+        .or_else(|| {
+            value
+                .as_str()
+                .and_then(|s| s.split('.').next()?.parse().ok())
+        })
+        .unwrap_or_else(|| panic!("not a count: {value}"))
 }
 
 pub fn read(path: &Path) -> String {

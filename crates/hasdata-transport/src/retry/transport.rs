@@ -13,7 +13,9 @@ use crate::transport::{
 
 /// Retries transient failures according to a [`RetryPolicy`].
 ///
-/// Each retry is a `tracing` warning with the attempt, the status or error, and the delay.
+/// Each retry is a `tracing` info event with the attempt, the status or error, and the delay:
+/// a retry is the layer doing its job, not a problem; the caller sees the final outcome (and a
+/// program that wants every attempt shown turns on info, as `hasdata -v` does).
 /// Waits use tokio's clock, so tests under a paused clock finish at once.
 pub struct RetryTransport {
     inner: SharedTransport,
@@ -69,7 +71,7 @@ impl Transport for RetryTransport {
                 return result;
             };
             match &outcome {
-                Outcome::Status { status, .. } => tracing::warn!(
+                Outcome::Status { status, .. } => tracing::info!(
                     attempt,
                     status = status.as_u16(),
                     delay_ms = delay.as_millis() as u64,
@@ -77,7 +79,7 @@ impl Transport for RetryTransport {
                     path = request.uri().path(),
                     "retrying after an error status"
                 ),
-                Outcome::Error(error) => tracing::warn!(
+                Outcome::Error(error) => tracing::info!(
                     attempt,
                     error = %error,
                     delay_ms = delay.as_millis() as u64,

@@ -1,0 +1,205 @@
+//! Issue 13's small breaks: a 0-row CSV, the Ctrl-C hint of `run --out`, the ledger after
+//! `stop`, `jobs list --refresh`, and progress lines without a terminal.
+
+use std::collections::BTreeSet;
+use std::time::Duration;
+
+use hasdata_sim::{Hold, SimConfig};
+
+use crate::{KEY, Shell, fast, read, until};
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_zero_row_csv_is_its_header_or_empty_and_stop_reaches_the_ledger() {
+    let shell = Shell::quick().await;
+    shell.sim.hold(Hold::Pending);
+    // google-trends has no row schema (no known columns); contacts has one.
+    for (slug, body, header) in [
+        ("google-trends", r#"{"keywords": ["coffee"]}"#, None),
+        (
+            "contacts",
+            r#"{"urls": ["https://a.example"]}"#,
+            Some("url"),
+        ),
+    ] {
+        let body = shell.file(&format!("{slug}.json"), body);
+        let id = shell.submitted(slug, &body).await;
+        let stopped = shell.run(&["stop", &id]).await;
+        assert_eq!(stopped.code, 0, "{}", stopped.stderr);
+        // `jobs list` shows what `stop` answered, not the `pending` of the submit.
+        let listed = shell.run(&["--json", "jobs", "list"]).await.json_lines();
+        let entry = listed
+            .iter()
+            .find(|job| job["id"].to_string() == id)
+            .unwrap();
+        assert_eq!(entry["status"], "stopped", "{entry}");
+
+        let out = shell.path(&format!("{slug}.csv"));
+        let ran = shell
+            .run(&[
+                "results",
+                &id,
+                "--format",
+                "csv",
+                "--out",
+                out.to_str().unwrap(),
+            ])
+            .await;
+        assert_eq!(ran.code, 0, "{slug}: {}", ran.stderr);
+        assert!(ran.stdout.contains("0 rows"), "{}", ran.stdout);
+        let text = read(&out);
+        match header {
+            None => assert_eq!(text, "", "{slug}: no columns, an empty file"),
+            Some(column) => {
+                assert_eq!(text.lines().count(), 1, "{slug}: the header only: {text:?}");
+                assert!(text.split(',').any(|c| c.trim() == column), "{text:?}");
+            }
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn jobs_list_refresh_polls_the_jobs_not_ended_and_updates_the_ledger() {
+    let shell = Shell::quick().await;
+    let body = shell.file("b.json", r#"{"urls": ["https://a.example"]}"#);
+    let first = shell.submitted("contacts", &body).await;
+    let second = shell.submitted("contacts", &body).await;
+    let client = hasdata_jobs::Client::builder()
+        .api_key(KEY)
+        .base_url(shell.sim.base_url())
+        .build()
+        .unwrap();
+    for id in [&first, &second] {
+        let id: hasdata_model::JobId = id.parse().unwrap();
+        until("the job to finish", || async {
+            let job = client.status(id).await.ok()?;
+            job.status.is_terminal().then_some(())
+        })
+        .await;
+    }
+    let statuses = |lines: Vec<serde_json::Value>| -> BTreeSet<String> {
+        lines
+            .iter()
+            .map(|job| job["status"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    let stale = shell.run(&["--json", "jobs", "list"]).await;
+    assert_eq!(
+        statuses(stale.json_lines()),
+        BTreeSet::from(["pending".to_owned()]),
+        "nothing polled them yet"
+    );
+    let polls = || shell.sim.requests().get("status").copied().unwrap_or(0);
+    let before = polls();
+    let refreshed = shell.run(&["--json", "jobs", "list", "--refresh"]).await;
+    assert_eq!(refreshed.code, 0, "{}", refreshed.stderr);
+    assert_eq!(
+        statuses(refreshed.json_lines()),
+        BTreeSet::from(["finished".to_owned()])
+    );
+    assert_eq!(polls() - before, 2, "one status call per job not ended");
+    let after = shell.run(&["--json", "jobs", "list"]).await;
+    assert_eq!(
+        statuses(after.json_lines()),
+        BTreeSet::from(["finished".to_owned()]),
+        "the ledger keeps what the refresh saw"
+    );
+    let before = polls();
+    let again = shell.run(&["jobs", "list", "--refresh"]).await;
+    assert_eq!(again.code, 0, "{}", again.stderr);
+    assert_eq!(polls(), before, "ended jobs are not polled again");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ctrl_c_names_the_command_that_finishes_the_same_output() {
+    let shell = Shell::start(SimConfig {
+        job_duration: Duration::ZERO,
+        ..SimConfig::default()
+    })
+    .await;
+    shell.sim.hold(Hold::InProgress);
+    let (code, stderr, id) =
+        crate::ledger::run_and_interrupt(&shell, &["--out", "int.csv", "--format", "csv"]).await;
+    assert_eq!(code, 130, "{stderr}");
+    let out = std::path::absolute(shell.path("int.csv")).unwrap();
+    let expected = format!(
+        "hasdata wait {id} && hasdata results {id} --out {} --format csv",
+        out.display()
+    );
+    assert!(stderr.contains(&expected), "{expected} in {stderr}");
+
+    // The hint, run as given, writes the rows the run would have written.
+    shell.sim.release();
+    for part in expected.split(" && ") {
+        let words: Vec<&str> = part.split_whitespace().skip(1).collect();
+        let args = if words[0] == "wait" {
+            fast(&words)
+        } else {
+            words
+        };
+        let ran = shell.run(&args).await;
+        assert_eq!(ran.code, 0, "{part}: {}", ran.stderr);
+    }
+    let rows = csv::Reader::from_path(&out).unwrap().records().count();
+    assert_eq!(
+        Some(rows),
+        shell.sim.expected_rows(id).map(|r| r.len()),
+        "every row, under the header"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn without_a_terminal_bulk_says_each_job_and_verbose_wait_each_poll() {
+    let shell = Shell::start(SimConfig {
+        job_duration: Duration::from_secs(1),
+        max_running: 50,
+        ..SimConfig::default()
+    })
+    .await;
+    let bodies = shell.file(
+        "bodies.jsonl",
+        &"{\"urls\": [\"https://b.example\"]}\n".repeat(3),
+    );
+    let ran = shell
+        .run(&["submit", "contacts", "--bodies", &bodies])
+        .await;
+    assert_eq!(ran.code, 0, "{}", ran.stderr);
+    let progress: Vec<&str> = ran
+        .stderr
+        .lines()
+        .filter(|l| l.starts_with("submitted ") && l.contains("/3: line "))
+        .collect();
+    assert_eq!(progress.len(), 3, "a line per job: {}", ran.stderr);
+
+    let id = ran
+        .stdout
+        .lines()
+        .next()
+        .unwrap()
+        .rsplit(' ')
+        .next()
+        .unwrap();
+    let waited = shell.run(&fast(&["-v", "wait", id])).await;
+    assert_eq!(waited.code, 0, "{}", waited.stderr);
+    let polls: Vec<&str> = waited
+        .stderr
+        .lines()
+        .filter(|l| l.starts_with(&format!("job {id}: ")))
+        .collect();
+    let statuses: BTreeSet<&str> = polls
+        .iter()
+        .filter_map(|l| l.split(": ").nth(1)?.split(' ').next())
+        .collect();
+    assert!(
+        polls.len() > statuses.len(),
+        "a line per poll, not only per status: {}",
+        waited.stderr
+    );
+    // Without -v, a line per status change only.
+    let quiet = shell.run(&fast(&["wait", id])).await;
+    let lines = quiet
+        .stderr
+        .lines()
+        .filter(|l| l.starts_with(&format!("job {id}: ")))
+        .count();
+    assert_eq!(lines, 1, "an ended job: one line: {}", quiet.stderr);
+}
