@@ -29,7 +29,7 @@ async fn a_zero_row_csv_is_its_header_or_empty_and_stop_reaches_the_ledger() {
         let listed = shell.run(&["--json", "jobs", "list"]).await.json_lines();
         let entry = listed
             .iter()
-            .find(|job| job["id"].to_string() == id)
+            .find(|job| job["id"].as_u64() == id.parse().ok())
             .unwrap();
         assert_eq!(entry["status"], "stopped", "{entry}");
 

@@ -17,7 +17,10 @@ fn dead_url() -> String {
 }
 
 fn retry_lines(stderr: &str) -> usize {
-    stderr.lines().filter(|l| l.contains("INFO retrying")).count()
+    stderr
+        .lines()
+        .filter(|l| l.contains("INFO retrying"))
+        .count()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
