@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use crate::{FaultSpec, SimConfig, SimHandle};
+use crate::{FaultSpec, Shape, SimConfig, SimHandle};
 
 /// The simulator's command-line flags, shared by `hasdata-sim` and `hasdata sim`.
 #[derive(Clone, Debug, clap::Args)]
@@ -34,6 +34,12 @@ pub struct SimArgs {
     /// Accept http:// webhook URLs (the real API takes only https).
     #[arg(long)]
     pub allow_http_webhooks: bool,
+    /// Response shapes: profiles `seed` (default), `docs`, `edge` and single flags, comma-separated (see docs/simulator.md).
+    #[arg(long, default_value = "seed", value_name = "LIST")]
+    pub shape: String,
+    /// Credits of the key; running jobs stop when they run out, submits then get 403.
+    #[arg(long, default_value_t = 10_000_000)]
+    pub credits: u64,
     /// Rows per scraper.data.scraped event.
     #[arg(long, default_value_t = 25)]
     pub webhook_batch: usize,
@@ -68,6 +74,7 @@ impl SimArgs {
     pub fn config(&self) -> Result<SimConfig, String> {
         let args = self.clone();
         let faults: FaultSpec = args.faults.parse().map_err(|e| format!("--faults: {e}"))?;
+        let shape: Shape = args.shape.parse().map_err(|e| format!("--shape: {e}"))?;
         Ok(SimConfig {
             port: args.port,
             storage_port: args.storage_port,
@@ -80,6 +87,8 @@ impl SimArgs {
             allow_http_webhooks: args.allow_http_webhooks,
             webhook_batch: args.webhook_batch,
             first_job_id: args.first_job_id.unwrap_or_else(clock_job_id),
+            shape,
+            credits: args.credits,
             ..SimConfig::default()
         })
     }
@@ -90,10 +99,11 @@ impl SimArgs {
 pub fn print_banner(sim: &SimHandle) {
     use std::io::Write;
     let banner = format!(
-        "hasdata-sim is running\nbase URL: {}\napi key: {}\nfiles: {}\npress Ctrl-C to stop\n",
+        "hasdata-sim is running\nbase URL: {}\napi key: {}\nfiles: {}\nshape: {}\npress Ctrl-C to stop\n",
         sim.base_url(),
         sim.api_key(),
-        sim.storage_url()
+        sim.storage_url(),
+        sim.config().shape
     );
     let mut out = std::io::stdout().lock();
     let _ = out.write_all(banner.as_bytes()).and_then(|()| out.flush());

@@ -24,9 +24,14 @@ pub enum Phase {
     Pending,
     /// Producing rows.
     InProgress,
+    /// Rows complete, files being written (shape `exporting-data`; set by the status
+    /// handler, never by the clock).
+    ExportingData,
     /// Done.
     Finished,
-    /// Stopped early.
+    /// Ended with an error, rows kept (shape `finished-with-error`).
+    FinishedWithError,
+    /// Stopped early (by the user, or when the key's credits ran out).
     Stopped,
 }
 
@@ -36,14 +41,19 @@ impl Phase {
         match self {
             Phase::Pending => "pending",
             Phase::InProgress => "in_progress",
+            Phase::ExportingData => "exporting_data",
             Phase::Finished => "finished",
+            Phase::FinishedWithError => "finished_with_error",
             Phase::Stopped => "stopped",
         }
     }
 
     /// Whether the job will not change any more.
     pub fn is_terminal(self) -> bool {
-        matches!(self, Phase::Finished | Phase::Stopped)
+        matches!(
+            self,
+            Phase::Finished | Phase::FinishedWithError | Phase::Stopped
+        )
     }
 }
 
@@ -68,6 +78,14 @@ pub struct SimJob {
     pub duration: Duration,
     /// When it was stopped, and how many rows it had then.
     pub stopped: Option<(Instant, u64)>,
+    /// The rows the key's credits paid for when it was submitted, if fewer than
+    /// `total_rows`: the job is stopped when it reaches them (credits ran out).
+    pub credit_cap: Option<u64>,
+    /// Whether it ends `finished_with_error` instead of `finished` (shape
+    /// `finished-with-error`).
+    pub ends_with_error: bool,
+    /// Whether a status read has shown it `exporting_data` already (shape `exporting-data`).
+    pub export_shown: bool,
     /// The test hold in force when this copy left the store ([`JobStore::hold`]); `None` on
     /// the stored record itself.
     pub held: Option<Hold>,
@@ -92,7 +110,17 @@ pub struct Snapshot {
     pub rows: u64,
     /// When it reached a terminal status, if it has.
     pub ended_at: Option<Instant>,
+    /// Why it ended early: `stopped_by_user`, `not_enough_credits`, `data_limit_exceeded`.
+    pub stop_reason: Option<&'static str>,
 }
+
+/// The `stopReason` of a job the user stopped.
+pub const STOPPED_BY_USER: &str = "stopped_by_user";
+/// The `stopReason` of a job stopped because the key's credits ran out (the wording is ours:
+/// the docs say such jobs are stopped, not what the reason reads).
+pub const NOT_ENOUGH_CREDITS: &str = "not_enough_credits";
+/// The `stopReason` of a `finished_with_error` job (seen live).
+pub const DATA_LIMIT_EXCEEDED: &str = "data_limit_exceeded";
 
 /// The share of the run spent `pending` before rows start to appear.
 const PENDING_SHARE: f64 = 0.1;
@@ -107,11 +135,19 @@ impl SimJob {
                 phase: Phase::Pending,
                 rows: 0,
                 ended_at: None,
+                stop_reason: None,
             },
-            (Some(Hold::InProgress), Phase::InProgress | Phase::Finished) => Snapshot {
+            (
+                Some(Hold::InProgress),
+                Phase::InProgress
+                | Phase::ExportingData
+                | Phase::Finished
+                | Phase::FinishedWithError,
+            ) => Snapshot {
                 phase: Phase::InProgress,
                 rows: free.rows.min(self.total_rows.saturating_sub(1)),
                 ended_at: None,
+                stop_reason: None,
             },
             (Some(Hold::InProgress), Phase::Pending) => free,
         }
@@ -124,14 +160,34 @@ impl SimJob {
                 phase: Phase::Stopped,
                 rows,
                 ended_at: Some(at),
+                stop_reason: Some(STOPPED_BY_USER),
             };
+        }
+        if let Some(cap) = self.credit_cap.filter(|cap| *cap < self.total_rows) {
+            // The moment its rows reach what the credits paid for.
+            let share = PENDING_SHARE + (1.0 - PENDING_SHARE) * cap as f64 / self.total_rows as f64;
+            let at = self.created + self.duration.mul_f64(share);
+            if now >= at {
+                return Snapshot {
+                    phase: Phase::Stopped,
+                    rows: cap,
+                    ended_at: Some(at),
+                    stop_reason: Some(NOT_ENOUGH_CREDITS),
+                };
+            }
         }
         let elapsed = now.saturating_duration_since(self.created);
         if elapsed >= self.duration {
+            let (phase, stop_reason) = if self.ends_with_error {
+                (Phase::FinishedWithError, Some(DATA_LIMIT_EXCEEDED))
+            } else {
+                (Phase::Finished, None)
+            };
             return Snapshot {
-                phase: Phase::Finished,
+                phase,
                 rows: self.total_rows,
                 ended_at: Some(self.created + self.duration),
+                stop_reason,
             };
         }
         let progress = elapsed.as_secs_f64() / self.duration.as_secs_f64();
@@ -140,6 +196,7 @@ impl SimJob {
                 phase: Phase::Pending,
                 rows: 0,
                 ended_at: None,
+                stop_reason: None,
             };
         }
         let share = (progress - PENDING_SHARE) / (1.0 - PENDING_SHARE);
@@ -147,6 +204,18 @@ impl SimJob {
             phase: Phase::InProgress,
             rows: ((self.total_rows as f64 * share).floor() as u64).min(self.total_rows),
             ended_at: None,
+            stop_reason: None,
+        }
+    }
+
+    /// The rows this job will have when it ends, as far as is known at `now`.
+    fn eventual_rows(&self, now: Instant) -> u64 {
+        let snapshot = self.snapshot(now);
+        if snapshot.phase.is_terminal() {
+            snapshot.rows
+        } else {
+            self.credit_cap
+                .map_or(self.total_rows, |cap| cap.min(self.total_rows))
         }
     }
 
@@ -217,9 +286,23 @@ impl JobStore {
         }
     }
 
-    /// Adds a job unless `max_running` jobs are unfinished; returns its id.
-    pub fn insert_if_room(&self, mut job: SimJob, max_running: usize, now: Instant) -> Option<u64> {
+    /// Adds a job unless `max_running` jobs are unfinished; returns its id. The job may
+    /// produce only the rows the key's `credits` still cover once every other job's
+    /// eventual rows are paid for: past them it is stopped (`not_enough_credits`).
+    pub fn insert_if_room(
+        &self,
+        mut job: SimJob,
+        max_running: usize,
+        credits: u64,
+        now: Instant,
+    ) -> Option<u64> {
         let mut jobs = self.lock();
+        let committed: u64 = jobs.values().map(|j| j.credits(j.eventual_rows(now))).sum();
+        let affordable =
+            credits.saturating_sub(committed) / credits_per_row(job.scraper.slug()).max(1);
+        if affordable < job.total_rows {
+            job.credit_cap = Some(affordable);
+        }
         let running = jobs
             .values()
             .filter(|j| !self.seen(j).snapshot(now).phase.is_terminal())
@@ -238,6 +321,19 @@ impl JobStore {
     /// The most unfinished jobs there were at once since the store began.
     pub fn peak_running(&self) -> u64 {
         self.peak_running.load(Ordering::Relaxed)
+    }
+
+    /// Whether this is the first status read of a job whose rows are complete, marking it
+    /// read: the `exporting-data` shape answers `exporting_data` once, then `finished`.
+    pub fn first_complete_read(&self, id: u64) -> bool {
+        let mut jobs = self.lock();
+        match jobs.get_mut(&id) {
+            Some(job) if !job.export_shown => {
+                job.export_shown = true;
+                true
+            }
+            _ => false,
+        }
     }
 
     /// A copy of a job.
@@ -291,6 +387,9 @@ mod tests {
             total_rows: rows,
             duration,
             stopped: None,
+            credit_cap: None,
+            ends_with_error: false,
+            export_shown: false,
             held: None,
         }
     }
@@ -314,7 +413,7 @@ mod tests {
         let store = JobStore::new(7);
         let now = Instant::now();
         let id = store
-            .insert_if_room(job(Duration::ZERO, 4), 5, now)
+            .insert_if_room(job(Duration::ZERO, 4), 5, u64::MAX, now)
             .unwrap();
         assert_eq!(store.get(id).unwrap().snapshot(now).phase, Phase::Finished);
         store.set_hold(Some(Hold::Pending));
@@ -332,7 +431,7 @@ mod tests {
 
         store.set_hold(Some(Hold::InProgress));
         let other = store
-            .insert_if_room(job(Duration::ZERO, 4), 5, now)
+            .insert_if_room(job(Duration::ZERO, 4), 5, u64::MAX, now)
             .unwrap();
         let stopped = store.stop(other, now).unwrap();
         store.set_hold(None);
@@ -355,21 +454,71 @@ mod tests {
         assert_eq!(store.peak_running(), 0);
         for _ in 0..3 {
             store
-                .insert_if_room(job(Duration::from_secs(60), 1), 3, now)
+                .insert_if_room(job(Duration::from_secs(60), 1), 3, u64::MAX, now)
                 .unwrap();
         }
         assert!(
             store
-                .insert_if_room(job(Duration::from_secs(60), 1), 3, now)
+                .insert_if_room(job(Duration::from_secs(60), 1), 3, u64::MAX, now)
                 .is_none()
         );
         assert_eq!(store.peak_running(), 3);
         // Once they finish, new jobs start from zero again; the peak stays.
         let later = now + Duration::from_secs(61);
         store
-            .insert_if_room(job(Duration::from_secs(60), 1), 3, later)
+            .insert_if_room(job(Duration::from_secs(60), 1), 3, u64::MAX, later)
             .unwrap();
         assert_eq!(store.peak_running(), 3);
+    }
+
+    #[test]
+    fn running_out_of_credits_stops_a_running_job_at_what_was_paid_for() {
+        // contacts: 5 credits a row, so 100 credits pay for 20 rows; the first job commits 15.
+        let store = JobStore::new(1);
+        let now = Instant::now();
+        let minute = Duration::from_secs(100);
+        let job = |duration, rows| SimJob {
+            created: now,
+            ..job(duration, rows)
+        };
+        let first = store.insert_if_room(job(minute, 15), 5, 100, now).unwrap();
+        let second = store.insert_if_room(job(minute, 40), 5, 100, now).unwrap();
+        let at = |id, secs| {
+            store
+                .get(id)
+                .unwrap()
+                .snapshot(now + Duration::from_secs(secs))
+        };
+        let done = at(first, 100);
+        assert_eq!(
+            (done.phase, done.rows, done.stop_reason),
+            (Phase::Finished, 15, None)
+        );
+        assert_eq!(
+            at(second, 15).phase,
+            Phase::InProgress,
+            "runs until its cap"
+        );
+        let out = at(second, 100);
+        assert_eq!(
+            (out.phase, out.rows, out.stop_reason),
+            (Phase::Stopped, 5, Some(NOT_ENOUGH_CREDITS))
+        );
+        assert_eq!(at(second, 22).phase, Phase::Stopped, "at its fifth row");
+        assert_eq!(store.credits_spent(now + minute), 100);
+        let third = store
+            .insert_if_room(
+                SimJob {
+                    created: now + minute,
+                    ..job(Duration::ZERO, 3)
+                },
+                5,
+                100,
+                now + minute,
+            )
+            .unwrap();
+        let none = at(third, 100);
+        assert_eq!((none.phase, none.rows), (Phase::Stopped, 0));
     }
 
     #[test]

@@ -28,6 +28,7 @@ mod render;
 mod rows;
 mod scrapers;
 mod server;
+mod shape;
 mod webhooks;
 
 use std::collections::BTreeMap;
@@ -41,6 +42,7 @@ use tokio::task::AbortHandle;
 pub use faults::{Endpoint, EndpointFaults, FaultSpec, FaultSpecError, WebhookFaults};
 pub use jobs::Hold;
 pub use scrapers::credits_per_row;
+pub use shape::{Shape, ShapeError};
 pub use webhooks::{ATTEMPTS as WEBHOOK_ATTEMPTS, DeliveryOutcome, WebhookDelivery};
 
 use server::Shared;
@@ -73,10 +75,30 @@ pub struct SimConfig {
     pub webhook_timeout: Duration,
     /// The wait before a webhook retry, multiplied by the attempt number.
     pub webhook_retry_delay: Duration,
-    /// Credits available to the key; submits fail with 403 once they are spent.
+    /// Credits available to the key. A job gets the rows the credits still cover once every
+    /// other job's rows are paid for; past them it is stopped (`stopReason:
+    /// "not_enough_credits"`), as the API stops running jobs when credits run out. Submits
+    /// fail with 403 once the credits are spent.
     pub credits: u64,
     /// The id of the first job.
     pub first_job_id: u64,
+    /// The response shapes: the seed page's by default; see [`Shape`].
+    pub shape: Shape,
+}
+
+impl SimConfig {
+    /// This configuration with `shape`'s responses.
+    ///
+    /// ```
+    /// use hasdata_sim::{Shape, SimConfig};
+    /// let config = SimConfig::default().with_shape(Shape::docs());
+    /// assert!(config.shape.no_wrapper_ids);
+    /// ```
+    #[must_use]
+    pub fn with_shape(mut self, shape: Shape) -> Self {
+        self.shape = shape;
+        self
+    }
 }
 
 impl Default for SimConfig {
@@ -99,6 +121,7 @@ impl Default for SimConfig {
             webhook_retry_delay: Duration::from_millis(200),
             credits: 10_000_000,
             first_job_id: 416_349,
+            shape: Shape::default(),
         }
     }
 }
@@ -131,6 +154,7 @@ impl Simulator {
             storage_base: format!("http://{storage_addr}"),
             file_secret: mix::mix(&[config.seed, 0xF11E5]),
             submits: AtomicU64::new(0),
+            first_submit_seen: std::sync::atomic::AtomicBool::new(false),
             key_seen_by_storage: AtomicU64::new(0),
             requests: Mutex::new(BTreeMap::new()),
             tasks: Mutex::new(Vec::new()),

@@ -4,7 +4,7 @@ use std::collections::BTreeMap;
 use std::convert::Infallible;
 use std::io;
 use std::net::SocketAddr;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
 use bytes::Bytes;
@@ -48,6 +48,8 @@ pub(crate) struct Shared {
     pub storage_base: String,
     pub file_secret: u64,
     pub submits: AtomicU64,
+    /// Whether a submit got past the checks yet (shape `first-submit-429`).
+    pub first_submit_seen: AtomicBool,
     pub key_seen_by_storage: AtomicU64,
     pub requests: Mutex<BTreeMap<&'static str, u64>>,
     pub tasks: Mutex<Vec<AbortHandle>>,
@@ -135,6 +137,16 @@ fn reset_after_flush() -> impl futures::Stream<Item = Result<Frame<Bytes>, io::E
     })
 }
 
+/// A 429 with the configured `Retry-After`.
+fn too_many_requests(shared: &Shared, message: &str) -> SimResponse {
+    let mut response = error_response(StatusCode::TOO_MANY_REQUESTS, message);
+    let retry_after = shared.faults.spec().retry_after_secs.to_string();
+    if let Ok(value) = header::HeaderValue::from_str(&retry_after) {
+        response.headers_mut().insert(header::RETRY_AFTER, value);
+    }
+    response
+}
+
 /// Sends the headers and the first half of the body, then breaks the connection.
 async fn broken(response: SimResponse) -> SimResponse {
     let (parts, body) = response.into_parts();
@@ -194,14 +206,7 @@ pub(crate) async fn api(shared: Arc<Shared>, request: http::Request<Incoming>) -
     }
     let injected = shared.faults.decide(endpoint);
     match injected {
-        Injected::TooManyRequests => {
-            let mut response = error_response(StatusCode::TOO_MANY_REQUESTS, "Too many requests");
-            let retry_after = shared.faults.spec().retry_after_secs.to_string();
-            if let Ok(value) = header::HeaderValue::from_str(&retry_after) {
-                response.headers_mut().insert(header::RETRY_AFTER, value);
-            }
-            return response;
-        }
+        Injected::TooManyRequests => return too_many_requests(&shared, "Too many requests"),
         Injected::InternalError => {
             return error_response(StatusCode::INTERNAL_SERVER_ERROR, "Internal server error");
         }
@@ -272,6 +277,13 @@ async fn submit(
     if shared.store.credits_spent(now) >= shared.config.credits {
         return error_response(StatusCode::FORBIDDEN, "Not enough credits");
     }
+    if shared.config.shape.first_submit_429
+        && !shared.first_submit_seen.swap(true, Ordering::SeqCst)
+    {
+        // Shape `first-submit-429`: another client of the key holds every slot, once.
+        shared.faults.count("submit:first-429");
+        return too_many_requests(shared, "Concurrency limit reached");
+    }
     let webhook = Hook::from_body(&body);
     let job = SimJob {
         id: 0,
@@ -283,11 +295,15 @@ async fn submit(
         created_wall: time::OffsetDateTime::now_utc(),
         duration: shared.config.job_duration,
         stopped: None,
+        credit_cap: None,
+        ends_with_error: shared.config.shape.finished_with_error,
+        export_shown: false,
         held: None,
     };
-    let Some(id) = shared
-        .store
-        .insert_if_room(job, shared.config.max_running, now)
+    let Some(id) =
+        shared
+            .store
+            .insert_if_room(job, shared.config.max_running, shared.config.credits, now)
     else {
         shared.faults.count("submit:concurrency-cap");
         return error_response(
@@ -312,7 +328,10 @@ async fn submit(
         let task = tokio::spawn(webhooks::drive(shared.clone(), id, busy));
         shared.track(task.abort_handle());
     }
-    json_response(StatusCode::OK, &render::submit_record(&job))
+    json_response(
+        StatusCode::OK,
+        &render::submit_record(&job, &shared.config.shape),
+    )
 }
 
 fn links(shared: &Shared, job: &SimJob, rows: u64) -> Links {
@@ -328,7 +347,7 @@ fn links(shared: &Shared, job: &SimJob, rows: u64) -> Links {
     };
     Links {
         csv: link(Format::Csv),
-        json: link(Format::Json),
+        json: (!shared.config.shape.no_json_link).then(|| link(Format::Json)),
         xlsx: link(Format::Xlsx),
     }
 }
@@ -337,9 +356,20 @@ fn status(shared: &Shared, id: u64) -> SimResponse {
     let Some(job) = shared.store.get(id) else {
         return error_response(StatusCode::NOT_FOUND, "Job not found");
     };
-    let snapshot = job.snapshot(Instant::now());
+    let mut snapshot = job.snapshot(Instant::now());
+    if snapshot.phase == Phase::Finished
+        && shared.config.shape.exporting_data
+        && shared.store.first_complete_read(id)
+    {
+        // Shape `exporting-data`: rows complete, files not written yet, once per job.
+        snapshot.phase = Phase::ExportingData;
+        snapshot.ended_at = None;
+    }
     let links = (snapshot.phase == Phase::Finished).then(|| links(shared, &job, snapshot.rows));
-    json_response(StatusCode::OK, &render::status(&job, snapshot, links))
+    json_response(
+        StatusCode::OK,
+        &render::status(&job, snapshot, links, &shared.config.shape),
+    )
 }
 
 fn query_number(query: &str, name: &str) -> Result<Option<u64>, String> {
@@ -390,7 +420,14 @@ fn results(shared: &Shared, id: u64, query: &str) -> SimResponse {
     };
     json_response(
         StatusCode::OK,
-        &render::results_page(&job, snapshot.rows, reported_total, page, limit),
+        &render::results_page(
+            &job,
+            snapshot.rows,
+            reported_total,
+            page,
+            limit,
+            &shared.config.shape,
+        ),
     )
 }
 
@@ -401,7 +438,10 @@ fn stop(shared: &Shared, id: u64) -> SimResponse {
     };
     let snapshot = job.snapshot(now);
     let links = (snapshot.phase == Phase::Finished).then(|| links(shared, &job, snapshot.rows));
-    json_response(StatusCode::OK, &render::status(&job, snapshot, links))
+    json_response(
+        StatusCode::OK,
+        &render::status(&job, snapshot, links, &shared.config.shape),
+    )
 }
 
 fn usage(shared: &Shared) -> SimResponse {

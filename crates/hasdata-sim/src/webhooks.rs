@@ -248,11 +248,17 @@ fn send(
         // Held back long enough for later events to overtake it.
         wait += Duration::from_millis(50 + (faults.draw() * 200.0) as u64);
     }
+    let shape = &shared.config.shape;
+    let job_id_field = if shape.text_webhook_job_id {
+        json!(job_id.to_string())
+    } else {
+        json!(job_id)
+    };
     let mut payload = json!({
         "event": event,
-        "jobId": job_id,
+        "jobId": job_id_field,
         "jobStatus": job_status,
-        "timestamp": timestamp(time::OffsetDateTime::now_utc()),
+        "timestamp": timestamp(time::OffsetDateTime::now_utc(), shape),
     });
     if let Some(data) = data {
         payload["data"] = data;

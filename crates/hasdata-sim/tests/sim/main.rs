@@ -9,6 +9,7 @@ mod lifecycle;
 mod paging;
 mod python_example;
 mod receiver;
+mod shapes;
 mod webhooks;
 
 use std::time::Duration;
