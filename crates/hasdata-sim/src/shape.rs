@@ -37,8 +37,11 @@ pub struct Shape {
     pub finished_with_error: bool,
 }
 
+/// Where a flag lives in a [`Shape`].
+type Field = fn(&mut Shape) -> &mut bool;
+
 /// Every flag: its name in `--shape` and where it lives.
-const FLAGS: [(&str, fn(&mut Shape) -> &mut bool); 9] = [
+const FLAGS: [(&str, Field); 9] = [
     ("no-wrapper-ids", |s| &mut s.no_wrapper_ids),
     ("millis", |s| &mut s.millis_timestamps),
     ("number-counts", |s| &mut s.number_counts),
