@@ -1,0 +1,75 @@
+//! The fleet's errors: which part failed (the queue database, a sink, the ledger), so a worker
+//! can tell "retry this item later" from "stop".
+
+/// What went wrong in the queue, a worker or a sink.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum FleetError {
+    /// The queue's database failed (cannot connect, a statement failed).
+    #[error("the queue database failed: {0}")]
+    Database(String),
+    /// The database's queue schema is newer than this build.
+    #[error(
+        "the queue has schema version {found}; this program reads up to {supported}: upgrade hasdata"
+    )]
+    TooNew {
+        /// The version in the database.
+        found: i64,
+        /// The newest version this build knows.
+        supported: i64,
+    },
+    /// A line of a bodies file is not a JSON object, or a slug is unknown.
+    #[error("{origin}: {reason}")]
+    BadItem {
+        /// Where the item came from (`bodies.jsonl:3`).
+        origin: String,
+        /// Why it was refused.
+        reason: String,
+    },
+    /// A sink could not write or commit a job's rows.
+    #[error("the {sink} sink failed: {detail}")]
+    Sink {
+        /// The sink (`jsonl`, `parquet`, `postgres`).
+        sink: &'static str,
+        /// Why.
+        detail: String,
+    },
+    /// The ledger failed.
+    #[error(transparent)]
+    Ledger(#[from] hasdata_ledger::LedgerError),
+    /// A setting is out of range (names the flag or field).
+    #[error("{0}")]
+    Config(String),
+}
+
+impl FleetError {
+    /// A sink error.
+    pub fn sink(sink: &'static str, detail: impl std::fmt::Display) -> Self {
+        FleetError::Sink {
+            sink,
+            detail: detail.to_string(),
+        }
+    }
+}
+
+/// A database error, with the statement's context. The connection URL never appears: the
+/// driver's errors do not carry it.
+pub(crate) fn db(context: &str) -> impl Fn(tokio_postgres::Error) -> FleetError + '_ {
+    move |error| FleetError::Database(format!("{context}: {}", error_text(&error)))
+}
+
+/// A driver error with its server message (the `Display` of a server error is just "db error").
+pub(crate) fn error_text(error: &tokio_postgres::Error) -> String {
+    match error.as_db_error() {
+        Some(server) => format!("{} ({})", server.message(), server.code().code()),
+        None => error.to_string(),
+    }
+}
+
+/// A pool error.
+pub(crate) fn pool(error: deadpool_postgres::PoolError) -> FleetError {
+    FleetError::Database(format!("connecting: {error}"))
+}
+
+/// The fleet's results.
+pub type Result<T, E = FleetError> = std::result::Result<T, E>;

@@ -1,0 +1,225 @@
+//! Workers against hasdata-sim: the whole path, and picking up where a dead worker stopped.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use hasdata_fleet::{ItemState, JsonlSink, Queue, Worker, WorkerConfig};
+use hasdata_jobs::{
+    Client, Intent, IntentState, JobLedger, MemoryLedger, PollPolicy, SubmitOptions,
+};
+use hasdata_sim::{SimConfig, SimHandle, Simulator};
+use tokio::sync::watch;
+
+use crate::{contacts_items, fresh_queue};
+
+async fn sim(max_running: usize) -> SimHandle {
+    Simulator::start(SimConfig {
+        job_duration: Duration::from_millis(200),
+        max_running,
+        ..SimConfig::default()
+    })
+    .await
+    .unwrap()
+}
+
+fn client(sim: &SimHandle, ledger: Arc<dyn JobLedger>) -> Client {
+    Client::builder()
+        .api_key(sim.api_key())
+        .base_url(sim.base_url())
+        .ledger(ledger)
+        .build()
+        .unwrap()
+}
+
+fn config(lease: Duration) -> WorkerConfig {
+    WorkerConfig {
+        lease,
+        concurrency: 6,
+        idle_poll: Duration::from_millis(50),
+        poll: PollPolicy::fast(),
+        retry_delay: Duration::from_millis(100),
+        exit_when_idle: true,
+        ..WorkerConfig::new()
+    }
+}
+
+async fn drain(queue: &Queue, client: Client, out: &std::path::Path, lease: Duration) {
+    let worker = Worker::new(
+        queue.clone(),
+        client,
+        Arc::new(JsonlSink::new(out).unwrap()),
+        config(lease),
+    );
+    let (_stop, stopped) = watch::channel(false);
+    tokio::time::timeout(Duration::from_secs(120), worker.run(stopped))
+        .await
+        .expect("the worker drains the queue")
+        .unwrap();
+}
+
+fn lines(path: &std::path::Path) -> Vec<serde_json::Value> {
+    std::fs::read_to_string(path)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_worker_drains_the_queue_under_the_cap_into_jsonl() {
+    let Some((queue, _)) = fresh_queue().await else {
+        return;
+    };
+    let sim = sim(4).await;
+    queue.add(&contacts_items(12)).await.unwrap();
+    queue.set_max_running(4).await.unwrap();
+    let out = tempfile::tempdir().unwrap();
+    drain(
+        &queue,
+        client(&sim, Arc::new(MemoryLedger::new())),
+        out.path(),
+        Duration::from_secs(30),
+    )
+    .await;
+
+    let status = queue.status().await.unwrap();
+    assert_eq!(status.counts[&ItemState::Done], 12, "{status:?}");
+    assert_eq!(sim.created_jobs().len(), 12, "one job per item");
+    assert!(sim.peak_running() <= 4, "peak {}", sim.peak_running());
+    assert_eq!(sim.fault_counts().get("submit:429"), None);
+    for item in queue.list(None, 100).await.unwrap() {
+        let job_id: u64 = item.job_id.as_deref().unwrap().parse().unwrap();
+        let path = std::path::PathBuf::from(item.output.unwrap());
+        assert_eq!(
+            lines(&path),
+            sim.expected_rows(job_id).unwrap(),
+            "the rows as served"
+        );
+        assert_eq!(item.rows, Some(lines(&path).len() as i64));
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_dead_workers_submitted_item_carries_on_with_the_same_job() {
+    let Some((queue, _)) = fresh_queue().await else {
+        return;
+    };
+    let sim = sim(10).await;
+    let ledger: Arc<dyn JobLedger> = Arc::new(MemoryLedger::new());
+    let client = client(&sim, ledger.clone());
+    queue.add(&contacts_items(1)).await.unwrap();
+    // The dead worker claimed the item and submitted under its key, then died before the
+    // queue heard of the job id.
+    let item = queue
+        .claim("dead", Duration::from_secs(1), "key-dead")
+        .await
+        .unwrap()
+        .unwrap();
+    let body: serde_json::Value = serde_json::from_str(&item.body).unwrap();
+    let job = client
+        .submit_raw_with(
+            "contacts",
+            &body,
+            &SubmitOptions {
+                idempotency_key: Some("key-dead".into()),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    let out = tempfile::tempdir().unwrap();
+    drain(&queue, client, out.path(), Duration::from_secs(30)).await;
+    assert_eq!(sim.created_jobs().len(), 1, "never submitted again");
+    let done = &queue.list(None, 10).await.unwrap()[0];
+    assert_eq!(done.state, ItemState::Done);
+    assert_eq!(done.job_id.as_deref(), Some(job.id.to_string().as_str()));
+    assert_eq!(done.claims, 2);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_intent_without_an_outcome_is_parked_not_resent() {
+    let Some((queue, _)) = fresh_queue().await else {
+        return;
+    };
+    let sim = sim(10).await;
+    let ledger: Arc<dyn JobLedger> = Arc::new(MemoryLedger::new());
+    queue.add(&contacts_items(2)).await.unwrap();
+    // Died between recording the intent and hearing the answer.
+    let item = queue
+        .claim("dead", Duration::from_secs(1), "key-unsure")
+        .await
+        .unwrap()
+        .unwrap();
+    ledger
+        .record_intent(&Intent::new(
+            "key-unsure",
+            "contacts",
+            item.body.as_bytes(),
+            None,
+        ))
+        .await
+        .unwrap();
+    let out = tempfile::tempdir().unwrap();
+    drain(
+        &queue,
+        client(&sim, ledger.clone()),
+        out.path(),
+        Duration::from_secs(30),
+    )
+    .await;
+    let items = queue.list(None, 10).await.unwrap();
+    assert_eq!(items[0].state, ItemState::Parked);
+    assert!(items[0].detail.as_deref().unwrap().contains("key-unsure"));
+    assert_eq!(items[1].state, ItemState::Done);
+    assert_eq!(sim.created_jobs().len(), 1, "only the other item was sent");
+    assert_eq!(
+        ledger.intent("key-unsure").await.unwrap().unwrap().state,
+        IntentState::Pending
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn shutdown_hands_back_running_items_for_another_worker() {
+    let Some((queue, _)) = fresh_queue().await else {
+        return;
+    };
+    let sim = sim(10).await;
+    sim.hold(hasdata_sim::Hold::InProgress);
+    let ledger: Arc<dyn JobLedger> = Arc::new(MemoryLedger::new());
+    queue.add(&contacts_items(3)).await.unwrap();
+    let out = tempfile::tempdir().unwrap();
+    let worker = Worker::new(
+        queue.clone(),
+        client(&sim, ledger.clone()),
+        Arc::new(JsonlSink::new(out.path()).unwrap()),
+        WorkerConfig {
+            exit_when_idle: false,
+            ..config(Duration::from_secs(300))
+        },
+    );
+    let (stop, stopped) = watch::channel(false);
+    let run = tokio::spawn(async move { worker.run(stopped).await });
+    // Wait until all three jobs exist and are held running.
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
+    while queue.status().await.unwrap().counts[&ItemState::Running] < 3 {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "items reach running"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    stop.send(true).unwrap();
+    let report = run.await.unwrap().unwrap();
+    assert_eq!(report.submitted, 3);
+    // Handed back, not left to a 300 s lease: another worker takes them at once.
+    sim.release();
+    drain(
+        &queue,
+        client(&sim, ledger),
+        out.path(),
+        Duration::from_secs(30),
+    )
+    .await;
+    assert_eq!(queue.status().await.unwrap().counts[&ItemState::Done], 3);
+    assert_eq!(sim.created_jobs().len(), 3);
+}
