@@ -1,6 +1,8 @@
 //! hasdata-fleet against a real PostgreSQL (hasdata-testpg's throwaway cluster) and
 //! hasdata-sim. Without PostgreSQL installed these tests say so and pass (they fail under CI).
 
+#![allow(clippy::unwrap_used, missing_docs)]
+
 mod queue;
 mod worker;
 
