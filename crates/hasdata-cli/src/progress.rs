@@ -188,16 +188,17 @@ impl JobLine {
         }
     }
 
-    /// Ends the live line: it is cleared and its last state printed as a whole line (ending
-    /// in a newline) above any other live lines, so whatever is printed next (a summary on
-    /// stdout) starts on a line of its own.
+    /// Ends the live line: it is cleared and its last state printed as a whole line, ending
+    /// in a newline, above any other live lines, so whatever is printed next (a summary on
+    /// stdout) starts on a line of its own. (indicatif's own `println` leaves the last line
+    /// of its block without a newline once no live line is left under it.)
     pub fn finish(&self, text: String) {
         if let Some(bar) = &self.bar {
             bar.finish_and_clear();
             let line = format!("{}: {text}", self.label);
             match &self.bars {
-                Some(bars) if bars.println(&line).is_ok() => {}
-                _ => crate::context::err_line(&line),
+                Some(bars) => bars.suspend(|| crate::context::err_line(&line)),
+                None => crate::context::err_line(&line),
             }
         }
     }

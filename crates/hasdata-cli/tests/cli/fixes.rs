@@ -203,3 +203,70 @@ async fn without_a_terminal_bulk_says_each_job_and_verbose_wait_each_poll() {
         .count();
     assert_eq!(lines, 1, "an ended job: one line: {}", quiet.stderr);
 }
+
+/// On a terminal (a pseudo-terminal 50 columns wide, from util-linux's `script`): each live
+/// line fits the width, and the summary on stdout starts on a line of its own, after the
+/// finished progress lines.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn on_a_terminal_progress_fits_the_width_and_ends_before_the_summary() {
+    let has_script = std::process::Command::new("script")
+        .arg("--version")
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !has_script {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "util-linux's `script` is needed for the terminal test"
+        );
+        eprintln!("skipped: no `script` to make a terminal with");
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let inner = format!(
+        "stty cols 50 rows 20; exec '{}' demo --dir '{}' --job-duration 1",
+        env!("CARGO_BIN_EXE_hasdata"),
+        dir.path().join("out").display()
+    );
+    let output = tokio::task::spawn_blocking(move || {
+        std::process::Command::new("script")
+            .args(["-qec", &inner, "/dev/null"])
+            .env_remove("NO_COLOR")
+            .stdin(std::process::Stdio::null())
+            .output()
+            .unwrap()
+    })
+    .await
+    .unwrap();
+    let raw = String::from_utf8_lossy(&output.stdout).into_owned();
+    assert!(output.status.success(), "{raw}");
+    // The summaries (`job N: finished ... -> FILE (K rows)`) each begin a line.
+    let summaries: Vec<&str> = raw.split('\n').filter(|l| l.contains(" -> ")).collect();
+    assert_eq!(summaries.len(), 2, "{raw:?}");
+    for line in summaries {
+        assert!(line.starts_with("job "), "shares a line: {line:?}");
+    }
+    // Each live line (a spinner and what follows, up to the next one or a control sequence)
+    // is at most 50 characters.
+    let spinner = |c: char| ('\u{2800}'..='\u{28ff}').contains(&c);
+    let mut pieces = Vec::new();
+    for segment in raw.split(['\r', '\n', '\u{1b}']) {
+        let mut rest = segment;
+        while let Some(start) = rest.find(spinner) {
+            let after = &rest[start..];
+            let next = after
+                .char_indices()
+                .skip(1)
+                .find(|(_, c)| spinner(*c))
+                .map_or(after.len(), |(i, _)| i);
+            pieces.push(&after[..next]);
+            rest = &after[next..];
+        }
+    }
+    assert!(pieces.len() > 2, "live lines were drawn: {raw:?}");
+    for piece in pieces {
+        assert!(
+            piece.trim_end().chars().count() <= 50,
+            "wider than the terminal: {piece:?}"
+        );
+    }
+}
