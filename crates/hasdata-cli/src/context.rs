@@ -104,14 +104,15 @@ impl Ctx {
         if self.global.json {
             out_line(&json.to_string());
         } else if !self.global.quiet {
-            out_line(&human());
+            let text = human();
+            self.display.suspend(|| out_line(&text));
         }
     }
 
     /// A note on stderr (not with `--json` or `-q`).
     pub fn note(&self, text: impl AsRef<str>) {
         if !self.global.json && !self.global.quiet {
-            err_line(text.as_ref());
+            self.display.suspend(|| err_line(text.as_ref()));
         }
     }
 

@@ -31,6 +31,15 @@ impl Display {
         }
     }
 
+    /// Runs `print` with the live lines taken off the terminal and drawn again after, so a
+    /// line printed on stdout or stderr while jobs are in progress never lands inside one.
+    pub fn suspend<R>(&self, print: impl FnOnce() -> R) -> R {
+        match &self.bars {
+            Some(bars) => bars.suspend(print),
+            None => print(),
+        }
+    }
+
     /// A line for one job.
     pub fn job(&self, label: String) -> JobLine {
         let label_for_plain = label.clone();

@@ -269,4 +269,50 @@ async fn on_a_terminal_progress_fits_the_width_and_ends_before_the_summary() {
             "wider than the terminal: {piece:?}"
         );
     }
+
+    // A bulk submit's id lines on stdout are printed with its live count taken off the
+    // screen: each begins a line (after the count is erased), never inside the count.
+    let shell = Shell::quick().await;
+    let bodies = shell.file(
+        "bodies.jsonl",
+        &"{\"urls\": [\"https://b.example\"]}\n".repeat(3),
+    );
+    let inner = format!(
+        "stty cols 50 rows 20; exec '{}' submit contacts --bodies '{bodies}'",
+        env!("CARGO_BIN_EXE_hasdata")
+    );
+    let mut command = std::process::Command::new("script");
+    command
+        .args(["-qec", &inner, "/dev/null"])
+        .env("HASDATA_API_KEY", KEY)
+        .env("HASDATA_BASE_URL", shell.sim.base_url())
+        .env("HASDATA_LEDGER", shell.path("ledger.sqlite"))
+        .current_dir(shell.dir.path())
+        .stdin(std::process::Stdio::null());
+    let output = tokio::task::spawn_blocking(move || command.output().unwrap())
+        .await
+        .unwrap();
+    let raw = String::from_utf8_lossy(&output.stdout).into_owned();
+    assert!(output.status.success(), "{raw}");
+    // `line N: job ID`, the stdout lines (the live count says `line N is job ID`).
+    let id_line = |text: &str| {
+        let Some(rest) = text.strip_prefix("line ") else {
+            return false;
+        };
+        let digits = rest.chars().take_while(char::is_ascii_digit).count();
+        digits > 0 && rest[digits..].starts_with(": job ")
+    };
+    let mut ids = 0;
+    for (at, _) in raw.match_indices("line ") {
+        if !id_line(&raw[at..]) {
+            continue;
+        }
+        let before = &raw[..at];
+        assert!(
+            before.is_empty() || before.ends_with('\n') || before.ends_with("\u{1b}[2K"),
+            "an id line inside the live count: {raw:?}"
+        );
+        ids += 1;
+    }
+    assert!(ids >= 3, "{raw:?}");
 }
