@@ -15,6 +15,7 @@ mod pipes;
 mod retries;
 mod secrets;
 mod shapes;
+mod sim_shapes;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
