@@ -136,7 +136,7 @@ async fn google_serp_through_the_file_in(shape: &str, config: SimConfig) {
     assert_same_rows(&rows, &expected(&env.sim, job.id()));
     if no_json_link {
         assert!(
-            env.sim.requests().get("results").is_some(),
+            env.sim.requests().contains_key("results"),
             "{shape}: no data.json link, so the pages"
         );
     } else {
