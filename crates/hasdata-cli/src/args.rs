@@ -126,6 +126,13 @@ pub enum Command {
         #[command(subcommand)]
         command: WebhookCommand,
     },
+    /// The shared queue (PostgreSQL, `--ledger postgres://...`): add bodies, see counts.
+    Queue {
+        #[command(subcommand)]
+        command: QueueCommand,
+    },
+    /// Drain the shared queue: claim, submit, wait, write rows, on any number of machines.
+    Worker(WorkerArgs),
     /// Run the local simulator of the API.
     Sim(hasdata_sim::cli::SimArgs),
     /// Run a contacts job and a crawler job end to end against an in-process simulator.
@@ -464,4 +471,92 @@ mod tests {
         );
         assert!(shown.contains("x-hook:[REDACTED]"), "{shown}");
     }
+}
+
+/// `hasdata queue ...`: the shared queue in the PostgreSQL database `--ledger` names.
+#[derive(Debug, Subcommand)]
+pub enum QueueCommand {
+    /// Add one item per line of a JSONL file (the same slug and body twice is one item).
+    Add(QueueAddArgs),
+    /// Items per state, and the fleet-wide running-jobs cap.
+    Status,
+    /// The items (oldest first), with their job ids and why any is parked or failed.
+    List(QueueListArgs),
+    /// Set the fleet-wide cap on running jobs (your plan's concurrency); workers read it at
+    /// every claim.
+    Cap(QueueCapArgs),
+    /// Decide a parked item: its job exists (`--job-id`) or was never created (`--not-created`).
+    Resolve(QueueResolveArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct QueueAddArgs {
+    /// The scraper's slug (`hasdata scrapers` lists them).
+    pub slug: String,
+    /// A JSONL file: one body per line (blank lines skipped); `-` for stdin.
+    #[arg(long, value_name = "FILE.jsonl")]
+    pub bodies: String,
+}
+
+#[derive(Debug, Args)]
+pub struct QueueListArgs {
+    /// Only items in this state (queued, submitting, running, collecting, done, parked, failed).
+    #[arg(long)]
+    pub state: Option<String>,
+    /// At most this many items.
+    #[arg(long, default_value_t = 100)]
+    pub limit: i64,
+}
+
+#[derive(Debug, Args)]
+pub struct QueueCapArgs {
+    /// Running jobs allowed at once across the fleet (at least 1).
+    pub max_running: u32,
+}
+
+#[derive(Debug, Args)]
+#[command(group = clap::ArgGroup::new("answer").required(true))]
+pub struct QueueResolveArgs {
+    /// The item's id (`hasdata queue list --state parked`).
+    pub item: i64,
+    /// The job exists (found on the dashboard): collect it.
+    #[arg(long, group = "answer")]
+    pub job_id: Option<String>,
+    /// No job was created: submit the item again.
+    #[arg(long, group = "answer")]
+    pub not_created: bool,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum SinkKind {
+    /// One JSONL file per job, OUT_DIR/JOBID.jsonl.
+    Jsonl,
+}
+
+/// `hasdata worker`: drain the shared queue.
+#[derive(Debug, Args)]
+pub struct WorkerArgs {
+    /// Where the sink writes.
+    #[arg(long, value_name = "DIR")]
+    pub out_dir: PathBuf,
+    /// How rows are stored.
+    #[arg(long, value_enum, default_value_t = SinkKind::Jsonl)]
+    pub sink: SinkKind,
+    /// Items this worker carries at once.
+    #[arg(long, default_value_t = 8)]
+    pub concurrency: usize,
+    /// Seconds a claim lasts without a heartbeat: a dead worker's items are taken over after it.
+    #[arg(long, default_value_t = 30.0, value_parser = seconds)]
+    pub lease: f64,
+    /// Seconds between claims when there is nothing to do.
+    #[arg(long, default_value_t = 1.0, value_parser = seconds)]
+    pub idle_poll: f64,
+    /// Seconds before an item whose step failed for a passing reason is tried again.
+    #[arg(long, default_value_t = 5.0, value_parser = seconds)]
+    pub retry_delay: f64,
+    /// Exit once nothing is queued or in progress (parked and failed items wait for a person).
+    #[arg(long)]
+    pub exit_when_idle: bool,
+    #[command(flatten)]
+    pub poll: PollArgs,
 }

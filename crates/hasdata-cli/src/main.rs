@@ -14,7 +14,7 @@ use std::process::ExitCode;
 
 use clap::Parser;
 
-use args::{Cli, Command, JobsCommand, WebhookCommand};
+use args::{Cli, Command, JobsCommand, QueueCommand, WebhookCommand};
 use context::Ctx;
 use fail::Failure;
 
@@ -56,6 +56,14 @@ async fn dispatch(ctx: &Ctx, command: &Command) -> Result<(), Failure> {
             JobsCommand::Retry(args) => commands::jobs::retry(ctx, args).await,
             JobsCommand::Resume(args) => commands::jobs::resume(ctx, args).await,
         },
+        Command::Queue { command } => match command {
+            QueueCommand::Add(args) => commands::fleet::add(ctx, args).await,
+            QueueCommand::Status => commands::fleet::status(ctx).await,
+            QueueCommand::List(args) => commands::fleet::list(ctx, args).await,
+            QueueCommand::Cap(args) => commands::fleet::cap(ctx, args).await,
+            QueueCommand::Resolve(args) => commands::fleet::resolve(ctx, args).await,
+        },
+        Command::Worker(args) => commands::fleet::worker(ctx, args).await,
         Command::Scrapers => commands::info::scrapers(ctx),
         Command::Schema(args) => commands::info::schema(ctx, args),
         Command::Webhook {

@@ -2,6 +2,7 @@
 
 pub mod conventions;
 pub mod demo;
+pub mod fleet;
 pub mod info;
 pub mod jobs;
 pub mod lookup;

@@ -9,6 +9,7 @@ mod edges;
 mod exports;
 mod failures;
 mod fixes;
+mod fleet;
 mod kills;
 mod ledger;
 mod pipes;

@@ -1,0 +1,318 @@
+//! `hasdata queue ...` and `hasdata worker`: thin over hasdata-fleet. The queue and the ledger
+//! share one PostgreSQL database, named by `--ledger postgres://...` (or `HASDATA_LEDGER`).
+
+use std::io::BufRead;
+use std::str::FromStr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use hasdata_fleet::{
+    ItemState, JsonlSink, NewItem, Queue, Resolution, Sink, Worker, WorkerConfig, connect_pool,
+};
+use hasdata_jobs::{JobLedger, Submitted};
+use hasdata_ledger::{PostgresLedger, SentJobId};
+use hasdata_model::{ScraperKind, ValidateOptions};
+use serde_json::{Value, json};
+
+use crate::args::{
+    QueueAddArgs, QueueCapArgs, QueueListArgs, QueueResolveArgs, SinkKind, WorkerArgs,
+};
+use crate::context::Ctx;
+use crate::fail::{Failure, code};
+
+/// Connections a worker's pool keeps: its claims, heartbeats, state changes and ledger writes
+/// are short statements, so a few serve many items.
+const POOL_SIZE: usize = 6;
+
+fn fleet_failure(error: hasdata_fleet::FleetError) -> Failure {
+    match error {
+        hasdata_fleet::FleetError::Config(message) => Failure::usage(message),
+        other => Failure::new(code::OTHER, other.to_string()),
+    }
+}
+
+/// The `postgres://` URL in `--ledger` / `HASDATA_LEDGER`.
+fn database_url(ctx: &Ctx) -> Result<String, Failure> {
+    let given = ctx
+        .global
+        .ledger
+        .as_ref()
+        .map(|p| p.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    if given.starts_with("postgres://") || given.starts_with("postgresql://") {
+        Ok(given)
+    } else {
+        Err(Failure::usage(
+            "the queue lives in PostgreSQL: give --ledger postgres://USER@HOST/DB (or set HASDATA_LEDGER)",
+        ))
+    }
+}
+
+async fn open(ctx: &Ctx) -> Result<(Queue, Arc<PostgresLedger>), Failure> {
+    let pool = connect_pool(&database_url(ctx)?, POOL_SIZE).map_err(fleet_failure)?;
+    let queue = Queue::from_pool(pool.clone())
+        .await
+        .map_err(fleet_failure)?;
+    let ledger = PostgresLedger::from_pool(pool, &ctx.global.base_url).await?;
+    Ok((queue, Arc::new(ledger)))
+}
+
+/// `hasdata queue add SLUG --bodies FILE.jsonl`.
+pub async fn add(ctx: &Ctx, args: &QueueAddArgs) -> Result<(), Failure> {
+    let kind = ScraperKind::from_str(&args.slug).map_err(|e| Failure::usage(e.to_string()))?;
+    let options = ValidateOptions {
+        allow_http_webhooks: !ctx.global.base_url.contains(hasdata_jobs::HASDATA_HOST),
+    };
+    let reader: Box<dyn BufRead> = if args.bodies == "-" {
+        Box::new(std::io::BufReader::new(std::io::stdin()))
+    } else {
+        let file = std::fs::File::open(&args.bodies)
+            .map_err(|e| Failure::usage(format!("--bodies {}: {e}", args.bodies)))?;
+        Box::new(std::io::BufReader::new(file))
+    };
+    let source = if args.bodies == "-" {
+        "stdin".to_owned()
+    } else {
+        super::absolute(&args.bodies)
+    };
+    // Every line is read and checked before anything is added: a bad line adds nothing.
+    let mut items = Vec::new();
+    for (index, line) in reader.lines().enumerate() {
+        let line = line.map_err(|e| Failure::usage(format!("--bodies {}: {e}", args.bodies)))?;
+        if line.trim().is_empty() {
+            continue;
+        }
+        let at = format!("{}:{}", args.bodies, index + 1);
+        let body: Value = serde_json::from_str(&line)
+            .map_err(|e| Failure::usage(format!("{at}: not JSON: {e}")))?;
+        if !body.is_object() {
+            return Err(Failure::usage(format!("{at}: a body is a JSON object")));
+        }
+        kind.validate_json_with(&body, options)
+            .map_err(|e| Failure::usage(format!("{at}: {e}")))?;
+        items.push(NewItem {
+            slug: kind.as_str().to_owned(),
+            body,
+            origin: Some(format!("{source}:{}", index + 1)),
+        });
+    }
+    let (queue, _) = open(ctx).await?;
+    let report = queue.add(&items).await.map_err(fleet_failure)?;
+    ctx.emit(
+        || {
+            format!(
+                "added {}, {} already queued",
+                super::count(report.added, "item"),
+                report.duplicates
+            )
+        },
+        serde_json::to_value(report).unwrap_or_default(),
+    );
+    Ok(())
+}
+
+/// `hasdata queue status`.
+pub async fn status(ctx: &Ctx) -> Result<(), Failure> {
+    let (queue, _) = open(ctx).await?;
+    let status = queue.status().await.map_err(fleet_failure)?;
+    ctx.emit(
+        || {
+            let mut text = String::new();
+            for (state, count) in &status.counts {
+                text.push_str(&format!("{:<11} {count}\n", state.as_str()));
+            }
+            text.push_str(&format!("{:<11} {}\n", "total", status.total));
+            text.push_str(&format!("running cap {}", status.max_running));
+            text
+        },
+        serde_json::to_value(&status).unwrap_or_default(),
+    );
+    Ok(())
+}
+
+/// `hasdata queue list`.
+pub async fn list(ctx: &Ctx, args: &QueueListArgs) -> Result<(), Failure> {
+    let state = match &args.state {
+        Some(name) => Some(ItemState::parse(name).ok_or_else(|| {
+            Failure::usage(format!(
+                "--state {name}: expected one of queued, submitting, running, collecting, done, parked, failed"
+            ))
+        })?),
+        None => None,
+    };
+    let (queue, _) = open(ctx).await?;
+    for item in queue
+        .list(state, args.limit.max(0))
+        .await
+        .map_err(fleet_failure)?
+    {
+        ctx.emit(
+            || {
+                format!(
+                    "{}\t{}\t{}\tjob {}\t{}",
+                    item.id,
+                    item.state,
+                    item.slug,
+                    item.job_id.as_deref().unwrap_or("-"),
+                    item.detail
+                        .as_deref()
+                        .or(item.output.as_deref())
+                        .unwrap_or("")
+                )
+            },
+            serde_json::to_value(&item).unwrap_or_default(),
+        );
+    }
+    Ok(())
+}
+
+/// `hasdata queue cap N`.
+pub async fn cap(ctx: &Ctx, args: &QueueCapArgs) -> Result<(), Failure> {
+    let (queue, _) = open(ctx).await?;
+    queue
+        .set_max_running(args.max_running)
+        .await
+        .map_err(fleet_failure)?;
+    ctx.emit(
+        || format!("running cap {}", args.max_running),
+        json!({"maxRunning": args.max_running}),
+    );
+    Ok(())
+}
+
+/// `hasdata queue resolve ITEM --job-id ID | --not-created`: the queue moves on, and the
+/// ledger's unresolved intent is settled the same way.
+pub async fn resolve(ctx: &Ctx, args: &QueueResolveArgs) -> Result<(), Failure> {
+    let resolution = match &args.job_id {
+        Some(id) => Resolution::Created(id.clone()),
+        None => Resolution::NotCreated,
+    };
+    let (queue, ledger) = open(ctx).await?;
+    let Some(key) = queue
+        .resolve(args.item, &resolution)
+        .await
+        .map_err(fleet_failure)?
+    else {
+        return Err(Failure::usage(format!("item {} is not parked", args.item)));
+    };
+    if let Some(key) = key {
+        let settled = match &resolution {
+            Resolution::Created(id) => {
+                let sent = match id.parse::<u64>() {
+                    Ok(n) => SentJobId::Number(n.into()),
+                    Err(_) => SentJobId::Text(id.clone()),
+                };
+                ledger
+                    .record_submitted(
+                        &key,
+                        &Submitted {
+                            id: sent,
+                            status: None,
+                            record: json!({"id": id, "resolvedBy": "hasdata queue resolve"}),
+                        },
+                    )
+                    .await
+            }
+            Resolution::NotCreated => {
+                ledger
+                    .record_refused(
+                        &key,
+                        "a person confirmed no job was created (hasdata queue resolve)",
+                    )
+                    .await
+            }
+        };
+        if let Err(error) = settled {
+            ctx.note(format!(
+                "the ledger's intent {key} was not settled: {error}"
+            ));
+        }
+    }
+    ctx.emit(
+        || match &resolution {
+            Resolution::Created(id) => format!("item {}: collecting job {id}", args.item),
+            Resolution::NotCreated => format!("item {}: queued again", args.item),
+        },
+        json!({"item": args.item, "resolved": match &resolution {
+            Resolution::Created(_) => "created",
+            Resolution::NotCreated => "notCreated",
+        }, "jobId": args.job_id}),
+    );
+    Ok(())
+}
+
+fn sink(args: &WorkerArgs) -> Result<Arc<dyn Sink>, Failure> {
+    Ok(match args.sink {
+        SinkKind::Jsonl => Arc::new(JsonlSink::new(&args.out_dir).map_err(fleet_failure)?),
+    })
+}
+
+/// `hasdata worker`: runs until SIGTERM or Ctrl-C (then hands its leases back), or with
+/// `--exit-when-idle` until nothing is left.
+pub async fn worker(ctx: &Ctx, args: &WorkerArgs) -> Result<(), Failure> {
+    let sink = sink(args)?;
+    let (queue, ledger) = open(ctx).await?;
+    let client = ctx.client(ledger, 4)?;
+    let config = WorkerConfig {
+        lease: Duration::from_secs_f64(args.lease),
+        concurrency: args.concurrency,
+        idle_poll: Duration::from_secs_f64(args.idle_poll),
+        poll: super::poll_policy(&args.poll)?,
+        retry_delay: Duration::from_secs_f64(args.retry_delay),
+        exit_when_idle: args.exit_when_idle,
+        ..WorkerConfig::new()
+    };
+    ctx.note(format!(
+        "worker {} draining the queue into {} ({})",
+        config.worker_id,
+        args.out_dir.display(),
+        sink.name()
+    ));
+    let worker = Worker::new(queue, client, sink, config);
+    let (stop, stopped) = tokio::sync::watch::channel(false);
+    let signals = tokio::spawn(async move {
+        shutdown_signal().await;
+        let _ = stop.send(true);
+    });
+    let report = worker.run(stopped).await;
+    signals.abort();
+    let report = report.map_err(fleet_failure)?;
+    ctx.emit(
+        || {
+            format!(
+                "claimed {}, submitted {}, done {}, parked {}, failed {}, {}",
+                report.claimed,
+                report.submitted,
+                report.done,
+                report.parked,
+                report.failed,
+                super::count(report.rows, "row")
+            )
+        },
+        serde_json::to_value(report).unwrap_or_default(),
+    );
+    Ok(())
+}
+
+/// SIGTERM (how service managers stop a process) or Ctrl-C.
+async fn shutdown_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        match signal(SignalKind::terminate()) {
+            Ok(mut term) => {
+                tokio::select! {
+                    _ = term.recv() => {}
+                    _ = tokio::signal::ctrl_c() => {}
+                }
+            }
+            Err(_) => {
+                let _ = tokio::signal::ctrl_c().await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
+}

@@ -1,0 +1,274 @@
+//! The fleet test: three `hasdata worker` processes drain 200 queued bodies from one
+//! PostgreSQL database into JSONL files while a random worker is killed with SIGKILL every
+//! couple of seconds and restarted. The simulator's running-jobs cap is 8, as is the fleet's.
+//!
+//! It asserts: exactly 200 jobs created (no item submitted twice); every job's rows in the sink
+//! exactly once, equal to what the simulator serves; the simulator's peak of running jobs never
+//! above 8. A submit cut between its intent and its answer is parked; the test resolves it as a
+//! person would (the simulator's log plays the dashboard) with `hasdata queue resolve`.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::process::{Child, Stdio};
+use std::time::{Duration, Instant};
+
+use hasdata_fleet::{ItemState, Queue};
+use hasdata_sim::SimConfig;
+use hasdata_testpg::TestPg;
+
+use crate::Shell;
+
+const ITEMS: usize = 200;
+const WORKERS: usize = 3;
+const CAP: usize = 8;
+
+/// A small deterministic generator (splitmix64) for which worker dies and when.
+struct Seeded(u64);
+
+impl Seeded {
+    fn below(&mut self, bound: u64) -> u64 {
+        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        (z ^ (z >> 31)) % bound.max(1)
+    }
+}
+
+struct Fleet<'a> {
+    shell: &'a Shell,
+    url: String,
+    out: std::path::PathBuf,
+    workers: Vec<Child>,
+    started: usize,
+}
+
+impl Fleet<'_> {
+    fn spawn(&mut self) -> Child {
+        self.started += 1;
+        let log = std::fs::File::create(self.shell.path(&format!("worker-{}.log", self.started)))
+            .unwrap();
+        self.shell
+            .command(&[
+                "worker",
+                "--out-dir",
+                self.out.to_str().unwrap(),
+                "--concurrency",
+                "4",
+                "--lease",
+                "2",
+                "--idle-poll",
+                "0.1",
+                "--retry-delay",
+                "0.2",
+                "--poll-initial",
+                "0.05",
+                "--poll-cap",
+                "0.3",
+            ])
+            .env("HASDATA_LEDGER", &self.url)
+            .stdout(Stdio::null())
+            .stderr(log)
+            .spawn()
+            .unwrap()
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn three_workers_killed_at_random_lose_nothing_and_submit_nothing_twice() {
+    let Some(pg) = TestPg::shared().await else {
+        return;
+    };
+    let url = pg.fresh_database().await;
+    let shell = Shell::start(SimConfig {
+        job_duration: Duration::from_millis(400),
+        max_running: CAP,
+        ..SimConfig::default()
+    })
+    .await;
+    let bodies: String = (0..ITEMS)
+        .map(|i| {
+            let urls: Vec<String> = (0..i % 4 + 1)
+                .map(|u| format!("https://fleet{i}.example/{u}"))
+                .collect();
+            format!("{}\n", serde_json::json!({ "urls": urls }))
+        })
+        .collect();
+    // Every line twice: the queue keeps one item per body.
+    let file = shell.file("bodies.jsonl", &format!("{bodies}{bodies}"));
+    let with_db = |args: &[&str]| {
+        let mut command = shell.command(args);
+        command.env("HASDATA_LEDGER", &url);
+        command
+    };
+    let added = with_db(&["--json", "queue", "add", "contacts", "--bodies", &file])
+        .output()
+        .unwrap();
+    assert!(
+        added.status.success(),
+        "{}",
+        String::from_utf8_lossy(&added.stderr)
+    );
+    let added: serde_json::Value = serde_json::from_slice(&added.stdout).unwrap();
+    assert_eq!(
+        added,
+        serde_json::json!({"added": ITEMS, "duplicates": ITEMS})
+    );
+    assert!(
+        with_db(&["queue", "cap", &CAP.to_string()])
+            .status()
+            .unwrap()
+            .success()
+    );
+
+    let queue = Queue::connect(&url, 2).await.unwrap();
+    let mut fleet = Fleet {
+        shell: &shell,
+        url: url.clone(),
+        out: shell.path("out"),
+        workers: Vec::new(),
+        started: 0,
+    };
+    for _ in 0..WORKERS {
+        let child = fleet.spawn();
+        fleet.workers.push(child);
+    }
+
+    let mut rng = Seeded(0x5eed_f1ee7);
+    let mut kills = 0;
+    let mut resolved = 0;
+    let began = Instant::now();
+    let deadline = began + Duration::from_secs(240);
+    let mut next_kill = Instant::now() + Duration::from_millis(1000 + rng.below(1500));
+    loop {
+        let status = queue.status().await.unwrap();
+        if status.counts[&ItemState::Done] == ITEMS as u64 {
+            break;
+        }
+        assert_eq!(status.counts[&ItemState::Failed], 0, "{status:?}");
+        assert!(
+            Instant::now() < deadline,
+            "the fleet did not finish: {status:?}"
+        );
+        if Instant::now() >= next_kill {
+            let victim = rng.below(WORKERS as u64) as usize;
+            fleet.workers[victim].kill().unwrap(); // SIGKILL
+            fleet.workers[victim].wait().unwrap();
+            kills += 1;
+            let child = fleet.spawn();
+            fleet.workers[victim] = child;
+            next_kill = Instant::now() + Duration::from_millis(1000 + rng.below(1500));
+        }
+        // A person resolves parked items, with the simulator's log as the dashboard.
+        for item in queue.list(Some(ItemState::Parked), 100).await.unwrap() {
+            let key = item.intent_key.clone().unwrap();
+            let created = shell
+                .sim
+                .created_jobs()
+                .into_iter()
+                .find(|job| job.idempotency_key.as_deref() == Some(key.as_str()));
+            let item_id = item.id.to_string();
+            let answer = match &created {
+                Some(job) => vec!["queue", "resolve", &item_id, "--job-id"]
+                    .into_iter()
+                    .map(str::to_owned)
+                    .chain([job.id.to_string()])
+                    .collect::<Vec<_>>(),
+                None => vec![
+                    "queue".into(),
+                    "resolve".into(),
+                    item_id,
+                    "--not-created".into(),
+                ],
+            };
+            let args: Vec<&str> = answer.iter().map(String::as_str).collect();
+            assert!(with_db(&args).status().unwrap().success());
+            resolved += 1;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let elapsed = began.elapsed();
+    // A graceful stop for the survivors: SIGTERM, exit 0.
+    for worker in &mut fleet.workers {
+        let pid = worker.id().to_string();
+        assert!(
+            std::process::Command::new("kill")
+                .args(["-TERM", &pid])
+                .status()
+                .unwrap()
+                .success()
+        );
+    }
+    for worker in &mut fleet.workers {
+        let status = tokio::task::block_in_place(|| worker.wait().unwrap());
+        assert!(
+            status.success(),
+            "a worker stopped by SIGTERM exits 0: {status}"
+        );
+    }
+
+    // Exactly one job per item, none submitted twice.
+    let created = shell.sim.created_jobs();
+    let keys: BTreeSet<_> = created.iter().map(|j| j.idempotency_key.clone()).collect();
+    assert_eq!(created.len(), ITEMS, "exactly {ITEMS} jobs created");
+    assert_eq!(keys.len(), ITEMS);
+    // Every job's rows in the sink exactly once: one file per job, its rows as served.
+    let items = queue.list(None, 1000).await.unwrap();
+    let by_job: BTreeMap<u64, _> = items
+        .iter()
+        .map(|item| {
+            (
+                item.job_id.as_deref().unwrap().parse::<u64>().unwrap(),
+                item,
+            )
+        })
+        .collect();
+    assert_eq!(by_job.len(), ITEMS, "one job per item");
+    let mut expected_rows = 0;
+    let mut sink_rows = 0;
+    let mut seen = BTreeSet::new();
+    for job in &created {
+        let expected = shell.sim.expected_rows(job.id).unwrap();
+        expected_rows += expected.len();
+        let file = fleet.out.join(format!("{}.jsonl", job.id));
+        let rows: Vec<serde_json::Value> = std::fs::read_to_string(&file)
+            .unwrap()
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect();
+        for index in 0..rows.len() {
+            assert!(
+                seen.insert((job.id, index)),
+                "row ({}, {index}) twice",
+                job.id
+            );
+        }
+        sink_rows += rows.len();
+        assert_eq!(rows, expected, "job {}", job.id);
+        assert_eq!(by_job[&job.id].rows, Some(rows.len() as i64));
+    }
+    let visible: Vec<_> = std::fs::read_dir(&fleet.out)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .filter(|name| !name.starts_with('.'))
+        .collect();
+    assert_eq!(
+        visible.len(),
+        ITEMS,
+        "one file per job, nothing else visible"
+    );
+    assert_eq!(
+        sink_rows, expected_rows,
+        "rows in the sink = the sum of dataRowsCount"
+    );
+    let peak = shell.sim.peak_running();
+    assert!(
+        peak <= CAP as u64,
+        "the simulator saw {peak} running jobs at once"
+    );
+    assert!(kills >= 2, "the workers were killed ({kills})");
+    eprintln!(
+        "fleet: {ITEMS} jobs, {expected_rows} rows in {elapsed:?} with {kills} SIGKILLs, \
+         {resolved} parked items resolved, peak running {peak}/{CAP}, submits {:?}",
+        shell.sim.requests().get("submit")
+    );
+}
