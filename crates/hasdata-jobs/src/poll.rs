@@ -149,4 +149,90 @@ mod tests {
             .is_err()
         );
     }
+
+    #[test]
+    fn the_fast_policy_and_the_deadline_setter_change_only_what_they_name() {
+        let fast = PollPolicy::fast();
+        assert_eq!(
+            fast,
+            PollPolicy {
+                initial: Duration::from_millis(50),
+                cap: Duration::from_secs(1),
+                jitter: 0.0,
+                allow_fast_polling: true,
+                ..PollPolicy::default()
+            }
+        );
+        assert_eq!(fast.initial, Duration::from_millis(50));
+        assert_eq!(fast.cap, Duration::from_secs(1));
+        assert_eq!(fast.jitter, 0.0);
+        assert!(fast.allow_fast_polling);
+        assert!(fast.check(HASDATA_HOST).is_ok());
+        let secs: Vec<f64> = (0..3).map(|n| fast.interval(n).as_secs_f64()).collect();
+        assert_eq!(secs, [0.05, 0.075, 0.1125]);
+        let later = PollPolicy::fast().deadline(Duration::from_secs(7));
+        assert_eq!(later.deadline, Duration::from_secs(7));
+        assert_eq!(
+            later,
+            PollPolicy {
+                deadline: Duration::from_secs(7),
+                ..fast
+            }
+        );
+    }
+
+    #[test]
+    fn jitter_scales_with_the_unit_and_clamps_it() {
+        let policy = PollPolicy::default();
+        assert_eq!(policy.jittered(0, 0.5), Duration::from_millis(10_500));
+        assert_eq!(policy.jittered(0, -0.5), Duration::from_millis(9_500));
+        assert_eq!(policy.jittered(0, 0.0), Duration::from_secs(10));
+        // Out-of-range units are clamped to [-1, 1].
+        assert_eq!(policy.jittered(0, 5.0), Duration::from_secs(11));
+        assert_eq!(policy.jittered(0, -5.0), Duration::from_secs(9));
+        assert_eq!(policy.jittered(1, 1.0), Duration::from_millis(16_500));
+    }
+
+    #[test]
+    fn check_refuses_each_bad_setting_at_its_boundary() {
+        let with = |f: fn(&mut PollPolicy)| {
+            let mut policy = PollPolicy::default();
+            f(&mut policy);
+            policy.check("127.0.0.1")
+        };
+        assert!(with(|_| {}).is_ok());
+        // The factor: at least 1, finite.
+        assert!(with(|p| p.factor = 1.0).is_ok());
+        assert!(with(|p| p.factor = 0.99).unwrap_err().contains("factor"));
+        assert!(
+            with(|p| p.factor = f64::NAN)
+                .unwrap_err()
+                .contains("factor")
+        );
+        assert!(
+            with(|p| p.factor = f64::INFINITY)
+                .unwrap_err()
+                .contains("factor")
+        );
+        // The jitter: in [0, 1).
+        assert!(with(|p| p.jitter = 0.0).is_ok());
+        assert!(with(|p| p.jitter = 0.99).is_ok());
+        assert!(with(|p| p.jitter = 1.0).unwrap_err().contains("jitter"));
+        assert!(with(|p| p.jitter = -0.01).unwrap_err().contains("jitter"));
+        // The cap: not under the first interval; equal is fine.
+        assert!(with(|p| p.cap = p.initial).is_ok());
+        assert!(
+            with(|p| p.cap = p.initial - Duration::from_millis(1))
+                .unwrap_err()
+                .contains("cap")
+        );
+        // Against HasData: the default, and exactly 10 s, are allowed; a hair under is not.
+        assert!(PollPolicy::default().check(HASDATA_HOST).is_ok());
+        let under = PollPolicy {
+            initial: MIN_INTERVAL - Duration::from_millis(1),
+            ..PollPolicy::default()
+        };
+        assert!(under.check(HASDATA_HOST).is_err());
+        assert!(under.check("sim.local").is_ok());
+    }
 }

@@ -196,4 +196,43 @@ mod tests {
         assert_eq!(parts.len(), 1);
         assert_eq!(Body::empty().into_stream().count().await, 0);
     }
+
+    #[tokio::test]
+    async fn polled_as_a_stream_a_body_in_memory_yields_once_then_ends() {
+        let mut body = Body::from_bytes("hi");
+        assert_eq!(
+            body.next().await.expect("one chunk").expect("ok"),
+            Bytes::from_static(b"hi")
+        );
+        assert!(body.next().await.is_none());
+        // An empty body ends at once, and stays ended.
+        let mut empty = Body::empty();
+        assert!(empty.next().await.is_none());
+        assert!(empty.next().await.is_none());
+        let mut streaming = Body::from_stream(stream::iter(vec![Ok(Bytes::from_static(b"s"))]));
+        assert_eq!(
+            streaming.next().await.expect("chunk").expect("ok"),
+            Bytes::from_static(b"s")
+        );
+        assert!(streaming.next().await.is_none());
+    }
+
+    #[test]
+    fn every_conversion_keeps_the_bytes_and_debug_shows_only_the_size() {
+        let expected = Bytes::from_static(b"abc");
+        let bodies = [
+            Body::from(Bytes::from_static(b"abc")),
+            Body::from("abc"),
+            Body::from(String::from("abc")),
+            Body::from(b"abc".to_vec()),
+        ];
+        for body in bodies {
+            assert_eq!(body.as_bytes(), Some(&expected));
+            assert_eq!(format!("{body:?}"), "Body(3 bytes)");
+        }
+        assert_eq!(Body::default().as_bytes(), Some(&Bytes::new()));
+        assert_eq!(Body::empty().as_bytes(), Some(&Bytes::new()));
+        let streaming = Body::from_stream(stream::empty());
+        assert_eq!(format!("{streaming:?}"), "Body(streaming)");
+    }
 }

@@ -118,3 +118,84 @@ pub(crate) fn chain_message(error: &dyn StdError) -> String {
     }
     message
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn each_kind_names_itself_in_the_message() {
+        let kinds = [
+            (TransportErrorKind::Connect, "connect"),
+            (TransportErrorKind::Tls, "tls"),
+            (TransportErrorKind::Timeout, "timeout"),
+            (TransportErrorKind::Body, "body"),
+            (TransportErrorKind::Request, "request"),
+            (TransportErrorKind::Other, "other"),
+        ];
+        for (kind, name) in kinds {
+            assert_eq!(kind.to_string(), name);
+            let error = TransportError::new(kind, true, "it broke");
+            assert_eq!(error.to_string(), format!("{name} error: it broke"));
+            assert_eq!(error.kind(), kind);
+            assert_eq!(error.message(), "it broke");
+            assert_eq!(error.is_timeout(), kind == TransportErrorKind::Timeout);
+        }
+    }
+
+    #[test]
+    fn the_constructors_say_whether_the_request_may_have_left() {
+        let connect = TransportError::connect("refused");
+        assert_eq!(connect.kind(), TransportErrorKind::Connect);
+        assert!(!connect.may_have_reached_server());
+        assert_eq!(
+            connect.to_string(),
+            "connect error: refused (the request did not leave this machine)"
+        );
+        let timeout = TransportError::timeout("slow");
+        assert!(timeout.is_timeout() && timeout.may_have_reached_server());
+        let body = TransportError::body("cut");
+        assert_eq!(body.kind(), TransportErrorKind::Body);
+        assert!(body.may_have_reached_server() && !body.is_timeout());
+        let large = TransportError::body_too_large(10, 12);
+        assert_eq!(large.kind(), TransportErrorKind::Body);
+        assert_eq!(
+            large.message(),
+            "body larger than the 10-byte limit (at least 12 bytes)"
+        );
+    }
+
+    /// An error whose `Display` may or may not repeat its source, as foreign errors do.
+    #[derive(Debug)]
+    struct Layer(&'static str, Option<Box<Layer>>);
+
+    impl fmt::Display for Layer {
+        fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.write_str(self.0)
+        }
+    }
+
+    impl StdError for Layer {
+        fn source(&self) -> Option<&(dyn StdError + 'static)> {
+            self.1.as_deref().map(|l| l as &(dyn StdError + 'static))
+        }
+    }
+
+    #[test]
+    fn a_chain_is_joined_once_per_distinct_cause() {
+        let root = Layer("connection refused", None);
+        assert_eq!(chain_message(&root), "connection refused");
+        let chain = Layer(
+            "error sending request",
+            Some(Box::new(Layer(
+                "client error (Connect): connection refused",
+                Some(Box::new(Layer("connection refused", None))),
+            ))),
+        );
+        // The innermost cause is already in the middle one's text: it is not repeated.
+        assert_eq!(
+            chain_message(&chain),
+            "error sending request: client error (Connect): connection refused"
+        );
+    }
+}

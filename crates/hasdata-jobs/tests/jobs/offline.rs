@@ -451,7 +451,9 @@ async fn wait_follows_the_documented_schedule() {
 
 #[tokio::test(start_paused = true)]
 async fn jitter_stays_within_its_share() {
-    let (mock, times) = polled_job(Some(6), vec![]);
+    // 40 gaps: all on one side of the nominal interval has odds of 2 in 2^40 if the jitter
+    // moves both ways, as it must (a one-sided jitter still lines waiters up).
+    let (mock, times) = polled_job(Some(40), vec![]);
     let client = Client::builder()
         .api_key(KEY)
         .transport(Arc::new(mock))
@@ -463,6 +465,7 @@ async fn jitter_stays_within_its_share() {
         .unwrap();
     let times = times.lock().unwrap();
     let policy = PollPolicy::default();
+    let (mut longer, mut shorter) = (0, 0);
     for (n, gap) in times.windows(2).map(|w| w[1] - w[0]).enumerate() {
         let nominal = policy.interval(n as u32).as_secs_f64();
         let ratio = gap.as_secs_f64() / nominal;
@@ -470,7 +473,17 @@ async fn jitter_stays_within_its_share() {
             (0.9..=1.1).contains(&ratio),
             "poll {n}: {gap:?} vs {nominal}"
         );
+        if ratio > 1.0 {
+            longer += 1;
+        } else if ratio < 1.0 {
+            shorter += 1;
+        }
     }
+    assert_eq!(times.len(), 41);
+    assert!(
+        longer > 0 && shorter > 0,
+        "{longer} longer, {shorter} shorter"
+    );
 }
 
 #[tokio::test(start_paused = true)]
@@ -569,7 +582,137 @@ async fn watch_streams_snapshots_with_the_time_to_the_next_poll() {
         ]
     );
     assert_eq!(snapshots[1].job.data_rows_count.get(), 2);
+    let polls: Vec<u32> = snapshots.iter().map(|p| p.polls).collect();
+    assert_eq!(polls, [1, 2, 3]);
+    let elapsed: Vec<Duration> = snapshots.iter().map(|p| p.elapsed).collect();
+    assert_eq!(
+        elapsed,
+        [
+            Duration::ZERO,
+            Duration::from_secs(10),
+            Duration::from_secs(25)
+        ]
+    );
+    assert_eq!(snapshots[0].status(), &JobStatus::InProgress);
+    assert!(!snapshots[0].is_terminal());
+    assert_eq!(snapshots[2].status(), &JobStatus::Finished);
     assert!(snapshots[2].is_terminal());
+}
+
+/// A mock whose job 1 has spent `credits[n]` at poll `n + 1`, and finishes at the last one.
+fn spending_job(credits: Vec<u64>) -> MockTransport {
+    let polls = Arc::new(Mutex::new(0usize));
+    let mut mock = MockTransport::new();
+    mock.expect_send().returning(move |_| {
+        let mut polls = polls.lock().unwrap();
+        let spent = credits[*polls];
+        *polls += 1;
+        let status = if *polls == credits.len() {
+            "finished"
+        } else {
+            "in_progress"
+        };
+        Ok(http::Response::new(Body::from_bytes(format!(
+            r#"{{"id": 1, "status": "{status}", "creditsSpent": {spent}, "dataRowsCount": 0}}"#
+        ))))
+    });
+    mock
+}
+
+/// The spend rate comes from two polls that both saw spending; near the cap (90% of it,
+/// projected to the next poll) or while the rate is unknown, the next poll is at the floor.
+#[tokio::test(start_paused = true)]
+async fn a_capped_watch_measures_the_spend_and_polls_at_the_floor_near_the_cap() {
+    // Polls at 0, 10, 25 (spending begins: measure), 35 (rate 8/s; 180 + 8 x 33.75 = 450,
+    // exactly 90% of 500: the floor), 45 (rate 2/s; 200 + 2 x 50.625 < 450), 95.625.
+    let mock = spending_job(vec![0, 0, 100, 180, 200, 300]);
+    let client = Client::builder()
+        .api_key(KEY)
+        .transport(Arc::new(mock))
+        .build()
+        .unwrap();
+    let snapshots: Vec<_> = client
+        .watch_capped(JobId::from(1), no_jitter(), 500)
+        .try_collect()
+        .await
+        .unwrap();
+    let next: Vec<Option<f64>> = snapshots
+        .iter()
+        .map(|p| p.next_poll.map(|d| d.as_secs_f64()))
+        .collect();
+    assert_eq!(
+        next,
+        [
+            Some(10.0),
+            Some(15.0),
+            Some(10.0),
+            Some(10.0),
+            Some(50.625),
+            None
+        ]
+    );
+    let rates: Vec<Option<f64>> = snapshots.iter().map(|p| p.credits_per_second).collect();
+    assert_eq!(rates[..5], [None, None, None, Some(8.0), Some(2.0)]);
+    let last = rates[5].expect("a rate");
+    assert!((last - 100.0 / 50.625).abs() < 1e-9, "{last}");
+    assert_eq!(snapshots[5].elapsed, Duration::from_secs_f64(95.625));
+
+    // Without a cap the schedule is untouched, and the rate is still reported.
+    let uncapped: Vec<_> = Client::builder()
+        .api_key(KEY)
+        .transport(Arc::new(spending_job(vec![0, 0, 100, 180, 200, 300])))
+        .build()
+        .unwrap()
+        .watch(JobId::from(1), no_jitter())
+        .try_collect()
+        .await
+        .unwrap();
+    let next: Vec<Option<f64>> = uncapped
+        .iter()
+        .map(|p| p.next_poll.map(|d| d.as_secs_f64()))
+        .collect();
+    assert_eq!(
+        next,
+        [
+            Some(10.0),
+            Some(15.0),
+            Some(22.5),
+            Some(33.75),
+            Some(50.625),
+            None
+        ]
+    );
+    assert_eq!(uncapped[4].credits_per_second, Some(20.0 / 33.75));
+}
+
+/// Polls at the same instant (a zero interval) give no rate, never an infinite one.
+#[tokio::test(start_paused = true)]
+async fn polls_at_the_same_instant_give_no_rate() {
+    let client = Client::builder()
+        .api_key(KEY)
+        .transport(Arc::new(spending_job(vec![5, 10, 20])))
+        .build()
+        .unwrap();
+    let policy = PollPolicy {
+        initial: Duration::ZERO,
+        cap: Duration::ZERO,
+        allow_fast_polling: true,
+        ..no_jitter()
+    };
+    let snapshots: Vec<_> = client
+        .watch(JobId::from(1), policy)
+        .try_collect()
+        .await
+        .unwrap();
+    assert_eq!(snapshots.len(), 3);
+    assert!(
+        snapshots.iter().all(|p| p.credits_per_second.is_none()),
+        "{:?}",
+        snapshots
+            .iter()
+            .map(|p| p.credits_per_second)
+            .collect::<Vec<_>>()
+    );
 }
 
 #[tokio::test]

@@ -54,6 +54,29 @@ async fn the_key_goes_to_the_api_origin_only() {
     );
 }
 
+/// Each builder setting changes only itself: the user agent set first is still the one sent
+/// after every other setter ran.
+#[tokio::test]
+async fn a_custom_user_agent_survives_every_other_setting() {
+    let api = TestServer::start(vec![], Action::ok("{}")).await;
+    let transport = hasdata_transport::ReqwestTransport::builder()
+        .user_agent("my-app/2.0")
+        .connect_timeout(Duration::from_secs(5))
+        .timeout(Duration::from_secs(30))
+        .read_timeout(Duration::from_secs(30))
+        .max_idle_per_host(1)
+        .build()
+        .unwrap();
+    transport
+        .send(request("GET", &api.url("/scrapers/jobs/1")))
+        .await
+        .unwrap();
+    assert_eq!(
+        api.hits()[0].headers.get("user-agent").unwrap(),
+        "my-app/2.0"
+    );
+}
+
 #[tokio::test]
 async fn a_redirect_to_another_origin_is_not_followed() {
     let storage = TestServer::start(vec![], Action::ok("[]")).await;
