@@ -74,6 +74,13 @@ fn the_transport_reports_the_policy_it_was_given() {
         transport.policy().max_retry_after,
         Duration::from_millis(50)
     );
+    // Debug shows the policy and the layer below, for a reader of a log.
+    let shown = format!("{transport:?}");
+    assert!(
+        shown.starts_with("RetryTransport") && shown.contains("max_attempts: 7"),
+        "{shown}"
+    );
+    assert!(shown.contains("ReqwestTransport"), "{shown}");
 }
 
 #[tokio::test]
