@@ -10,15 +10,17 @@
 //! `NAME.partial`, never under the final name. Errors name the target, never the temporary file.
 //!
 //! CSV needs its columns before its first row, so rows are first spooled to an unnamed temporary
-//! file (gone with the process, whatever kills it) while their keys are collected.
+//! file (gone with the process, whatever kills it) while their keys are collected. Each row is
+//! parsed once, as it arrives: what is spooled is its cells, ready to write, each tagged with
+//! its column's number, so writing the CSV at the end parses no JSON ([`Spool`]).
 //!
 //! Rows arrive as the bytes the API sent ([`hasdata_jobs::RowJson`]): JSON lines and JSON
 //! copy them unchanged (key order and number text kept), CSV reads only keys and cells.
 
 use std::borrow::Cow;
-use std::collections::{BTreeSet, HashMap};
+use std::collections::HashMap;
 use std::fs::{File, OpenOptions};
-use std::io::{self, BufRead, BufReader, BufWriter, Seek, Write};
+use std::io::{self, BufReader, BufWriter, Read, Seek, Write};
 use std::path::{Path, PathBuf};
 
 use serde::de::{IgnoredAny, MapAccess, Visitor};
@@ -181,8 +183,8 @@ pub struct RowWriter {
     format: Format,
     sink: Option<Sink>,
     rows: u64,
-    /// CSV: the spool and the columns seen so far.
-    spool: Option<(BufWriter<File>, BTreeSet<String>)>,
+    /// CSV: the rows' cells so far.
+    spool: Option<Spool>,
     declared_columns: Vec<String>,
 }
 
@@ -206,13 +208,7 @@ impl RowWriter {
     ) -> io::Result<RowWriter> {
         let sink = open_sink(out)?;
         let spool = match format {
-            Format::Csv => Some((
-                BufWriter::with_capacity(
-                    WRITE_BUFFER,
-                    tempfile::tempfile().map_err(|e| naming(sink.shown(), e))?,
-                ),
-                BTreeSet::new(),
-            )),
+            Format::Csv => Some(Spool::new().map_err(|e| naming(sink.shown(), e))?),
             _ => None,
         };
         Ok(RowWriter {
@@ -251,10 +247,8 @@ impl RowWriter {
                 out.write_all(row)?;
             }
             Format::Csv => {
-                if let Some((spool, columns)) = &mut self.spool {
-                    collect_keys(row, columns)?;
-                    spool.write_all(row)?;
-                    spool.write_all(b"\n")?;
+                if let Some(spool) = &mut self.spool {
+                    spool.row(row)?;
                 }
             }
         }
@@ -340,39 +334,139 @@ impl RowWriter {
     }
 
     fn write_csv(&mut self) -> io::Result<()> {
-        let Some((spool, seen)) = self.spool.take() else {
+        let Some(spool) = self.spool.take() else {
             return Ok(());
         };
         let Some(sink) = self.sink.as_mut() else {
             return Ok(());
         };
-        let mut columns = self.declared_columns.clone();
-        columns.extend(
-            seen.into_iter()
-                .filter(|c| !self.declared_columns.contains(c)),
-        );
-        let mut file = spool.into_inner().map_err(|e| e.into_error())?;
-        file.rewind()?;
+        spool.write_csv(&self.declared_columns, self.rows, sink.writer())
+    }
+}
+
+/// A CSV cell from a value's JSON text: empty for `null`, a string's contents (unescaped), any
+/// other value's JSON text as the API sent it.
+fn cell(text: &str) -> io::Result<Cow<'_, [u8]>> {
+    Ok(match text {
+        "null" => Cow::Borrowed(b""),
+        text if text.starts_with('"') => {
+            let inner = &text[1..text.len() - 1];
+            if inner.contains('\\') {
+                Cow::Owned(serde_json::from_str::<String>(text)?.into_bytes())
+            } else {
+                Cow::Borrowed(inner.as_bytes())
+            }
+        }
+        text => Cow::Borrowed(text.as_bytes()),
+    })
+}
+
+/// CSV rows before their columns are all known: each row's cells, spooled to an unnamed
+/// temporary file as `[row length][column number, cell length, cell bytes]...` (lengths and
+/// numbers as little-endian `u32`), and the columns by first appearance.
+struct Spool {
+    file: BufWriter<File>,
+    /// Each key seen, with its column number (its place in `keys`).
+    numbers: HashMap<String, u32>,
+    keys: Vec<String>,
+    /// The row being encoded (reused).
+    record: Vec<u8>,
+}
+
+impl Spool {
+    fn new() -> io::Result<Spool> {
+        Ok(Spool {
+            file: BufWriter::with_capacity(WRITE_BUFFER, tempfile::tempfile()?),
+            numbers: HashMap::new(),
+            keys: Vec::new(),
+            record: Vec::new(),
+        })
+    }
+
+    /// Parses one row (once) and spools its cells. A row that is not an object has no cells.
+    fn row(&mut self, row: &[u8]) -> io::Result<()> {
+        self.record.clear();
+        let mut de = serde_json::Deserializer::from_slice(row);
+        serde::Deserializer::deserialize_any(&mut de, Cells(self))?;
+        de.end()?;
+        let length = u32::try_from(self.record.len()).map_err(|_| too_long())?;
+        self.file.write_all(&length.to_le_bytes())?;
+        self.file.write_all(&self.record)?;
+        Ok(())
+    }
+
+    /// Adds one cell of the row being encoded, numbering its key if it is new.
+    fn cell(&mut self, key: &str, value: &RawValue) -> io::Result<()> {
+        let number = match self.numbers.get(key) {
+            Some(&number) => number,
+            None => {
+                let number = u32::try_from(self.keys.len()).map_err(|_| too_long())?;
+                self.numbers.insert(key.to_owned(), number);
+                self.keys.push(key.to_owned());
+                number
+            }
+        };
+        let text = cell(value.get())?;
+        let length = u32::try_from(text.len()).map_err(|_| too_long())?;
+        self.record.extend_from_slice(&number.to_le_bytes());
+        self.record.extend_from_slice(&length.to_le_bytes());
+        self.record.extend_from_slice(&text);
+        Ok(())
+    }
+
+    /// Writes the CSV: `declared` columns first, then every other key in name order, then
+    /// each spooled row's cells in those places.
+    fn write_csv(self, declared: &[String], rows: u64, out: &mut dyn Write) -> io::Result<()> {
+        let Spool {
+            file,
+            numbers,
+            keys,
+            ..
+        } = self;
+        let mut others: Vec<&String> = keys.iter().filter(|k| !declared.contains(k)).collect();
+        others.sort();
+        let columns: Vec<&String> = declared.iter().chain(others).collect();
+        // Where each column number goes in the record.
+        let mut place = vec![usize::MAX; keys.len()];
+        for (at, column) in columns.iter().enumerate() {
+            if let Some(&number) = numbers.get(column.as_str()) {
+                place[number as usize] = at;
+            }
+        }
         // No columns at all (no rows, and a scraper whose row shape is not known): the file
         // is empty. A header of no fields would be written as `""`, a line no reader wants.
-        if columns.is_empty() && self.rows == 0 {
+        if columns.is_empty() && rows == 0 {
             return Ok(());
         }
-        let mut csv = csv::Writer::from_writer(sink.writer());
-        csv.write_record(&columns)?;
+        let mut file = file.into_inner().map_err(|e| e.into_error())?;
+        file.rewind()?;
         let mut reader = BufReader::with_capacity(WRITE_BUFFER, file);
-        let mut line = Vec::new();
+        let mut csv = csv::Writer::from_writer(out);
+        csv.write_record(&columns)?;
+        let mut record = Vec::new();
+        let mut cells: Vec<(usize, usize)> = vec![(0, 0); columns.len()];
+        let mut word = [0u8; 4];
         loop {
-            line.clear();
-            if reader.read_until(b'\n', &mut line)? == 0 {
-                break;
+            match reader.read_exact(&mut word) {
+                Ok(()) => {}
+                Err(e) if e.kind() == io::ErrorKind::UnexpectedEof => break,
+                Err(e) => return Err(e),
             }
-            let text = line.strip_suffix(b"\n").unwrap_or(&line);
-            let fields: Option<HashMap<Cow<'_, str>, &RawValue>> =
-                serde_json::from_slice(text).ok();
-            for column in &columns {
-                let value = fields.as_ref().and_then(|f| f.get(column.as_str()));
-                csv.write_field(cell(value.map(|v| v.get()))?)?;
+            record.resize(u32::from_le_bytes(word) as usize, 0);
+            reader.read_exact(&mut record)?;
+            cells.fill((0, 0));
+            let mut at = 0;
+            while at + 8 <= record.len() {
+                let number = read_u32(&record[at..]) as usize;
+                let length = read_u32(&record[at + 4..]) as usize;
+                at += 8;
+                if let Some(&column) = place.get(number) {
+                    cells[column] = (at, at + length);
+                }
+                at += length;
+            }
+            for &(start, end) in &cells {
+                csv.write_field(&record[start..end])?;
             }
             csv.write_record(None::<&[u8]>)?;
         }
@@ -381,73 +475,86 @@ impl RowWriter {
     }
 }
 
-/// A CSV cell from a value's JSON text: empty for none or `null`, a string's contents
-/// (unescaped), any other value's JSON text as the API sent it.
-fn cell(value: Option<&str>) -> io::Result<Cow<'_, [u8]>> {
-    Ok(match value {
-        None | Some("null") => Cow::Borrowed(b""),
-        Some(text) if text.starts_with('"') => {
-            let inner = &text[1..text.len() - 1];
-            if inner.contains('\\') {
-                Cow::Owned(serde_json::from_str::<String>(text)?.into_bytes())
-            } else {
-                Cow::Borrowed(inner.as_bytes())
-            }
-        }
-        Some(text) => Cow::Borrowed(text.as_bytes()),
-    })
+fn read_u32(bytes: &[u8]) -> u32 {
+    let mut word = [0u8; 4];
+    word.copy_from_slice(&bytes[..4]);
+    u32::from_le_bytes(word)
 }
 
-/// Adds the keys of a JSON object row to `columns`, allocating only for keys not seen before.
-/// A row that is not an object has no columns.
-fn collect_keys(row: &[u8], columns: &mut BTreeSet<String>) -> io::Result<()> {
-    struct Keys<'c>(&'c mut BTreeSet<String>);
+fn too_long() -> io::Error {
+    io::Error::other("a CSV row or cell is larger than 4 GiB")
+}
 
-    impl<'de> Visitor<'de> for Keys<'_> {
-        type Value = ();
+/// An object key, borrowed from the row unless it has escapes (serde's own `Cow<str>` always
+/// allocates).
+struct Key<'de>(Cow<'de, str>);
 
-        fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-            f.write_str("a JSON value")
-        }
+impl<'de> serde::Deserialize<'de> for Key<'de> {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct KeyVisitor;
 
-        fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
-            while let Some(key) = map.next_key::<Cow<'de, str>>()? {
-                if !self.0.contains(key.as_ref()) {
-                    self.0.insert(key.into_owned());
-                }
-                map.next_value::<IgnoredAny>()?;
+        impl<'de> Visitor<'de> for KeyVisitor {
+            type Value = Key<'de>;
+
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a key")
             }
-            Ok(())
+
+            fn visit_borrowed_str<E>(self, key: &'de str) -> Result<Key<'de>, E> {
+                Ok(Key(Cow::Borrowed(key)))
+            }
+
+            fn visit_str<E>(self, key: &str) -> Result<Key<'de>, E> {
+                Ok(Key(Cow::Owned(key.to_owned())))
+            }
         }
 
-        fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
-            while seq.next_element::<IgnoredAny>()?.is_some() {}
-            Ok(())
-        }
+        deserializer.deserialize_str(KeyVisitor)
+    }
+}
 
-        fn visit_str<E>(self, _: &str) -> Result<(), E> {
-            Ok(())
-        }
-        fn visit_bool<E>(self, _: bool) -> Result<(), E> {
-            Ok(())
-        }
-        fn visit_i64<E>(self, _: i64) -> Result<(), E> {
-            Ok(())
-        }
-        fn visit_u64<E>(self, _: u64) -> Result<(), E> {
-            Ok(())
-        }
-        fn visit_f64<E>(self, _: f64) -> Result<(), E> {
-            Ok(())
-        }
-        fn visit_unit<E>(self) -> Result<(), E> {
-            Ok(())
-        }
+/// Walks a row once: an object's keys and values go to the spool as cells; any other value is
+/// only checked.
+struct Cells<'s>(&'s mut Spool);
+
+impl<'de> Visitor<'de> for Cells<'_> {
+    type Value = ();
+
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("a JSON value")
     }
 
-    let mut de = serde_json::Deserializer::from_slice(row);
-    serde::Deserializer::deserialize_any(&mut de, Keys(columns))?;
-    Ok(())
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
+        while let Some(Key(key)) = map.next_key::<Key<'de>>()? {
+            let value = map.next_value::<&'de RawValue>()?;
+            self.0.cell(&key, value).map_err(serde::de::Error::custom)?;
+        }
+        Ok(())
+    }
+
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
+        while seq.next_element::<IgnoredAny>()?.is_some() {}
+        Ok(())
+    }
+
+    fn visit_str<E>(self, _: &str) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_bool<E>(self, _: bool) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_i64<E>(self, _: i64) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_u64<E>(self, _: u64) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_f64<E>(self, _: f64) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_unit<E>(self) -> Result<(), E> {
+        Ok(())
+    }
 }
 
 impl Drop for RowWriter {
@@ -585,6 +692,21 @@ mod tests {
         assert_eq!(lines, format!("{}\n", expected.join("\n")));
         let array = export(Format::Json, Vec::new());
         assert_eq!(array, format!("[\n{}\n]\n", expected.join(",\n")));
+    }
+
+    #[test]
+    fn csv_keys_with_escapes_are_one_column_and_a_repeated_key_keeps_its_last_value() {
+        let dir = tempfile::tempdir().unwrap();
+        let target = dir.path().join("out.csv");
+        let mut writer = RowWriter::create(Format::Csv, Some(&target), vec![]).unwrap();
+        writer.write(br#"{"k\u0065y":"a","b":1,"b":2}"#).unwrap();
+        writer.write(br#"{"key":"c\n"}"#).unwrap();
+        assert!(writer.write(br#"{"key":tru}"#).is_err(), "a bad row is refused");
+        writer.finish().unwrap();
+        assert_eq!(
+            std::fs::read_to_string(&target).unwrap(),
+            "b,key\n2,a\n,\"c\n\"\n"
+        );
     }
 
     #[test]

@@ -53,6 +53,7 @@ mod ledger;
 mod poll;
 pub mod prelude;
 mod raw;
+mod repeats;
 mod results;
 mod run;
 mod submit;

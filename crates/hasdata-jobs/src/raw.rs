@@ -19,6 +19,7 @@ use serde_json::value::RawValue;
 use crate::client::Client;
 use crate::error::Result;
 use crate::json_array::{Elements, compact_into};
+use crate::repeats::hash_id;
 use crate::results::Page;
 
 /// One row's JSON text as the API sent it (whitespace between tokens removed). Cheap to
@@ -95,6 +96,8 @@ pub(crate) struct RawPage {
     /// The wrapper ids, back to back, and where each row's is (`None`: it has none).
     ids: String,
     id_spans: Vec<Option<std::ops::Range<usize>>>,
+    /// Each id's hash for the repeat check, computed here, off the consumer's task.
+    id_hashes: Vec<Option<u64>>,
     total: u64,
     last_page: u64,
 }
@@ -164,12 +167,15 @@ impl Page for RawPage {
         elements.bytes.reserve(body.len());
         let mut ids = String::new();
         let mut id_spans = Vec::with_capacity(shape.data.len());
+        let mut id_hashes = Vec::with_capacity(shape.data.len());
         for wrapper in &shape.data {
             compact_into(wrapper.data.get().as_bytes(), &mut elements.bytes);
             elements.ends.push(elements.bytes.len());
-            id_spans.push(wrapper.id.filter(|id| id.get() != "null").map(|id| {
+            let id = wrapper.id.filter(|id| id.get() != "null").map(id_text);
+            id_hashes.push(id.map(hash_id));
+            id_spans.push(id.map(|id| {
                 let start = ids.len();
-                ids.push_str(id_text(id));
+                ids.push_str(id);
                 start..ids.len()
             }));
         }
@@ -179,6 +185,7 @@ impl Page for RawPage {
             rows,
             ids,
             id_spans,
+            id_hashes,
             total: shape.meta.total.map_or(0, |total| total.get()),
             last_page: shape.meta.last_page.get(),
         })
@@ -191,6 +198,10 @@ impl Page for RawPage {
     fn row_id(&self, index: usize) -> Option<&str> {
         let span = self.id_spans.get(index)?.clone()?;
         self.ids.get(span)
+    }
+
+    fn row_id_hash(&self, index: usize) -> Option<u64> {
+        self.id_hashes.get(index).copied().flatten()
     }
 
     fn meta_total(&self) -> u64 {

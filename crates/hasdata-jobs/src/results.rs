@@ -8,10 +8,8 @@
 //! The rows are checked, not trusted: a wrapper `id` seen twice (a server that ignores `page`
 //! sends page 1 again and again) ends the stream with [`Error::RepeatedRow`], and a job that has
 //! ended but whose pages hold fewer rows than its `dataRowsCount` (or the last `meta.total`)
-//! ends it with [`Error::Incomplete`]. Ids are remembered as 64-bit hashes, 8 bytes a row.
-
-use std::collections::HashSet;
-use std::hash::{DefaultHasher, Hash, Hasher};
+//! ends it with [`Error::Incomplete`]. The repeat check runs in bounded memory, whatever the
+//! job's size: what it remembers, and what it therefore catches, is in [`RepeatCheck`].
 
 use bytes::Bytes;
 use futures::stream::{self, BoxStream, FuturesOrdered, StreamExt};
@@ -23,6 +21,7 @@ use serde_json::Value;
 
 use crate::client::Client;
 use crate::error::{Error, Result};
+use crate::repeats::{RepeatCheck, hash_id};
 
 /// Rows per page: the API's maximum.
 pub const PAGE_LIMIT: u64 = 100;
@@ -35,6 +34,11 @@ pub(crate) trait Page: Send + Sized + 'static {
     fn row_count(&self) -> u64;
     /// Row `index`'s wrapper id, when it has one.
     fn row_id(&self, index: usize) -> Option<&str>;
+    /// Row `index`'s wrapper id's [`hash_id`], when it has one. A page parsed off the
+    /// consumer's task computes them there.
+    fn row_id_hash(&self, index: usize) -> Option<u64> {
+        self.row_id(index).map(hash_id)
+    }
     /// `meta.total`, as this page says.
     fn meta_total(&self) -> u64;
     /// The last page's number, as this page says.
@@ -88,8 +92,8 @@ pub(crate) struct Pager<R> {
     /// The largest `meta.total` seen (it may lag, never lead).
     meta_total: u64,
     rows_seen: u64,
-    /// Hashes of the wrapper ids seen.
-    ids: HashSet<u64>,
+    /// The repeated-row check (bounded memory).
+    repeats: RepeatCheck,
     in_flight: FuturesOrdered<PageFuture<R>>,
     started: bool,
     exhausted: bool,
@@ -199,21 +203,16 @@ impl<P: Page> Pager<P> {
                 }
             };
             let rows = page.row_count();
-            for index in 0..rows as usize {
-                let Some(row_id) = page.row_id(index) else {
-                    continue;
+            let ids =
+                (0..rows as usize).filter_map(|index| Some((index, page.row_id_hash(index)?)));
+            if let Some(index) = self.repeats.page(ids) {
+                self.done = true;
+                let error = Error::RepeatedRow {
+                    job_id: self.id,
+                    row_id: page.row_id(index).unwrap_or_default().to_owned(),
+                    page: page_number,
                 };
-                let mut hasher = DefaultHasher::new();
-                row_id.hash(&mut hasher);
-                if !self.ids.insert(hasher.finish()) {
-                    self.done = true;
-                    let error = Error::RepeatedRow {
-                        job_id: self.id,
-                        row_id: row_id.to_owned(),
-                        page: page_number,
-                    };
-                    return Some((Err(error), self));
-                }
+                return Some((Err(error), self));
             }
             self.rows_seen += rows;
             self.meta_total = self.meta_total.max(page.meta_total());
@@ -257,7 +256,7 @@ impl Client {
             terminal: false,
             meta_total: 0,
             rows_seen: 0,
-            ids: HashSet::new(),
+            repeats: RepeatCheck::default(),
             in_flight: FuturesOrdered::new(),
             started: false,
             exhausted: false,

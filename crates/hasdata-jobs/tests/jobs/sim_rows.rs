@@ -49,6 +49,48 @@ async fn ten_thousand_rows_complete_in_order_through_429_503_and_resets() {
 }
 
 #[tokio::test]
+async fn a_server_that_sometimes_ignores_page_ends_the_rows_with_a_repeated_row() {
+    // Now and then page 1 comes back for a later page, the repeat check's bounded memory
+    // (the window, page 1's ids, the page fingerprints) still catches it.
+    let env = Env::start(SimConfig {
+        job_duration: Duration::ZERO,
+        seed: 11,
+        faults: "results:ignore-page=0.1".parse().unwrap(),
+        ..SimConfig::default()
+    })
+    .await;
+    let job = env
+        .client
+        .submit(&GoogleSerpBody::new().keywords(["coffee"]).limit(5_000))
+        .await
+        .unwrap();
+    let mut rows = env.client.results_json(job.id());
+    let mut got = Vec::new();
+    let error = loop {
+        match futures::StreamExt::next(&mut rows).await {
+            Some(Ok(row)) => got.push(row.decode::<serde_json::Value>().unwrap()),
+            Some(Err(error)) => break error,
+            None => panic!("{} rows and no error", got.len()),
+        }
+    };
+    assert!(
+        matches!(error, hasdata_jobs::Error::RepeatedRow { .. }),
+        "{error}"
+    );
+    let expected: Vec<serde_json::Value> = expected(&env.sim, job.id());
+    assert!(got.len() < expected.len());
+    assert_same_rows(&got, &expected[..got.len()]);
+    assert!(
+        env.sim
+            .fault_counts()
+            .get("results:ignore-page")
+            .copied()
+            .unwrap_or(0)
+            > 0
+    );
+}
+
+#[tokio::test]
 async fn an_expired_download_falls_back_to_the_pages() {
     let env = Env::start(SimConfig {
         job_duration: Duration::ZERO,

@@ -1,0 +1,236 @@
+//! The paged reads' repeated-row check, in memory that does not grow with the job.
+//!
+//! A results page that repeats rows is a server error: a server that ignores `page` answers
+//! every request with page 1, and paging over rows that move (a job still writing) gives the
+//! same rows at both ends of two adjacent pages. Counting alone misses both when the repeats
+//! stand in for missing rows, since the count comes out right. Remembering every wrapper id
+//! catches every repeat, but grows with the job (8 bytes a row as hashes: tens of MiB at a
+//! million rows), and a read of any size should run in constant memory. So the check
+//! remembers three bounded things instead:
+//!
+//! - **the ids of the last [`WINDOW`] pages**, exactly (as 64-bit hashes), which catches a row
+//!   repeated on the same page, on the next page or a few pages on (rows that moved);
+//! - **the ids of page 1** for the whole read, which catches a server that ignores `page`
+//!   however far into the job it starts doing so;
+//! - **a fingerprint of each page** (a hash of its ids in order, 8 bytes a page), up to
+//!   [`MAX_FINGERPRINTS`] pages (6.5 million rows; at most about 1 MiB), which catches a whole
+//!   page served again anywhere in that range.
+//!
+//! What it cannot see is a single row, or part of a page, repeated more than [`WINDOW`] pages
+//! after it first came (a page other than page 1), or a whole page repeated after the first
+//! [`MAX_FINGERPRINTS`] pages. No paging fault seen or modelled produces that, and it would
+//! take memory proportional to the job to see it.
+
+use std::collections::hash_map::Entry;
+use std::collections::{HashMap, HashSet, VecDeque};
+use std::hash::{BuildHasherDefault, DefaultHasher, Hash, Hasher};
+
+/// The sets hold hashes already: hashing them again would only cost time.
+#[derive(Default)]
+struct Prehashed(u64);
+
+impl Hasher for Prehashed {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        // Only `write_u64` is used; anything else is folded in, to stay a hash.
+        for &byte in bytes {
+            self.0 = self.0.rotate_left(8) ^ u64::from(byte);
+        }
+    }
+
+    fn write_u64(&mut self, hash: u64) {
+        self.0 = hash;
+    }
+}
+
+type Hashes = BuildHasherDefault<Prehashed>;
+
+/// Pages whose ids are all remembered, besides page 1.
+pub(crate) const WINDOW: usize = 16;
+
+/// Pages whose fingerprints are remembered.
+pub(crate) const MAX_FINGERPRINTS: usize = 1 << 16;
+
+/// A wrapper id's 64-bit hash (SipHash with fixed keys: the same in every run).
+pub(crate) fn hash_id(id: &str) -> u64 {
+    let mut hasher = DefaultHasher::new();
+    id.hash(&mut hasher);
+    hasher.finish()
+}
+
+/// The check's memory: see the module's documentation.
+#[derive(Default)]
+pub(crate) struct RepeatCheck {
+    /// Page 1's ids (the first page read), for the whole read.
+    first: HashSet<u64, Hashes>,
+    /// Each id in the window, with how many of the window's pages hold it (1, or the page's
+    /// own repeats would have been refused).
+    window: HashMap<u64, u32, Hashes>,
+    /// The window's pages' ids, oldest first.
+    pages: VecDeque<Vec<u64>>,
+    /// Fingerprints of pages read so far (up to [`MAX_FINGERPRINTS`]).
+    fingerprints: HashSet<u64, Hashes>,
+    /// Pages read.
+    read: u64,
+}
+
+impl RepeatCheck {
+    /// Checks one page's rows, each given as its index on the page and its wrapper id's hash
+    /// ([`hash_id`]; rows without an id are not given), in the order the pages come. Returns
+    /// the index of the first row the check has seen before, or `None` when the page is new;
+    /// the page is remembered either way, but a caller stops at the first repeat.
+    pub(crate) fn page(&mut self, ids: impl Iterator<Item = (usize, u64)>) -> Option<usize> {
+        self.read += 1;
+        let is_first = self.read == 1;
+        let mut hashes = Vec::new();
+        let mut fingerprint = DefaultHasher::new();
+        let mut first_id = None;
+        let mut repeated = None;
+        for (index, hash) in ids {
+            hash.hash(&mut fingerprint);
+            first_id.get_or_insert(index);
+            let in_window = match self.window.entry(hash) {
+                Entry::Occupied(mut held) => {
+                    *held.get_mut() += 1;
+                    true
+                }
+                Entry::Vacant(slot) => {
+                    slot.insert(1);
+                    false
+                }
+            };
+            hashes.push(hash);
+            let seen = if is_first {
+                !self.first.insert(hash)
+            } else {
+                in_window || self.first.contains(&hash)
+            };
+            if seen && repeated.is_none() {
+                repeated = Some(index);
+            }
+        }
+        if let Some(first_id) = first_id {
+            let fingerprint = fingerprint.finish();
+            if self.fingerprints.contains(&fingerprint) {
+                // A whole page served again: its first row names it.
+                repeated = repeated.or(Some(first_id));
+            } else if self.fingerprints.len() < MAX_FINGERPRINTS {
+                self.fingerprints.insert(fingerprint);
+            }
+        }
+        self.pages.push_back(hashes);
+        if self.pages.len() > WINDOW {
+            for hash in self.pages.pop_front().unwrap_or_default() {
+                if let Entry::Occupied(mut held) = self.window.entry(hash) {
+                    *held.get_mut() -= 1;
+                    if *held.get() == 0 {
+                        held.remove();
+                    }
+                }
+            }
+        }
+        repeated
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn ids(page: u64) -> Vec<String> {
+        (0..100)
+            .map(|row| format!("row-{}", page * 100 + row))
+            .collect()
+    }
+
+    fn check(check: &mut RepeatCheck, ids: &[String]) -> Option<String> {
+        let hashes = ids.iter().enumerate().map(|(i, id)| (i, hash_id(id)));
+        check.page(hashes).map(|index| ids[index].clone())
+    }
+
+    #[test]
+    fn distinct_rows_pass_and_memory_stays_bounded() {
+        let mut seen = RepeatCheck::default();
+        for page in 0..2_000 {
+            assert_eq!(check(&mut seen, &ids(page)), None, "page {page}");
+        }
+        assert!(seen.window.len() <= (WINDOW + 1) * 100);
+        assert_eq!(seen.pages.len(), WINDOW);
+        assert_eq!(seen.first.len(), 100);
+        assert_eq!(seen.fingerprints.len(), 2_000);
+    }
+
+    #[test]
+    fn page_one_again_is_caught_however_late() {
+        let mut seen = RepeatCheck::default();
+        for page in 0..500 {
+            assert_eq!(check(&mut seen, &ids(page)), None);
+        }
+        assert_eq!(check(&mut seen, &ids(0)).as_deref(), Some("row-0"));
+        // One row of page 1 mixed into a new page is caught too.
+        let mut seen = RepeatCheck::default();
+        for page in 0..500 {
+            assert_eq!(check(&mut seen, &ids(page)), None);
+        }
+        let mut mixed = ids(500);
+        mixed[40] = "row-7".into();
+        assert_eq!(check(&mut seen, &mixed).as_deref(), Some("row-7"));
+    }
+
+    #[test]
+    fn a_row_repeated_within_a_page_or_the_window_is_caught() {
+        let mut seen = RepeatCheck::default();
+        let mut page = ids(0);
+        page[99] = page[3].clone();
+        assert_eq!(check(&mut seen, &page).as_deref(), Some("row-3"));
+        let mut seen = RepeatCheck::default();
+        for page in 0..10 {
+            assert_eq!(check(&mut seen, &ids(page)), None);
+        }
+        // Rows that moved: the start of page 11 repeats the end of page 10.
+        let mut shifted = ids(10);
+        shifted[0] = "row-999".into();
+        assert_eq!(check(&mut seen, &shifted).as_deref(), Some("row-999"));
+    }
+
+    #[test]
+    fn a_whole_page_served_again_far_back_is_caught() {
+        let mut seen = RepeatCheck::default();
+        for page in 0..1_000 {
+            assert_eq!(check(&mut seen, &ids(page)), None);
+        }
+        assert_eq!(check(&mut seen, &ids(300)).as_deref(), Some("row-30000"));
+    }
+
+    #[test]
+    fn rows_without_ids_and_empty_pages_are_not_repeats() {
+        let mut seen = RepeatCheck::default();
+        assert_eq!(check(&mut seen, &[]), None);
+        assert_eq!(check(&mut seen, &[]), None);
+        assert_eq!(check(&mut seen, &ids(1)), None);
+    }
+
+    proptest! {
+        /// Any pages of distinct ids pass; serving any earlier page again is caught.
+        #[test]
+        fn distinct_pages_pass_and_any_page_again_fails(
+            sizes in proptest::collection::vec(1usize..20, 1..60),
+            again in any::<prop::sample::Index>(),
+        ) {
+            let mut seen = RepeatCheck::default();
+            let mut next = 0u64;
+            let mut pages = Vec::new();
+            for size in sizes {
+                let page: Vec<String> = (0..size).map(|_| { next += 1; format!("{next:x}") }).collect();
+                prop_assert_eq!(check(&mut seen, &page), None);
+                pages.push(page);
+            }
+            let page = &pages[again.index(pages.len())];
+            prop_assert!(check(&mut seen, page).is_some());
+        }
+    }
+}
