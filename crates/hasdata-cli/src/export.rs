@@ -701,7 +701,10 @@ mod tests {
         let mut writer = RowWriter::create(Format::Csv, Some(&target), vec![]).unwrap();
         writer.write(br#"{"k\u0065y":"a","b":1,"b":2}"#).unwrap();
         writer.write(br#"{"key":"c\n"}"#).unwrap();
-        assert!(writer.write(br#"{"key":tru}"#).is_err(), "a bad row is refused");
+        assert!(
+            writer.write(br#"{"key":tru}"#).is_err(),
+            "a bad row is refused"
+        );
         writer.finish().unwrap();
         assert_eq!(
             std::fs::read_to_string(&target).unwrap(),
