@@ -28,7 +28,8 @@ pub struct PollPolicy {
     /// The whole wait's limit (1 h); then the wait fails with the job id and last status.
     pub deadline: Duration,
     /// Transient poll errors in a row before the wait gives up (5). One failed poll never
-    /// ends a wait.
+    /// ends a wait once the server has answered; before that, a poll whose request never
+    /// left the machine (a refused connection, an unknown host) ends it at once.
     pub max_consecutive_errors: u32,
     /// Allow a first interval under 10 s against api.hasdata.com.
     pub allow_fast_polling: bool,

@@ -45,6 +45,8 @@ struct Watch {
     started: Instant,
     polls: u32,
     errors: u32,
+    /// Whether the server has answered any poll (a record, or an error status).
+    answered: bool,
     next_delay: Option<Duration>,
     last_status: Option<JobStatus>,
     done: bool,
@@ -53,6 +55,15 @@ struct Watch {
     /// The last poll's time and spend, and the spend rate since the one before.
     last_spend: Option<(Duration, u64)>,
     rate: Option<f64>,
+}
+
+/// Whether a poll's error proves its request never left this machine (a refused connection, a
+/// name that does not resolve). Until the server has answered once, such a failure (after the
+/// call's own retries) ends the watch instead of being ridden out: a wrong base URL or a dead
+/// host is said in seconds, not after minutes of polls. Once the server has answered, an
+/// outage is ridden out as any other transient error.
+fn never_left(error: &Error) -> bool {
+    matches!(error, Error::Transport { source, .. } if !source.may_have_reached_server())
 }
 
 /// The share of a credit cap past which a capped watch polls at its floor interval.
@@ -74,6 +85,7 @@ impl Watch {
             match result {
                 Ok(job) => {
                     self.errors = 0;
+                    self.answered = true;
                     self.last_status = Some(job.status.clone());
                     let spent = job.credits_spent.get();
                     // A rate from a poll before spending began would understate it (the
@@ -115,8 +127,10 @@ impl Watch {
                 Err(error)
                     if error.is_transient()
                         && self.errors < self.policy.max_consecutive_errors
-                        && !over =>
+                        && !over
+                        && (self.answered || !never_left(&error)) =>
                 {
+                    self.answered |= matches!(error, Error::Api { .. });
                     self.errors += 1;
                     tracing::warn!(job_id = %self.id, error = %error, consecutive = self.errors, "status poll failed; waiting on");
                     self.schedule(elapsed);
@@ -218,6 +232,7 @@ impl Client {
             started: Instant::now(),
             polls: 0,
             errors: 0,
+            answered: false,
             next_delay: None,
             last_status: None,
             done: false,
@@ -230,8 +245,9 @@ impl Client {
 
     /// Waits until the job ends and returns its final record when it `finished`. Follows
     /// `policy` (by default HasData's 10 s, x1.5, 60 s schedule with jitter, for at most an
-    /// hour). A transient poll error does not end the wait; the deadline error carries the job
-    /// id and the last status seen.
+    /// hour). A transient poll error does not end the wait (once the server has answered a
+    /// poll: until then, a request that never left the machine ends it, so a dead host is
+    /// said at once); the deadline error carries the job id and the last status seen.
     ///
     /// A job that ends any other way (`stopped`, `finished_with_error`) is
     /// [`Error::JobEnded`], carrying the final record and its `stopReason`: a failed job never

@@ -55,6 +55,32 @@ async fn a_dead_host_fails_fast_with_one_line() {
     assert!(!ran.stderr.contains("WARN"), "{}", ran.stderr);
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_wait_on_a_dead_host_fails_after_one_polls_retries() {
+    let shell = Shell::quick().await;
+    let url = dead_url();
+    let started = Instant::now();
+    // The default schedule: riding out 5 failed polls would take over a minute.
+    let ran = shell.run(&["-v", "--base-url", &url, "wait", "1"]).await;
+    assert!(
+        started.elapsed() < Duration::from_secs(15),
+        "took {:?}",
+        started.elapsed()
+    );
+    assert_eq!(ran.code, 6, "{}", ran.stderr);
+    assert_eq!(
+        retry_lines(&ran.stderr),
+        3,
+        "one poll's retries: {}",
+        ran.stderr
+    );
+    assert!(
+        !ran.stderr.contains("status poll failed"),
+        "nothing to ride out: the host never answered: {}",
+        ran.stderr
+    );
+}
+
 /// A TCP proxy to `target` that closes the first `refuse` connections it accepts at once and
 /// forwards the others. Returns its URL and the count of connections accepted.
 async fn flaky_proxy(target: SocketAddr, refuse: usize) -> (String, Arc<AtomicUsize>) {
