@@ -65,9 +65,17 @@ pub struct Global {
     /// The API's base URL.
     #[arg(long, env = "HASDATA_BASE_URL", global = true, default_value = hasdata_jobs::DEFAULT_BASE_URL)]
     pub base_url: String,
-    /// The job ledger (SQLite). Default: the user's data directory, hasdata/ledger.sqlite.
-    #[arg(long, env = "HASDATA_LEDGER", global = true)]
-    pub ledger: Option<PathBuf>,
+    /// The job ledger: a SQLite file (a path or sqlite://PATH), or a postgres:// URL that
+    /// several machines share (its password is never printed). Default: the user's data
+    /// directory, hasdata/ledger.sqlite.
+    #[arg(
+        long,
+        env = "HASDATA_LEDGER",
+        global = true,
+        value_name = "PATH|URL",
+        hide_env_values = true
+    )]
+    pub ledger: Option<String>,
     /// Machine output: one JSON object per line on stdout; errors as JSON on stderr.
     #[arg(long, global = true)]
     pub json: bool,
@@ -88,7 +96,10 @@ impl std::fmt::Debug for Global {
             .field("api_key", &self.api_key.as_ref().map(|_| "[REDACTED]"))
             .field("api_key_file", &self.api_key_file)
             .field("base_url", &self.base_url)
-            .field("ledger", &self.ledger)
+            .field(
+                "ledger",
+                &self.ledger.as_deref().map(hasdata_ledger::redact_url),
+            )
             .field("json", &self.json)
             .field("verbose", &self.verbose)
             .field("quiet", &self.quiet)

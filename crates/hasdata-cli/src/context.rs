@@ -5,13 +5,13 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use hasdata_cli::output::JobOut;
-use hasdata_jobs::{Client, JobLedger};
+use hasdata_jobs::{Client, JobLedger, JobProgress};
 use hasdata_model::{Job, JobId};
 use serde_json::Value;
 
 use crate::args::Global;
 use crate::fail::{Failure, code};
-use crate::ledger::{self, SqliteLedger};
+use crate::ledger::{self, Ledger};
 use crate::progress::Display;
 use crate::secret;
 
@@ -54,7 +54,7 @@ pub struct Ctx {
     pub global: Global,
     pub display: Display,
     /// The ledger, once opened.
-    opened: std::sync::OnceLock<Arc<SqliteLedger>>,
+    opened: std::sync::OnceLock<Ledger>,
 }
 
 impl Ctx {
@@ -71,29 +71,33 @@ impl Ctx {
     /// when the ledger has the job, and returns the job as `--json` prints it, the ledger's
     /// fields added. Every status the CLI sees goes through here, so `jobs list` never lags
     /// behind what a command showed.
-    pub fn seen(&self, job: &Job) -> JobOut {
+    pub async fn seen(&self, job: &Job) -> JobOut {
         let Ok(ledger) = self.ledger() else {
             return JobOut::from_record(job);
         };
         let status = job.status.as_str();
         if !status.is_empty() {
-            let _ = ledger.set_status(
-                job.id,
-                status,
-                job.data_rows_count.get(),
-                job.credits_spent.get(),
-            );
+            let progress = JobProgress {
+                status: status.to_owned(),
+                rows: Some(job.data_rows_count.get()),
+                credits: Some(job.credits_spent.get()),
+            };
+            let _ = ledger.record_progress(job.id, &progress).await;
         }
         let out = JobOut::from_record(job);
-        match ledger.get(job.id) {
+        match ledger.job(job.id).await {
             Ok(Some(entry)) => out.with_entry(&entry),
             _ => out,
         }
     }
 
     /// The job as the ledger has it (only its id when the ledger lacks it).
-    pub fn known(&self, id: JobId) -> JobOut {
-        match self.ledger().ok().and_then(|l| l.get(id).ok().flatten()) {
+    pub async fn known(&self, id: JobId) -> JobOut {
+        let entry = match self.ledger() {
+            Ok(ledger) => ledger.job(id).await.ok().flatten(),
+            Err(_) => None,
+        };
+        match entry {
             Some(entry) => JobOut::from_entry(&entry),
             None => JobOut::bare(id),
         }
@@ -116,23 +120,20 @@ impl Ctx {
         }
     }
 
-    /// The ledger of the base URL in use (opened once per command).
-    pub fn ledger(&self) -> Result<Arc<SqliteLedger>, Failure> {
+    /// The ledger of the base URL in use: the `--ledger` file or database (SQLite by default),
+    /// opened once per command.
+    pub fn ledger(&self) -> Result<Ledger, Failure> {
         if let Some(ledger) = self.opened.get() {
             return Ok(ledger.clone());
         }
-        let path = self
-            .global
-            .ledger
-            .clone()
-            .unwrap_or_else(ledger::default_path);
-        let ledger = SqliteLedger::open(&path, &self.global.base_url).map_err(|e| {
+        let location = ledger::location(self.global.ledger.as_deref());
+        let ledger = location.open(&self.global.base_url).map_err(|e| {
             Failure::new(
                 code::OTHER,
-                format!("cannot open the ledger at {}: {e}", path.display()),
+                format!("cannot open the ledger at {location}: {e}"),
             )
         })?;
-        Ok(self.opened.get_or_init(|| Arc::new(ledger)).clone())
+        Ok(self.opened.get_or_init(|| ledger).clone())
     }
 
     /// The API key: from `--api-key-file` / HASDATA_API_KEY_FILE when given (a file keeps it

@@ -1,9 +1,15 @@
-//! The durable job ledger: `hasdata-ledger`'s SQLite backend in the user's data directory.
-//! Every submit is an intent in it before its POST, and a job id in it before it is printed.
+//! The durable job ledger: `hasdata-ledger`'s SQLite file in the user's data directory, or a
+//! PostgreSQL database shared by several machines (`--ledger postgres://...`). Every submit is
+//! an intent in it before its POST, and a job id in it before it is printed.
 
 use std::path::PathBuf;
+use std::sync::Arc;
 
-pub use hasdata_ledger::{JobEntry as Entry, SqliteLedger};
+pub use hasdata_ledger::JobEntry as Entry;
+use hasdata_ledger::{JobLedger, JobQuery, LedgerError, Location};
+
+/// The ledger every command shares, whichever backend holds it.
+pub type Ledger = Arc<dyn JobLedger>;
 
 /// Where the ledger lives unless `--ledger` says otherwise.
 pub fn default_path() -> PathBuf {
@@ -11,4 +17,18 @@ pub fn default_path() -> PathBuf {
         .unwrap_or_else(|| PathBuf::from("."))
         .join("hasdata")
         .join("ledger.sqlite")
+}
+
+/// Where `--ledger` / `HASDATA_LEDGER` points: a path, `sqlite://PATH` or a `postgres://` URL;
+/// without it, the default file.
+pub fn location(value: Option<&str>) -> Location {
+    value.map_or_else(|| Location::Sqlite(default_path()), Location::parse)
+}
+
+/// Jobs whose rows were never written anywhere, oldest first.
+pub async fn uncollected(ledger: &dyn JobLedger) -> Result<Vec<Entry>, LedgerError> {
+    let mut all = ledger.query_jobs(&JobQuery::default()).await?;
+    all.retain(|e| e.collected_at.is_none());
+    all.reverse();
+    Ok(all)
 }

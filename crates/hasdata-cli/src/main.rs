@@ -51,7 +51,7 @@ async fn dispatch(ctx: &Ctx, command: &Command) -> Result<(), Failure> {
         Command::Run(args) => commands::run::run(ctx, args).await,
         Command::Jobs { command } => match command {
             JobsCommand::List(args) => commands::jobs::list(ctx, args).await,
-            JobsCommand::Forget(args) => commands::jobs::forget(ctx, args),
+            JobsCommand::Forget(args) => commands::jobs::forget(ctx, args).await,
             JobsCommand::Show(args) => commands::jobs::show(ctx, args).await,
             JobsCommand::Retry(args) => commands::jobs::retry(ctx, args).await,
             JobsCommand::Resume(args) => commands::jobs::resume(ctx, args).await,

@@ -101,6 +101,8 @@ pub struct ClientBuilder {
     ledger: Option<Arc<dyn JobLedger>>,
     #[cfg(feature = "sqlite")]
     ledger_file: Option<std::path::PathBuf>,
+    #[cfg(any(feature = "sqlite", feature = "postgres"))]
+    ledger_url: Option<String>,
     page_concurrency: usize,
     max_requests: usize,
     timeout: Option<Duration>,
@@ -112,6 +114,7 @@ impl fmt::Debug for ClientBuilder {
         f.debug_struct("ClientBuilder")
             .field("api_key", &self.api_key.as_ref().map(|_| "[REDACTED]"))
             .field("base_url", &self.base_url)
+            .field("ledger", &self.ledger_location())
             .field("retry", &self.retry)
             .field("page_concurrency", &self.page_concurrency)
             .finish()
@@ -128,6 +131,8 @@ impl Default for ClientBuilder {
             ledger: None,
             #[cfg(feature = "sqlite")]
             ledger_file: None,
+            #[cfg(any(feature = "sqlite", feature = "postgres"))]
+            ledger_url: None,
             page_concurrency: 4,
             max_requests: DEFAULT_MAX_REQUESTS,
             timeout: None,
@@ -184,6 +189,45 @@ impl ClientBuilder {
     pub fn ledger_file(mut self, path: impl Into<std::path::PathBuf>) -> Self {
         self.ledger_file = Some(path.into());
         self
+    }
+
+    /// Records submits in the ledger named by `location`, as `hasdata --ledger` names it: a
+    /// `postgres://` URL (feature `postgres`: one database that several machines share; its
+    /// password is never printed), or a SQLite file as a path or `sqlite://PATH` (feature
+    /// `sqlite`). Opened by [`ClientBuilder::build`] for this client's base URL; a PostgreSQL
+    /// ledger connects (and migrates) on the first submit, and a server it cannot reach then
+    /// fails that submit with [`crate::Error::LedgerUnavailable`] before anything is sent.
+    ///
+    /// ```
+    /// # let dir = tempfile::tempdir()?;
+    /// # #[cfg(feature = "sqlite")] {
+    /// let client = hasdata_jobs::Client::builder()
+    ///     .api_key("my-api-key")
+    ///     .ledger_url(format!("sqlite://{}", dir.path().join("ledger.sqlite").display()))
+    ///     .build()?;
+    /// # drop(client);
+    /// # }
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    #[cfg(any(feature = "sqlite", feature = "postgres"))]
+    pub fn ledger_url(mut self, location: impl Into<String>) -> Self {
+        self.ledger_url = Some(location.into());
+        self
+    }
+
+    /// Where the ledger is, for `Debug` (a URL's password redacted).
+    fn ledger_location(&self) -> Option<String> {
+        #[cfg(any(feature = "sqlite", feature = "postgres"))]
+        if let Some(url) = &self.ledger_url {
+            return Some(hasdata_ledger::Location::parse(url).to_string());
+        }
+        #[cfg(feature = "sqlite")]
+        if let Some(path) = &self.ledger_file {
+            return Some(path.display().to_string());
+        }
+        self.ledger
+            .as_ref()
+            .map(|_| "a ledger of the caller's".to_owned())
     }
 
     /// Result pages fetched at once (default 4; 1 is sequential).
@@ -250,8 +294,19 @@ impl ClientBuilder {
             .map_err(|e| Error::Config(e.to_string()))?;
         let transport: SharedTransport =
             Arc::new(RetryTransport::new(Arc::new(keyed), self.retry.clone()));
+        #[cfg(any(feature = "sqlite", feature = "postgres"))]
+        let ledger = match (self.ledger, &self.ledger_url) {
+            (None, Some(url)) => Some(
+                hasdata_ledger::Location::parse(url)
+                    .open(&self.base_url)
+                    .map_err(|source| Error::LedgerUnavailable { source })?,
+            ),
+            (ledger, _) => ledger,
+        };
+        #[cfg(not(any(feature = "sqlite", feature = "postgres")))]
+        let ledger = self.ledger;
         #[cfg(feature = "sqlite")]
-        let ledger = match (self.ledger, self.ledger_file) {
+        let ledger = match (ledger, self.ledger_file) {
             (Some(ledger), _) => Some(ledger),
             (None, Some(path)) => {
                 let ledger = crate::ledger::SqliteLedger::open(&path, &self.base_url)
@@ -260,8 +315,6 @@ impl ClientBuilder {
             }
             (None, None) => None,
         };
-        #[cfg(not(feature = "sqlite"))]
-        let ledger = self.ledger;
         Ok(Client {
             inner: Arc::new(Inner {
                 transport,

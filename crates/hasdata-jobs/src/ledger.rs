@@ -16,6 +16,12 @@ pub use hasdata_ledger::{
     MemoryLedger, Origin, SentJobId, Submitted,
 };
 
+/// Where a ledger lives, by one string: `ClientBuilder::ledger_url` and `hasdata --ledger`.
+pub use hasdata_ledger::Location as LedgerLocation;
+/// The ledger in a PostgreSQL database that several machines share (feature `postgres`).
+#[cfg(feature = "postgres")]
+pub use hasdata_ledger::PostgresLedger;
+
 /// The durable ledger in one SQLite file, shared with the `hasdata` CLI (feature `sqlite`).
 #[cfg(feature = "sqlite")]
 pub use hasdata_ledger::SqliteLedger;

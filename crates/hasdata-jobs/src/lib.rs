@@ -68,11 +68,13 @@ pub use hasdata_model as model;
 pub use client::{Client, ClientBuilder, DEFAULT_BASE_URL, DEFAULT_MAX_REQUESTS};
 pub use error::{Error, Result};
 pub use json_array::{ArraySplitter, Elements, SplitError, compact_into};
+#[cfg(feature = "postgres")]
+pub use ledger::PostgresLedger;
 #[cfg(feature = "sqlite")]
 pub use ledger::SqliteLedger;
 pub use ledger::{
     BodyDigest, Intent, IntentEntry, IntentState, JobEntry, JobLedger, JobProgress, LedgerError,
-    MemoryLedger, Origin, SentJobId, Submitted,
+    LedgerLocation, MemoryLedger, Origin, SentJobId, Submitted,
 };
 pub use poll::{HASDATA_HOST, MIN_INTERVAL, PollPolicy};
 pub use raw::RowJson;

@@ -37,6 +37,14 @@ pub enum LedgerError {
         /// The key asked for.
         key: String,
     },
+    /// The ledger's location names a backend this build does not include.
+    #[error(
+        "this build has no {backend} ledger: build hasdata-ledger with its `{backend}` feature"
+    )]
+    BackendMissing {
+        /// `sqlite` or `postgres` (also the cargo feature's name).
+        backend: &'static str,
+    },
     /// An intent with this key already exists.
     #[error("a submit intent with key {key} is already in the ledger")]
     DuplicateKey {

@@ -26,6 +26,7 @@
 mod error;
 mod intent;
 mod job;
+mod location;
 mod memory;
 #[cfg(feature = "postgres")]
 pub mod postgres;
@@ -39,10 +40,11 @@ use hasdata_model::JobId;
 pub use error::LedgerError;
 pub use intent::{BodyDigest, Intent, IntentEntry, IntentState, Origin, SentJobId, Submitted};
 pub use job::{JobEntry, JobProgress, JobQuery};
+pub use location::Location;
 pub use memory::MemoryLedger;
 #[cfg(feature = "postgres")]
 pub use postgres::PostgresLedger;
-pub use redact::{REDACTED, redact_body};
+pub use redact::{REDACTED, redact_body, redact_url};
 #[cfg(feature = "sqlite")]
 pub use sqlite::SqliteLedger;
 

@@ -25,6 +25,7 @@ use hasdata_model::JobId;
 use tokio_postgres::NoTls;
 use tokio_postgres::types::ToSql;
 
+pub use crate::redact::redact_url;
 use crate::{
     BodyDigest, Intent, IntentEntry, IntentState, JobEntry, JobLedger, JobProgress, JobQuery,
     LedgerError, Origin, SentJobId, Submitted, now_rfc3339, redact_body,
@@ -623,74 +624,6 @@ impl JobLedger for PostgresLedger {
         match id.as_u64() {
             Some(id) => self.forget(id).await,
             None => Ok(false),
-        }
-    }
-}
-
-/// `url` with its password replaced by `***`, for messages and `Debug`: handles
-/// `postgres://user:secret@host/db` URLs, `?password=secret` parameters, and `password=secret`
-/// in `key=value` connection strings.
-pub fn redact_url(url: &str) -> String {
-    let mut out = url.to_owned();
-    // The userinfo of a URL: between "://" and the last '@' of the authority.
-    if let Some(scheme_end) = out.find("://") {
-        let rest = scheme_end + 3;
-        let authority_end = out[rest..]
-            .find(['/', '?', '#'])
-            .map_or(out.len(), |i| rest + i);
-        if let Some(at) = out[rest..authority_end].rfind('@') {
-            let userinfo = &out[rest..rest + at];
-            if let Some(colon) = userinfo.find(':') {
-                out.replace_range(rest + colon + 1..rest + at, "***");
-            }
-        }
-    }
-    // `password=...` anywhere (a query parameter or a key=value pair), quoted or not.
-    let mut search_from = 0;
-    while let Some(found) = out[search_from..].find("password=") {
-        let start = search_from + found + "password=".len();
-        let end = if out[start..].starts_with('\'') {
-            out[start + 1..]
-                .find('\'')
-                .map_or(out.len(), |i| start + 1 + i + 1)
-        } else {
-            out[start..]
-                .find(|c: char| c == '&' || c == '#' || c.is_whitespace())
-                .map_or(out.len(), |i| start + i)
-        };
-        out.replace_range(start..end, "***");
-        search_from = start + 3;
-    }
-    out
-}
-
-#[cfg(test)]
-mod tests {
-    use super::redact_url;
-
-    #[test]
-    fn passwords_never_survive_redaction() {
-        for (url, shown) in [
-            (
-                "postgres://app:s3cret@db.example:5432/hasdata",
-                "postgres://app:***@db.example:5432/hasdata",
-            ),
-            (
-                "postgresql://app:p%40ss@db/x?sslmode=disable",
-                "postgresql://app:***@db/x?sslmode=disable",
-            ),
-            (
-                "postgres://db/x?user=app&password=s3cret&sslmode=require",
-                "postgres://db/x?user=app&password=***&sslmode=require",
-            ),
-            (
-                "host=db user=app password='s 3cret' dbname=x",
-                "host=db user=app password=*** dbname=x",
-            ),
-            ("postgres://app@db/x", "postgres://app@db/x"),
-            ("host=db password=s3cret", "host=db password=***"),
-        ] {
-            assert_eq!(redact_url(url), shown, "{url}");
         }
     }
 }

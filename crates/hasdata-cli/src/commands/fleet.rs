@@ -31,20 +31,13 @@ fn fleet_failure(error: hasdata_fleet::FleetError) -> Failure {
     }
 }
 
-/// The `postgres://` URL in `--ledger` / `HASDATA_LEDGER`.
+/// The `postgres://` URL in `--ledger` / `HASDATA_LEDGER` (parsed as every command parses it).
 fn database_url(ctx: &Ctx) -> Result<String, Failure> {
-    let given = ctx
-        .global
-        .ledger
-        .as_ref()
-        .map(|p| p.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    if given.starts_with("postgres://") || given.starts_with("postgresql://") {
-        Ok(given)
-    } else {
-        Err(Failure::usage(
+    match crate::ledger::location(ctx.global.ledger.as_deref()) {
+        hasdata_ledger::Location::Postgres(url) => Ok(url),
+        hasdata_ledger::Location::Sqlite(_) => Err(Failure::usage(
             "the queue lives in PostgreSQL: give --ledger postgres://USER@HOST/DB (or set HASDATA_LEDGER)",
-        ))
+        )),
     }
 }
 

@@ -5,7 +5,7 @@ use std::str::FromStr;
 use futures::StreamExt;
 
 use hasdata_cli::output::{IntentOut, JobOut};
-use hasdata_jobs::{BodyDigest, IntentEntry, IntentState, JobLedger, Origin};
+use hasdata_jobs::{BodyDigest, IntentEntry, IntentState, Origin};
 use hasdata_ledger::JobQuery;
 use hasdata_model::{JobId, ScraperKind};
 use serde_json::Value;
@@ -84,7 +84,7 @@ async fn refresh(ctx: &Ctx, entries: &[Entry]) -> Result<(), Failure> {
     while let Some((id, answer)) = answers.next().await {
         match answer {
             Ok(job) => {
-                ctx.seen(&job);
+                ctx.seen(&job).await;
             }
             Err(error) => {
                 failed += 1;
@@ -115,13 +115,15 @@ pub async fn list(ctx: &Ctx, args: &ListArgs) -> Result<(), Failure> {
     if args.refresh {
         // Refreshed before the filters apply: a `--status pending` listing must not show a
         // job that has finished since.
-        let candidates = ledger.query(&JobQuery {
-            status: None,
-            ..query.clone()
-        })?;
+        let candidates = ledger
+            .query_jobs(&JobQuery {
+                status: None,
+                ..query.clone()
+            })
+            .await?;
         refresh(ctx, &candidates).await?;
     }
-    for entry in ledger.query(&query)? {
+    for entry in ledger.query_jobs(&query).await? {
         ctx.emit(|| line(&entry), JobOut::from_entry(&entry).to_value());
     }
     let filtered = query != JobQuery::default();
@@ -146,15 +148,12 @@ pub async fn list(ctx: &Ctx, args: &ListArgs) -> Result<(), Failure> {
 }
 
 /// Removes a job from the ledger; exit 1 when it was not there.
-pub fn forget(ctx: &Ctx, args: &JobArg) -> Result<(), Failure> {
+pub async fn forget(ctx: &Ctx, args: &JobArg) -> Result<(), Failure> {
     let ledger = ctx.ledger()?;
-    // The ledger keeps job rows for integer ids only.
+    // The ledger keeps job rows for integer ids only (others are never there).
     // What it was, printed once it is gone.
-    let forgotten = ctx.known(args.id);
-    let removed = match args.id.as_u64() {
-        Some(id) => ledger.forget(id)?,
-        None => false,
-    };
+    let forgotten = ctx.known(args.id).await;
+    let removed = ledger.forget_job(args.id).await?;
     if !removed {
         return Err(
             Failure::new(code::OTHER, format!("job {} is not in the ledger", args.id)).job(args.id),
@@ -171,7 +170,8 @@ pub async fn show(ctx: &Ctx, args: &ShowArgs) -> Result<(), Failure> {
     let ledger = ctx.ledger()?;
     if let Ok(id) = args.target.trim().parse::<u64>() {
         let entry = ledger
-            .get(JobId::from(id))?
+            .job(JobId::from(id))
+            .await?
             .ok_or_else(|| Failure::new(code::OTHER, format!("job {id} is not in the ledger")))?;
         let out = JobOut::from_entry(&entry).to_value();
         ctx.emit(
@@ -278,7 +278,7 @@ pub async fn retry(ctx: &Ctx, args: &RetryArgs) -> Result<(), Failure> {
     let body = original_body(&entry, args.body.as_deref())?;
     let client = ctx.client(ledger.clone(), 1)?;
     let job = client.resend_intent(&entry.intent.key, body.into()).await?;
-    let out = ctx.seen(&job);
+    let out = ctx.seen(&job).await;
     ctx.emit(|| job.id.to_string(), out.to_value());
     Ok(())
 }
@@ -300,7 +300,7 @@ pub async fn resume(ctx: &Ctx, args: &ResumeArgs) -> Result<(), Failure> {
     let ledger = ctx.ledger()?;
     let client = ctx.client(ledger.clone(), 4)?;
     let policy = poll_policy(&args.poll)?;
-    let pending = ledger.uncollected()?;
+    let pending = crate::ledger::uncollected(ledger.as_ref()).await?;
     if pending.is_empty() {
         ctx.note("nothing to resume: every job in the ledger was collected");
         return Ok(());
@@ -311,17 +311,18 @@ pub async fn resume(ctx: &Ctx, args: &ResumeArgs) -> Result<(), Failure> {
             let id = JobId::from(entry.id);
             let kind = ScraperKind::from_str(&entry.scraper).ok();
             let line = ctx.display.job(format!("job {id}"));
-            let done = match wait::follow(client, Some(ledger), id, policy, &line, None).await {
-                Ok(done) => done,
-                Err(failure) => {
-                    let failure = failure.job(id);
-                    ctx.emit(
-                        || format!("job {id}: {}", failure.message),
-                        failure.to_out().to_value(),
-                    );
-                    return Collected::NotEnded;
-                }
-            };
+            let done =
+                match wait::follow(client, Some(ledger.as_ref()), id, policy, &line, None).await {
+                    Ok(done) => done,
+                    Err(failure) => {
+                        let failure = failure.job(id);
+                        ctx.emit(
+                            || format!("job {id}: {}", failure.message),
+                            failure.to_out().to_value(),
+                        );
+                        return Collected::NotEnded;
+                    }
+                };
             line.finish(lookup::summary(&done));
             let output = OutputArgs {
                 format: args.format,
@@ -332,10 +333,19 @@ pub async fn resume(ctx: &Ctx, args: &ResumeArgs) -> Result<(), Failure> {
                 source: Source::Auto,
                 concurrency: 4,
             };
-            match results::export(client, Some(ledger), id, Some(&done), kind, &output, false).await
+            match results::export(
+                client,
+                Some(ledger.as_ref()),
+                id,
+                Some(&done),
+                kind,
+                &output,
+                false,
+            )
+            .await
             {
                 Ok(exported) => {
-                    let mut out = ctx.seen(&done);
+                    let mut out = ctx.seen(&done).await;
                     out.export = Some(exported.to_out(args.format));
                     ctx.emit(
                         || {

@@ -32,21 +32,21 @@ pub fn summary(job: &Job) -> String {
 }
 
 /// Notes the job's state in the ledger (when it is there) and prints it.
-fn report(ctx: &Ctx, job: &Job) {
-    let out = ctx.seen(job);
+async fn report(ctx: &Ctx, job: &Job) {
+    let out = ctx.seen(job).await;
     ctx.emit(|| describe(job), out.to_value());
 }
 
 pub async fn status(ctx: &Ctx, args: &JobArg) -> Result<(), Failure> {
     let client = ctx.client(Arc::new(MemoryLedger::new()), 1)?;
     let job = client.status(args.id).await?;
-    report(ctx, &job);
+    report(ctx, &job).await;
     Ok(())
 }
 
 pub async fn stop(ctx: &Ctx, args: &JobArg) -> Result<(), Failure> {
     let client = ctx.client(Arc::new(MemoryLedger::new()), 1)?;
     let job = client.stop(args.id).await?;
-    report(ctx, &job);
+    report(ctx, &job).await;
     Ok(())
 }

@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use futures::StreamExt;
 use hasdata_cli::output::ExportOut;
-use hasdata_jobs::{Client, MemoryLedger};
+use hasdata_jobs::{Client, JobLedger, JobProgress, MemoryLedger};
 use hasdata_model::{Job, JobId, JobStatus, ScraperKind};
 use serde_json::Value;
 
@@ -14,7 +14,6 @@ use crate::args::{Format, OutputArgs, ResultsArgs, Source};
 use crate::context::Ctx;
 use crate::export::{Kept, RowWriter, schema_columns};
 use crate::fail::{Failure, code};
-use crate::ledger::SqliteLedger;
 
 /// Where the rows went.
 pub struct Exported {
@@ -113,7 +112,7 @@ pub fn emit_job(ctx: &Ctx, output: &OutputArgs, json: Value, human: impl FnOnce(
 /// collected. SIGINT or SIGTERM during the export removes the temporary file.
 pub async fn export(
     client: &Client,
-    ledger: Option<&SqliteLedger>,
+    ledger: Option<&dyn JobLedger>,
     id: JobId,
     known: Option<&Job>,
     scraper: Option<ScraperKind>,
@@ -129,12 +128,12 @@ pub async fn export(
                 .await
                 .map_err(|e| Failure::from(e).job(id))?;
             if let Some(ledger) = ledger {
-                let _ = ledger.set_status(
-                    id,
-                    job.status.as_str(),
-                    job.data_rows_count.get(),
-                    job.credits_spent.get(),
-                );
+                let progress = JobProgress {
+                    status: job.status.as_str().to_owned(),
+                    rows: Some(job.data_rows_count.get()),
+                    credits: Some(job.credits_spent.get()),
+                };
+                let _ = ledger.record_progress(id, &progress).await;
             }
             job
         }
@@ -210,7 +209,7 @@ pub async fn export(
         && to_file
         && ended
     {
-        let _ = ledger.set_collected(id, &written);
+        let _ = ledger.mark_collected(id, &written).await;
     }
     Ok(Exported {
         rows: count,
@@ -261,10 +260,11 @@ pub async fn run(ctx: &Ctx, args: &ResultsArgs) -> Result<(), Failure> {
     let client = ctx.client(Arc::new(MemoryLedger::new()), args.output.concurrency)?;
     let ledger = ctx.ledger().ok();
     let id = args.id;
-    let scraper = ledger
-        .as_ref()
-        .and_then(|l| l.get(args.id).ok().flatten())
-        .and_then(|entry| ScraperKind::from_str(&entry.scraper).ok());
+    let known = match &ledger {
+        Some(ledger) => ledger.job(args.id).await.ok().flatten(),
+        None => None,
+    };
+    let scraper = known.and_then(|entry| ScraperKind::from_str(&entry.scraper).ok());
     let exported = export(
         &client,
         ledger.as_deref(),
@@ -281,9 +281,9 @@ pub async fn run(ctx: &Ctx, args: &ResultsArgs) -> Result<(), Failure> {
             super::count(exported.rows, "row")
         ));
     }
-    let mut out = ctx.known(id);
+    let mut out = ctx.known(id).await;
     if let Some(job) = &exported.job {
-        out = ctx.seen(job);
+        out = ctx.seen(job).await;
     }
     out.export = Some(exported.to_out(args.output.format));
     emit_job(ctx, &args.output, out.to_value(), || {

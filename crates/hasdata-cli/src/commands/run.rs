@@ -28,15 +28,20 @@ pub async fn run(ctx: &Ctx, args: &RunArgs) -> Result<(), Failure> {
     .await?;
     let id = job.id;
     ctx.note(format!("submitted job {id} ({kind})"));
-    results::emit_job(ctx, &args.output, ctx.seen(&job).to_value(), String::new);
+    results::emit_job(
+        ctx,
+        &args.output,
+        ctx.seen(&job).await.to_value(),
+        String::new,
+    );
     let line = ctx.display.job(format!("job {id}"));
     let done = tokio::select! {
-        done = wait::follow(&client, Some(&ledger), id, policy, &line, args.max_credits) => done?,
+        done = wait::follow(&client, Some(ledger.as_ref()), id, policy, &line, args.max_credits) => done?,
         () = interrupt.wait() => {
             if args.stop_on_interrupt {
                 line.finish("interrupted; stopping".into());
                 let stopped = client.stop(id).await.map_err(|e| Failure::from(e).job(id))?;
-                ctx.seen(&stopped);
+                ctx.seen(&stopped).await;
                 return Err(Failure::new(
                     crate::fail::code::INTERRUPTED,
                     format!(
@@ -60,7 +65,7 @@ pub async fn run(ctx: &Ctx, args: &RunArgs) -> Result<(), Failure> {
     line.finish(lookup::summary(&done));
     let exported = results::export(
         &client,
-        Some(&ledger),
+        Some(ledger.as_ref()),
         id,
         Some(&done),
         Some(kind),
@@ -68,7 +73,7 @@ pub async fn run(ctx: &Ctx, args: &RunArgs) -> Result<(), Failure> {
         false,
     )
     .await?;
-    let mut out = ctx.seen(&done);
+    let mut out = ctx.seen(&done).await;
     out.export = Some(exported.to_out(args.output.format));
     results::emit_job(ctx, &args.output, out.to_value(), || {
         format!(

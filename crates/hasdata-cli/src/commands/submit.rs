@@ -7,13 +7,12 @@
 
 use std::path::Path;
 use std::str::FromStr;
-use std::sync::Arc;
 use std::time::Duration;
 
 use futures::StreamExt;
 use futures::stream::FuturesUnordered;
 use hasdata_cli::output::{BulkCounts, BulkSummaryOut, IntentOut};
-use hasdata_jobs::{BodyDigest, Client, Error, IntentState, JobLedger, Origin, SubmitOptions};
+use hasdata_jobs::{BodyDigest, Client, Error, IntentState, Origin, SubmitOptions};
 use hasdata_model::{Job, ScraperKind};
 use serde_json::Value;
 
@@ -21,7 +20,7 @@ use super::{Interrupt, read_body};
 use crate::args::SubmitArgs;
 use crate::context::Ctx;
 use crate::fail::{Failure, code};
-use crate::ledger::SqliteLedger;
+use crate::ledger::Ledger;
 use crate::progress::BulkLine;
 
 /// The longest wait between submits refused with 429.
@@ -77,7 +76,7 @@ pub async fn run(ctx: &Ctx, args: &SubmitArgs) -> Result<(), Failure> {
     // A 429 (the concurrency cap) created no job: wait it out, as `run` and bulk submits do.
     let job = submit_waiting_out_429(&client, kind.as_str(), &body, &options).await?;
     // The ledger recorded the id before the submit returned.
-    let out = ctx.seen(&job);
+    let out = ctx.seen(&job).await;
     ctx.emit(|| job.id.to_string(), out.to_value());
     Ok(())
 }
@@ -120,7 +119,7 @@ struct Bulk<'a> {
     ctx: &'a Ctx,
     progress: BulkLine,
     client: &'a Client,
-    ledger: &'a Arc<SqliteLedger>,
+    ledger: &'a Ledger,
     kind: ScraperKind,
     concurrency: usize,
     again: bool,
@@ -180,7 +179,7 @@ impl Bulk<'_> {
             }
             tokio::select! {
                 Some((number, result)) = in_flight.next() => {
-                    self.report(number, result, &mut tally, &mut worst);
+                    self.report(number, result, &mut tally, &mut worst).await;
                 }
                 () = interrupt.wait() => {
                     if interrupted {
@@ -233,7 +232,7 @@ impl Bulk<'_> {
         };
         match job {
             Some(id) => {
-                let mut out = self.ctx.known(id);
+                let mut out = self.ctx.known(id).await;
                 out.line = Some(number);
                 out.skipped = Some("submitted".into());
                 self.ctx.emit(
@@ -257,7 +256,7 @@ impl Bulk<'_> {
     }
 
     /// Prints one line's outcome the moment it is known.
-    fn report(
+    async fn report(
         &self,
         number: u64,
         result: Result<Job, Error>,
@@ -267,7 +266,7 @@ impl Bulk<'_> {
         match result {
             Ok(job) => {
                 tally.submitted += 1;
-                let mut out = self.ctx.seen(&job);
+                let mut out = self.ctx.seen(&job).await;
                 out.line = Some(number);
                 self.ctx
                     .emit(|| format!("line {number}: job {}", job.id), out.to_value());

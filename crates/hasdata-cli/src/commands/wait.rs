@@ -1,5 +1,6 @@
 //! `hasdata wait`, and the waiting every command that waits shares.
 
+use hasdata_ledger::{JobLedger, JobProgress};
 use std::sync::Arc;
 
 use futures::StreamExt;
@@ -10,7 +11,6 @@ use super::{Interrupt, lookup, poll_policy};
 use crate::args::WaitArgs;
 use crate::context::Ctx;
 use crate::fail::{Failure, code};
-use crate::ledger::SqliteLedger;
 use crate::progress::JobLine;
 
 /// The stop reason `run --max-credits` gives a job it stopped.
@@ -23,7 +23,7 @@ pub const MAX_CREDITS_REASON: &str = "max-credits";
 /// rate jumps between two polls) plus the stop's round trip.
 pub async fn follow(
     client: &Client,
-    ledger: Option<&SqliteLedger>,
+    ledger: Option<&dyn JobLedger>,
     id: JobId,
     policy: PollPolicy,
     line: &JobLine,
@@ -39,12 +39,16 @@ pub async fn follow(
         line.update(&snapshot);
         let job = &snapshot.job;
         if let Some(ledger) = ledger {
-            let _ = ledger.set_status(
-                id,
-                job.status.as_str(),
-                job.data_rows_count.get(),
-                job.credits_spent.get(),
-            );
+            let _ = ledger
+                .record_progress(
+                    id,
+                    &JobProgress {
+                        status: job.status.as_str().to_owned(),
+                        rows: Some(job.data_rows_count.get()),
+                        credits: Some(job.credits_spent.get()),
+                    },
+                )
+                .await;
         }
         if snapshot.is_terminal() {
             let mut job = snapshot.job;
@@ -113,7 +117,7 @@ pub async fn run(ctx: &Ctx, args: &WaitArgs) -> Result<(), Failure> {
         () = interrupt.wait() => return Err(interrupted_failure(id)),
     };
     line.finish(lookup::summary(&job));
-    let out = ctx.seen(&job);
+    let out = ctx.seen(&job).await;
     ctx.emit(|| lookup::describe(&job), out.to_value());
     check_outcome(&job)
 }

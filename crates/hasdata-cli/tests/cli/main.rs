@@ -13,6 +13,7 @@ mod fleet;
 mod kills;
 mod ledger;
 mod pipes;
+mod postgres;
 mod retries;
 mod secrets;
 mod shapes;

@@ -6,6 +6,8 @@
 mod error_paths;
 #[cfg(feature = "sqlite")]
 mod ledger_file;
+#[cfg(feature = "postgres")]
+mod ledger_url;
 mod offline;
 mod raw_rows;
 mod sim_lifecycle;

@@ -1,0 +1,94 @@
+//! `--ledger postgres://...` and `HASDATA_LEDGER`: the same commands on a PostgreSQL ledger (a
+//! throwaway cluster from hasdata-testpg), and the URL's password never shown.
+
+use hasdata_ledger::{JobLedger, PostgresLedger};
+use hasdata_testpg::TestPg;
+
+use crate::Shell;
+
+const PASSWORD: &str = "pw-never-shown-71c";
+
+/// A fresh database's URL with a password in it (the test cluster trusts loopback and ignores
+/// it; it only has to stay out of every output).
+async fn database() -> Option<String> {
+    let url = TestPg::shared().await?.fresh_database().await;
+    Some(url.replacen("postgres@", &format!("postgres:{PASSWORD}@"), 1))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn submits_reruns_and_listings_go_to_a_postgres_ledger() {
+    let Some(url) = database().await else { return };
+    let shell = Shell::quick().await;
+    let bodies = shell.file(
+        "bodies.jsonl",
+        "{\"urls\": [\"https://a.example\"]}\n{\"urls\": [\"https://b.example\"]}\n",
+    );
+    let first = shell
+        .run(&[
+            "--ledger", &url, "--json", "submit", "contacts", "--bodies", &bodies,
+        ])
+        .await;
+    assert_eq!(first.code, 0, "{}", first.stderr);
+    assert_eq!(shell.sim.submits(), 2);
+
+    // HASDATA_LEDGER works the same; a rerun finds both lines in PostgreSQL and sends nothing.
+    let mut rerun = shell.command(&["--json", "submit", "contacts", "--bodies", &bodies]);
+    rerun.env("HASDATA_LEDGER", &url);
+    let output = tokio::task::spawn_blocking(move || rerun.output().unwrap())
+        .await
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert_eq!(
+        stdout.matches("\"skipped\":\"submitted\"").count(),
+        2,
+        "{stdout}"
+    );
+    assert_eq!(shell.sim.submits(), 2, "nothing sent twice");
+
+    let list = shell
+        .run(&["--ledger", &url, "--json", "jobs", "list"])
+        .await;
+    assert_eq!(list.code, 0, "{}", list.stderr);
+    let listed = list.json_lines();
+    assert_eq!(listed.len(), 2, "{}", list.stdout);
+    assert!(listed.iter().all(|job| job["scraper"] == "contacts"));
+
+    // The jobs are in the database, not in a SQLite file.
+    assert!(!shell.path("ledger.sqlite").exists());
+    let ledger = PostgresLedger::connect(&url, shell.sim.base_url())
+        .await
+        .unwrap();
+    assert_eq!(ledger.jobs().await.unwrap().len(), 2);
+
+    let id = listed[0]["id"].as_u64().unwrap().to_string();
+    let forget = shell.run(&["--ledger", &url, "jobs", "forget", &id]).await;
+    assert_eq!(forget.code, 0, "{}", forget.stderr);
+    assert_eq!(ledger.jobs().await.unwrap().len(), 1);
+
+    for ran in [&first, &list, &forget] {
+        assert!(!ran.stdout.contains(PASSWORD) && !ran.stderr.contains(PASSWORD));
+    }
+}
+
+#[tokio::test]
+async fn an_unreachable_postgres_ledger_fails_without_showing_its_password() {
+    let shell = Shell::quick().await;
+    let body = shell.file("body.json", "{\"urls\": [\"https://a.example\"]}");
+    let url = format!("postgres://app:{PASSWORD}@127.0.0.1:1/hasdata?connect_timeout=5");
+    let ran = shell
+        .run(&["--ledger", &url, "submit", "contacts", "--body", &body])
+        .await;
+    assert_ne!(ran.code, 0);
+    assert!(
+        !ran.stdout.contains(PASSWORD) && !ran.stderr.contains(PASSWORD),
+        "{}",
+        ran.stderr
+    );
+    assert!(ran.stderr.contains("app:***@127.0.0.1:1"), "{}", ran.stderr);
+    assert_eq!(shell.sim.submits(), 0, "nothing sent without a ledger");
+}

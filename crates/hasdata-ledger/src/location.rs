@@ -1,0 +1,113 @@
+//! Where a ledger lives, named by one string (`--ledger`, `HASDATA_LEDGER`,
+//! `ClientBuilder::ledger_url`): a SQLite file (a path or `sqlite://PATH`) or a PostgreSQL
+//! database (`postgres://` or `postgresql://`). One parser for the CLI and the library, so the
+//! same value means the same ledger everywhere.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use crate::{JobLedger, LedgerError, redact_url};
+
+/// A ledger's location.
+#[derive(Clone, PartialEq, Eq)]
+pub enum Location {
+    /// A SQLite file.
+    Sqlite(PathBuf),
+    /// A PostgreSQL database; the URL may hold a password (never shown: see `Display`).
+    Postgres(String),
+}
+
+impl Location {
+    /// Reads a location: a `postgres://` or `postgresql://` URL (any case) is PostgreSQL;
+    /// `sqlite://PATH` and anything else is a SQLite file path.
+    pub fn parse(value: &str) -> Location {
+        let scheme = value.get(..13).unwrap_or(value).to_ascii_lowercase();
+        if scheme.starts_with("postgres://") || scheme.starts_with("postgresql://") {
+            return Location::Postgres(value.to_owned());
+        }
+        Location::Sqlite(PathBuf::from(
+            value.strip_prefix("sqlite://").unwrap_or(value),
+        ))
+    }
+
+    /// Opens the ledger of `base_url` there. A PostgreSQL ledger connects and migrates on its
+    /// first call ([`crate::PostgresLedger::lazy`]), so this never waits on a server; a backend
+    /// this build lacks is [`LedgerError::BackendMissing`].
+    pub fn open(&self, base_url: &str) -> Result<Arc<dyn JobLedger>, LedgerError> {
+        match self {
+            #[cfg(feature = "sqlite")]
+            Location::Sqlite(path) => Ok(Arc::new(crate::SqliteLedger::open(path, base_url)?)),
+            #[cfg(feature = "postgres")]
+            Location::Postgres(url) => Ok(Arc::new(crate::PostgresLedger::lazy(url, base_url)?)),
+            #[allow(unreachable_patterns)]
+            other => {
+                let _ = base_url;
+                Err(LedgerError::BackendMissing {
+                    backend: other.backend(),
+                })
+            }
+        }
+    }
+
+    /// `sqlite` or `postgres`: the backend, and the cargo feature that builds it.
+    pub fn backend(&self) -> &'static str {
+        match self {
+            Location::Sqlite(_) => "sqlite",
+            Location::Postgres(_) => "postgres",
+        }
+    }
+}
+
+impl std::fmt::Display for Location {
+    /// A path, or the URL with its password replaced by `***`.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Location::Sqlite(path) => write!(f, "{}", path.display()),
+            Location::Postgres(url) => f.write_str(&redact_url(url)),
+        }
+    }
+}
+
+impl std::fmt::Debug for Location {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Location({self})")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_location_is_a_path_a_sqlite_url_or_a_postgres_url() {
+        assert_eq!(
+            Location::parse("/tmp/l.sqlite"),
+            Location::Sqlite("/tmp/l.sqlite".into())
+        );
+        assert_eq!(
+            Location::parse("sqlite:///tmp/l.sqlite"),
+            Location::Sqlite("/tmp/l.sqlite".into())
+        );
+        assert_eq!(
+            Location::parse("relative/l.sqlite"),
+            Location::Sqlite("relative/l.sqlite".into())
+        );
+        assert_eq!(Location::parse("é"), Location::Sqlite("é".into()));
+        for url in [
+            "postgres://u:p@h/db",
+            "postgresql://h/db",
+            "POSTGRES://h/db",
+        ] {
+            assert_eq!(Location::parse(url), Location::Postgres(url.into()));
+        }
+    }
+
+    #[test]
+    fn a_postgres_password_is_never_shown() {
+        let location = Location::parse("postgres://app:hunter2@db:5432/hasdata");
+        for shown in [location.to_string(), format!("{location:?}")] {
+            assert!(!shown.contains("hunter2"), "{shown}");
+            assert!(shown.contains("app:***@db:5432/hasdata"), "{shown}");
+        }
+    }
+}
