@@ -31,7 +31,7 @@ impl Location {
     }
 
     /// Opens the ledger of `base_url` there. A PostgreSQL ledger connects and migrates on its
-    /// first call ([`crate::PostgresLedger::lazy`]), so this never waits on a server; a backend
+    /// first call (`PostgresLedger::lazy`), so this never waits on a server; a backend
     /// this build lacks is [`LedgerError::BackendMissing`].
     pub fn open(&self, base_url: &str) -> Result<Arc<dyn JobLedger>, LedgerError> {
         match self {
