@@ -542,7 +542,7 @@ impl Worker {
             item_id: id,
         };
         let mut writer = self.sink.begin(&job).await.map_err(fail)?;
-        let mut rows = self.client.results_json(job_id);
+        let mut rows = self.client.rows::<hasdata_jobs::RowJson>(job_id).pages();
         let mut index = 0u64;
         while let Some(row) = rows.next().await {
             let row = row.map_err(|e| fail(FleetError::Config(e.to_string())))?;

@@ -107,10 +107,38 @@ async fn child(scenario: &str, base: &str, key: &str, id: JobId) {
     let started = Instant::now();
     let rows = match scenario {
         "example-loop" => example_loop(base, key, id).await,
-        "pages-c1" => count(client(base, key, 1).results::<GoogleSerp>(id)).await,
-        "pages-c4" => count(client(base, key, 4).results::<GoogleSerp>(id)).await,
-        "pages-c8" => count(client(base, key, 8).results::<GoogleSerp>(id)).await,
-        "download" => count(client(base, key, 4).download::<GoogleSerp>(id)).await,
+        "pages-c1" => {
+            count(
+                client(base, key, 1)
+                    .rows::<<GoogleSerp as Scraper>::Row>(id)
+                    .pages(),
+            )
+            .await
+        }
+        "pages-c4" => {
+            count(
+                client(base, key, 4)
+                    .rows::<<GoogleSerp as Scraper>::Row>(id)
+                    .pages(),
+            )
+            .await
+        }
+        "pages-c8" => {
+            count(
+                client(base, key, 8)
+                    .rows::<<GoogleSerp as Scraper>::Row>(id)
+                    .pages(),
+            )
+            .await
+        }
+        "download" => {
+            count(
+                client(base, key, 4)
+                    .rows::<<GoogleSerp as Scraper>::Row>(id)
+                    .file(),
+            )
+            .await
+        }
         other => panic!("unknown scenario {other}"),
     };
     let secs = started.elapsed().as_secs_f64();

@@ -54,7 +54,7 @@ async fn main() -> std::result::Result<(), Box<dyn std::error::Error>> {
             }
             Err(other) => return Err(other.into()),
         }
-        let rows: Vec<GoogleSerpRow> = job.results().try_collect().await?;
+        let rows: Vec<GoogleSerpRow> = job.rows().try_collect().await?;
         total += rows.len();
     }
     println!("{total} rows from {} jobs", jobs.len());

@@ -41,7 +41,7 @@ async fn main() -> std::result::Result<(), Box<dyn std::error::Error>> {
         }
         Err(other) => return Err(other.into()),
     }
-    let rows: Vec<ContactsRow> = job.results().try_collect().await?;
+    let rows: Vec<ContactsRow> = job.rows().try_collect().await?;
     for row in &rows {
         println!("{}", row.url);
     }

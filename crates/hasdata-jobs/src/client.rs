@@ -56,7 +56,7 @@ pub const DEFAULT_MAX_REQUESTS: usize = 32;
 /// job.wait(PollPolicy::default()).await?;
 /// # */
 /// # job.wait(poll).await?;
-/// let rows: Vec<_> = job.results().try_collect().await?;
+/// let rows: Vec<_> = job.rows().try_collect().await?;
 /// # assert_eq!(rows.len(), 1);
 /// # assert_eq!(rows[0].url, "https://example.com/about");
 /// # Ok(())

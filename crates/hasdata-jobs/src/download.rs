@@ -14,10 +14,8 @@ use std::collections::VecDeque;
 
 use bytes::Bytes;
 use futures::stream::{self, BoxStream, StreamExt};
-use hasdata_model::{JobId, JobStatus, Scraper, decode};
+use hasdata_model::{Job, JobId, JobStatus};
 use hasdata_transport::TransportError;
-use serde::de::DeserializeOwned;
-use serde_json::Value;
 
 use crate::client::Client;
 use crate::error::{Error, Result};
@@ -32,6 +30,10 @@ const MAX_RESTARTS: u32 = 3;
 
 enum Stage {
     Start,
+    /// The link is known: open the file.
+    Open,
+    /// Failed before the first row.
+    Failed(Option<Error>),
     Streaming {
         body: BoxStream<'static, std::result::Result<Bytes, TransportError>>,
         splitter: ArraySplitter,
@@ -46,6 +48,8 @@ enum Stage {
 struct Download {
     client: Client,
     id: JobId,
+    /// Pages at once, should the rows come from the pages.
+    concurrency: usize,
     stage: Stage,
     link: Option<String>,
     refreshed: bool,
@@ -64,6 +68,11 @@ enum Opened {
 impl Download {
     async fn fresh_link(&mut self) -> Result<()> {
         let job = self.client.status(self.id).await?;
+        self.take_record(job)
+    }
+
+    /// Takes the link and the row count from a finished job's record.
+    fn take_record(&mut self, job: Job) -> Result<()> {
         let link = job.data.as_ref().and_then(|links| links.json.clone());
         match (job.status, link) {
             (JobStatus::Finished, Some(link)) => {
@@ -113,7 +122,7 @@ impl Download {
         let mut skip = self.yielded;
         let rows = self
             .client
-            .results_json(self.id)
+            .raw_page_rows(self.id, self.concurrency, None)
             .filter(move |row| {
                 let drop = skip > 0 && row.is_ok();
                 if drop {
@@ -154,6 +163,12 @@ impl Download {
         loop {
             match &mut self.stage {
                 Stage::Done => return None,
+                Stage::Failed(error) => {
+                    let error = error.take()?;
+                    self.stage = Stage::Done;
+                    return Some((Err(error), self));
+                }
+                Stage::Open => self.start_streaming().await,
                 Stage::Start => {
                     if let Err(error) = self.fresh_link().await {
                         self.stage = Stage::Done;
@@ -237,13 +252,20 @@ impl Download {
 impl Client {
     /// A finished job's rows as the bytes the API sent (see [`RowJson`]), streamed from its
     /// `data.json` file in constant memory, in order, each exactly once. Falls back to the
-    /// results pages when the file cannot be had. Errors with [`Error::NoDownload`] when the
-    /// job is not finished, and ends with [`Error::Incomplete`] when neither the file nor the
-    /// pages hold every row the job reports.
-    pub fn download_json(&self, id: JobId) -> BoxStream<'static, Result<RowJson>> {
-        let download = Download {
+    /// results pages (`concurrency` at once) when the file cannot be had. Errors with
+    /// [`Error::NoDownload`] when the job is not finished, and ends with
+    /// [`Error::Incomplete`] when neither the file nor the pages hold every row the job
+    /// reports. `known` is the job's record when the caller has just read it.
+    pub(crate) fn file_rows(
+        &self,
+        id: JobId,
+        concurrency: usize,
+        known: Option<Job>,
+    ) -> BoxStream<'static, Result<RowJson>> {
+        let mut download = Download {
             client: self.clone(),
             id,
+            concurrency,
             stage: Stage::Start,
             link: None,
             refreshed: false,
@@ -251,40 +273,12 @@ impl Client {
             yielded: 0,
             expected: 0,
         };
+        if let Some(job) = known {
+            download.stage = match download.take_record(job) {
+                Ok(()) => Stage::Open,
+                Err(error) => Stage::Failed(Some(error)),
+            };
+        }
         stream::unfold(download, Download::step).boxed()
-    }
-
-    /// A finished job's rows of any type `R`, streamed from its `data.json` file in constant
-    /// memory, in order, each exactly once. Falls back to the results pages when the file
-    /// cannot be had. Errors with [`Error::NoDownload`] when the job is not finished, and ends
-    /// with [`Error::Incomplete`] when neither the file nor the pages hold every row the job
-    /// reports.
-    pub fn download_rows<R: DeserializeOwned + Send + 'static>(
-        &self,
-        id: JobId,
-    ) -> BoxStream<'static, Result<R>> {
-        let mut index = 0u64;
-        self.download_json(id)
-            .map(move |row| {
-                let at = index;
-                index += 1;
-                row.and_then(|row| {
-                    decode::from_slice::<R>(row.as_bytes()).map_err(|e| Error::Decode {
-                        source: e.within(&format!("data.json row {at}")),
-                        job_id: Some(id),
-                    })
-                })
-            })
-            .boxed()
-    }
-
-    /// A finished job's rows, typed for scraper `S`, from `data.json`.
-    pub fn download<S: Scraper>(&self, id: JobId) -> BoxStream<'static, Result<S::Row>> {
-        self.download_rows::<S::Row>(id)
-    }
-
-    /// A finished job's rows as raw JSON, from `data.json`.
-    pub fn download_raw(&self, id: JobId) -> BoxStream<'static, Result<Value>> {
-        self.download_rows::<Value>(id)
     }
 }

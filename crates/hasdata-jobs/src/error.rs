@@ -129,6 +129,9 @@ pub enum Error {
         /// The page it came on again.
         page: u64,
     },
+    /// The tokio runtime shut down while rows were being read.
+    #[error("the runtime shut down while rows were being read")]
+    Shutdown,
     /// The job has no downloadable file (not finished, or no `data.json` link).
     #[error("job {job_id} has no data.json to download (status {status})")]
     NoDownload {

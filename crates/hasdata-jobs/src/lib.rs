@@ -7,8 +7,9 @@
 //!   [`Client::resend_intent`] resends an unresolved intent with its own idempotency key.
 //! - [`Client::wait`] follows HasData's poll schedule (10 s, x1.5, capped at 60 s, jittered)
 //!   to a deadline; [`Client::watch`] streams the snapshots for progress displays.
-//! - [`Client::results`] streams rows from the paged API (bounded concurrency, in order,
-//!   exactly once); [`Client::download`] streams them from `data.json` in constant memory.
+//! - [`Client::rows`] and [`JobHandle::rows`] read a job's rows, typed or as the bytes sent
+//!   ([`RowJson`]): from `data.json` in constant memory once it has finished, from the paged
+//!   API otherwise (bounded concurrency, in order, exactly once), counted against the job.
 //! - [`Client::stop`] ends a job early; [`Client::run`] does submit + wait + rows.
 //! - [`webhooks::WebhookReceiver`] receives HasData's callbacks; [`Client::merged_rows`]
 //!   merges their rows with the API's so every row arrives early and exactly once.
@@ -35,7 +36,7 @@
 //! job.wait(PollPolicy::default()).await?; // a stopped or failed job is Err(Error::JobEnded)
 //! # */
 //! # job.wait(PollPolicy::fast()).await?;
-//! let rows: Vec<ContactsRow> = job.download().try_collect().await?; // data.json, constant memory
+//! let rows: Vec<ContactsRow> = job.rows().try_collect().await?; // data.json, constant memory
 //! # assert_eq!(rows.len(), 1);
 //! # assert_eq!(rows[0].url, "https://example.com/about");
 //! # Ok(())
@@ -55,6 +56,7 @@ pub mod prelude;
 mod raw;
 mod repeats;
 mod results;
+mod rows;
 mod run;
 mod submit;
 mod wait;
@@ -79,7 +81,8 @@ pub use ledger::{
 pub use poll::{HASDATA_HOST, MIN_INTERVAL, PollPolicy};
 pub use raw::RowJson;
 pub use results::PAGE_LIMIT;
-pub use run::{RowSource, RunOptions, RunOutput};
+pub use rows::{PageRead, RowSource, RowType, Rows};
+pub use run::{RunOptions, RunOutput};
 pub use submit::{JobHandle, SubmitOptions};
 pub use wait::Progress;
 

@@ -1,9 +1,10 @@
 //! What the common path needs, in one import: `use hasdata_jobs::prelude::*;`.
 //!
 //! The client and its settings, the poll policy, every scraper's body, row and marker type, the
-//! job record and its id and status, the error type, and the stream extension traits that
-//! `try_collect`, `try_next` and `next` come from. Anything rarer (the ledger's types, raw
-//! rows, the webhook receiver) is imported by name from the crate root.
+//! job record and its id and status, the error type, the rows reader ([`Rows`], [`RowJson`]),
+//! and the stream extension traits that `try_collect`, `try_next` and `next` come from.
+//! Anything rarer (the ledger's types, the webhook receiver) is imported by name from the
+//! crate root.
 
 pub use futures::{StreamExt as _, TryStreamExt as _};
 pub use hasdata_model::bodies::*;
@@ -14,4 +15,7 @@ pub use hasdata_model::scrapers::*;
 pub use hasdata_model::{Job, JobId, JobStatus, Scraper, Webhook, WebhookEventName};
 
 pub use crate::model;
-pub use crate::{Client, ClientBuilder, Error, JobHandle, PollPolicy, Result, RunOptions};
+pub use crate::{
+    Client, ClientBuilder, Error, JobHandle, PollPolicy, Result, RowJson, RowSource, Rows,
+    RunOptions,
+};

@@ -11,7 +11,7 @@ use std::fmt;
 use bytes::Bytes;
 use futures::stream::{self, BoxStream, StreamExt};
 use hasdata_model::decode::{self, DecodeError};
-use hasdata_model::{Count, JobId};
+use hasdata_model::{Count, Job, JobId};
 use serde::Deserialize;
 use serde::de::{DeserializeOwned, IgnoredAny};
 use serde_json::value::RawValue;
@@ -215,10 +215,15 @@ impl Page for RawPage {
 
 impl Client {
     /// A job's rows as the bytes the API sent (see [`RowJson`]), from the paged results, in
-    /// order, each exactly once. Pages are fetched with the client's page concurrency and
-    /// parsed once each, off the consumer's task.
-    pub fn results_json(&self, id: JobId) -> BoxStream<'static, Result<RowJson>> {
-        self.pages::<RawPage>(id)
+    /// order, each exactly once. Pages are fetched `concurrency` at once and parsed once
+    /// each, off the consumer's task.
+    pub(crate) fn raw_page_rows(
+        &self,
+        id: JobId,
+        concurrency: usize,
+        known: Option<Job>,
+    ) -> BoxStream<'static, Result<RowJson>> {
+        self.pages::<RawPage>(id, concurrency, known)
             .flat_map(|page| match page {
                 Ok(page) => stream::iter(page.rows.into_iter().map(Ok).collect::<Vec<_>>()),
                 Err(error) => stream::iter(vec![Err(error)]),

@@ -14,10 +14,9 @@
 use bytes::Bytes;
 use futures::stream::{self, BoxStream, FuturesOrdered, StreamExt};
 use hasdata_model::decode::{self, DecodeError};
-use hasdata_model::{JobId, ResultsPage, Scraper};
+use hasdata_model::{Job, JobId, ResultsPage};
 use http::Method;
 use serde::de::DeserializeOwned;
-use serde_json::Value;
 
 use crate::client::Client;
 use crate::error::{Error, Result};
@@ -116,10 +115,7 @@ impl<P: Page> Pager<P> {
                             std::panic::resume_unwind(joined.into_panic())
                         }
                         // Only a runtime shutting down cancels the task.
-                        Err(_) => (
-                            page,
-                            Err(Error::Config("the runtime shut down mid-read".into())),
-                        ),
+                        Err(_) => (page, Err(Error::Shutdown)),
                     }
                 })
             }
@@ -144,6 +140,15 @@ impl<P: Page> Pager<P> {
         }
     }
 
+    /// Takes the job's record as the start of paging: an ended job's counts are final.
+    fn know(&mut self, job: &Job) {
+        self.started = true;
+        if job.status.is_terminal() {
+            self.terminal = true;
+            self.expected_rows = Some(job.data_rows_count.get());
+        }
+    }
+
     async fn step(mut self) -> Option<(Result<P>, Self)> {
         if self.done {
             return None;
@@ -153,11 +158,7 @@ impl<P: Page> Pager<P> {
             // An ended job's row count is the truth `meta.total` may lag behind, and what the
             // rows are checked against; without it the rows cannot be checked, so no rows.
             match self.client.status(self.id).await {
-                Ok(job) if job.status.is_terminal() => {
-                    self.terminal = true;
-                    self.expected_rows = Some(job.data_rows_count.get());
-                }
-                Ok(_) => {}
+                Ok(job) => self.know(&job),
                 Err(error) => {
                     self.done = true;
                     return Some((Err(error.with_job(self.id)), self));
@@ -231,25 +232,21 @@ impl<P: Page> Pager<P> {
 }
 
 impl Client {
-    /// A job's results page by page, in order, `limit` 100, fetched with the client's page
-    /// concurrency. Dropping the stream does not stop the job; [`Client::stop`] does.
-    ///
-    /// For a job that has ended, the stream ends with [`Error::Incomplete`] when the pages hold
-    /// fewer rows than the job reports, and with [`Error::RepeatedRow`] when a row comes twice;
-    /// a running job's rows so far cannot be checked.
-    pub fn result_pages<R: DeserializeOwned + Send + 'static>(
+    /// Pages of any [`Page`] reading, in order, `limit` 100, `concurrency` at once. For a
+    /// job that has ended, the stream ends with [`Error::Incomplete`] when the pages hold
+    /// fewer rows than the job reports, and with [`Error::RepeatedRow`] when a row comes
+    /// twice; a running job's rows so far cannot be checked. `known` is the job's record when
+    /// the caller has just read it (it saves a status call).
+    pub(crate) fn pages<P: Page>(
         &self,
         id: JobId,
-    ) -> BoxStream<'static, Result<ResultsPage<R>>> {
-        self.pages::<ResultsPage<R>>(id)
-    }
-
-    /// Pages of any [`Page`] reading, in order, checked as [`Client::result_pages`] says.
-    pub(crate) fn pages<P: Page>(&self, id: JobId) -> BoxStream<'static, Result<P>> {
-        let pager = Pager::<P> {
+        concurrency: usize,
+        known: Option<Job>,
+    ) -> BoxStream<'static, Result<P>> {
+        let mut pager = Pager::<P> {
             client: self.clone(),
             id,
-            concurrency: self.inner.page_concurrency,
+            concurrency: concurrency.max(1),
             next_page: 1,
             last_page: 1,
             expected_rows: None,
@@ -262,16 +259,22 @@ impl Client {
             exhausted: false,
             done: false,
         };
+        if let Some(job) = known {
+            pager.know(&job);
+        }
         stream::unfold(pager, Pager::step).boxed()
     }
 
-    /// A job's rows of any type `R` (the unwrapped `data` of each result), in order, each
-    /// exactly once. Decode errors name the page, the row index and the field.
-    pub fn result_rows<R: DeserializeOwned + Send + 'static>(
+    /// A job's rows of any type `R` (the unwrapped `data` of each result) decoded straight
+    /// from the pages, in order, each exactly once. Decode errors name the page, the row
+    /// index and the field.
+    pub(crate) fn typed_page_rows<R: DeserializeOwned + Send + 'static>(
         &self,
         id: JobId,
+        concurrency: usize,
+        known: Option<Job>,
     ) -> BoxStream<'static, Result<R>> {
-        self.result_pages::<R>(id)
+        self.pages::<ResultsPage<R>>(id, concurrency, known)
             .flat_map(|page| match page {
                 Ok(page) => stream::iter(
                     page.data
@@ -282,15 +285,5 @@ impl Client {
                 Err(error) => stream::iter(vec![Err(error)]),
             })
             .boxed()
-    }
-
-    /// A job's rows, typed for scraper `S`.
-    pub fn results<S: Scraper>(&self, id: JobId) -> BoxStream<'static, Result<S::Row>> {
-        self.result_rows::<S::Row>(id)
-    }
-
-    /// A job's rows as raw JSON, for when only the slug is known.
-    pub fn results_raw(&self, id: JobId) -> BoxStream<'static, Result<Value>> {
-        self.result_rows::<Value>(id)
     }
 }

@@ -1,22 +1,12 @@
 //! Submit, wait and read in one call.
 
-use futures::stream::BoxStream;
 use hasdata_model::bodies::JobBody;
 use hasdata_model::{Job, JobId, Scraper};
 
 use crate::client::Client;
 use crate::error::Result;
 use crate::poll::PollPolicy;
-
-/// Where `run` reads the rows from.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub enum RowSource {
-    /// `data.json`, falling back to the pages (one download, fastest for big jobs).
-    #[default]
-    File,
-    /// The paged results API.
-    Pages,
-}
+use crate::rows::{RowSource, Rows};
 
 /// How `run` behaves.
 #[derive(Clone, Debug, Default)]
@@ -34,8 +24,8 @@ pub struct RunOptions {
 pub struct RunOutput<R> {
     /// The job as it ended.
     pub job: Job,
-    /// Its rows.
-    pub rows: BoxStream<'static, Result<R>>,
+    /// Its rows (see [`Rows`]), read from where `RunOptions::source` says.
+    pub rows: Rows<R>,
 }
 
 /// Stops the job when dropped while armed.
@@ -87,12 +77,7 @@ impl Client {
         let waited = self.wait(handle.id(), options.poll).await;
         guard.armed = false;
         let job = waited?;
-        let rows = match options.source {
-            RowSource::File if job.status == hasdata_model::JobStatus::Finished => {
-                self.download::<B::Scraper>(job.id)
-            }
-            _ => self.results::<B::Scraper>(job.id),
-        };
+        let rows = self.rows(job.id).source(options.source).known(job.clone());
         Ok(RunOutput { job, rows })
     }
 }

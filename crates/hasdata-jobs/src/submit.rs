@@ -3,7 +3,6 @@
 use std::marker::PhantomData;
 
 use bytes::Bytes;
-use futures::stream::BoxStream;
 use hasdata_model::bodies::JobBody;
 use hasdata_model::{Job, JobId, Scraper, ScraperKind, ValidateOptions, decode};
 use http::Method;
@@ -14,6 +13,7 @@ use crate::client::Client;
 use crate::error::{Error, Result};
 use crate::ledger::{BodyDigest, Intent, IntentState, Origin, SentJobId, Submitted};
 use crate::poll::PollPolicy;
+use crate::rows::Rows;
 use hasdata_ledger::redact_body;
 
 /// A submitted job of scraper `S`: its id, the record the submit answered with, and the calls
@@ -67,14 +67,31 @@ impl<S: Scraper> JobHandle<S> {
         self.client.wait(self.id, policy).await
     }
 
-    /// The job's rows through the paged results API.
-    pub fn results(&self) -> BoxStream<'static, Result<S::Row>> {
-        self.client.results::<S>(self.id)
-    }
-
-    /// The finished job's rows from its `data.json` file.
-    pub fn download(&self) -> BoxStream<'static, Result<S::Row>> {
-        self.client.download::<S>(self.id)
+    /// The job's rows, typed for its scraper: from `data.json` once it has finished, from
+    /// the pages otherwise, counted against the job (see [`Rows`]). `.read_as::<RowJson>()`
+    /// reads them as the bytes the API sent.
+    ///
+    /// ```
+    /// # #[tokio::main]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let sim = hasdata_sim::Simulator::start(hasdata_sim::SimConfig {
+    /// #     job_duration: std::time::Duration::ZERO,
+    /// #     ..Default::default()
+    /// # }).await?;
+    /// use hasdata_jobs::prelude::*;
+    ///
+    /// let client = Client::builder().api_key(sim.api_key()).base_url(sim.base_url()).build()?;
+    /// let job = client.submit(&ContactsBody::new(["https://example.com/about"])).await?;
+    /// job.wait(PollPolicy::fast()).await?;
+    /// let mut rows = job.rows();
+    /// while let Some(row) = rows.try_next().await? {
+    ///     println!("{}: {:?}", row.url, row.emails);
+    /// }
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn rows(&self) -> Rows<S::Row> {
+        self.client.rows(self.id)
     }
 
     /// Stops the job; rows produced so far are kept.

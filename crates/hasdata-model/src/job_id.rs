@@ -85,6 +85,20 @@ impl From<u64> for JobId {
     }
 }
 
+/// So calls that take `impl Into<JobId>` take `&id` too (`ids.iter()`).
+impl From<&JobId> for JobId {
+    fn from(id: &JobId) -> Self {
+        *id
+    }
+}
+
+/// A job's record stands for its id: `client.rows(&job)`.
+impl From<&crate::Job> for JobId {
+    fn from(job: &crate::Job) -> Self {
+        job.id
+    }
+}
+
 impl fmt::Display for JobId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self.0 {

@@ -5,8 +5,8 @@ use std::sync::Arc;
 
 use futures::StreamExt;
 use hasdata_cli::output::ExportOut;
-use hasdata_jobs::{Client, JobLedger, JobProgress, MemoryLedger};
-use hasdata_model::{Job, JobId, JobStatus, ScraperKind};
+use hasdata_jobs::{Client, JobLedger, JobProgress, MemoryLedger, RowJson, RowSource};
+use hasdata_model::{Job, JobId, ScraperKind};
 use serde_json::Value;
 
 use super::Signals;
@@ -149,19 +149,13 @@ pub async fn export(
         )
         .job(id));
     }
-    let rows = match output.source {
-        Source::Pages => client.results_json(id),
-        Source::File => client.download_json(id),
-        // A finished job without a `data.json` link (HasData's docs show such records) is read
-        // from the pages instead of failing.
-        Source::Auto
-            if job.status == JobStatus::Finished
-                && job.data.as_ref().is_some_and(|links| links.json.is_some()) =>
-        {
-            client.download_json(id)
-        }
-        Source::Auto => client.results_json(id),
-    };
+    // Auto: `data.json` once finished with a link, the pages otherwise (a finished job without
+    // a link included).
+    let rows = client.rows::<RowJson>(id).source(match output.source {
+        Source::Pages => RowSource::Pages,
+        Source::File => RowSource::File,
+        Source::Auto => RowSource::Auto,
+    });
     let columns = scraper.map(schema_columns).unwrap_or_default();
     let mut writer = RowWriter::create(output.format, output.out.as_deref(), columns)?;
     // Rows are taken in batches of those already arrived, so the signal check and the

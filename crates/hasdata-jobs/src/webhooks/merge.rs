@@ -136,7 +136,7 @@ impl<R: DeserializeOwned + Send + 'static> Merge<R> {
             self.phase = Phase::Done;
             return Some(error);
         }
-        self.phase = Phase::Reconcile(self.client.results_raw(self.id));
+        self.phase = Phase::Reconcile(self.client.rows::<Value>(self.id).pages().into_stream());
         None
     }
 
@@ -226,13 +226,13 @@ impl Client {
     /// repeated or reordered. See the module docs for how rows are matched.
     pub fn merged_rows<R: DeserializeOwned + Send + 'static>(
         &self,
-        id: JobId,
+        id: impl Into<JobId>,
         events: BoxStream<'static, WebhookEvent>,
         options: MergeOptions,
     ) -> BoxStream<'static, Result<MergedRow<R>>> {
         let merge = Merge {
             client: self.clone(),
-            id,
+            id: id.into(),
             options,
             events: Some(events),
             phase: Phase::Live,
@@ -251,10 +251,10 @@ impl Client {
     pub fn merged_rows_of_jobs<R: DeserializeOwned + Send + 'static>(
         &self,
         router: &super::WebhookRouter,
-        ids: &[JobId],
+        ids: impl IntoIterator<Item = impl Into<JobId>>,
         options: MergeOptions,
     ) -> BoxStream<'static, (JobId, Result<MergedRow<R>>)> {
-        let feeds = ids.iter().map(|&id| {
+        let feeds = ids.into_iter().map(Into::into).map(|id: JobId| {
             self.merged_rows::<R>(id, router.subscribe(id), options.clone())
                 .map(move |item| (id, item))
                 .boxed()

@@ -11,7 +11,7 @@ use hasdata_jobs::{
     MemoryLedger, Origin, PollPolicy, Submitted,
 };
 use hasdata_model::bodies::{ContactsBody, GoogleSerpBody};
-use hasdata_model::scrapers::GoogleSerp;
+use hasdata_model::rows::GoogleSerpRow;
 use hasdata_model::{JobId, JobStatus};
 use hasdata_sim::SimConfig;
 use hasdata_transport::{Body, MockTransport, RetryPolicy};
@@ -314,7 +314,8 @@ async fn a_download_answered_with_another_status_falls_back_to_the_pages() {
     let (env, id) = finished_job("files:500=1").await;
     let rows: Vec<_> = env
         .client
-        .download::<GoogleSerp>(id)
+        .rows::<GoogleSerpRow>(id)
+        .file()
         .try_collect()
         .await
         .unwrap();
@@ -333,7 +334,8 @@ async fn a_download_that_keeps_breaking_runs_out_of_restarts_and_falls_back() {
     let (env, id) = finished_job("files:reset=1").await;
     let rows: Vec<_> = env
         .client
-        .download::<GoogleSerp>(id)
+        .rows::<GoogleSerpRow>(id)
+        .file()
         .try_collect()
         .await
         .unwrap();
@@ -387,7 +389,8 @@ async fn a_file_the_splitter_refuses_falls_back_to_the_pages() {
         .build()
         .unwrap();
     let rows: Vec<_> = client
-        .download::<GoogleSerp>(JobId::from(7))
+        .rows::<GoogleSerpRow>(JobId::from(7))
+        .file()
         .try_collect()
         .await
         .unwrap();
@@ -418,7 +421,7 @@ async fn a_download_of_an_unfinished_job_is_refused_with_its_status() {
         .submit(&GoogleSerpBody::new().keywords(["tea"]).limit(5))
         .await
         .unwrap();
-    let error = job.download().try_collect::<Vec<_>>().await.unwrap_err();
+    let error = job.rows().file().try_collect::<Vec<_>>().await.unwrap_err();
     assert!(
         matches!(
             error,

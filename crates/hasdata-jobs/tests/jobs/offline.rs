@@ -9,7 +9,7 @@ use hasdata_jobs::{
     BodyDigest, Client, Error, IntentState, JobLedger, MemoryLedger, PollPolicy, SentJobId,
 };
 use hasdata_model::bodies::ContactsBody;
-use hasdata_model::scrapers::Contacts;
+use hasdata_model::rows::ContactsRow;
 use hasdata_model::{JobId, JobStatus};
 use hasdata_transport::test_util::{
     CannedResponse, CaptureTransport, ExpectedRequest, ReplayTransport,
@@ -344,7 +344,8 @@ async fn results_page_through_last_page_with_the_documented_query() {
         ),
     ]);
     let rows: Vec<_> = client
-        .results::<Contacts>(JobId::from(9))
+        .rows::<ContactsRow>(JobId::from(9))
+        .pages()
         .try_collect()
         .await
         .unwrap();
@@ -381,7 +382,11 @@ async fn a_row_that_is_not_an_object_names_the_page_and_the_row() {
             ),
         ),
     ]);
-    let results: Vec<_> = client.results::<Contacts>(JobId::from(9)).collect().await;
+    let results: Vec<_> = client
+        .rows::<ContactsRow>(JobId::from(9))
+        .pages()
+        .collect()
+        .await;
     let error = results.into_iter().find_map(Result::err).unwrap();
     match &error {
         Error::Decode { source, job_id } => {
@@ -746,7 +751,8 @@ async fn a_lagging_last_page_does_not_lose_rows() {
         ),
     ]);
     let rows: Vec<serde_json::Value> = client
-        .results_raw(JobId::from(9))
+        .rows::<serde_json::Value>(JobId::from(9))
+        .pages()
         .try_collect()
         .await
         .unwrap();

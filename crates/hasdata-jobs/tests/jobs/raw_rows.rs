@@ -195,12 +195,14 @@ async fn pages_and_data_json_give_the_bytes_the_api_sent() {
     let server = job_server(77).await;
     let client = client(&server.base);
     let from_pages: Vec<RowJson> = client
-        .results_json(JobId::from(77))
+        .rows::<RowJson>(JobId::from(77))
+        .pages()
         .try_collect()
         .await
         .unwrap();
     let from_file: Vec<RowJson> = client
-        .download_json(JobId::from(77))
+        .rows::<RowJson>(JobId::from(77))
+        .file()
         .try_collect()
         .await
         .unwrap();
@@ -212,7 +214,8 @@ async fn pages_and_data_json_give_the_bytes_the_api_sent() {
     assert!(server.requests.load(Ordering::SeqCst) >= 3);
     // Typed streams still decode into types: `Value` has no room for `1e400`, and says where.
     let error = client
-        .download_raw(JobId::from(77))
+        .rows::<serde_json::Value>(JobId::from(77))
+        .file()
         .try_collect::<Vec<serde_json::Value>>()
         .await
         .unwrap_err();
@@ -253,7 +256,8 @@ async fn the_client_keeps_its_requests_in_flight_under_its_limit() {
         .build()
         .unwrap();
     let rows: Vec<RowJson> = client
-        .results_json(JobId::from(5))
+        .rows::<RowJson>(JobId::from(5))
+        .pages()
         .try_collect()
         .await
         .unwrap();
@@ -262,4 +266,101 @@ async fn the_client_keeps_its_requests_in_flight_under_its_limit() {
     assert_eq!(got, expected);
     let most = server.most_at_once.load(Ordering::SeqCst);
     assert!(most <= 2, "{most} requests at once with a limit of 2");
+}
+
+/// A job record and its results page, with or without a `data.json` link (HasData's docs show
+/// finished records without one), and the file only when linked.
+async fn finished_server(id: u64, linked: bool, rows_count: u64) -> StaticServer {
+    StaticServer::start(|base| {
+        let link = if linked {
+            format!(r#", "data": {{"json": "{base}/files/{id}.json"}}"#)
+        } else {
+            String::new()
+        };
+        let mut bodies = HashMap::new();
+        bodies.insert(
+            format!("/scrapers/jobs/{id}"),
+            format!(r#"{{"id": {id}, "status": "finished", "dataRowsCount": {rows_count}{link}}}"#),
+        );
+        if linked {
+            bodies.insert(format!("/files/{id}.json"), format!("[{}]", ROWS.join(",")));
+        } else {
+            let wrapped: Vec<String> = ROWS
+                .iter()
+                .map(|row| format!(r#"{{"data": {row}}}"#))
+                .collect();
+            bodies.insert(
+                format!("/scrapers/jobs/{id}/results?page=1&limit=100"),
+                format!(
+                    r#"{{"data": [{}], "meta": {{"lastPage": 1}}}}"#,
+                    wrapped.join(",")
+                ),
+            );
+            // Past the last page, as the API answers: no rows.
+            bodies.insert(
+                format!("/scrapers/jobs/{id}/results?page=2&limit=100"),
+                r#"{"data": [], "meta": {"lastPage": 1}}"#.to_owned(),
+            );
+        }
+        bodies
+    })
+    .await
+}
+
+#[tokio::test]
+async fn a_finished_job_without_a_data_json_link_is_read_from_the_pages() {
+    let server = finished_server(31, false, 3).await;
+    let client = client(&server.base);
+    // No file on this server: every row came from the pages.
+    let rows: Vec<RowJson> = client.rows(31).try_collect().await.unwrap();
+    let got: Vec<String> = rows.iter().map(ToString::to_string).collect();
+    assert_eq!(got, ROWS);
+    // Asked for the file only, it says there is none, naming the job.
+    let error = client
+        .rows::<RowJson>(31)
+        .file()
+        .try_collect::<Vec<_>>()
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(error, hasdata_jobs::Error::NoDownload { job_id, .. } if job_id == JobId::from(31)),
+        "{error:?}"
+    );
+}
+
+#[tokio::test]
+async fn a_linked_finished_job_is_read_from_data_json_and_counted() {
+    // No pages on this server: the rows came from the file.
+    let server = finished_server(32, true, 3).await;
+    let client = client(&server.base);
+    let rows: Vec<serde_json::Value> = client
+        .rows::<RowJson>(32)
+        .try_collect::<Vec<_>>()
+        .await
+        .unwrap()
+        .iter()
+        .map(|row| serde_json::from_slice(row.as_bytes()).unwrap_or_default())
+        .collect();
+    assert_eq!(rows.len(), 3);
+    // Rows short of the record's count are never the end, whichever source was chosen.
+    for linked in [false, true] {
+        let server = finished_server(33, linked, 4).await;
+        let error = client_of(&server)
+            .rows::<RowJson>(33)
+            .try_collect::<Vec<_>>()
+            .await
+            .unwrap_err();
+        // Unlinked: the pages end short. Linked: the file ends short, so the rest is asked of
+        // the pages, which this server does not have.
+        let expected = if linked {
+            error.status().map(|s| s.as_u16()) == Some(404)
+        } else {
+            error.is_incomplete()
+        };
+        assert!(expected, "linked {linked}: {error:?}");
+    }
+}
+
+fn client_of(server: &StaticServer) -> Client {
+    client(&server.base)
 }

@@ -69,7 +69,7 @@ async fn contacts_end_to_end_in(shape: &str, config: SimConfig) {
     assert_eq!(done.status, JobStatus::Finished, "{shape}");
     assert_eq!(done.data_rows_count.get(), 3, "{shape}");
     assert_eq!(done.credits_spent.get(), 15, "{shape}");
-    let rows: Vec<_> = job.results().try_collect().await.unwrap();
+    let rows: Vec<_> = job.rows().pages().try_collect().await.unwrap();
     assert_eq!(
         rows.iter().map(|r| r.url.as_str()).collect::<Vec<_>>(),
         body.urls,
@@ -97,7 +97,7 @@ async fn crawler_end_to_end_in(shape: &str, config: SimConfig) {
         .await
         .unwrap_or_else(|e| panic!("{shape}: {e}"));
     job.wait(PollPolicy::fast()).await.unwrap();
-    let rows: Vec<_> = job.results().try_collect().await.unwrap();
+    let rows: Vec<_> = job.rows().pages().try_collect().await.unwrap();
     assert_eq!(rows.len(), 250, "{shape}");
     assert!(
         rows.iter()
@@ -127,7 +127,7 @@ async fn google_serp_through_the_file_in(shape: &str, config: SimConfig) {
         .unwrap_or_else(|e| panic!("{shape}: {e}"));
     job.wait(PollPolicy::fast()).await.unwrap();
     let rows: Vec<_> = job
-        .download()
+        .rows()
         .try_collect()
         .await
         .unwrap_or_else(|e| panic!("{shape}: {e}"));
@@ -176,9 +176,9 @@ async fn a_stop_keeps_the_rows_produced_so_far() {
     };
     assert_eq!(done.status, JobStatus::Stopped, "stopped is terminal");
     assert_eq!(done.data_rows_count.get(), kept, "released past its end");
-    let rows: Vec<_> = job.results().try_collect().await.unwrap();
+    let rows: Vec<_> = job.rows().pages().try_collect().await.unwrap();
     assert_eq!(rows.len() as u64, kept);
-    let error = job.download().try_collect::<Vec<_>>().await.unwrap_err();
+    let error = job.rows().file().try_collect::<Vec<_>>().await.unwrap_err();
     assert!(
         matches!(
             error,
@@ -346,11 +346,17 @@ async fn raw_submits_and_rows_in(shape: &str, config: SimConfig) {
         .await
         .unwrap_or_else(|e| panic!("{shape}: {e}"));
     env.client.wait(job.id, PollPolicy::fast()).await.unwrap();
-    let rows: Vec<serde_json::Value> = env.client.results_raw(job.id).try_collect().await.unwrap();
+    let rows: Vec<serde_json::Value> = env
+        .client
+        .rows::<serde_json::Value>(job.id)
+        .pages()
+        .try_collect()
+        .await
+        .unwrap();
     assert_eq!(Some(rows), env.sim.expected_rows(job.id.as_u64().unwrap()));
     let filed: Vec<serde_json::Value> = env
         .client
-        .download_raw(job.id)
+        .rows::<serde_json::Value>(job.id)
         .try_collect()
         .await
         .unwrap_or_else(|e| panic!("{shape}: {e}"));

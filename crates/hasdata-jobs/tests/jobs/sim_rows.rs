@@ -5,6 +5,7 @@ use std::time::Duration;
 
 use futures::TryStreamExt;
 use hasdata_model::bodies::GoogleSerpBody;
+use hasdata_jobs::RowJson;
 use hasdata_sim::SimConfig;
 use proptest::prelude::*;
 use proptest::test_runner::{Config, TestRunner};
@@ -28,7 +29,7 @@ async fn ten_thousand_rows_complete_in_order_through_429_503_and_resets() {
         .submit(&GoogleSerpBody::new().keywords(["coffee"]).limit(10_000))
         .await
         .unwrap();
-    let rows: Vec<_> = job.results().try_collect().await.unwrap();
+    let rows: Vec<_> = job.rows().pages().try_collect().await.unwrap();
     let positions: Vec<u64> = rows
         .iter()
         .map(|r| r.position.as_ref().unwrap().get())
@@ -64,7 +65,7 @@ async fn a_server_that_sometimes_ignores_page_ends_the_rows_with_a_repeated_row(
         .submit(&GoogleSerpBody::new().keywords(["coffee"]).limit(5_000))
         .await
         .unwrap();
-    let mut rows = env.client.results_json(job.id());
+    let mut rows = env.client.rows::<RowJson>(job.id()).pages();
     let mut got = Vec::new();
     let error = loop {
         match futures::StreamExt::next(&mut rows).await {
@@ -103,7 +104,7 @@ async fn an_expired_download_falls_back_to_the_pages() {
         .submit(&GoogleSerpBody::new().keywords(["tea"]).limit(420))
         .await
         .unwrap();
-    let rows: Vec<_> = job.download().try_collect().await.unwrap();
+    let rows: Vec<_> = job.rows().file().try_collect().await.unwrap();
     assert_same_rows(&rows, &expected(&env.sim, job.id()));
     let requests = env.sim.requests();
     assert_eq!(
@@ -131,7 +132,7 @@ async fn a_download_that_breaks_off_resumes_without_duplicates() {
         .submit(&GoogleSerpBody::new().keywords(["tea"]).limit(3000))
         .await
         .unwrap();
-    let rows: Vec<_> = job.download().try_collect().await.unwrap();
+    let rows: Vec<_> = job.rows().file().try_collect().await.unwrap();
     let positions: Vec<u64> = rows
         .iter()
         .map(|r| r.position.as_ref().unwrap().get())
@@ -185,7 +186,8 @@ fn results_yield_exactly_the_simulators_rows_for_any_count_and_concurrency() {
                 let job = env.client.submit(&body).await.unwrap();
                 let rows: Vec<_> = env
                     .client
-                    .results_raw(job.id())
+                    .rows::<serde_json::Value>(job.id())
+                    .pages()
                     .try_collect()
                     .await
                     .unwrap();

@@ -1,0 +1,306 @@
+//! One way to read a job's rows: [`Client::rows`] and [`JobHandle::rows`](crate::JobHandle::rows)
+//! return a [`Rows`], a stream with options.
+//!
+//! Where the rows come from is chosen once, from the job's record: a `finished` job with a
+//! `data.json` link is read from the file (one request, constant memory, falling back to the
+//! pages when the file cannot be had); any other job (running, stopped, failed, or finished
+//! without a link) from the paged results. Either way the rows are counted against the ended
+//! job's `dataRowsCount` and come out in order, each exactly once. `.pages()` and `.file()`
+//! force a source; `.concurrency(n)` sets how many pages are fetched at once.
+//!
+//! The row type is a type parameter: any `DeserializeOwned` type (a scraper's row type,
+//! `serde_json::Value`, your own struct) or [`RowJson`], the row's bytes as the API sent them.
+
+use std::marker::PhantomData;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+
+use futures::stream::{self, BoxStream, Stream, StreamExt};
+use hasdata_model::decode::{self, DecodeError};
+use hasdata_model::{Job, JobId, JobStatus};
+use serde::de::DeserializeOwned;
+
+use crate::client::Client;
+use crate::error::{Error, Result};
+use crate::raw::RowJson;
+
+/// Where a job's rows are read from.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum RowSource {
+    /// `data.json` when the job has `finished` and its record links the file; the paged
+    /// results otherwise (a running job's rows so far, a stopped or failed job's rows, a
+    /// finished job without a link).
+    #[default]
+    Auto,
+    /// `data.json` only (falling back to the pages if the file breaks or expires); a job that
+    /// has not finished, or has no link, is [`Error::NoDownload`].
+    File,
+    /// The paged results API only.
+    Pages,
+}
+
+/// A type a job's rows can be read as: [`RowJson`] (the bytes the API sent, for exports that
+/// must not change them), or any `DeserializeOwned` type, decoded straight from the pages or
+/// the file. Implemented for those; not meant to be implemented elsewhere.
+pub trait RowType: Send + Sized + 'static {
+    /// The rows of a job's results pages.
+    #[doc(hidden)]
+    fn from_pages(read: PageRead) -> BoxStream<'static, Result<Self>>;
+    /// One row read from `data.json`, the `index`th of job `id`.
+    #[doc(hidden)]
+    fn from_json(row: RowJson, index: u64, id: JobId) -> Result<Self>;
+}
+
+/// What a paged read needs; built by [`Rows`] only.
+#[doc(hidden)]
+#[derive(Debug)]
+pub struct PageRead {
+    client: Client,
+    id: JobId,
+    concurrency: usize,
+    known: Option<Job>,
+}
+
+impl RowType for RowJson {
+    fn from_pages(read: PageRead) -> BoxStream<'static, Result<Self>> {
+        read.client
+            .raw_page_rows(read.id, read.concurrency, read.known)
+    }
+
+    fn from_json(row: RowJson, _index: u64, _id: JobId) -> Result<Self> {
+        Ok(row)
+    }
+}
+
+impl<T: DeserializeOwned + Send + 'static> RowType for T {
+    fn from_pages(read: PageRead) -> BoxStream<'static, Result<Self>> {
+        read.client
+            .typed_page_rows(read.id, read.concurrency, read.known)
+    }
+
+    fn from_json(row: RowJson, index: u64, id: JobId) -> Result<Self> {
+        decode::from_slice::<T>(row.as_bytes()).map_err(|e: DecodeError| Error::Decode {
+            source: e.within(&format!("data.json row {index}")),
+            job_id: Some(id),
+        })
+    }
+}
+
+/// A job's rows: a [`Stream`] of `Result<R>`, with options set before the first row is asked
+/// for. Made by [`Client::rows`] and [`JobHandle::rows`](crate::JobHandle::rows).
+///
+/// The stream ends with [`Error::Incomplete`] when an ended job's rows come short of its
+/// `dataRowsCount`, and with [`Error::RepeatedRow`] when the pages repeat a row; a running
+/// job's rows so far cannot be checked. Dropping it stops the reading, not the job.
+///
+/// ```
+/// # #[tokio::main]
+/// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// # let sim = hasdata_sim::Simulator::start(hasdata_sim::SimConfig {
+/// #     job_duration: std::time::Duration::ZERO,
+/// #     ..Default::default()
+/// # }).await?;
+/// use hasdata_jobs::prelude::*;
+/// use hasdata_jobs::RowJson;
+///
+/// let client = Client::builder().api_key(sim.api_key()).base_url(sim.base_url()).build()?;
+/// let job = client.submit(&GoogleSerpBody::new().keywords(["coffee"]).limit(30)).await?;
+/// job.wait(PollPolicy::fast()).await?;
+///
+/// // Typed, from data.json (the job finished):
+/// let rows: Vec<GoogleSerpRow> = job.rows().try_collect().await?;
+/// // The same rows from the pages, 8 at once, as the bytes the API sent:
+/// let raw: Vec<RowJson> = client.rows(job.id()).pages().concurrency(8).try_collect().await?;
+/// assert_eq!(rows.len(), raw.len());
+/// # Ok(())
+/// # }
+/// ```
+#[must_use = "a Rows reads nothing until it is polled as a stream"]
+pub struct Rows<R> {
+    client: Client,
+    id: JobId,
+    source: RowSource,
+    concurrency: usize,
+    known: Option<Job>,
+    started: Option<BoxStream<'static, Result<R>>>,
+    row: PhantomData<fn() -> R>,
+}
+
+impl<R> std::fmt::Debug for Rows<R> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Rows")
+            .field("id", &self.id)
+            .field("source", &self.source)
+            .field("concurrency", &self.concurrency)
+            .field("started", &self.started.is_some())
+            .finish()
+    }
+}
+
+impl<R: RowType> Rows<R> {
+    pub(crate) fn new(client: Client, id: JobId) -> Self {
+        let concurrency = client.inner.page_concurrency;
+        Rows {
+            client,
+            id,
+            source: RowSource::Auto,
+            concurrency,
+            known: None,
+            started: None,
+            row: PhantomData,
+        }
+    }
+
+    /// Reads from the paged results API only.
+    pub fn pages(self) -> Self {
+        self.source(RowSource::Pages)
+    }
+
+    /// Reads from `data.json` only (see [`RowSource::File`]).
+    pub fn file(self) -> Self {
+        self.source(RowSource::File)
+    }
+
+    /// Reads from `source` (default [`RowSource::Auto`]).
+    pub fn source(mut self, source: RowSource) -> Self {
+        self.source = source;
+        self
+    }
+
+    /// Result pages fetched at once (default: the client's
+    /// [`page_concurrency`](crate::ClientBuilder::page_concurrency); at least 1).
+    pub fn concurrency(mut self, pages: usize) -> Self {
+        self.concurrency = pages.max(1);
+        self
+    }
+
+    /// The same rows read as another type, such as [`RowJson`] or `serde_json::Value`.
+    pub fn read_as<T: RowType>(self) -> Rows<T> {
+        Rows {
+            client: self.client,
+            id: self.id,
+            source: self.source,
+            concurrency: self.concurrency,
+            known: self.known,
+            started: None,
+            row: PhantomData,
+        }
+    }
+
+    /// The job's record just read by the caller: the source is chosen and the rows checked by
+    /// it, without a status call of its own.
+    pub(crate) fn known(mut self, job: Job) -> Self {
+        self.known = Some(job);
+        self
+    }
+
+    /// The job these rows are of.
+    pub fn job_id(&self) -> JobId {
+        self.id
+    }
+
+    /// The rows as a boxed stream (what polling the `Rows` itself does).
+    pub fn into_stream(self) -> BoxStream<'static, Result<R>> {
+        match self.started {
+            Some(stream) => stream,
+            None => self.open(),
+        }
+    }
+
+    fn open(&self) -> BoxStream<'static, Result<R>> {
+        let (client, id, concurrency) = (self.client.clone(), self.id, self.concurrency);
+        let known = self.known.clone();
+        match self.source {
+            RowSource::Pages => R::from_pages(PageRead {
+                client,
+                id,
+                concurrency,
+                known,
+            }),
+            RowSource::File => file::<R>(&client, id, concurrency, known),
+            RowSource::Auto => stream::once(async move {
+                let job = match known {
+                    Some(job) => job,
+                    None => match client.status(id).await {
+                        Ok(job) => job,
+                        Err(error) => {
+                            return stream::iter([Err(error.with_job(id))]).boxed();
+                        }
+                    },
+                };
+                let linked = job.data.as_ref().is_some_and(|links| links.json.is_some());
+                if job.status == JobStatus::Finished && linked {
+                    file::<R>(&client, id, concurrency, Some(job))
+                } else {
+                    R::from_pages(PageRead {
+                        client,
+                        id,
+                        concurrency,
+                        known: Some(job),
+                    })
+                }
+            })
+            .flatten()
+            .boxed(),
+        }
+    }
+}
+
+/// `data.json`'s rows read as `R`.
+fn file<R: RowType>(
+    client: &Client,
+    id: JobId,
+    concurrency: usize,
+    known: Option<Job>,
+) -> BoxStream<'static, Result<R>> {
+    let mut index = 0u64;
+    client
+        .file_rows(id, concurrency, known)
+        .map(move |row| {
+            let at = index;
+            index += 1;
+            row.and_then(|row| R::from_json(row, at, id))
+        })
+        .boxed()
+}
+
+impl<R: RowType> Stream for Rows<R> {
+    type Item = Result<R>;
+
+    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        let this = &mut *self;
+        let stream = match &mut this.started {
+            Some(stream) => stream,
+            None => this.started.insert(this.open()),
+        };
+        stream.poll_next_unpin(cx)
+    }
+}
+
+impl Client {
+    /// A job's rows, read as `R`: a scraper's row type, `serde_json::Value`, your own
+    /// `Deserialize` type, or [`RowJson`] for the bytes as sent. See [`Rows`] for the options
+    /// (`.pages()`, `.file()`, `.concurrency(n)`) and the checks.
+    ///
+    /// ```
+    /// # #[tokio::main]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let sim = hasdata_sim::Simulator::start(hasdata_sim::SimConfig {
+    /// #     job_duration: std::time::Duration::ZERO,
+    /// #     ..Default::default()
+    /// # }).await?;
+    /// use hasdata_jobs::prelude::*;
+    ///
+    /// let client = Client::builder().api_key(sim.api_key()).base_url(sim.base_url()).build()?;
+    /// # let id = client.submit(&ContactsBody::new(["https://example.com/about"])).await?.id();
+    /// # client.wait(id, PollPolicy::fast()).await?;
+    /// // Only the id is known (from the ledger, another process): name the row type.
+    /// let rows: Vec<serde_json::Value> = client.rows(id).try_collect().await?;
+    /// assert_eq!(rows[0]["url"], "https://example.com/about");
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn rows<R: RowType>(&self, id: impl Into<JobId>) -> Rows<R> {
+        Rows::new(self.clone(), id.into())
+    }
+}
