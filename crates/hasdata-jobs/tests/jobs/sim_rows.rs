@@ -4,8 +4,8 @@
 use std::time::Duration;
 
 use futures::TryStreamExt;
-use hasdata_model::bodies::GoogleSerpBody;
 use hasdata_jobs::RowJson;
+use hasdata_model::bodies::GoogleSerpBody;
 use hasdata_sim::SimConfig;
 use proptest::prelude::*;
 use proptest::test_runner::{Config, TestRunner};
