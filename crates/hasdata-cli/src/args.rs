@@ -542,17 +542,23 @@ pub struct QueueResolveArgs {
 pub enum SinkKind {
     /// One JSONL file per job, OUT_DIR/JOBID.jsonl.
     Jsonl,
+    /// One row per result in the --sink-table of the --ledger database: (job id, row index,
+    /// row as jsonb), stored once per job and index.
+    Postgres,
 }
 
 /// `hasdata worker`: drain the shared queue.
 #[derive(Debug, Args)]
 pub struct WorkerArgs {
-    /// Where the sink writes.
+    /// Where the jsonl sink writes (required for it).
     #[arg(long, value_name = "DIR")]
-    pub out_dir: PathBuf,
+    pub out_dir: Option<PathBuf>,
     /// How rows are stored.
     #[arg(long, value_enum, default_value_t = SinkKind::Jsonl)]
     pub sink: SinkKind,
+    /// The table of `--sink postgres` (`name` or `schema.name`), created when missing.
+    #[arg(long, value_name = "TABLE", default_value = "hasdata_rows")]
+    pub sink_table: String,
     /// Items this worker carries at once.
     #[arg(long, default_value_t = 8)]
     pub concurrency: usize,

@@ -19,12 +19,14 @@
 
 mod error;
 mod item;
+mod pg_sink;
 mod queue;
 pub mod sink;
 mod worker;
 
 pub use error::{FleetError, Result};
 pub use item::{Claimed, ItemState, NewItem, canonical_body, item_digest};
+pub use pg_sink::PgSink;
 pub use queue::{
     AddReport, CLAIM_LOCK, DEFAULT_MAX_RUNNING, ItemSummary, MIGRATION_TABLE, Queue, QueueStatus,
     Resolution, SCHEMA_VERSION, connect_pool,

@@ -7,7 +7,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use hasdata_fleet::{
-    ItemState, JsonlSink, NewItem, Queue, Resolution, Sink, Worker, WorkerConfig, connect_pool,
+    ItemState, JsonlSink, NewItem, PgSink, Queue, Resolution, Sink, Worker, WorkerConfig,
+    connect_pool,
 };
 use hasdata_jobs::{JobLedger, Submitted};
 use hasdata_ledger::{PostgresLedger, SentJobId};
@@ -234,17 +235,29 @@ pub async fn resolve(ctx: &Ctx, args: &QueueResolveArgs) -> Result<(), Failure> 
     Ok(())
 }
 
-fn sink(args: &WorkerArgs) -> Result<Arc<dyn Sink>, Failure> {
+async fn sink(args: &WorkerArgs, ledger: &PostgresLedger) -> Result<Arc<dyn Sink>, Failure> {
     Ok(match args.sink {
-        SinkKind::Jsonl => Arc::new(JsonlSink::new(&args.out_dir).map_err(fleet_failure)?),
+        SinkKind::Jsonl => {
+            let dir = args
+                .out_dir
+                .as_ref()
+                .ok_or_else(|| Failure::usage("--sink jsonl writes files: give --out-dir DIR"))?;
+            Arc::new(JsonlSink::new(dir).map_err(fleet_failure)?)
+        }
+        // The same database and pool as the queue and the ledger.
+        SinkKind::Postgres => Arc::new(
+            PgSink::new(ledger.pool().clone(), &args.sink_table)
+                .await
+                .map_err(fleet_failure)?,
+        ),
     })
 }
 
 /// `hasdata worker`: runs until SIGTERM or Ctrl-C (then hands its leases back), or with
 /// `--exit-when-idle` until nothing is left.
 pub async fn worker(ctx: &Ctx, args: &WorkerArgs) -> Result<(), Failure> {
-    let sink = sink(args)?;
     let (queue, ledger) = open(ctx).await?;
+    let sink = sink(args, &ledger).await?;
     let client = ctx.client(ledger, 4)?;
     let config = WorkerConfig {
         lease: Duration::from_secs_f64(args.lease),
@@ -255,10 +268,17 @@ pub async fn worker(ctx: &Ctx, args: &WorkerArgs) -> Result<(), Failure> {
         exit_when_idle: args.exit_when_idle,
         ..WorkerConfig::new()
     };
+    let into = match args.sink {
+        SinkKind::Jsonl => args
+            .out_dir
+            .as_ref()
+            .map(|dir| dir.display().to_string())
+            .unwrap_or_default(),
+        SinkKind::Postgres => format!("table {}", args.sink_table),
+    };
     ctx.note(format!(
-        "worker {} draining the queue into {} ({})",
+        "worker {} draining the queue into {into} ({})",
         config.worker_id,
-        args.out_dir.display(),
         sink.name()
     ));
     let worker = Worker::new(queue, client, sink, config);

@@ -92,3 +92,71 @@ async fn an_unreachable_postgres_ledger_fails_without_showing_its_password() {
     assert!(ran.stderr.contains("app:***@127.0.0.1:1"), "{}", ran.stderr);
     assert_eq!(shell.sim.submits(), 0, "nothing sent without a ledger");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_worker_stores_every_row_once_in_a_postgres_table() {
+    let Some(url) = database().await else { return };
+    let shell = Shell::quick().await;
+    let bodies = shell.file(
+        "bodies.jsonl",
+        "{\"urls\": [\"https://a.example\"]}\n{\"urls\": [\"https://b.example\", \"https://c.example\"]}\n{\"urls\": [\"https://d.example\"]}\n",
+    );
+    let added = shell
+        .run(&[
+            "--ledger", &url, "queue", "add", "contacts", "--bodies", &bodies,
+        ])
+        .await;
+    assert_eq!(added.code, 0, "{}", added.stderr);
+    let mut args = vec![
+        "--ledger",
+        &url,
+        "worker",
+        "--sink",
+        "postgres",
+        "--sink-table",
+        "warehouse_rows",
+        "--exit-when-idle",
+        "--idle-poll",
+        "0.1",
+    ];
+    args.extend(Shell::FAST);
+    let worked = shell.run(&args).await;
+    assert_eq!(worked.code, 0, "{}", worked.stderr);
+    assert!(!worked.stderr.contains(PASSWORD) && !worked.stdout.contains(PASSWORD));
+
+    let (db, connection) = tokio_postgres::connect(&url, tokio_postgres::NoTls)
+        .await
+        .unwrap();
+    tokio::spawn(connection);
+    let per_job: Vec<(String, i64, i64, i64)> = db
+        .query(
+            "SELECT job_id, count(*), count(DISTINCT row_index), max(row_index)
+               FROM warehouse_rows GROUP BY job_id ORDER BY job_id",
+            &[],
+        )
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| (r.get(0), r.get(1), r.get(2), r.get(3)))
+        .collect();
+    assert_eq!(per_job.len(), 3, "one set of rows per job: {per_job:?}");
+
+    // Each job's rows are exactly what the simulator reports it produced, indexed 0..n.
+    let client = hasdata_jobs::Client::builder()
+        .api_key(crate::KEY)
+        .base_url(shell.sim.base_url())
+        .build()
+        .unwrap();
+    for (job_id, count, distinct, max_index) in &per_job {
+        let job = client
+            .status(hasdata_model::JobId::from(job_id.parse::<u64>().unwrap()))
+            .await
+            .unwrap();
+        let expected = job.data_rows_count.get() as i64;
+        assert_eq!(
+            (*count, *distinct, *max_index),
+            (expected, expected, expected - 1),
+            "job {job_id}"
+        );
+    }
+}
