@@ -174,3 +174,64 @@ async fn a_password_in_the_url_is_never_shown() {
     .unwrap_err();
     assert!(!format!("{error} {error:?}").contains("hunter2"), "{error}");
 }
+
+/// Figures for docs/scale-out.md, not a pass/fail check (timings never are):
+/// `cargo test -p hasdata-ledger --features postgres --test postgres -- --ignored --nocapture`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "a measurement; run by hand with --ignored --nocapture"]
+async fn measure_write_ahead_round_trips() {
+    use std::time::Instant;
+    const SUBMITS: usize = 2000;
+    const WRITERS: usize = 16;
+
+    async fn run(ledger: Arc<dyn JobLedger>) -> f64 {
+        let started = Instant::now();
+        let mut tasks = tokio::task::JoinSet::new();
+        for writer in 0..WRITERS {
+            let ledger = ledger.clone();
+            tasks.spawn(async move {
+                for n in (writer..SUBMITS).step_by(WRITERS) {
+                    let key = format!("bench-{n}");
+                    ledger
+                        .record_intent(&Intent::new(
+                            &key,
+                            "contacts",
+                            b"{\"urls\":[\"https://a\"]}",
+                            None,
+                        ))
+                        .await
+                        .unwrap();
+                    ledger
+                        .record_submitted(&key, &conformance::submitted(json!(100_000 + n)))
+                        .await
+                        .unwrap();
+                }
+            });
+        }
+        while let Some(done) = tasks.join_next().await {
+            done.unwrap();
+        }
+        SUBMITS as f64 / started.elapsed().as_secs_f64()
+    }
+
+    let started = Instant::now();
+    let Some(pg) = TestPg::shared().await else {
+        return;
+    };
+    let cluster = started.elapsed();
+    let started = Instant::now();
+    let url = pg.fresh_database().await;
+    let database = started.elapsed();
+    let started = Instant::now();
+    let ledger = PostgresLedger::connect(&url, "http://sim").await.unwrap();
+    let migrate = started.elapsed();
+    let postgres = run(Arc::new(ledger)).await;
+    let dir = tempfile::tempdir().unwrap();
+    let sqlite =
+        hasdata_ledger::SqliteLedger::open(&dir.path().join("l.sqlite"), "http://sim").unwrap();
+    let sqlite = run(Arc::new(sqlite)).await;
+    println!(
+        "cluster start {cluster:?}; CREATE DATABASE {database:?}; connect+migrate {migrate:?}\n\
+         write-ahead submits (intent + submitted, {WRITERS} writers): postgres {postgres:.0}/s, sqlite {sqlite:.0}/s"
+    );
+}

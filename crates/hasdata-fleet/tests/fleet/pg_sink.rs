@@ -127,3 +127,34 @@ async fn a_bad_table_name_is_refused_before_any_sql() {
     let error = PgSink::new(pool, "rows; DROP TABLE x").await.unwrap_err();
     assert!(error.to_string().contains("--sink-table"), "{error}");
 }
+
+/// Figures for docs/scale-out.md, not a pass/fail check:
+/// `cargo test -p hasdata-fleet --test fleet measure_pg_sink -- --ignored --nocapture`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "a measurement; run by hand with --ignored --nocapture"]
+async fn measure_pg_sink_rows_per_second() {
+    use std::time::Instant;
+    const ROWS: u64 = 200_000;
+    let Some(pg) = TestPg::shared().await else {
+        return;
+    };
+    let url = pg.fresh_database().await;
+    let sink = PgSink::new(connect_pool(&url, 2).unwrap(), "rows")
+        .await
+        .unwrap();
+    let row = json!({"email": "someone@example.com", "url": "https://site.example/contact", "phones": ["+1 555 0100"], "n": 12345});
+    let row = row.to_string();
+    let started = Instant::now();
+    let mut writer = sink.begin(&job("1")).await.unwrap();
+    for index in 0..ROWS {
+        writer.write_row(index, row.as_bytes()).await.unwrap();
+    }
+    let streamed = started.elapsed();
+    writer.commit().await.unwrap();
+    let total = started.elapsed();
+    println!(
+        "PgSink: {ROWS} rows of {} bytes: streamed in {streamed:?}, committed in {total:?} = {:.0} rows/s",
+        row.len(),
+        ROWS as f64 / total.as_secs_f64()
+    );
+}
