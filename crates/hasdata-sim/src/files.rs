@@ -7,6 +7,7 @@ use bytes::Bytes;
 use futures::stream::{self, BoxStream, StreamExt};
 use serde_json::Value;
 
+use crate::cache::{Key, RenderCache};
 use crate::jobs::SimJob;
 use crate::mix;
 use crate::rows;
@@ -115,20 +116,37 @@ pub fn check(path: &str, secret: u64) -> FileRequest {
     FileRequest::Valid { job, rows, format }
 }
 
-/// The bytes of a file, produced chunk by chunk as the client reads.
-pub fn stream(job: SimJob, rows: u64, format: Format) -> BoxStream<'static, Bytes> {
+/// The bytes of a file, produced chunk by chunk as the client reads. A file's chunks never
+/// change (the link fixes its row count), so each is rendered once and then served from
+/// `cache` while it has room.
+pub fn stream(
+    job: SimJob,
+    rows: u64,
+    format: Format,
+    cache: std::sync::Arc<RenderCache>,
+) -> BoxStream<'static, Bytes> {
     let chunks = rows.div_ceil(ROWS_PER_CHUNK);
+    let key = move |chunk| Key::Chunk {
+        job: job.id,
+        rows,
+        json: format == Format::Json,
+        chunk,
+    };
     match format {
         Format::Json => {
             let body = stream::iter(0..chunks).map(move |chunk| {
-                let start = chunk * ROWS_PER_CHUNK;
-                let end = (start + ROWS_PER_CHUNK).min(rows);
-                let mut text = String::new();
-                for index in start..end {
-                    text.push_str(if index == 0 { "[\n" } else { ",\n" });
-                    text.push_str(&rows::row(job.scraper, &job.input, job.id, index).to_string());
-                }
-                Bytes::from(text)
+                cache.get_or_render(key(chunk), true, || {
+                    let start = chunk * ROWS_PER_CHUNK;
+                    let end = (start + ROWS_PER_CHUNK).min(rows);
+                    let mut out = Vec::with_capacity(end.saturating_sub(start) as usize * 512);
+                    for index in start..end {
+                        out.extend_from_slice(if index == 0 { b"[\n" } else { b",\n" });
+                        let row = rows::row(job.scraper, &job.input, job.id, index);
+                        // Writing a JSON value into a Vec cannot fail.
+                        let _ = serde_json::to_writer(&mut out, &row);
+                    }
+                    Bytes::from(out)
+                })
             });
             let close = stream::once(async move {
                 Bytes::from_static(if rows == 0 { b"[]\n" } else { b"\n]\n" })
@@ -140,16 +158,18 @@ pub fn stream(job: SimJob, rows: u64, format: Format) -> BoxStream<'static, Byte
             let header_line = csv_line(header.iter().map(String::as_str));
             let head = stream::once(async move { header_line });
             let body = stream::iter(0..chunks).map(move |chunk| {
-                let start = chunk * ROWS_PER_CHUNK;
-                let end = (start + ROWS_PER_CHUNK).min(rows);
-                let mut out = Vec::new();
-                for index in start..end {
-                    let row = rows::row(job.scraper, &job.input, job.id, index);
-                    let cells: Vec<String> =
-                        header.iter().map(|column| cell(row.get(column))).collect();
-                    out.extend_from_slice(&csv_line(cells.iter().map(String::as_str)));
-                }
-                Bytes::from(out)
+                cache.get_or_render(key(chunk), true, || {
+                    let start = chunk * ROWS_PER_CHUNK;
+                    let end = (start + ROWS_PER_CHUNK).min(rows);
+                    let mut out = Vec::new();
+                    for index in start..end {
+                        let row = rows::row(job.scraper, &job.input, job.id, index);
+                        let cells: Vec<String> =
+                            header.iter().map(|column| cell(row.get(column))).collect();
+                        out.extend_from_slice(&csv_line(cells.iter().map(String::as_str)));
+                    }
+                    Bytes::from(out)
+                })
             });
             head.chain(body).boxed()
         }

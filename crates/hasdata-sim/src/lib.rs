@@ -18,6 +18,7 @@
 //! # }
 //! ```
 
+mod cache;
 mod checks;
 pub mod cli;
 mod faults;
@@ -84,6 +85,9 @@ pub struct SimConfig {
     pub first_job_id: u64,
     /// The response shapes: the seed page's by default; see [`Shape`].
     pub shape: Shape,
+    /// Bytes of rendered results pages and download-file chunks of ended jobs kept for
+    /// repeated reads (oldest dropped first); 0 renders every request afresh.
+    pub render_cache_bytes: usize,
 }
 
 impl SimConfig {
@@ -122,6 +126,7 @@ impl Default for SimConfig {
             credits: 10_000_000,
             first_job_id: 416_349,
             shape: Shape::default(),
+            render_cache_bytes: 128 * 1024 * 1024,
         }
     }
 }
@@ -154,6 +159,7 @@ impl Simulator {
             storage_base: format!("http://{storage_addr}"),
             file_secret: mix::mix(&[config.seed, 0xF11E5]),
             submits: AtomicU64::new(0),
+            cache: Arc::new(cache::RenderCache::new(config.render_cache_bytes)),
             first_submit_seen: std::sync::atomic::AtomicBool::new(false),
             key_seen_by_storage: AtomicU64::new(0),
             requests: Mutex::new(BTreeMap::new()),
@@ -199,6 +205,9 @@ pub struct Bookkeeping {
     pub job_bytes: usize,
     /// Webhook delivery attempts logged.
     pub webhook_log_entries: usize,
+    /// Bytes of rendered pages and file chunks cached, at most
+    /// [`SimConfig::render_cache_bytes`].
+    pub cached_bytes: usize,
 }
 
 impl SimHandle {
@@ -286,6 +295,7 @@ impl SimHandle {
             jobs: self.shared.store.len(),
             job_bytes: self.shared.store.held_bytes(),
             webhook_log_entries: self.shared.webhooks.entries().len(),
+            cached_bytes: self.shared.cache.held_bytes(),
         }
     }
 

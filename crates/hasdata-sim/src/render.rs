@@ -4,6 +4,7 @@
 
 use std::time::Duration;
 
+use bytes::Bytes;
 use serde_json::{Value, json};
 use time::{OffsetDateTime, UtcOffset};
 
@@ -125,8 +126,9 @@ pub fn result_row(job: &SimJob, index: u64, shape: &Shape) -> Value {
     })
 }
 
-/// A results page: rows `(page-1)*limit ..` of the `visible` rows, with the full `meta`.
-/// `reported_total` is what `meta.total` says (it may lag behind `visible`).
+/// A results page: rows `(page-1)*limit ..` of the `visible` rows, with the full `meta`
+/// first, as the seed shows it. `reported_total` is what `meta.total` says (it may lag behind
+/// `visible`). Written straight into one buffer, row by row: no page-sized `Value` tree.
 pub fn results_page(
     job: &SimJob,
     visible: u64,
@@ -134,28 +136,35 @@ pub fn results_page(
     page: u64,
     limit: u64,
     shape: &Shape,
-) -> Value {
+) -> Bytes {
     let last_page = visible.div_ceil(limit).max(1);
     let start = (page - 1).saturating_mul(limit);
     let end = start.saturating_add(limit).min(visible);
-    let data: Vec<Value> = (start..end)
-        .map(|index| result_row(job, index, shape))
-        .collect();
     let url = |p: u64| format!("/?page={p}");
-    json!({
-        "meta": {
-            "total": reported_total,
-            "perPage": limit,
-            "currentPage": page,
-            "lastPage": last_page,
-            "firstPage": 1,
-            "firstPageUrl": url(1),
-            "lastPageUrl": url(last_page),
-            "nextPageUrl": if page < last_page { json!(url(page + 1)) } else { Value::Null },
-            "previousPageUrl": if page > 1 { json!(url(page - 1)) } else { Value::Null },
-        },
-        "data": data,
-    })
+    let meta = json!({
+        "total": reported_total,
+        "perPage": limit,
+        "currentPage": page,
+        "lastPage": last_page,
+        "firstPage": 1,
+        "firstPageUrl": url(1),
+        "lastPageUrl": url(last_page),
+        "nextPageUrl": if page < last_page { json!(url(page + 1)) } else { Value::Null },
+        "previousPageUrl": if page > 1 { json!(url(page - 1)) } else { Value::Null },
+    });
+    let mut out = Vec::with_capacity(256 + end.saturating_sub(start) as usize * 512);
+    out.extend_from_slice(b"{\"meta\":");
+    // Writing JSON values into a Vec cannot fail.
+    let _ = serde_json::to_writer(&mut out, &meta);
+    out.extend_from_slice(b",\"data\":[");
+    for index in start..end {
+        if index > start {
+            out.push(b',');
+        }
+        let _ = serde_json::to_writer(&mut out, &result_row(job, index, shape));
+    }
+    out.extend_from_slice(b"]}");
+    Bytes::from(out)
 }
 
 /// An API error body, in the shape HasData uses.

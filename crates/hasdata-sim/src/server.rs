@@ -23,6 +23,7 @@ use tokio::task::AbortHandle;
 use tokio::time::Instant;
 
 use crate::SimConfig;
+use crate::cache::{self, RenderCache};
 use crate::checks;
 use crate::faults::{Endpoint, FaultInjector, Injected};
 use crate::files::{self, FileRequest, Format};
@@ -48,6 +49,8 @@ pub(crate) struct Shared {
     pub storage_base: String,
     pub file_secret: u64,
     pub submits: AtomicU64,
+    /// Rendered pages and file chunks of ended jobs.
+    pub cache: Arc<RenderCache>,
     /// Whether a submit got past the checks yet (shape `first-submit-429`).
     pub first_submit_seen: AtomicBool,
     pub key_seen_by_storage: AtomicU64,
@@ -113,6 +116,16 @@ fn full(bytes: impl Into<Bytes>) -> SimBody {
 
 fn json_response(status: StatusCode, value: &Value) -> SimResponse {
     let mut response = http::Response::new(full(value.to_string()));
+    *response.status_mut() = status;
+    response.headers_mut().insert(
+        header::CONTENT_TYPE,
+        header::HeaderValue::from_static("application/json"),
+    );
+    response
+}
+
+fn bytes_response(status: StatusCode, bytes: Bytes) -> SimResponse {
+    let mut response = http::Response::new(full(bytes));
     *response.status_mut() = status;
     response.headers_mut().insert(
         header::CONTENT_TYPE,
@@ -418,17 +431,27 @@ fn results(shared: &Shared, id: u64, query: &str) -> SimResponse {
         }
         _ => snapshot.rows,
     };
-    json_response(
-        StatusCode::OK,
-        &render::results_page(
-            &job,
-            snapshot.rows,
-            reported_total,
-            page,
-            limit,
-            &shared.config.shape,
-        ),
-    )
+    let key = cache::Key::Page {
+        job: id,
+        page,
+        limit,
+        visible: snapshot.rows,
+        total: reported_total,
+    };
+    // An ended job's pages never change: rendered once, then served from the cache.
+    let bytes = shared
+        .cache
+        .get_or_render(key, snapshot.phase.is_terminal(), || {
+            render::results_page(
+                &job,
+                snapshot.rows,
+                reported_total,
+                page,
+                limit,
+                &shared.config.shape,
+            )
+        });
+    bytes_response(StatusCode::OK, bytes)
 }
 
 fn stop(shared: &Shared, id: u64) -> SimResponse {
@@ -503,8 +526,8 @@ pub(crate) async fn storage(shared: Arc<Shared>, request: http::Request<Incoming
         Format::Csv => "text/csv",
         _ => "application/json",
     };
-    let chunks =
-        files::stream(job, rows, format).map(|bytes| Ok::<_, io::Error>(Frame::data(bytes)));
+    let chunks = files::stream(job, rows, format, shared.cache.clone())
+        .map(|bytes| Ok::<_, io::Error>(Frame::data(bytes)));
     let body = if injected == Injected::Reset {
         // A few chunks, then the connection breaks.
         BodyExt::boxed_unsync(StreamBody::new(chunks.take(2).chain(reset_after_flush())))
