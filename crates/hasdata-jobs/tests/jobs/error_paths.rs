@@ -193,6 +193,40 @@ async fn a_wait_gives_up_after_max_consecutive_errors_with_the_id() {
     assert_eq!(*polls.lock().unwrap(), 5);
 }
 
+/// Polls still failing when the deadline comes end the wait with the deadline error (the id,
+/// the time waited, the last status seen), not with the last poll's own error.
+#[tokio::test(start_paused = true)]
+async fn transient_failures_past_the_deadline_end_with_the_deadline_error() {
+    let (mock, polls) = failing_from(2);
+    let client = Client::builder()
+        .api_key("k")
+        .transport(Arc::new(mock))
+        .retry_policy(RetryPolicy::never())
+        .build()
+        .unwrap();
+    let policy = PollPolicy {
+        max_consecutive_errors: 100,
+        jitter: 0.0,
+        deadline: Duration::from_secs(120),
+        ..PollPolicy::default()
+    };
+    let error = client.wait(JobId::from(1), policy).await.unwrap_err();
+    match &error {
+        Error::WaitDeadline {
+            job_id,
+            waited,
+            last_status,
+        } => {
+            assert_eq!(*job_id, JobId::from(1));
+            assert_eq!(*waited, Duration::from_secs(120));
+            assert_eq!(last_status.as_ref(), Some(&JobStatus::InProgress));
+        }
+        other => panic!("expected the deadline error: {other:?}"),
+    }
+    // 0 (ok), then failures at 10, 25, 47.5, 81.25 and the last one at the deadline, 120.
+    assert_eq!(*polls.lock().unwrap(), 6);
+}
+
 #[test]
 fn http_webhooks_are_refused_against_the_real_host() {
     for base in [
