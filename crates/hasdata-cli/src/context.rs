@@ -170,6 +170,9 @@ impl Ctx {
             .base_url(&self.global.base_url)
             .ledger(ledger)
             .page_concurrency(page_concurrency)
+            // A 429 on a submit (the concurrency cap) is waited out for as long as it takes:
+            // Ctrl-C ends the wait.
+            .concurrency_cap_wait(std::time::Duration::MAX)
             .retry_policy(call_retries())
             .allow_http_webhooks(local)
             .build()

@@ -379,6 +379,9 @@ impl Worker {
                         .unwrap_or_else(|| format!("queue item {id}")),
                 )),
                 idempotency_key: Some(key.clone()),
+                // The queue waits out the cap itself (the item goes back, the lease is
+                // freed): the first 429 comes back here.
+                concurrency_cap_wait: Some(Duration::ZERO),
             };
             let outcome = self
                 .client

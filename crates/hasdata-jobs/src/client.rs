@@ -31,6 +31,10 @@ const MAX_ERROR_BODY: usize = 64 * 1024;
 /// (see `docs/benchmarks.md`). Polls past the limit queue and go out when a request ends.
 pub const DEFAULT_MAX_REQUESTS: usize = 32;
 
+/// How long a submit waits out HasData's concurrency cap (429) by default: an hour, as long as
+/// a wait's default deadline. Slots free up as the account's jobs end.
+pub const DEFAULT_CONCURRENCY_CAP_WAIT: Duration = Duration::from_secs(3600);
+
 /// A client of the Scraper Jobs API. Cheap to clone: clones share one connection pool.
 ///
 /// ```
@@ -75,6 +79,8 @@ pub(crate) struct Inner {
     pub ledger: Arc<dyn JobLedger>,
     pub page_concurrency: usize,
     pub allow_http_webhooks: bool,
+    /// How long a submit waits out 429 (the concurrency cap) in all.
+    pub concurrency_cap_wait: Duration,
     /// One permit per request in flight (held until its body is read or dropped).
     pub requests: Arc<tokio::sync::Semaphore>,
     key: ApiKey,
@@ -107,6 +113,7 @@ pub struct ClientBuilder {
     max_requests: usize,
     timeout: Option<Duration>,
     allow_http_webhooks: bool,
+    concurrency_cap_wait: Duration,
 }
 
 impl fmt::Debug for ClientBuilder {
@@ -137,6 +144,7 @@ impl Default for ClientBuilder {
             max_requests: DEFAULT_MAX_REQUESTS,
             timeout: None,
             allow_http_webhooks: false,
+            concurrency_cap_wait: DEFAULT_CONCURRENCY_CAP_WAIT,
         }
     }
 }
@@ -258,6 +266,17 @@ impl ClientBuilder {
         self
     }
 
+    /// How long a submit refused with 429 waits for a free slot, in all (default
+    /// [`DEFAULT_CONCURRENCY_CAP_WAIT`], 1 hour; `Duration::ZERO` returns the first 429;
+    /// `Duration::MAX` waits for as long as it takes). A 429 on a submit is HasData's
+    /// concurrency cap: every slot of the account is busy and no job was created, so the body
+    /// is sent again (same intent, same key) once `Retry-After` has passed, or after a
+    /// backoff from 1 s to 30 s. [`SubmitOptions`](crate::SubmitOptions) sets it per submit.
+    pub fn concurrency_cap_wait(mut self, wait: Duration) -> Self {
+        self.concurrency_cap_wait = wait;
+        self
+    }
+
     /// Builds the client. Fails without a key or with a base URL that is not absolute.
     pub fn build(self) -> Result<Client> {
         let key = match self.api_key {
@@ -324,6 +343,7 @@ impl ClientBuilder {
                 ledger: ledger.unwrap_or_else(|| Arc::new(MemoryLedger::new())),
                 page_concurrency: self.page_concurrency,
                 allow_http_webhooks: self.allow_http_webhooks,
+                concurrency_cap_wait: self.concurrency_cap_wait,
                 requests: Arc::new(tokio::sync::Semaphore::new(self.max_requests)),
                 key,
             }),

@@ -67,7 +67,9 @@ pub mod webhooks;
 /// Re-exported so one dependency and one import cover the common path.
 pub use hasdata_model as model;
 
-pub use client::{Client, ClientBuilder, DEFAULT_BASE_URL, DEFAULT_MAX_REQUESTS};
+pub use client::{
+    Client, ClientBuilder, DEFAULT_BASE_URL, DEFAULT_CONCURRENCY_CAP_WAIT, DEFAULT_MAX_REQUESTS,
+};
 pub use error::{Error, Result};
 pub use json_array::{ArraySplitter, Elements, SplitError, compact_into};
 #[cfg(feature = "postgres")]

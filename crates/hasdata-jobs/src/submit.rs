@@ -1,15 +1,16 @@
 //! Submitting a job: validate, record the intent, send once, record the id before returning.
 
 use std::marker::PhantomData;
+use std::time::Duration;
 
 use bytes::Bytes;
 use hasdata_model::bodies::JobBody;
 use hasdata_model::{Job, JobId, Scraper, ScraperKind, ValidateOptions, decode};
-use http::Method;
+use http::{Method, StatusCode};
 use serde::Deserialize;
 use serde_json::Value;
 
-use crate::client::Client;
+use crate::client::{Answer, Client};
 use crate::error::{Error, Result};
 use crate::ledger::{BodyDigest, Intent, IntentState, Origin, SentJobId, Submitted};
 use crate::poll::PollPolicy;
@@ -106,6 +107,9 @@ impl<S: Scraper> From<&JobHandle<S>> for JobId {
     }
 }
 
+/// The longest pause between submits refused with 429 (without a longer `Retry-After`).
+const MAX_CAP_BACKOFF: Duration = Duration::from_secs(30);
+
 /// A fresh idempotency key: a random (version 4) UUID, sent as `Idempotency-Key` as HasData's
 /// own CLI does, and the intent's key in the ledger.
 fn idempotency_key() -> String {
@@ -125,6 +129,11 @@ pub struct SubmitOptions {
     /// as [`Error::LedgerUnavailable`]) before anything is sent, so one key is never POSTed
     /// twice by this path.
     pub idempotency_key: Option<String>,
+    /// How long a submit refused with 429 (HasData's concurrency cap; no job created) is
+    /// waited out in all before the 429 is returned; `None` takes the client's
+    /// ([`ClientBuilder::concurrency_cap_wait`](crate::ClientBuilder::concurrency_cap_wait),
+    /// 1 hour by default). `Some(Duration::ZERO)` returns the first 429.
+    pub concurrency_cap_wait: Option<Duration>,
 }
 
 /// Only the id of a submit answer: read before anything else, so no other field (a `null`
@@ -137,6 +146,11 @@ struct IdOnly {
 
 impl Client {
     /// Submits a job. The body is validated first: an invalid body sends nothing.
+    ///
+    /// A 429 (HasData's concurrency cap: every slot of the account is busy, no job was
+    /// created) is waited out, honouring `Retry-After`, for up to
+    /// [`ClientBuilder::concurrency_cap_wait`](crate::ClientBuilder::concurrency_cap_wait)
+    /// (1 hour by default), and the body resent under the same intent.
     ///
     /// Write-ahead: an [`Intent`](crate::Intent) is recorded in the ledger before the POST;
     /// the POST is sent once; the job id is recorded before this returns. An error after the
@@ -163,6 +177,39 @@ impl Client {
     /// # }
     /// ```
     pub async fn submit<B: JobBody>(&self, body: &B) -> Result<JobHandle<B::Scraper>> {
+        self.submit_with(body, &SubmitOptions::default()).await
+    }
+
+    /// [`Client::submit`] with options: where the body came from, the intent's key, how long
+    /// a 429 (the concurrency cap) is waited out.
+    ///
+    /// ```
+    /// # #[tokio::main]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let sim = hasdata_sim::Simulator::start(hasdata_sim::SimConfig {
+    /// #     max_running: 1,
+    /// #     job_duration: std::time::Duration::from_secs(3600),
+    /// #     ..Default::default()
+    /// # }).await?;
+    /// use std::time::Duration;
+    /// use hasdata_jobs::prelude::*;
+    /// use hasdata_jobs::SubmitOptions;
+    ///
+    /// let client = Client::builder().api_key(sim.api_key()).base_url(sim.base_url()).build()?;
+    /// let body = ContactsBody::new(["https://example.com/about"]);
+    /// client.submit(&body).await?; // takes the account's only slot
+    /// // Don't wait for a slot: the 429 comes back at once, and no job was created.
+    /// let now = SubmitOptions { concurrency_cap_wait: Some(Duration::ZERO), ..Default::default() };
+    /// let refused = client.submit_with(&body, &now).await.unwrap_err();
+    /// assert_eq!(refused.status().map(|s| s.as_u16()), Some(429));
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub async fn submit_with<B: JobBody>(
+        &self,
+        body: &B,
+        options: &SubmitOptions,
+    ) -> Result<JobHandle<B::Scraper>> {
         body.validate_with(self.validate_options())?;
         let bytes = serde_json::to_vec(body)
             .map_err(|e| Error::Config(format!("body does not encode: {e}")))?;
@@ -170,7 +217,8 @@ impl Client {
             .submit_bytes(
                 <B::Scraper as Scraper>::KIND,
                 Bytes::from(bytes),
-                Send::Fresh(None, None),
+                Send::Fresh(options.origin.clone(), options.idempotency_key.clone()),
+                self.cap_wait(options),
             )
             .await?;
         Ok(JobHandle {
@@ -203,8 +251,16 @@ impl Client {
             kind,
             Bytes::from(bytes),
             Send::Fresh(options.origin.clone(), options.idempotency_key.clone()),
+            self.cap_wait(options),
         )
         .await
+    }
+
+    /// How long this submit waits out the concurrency cap.
+    fn cap_wait(&self, options: &SubmitOptions) -> Duration {
+        options
+            .concurrency_cap_wait
+            .unwrap_or(self.inner.concurrency_cap_wait)
     }
 
     /// Sends an unresolved (or refused) intent again, with its own idempotency key, after the
@@ -238,7 +294,8 @@ impl Client {
         let value: Value = serde_json::from_slice(&body)
             .map_err(|e| Error::Config(format!("the body of intent {key} is not JSON: {e}")))?;
         kind.validate_json_with(&value, self.validate_options())?;
-        self.submit_bytes(kind, body, Send::Again(key.to_owned()))
+        let wait = self.inner.concurrency_cap_wait;
+        self.submit_bytes(kind, body, Send::Again(key.to_owned()), wait)
             .await
     }
 
@@ -260,7 +317,13 @@ impl Client {
     }
 
     /// The write-ahead submit: intent, POST, outcome.
-    async fn submit_bytes(&self, kind: ScraperKind, body: Bytes, send: Send) -> Result<Job> {
+    async fn submit_bytes(
+        &self,
+        kind: ScraperKind,
+        body: Bytes,
+        send: Send,
+        cap_wait: Duration,
+    ) -> Result<Job> {
         let slug = kind.as_str();
         let ledger = &self.inner.ledger;
         let key = match send {
@@ -281,40 +344,9 @@ impl Client {
                 key
             }
         };
-        let mut request =
-            self.request(Method::POST, &format!("/scrapers/{slug}/jobs"), Some(body))?;
-        if let Ok(value) = http::HeaderValue::from_str(&key) {
-            request.headers_mut().insert("idempotency-key", value);
-        }
-        let answer = match self.exchange(request).await {
-            Ok(answer) => answer,
-            Err(error) if !error.may_have_reached_server() => {
-                self.settle_failed(&key, IntentState::Refused, &format!("never sent: {error}"))
-                    .await;
-                return Err(Error::Transport {
-                    source: error,
-                    job_id: None,
-                });
-            }
-            Err(error) => {
-                let reason = self.scrub(&error.to_string());
-                return Err(self.uncertain(slug, &key, reason).await);
-            }
-        };
-        if answer.status.is_server_error() {
-            let reason = self.api_error(&answer).to_string();
-            return Err(self.uncertain(slug, &key, reason).await);
-        }
-        if !answer.status.is_success() {
-            // 4xx: the server refused the request; no job exists.
-            let error = self.api_error(&answer);
-            self.settle_failed(&key, IntentState::Refused, &error.to_string())
-                .await;
-            return Err(Error::Api {
-                source: error,
-                job_id: None,
-            });
-        }
+        let answer = self
+            .post_waiting_out_the_cap(slug, &key, body, cap_wait)
+            .await?;
         // The id first, from the raw bytes; nothing else in the answer can lose it.
         let sent_id = serde_json::from_slice::<IdOnly>(&answer.body)
             .ok()
@@ -354,6 +386,86 @@ impl Client {
         };
         tracing::info!(job_id = %id, scraper = slug, key = %key, "job submitted");
         self.lenient_record(id, &answer.body, &submitted)
+    }
+
+    /// POSTs the body under `key` until an answer creates a job or says why not. A 429 is
+    /// HasData's concurrency cap: the server created no job, so the intent is marked refused
+    /// while this waits (`Retry-After` when sent, else 1 s doubling to 30 s) and then resent
+    /// under the same key, for at most `cap_wait` in all. The same key, not a new intent:
+    /// it is one logical submit, the ledger keeps one intent for it (a crash while waiting
+    /// leaves it refused, which is true: no job exists), a `--bodies` rerun recognises the
+    /// line by it, and a server that honours `Idempotency-Key` sees one operation. Only the
+    /// final answer is returned; a 429 past `cap_wait` is [`Error::Api`] with status 429.
+    async fn post_waiting_out_the_cap(
+        &self,
+        slug: &str,
+        key: &str,
+        body: Bytes,
+        cap_wait: Duration,
+    ) -> Result<Answer> {
+        let mut waited = Duration::ZERO;
+        let mut backoff = Duration::from_secs(1);
+        loop {
+            let mut request = self.request(
+                Method::POST,
+                &format!("/scrapers/{slug}/jobs"),
+                Some(body.clone()),
+            )?;
+            if let Ok(value) = http::HeaderValue::from_str(key) {
+                request.headers_mut().insert("idempotency-key", value);
+            }
+            let answer = match self.exchange(request).await {
+                Ok(answer) => answer,
+                Err(error) if !error.may_have_reached_server() => {
+                    self.settle_failed(key, IntentState::Refused, &format!("never sent: {error}"))
+                        .await;
+                    return Err(Error::Transport {
+                        source: error,
+                        job_id: None,
+                    });
+                }
+                Err(error) => {
+                    let reason = self.scrub(&error.to_string());
+                    return Err(self.uncertain(slug, key, reason).await);
+                }
+            };
+            if answer.status.is_server_error() {
+                let reason = self.api_error(&answer).to_string();
+                return Err(self.uncertain(slug, key, reason).await);
+            }
+            if answer.status.is_success() {
+                return Ok(answer);
+            }
+            // 4xx: the server refused the request; no job exists.
+            let error = self.api_error(&answer);
+            let pause = error.retry_after.unwrap_or(backoff).min(MAX_CAP_BACKOFF);
+            let busy = answer.status == StatusCode::TOO_MANY_REQUESTS;
+            if !busy || waited.saturating_add(pause) > cap_wait {
+                self.settle_failed(key, IntentState::Refused, &error.to_string())
+                    .await;
+                return Err(Error::Api {
+                    source: error,
+                    job_id: None,
+                });
+            }
+            let reason =
+                format!("{error}; the concurrency cap: resending under the same key in {pause:?}");
+            self.settle_failed(key, IntentState::Refused, &reason).await;
+            tracing::info!(
+                key,
+                scraper = slug,
+                wait_ms = pause.as_millis() as u64,
+                "concurrency cap reached (429, no job created); waiting to resend"
+            );
+            tokio::time::sleep(pause).await;
+            waited += pause;
+            backoff = (backoff * 2).min(MAX_CAP_BACKOFF);
+            self.inner
+                .ledger
+                .record_resend(key)
+                .await
+                .map_err(|source| Error::LedgerUnavailable { source })?;
+        }
     }
 
     /// The submit record, decoded; when some field does not decode, a record with the id and

@@ -16,16 +16,16 @@ pub async fn run(ctx: &Ctx, args: &RunArgs) -> Result<(), Failure> {
     let policy = poll_policy(&args.poll)?;
     let ledger = ctx.ledger()?;
     let client = ctx.client(ledger.clone(), args.output.concurrency)?;
-    let job = super::submit::submit_waiting_out_429(
-        &client,
-        kind.as_str(),
-        &body,
-        &hasdata_jobs::SubmitOptions {
-            origin: Some(super::submit::body_origin(&args.body)),
-            ..Default::default()
-        },
-    )
-    .await?;
+    let job = client
+        .submit_raw_with(
+            kind.as_str(),
+            &body,
+            &hasdata_jobs::SubmitOptions {
+                origin: Some(super::submit::body_origin(&args.body)),
+                ..Default::default()
+            },
+        )
+        .await?;
     let id = job.id;
     ctx.note(format!("submitted job {id} ({kind})"));
     results::emit_job(

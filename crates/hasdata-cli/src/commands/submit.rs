@@ -7,7 +7,6 @@
 
 use std::path::Path;
 use std::str::FromStr;
-use std::time::Duration;
 
 use futures::StreamExt;
 use futures::stream::FuturesUnordered;
@@ -22,34 +21,6 @@ use crate::context::Ctx;
 use crate::fail::{Failure, code};
 use crate::ledger::Ledger;
 use crate::progress::BulkLine;
-
-/// The longest wait between submits refused with 429.
-const MAX_BACKOFF: Duration = Duration::from_secs(30);
-
-/// Submits, waiting out 429 (the concurrency cap): a 429 proves no job was created, so the
-/// POST is safe to send again (as a new intent: the refused one stays refused).
-pub async fn submit_waiting_out_429(
-    client: &Client,
-    slug: &str,
-    body: &Value,
-    options: &SubmitOptions,
-) -> Result<Job, Error> {
-    let mut delay = Duration::from_secs(1);
-    loop {
-        match client.submit_raw_with(slug, body, options).await {
-            Err(Error::Api { source, .. }) if source.status.as_u16() == 429 => {
-                let wait = source.retry_after.unwrap_or(delay).min(MAX_BACKOFF);
-                tracing::info!(
-                    wait_ms = wait.as_millis() as u64,
-                    "concurrency cap reached; waiting"
-                );
-                tokio::time::sleep(wait).await;
-                delay = (delay * 2).min(MAX_BACKOFF);
-            }
-            other => return other,
-        }
-    }
-}
 
 pub async fn run(ctx: &Ctx, args: &SubmitArgs) -> Result<(), Failure> {
     let kind = ScraperKind::from_str(&args.slug).map_err(|e| Failure::usage(e.to_string()))?;
@@ -73,8 +44,10 @@ pub async fn run(ctx: &Ctx, args: &SubmitArgs) -> Result<(), Failure> {
         origin: Some(body_origin(source)),
         ..Default::default()
     };
-    // A 429 (the concurrency cap) created no job: wait it out, as `run` and bulk submits do.
-    let job = submit_waiting_out_429(&client, kind.as_str(), &body, &options).await?;
+    // A 429 (the concurrency cap) created no job: the library waits it out and resends.
+    let job = client
+        .submit_raw_with(kind.as_str(), &body, &options)
+        .await?;
     // The ledger recorded the id before the submit returned.
     let out = ctx.seen(&job).await;
     ctx.emit(|| job.id.to_string(), out.to_value());
@@ -164,13 +137,10 @@ impl Bulk<'_> {
                     ..Default::default()
                 };
                 in_flight.push(async move {
-                    let result = submit_waiting_out_429(
-                        self.client,
-                        self.kind.as_str(),
-                        &line.body,
-                        &options,
-                    )
-                    .await;
+                    let result = self
+                        .client
+                        .submit_raw_with(self.kind.as_str(), &line.body, &options)
+                        .await;
                     (line.number, result)
                 });
             }

@@ -221,8 +221,13 @@ async fn submit_failures_say_whether_the_job_may_exist() {
             ExpectedRequest::new(Method::POST, "https://api.test/scrapers/contacts/jobs"),
             answer,
         )]);
+        // Not waiting out the 429 (the concurrency cap), to see how it is recorded.
+        let now = hasdata_jobs::SubmitOptions {
+            concurrency_cap_wait: Some(std::time::Duration::ZERO),
+            ..Default::default()
+        };
         let error = client
-            .submit(&ContactsBody::new(["https://a.example"]))
+            .submit_with(&ContactsBody::new(["https://a.example"]), &now)
             .await
             .unwrap_err();
         let state = match (expected, &error) {

@@ -24,18 +24,12 @@ fn quick() -> SimConfig {
 /// lifecycle must work unchanged against every form the docs and live use show. A 429 on the
 /// first submit asks for no wait (`Retry-After: 0`), so the loop stays fast.
 fn shaped() -> impl Iterator<Item = (&'static str, SimConfig)> {
+    // `edge` includes a 429 on the first submit (waited out by the library) and finished jobs
+    // without a data.json link (read from the pages).
     Shape::profiles().into_iter().map(|(name, shape)| {
         let config = SimConfig {
             faults: "retry-after=0".parse().unwrap(),
             ..quick()
-        };
-        // TODO(sdk): the library does not yet wait out a 429 on submit, nor read the pages
-        // when a finished job has no data.json link (the CLI does both); enable these two
-        // `edge` flags here once the SDK change lands.
-        let shape = Shape {
-            first_submit_429: false,
-            no_json_link: false,
-            ..shape
         };
         (name, config.with_shape(shape))
     })
@@ -200,7 +194,7 @@ async fn run_does_submit_wait_and_rows() {
 
 async fn run_does_submit_wait_and_rows_in(shape: &str, config: SimConfig) {
     let env = Env::start(config).await;
-    for source in [RowSource::File, RowSource::Pages] {
+    for source in [RowSource::Auto, RowSource::Pages] {
         let output = env
             .client
             .run(
@@ -318,14 +312,74 @@ async fn the_concurrency_cap_is_a_transient_429() {
         .submit(&ContactsBody::new(["https://a.example"]))
         .await
         .unwrap();
+    // Told not to wait, the submit returns the cap's 429 at once.
+    let now = hasdata_jobs::SubmitOptions {
+        concurrency_cap_wait: Some(Duration::ZERO),
+        ..Default::default()
+    };
     let error = env
         .client
-        .submit(&ContactsBody::new(["https://b.example"]))
+        .submit_with(&ContactsBody::new(["https://b.example"]), &now)
         .await
         .unwrap_err();
     assert_eq!(error.status().map(|s| s.as_u16()), Some(429));
     assert!(error.is_transient());
     assert_eq!(env.sim.submits(), 1);
+    let refused = env.ledger.intents().await.unwrap();
+    assert!(
+        refused
+            .iter()
+            .any(|i| i.state == IntentState::Refused && i.job_id.is_none()),
+        "{refused:?}"
+    );
+}
+
+#[tokio::test]
+async fn a_submit_waits_out_the_concurrency_cap_under_one_intent() {
+    let env = Env::start(SimConfig {
+        job_duration: Duration::from_secs(600),
+        max_running: 1,
+        ..SimConfig::default()
+    })
+    .await;
+    let first = env
+        .client
+        .submit(&ContactsBody::new(["https://a.example"]))
+        .await
+        .unwrap();
+    let client = env.client.clone();
+    let second = tokio::spawn(async move {
+        client
+            .submit(&ContactsBody::new(["https://b.example"]))
+            .await
+    });
+    // Once the cap has refused the second submit, the first job ends and frees its slot.
+    let sim = &env.sim;
+    crate::until("a 429 from the concurrency cap", || async move {
+        sim.fault_counts()
+            .contains_key("submit:concurrency-cap")
+            .then_some(())
+    })
+    .await;
+    first.stop().await.unwrap();
+    let second = second.await.unwrap().unwrap();
+    assert_eq!(env.sim.submits(), 2);
+    // One intent for the second body: refused while it waited, then submitted, same key.
+    let intents = env.ledger.intents().await.unwrap();
+    assert_eq!(intents.len(), 2, "{intents:?}");
+    let entry = intents
+        .iter()
+        .find(|i| i.job_id.as_ref().and_then(|id| id.job_id()) == Some(second.id()))
+        .unwrap();
+    assert_eq!(entry.state, IntentState::Submitted);
+    assert!(entry.attempts >= 2, "{entry:?}");
+    let keys: Vec<Option<String>> = env
+        .sim
+        .created_jobs()
+        .into_iter()
+        .map(|job| job.idempotency_key)
+        .collect();
+    assert_eq!(keys[1].as_deref(), Some(entry.intent.key.as_str()));
 }
 
 #[tokio::test]
