@@ -193,22 +193,32 @@ async fn run_does_submit_wait_and_rows() {
 }
 
 async fn run_does_submit_wait_and_rows_in(shape: &str, config: SimConfig) {
+    let no_json_link = config.shape.no_json_link;
     let env = Env::start(config).await;
-    for source in [RowSource::Auto, RowSource::Pages] {
+    let body = ContactsBody::new(["https://a.example", "https://b.example"]);
+    let options = |source| RunOptions {
+        poll: PollPolicy::fast(),
+        source,
+        stop_on_cancel: false,
+    };
+    for source in [RowSource::Auto, RowSource::File, RowSource::Pages] {
         let output = env
             .client
-            .run(
-                &ContactsBody::new(["https://a.example", "https://b.example"]),
-                RunOptions {
-                    poll: PollPolicy::fast(),
-                    source,
-                    stop_on_cancel: false,
-                },
-            )
+            .run(&body, options(source))
             .await
             .unwrap_or_else(|e| panic!("{shape} {source:?}: {e}"));
         assert_eq!(output.job.status, JobStatus::Finished);
-        let rows: Vec<_> = output.rows.try_collect().await.unwrap();
+        let rows: Result<Vec<_>, _> = output.rows.try_collect().await;
+        if no_json_link && source == RowSource::File {
+            // `File` asks for data.json only; `Auto` (the default) reads the pages instead.
+            let error = rows.expect_err("no data.json link, so no file");
+            assert!(
+                matches!(error, Error::NoDownload { .. }),
+                "{shape}: {error}"
+            );
+            continue;
+        }
+        let rows = rows.unwrap_or_else(|e| panic!("{shape} {source:?}: {e}"));
         assert_eq!(rows.len(), 2, "{shape} {source:?}");
     }
 }
