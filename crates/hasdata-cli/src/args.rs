@@ -545,6 +545,9 @@ pub enum SinkKind {
     /// One row per result in the --sink-table of the --ledger database: (job id, row index,
     /// row as jsonb), stored once per job and index.
     Postgres,
+    /// One Parquet file per job, OUT_DIR/JOBID.parquet: columns from the row schema, nested
+    /// values as JSON text, anything else in `extra`.
+    Parquet,
 }
 
 /// `hasdata worker`: drain the shared queue.

@@ -19,6 +19,8 @@
 
 mod error;
 mod item;
+#[cfg(feature = "parquet")]
+pub mod parquet;
 mod pg_sink;
 mod queue;
 pub mod sink;

@@ -235,15 +235,20 @@ pub async fn resolve(ctx: &Ctx, args: &QueueResolveArgs) -> Result<(), Failure> 
     Ok(())
 }
 
+/// `--out-dir`, which the file sinks need.
+fn out_dir<'a>(args: &'a WorkerArgs, sink: &str) -> Result<&'a std::path::Path, Failure> {
+    args.out_dir
+        .as_deref()
+        .ok_or_else(|| Failure::usage(format!("--sink {sink} writes files: give --out-dir DIR")))
+}
+
 async fn sink(args: &WorkerArgs, ledger: &PostgresLedger) -> Result<Arc<dyn Sink>, Failure> {
     Ok(match args.sink {
-        SinkKind::Jsonl => {
-            let dir = args
-                .out_dir
-                .as_ref()
-                .ok_or_else(|| Failure::usage("--sink jsonl writes files: give --out-dir DIR"))?;
-            Arc::new(JsonlSink::new(dir).map_err(fleet_failure)?)
-        }
+        SinkKind::Jsonl => Arc::new(JsonlSink::new(out_dir(args, "jsonl")?).map_err(fleet_failure)?),
+        SinkKind::Parquet => Arc::new(
+            hasdata_fleet::parquet::ParquetSink::new(out_dir(args, "parquet")?)
+                .map_err(fleet_failure)?,
+        ),
         // The same database and pool as the queue and the ledger.
         SinkKind::Postgres => Arc::new(
             PgSink::new(ledger.pool().clone(), &args.sink_table)

@@ -272,3 +272,198 @@ async fn three_workers_killed_at_random_lose_nothing_and_submit_nothing_twice() 
         shell.sim.requests().get("submit")
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn queue_commands_and_a_parquet_worker() {
+    let Some(pg) = TestPg::shared().await else {
+        return;
+    };
+    let url = pg.fresh_database().await;
+    let shell = Shell::quick().await;
+    let run = |args: &[&str]| {
+        let mut command = shell.command(args);
+        command.env("HASDATA_LEDGER", &url);
+        let output = command.output().unwrap();
+        (
+            output.status.code().unwrap_or(-1),
+            String::from_utf8_lossy(&output.stdout).into_owned(),
+            String::from_utf8_lossy(&output.stderr).into_owned(),
+        )
+    };
+    // A bad line adds nothing and names the line.
+    let bad = shell.file(
+        "bad.jsonl",
+        "{\"urls\": [\"https://a.example\"]}\n\n{\"urls\": 5}\n",
+    );
+    let (code, _, stderr) = run(&["queue", "add", "contacts", "--bodies", &bad]);
+    assert_eq!(code, 2, "{stderr}");
+    assert!(stderr.contains("bad.jsonl:3"), "{stderr}");
+    let good = shell.file(
+        "good.jsonl",
+        "{\"urls\": [\"https://a.example\"]}\n{\"urls\": [\"https://b.example\", \"https://c.example\"]}\n",
+    );
+    let (code, stdout, stderr) = run(&["queue", "add", "contacts", "--bodies", &good]);
+    assert_eq!(code, 0, "{stderr}");
+    assert_eq!(stdout.trim(), "added 2 items, 0 already queued");
+    let (_, stdout, _) = run(&["--json", "queue", "status"]);
+    let status: serde_json::Value = serde_json::from_str(stdout.trim()).unwrap();
+    assert_eq!(status["counts"]["queued"], 2);
+    assert_eq!(status["total"], 2);
+    assert_eq!(status["maxRunning"], 5, "the default cap");
+
+    let out = shell.path("pq");
+    let (code, _, stderr) = run(&[
+        "worker",
+        "--out-dir",
+        out.to_str().unwrap(),
+        "--sink",
+        "parquet",
+        "--exit-when-idle",
+        "--idle-poll",
+        "0.05",
+        "--poll-initial",
+        "0.05",
+        "--poll-cap",
+        "0.2",
+    ]);
+    assert_eq!(code, 0, "{stderr}");
+    let files: Vec<_> = std::fs::read_dir(&out)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    assert_eq!(files.len(), 2);
+    for file in files {
+        let bytes = std::fs::read(&file).unwrap();
+        assert!(
+            bytes.starts_with(b"PAR1") && bytes.ends_with(b"PAR1"),
+            "{}",
+            file.display()
+        );
+    }
+    let (_, stdout, _) = run(&["--json", "queue", "list", "--state", "done"]);
+    assert_eq!(stdout.lines().count(), 2);
+    // Without a PostgreSQL URL the queue commands say what they need.
+    let mut command = shell.command(&["queue", "status"]);
+    let output = command.output().unwrap();
+    assert_eq!(output.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&output.stderr).contains("--ledger postgres://"));
+}
+
+/// Drains `bodies` with `workers` worker processes of `concurrency` each; the wall time.
+async fn drain_with(
+    workers: usize,
+    concurrency: usize,
+    slug: &str,
+    bodies: &str,
+    config: SimConfig,
+) -> Duration {
+    let pg = TestPg::shared().await.unwrap();
+    let url = pg.fresh_database().await;
+    let shell = Shell::start(config).await;
+    let file = shell.file("bodies.jsonl", bodies);
+    let with_db = |args: &[&str]| {
+        let mut command = shell.command(args);
+        command.env("HASDATA_LEDGER", &url);
+        command
+    };
+    assert!(
+        with_db(&["queue", "add", slug, "--bodies", &file])
+            .status()
+            .unwrap()
+            .success()
+    );
+    assert!(with_db(&["queue", "cap", "8"]).status().unwrap().success());
+    let out = shell.path("out");
+    let concurrency = concurrency.to_string();
+    let began = Instant::now();
+    let children: Vec<Child> = (0..workers)
+        .map(|_| {
+            with_db(&[
+                "worker",
+                "--out-dir",
+                out.to_str().unwrap(),
+                "--concurrency",
+                &concurrency,
+                "--exit-when-idle",
+                "--idle-poll",
+                "0.05",
+                "--poll-initial",
+                "0.05",
+                "--poll-cap",
+                "0.2",
+            ])
+            .stdout(Stdio::null())
+            .spawn()
+            .unwrap()
+        })
+        .collect();
+    for mut child in children {
+        let status = tokio::task::block_in_place(|| child.wait().unwrap());
+        assert!(status.success());
+    }
+    let took = began.elapsed();
+    assert!(shell.sim.peak_running() <= 8);
+    took
+}
+
+/// Fleet against single process on the same simulator, for docs/scale-out.md:
+/// `cargo test -p hasdata-cli --test cli fleet_throughput -- --ignored --nocapture`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "a measurement; run by hand for docs/scale-out.md"]
+async fn fleet_throughput() {
+    // API-bound: 1 s jobs, cap 8, few rows each.
+    let jobs = 120;
+    let bodies: String = (0..jobs)
+        .map(|i| {
+            format!(
+                "{}\n",
+                serde_json::json!({"urls": [format!("https://t{i}.example")]})
+            )
+        })
+        .collect();
+    let api_bound = || SimConfig {
+        job_duration: Duration::from_secs(1),
+        max_running: CAP,
+        ..SimConfig::default()
+    };
+    // Client-bound: jobs end at once with 5,000 rows each to collect.
+    let heavy_jobs = 40;
+    let heavy: String = (0..heavy_jobs)
+        .map(|i| {
+            format!(
+                "{}\n",
+                serde_json::json!({"urls": [format!("https://h{i}.example")], "limit": 5000})
+            )
+        })
+        .collect();
+    let client_bound = || SimConfig {
+        job_duration: Duration::ZERO,
+        max_running: CAP,
+        ..SimConfig::default()
+    };
+    for (name, count, slug, text, config) in [
+        (
+            "api-bound",
+            jobs,
+            "contacts",
+            &bodies,
+            api_bound as fn() -> SimConfig,
+        ),
+        (
+            "client-bound",
+            heavy_jobs,
+            "crawler",
+            &heavy,
+            client_bound as fn() -> SimConfig,
+        ),
+    ] {
+        let single = drain_with(1, 8, slug, text, config()).await;
+        let fleet = drain_with(3, 4, slug, text, config()).await;
+        let rate = |d: Duration| count as f64 / d.as_secs_f64() * 60.0;
+        eprintln!(
+            "{name}: {count} jobs; 1 worker x8: {single:?} ({:.0} jobs/min); 3 workers x4: {fleet:?} ({:.0} jobs/min)",
+            rate(single),
+            rate(fleet)
+        );
+    }
+}

@@ -3,6 +3,7 @@
 
 #![allow(clippy::unwrap_used, missing_docs)]
 
+mod measure;
 mod pg_sink;
 mod queue;
 mod worker;
