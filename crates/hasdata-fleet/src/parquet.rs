@@ -244,11 +244,10 @@ impl ParquetWriter {
                     let values = &taken[n - 2];
                     match self.columns[n - 2].1 {
                         ColumnKind::Text => {
-                            let (v, l) = optional(values.iter().map(|v| {
-                                v.as_ref()
-                                    .and_then(Value::as_str)
-                                    .map(|s| ByteArray::from(s))
-                            }));
+                            let (v, l) =
+                                optional(values.iter().map(|v| {
+                                    v.as_ref().and_then(Value::as_str).map(ByteArray::from)
+                                }));
                             out.typed::<ByteArrayType>().write_batch(&v, Some(&l), None)
                         }
                         ColumnKind::Json => {

@@ -244,7 +244,9 @@ fn out_dir<'a>(args: &'a WorkerArgs, sink: &str) -> Result<&'a std::path::Path, 
 
 async fn sink(args: &WorkerArgs, ledger: &PostgresLedger) -> Result<Arc<dyn Sink>, Failure> {
     Ok(match args.sink {
-        SinkKind::Jsonl => Arc::new(JsonlSink::new(out_dir(args, "jsonl")?).map_err(fleet_failure)?),
+        SinkKind::Jsonl => {
+            Arc::new(JsonlSink::new(out_dir(args, "jsonl")?).map_err(fleet_failure)?)
+        }
         SinkKind::Parquet => Arc::new(
             hasdata_fleet::parquet::ParquetSink::new(out_dir(args, "parquet")?)
                 .map_err(fleet_failure)?,
@@ -274,7 +276,7 @@ pub async fn worker(ctx: &Ctx, args: &WorkerArgs) -> Result<(), Failure> {
         ..WorkerConfig::new()
     };
     let into = match args.sink {
-        SinkKind::Jsonl => args
+        SinkKind::Jsonl | SinkKind::Parquet => args
             .out_dir
             .as_ref()
             .map(|dir| dir.display().to_string())
