@@ -1,7 +1,6 @@
 //! `hasdata queue ...` and `hasdata worker`: thin over hasdata-fleet. The queue and the ledger
 //! share one PostgreSQL database, named by `--ledger postgres://...` (or `HASDATA_LEDGER`).
 
-use std::io::BufRead;
 use std::str::FromStr;
 use std::sync::Arc;
 use std::time::Duration;
@@ -57,12 +56,14 @@ pub async fn add(ctx: &Ctx, args: &QueueAddArgs) -> Result<(), Failure> {
     let options = ValidateOptions {
         allow_http_webhooks: !ctx.global.base_url.contains(hasdata_jobs::HASDATA_HOST),
     };
-    let reader: Box<dyn BufRead> = if args.bodies == "-" {
-        Box::new(std::io::BufReader::new(std::io::stdin()))
+    let bytes = if args.bodies == "-" {
+        let mut bytes = Vec::new();
+        std::io::Read::read_to_end(&mut std::io::stdin(), &mut bytes)
+            .map_err(|e| Failure::usage(format!("--bodies -: {e}")))?;
+        bytes
     } else {
-        let file = std::fs::File::open(&args.bodies)
-            .map_err(|e| Failure::usage(format!("--bodies {}: {e}", args.bodies)))?;
-        Box::new(std::io::BufReader::new(file))
+        std::fs::read(&args.bodies)
+            .map_err(|e| Failure::usage(format!("--bodies {}: {e}", args.bodies)))?
     };
     let source = if args.bodies == "-" {
         "stdin".to_owned()
@@ -71,13 +72,10 @@ pub async fn add(ctx: &Ctx, args: &QueueAddArgs) -> Result<(), Failure> {
     };
     // Every line is read and checked before anything is added: a bad line adds nothing.
     let mut items = Vec::new();
-    for (index, line) in reader.lines().enumerate() {
-        let line = line.map_err(|e| Failure::usage(format!("--bodies {}: {e}", args.bodies)))?;
-        if line.trim().is_empty() {
-            continue;
-        }
-        let at = format!("{}:{}", args.bodies, index + 1);
-        let body: Value = serde_json::from_str(&line)
+    for (number, line) in super::jsonl_lines(&bytes) {
+        let line = line.map_err(|e| Failure::usage(format!("{}: {e}", args.bodies)))?;
+        let at = format!("{}:{number}", args.bodies);
+        let body: Value = serde_json::from_str(line)
             .map_err(|e| Failure::usage(format!("{at}: not JSON: {e}")))?;
         if !body.is_object() {
             return Err(Failure::usage(format!("{at}: a body is a JSON object")));
@@ -87,7 +85,7 @@ pub async fn add(ctx: &Ctx, args: &QueueAddArgs) -> Result<(), Failure> {
         items.push(NewItem {
             slug: kind.as_str().to_owned(),
             body,
-            origin: Some(format!("{source}:{}", index + 1)),
+            origin: Some(format!("{source}:{number}")),
         });
     }
     let (queue, _) = open(ctx).await?;

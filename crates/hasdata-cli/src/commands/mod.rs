@@ -47,8 +47,29 @@ pub fn read_body(source: &str) -> Result<Value, Failure> {
         std::fs::read_to_string(source)
             .map_err(|e| Failure::usage(format!("cannot read the body {source}: {e}")))?
     };
-    serde_json::from_str(&text)
+    serde_json::from_str(text.strip_prefix(BOM).unwrap_or(&text))
         .map_err(|e| Failure::usage(format!("the body {source} is not JSON: {e}")))
+}
+
+/// The byte order mark some Windows editors put first in a UTF-8 file; not part of the JSON.
+const BOM: &str = "\u{feff}";
+
+/// The lines of a JSONL file (a `--bodies` file), numbered from 1, blank ones left out: a
+/// leading byte order mark and the `\r` of CRLF endings are not part of a line, and a line that
+/// is not UTF-8 is an error naming its number (the rest of the file is still read, so every
+/// problem can be told at once).
+pub fn jsonl_lines(bytes: &[u8]) -> impl Iterator<Item = (u64, Result<&str, String>)> {
+    let bytes = bytes.strip_prefix(BOM.as_bytes()).unwrap_or(bytes);
+    bytes
+        .split(|b| *b == b'\n')
+        .enumerate()
+        .map(|(index, line)| {
+            let line = line.strip_suffix(b"\r").unwrap_or(line);
+            let text = std::str::from_utf8(line)
+                .map_err(|e| format!("line {}: not UTF-8: {e}", index + 1));
+            (index as u64 + 1, text)
+        })
+        .filter(|(_, text)| text.as_ref().map_or(true, |t| !t.trim().is_empty()))
 }
 
 fn seconds(flag: &str, value: f64) -> Result<Duration, Failure> {
@@ -152,5 +173,27 @@ impl Signals {
             }
             crate::fail::code::INTERRUPTED
         }
+    }
+}
+
+#[cfg(test)]
+mod jsonl_tests {
+    use super::jsonl_lines;
+
+    #[test]
+    fn a_bom_crlf_and_blank_lines_are_not_content_and_bad_utf8_names_its_line() {
+        let bytes = b"\xef\xbb\xbf{\"a\":1}\r\n\r\n  \n{\"b\":\xff}\n{\"c\":3}";
+        let lines: Vec<_> = jsonl_lines(bytes).collect();
+        assert_eq!(lines.len(), 3, "{lines:?}");
+        assert_eq!(lines[0], (1, Ok("{\"a\":1}")));
+        assert_eq!(lines[1].0, 4);
+        assert!(
+            lines[1]
+                .1
+                .as_ref()
+                .unwrap_err()
+                .starts_with("line 4: not UTF-8")
+        );
+        assert_eq!(lines[2], (5, Ok("{\"c\":3}")));
     }
 }

@@ -300,22 +300,25 @@ impl Bulk<'_> {
 /// jobs running and the rest unsent.
 /// `-` reads stdin to its end first.
 fn read_lines(kind: ScraperKind, path: &Path) -> Result<Vec<Line>, Failure> {
-    let text = if path.as_os_str() == "-" {
-        let mut text = String::new();
-        std::io::Read::read_to_string(&mut std::io::stdin(), &mut text)
+    let bytes = if path.as_os_str() == "-" {
+        let mut bytes = Vec::new();
+        std::io::Read::read_to_end(&mut std::io::stdin(), &mut bytes)
             .map_err(|e| Failure::usage(format!("cannot read --bodies from stdin: {e}")))?;
-        text
+        bytes
     } else {
-        std::fs::read_to_string(path)
+        std::fs::read(path)
             .map_err(|e| Failure::usage(format!("cannot read {}: {e}", path.display())))?
     };
     let mut lines = Vec::new();
     let mut problems = Vec::new();
-    for (index, line) in text.lines().enumerate() {
-        let number = index as u64 + 1;
-        if line.trim().is_empty() {
-            continue;
-        }
+    for (number, line) in super::jsonl_lines(&bytes) {
+        let line = match line {
+            Ok(line) => line,
+            Err(problem) => {
+                problems.push(problem);
+                continue;
+            }
+        };
         match serde_json::from_str::<Value>(line) {
             Ok(body) => match kind.validate_json(&body) {
                 Ok(()) => lines.push(Line { number, body }),

@@ -311,3 +311,38 @@ async fn bodies_dash_reads_the_lines_from_stdin() {
     assert!(String::from_utf8_lossy(&output.stderr).contains("line 2"));
     assert_eq!(shell.sim.submits(), 6);
 }
+
+/// A bodies file saved by a Windows editor (a byte order mark, CRLF endings) is read as the
+/// lines it holds; a line that is not UTF-8 is named by its number, with every other problem,
+/// and nothing is sent.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bodies_with_a_bom_and_crlf_are_read_and_a_non_utf8_line_is_named() {
+    let shell = Shell::quick().await;
+    let windows = shell.path("windows.jsonl");
+    let text = bodies(2).replace('\n', "\r\n");
+    std::fs::write(
+        &windows,
+        [b"\xef\xbb\xbf".as_slice(), text.as_bytes(), b"\r\n"].concat(),
+    )
+    .unwrap();
+    let ran = shell
+        .run(&["submit", "contacts", "--bodies", windows.to_str().unwrap()])
+        .await;
+    assert_eq!(ran.code, 0, "{}", ran.stderr);
+    assert_eq!(shell.sim.submits(), 2);
+
+    let broken = shell.path("broken.jsonl");
+    let mut bytes = bodies(3).into_bytes();
+    bytes.extend_from_slice(b"\n{\"urls\": [\"https://x.example/\xff\"]}\n{\"urls\": [oops\n");
+    std::fs::write(&broken, bytes).unwrap();
+    let ran = shell
+        .run(&["submit", "contacts", "--bodies", broken.to_str().unwrap()])
+        .await;
+    assert_eq!(ran.code, 2, "{}", ran.stderr);
+    assert!(
+        ran.stderr.contains("line 4: not UTF-8") && ran.stderr.contains("line 5: not JSON"),
+        "{}",
+        ran.stderr
+    );
+    assert_eq!(shell.sim.submits(), 2, "nothing more was sent");
+}
