@@ -238,8 +238,8 @@ pub struct OutputArgs {
     /// Where the rows come from.
     #[arg(long, value_enum, default_value_t = Source::Auto)]
     pub source: Source,
-    /// Result pages fetched at once.
-    #[arg(long, default_value_t = 4)]
+    /// Result pages fetched at once (8 by default: see docs/benchmarks.md).
+    #[arg(long, default_value_t = hasdata_jobs::DEFAULT_PAGE_CONCURRENCY)]
     pub concurrency: usize,
 }
 

@@ -69,6 +69,7 @@ pub use hasdata_model as model;
 
 pub use client::{
     Client, ClientBuilder, DEFAULT_BASE_URL, DEFAULT_CONCURRENCY_CAP_WAIT, DEFAULT_MAX_REQUESTS,
+    DEFAULT_PAGE_CONCURRENCY,
 };
 pub use error::{Error, Result};
 pub use json_array::{ArraySplitter, Elements, SplitError, compact_into};
