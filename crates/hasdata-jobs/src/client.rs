@@ -14,7 +14,7 @@ use hasdata_transport::{
 use http::{Method, StatusCode, header};
 use serde::de::DeserializeOwned;
 
-use crate::error::{Error, Result};
+use crate::error::{ConfigError, Error, Result};
 use crate::ledger::{JobLedger, MemoryLedger};
 
 /// The real API.
@@ -287,23 +287,21 @@ impl ClientBuilder {
     pub fn build(self) -> Result<Client> {
         let key = match self.api_key {
             Some(Ok(key)) => key,
-            Some(Err(e)) => return Err(Error::Config(e.to_string())),
+            Some(Err(e)) => return Err(ConfigError::InvalidApiKey(e.to_string()).into()),
             None => {
-                return Err(Error::Config(
-                    "no API key: set HASDATA_API_KEY or call api_key()".into(),
-                ));
+                return Err(ConfigError::MissingApiKey.into());
             }
         };
-        let origin = Origin::parse(&self.base_url).map_err(|e| Error::Config(e.to_string()))?;
+        let origin = Origin::parse(&self.base_url).map_err(|e| ConfigError::BaseUrl {
+            url: self.base_url.clone(),
+            reason: e.to_string(),
+        })?;
         if self.allow_http_webhooks
             && origin
                 .host()
                 .eq_ignore_ascii_case(crate::poll::HASDATA_HOST)
         {
-            return Err(Error::Config(
-                "HasData calls https webhook URLs only: allow_http_webhooks is for a simulator"
-                    .into(),
-            ));
+            return Err(ConfigError::HttpWebhooksAgainstHasData.into());
         }
         let bottom: SharedTransport = match self.transport {
             Some(transport) => transport,
@@ -312,11 +310,19 @@ impl ClientBuilder {
                 if let Some(timeout) = self.timeout {
                     builder = builder.timeout(timeout);
                 }
-                Arc::new(builder.build().map_err(|e| Error::Config(e.to_string()))?)
+                Arc::new(
+                    builder
+                        .build()
+                        .map_err(|e| ConfigError::HttpClient(e.to_string()))?,
+                )
             }
         };
-        let keyed = ApiKeyTransport::new(bottom, key.clone(), &self.base_url)
-            .map_err(|e| Error::Config(e.to_string()))?;
+        let keyed = ApiKeyTransport::new(bottom, key.clone(), &self.base_url).map_err(|e| {
+            ConfigError::BaseUrl {
+                url: self.base_url.clone(),
+                reason: e.to_string(),
+            }
+        })?;
         let transport: SharedTransport =
             Arc::new(RetryTransport::new(Arc::new(keyed), self.retry.clone()));
         #[cfg(any(feature = "sqlite", feature = "postgres"))]
@@ -417,9 +423,12 @@ impl Client {
         if body.is_some() {
             builder = builder.header(header::CONTENT_TYPE, "application/json");
         }
-        builder
-            .body(body.unwrap_or_default())
-            .map_err(|e| Error::Config(format!("bad request for {path}: {e}")))
+        builder.body(body.unwrap_or_default()).map_err(|e| {
+            Error::from(ConfigError::Request {
+                path: path.to_owned(),
+                reason: e.to_string(),
+            })
+        })
     }
 
     /// Sends a request and reads the whole answer. A body that breaks off is a

@@ -18,9 +18,10 @@ pub enum Error {
     /// The slug is not a scraper; nothing was sent.
     #[error(transparent)]
     UnknownScraper(#[from] UnknownScraper),
-    /// The client or a policy is misconfigured; nothing was sent.
+    /// The client, a policy or a call's arguments are misconfigured; nothing was sent. The
+    /// [`ConfigError`] says what.
     #[error("invalid configuration: {0}")]
-    Config(String),
+    Config(#[from] ConfigError),
     /// The API answered with an error status.
     #[error("{source}{}", job_suffix(*job_id))]
     Api {
@@ -139,6 +140,84 @@ pub enum Error {
         job_id: JobId,
         /// Its status.
         status: JobStatus,
+    },
+}
+
+/// What is misconfigured, for [`Error::Config`]. Nothing was sent.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[non_exhaustive]
+pub enum ConfigError {
+    /// No API key was given.
+    #[error("no API key: set HASDATA_API_KEY or call api_key()")]
+    MissingApiKey,
+    /// The API key cannot be sent in a header (empty, or not visible ASCII).
+    #[error("{0}")]
+    InvalidApiKey(String),
+    /// The base URL is not an absolute http(s) URL.
+    #[error("base URL {url:?}: {reason}")]
+    BaseUrl {
+        /// The URL as given.
+        url: String,
+        /// Why it is refused.
+        reason: String,
+    },
+    /// `allow_http_webhooks` with the real API, which calls https webhook URLs only.
+    #[error("HasData calls https webhook URLs only: allow_http_webhooks is for a simulator")]
+    HttpWebhooksAgainstHasData,
+    /// The default HTTP client could not be built (its TLS setup).
+    #[error("the HTTP client could not be built: {0}")]
+    HttpClient(String),
+    /// The poll factor is not a finite number of at least 1.
+    #[error("poll factor must be a number >= 1, got {0}")]
+    PollFactor(f64),
+    /// The poll jitter is outside `[0, 1)`.
+    #[error("poll jitter must be in [0, 1), got {0}")]
+    PollJitter(f64),
+    /// The poll cap is shorter than the first interval.
+    #[error("poll cap {cap:?} is shorter than the first interval {initial:?}")]
+    PollCapBelowInitial {
+        /// The cap.
+        cap: Duration,
+        /// The first interval.
+        initial: Duration,
+    },
+    /// A first poll interval under 10 s against api.hasdata.com without `allow_fast_polling`.
+    #[error(
+        "a first poll interval of {0:?} is under HasData's 10 s minimum and spends the account's concurrency cap; set allow_fast_polling to override"
+    )]
+    PollTooFast(Duration),
+    /// The body could not be encoded as JSON.
+    #[error("body does not encode: {0}")]
+    BodyEncoding(String),
+    /// A request could not be built (a path the `http` crate refuses).
+    #[error("bad request for {path}: {reason}")]
+    Request {
+        /// The API path.
+        path: String,
+        /// Why.
+        reason: String,
+    },
+    /// `resend_intent` with a key the ledger does not have.
+    #[error("no submit intent with key {0} in the ledger")]
+    NoSuchIntent(String),
+    /// `resend_intent` on an intent that already created a job.
+    #[error("intent {key} already created job {job}: nothing to resend")]
+    IntentSubmitted {
+        /// The intent's key.
+        key: String,
+        /// The job it created, as sent.
+        job: String,
+    },
+    /// `resend_intent` with a body whose digest is not the intent's.
+    #[error("the body given for intent {0} is not the one first sent (its SHA-256 differs)")]
+    IntentBodyDiffers(String),
+    /// `resend_intent` with a body that is not JSON.
+    #[error("the body of intent {key} is not JSON: {reason}")]
+    IntentBodyNotJson {
+        /// The intent's key.
+        key: String,
+        /// The parser's words.
+        reason: String,
     },
 }
 

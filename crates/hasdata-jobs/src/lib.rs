@@ -71,7 +71,7 @@ pub use client::{
     Client, ClientBuilder, DEFAULT_BASE_URL, DEFAULT_CONCURRENCY_CAP_WAIT, DEFAULT_MAX_REQUESTS,
     DEFAULT_PAGE_CONCURRENCY,
 };
-pub use error::{Error, Result};
+pub use error::{ConfigError, Error, Result};
 pub use json_array::{ArraySplitter, Elements, SplitError, compact_into};
 #[cfg(feature = "postgres")]
 pub use ledger::PostgresLedger;

@@ -7,6 +7,8 @@
 
 use std::time::Duration;
 
+use crate::error::ConfigError;
+
 /// The host whose polling rate is protected.
 pub const HASDATA_HOST: &str = "api.hasdata.com";
 
@@ -80,34 +82,24 @@ impl PollPolicy {
     }
 
     /// Checks the policy before a wait against `host`.
-    pub fn check(&self, host: &str) -> Result<(), String> {
+    pub fn check(&self, host: &str) -> Result<(), ConfigError> {
         if !(self.factor.is_finite() && self.factor >= 1.0) {
-            return Err(format!(
-                "poll factor must be a number >= 1, got {}",
-                self.factor
-            ));
+            return Err(ConfigError::PollFactor(self.factor));
         }
         if !(0.0..1.0).contains(&self.jitter) {
-            return Err(format!(
-                "poll jitter must be in [0, 1), got {}",
-                self.jitter
-            ));
+            return Err(ConfigError::PollJitter(self.jitter));
         }
         if self.cap < self.initial {
-            return Err(format!(
-                "poll cap {:?} is shorter than the first interval {:?}",
-                self.cap, self.initial
-            ));
+            return Err(ConfigError::PollCapBelowInitial {
+                cap: self.cap,
+                initial: self.initial,
+            });
         }
         if host.eq_ignore_ascii_case(HASDATA_HOST)
             && self.initial < MIN_INTERVAL
             && !self.allow_fast_polling
         {
-            return Err(format!(
-                "a first poll interval of {:?} is under HasData's 10 s minimum and spends the account's concurrency cap; \
-                 set allow_fast_polling to override",
-                self.initial
-            ));
+            return Err(ConfigError::PollTooFast(self.initial));
         }
         Ok(())
     }
@@ -133,7 +125,12 @@ mod tests {
             initial: Duration::from_secs(2),
             ..PollPolicy::default()
         };
-        assert!(fast.check("api.hasdata.com").unwrap_err().contains("10 s"));
+        assert!(
+            fast.check("api.hasdata.com")
+                .unwrap_err()
+                .to_string()
+                .contains("10 s")
+        );
         assert!(fast.check("API.HASDATA.COM").is_err());
         assert!(fast.check("127.0.0.1").is_ok());
         let allowed = PollPolicy {
@@ -204,27 +201,45 @@ mod tests {
         assert!(with(|_| {}).is_ok());
         // The factor: at least 1, finite.
         assert!(with(|p| p.factor = 1.0).is_ok());
-        assert!(with(|p| p.factor = 0.99).unwrap_err().contains("factor"));
+        assert!(
+            with(|p| p.factor = 0.99)
+                .unwrap_err()
+                .to_string()
+                .contains("factor")
+        );
         assert!(
             with(|p| p.factor = f64::NAN)
                 .unwrap_err()
+                .to_string()
                 .contains("factor")
         );
         assert!(
             with(|p| p.factor = f64::INFINITY)
                 .unwrap_err()
+                .to_string()
                 .contains("factor")
         );
         // The jitter: in [0, 1).
         assert!(with(|p| p.jitter = 0.0).is_ok());
         assert!(with(|p| p.jitter = 0.99).is_ok());
-        assert!(with(|p| p.jitter = 1.0).unwrap_err().contains("jitter"));
-        assert!(with(|p| p.jitter = -0.01).unwrap_err().contains("jitter"));
+        assert!(
+            with(|p| p.jitter = 1.0)
+                .unwrap_err()
+                .to_string()
+                .contains("jitter")
+        );
+        assert!(
+            with(|p| p.jitter = -0.01)
+                .unwrap_err()
+                .to_string()
+                .contains("jitter")
+        );
         // The cap: not under the first interval; equal is fine.
         assert!(with(|p| p.cap = p.initial).is_ok());
         assert!(
             with(|p| p.cap = p.initial - Duration::from_millis(1))
                 .unwrap_err()
+                .to_string()
                 .contains("cap")
         );
         // Against HasData: the default, and exactly 10 s, are allowed; a hair under is not.

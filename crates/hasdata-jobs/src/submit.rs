@@ -11,7 +11,7 @@ use serde::Deserialize;
 use serde_json::Value;
 
 use crate::client::{Answer, Client};
-use crate::error::{Error, Result};
+use crate::error::{ConfigError, Error, Result};
 use crate::ledger::{BodyDigest, Intent, IntentState, Origin, SentJobId, Submitted};
 use crate::poll::PollPolicy;
 use crate::rows::Rows;
@@ -211,8 +211,8 @@ impl Client {
         options: &SubmitOptions,
     ) -> Result<JobHandle<B::Scraper>> {
         body.validate_with(self.validate_options())?;
-        let bytes = serde_json::to_vec(body)
-            .map_err(|e| Error::Config(format!("body does not encode: {e}")))?;
+        let bytes =
+            serde_json::to_vec(body).map_err(|e| ConfigError::BodyEncoding(e.to_string()))?;
         let record = self
             .submit_bytes(
                 <B::Scraper as Scraper>::KIND,
@@ -245,8 +245,8 @@ impl Client {
     ) -> Result<Job> {
         let kind: ScraperKind = slug.parse()?;
         kind.validate_json_with(body, self.validate_options())?;
-        let bytes = serde_json::to_vec(body)
-            .map_err(|e| Error::Config(format!("body does not encode: {e}")))?;
+        let bytes =
+            serde_json::to_vec(body).map_err(|e| ConfigError::BodyEncoding(e.to_string()))?;
         self.submit_bytes(
             kind,
             Bytes::from(bytes),
@@ -276,23 +276,23 @@ impl Client {
             .intent(key)
             .await
             .map_err(|source| Error::LedgerUnavailable { source })?
-            .ok_or_else(|| {
-                Error::Config(format!("no submit intent with key {key} in the ledger"))
-            })?;
+            .ok_or_else(|| ConfigError::NoSuchIntent(key.to_owned()))?;
         if entry.state == IntentState::Submitted {
-            return Err(Error::Config(format!(
-                "intent {key} already created job {}: nothing to resend",
-                entry.job_id.map(|id| id.to_string()).unwrap_or_default()
-            )));
+            return Err(ConfigError::IntentSubmitted {
+                key: key.to_owned(),
+                job: entry.job_id.map(|id| id.to_string()).unwrap_or_default(),
+            }
+            .into());
         }
         if BodyDigest::of(&body) != entry.intent.digest {
-            return Err(Error::Config(format!(
-                "the body given for intent {key} is not the one first sent (its SHA-256 differs)"
-            )));
+            return Err(ConfigError::IntentBodyDiffers(key.to_owned()).into());
         }
         let kind: ScraperKind = entry.intent.slug.parse()?;
-        let value: Value = serde_json::from_slice(&body)
-            .map_err(|e| Error::Config(format!("the body of intent {key} is not JSON: {e}")))?;
+        let value: Value =
+            serde_json::from_slice(&body).map_err(|e| ConfigError::IntentBodyNotJson {
+                key: key.to_owned(),
+                reason: e.to_string(),
+            })?;
         kind.validate_json_with(&value, self.validate_options())?;
         let wait = self.inner.concurrency_cap_wait;
         self.submit_bytes(kind, body, Send::Again(key.to_owned()), wait)

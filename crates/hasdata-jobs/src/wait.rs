@@ -222,8 +222,8 @@ impl Client {
         policy: PollPolicy,
         credit_cap: Option<u64>,
     ) -> BoxStream<'static, Result<Progress>> {
-        if let Err(message) = policy.check(self.host()) {
-            return stream::once(async move { Err(Error::Config(message)) }).boxed();
+        if let Err(problem) = policy.check(self.host()) {
+            return stream::once(async move { Err(Error::Config(problem)) }).boxed();
         }
         let watch = Watch {
             client: self.clone(),

@@ -549,7 +549,10 @@ async fn polling_faster_than_10s_is_refused_against_hasdata() {
         .await
         .unwrap_err();
     assert!(
-        matches!(error, Error::Config(ref m) if m.contains("10 s")),
+        matches!(
+            error,
+            Error::Config(hasdata_jobs::ConfigError::PollTooFast(_))
+        ),
         "{error}"
     );
     assert!(capture.requests().is_empty());
