@@ -54,6 +54,18 @@ impl Routes {
     }
 }
 
+impl Routes {
+    /// Takes the events held for `job` (oldest first), for its new subscriber.
+    fn claim(&mut self, job: JobId) -> Vec<WebhookEvent> {
+        let Some(earlier) = self.unclaimed.remove(&job) else {
+            return Vec::new();
+        };
+        self.unclaimed_count -= earlier.len();
+        self.unclaimed_order.retain(|j| *j != job);
+        earlier
+    }
+}
+
 /// Splits one receiver's events by job, so many jobs can share one webhook URL.
 pub struct WebhookRouter {
     routes: Arc<Mutex<Routes>>,
@@ -89,12 +101,8 @@ impl WebhookRouter {
     pub fn subscribe(&self, job: JobId) -> BoxStream<'static, WebhookEvent> {
         let (sender, receiver) = mpsc::unbounded_channel();
         let mut routes = self.routes.lock().unwrap_or_else(|e| e.into_inner());
-        if let Some(earlier) = routes.unclaimed.remove(&job) {
-            routes.unclaimed_count -= earlier.len();
-            routes.unclaimed_order.retain(|j| *j != job);
-            for event in earlier {
-                let _ = sender.send(event);
-            }
+        for event in routes.claim(job) {
+            let _ = sender.send(event);
         }
         routes.subscribers.insert(job, sender);
         futures::stream::unfold(receiver, |mut receiver| async move {
@@ -160,5 +168,21 @@ mod tests {
             !routes.unclaimed.contains_key(&JobId::from(5)),
             "an event for a dropped subscriber is not held"
         );
+    }
+
+    #[test]
+    fn claiming_a_jobs_events_takes_them_out_of_the_count_and_the_order() {
+        let mut routes = Routes::default();
+        routes.deliver(event(1));
+        routes.deliver(event(2));
+        routes.deliver(event(2));
+        let claimed = routes.claim(JobId::from(1));
+        assert_eq!(claimed.len(), 1);
+        assert_eq!(routes.unclaimed_count, 2);
+        assert_eq!(routes.unclaimed_order, [JobId::from(2)]);
+        assert!(routes.claim(JobId::from(7)).is_empty());
+        assert_eq!(routes.claim(JobId::from(2)).len(), 2);
+        assert_eq!(routes.unclaimed_count, 0);
+        assert!(routes.unclaimed_order.is_empty());
     }
 }
