@@ -13,5 +13,5 @@ mod receiver;
 mod router;
 
 pub use merge::{MergeOptions, MergedRow, RowOrigin};
-pub use receiver::{ReceivedEvent, ReceiverConfig, ReceiverStats, WebhookReceiver};
+pub use receiver::{ReceivedEvent, ReceiverConfig, ReceiverStats, WebhookReceiver, WebhookService};
 pub use router::WebhookRouter;

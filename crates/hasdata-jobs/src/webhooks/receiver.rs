@@ -12,7 +12,6 @@ use futures::StreamExt;
 use hasdata_model::WebhookEvent;
 use http::{HeaderName, Method, StatusCode, header};
 use http_body_util::{BodyExt, Full, Limited};
-use hyper::body::Incoming;
 use hyper::service::service_fn;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use secrecy::{ExposeSecret, SecretString};
@@ -192,7 +191,8 @@ impl Seen {
 }
 
 struct Shared {
-    path: String,
+    /// The path to answer at; `None` when mounted in the caller's server, which routes.
+    path: Option<String>,
     secret: Option<(HeaderName, SecretString)>,
     max_body: usize,
     body_timeout: Duration,
@@ -218,7 +218,8 @@ pub struct WebhookReceiver {
     path: String,
     events: mpsc::Receiver<ReceivedEvent>,
     shared: Arc<Shared>,
-    task: AbortHandle,
+    /// The server's task; `None` when mounted in the caller's server.
+    task: Option<AbortHandle>,
 }
 
 impl fmt::Debug for WebhookReceiver {
@@ -253,7 +254,31 @@ fn fingerprint(bytes: &[u8]) -> u64 {
 }
 
 impl Shared {
-    fn authorized(&self, request: &http::Request<Incoming>) -> bool {
+    fn new(
+        config: &ReceiverConfig,
+        path: Option<String>,
+    ) -> (Arc<Shared>, mpsc::Receiver<ReceivedEvent>) {
+        let (sender, events) = mpsc::channel(config.queue.max(1));
+        let shared = Arc::new(Shared {
+            path,
+            secret: config.secret.clone(),
+            max_body: config.max_body,
+            body_timeout: config.body_timeout,
+            confirm: config.confirm,
+            confirm_timeout: config.confirm_timeout,
+            closed: AtomicBool::new(false),
+            sender,
+            seen: Mutex::new(Seen {
+                set: HashSet::new(),
+                order: VecDeque::new(),
+                capacity: config.remember.max(1),
+            }),
+            counters: Counters::default(),
+        });
+        (shared, events)
+    }
+
+    fn authorized<B>(&self, request: &http::Request<B>) -> bool {
         let Some((name, secret)) = &self.secret else {
             return true;
         };
@@ -264,16 +289,21 @@ impl Shared {
         bool::from(given.as_bytes().ct_eq(secret.expose_secret().as_bytes()))
     }
 
-    async fn handle(
-        self: Arc<Self>,
-        request: http::Request<Incoming>,
-    ) -> http::Response<Full<Bytes>> {
+    async fn handle<B>(self: Arc<Self>, request: http::Request<B>) -> http::Response<Full<Bytes>>
+    where
+        B: hyper::body::Body,
+        B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+    {
         let c = &self.counters;
         if self.closed.load(Ordering::Relaxed) {
             c.undelivered.fetch_add(1, Ordering::Relaxed);
             return answer(StatusCode::SERVICE_UNAVAILABLE);
         }
-        if request.uri().path() != self.path {
+        if self
+            .path
+            .as_deref()
+            .is_some_and(|path| request.uri().path() != path)
+        {
             c.misrouted.fetch_add(1, Ordering::Relaxed);
             return answer(StatusCode::NOT_FOUND);
         }
@@ -389,23 +419,7 @@ impl WebhookReceiver {
     pub async fn bind(config: ReceiverConfig) -> std::io::Result<WebhookReceiver> {
         let listener = TcpListener::bind(config.addr).await?;
         let addr = listener.local_addr()?;
-        let (sender, events) = mpsc::channel(config.queue.max(1));
-        let shared = Arc::new(Shared {
-            path: config.path.clone(),
-            secret: config.secret,
-            max_body: config.max_body,
-            body_timeout: config.body_timeout,
-            confirm: config.confirm,
-            confirm_timeout: config.confirm_timeout,
-            closed: AtomicBool::new(false),
-            sender,
-            seen: Mutex::new(Seen {
-                set: HashSet::new(),
-                order: VecDeque::new(),
-                capacity: config.remember.max(1),
-            }),
-            counters: Counters::default(),
-        });
+        let (shared, events) = Shared::new(&config, Some(config.path.clone()));
         let serving = shared.clone();
         let places = Arc::new(Semaphore::new(config.max_connections.max(1)));
         let header_timeout = config.header_timeout;
@@ -442,8 +456,27 @@ impl WebhookReceiver {
             path: config.path,
             events,
             shared,
-            task: task.abort_handle(),
+            task: Some(task.abort_handle()),
         })
+    }
+
+    /// A receiver served by your own HTTP server (an axum or hyper app): the
+    /// [`WebhookService`] to mount at a path of your choosing, and the receiver its events
+    /// come out of. The service answers as the standalone server does (secret, limits,
+    /// deduplication, queue), at whatever path it is mounted: the app routes, so
+    /// `config.path` and `config.addr` are not used, nor are the connection limits and
+    /// header timeout, which are the app's server's. [`WebhookReceiver::url`] means nothing
+    /// here: your app's public URL is the webhook URL.
+    pub fn service(config: ReceiverConfig) -> (WebhookService, WebhookReceiver) {
+        let (shared, events) = Shared::new(&config, None);
+        let receiver = WebhookReceiver {
+            addr: config.addr,
+            path: config.path,
+            events,
+            shared: shared.clone(),
+            task: None,
+        };
+        (WebhookService { shared }, receiver)
     }
 
     /// The address it listens on.
@@ -508,6 +541,48 @@ impl WebhookReceiver {
 
 impl Drop for WebhookReceiver {
     fn drop(&mut self) {
-        self.task.abort();
+        if let Some(task) = &self.task {
+            task.abort();
+        }
+    }
+}
+
+/// The webhook receiver as a `tower::Service` (from [`WebhookReceiver::service`]): any
+/// `http::Request<B>` with an `http_body::Body` in, the receiver's answer out, never an error.
+/// Cheap to clone; every clone feeds the same receiver. With axum:
+/// `Router::new().route_service("/hasdata-hook", service)`; with hyper:
+/// `hyper_util::service::TowerToHyperService::new(service)`.
+#[derive(Clone)]
+pub struct WebhookService {
+    shared: Arc<Shared>,
+}
+
+impl fmt::Debug for WebhookService {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("WebhookService").finish_non_exhaustive()
+    }
+}
+
+impl<B> tower_service::Service<http::Request<B>> for WebhookService
+where
+    B: hyper::body::Body + Send + 'static,
+    B::Data: Send,
+    B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+{
+    type Response = http::Response<Full<Bytes>>;
+    type Error = Infallible;
+    type Future = futures::future::BoxFuture<'static, Result<Self::Response, Infallible>>;
+
+    fn poll_ready(
+        &mut self,
+        _cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Result<(), Infallible>> {
+        // Always ready: a full queue is answered 503, per request.
+        std::task::Poll::Ready(Ok(()))
+    }
+
+    fn call(&mut self, request: http::Request<B>) -> Self::Future {
+        let shared = self.shared.clone();
+        Box::pin(async move { Ok(shared.handle(request).await) })
     }
 }

@@ -400,3 +400,82 @@ async fn a_merge_without_any_webhook_falls_back_to_polling() {
     assert_eq!(rows.len(), 42);
     assert!(rows.iter().all(|r| r.origin == RowOrigin::Api));
 }
+
+/// The receiver mounted as a tower `Service` in the caller's own HTTP server, at a path of the
+/// app's choosing beside the app's other routes: the simulator's webhook calls reach it over
+/// loopback, a wrong secret is still refused, and other paths stay the app's.
+#[tokio::test]
+async fn the_receiver_mounted_in_an_app_gets_the_simulators_webhooks() {
+    use tower_service::Service;
+    let env = Env::start(SimConfig {
+        job_duration: Duration::ZERO,
+        allow_http_webhooks: true,
+        ..SimConfig::default()
+    })
+    .await;
+    let (service, mut receiver) = WebhookReceiver::service(config(1024));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let app_url = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move {
+        while let Ok((stream, _)) = listener.accept().await {
+            let service = service.clone();
+            tokio::spawn(async move {
+                // The app routes: its hook at /app/hooks/hasdata, its own page elsewhere.
+                let app = hyper::service::service_fn(
+                    move |request: http::Request<hyper::body::Incoming>| {
+                        let mut service = service.clone();
+                        async move {
+                            if request.uri().path() == "/app/hooks/hasdata" {
+                                service.call(request).await
+                            } else {
+                                Ok(http::Response::new(http_body_util::Full::new(
+                                    Bytes::from_static(b"the app"),
+                                )))
+                            }
+                        }
+                    },
+                );
+                let _ = hyper::server::conn::http1::Builder::new()
+                    .serve_connection(hyper_util::rt::TokioIo::new(stream), app)
+                    .await;
+            });
+        }
+    });
+    let hook = Webhook::new(format!("{app_url}/app/hooks/hasdata"))
+        .event(WebhookEventName::JobFinished)
+        .header(SECRET_HEADER, SECRET);
+    let job = env
+        .client
+        .submit(
+            &GoogleSerpBody::new()
+                .keywords(["tea"])
+                .limit(5)
+                .webhook(hook),
+        )
+        .await
+        .unwrap();
+    let event = tokio::time::timeout(Duration::from_secs(60), receiver.next())
+        .await
+        .expect("a webhook call within a minute")
+        .expect("the receiver is open");
+    assert_eq!(event.event.job(), Some(job.id()));
+    assert_eq!(event.event.event, WebhookEventName::JobFinished);
+    assert_eq!(receiver.stats().accepted, 1);
+    // A call without the secret is refused, and the app's other paths are its own.
+    let transport = http();
+    let unsigned = http::Request::post(format!("{app_url}/app/hooks/hasdata"))
+        .body(Bytes::from_static(b"{}"))
+        .unwrap();
+    let answer = transport.send(unsigned).await.unwrap();
+    assert_eq!(answer.status().as_u16(), 401);
+    let page = transport
+        .send(
+            http::Request::get(format!("{app_url}/"))
+                .body(Bytes::new())
+                .unwrap(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(page.status().as_u16(), 200);
+    assert_eq!(receiver.stats().unauthorized, 1);
+}
