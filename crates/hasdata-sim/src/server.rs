@@ -390,10 +390,16 @@ fn query_number(query: &str, name: &str) -> Result<Option<u64>, String> {
         if let Some((key, value)) = pair.split_once('=')
             && key == name
         {
-            return value
-                .parse::<u64>()
-                .map(Some)
-                .map_err(|_| format!("{name} must be a positive integer, got {value:?}"));
+            // Any whole number is taken: one too large for u64 is just far past the last
+            // page, a negative one is below the first (both clamped by the caller).
+            let digits = value.strip_prefix('-').unwrap_or(value);
+            if !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit()) {
+                if value.starts_with('-') {
+                    return Ok(Some(0));
+                }
+                return Ok(Some(value.parse::<u64>().unwrap_or(u64::MAX)));
+            }
+            return Err(format!("{name} must be a positive integer, got {value:?}"));
         }
     }
     Ok(None)

@@ -267,3 +267,19 @@ async fn a_million_row_job_pages_to_the_end_while_bookkeeping_stays_bounded() {
         "rendered pages kept within the cache's budget: {after:?}"
     );
 }
+
+#[tokio::test]
+async fn any_whole_page_number_is_a_page() {
+    let api = Api::instant().await;
+    let id = api.submit_ok("contacts", contacts_body(3)).await;
+    let far = api.page(id, u64::MAX, 100).await;
+    assert_eq!(far["data"].as_array().unwrap().len(), 0, "past the end");
+    let path = format!("/scrapers/jobs/{id}/results?page=99999999999999999999999999&limit=-4");
+    let (status, huge) = api.call(reqwest::Method::GET, &path, None).await;
+    assert_eq!((status, huge["data"].as_array().unwrap().len()), (200, 0));
+    let path = format!("/scrapers/jobs/{id}/results?page=-2");
+    let (status, first) = api.call(reqwest::Method::GET, &path, None).await;
+    assert_eq!((status, first["data"].as_array().unwrap().len()), (200, 3));
+    let path = format!("/scrapers/jobs/{id}/results?page=two");
+    assert_eq!(api.call(reqwest::Method::GET, &path, None).await.0, 422);
+}
