@@ -294,7 +294,8 @@ fn build() -> Result<Value, String> {
             .ok_or_else(|| format!("hasdata-model publishes no {name:?} schema"))
     };
     let record = get("job-record")?;
-    let status = get("job-status")?;
+    // A status answer is a job record (`job-status` is the schema of its `status` string).
+    let status = record.clone();
     let page = get("results-page")?;
     let event = get("webhook-event")?;
 

@@ -399,7 +399,8 @@ fn query_number(query: &str, name: &str) -> Result<Option<u64>, String> {
                 }
                 return Ok(Some(value.parse::<u64>().unwrap_or(u64::MAX)));
             }
-            return Err(format!("{name} must be a positive integer, got {value:?}"));
+            // Empty or not a number: the default, as the results documents no 4xx for it.
+            return Ok(None);
         }
     }
     Ok(None)
