@@ -62,13 +62,31 @@ pub(crate) fn db(context: &str) -> impl Fn(tokio_postgres::Error) -> FleetError 
 pub(crate) fn error_text(error: &tokio_postgres::Error) -> String {
     match error.as_db_error() {
         Some(server) => format!("{} ({})", server.message(), server.code().code()),
-        None => error.to_string(),
+        None => with_causes(error),
     }
+}
+
+/// An error followed by its causes: a driver's `Display` alone is often only "db error" or
+/// "error connecting to server", leaving out what the server said or why the socket failed
+/// (wrong password, no such database, connection refused). No cause carries the URL's password:
+/// the URL is parsed, and its errors worded, before any connection is made.
+pub(crate) fn with_causes(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    let mut cause = error.source();
+    while let Some(next) = cause {
+        let shown = next.to_string();
+        if !text.contains(&shown) {
+            text.push_str(": ");
+            text.push_str(&shown);
+        }
+        cause = next.source();
+    }
+    text
 }
 
 /// A pool error.
 pub(crate) fn pool(error: deadpool_postgres::PoolError) -> FleetError {
-    FleetError::Database(format!("connecting: {error}"))
+    FleetError::Database(format!("connecting: {}", with_causes(&error)))
 }
 
 /// The fleet's results.

@@ -55,6 +55,24 @@ fn db(error: impl Into<Box<dyn std::error::Error + Send + Sync>>) -> LedgerError
     LedgerError::storage("postgres", error)
 }
 
+/// An error followed by its causes: the pool's and driver's `Display` alone is often only "db
+/// error" or "error connecting to server", leaving out what the server said (wrong password, no
+/// such database) or why the socket failed. No cause carries the URL's password: the URL is
+/// parsed, and its errors worded, before any connection is made.
+fn with_causes(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    let mut cause = error.source();
+    while let Some(next) = cause {
+        let shown = next.to_string();
+        if !text.contains(&shown) {
+            text.push_str(": ");
+            text.push_str(&shown);
+        }
+        cause = next.source();
+    }
+    text
+}
+
 /// The ledger of one base URL in one PostgreSQL database.
 pub struct PostgresLedger {
     pool: Pool,
@@ -164,10 +182,13 @@ impl PostgresLedger {
     }
 
     async fn connection(&self) -> Result<deadpool_postgres::Object, LedgerError> {
-        self.pool
-            .get()
-            .await
-            .map_err(|e| db(format!("connecting to {}: {e}", self.target)))
+        self.pool.get().await.map_err(|e| {
+            db(format!(
+                "connecting to {}: {}",
+                self.target,
+                with_causes(&e)
+            ))
+        })
     }
 
     /// Applies the migrations this database lacks, one process at a time.

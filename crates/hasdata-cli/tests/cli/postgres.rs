@@ -160,3 +160,27 @@ async fn a_worker_stores_every_row_once_in_a_postgres_table() {
         );
     }
 }
+
+/// A database that is not there: the ledger's and the queue's errors say what the server said
+/// (not only the driver's "db error"), and never the password.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_missing_database_is_named_by_the_server_s_words_without_the_password() {
+    let Some(url) = database().await else { return };
+    let (server, _) = url.rsplit_once('/').unwrap();
+    let missing = format!("{server}/no_such_db_5e1");
+    let shell = Shell::quick().await;
+    for args in [["jobs", "list"], ["queue", "status"]] {
+        let ran = shell.run(&["--ledger", &missing, args[0], args[1]]).await;
+        assert_eq!(ran.code, 1, "{args:?}: {}", ran.stderr);
+        assert!(
+            ran.stderr.contains("\"no_such_db_5e1\" does not exist"),
+            "{args:?}: {}",
+            ran.stderr
+        );
+        assert!(
+            !ran.stderr.contains(PASSWORD) && !ran.stdout.contains(PASSWORD),
+            "{}",
+            ran.stderr
+        );
+    }
+}
