@@ -19,6 +19,9 @@ use crate::status::JobStatus;
 /// its field is kept, as sent, in `extra` (see [`Job::unfit_fields`]). Counts arrive as numbers,
 /// strings (`"5"`, `"5.00"`) or `null`; all decode.
 #[derive(Clone, Debug, PartialEq, Serialize, JsonSchema)]
+#[schemars(
+    description = "A job as the API describes it. `POST /scrapers/{slug}/jobs` answers the full record (`scraperId`, `scraper`, `columns` included); `GET /scrapers/jobs/{id}` answers a subset plus, once finished, the download links in `data`. Only `id` is required; every other field may be absent or `null`. Counts arrive as numbers, as text (`\"5\"`, `\"5.00\"`) or as `null` before they are populated."
+)]
 pub struct Job {
     /// The job handle. Persist it the moment it arrives.
     pub id: JobId,
@@ -27,7 +30,10 @@ pub struct Job {
     pub scraper_id: Option<Count>,
     /// Where the job is in its life; an empty [`JobStatus::Other`] when the API sent none.
     #[serde(default)]
-    #[schemars(with = "Option<JobStatus>")]
+    #[schemars(
+        with = "Option<JobStatus>",
+        description = "Where the job is in its life."
+    )]
     pub status: JobStatus,
     /// Credits spent so far.
     #[serde(rename = "creditsSpent", default, skip_serializing_if = "is_unset")]

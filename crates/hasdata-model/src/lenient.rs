@@ -211,6 +211,9 @@ impl JsonSchema for Count {
 /// [`NumberOrText::as_f64`] to read it as a number.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(untagged)]
+#[schemars(
+    description = "A value that is meant to be a number but is sometimes sent as text (`\"$450,000\"`, `\"4.5\"`)."
+)]
 pub enum NumberOrText {
     /// Sent as a JSON number.
     Number(serde_json::Number),

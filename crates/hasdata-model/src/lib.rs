@@ -18,7 +18,16 @@
 //!     .webhook(Webhook::new("https://my.app/hook")
 //!         .event(WebhookEventName::JobFinished)
 //!         .header("x-shared-secret", "s3cret"));
-//! body.validate().expect("a valid body");
+//! let warnings = body.validate().expect("a valid body");
+//! assert!(warnings.is_empty());
+//!
+//! // A body given as JSON is checked by evidence: only rules HasData documents are errors.
+//! use hasdata_model::ScraperKind;
+//! let report = ScraperKind::Crawler.check_json(
+//!     &serde_json::json!({"urls": ["https://example.com"], "maxDepth": "3", "proxyCountry": "ES"}),
+//! );
+//! assert!(!report.has_errors());
+//! assert_eq!(report.warnings().len(), 2);
 //!
 //! let job: hasdata_model::Job = hasdata_model::decode::from_slice(
 //!     br#"{"id": 416349, "status": "finished", "creditsSpent": "5", "dataRowsCount": "1"}"#,
@@ -54,5 +63,7 @@ pub use open_enum::OpenEnum;
 pub use page::{PageMeta, ResultRow, ResultsPage};
 pub use scraper::{Scraper, ScraperKind, ScraperVisitor, UnknownScraper, markers as scrapers};
 pub use status::JobStatus;
-pub use validate::{FieldError, ValidateOptions, ValidationErrors};
+pub use validate::{
+    Evidence, Problem, Report, Severity, ValidateOptions, ValidationErrors, ValidationMode,
+};
 pub use webhook::{TypedEvent, Webhook, WebhookEvent, WebhookEventName};

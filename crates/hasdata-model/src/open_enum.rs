@@ -2,7 +2,8 @@
 //!
 //! The API adds values without notice (`exporting_data` appeared live, undocumented), so every
 //! string enum in this crate has an `Other(String)` variant that keeps an unknown value verbatim.
-//! Request bodies reject `Other` in `validate()` (the server would answer 422); responses keep it.
+//! In a request body an unknown value is a warning (the lists mostly come from the synchronous
+//! API; the server's 422 names what it accepts); responses keep it.
 
 /// The behaviour shared by every enum made with `open_enum!`.
 pub trait OpenEnum {
@@ -103,9 +104,36 @@ macro_rules! open_enum {
             }
         }
 
-        impl $crate::validate::CheckField for $name {
-            fn check_field(&self, path: &str, checker: &mut $crate::validate::Checker) {
-                checker.known(path, self);
+        impl $crate::validate::CheckValue for $name {
+            fn expected() -> String {
+                format!("one of {}", <Self as $crate::open_enum::OpenEnum>::KNOWN.join(", "))
+            }
+
+            /// A value outside the known list is a warning: the lists come from the
+            /// synchronous API, and the server's 422 names what it accepts.
+            fn check_value(
+                value: &serde_json::Value,
+                path: &str,
+                field: $crate::validate::Evidence,
+                checker: &mut $crate::validate::Checker,
+            ) {
+                match value {
+                    serde_json::Value::String(text) => checker.known_value(
+                        path,
+                        text,
+                        <Self as $crate::open_enum::OpenEnum>::KNOWN,
+                        $crate::validate::Evidence::Inferred,
+                    ),
+                    other => checker.report(
+                        path,
+                        field,
+                        format!(
+                            "expected {}, got {}",
+                            <Self as $crate::validate::CheckValue>::expected(),
+                            $crate::validate::kind_of(other)
+                        ),
+                    ),
+                }
             }
         }
     };

@@ -13,6 +13,9 @@ use crate::lenient::Count;
 ///
 /// `meta` and `data` are required; anything else is kept in `extra`.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[schemars(
+    description = "`GET /scrapers/jobs/{id}/results?page=N&limit=L`: a page of rows plus paging facts. Only `meta` and `data` are required; other fields may appear."
+)]
 pub struct ResultsPage<R> {
     /// Where this page sits.
     pub meta: PageMeta,

@@ -9,10 +9,9 @@ use std::str::FromStr;
 use schemars::Schema;
 
 use crate::bodies::{self, JobBody};
-use crate::decode;
 use crate::rows::{self, JobRow};
 use crate::schemas;
-use crate::validate::{ValidateOptions, ValidationErrors};
+use crate::validate::{Report, ValidateOptions, ValidationErrors};
 
 /// A scraper, known at compile time: its slug, body type and row type.
 ///
@@ -152,14 +151,12 @@ pub trait ScraperVisitor {
     fn visit<S: Scraper>(self) -> Self::Output;
 }
 
-struct ValidateJson<'a>(&'a serde_json::Value, ValidateOptions);
+struct CheckJson<'a>(&'a serde_json::Value, ValidateOptions);
 
-impl ScraperVisitor for ValidateJson<'_> {
-    type Output = Result<(), ValidationErrors>;
-    fn visit<S: Scraper>(self) -> Self::Output {
-        decode::from_value::<S::Body>(self.0)
-            .map_err(|e| ValidationErrors::single(e.path, e.message))?
-            .validate_with(self.1)
+impl ScraperVisitor for CheckJson<'_> {
+    type Output = Report;
+    fn visit<S: Scraper>(self) -> Report {
+        <S::Body as JobBody>::check_json(self.0, self.1)
     }
 }
 
@@ -191,11 +188,22 @@ impl ScraperVisitor for RowShapeKnown {
 }
 
 impl ScraperKind {
-    /// Decodes a JSON body for this scraper and validates it, reporting every problem.
-    /// A body of the wrong shape (a string where a list belongs) is reported with the path of
-    /// the first such field.
-    pub fn validate_json(self, body: &serde_json::Value) -> Result<(), ValidationErrors> {
-        self.validate_json_with(body, ValidateOptions::default())
+    /// Checks a JSON body for this scraper by evidence: every problem at once, each with its
+    /// path, its evidence and whether it is an error (a rule HasData's docs verify) or a
+    /// warning (the body can be sent as written). Nothing is decoded, so values of the wrong
+    /// type are reported too, all of them.
+    pub fn check_json(self, body: &serde_json::Value) -> Report {
+        self.check_json_with(body, ValidateOptions::default())
+    }
+
+    /// [`ScraperKind::check_json`] with `options` (a local simulator's http webhooks).
+    pub fn check_json_with(self, body: &serde_json::Value, options: ValidateOptions) -> Report {
+        self.visit(CheckJson(body, options))
+    }
+
+    /// [`ScraperKind::check_json`] as a result: `Ok` with the warnings, or the errors.
+    pub fn validate_json(self, body: &serde_json::Value) -> Result<Report, ValidationErrors> {
+        self.check_json(body).into_result()
     }
 
     /// [`ScraperKind::validate_json`] with `options` (a local simulator's http webhooks).
@@ -203,8 +211,8 @@ impl ScraperKind {
         self,
         body: &serde_json::Value,
         options: ValidateOptions,
-    ) -> Result<(), ValidationErrors> {
-        self.visit(ValidateJson(body, options))
+    ) -> Result<Report, ValidationErrors> {
+        self.check_json_with(body, options).into_result()
     }
 
     /// The JSON Schema of this scraper's body: what a valid body serializes to.

@@ -16,7 +16,7 @@ use crate::job_id::JobId;
 use crate::lenient::take;
 use crate::open_enum::OpenEnum;
 use crate::status::JobStatus;
-use crate::validate::{CheckField, Checker};
+use crate::validate::{CheckValue, Checker, Evidence, kind_of};
 
 open_enum! {
     /// The events a webhook can subscribe to.
@@ -90,23 +90,110 @@ impl Webhook {
     }
 }
 
-impl CheckField for Webhook {
-    fn check_field(&self, path: &str, checker: &mut Checker) {
-        checker.webhook_url(&format!("{path}.url"), &self.url);
-        self.events.check_field(&format!("{path}.events"), checker);
-        for (name, value) in self.headers.iter().flatten() {
-            let header_path = format!("{path}.headers.{name}");
-            let token = |b: u8| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b);
-            if name.is_empty() || !name.bytes().all(token) {
-                checker.fail(
-                    &header_path,
-                    "expected a header name made of letters, digits and -_.",
-                );
+impl CheckValue for Webhook {
+    fn expected() -> String {
+        "an object {url, events, headers}".to_owned()
+    }
+
+    /// The seed page documents the webhook: an https `url`, `events` from the three names,
+    /// `headers` sent on every call. Those rules are verified; a header value that is not
+    /// text (a number) is only a warning, since HasData probably sends it as text.
+    fn check_value(value: &Value, path: &str, _: Evidence, checker: &mut Checker) {
+        let v = Evidence::Verified;
+        let Value::Object(webhook) = value else {
+            checker.report(
+                path,
+                v,
+                format!("expected {}, got {}", Self::expected(), kind_of(value)),
+            );
+            return;
+        };
+        let url_path = format!("{path}.url");
+        match webhook.get("url") {
+            Some(Value::String(url)) => checker.webhook_url(&url_path, url),
+            None | Some(Value::Null) => {
+                checker.report(&url_path, v, "missing: a webhook needs `url`, an https URL")
             }
-            if value.bytes().any(|b| b == b'\r' || b == b'\n' || b == 0) {
-                checker.fail(&header_path, "expected a header value without line breaks");
+            Some(other) => checker.report(
+                &url_path,
+                v,
+                format!("expected an https URL, got {}", kind_of(other)),
+            ),
+        }
+        let events_path = format!("{path}.events");
+        match webhook.get("events") {
+            None | Some(Value::Null) => {}
+            Some(Value::Array(events)) => {
+                for (i, event) in events.iter().enumerate() {
+                    let event_path = format!("{events_path}[{i}]");
+                    match event {
+                        Value::String(name) => {
+                            checker.known_value(&event_path, name, WebhookEventName::KNOWN, v);
+                        }
+                        other => checker.report(
+                            &event_path,
+                            v,
+                            format!("expected an event name, got {}", kind_of(other)),
+                        ),
+                    }
+                }
+            }
+            Some(other) => checker.report(
+                &events_path,
+                v,
+                format!("expected a list of event names, got {}", kind_of(other)),
+            ),
+        }
+        let headers_path = format!("{path}.headers");
+        match webhook.get("headers") {
+            None | Some(Value::Null) => {}
+            Some(Value::Object(headers)) => {
+                for (name, value) in headers {
+                    check_header(&format!("{headers_path}.{name}"), name, value, checker);
+                }
+            }
+            Some(other) => checker.report(
+                &headers_path,
+                v,
+                format!(
+                    "expected an object of header names to values, got {}",
+                    kind_of(other)
+                ),
+            ),
+        }
+    }
+}
+
+/// One webhook header: a name HTTP can carry, and a value on one line.
+fn check_header(path: &str, name: &str, value: &Value, checker: &mut Checker) {
+    let v = Evidence::Verified;
+    let token = |b: u8| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b);
+    if name.is_empty() || !name.bytes().all(token) {
+        checker.report(
+            path,
+            v,
+            "expected a header name made of letters, digits and -_.",
+        );
+    }
+    match value {
+        Value::String(text) => {
+            if text.bytes().any(|b| b == b'\r' || b == b'\n' || b == 0) {
+                checker.report(path, v, "expected a header value without line breaks");
             }
         }
+        Value::Number(_) | Value::Bool(_) => checker.report(
+            path,
+            Evidence::Inferred,
+            format!(
+                "a header value that is not text ({}); sent as written: HasData probably sends it as text",
+                kind_of(value)
+            ),
+        ),
+        other => checker.report(
+            path,
+            v,
+            format!("expected a header value as text, got {}", kind_of(other)),
+        ),
     }
 }
 
@@ -119,6 +206,9 @@ impl CheckField for Webhook {
 /// UUID, live traffic probably as an integer: it is kept as text, and [`WebhookEvent::job`]
 /// reads it as a [`JobId`].
 #[derive(Clone, Debug, Default, PartialEq, Serialize, JsonSchema)]
+#[schemars(
+    description = "One event as HasData posts it: `{event, jobId, jobStatus, timestamp, data?}`. Nothing is required. The docs show `jobId` as `\"abc123\"` and as a UUID; live it is probably an integer."
+)]
 pub struct WebhookEvent {
     /// Which event this is.
     #[serde(default)]

@@ -321,7 +321,7 @@ fn read_lines(kind: ScraperKind, path: &Path) -> Result<Vec<Line>, Failure> {
         };
         match serde_json::from_str::<Value>(line) {
             Ok(body) => match kind.validate_json(&body) {
-                Ok(()) => lines.push(Line { number, body }),
+                Ok(_) => lines.push(Line { number, body }),
                 Err(errors) => problems.push(format!("line {number}: {errors}")),
             },
             Err(e) => problems.push(format!("line {number}: not JSON: {e}")),

@@ -1,7 +1,9 @@
 //! `contacts`: a list of pages to extract e-mails, phones and social profiles from.
 
 use super::{BodyRules, job_body};
-use crate::validate::Checker;
+use serde_json::{Map, Value};
+
+use crate::validate::{Checker, Evidence};
 
 job_body! {
     /// The body of a `contacts` job. One row comes back per input URL.
@@ -9,15 +11,16 @@ job_body! {
         required {
             /// The pages to read; at least one. With only a domain, find pages first
             /// (a `google-serp` job for `site:example.com`).
-            urls: Vec<String> = "urls",
+            urls: Vec<String> = "urls" [V],
         }
         optional {}
     }
 }
 
 impl BodyRules for ContactsBody {
-    fn check_rules(&self, checker: &mut Checker) {
-        checker.non_empty("urls", &self.urls);
-        checker.http_urls("urls", &self.urls);
+    /// The docs require `urls`, the pages to read.
+    fn check_rules(body: &Map<String, Value>, checker: &mut Checker) {
+        checker.non_empty_list(body, "urls", Evidence::Verified);
+        checker.http_urls(body, "urls", Evidence::Verified);
     }
 }

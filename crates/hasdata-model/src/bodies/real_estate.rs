@@ -2,7 +2,9 @@
 
 use super::{BodyRules, job_body};
 use crate::field::Range;
-use crate::validate::Checker;
+use serde_json::{Map, Value};
+
+use crate::validate::{Checker, Evidence, text};
 
 open_enum! {
     /// Which listings to search.
@@ -89,41 +91,43 @@ open_enum! {
 }
 
 job_body! {
-    /// The body of a `zillow` job. `type` and `keyword` are seen live; the filters are
-    /// *inferred* from the synchronous Zillow API.
+    /// The body of a `zillow` job. `type`, `keyword`, `keywords` and `detailedInformation`
+    /// are seen with the live API; the filters are taken from the synchronous Zillow API.
     pub struct ZillowBody {
         required {
             /// Which listings: for sale, for rent or sold.
-            listing_type: ListingStatus = "type",
+            listing_type: ListingStatus = "type" [C],
             /// The location to search (`"New York, NY"`, a ZIP code).
-            keyword: String = "keyword",
+            keyword: String = "keyword" [C],
         }
         optional {
             /// Extra search terms.
-            keywords: String = "keywords",
+            keywords: String = "keywords" [C],
             /// Fetch each property's detail page (more fields, more credits).
-            detailed_information: bool = "detailedInformation",
+            detailed_information: bool = "detailedInformation" [C],
             /// Price bounds.
-            price: Range = "price",
+            price: Range = "price" [I],
             /// Bedroom bounds.
-            beds: Range = "beds",
+            beds: Range = "beds" [I],
             /// Bathroom bounds.
-            baths: Range = "baths",
+            baths: Range = "baths" [I],
             /// Home types to keep.
-            home_types: Vec<ZillowHomeType> = "homeTypes",
+            home_types: Vec<ZillowHomeType> = "homeTypes" [I],
             /// Time on Zillow (sold listings).
-            days_on_zillow: DaysOnZillow = "daysOnZillow",
+            days_on_zillow: DaysOnZillow = "daysOnZillow" [I],
             /// Listed by an agent or the owner.
-            listed_by: ZillowListedBy = "listingType",
+            listed_by: ZillowListedBy = "listingType" [I],
             /// Result order.
-            sort: ZillowSort = "sort",
+            sort: ZillowSort = "sort" [I],
         }
     }
 }
 
 impl BodyRules for ZillowBody {
-    fn check_rules(&self, checker: &mut Checker) {
-        checker.non_blank("keyword", &self.keyword);
+    fn check_rules(body: &Map<String, Value>, checker: &mut Checker) {
+        if let Some(keyword) = text(body, "keyword") {
+            checker.non_blank("keyword", keyword, Evidence::Community);
+        }
     }
 }
 
@@ -202,70 +206,80 @@ open_enum! {
 }
 
 job_body! {
-    /// The body of a `redfin` job (*inferred* from the synchronous Redfin API).
+    /// The body of a `redfin` job; its fields are taken from the synchronous Redfin API.
     pub struct RedfinBody {
         required {
             /// Which listings: for sale, for rent or sold.
-            listing_type: ListingStatus = "type",
+            listing_type: ListingStatus = "type" [I],
             /// The location to search; a ZIP code works best.
-            keyword: String = "keyword",
+            keyword: String = "keyword" [I],
         }
         optional {
             /// Price bounds.
-            price: Range = "price",
+            price: Range = "price" [I],
             /// Bedroom bounds.
-            beds: Range = "beds",
+            beds: Range = "beds" [I],
             /// The fewest bathrooms.
-            baths: RedfinBaths = "baths",
+            baths: RedfinBaths = "baths" [I],
             /// Home types to keep.
-            home_types: Vec<RedfinHomeType> = "homeTypes",
+            home_types: Vec<RedfinHomeType> = "homeTypes" [I],
             /// Result order.
-            sort: RedfinSort = "sort",
+            sort: RedfinSort = "sort" [I],
         }
     }
 }
 
 impl BodyRules for RedfinBody {
-    fn check_rules(&self, checker: &mut Checker) {
-        checker.non_blank("keyword", &self.keyword);
+    fn check_rules(body: &Map<String, Value>, checker: &mut Checker) {
+        if let Some(keyword) = text(body, "keyword") {
+            checker.non_blank("keyword", keyword, Evidence::Inferred);
+        }
     }
 }
 
 job_body! {
-    /// The body of an `airbnb` job (*inferred* from the synchronous Airbnb API).
+    /// The body of an `airbnb` job; its fields are taken from the synchronous Airbnb API.
     pub struct AirbnbBody {
         required {}
         optional {
             /// Where to stay (`"New York"`).
-            location: String = "location",
+            location: String = "location" [I],
             /// Arrival date, `YYYY-MM-DD`.
-            check_in: String = "checkIn",
+            check_in: String = "checkIn" [I],
             /// Departure date, `YYYY-MM-DD`.
-            check_out: String = "checkOut",
+            check_out: String = "checkOut" [I],
             /// Adult guests.
-            adults: u32 = "adults",
+            adults: u32 = "adults" [I],
             /// Child guests.
-            children: u32 = "children",
+            children: u32 = "children" [I],
             /// Infant guests.
-            infants: u32 = "infants",
+            infants: u32 = "infants" [I],
             /// Pets.
-            pets: u32 = "pets",
+            pets: u32 = "pets" [I],
         }
     }
 }
 
 impl BodyRules for AirbnbBody {
-    fn check_rules(&self, checker: &mut Checker) {
-        if let Some(date) = &self.check_in {
-            checker.date("checkIn", date);
-        }
-        if let Some(date) = &self.check_out {
-            checker.date("checkOut", date);
-        }
-        checker.date_order(
-            "checkOut",
-            self.check_in.as_deref(),
-            self.check_out.as_deref(),
+    fn check_rules(body: &Map<String, Value>, checker: &mut Checker) {
+        let i = Evidence::Inferred;
+        checker.probably_needs(
+            body,
+            "airbnb",
+            &["location"],
+            "the synchronous Airbnb API requires it",
         );
+        checker.probably_needs(
+            body,
+            "airbnb",
+            &["checkIn"],
+            "the synchronous Airbnb API requires it",
+        );
+        for key in ["checkIn", "checkOut"] {
+            if let Some(date) = text(body, key) {
+                checker.date(key, date, i);
+            }
+        }
+        checker.date_order("checkOut", text(body, "checkIn"), text(body, "checkOut"), i);
     }
 }

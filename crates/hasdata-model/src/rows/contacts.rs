@@ -7,8 +7,11 @@ use serde_json::Value;
 use super::JobRow;
 
 /// A `contacts` row: what was found on one input URL. Each category is a list, empty when
-/// nothing was found; the API never sends `null` for them, and a `null` is a decode error.
+/// nothing was found (the docs say never `null`; a `null` reads as an empty list).
 #[derive(Clone, Debug, Default, PartialEq, Serialize, JsonSchema)]
+#[schemars(
+    description = "A `contacts` row: what was found on one input URL. Each category is a list, empty when nothing was found."
+)]
 pub struct ContactsRow {
     /// The input URL this row is about.
     pub url: String,

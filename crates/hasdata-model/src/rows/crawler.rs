@@ -51,6 +51,9 @@ pub struct CrawlerRow {
         default,
         skip_serializing_if = "Option::is_none"
     )]
+    #[schemars(
+        description = "The AI extraction result: documented as a JSON document inside a string; a plain JSON value is seen too."
+    )]
     pub ai_response: Option<Value>,
     /// Other keys (`json`, `screenshot`, ...), kept verbatim.
     #[serde(flatten)]

@@ -28,7 +28,7 @@ impl JsonSchema for RawRow {
 
     fn json_schema(_: &mut SchemaGenerator) -> Schema {
         json_schema!({
-            "description": "A row whose shape this crate does not know: any JSON object, kept verbatim.",
+            "description": "A row whose fields are not documented: any JSON object.",
             "type": "object"
         })
     }

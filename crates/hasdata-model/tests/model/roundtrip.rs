@@ -160,4 +160,47 @@ proptest! {
         let kind = ScraperKind::ALL[index];
         let _ = kind.validate_json(&body);
     }
+
+    /// Bodies made of the scraper's own field names (and near misses) with any values: the
+    /// check never panics, gives the same report twice, reports errors only for verified
+    /// rules, and `Strict` refuses exactly when the report has any problem.
+    #[test]
+    fn checks_of_known_fields_with_any_values_are_deterministic(
+        index in 0usize..20,
+        picks in prop::collection::vec((0usize..64, crate::gen_from_schema::any_json(), any::<bool>()), 0..8),
+    ) {
+        let kind = ScraperKind::ALL[index];
+        let names: Vec<&str> = field_names(kind);
+        let mut body = serde_json::Map::new();
+        for (pick, value, near_miss) in picks {
+            let name = names[pick % names.len()];
+            let key = if near_miss { name.to_uppercase() } else { name.to_owned() };
+            body.insert(key, value);
+        }
+        let body = Value::Object(body);
+        let first = kind.check_json(&body);
+        let second = kind.check_json(&body);
+        prop_assert_eq!(&first, &second);
+        for problem in first.problems() {
+            prop_assert!(!problem.path.is_empty() && !problem.message.is_empty());
+            prop_assert_eq!(problem.is_error(), problem.evidence == hasdata_model::Evidence::Verified);
+        }
+        let strict = first.clone().with_mode(hasdata_model::ValidationMode::Strict);
+        prop_assert_eq!(strict.into_result().is_err(), !first.is_empty());
+    }
+}
+
+/// The wire names a scraper's body knows, from its field table.
+fn field_names(kind: ScraperKind) -> Vec<&'static str> {
+    struct Names;
+    impl hasdata_model::ScraperVisitor for Names {
+        type Output = Vec<&'static str>;
+        fn visit<S: hasdata_model::Scraper>(self) -> Self::Output {
+            <S::Body as hasdata_model::bodies::JobBody>::FIELDS
+                .iter()
+                .map(|f| f.wire)
+                .collect()
+        }
+    }
+    kind.visit(Names)
 }
