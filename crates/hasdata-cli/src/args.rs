@@ -177,6 +177,26 @@ pub struct SubmitArgs {
     /// (they are skipped otherwise).
     #[arg(long, requires = "bodies")]
     pub again: bool,
+    #[command(flatten)]
+    pub check: CheckArgs,
+}
+
+/// How a body is checked before it is sent.
+#[derive(Clone, Copy, Debug, Args)]
+pub struct CheckArgs {
+    /// Refuse a body on warnings too (rules HasData does not document), not only on errors.
+    #[arg(long, conflicts_with = "no_validate")]
+    pub strict: bool,
+    /// Send the body as it is, unchecked.
+    #[arg(long)]
+    pub no_validate: bool,
+}
+
+impl CheckArgs {
+    /// The validation mode these flags ask for.
+    pub fn mode(self) -> hasdata_model::ValidationMode {
+        crate::commands::check::mode(self.strict, self.no_validate)
+    }
 }
 
 #[derive(Clone, Debug, Args)]
@@ -272,6 +292,8 @@ pub struct RunArgs {
     /// On Ctrl-C, stop the job instead of leaving it running.
     #[arg(long)]
     pub stop_on_interrupt: bool,
+    #[command(flatten)]
+    pub check: CheckArgs,
 }
 
 #[derive(Debug, Subcommand)]

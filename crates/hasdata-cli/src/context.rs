@@ -158,13 +158,18 @@ impl Ctx {
     /// A client recording submits in `ledger`, with [`call_retries`]: the one retry layer of
     /// a call. Waits ride out failed polls on top of it, on the poll schedule (see
     /// `docs/cli.md`, "Retries").
+    /// Whether the base URL is not HasData's (a simulator): http webhooks are allowed there.
+    pub fn local_api(&self) -> bool {
+        !self.global.base_url.contains(hasdata_jobs::HASDATA_HOST)
+    }
+
     pub fn client(
         &self,
         ledger: Arc<dyn JobLedger>,
         page_concurrency: usize,
     ) -> Result<Client, Failure> {
         let key = self.api_key()?;
-        let local = !self.global.base_url.contains(hasdata_jobs::HASDATA_HOST);
+        let local = self.local_api();
         Client::builder()
             .api_key(&key)
             .base_url(&self.global.base_url)
@@ -175,6 +180,9 @@ impl Ctx {
             .concurrency_cap_wait(std::time::Duration::MAX)
             .retry_policy(call_retries())
             .allow_http_webhooks(local)
+            // The commands check bodies themselves (`commands::check`), before the first
+            // send and with their own flags; the library would only print the same again.
+            .validation(hasdata_model::ValidationMode::Off)
             .build()
             .map_err(Failure::from)
     }

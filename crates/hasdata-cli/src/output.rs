@@ -58,6 +58,34 @@ pub struct JobOut {
     /// `run`, `results`, `jobs resume`, `demo`: the rows this command wrote.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub export: Option<ExportOut>,
+    /// `submit`, `run`: what the body's check found that did not stop it (rules HasData does
+    /// not document); the body was sent as written. Left out when there is nothing.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub warnings: Vec<WarningOut>,
+}
+
+/// One problem found in a body that was sent anyway.
+#[derive(Clone, Debug, Serialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+#[schemars(deny_unknown_fields)]
+pub struct WarningOut {
+    /// Where in the body: `proxyCountry`, `urls[1]`, `webhook.headers.x-n`.
+    pub path: String,
+    /// What was expected, and what was found.
+    pub message: String,
+    /// How well the rule is documented: `V` verified, `C` seen with the live API, `I` taken
+    /// from the synchronous API.
+    pub evidence: String,
+}
+
+impl From<&hasdata_model::Problem> for WarningOut {
+    fn from(problem: &hasdata_model::Problem) -> Self {
+        WarningOut {
+            path: problem.path.clone(),
+            message: problem.message.clone(),
+            evidence: problem.evidence.mark().to_owned(),
+        }
+    }
 }
 
 /// The rows one command wrote.
@@ -96,6 +124,7 @@ impl JobOut {
             line: None,
             skipped: None,
             export: None,
+            warnings: Vec::new(),
         }
     }
 

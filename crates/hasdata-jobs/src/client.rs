@@ -87,6 +87,8 @@ pub(crate) struct Inner {
     pub allow_http_webhooks: bool,
     /// How long a submit waits out 429 (the concurrency cap) in all.
     pub concurrency_cap_wait: Duration,
+    /// How bodies are checked before a submit.
+    pub validation: hasdata_model::ValidationMode,
     /// One permit per request in flight (held until its body is read or dropped).
     pub requests: Arc<tokio::sync::Semaphore>,
     key: ApiKey,
@@ -120,6 +122,7 @@ pub struct ClientBuilder {
     timeout: Option<Duration>,
     allow_http_webhooks: bool,
     concurrency_cap_wait: Duration,
+    validation: hasdata_model::ValidationMode,
 }
 
 impl fmt::Debug for ClientBuilder {
@@ -130,6 +133,7 @@ impl fmt::Debug for ClientBuilder {
             .field("ledger", &self.ledger_location())
             .field("retry", &self.retry)
             .field("page_concurrency", &self.page_concurrency)
+            .field("validation", &self.validation)
             .finish()
     }
 }
@@ -151,6 +155,7 @@ impl Default for ClientBuilder {
             timeout: None,
             allow_http_webhooks: false,
             concurrency_cap_wait: DEFAULT_CONCURRENCY_CAP_WAIT,
+            validation: hasdata_model::ValidationMode::Default,
         }
     }
 }
@@ -283,6 +288,20 @@ impl ClientBuilder {
         self
     }
 
+    /// How bodies are checked before a submit (default [`ValidationMode::Default`]: only
+    /// rules HasData documents refuse a body; the others are warnings, logged and kept on the
+    /// [`JobHandle`](crate::JobHandle), and the body is sent as written).
+    /// [`ValidationMode::Strict`] refuses on warnings too; [`ValidationMode::Off`] sends
+    /// every body untouched and unchecked.
+    ///
+    /// [`ValidationMode::Default`]: hasdata_model::ValidationMode::Default
+    /// [`ValidationMode::Strict`]: hasdata_model::ValidationMode::Strict
+    /// [`ValidationMode::Off`]: hasdata_model::ValidationMode::Off
+    pub fn validation(mut self, mode: hasdata_model::ValidationMode) -> Self {
+        self.validation = mode;
+        self
+    }
+
     /// Builds the client. Fails without a key or with a base URL that is not absolute.
     pub fn build(self) -> Result<Client> {
         let key = match self.api_key {
@@ -356,6 +375,7 @@ impl ClientBuilder {
                 page_concurrency: self.page_concurrency,
                 allow_http_webhooks: self.allow_http_webhooks,
                 concurrency_cap_wait: self.concurrency_cap_wait,
+                validation: self.validation,
                 requests: Arc::new(tokio::sync::Semaphore::new(self.max_requests)),
                 key,
             }),

@@ -1,7 +1,8 @@
 //! The typed job lifecycle of HasData's Scraper Jobs API, on `hasdata-model` and
 //! `hasdata-transport`.
 //!
-//! - [`Client::submit`] validates a body, records an [`Intent`] in a [`JobLedger`] before
+//! - [`Client::submit`] checks a body by evidence (a broken documented rule sends nothing;
+//!   other problems are warnings and the body goes as written), records an [`Intent`] in a [`JobLedger`] before
 //!   sending it once, and records the job id (or a refusal, or doubt) before returning a
 //!   [`JobHandle`]. [`Client::submit_raw`] does the same from a slug and raw JSON;
 //!   [`Client::resend_intent`] resends an unresolved intent with its own idempotency key.

@@ -12,7 +12,9 @@ pub use hasdata_model::rows::{
     ContactsRow, CrawlerRow, GoogleMapsRow, GoogleSerpRow, JobRow, RawRow, ZillowRow,
 };
 pub use hasdata_model::scrapers::*;
-pub use hasdata_model::{Job, JobId, JobStatus, Scraper, Webhook, WebhookEventName};
+pub use hasdata_model::{
+    Job, JobId, JobStatus, Scraper, ValidationMode, Webhook, WebhookEventName,
+};
 
 pub use crate::model;
 pub use crate::{

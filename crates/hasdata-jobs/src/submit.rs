@@ -5,7 +5,9 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use hasdata_model::bodies::JobBody;
-use hasdata_model::{Job, JobId, Scraper, ScraperKind, ValidateOptions, decode};
+use hasdata_model::{
+    Job, JobId, Problem, Report, Scraper, ScraperKind, ValidateOptions, ValidationMode, decode,
+};
 use http::{Method, StatusCode};
 use serde::Deserialize;
 use serde_json::Value;
@@ -23,6 +25,7 @@ pub struct JobHandle<S: Scraper> {
     client: Client,
     id: JobId,
     record: Option<Job>,
+    warnings: Vec<Problem>,
     scraper: PhantomData<fn() -> S>,
 }
 
@@ -32,6 +35,7 @@ impl<S: Scraper> Clone for JobHandle<S> {
             client: self.client.clone(),
             id: self.id,
             record: self.record.clone(),
+            warnings: self.warnings.clone(),
             scraper: PhantomData,
         }
     }
@@ -55,6 +59,12 @@ impl<S: Scraper> JobHandle<S> {
     /// The submit record, when this handle came from a submit.
     pub fn record(&self) -> Option<&Job> {
         self.record.as_ref()
+    }
+
+    /// The warnings the body's check found (rules HasData does not document; the body was
+    /// sent as written). Empty for a handle that did not come from a submit.
+    pub fn warnings(&self) -> &[Problem] {
+        &self.warnings
     }
 
     /// The job's status now.
@@ -145,7 +155,11 @@ struct IdOnly {
 }
 
 impl Client {
-    /// Submits a job. The body is validated first: an invalid body sends nothing.
+    /// Submits a job. The body is checked first ([`Client::check`]): a broken rule that
+    /// HasData's docs verify sends nothing ([`Error::InvalidBody`]); other problems are
+    /// warnings, logged and kept on the handle ([`JobHandle::warnings`]), and the body is
+    /// sent as written. [`ClientBuilder::validation`](crate::ClientBuilder::validation)
+    /// makes warnings refuse too, or turns the check off.
     ///
     /// A 429 (HasData's concurrency cap: every slot of the account is busy, no job was
     /// created) is waited out, honouring `Retry-After`, for up to
@@ -210,7 +224,8 @@ impl Client {
         body: &B,
         options: &SubmitOptions,
     ) -> Result<JobHandle<B::Scraper>> {
-        body.validate_with(self.validate_options())?;
+        let kind = <B::Scraper as Scraper>::KIND;
+        let warnings = self.admit(kind, || body.check_with(self.validate_options()))?;
         let bytes =
             serde_json::to_vec(body).map_err(|e| ConfigError::BodyEncoding(e.to_string()))?;
         let record = self
@@ -225,8 +240,46 @@ impl Client {
             client: self.clone(),
             id: record.id,
             record: Some(record),
+            warnings,
             scraper: PhantomData,
         })
+    }
+
+    /// Checks a body as [`Client::submit`] would, under this client's
+    /// [validation mode](crate::ClientBuilder::validation), without sending anything: every
+    /// problem, errors and warnings, each with its path and evidence.
+    pub fn check<B: JobBody>(&self, body: &B) -> Report {
+        body.check_with(self.validate_options())
+            .with_mode(self.inner.validation)
+    }
+
+    /// [`Client::check`] for a JSON body and a slug known only at runtime, as
+    /// [`Client::submit_raw`] would check it. Fails only on an unknown slug.
+    pub fn check_raw(&self, slug: &str, body: &Value) -> Result<Report> {
+        let kind: ScraperKind = slug.parse()?;
+        Ok(kind
+            .check_json_with(body, self.validate_options())
+            .with_mode(self.inner.validation))
+    }
+
+    /// Applies the validation mode to a body's check: errors refuse the body (nothing is
+    /// sent), warnings are logged and returned. With [`ValidationMode::Off`] nothing is
+    /// checked at all.
+    fn admit(&self, kind: ScraperKind, check: impl FnOnce() -> Report) -> Result<Vec<Problem>> {
+        if self.inner.validation == ValidationMode::Off {
+            return Ok(Vec::new());
+        }
+        let report = check().with_mode(self.inner.validation).into_result()?;
+        for warning in report.warnings() {
+            tracing::warn!(
+                scraper = kind.as_str(),
+                path = %warning.path,
+                evidence = warning.evidence.mark(),
+                "body sent as written despite: {}",
+                warning.message
+            );
+        }
+        Ok(report.problems().to_vec())
     }
 
     /// Submits a job when only the slug is known (a CLI, a config file). The slug and the
@@ -244,7 +297,7 @@ impl Client {
         options: &SubmitOptions,
     ) -> Result<Job> {
         let kind: ScraperKind = slug.parse()?;
-        kind.validate_json_with(body, self.validate_options())?;
+        self.admit(kind, || kind.check_json_with(body, self.validate_options()))?;
         let bytes =
             serde_json::to_vec(body).map_err(|e| ConfigError::BodyEncoding(e.to_string()))?;
         self.submit_bytes(
@@ -293,7 +346,9 @@ impl Client {
                 key: key.to_owned(),
                 reason: e.to_string(),
             })?;
-        kind.validate_json_with(&value, self.validate_options())?;
+        self.admit(kind, || {
+            kind.check_json_with(&value, self.validate_options())
+        })?;
         let wait = self.inner.concurrency_cap_wait;
         self.submit_bytes(kind, body, Send::Again(key.to_owned()), wait)
             .await
@@ -305,6 +360,7 @@ impl Client {
             client: self.clone(),
             id: id.into(),
             record: None,
+            warnings: Vec::new(),
             scraper: PhantomData,
         }
     }

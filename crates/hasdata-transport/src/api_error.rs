@@ -66,6 +66,18 @@ impl fmt::Display for ApiError {
         for detail in self.details.iter().filter(|d| **d != self.message) {
             write!(f, "; {detail}")?;
         }
+        // A body in no known shape (a 422 listing allowed values under a key of its own)
+        // is shown as sent: the server's own words are the best explanation there is. An
+        // HTML error page from a proxy says nothing the status does not.
+        let fallback = self.status.canonical_reason().unwrap_or("error");
+        let body = self.body_snippet.trim();
+        if self.details.is_empty()
+            && self.message == fallback
+            && !body.is_empty()
+            && !body.starts_with('<')
+        {
+            write!(f, ": {body}")?;
+        }
         Ok(())
     }
 }
@@ -195,6 +207,21 @@ mod tests {
         assert_eq!(
             parse(404, r#"{"error": {"message": "Job not found"}}"#).message,
             "Job not found"
+        );
+        // A shape no parser knows is shown verbatim, so a 422's allowed values are seen.
+        let unknown = r#"{"detail": [{"loc": ["proxyCountry"], "allowed": ["US", "UK"]}]}"#;
+        assert_eq!(
+            parse(422, unknown).to_string(),
+            format!("HTTP 422: Unprocessable Entity: {unknown}")
+        );
+        assert_eq!(
+            parse(422, "proxyCountry must be one of US, UK").to_string(),
+            "HTTP 422: Unprocessable Entity: proxyCountry must be one of US, UK"
+        );
+        assert_eq!(parse(503, "").to_string(), "HTTP 503: Service Unavailable");
+        assert_eq!(
+            parse(502, "<html>bad gateway</html>").to_string(),
+            "HTTP 502: Bad Gateway"
         );
     }
 

@@ -1,5 +1,6 @@
 //! One module per command, and what they share.
 
+pub mod check;
 pub mod conventions;
 pub mod demo;
 pub mod fleet;

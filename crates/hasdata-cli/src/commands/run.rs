@@ -13,6 +13,7 @@ pub async fn run(ctx: &Ctx, args: &RunArgs) -> Result<(), Failure> {
     let mut interrupt = Interrupt::listen();
     let kind = ScraperKind::from_str(&args.slug).map_err(|e| Failure::usage(e.to_string()))?;
     let body = read_body(&args.body)?;
+    let warnings = super::check::one(ctx, kind, &body, args.check.mode())?;
     let policy = poll_policy(&args.poll)?;
     let ledger = ctx.ledger()?;
     let client = ctx.client(ledger.clone(), args.output.concurrency)?;
@@ -28,12 +29,12 @@ pub async fn run(ctx: &Ctx, args: &RunArgs) -> Result<(), Failure> {
         .await?;
     let id = job.id;
     ctx.note(format!("submitted job {id} ({kind})"));
-    results::emit_job(
-        ctx,
-        &args.output,
-        ctx.seen(&job).await.to_value(),
-        String::new,
-    );
+    let mut submitted = ctx.seen(&job).await;
+    submitted.warnings = warnings
+        .iter()
+        .map(hasdata_cli::output::WarningOut::from)
+        .collect();
+    results::emit_job(ctx, &args.output, submitted.to_value(), String::new);
     let line = ctx.display.job(format!("job {id}"));
     let done = tokio::select! {
         done = wait::follow(&client, Some(ledger.as_ref()), id, policy, &line, args.max_credits) => done?,

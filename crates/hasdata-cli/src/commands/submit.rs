@@ -10,7 +10,7 @@ use std::str::FromStr;
 
 use futures::StreamExt;
 use futures::stream::FuturesUnordered;
-use hasdata_cli::output::{BulkCounts, BulkSummaryOut, IntentOut};
+use hasdata_cli::output::{BulkCounts, BulkSummaryOut, IntentOut, WarningOut};
 use hasdata_jobs::{BodyDigest, Client, Error, IntentState, Origin, SubmitOptions};
 use hasdata_model::{Job, ScraperKind};
 use serde_json::Value;
@@ -35,11 +35,13 @@ pub async fn run(ctx: &Ctx, args: &SubmitArgs) -> Result<(), Failure> {
             kind,
             concurrency: args.concurrency.max(1),
             again: args.again,
+            mode: args.check.mode(),
         };
         return bulk.run(path).await;
     }
     let source = args.body.as_deref().unwrap_or("-");
     let body = read_body(source)?;
+    let warnings = super::check::one(ctx, kind, &body, args.check.mode())?;
     let options = SubmitOptions {
         origin: Some(body_origin(source)),
         ..Default::default()
@@ -49,7 +51,8 @@ pub async fn run(ctx: &Ctx, args: &SubmitArgs) -> Result<(), Failure> {
         .submit_raw_with(kind.as_str(), &body, &options)
         .await?;
     // The ledger recorded the id before the submit returned.
-    let out = ctx.seen(&job).await;
+    let mut out = ctx.seen(&job).await;
+    out.warnings = warnings.iter().map(WarningOut::from).collect();
     ctx.emit(|| job.id.to_string(), out.to_value());
     Ok(())
 }
@@ -76,6 +79,8 @@ fn absolute(path: &Path) -> String {
 struct Line {
     number: u64,
     body: Value,
+    /// What the body's check found that did not stop it.
+    warnings: Vec<hasdata_model::Problem>,
 }
 
 /// What a bulk submit did, line by line.
@@ -96,13 +101,14 @@ struct Bulk<'a> {
     kind: ScraperKind,
     concurrency: usize,
     again: bool,
+    mode: hasdata_model::ValidationMode,
 }
 
 impl Bulk<'_> {
     async fn run(&self, path: &Path) -> Result<(), Failure> {
         let mut interrupt = Interrupt::listen();
         let from_stdin = path.as_os_str() == "-";
-        let lines = read_lines(self.kind, path)?;
+        let lines = read_lines(self.ctx, self.kind, path, self.mode)?;
         // Lines from stdin have no file to recognise a rerun by: every run sends them all.
         let source = if from_stdin {
             "stdin".to_owned()
@@ -141,15 +147,15 @@ impl Bulk<'_> {
                         .client
                         .submit_raw_with(self.kind.as_str(), &line.body, &options)
                         .await;
-                    (line.number, result)
+                    (line.number, line.warnings, result)
                 });
             }
             if in_flight.is_empty() {
                 break;
             }
             tokio::select! {
-                Some((number, result)) = in_flight.next() => {
-                    self.report(number, result, &mut tally, &mut worst).await;
+                Some((number, warnings, result)) = in_flight.next() => {
+                    self.report(number, &warnings, result, &mut tally, &mut worst).await;
                 }
                 () = interrupt.wait() => {
                     if interrupted {
@@ -229,6 +235,7 @@ impl Bulk<'_> {
     async fn report(
         &self,
         number: u64,
+        warnings: &[hasdata_model::Problem],
         result: Result<Job, Error>,
         tally: &mut Tally,
         worst: &mut Option<Failure>,
@@ -238,6 +245,7 @@ impl Bulk<'_> {
                 tally.submitted += 1;
                 let mut out = self.ctx.seen(&job).await;
                 out.line = Some(number);
+                out.warnings = warnings.iter().map(WarningOut::from).collect();
                 self.ctx
                     .emit(|| format!("line {number}: job {}", job.id), out.to_value());
                 self.progress.submitted(number, &job.id.to_string());
@@ -299,7 +307,12 @@ impl Bulk<'_> {
 /// Every line of the file, checked before any is sent: a typo on line 900 must not leave 899
 /// jobs running and the rest unsent.
 /// `-` reads stdin to its end first.
-fn read_lines(kind: ScraperKind, path: &Path) -> Result<Vec<Line>, Failure> {
+fn read_lines(
+    ctx: &Ctx,
+    kind: ScraperKind,
+    path: &Path,
+    mode: hasdata_model::ValidationMode,
+) -> Result<Vec<Line>, Failure> {
     let bytes = if path.as_os_str() == "-" {
         let mut bytes = Vec::new();
         std::io::Read::read_to_end(&mut std::io::stdin(), &mut bytes)
@@ -320,10 +333,22 @@ fn read_lines(kind: ScraperKind, path: &Path) -> Result<Vec<Line>, Failure> {
             }
         };
         match serde_json::from_str::<Value>(line) {
-            Ok(body) => match kind.validate_json(&body) {
-                Ok(_) => lines.push(Line { number, body }),
-                Err(errors) => problems.push(format!("line {number}: {errors}")),
-            },
+            Ok(body) => {
+                let report = super::check::report(ctx, kind, &body, mode);
+                if report.has_errors() {
+                    problems.push(format!(
+                        "line {number}: {}",
+                        super::check::refusal(&report, mode)
+                    ));
+                } else {
+                    let warnings = report.problems().to_vec();
+                    lines.push(Line {
+                        number,
+                        body,
+                        warnings,
+                    });
+                }
+            }
             Err(e) => problems.push(format!("line {number}: not JSON: {e}")),
         }
     }
@@ -332,6 +357,9 @@ fn read_lines(kind: ScraperKind, path: &Path) -> Result<Vec<Line>, Failure> {
             "nothing was submitted: {}",
             problems.join("; ")
         )));
+    }
+    for line in &lines {
+        super::check::print_warnings(ctx, &format!("line {}: ", line.number), &line.warnings);
     }
     Ok(lines)
 }

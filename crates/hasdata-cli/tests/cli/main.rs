@@ -18,6 +18,7 @@ mod retries;
 mod secrets;
 mod shapes;
 mod sim_shapes;
+mod validation;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};

@@ -12,6 +12,7 @@ mod offline;
 mod raw_rows;
 mod sim_lifecycle;
 mod sim_rows;
+mod validation;
 #[cfg(feature = "webhooks")]
 mod webhook_edges;
 #[cfg(feature = "webhooks")]
