@@ -32,7 +32,9 @@ const TARGETS: &[Target] = &[
         name: "model",
         package: "hasdata-model",
         files: &[
-            "crates/hasdata-model/src/validate.rs",
+            "crates/hasdata-model/src/validate/mod.rs",
+            "crates/hasdata-model/src/validate/checker.rs",
+            "crates/hasdata-model/src/validate/value.rs",
             "crates/hasdata-model/src/decode.rs",
             "crates/hasdata-model/src/lenient.rs",
             "crates/hasdata-model/src/job_id.rs",
