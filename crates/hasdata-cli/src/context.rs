@@ -10,7 +10,7 @@ use hasdata_model::{Job, JobId};
 use serde_json::Value;
 
 use crate::args::Global;
-use crate::fail::{Failure, code};
+use crate::fail::Failure;
 use crate::ledger::{self, Ledger};
 use crate::progress::Display;
 use crate::secret;
@@ -127,12 +127,9 @@ impl Ctx {
             return Ok(ledger.clone());
         }
         let location = ledger::location(self.global.ledger.as_deref());
-        let ledger = location.open(&self.global.base_url).map_err(|e| {
-            Failure::new(
-                code::OTHER,
-                format!("cannot open the ledger at {location}: {e}"),
-            )
-        })?;
+        let ledger = location
+            .open(&self.global.base_url)
+            .map_err(|e| ledger::open_failure(&location, e))?;
         Ok(self.opened.get_or_init(|| ledger).clone())
     }
 

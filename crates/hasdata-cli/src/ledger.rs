@@ -25,6 +25,22 @@ pub fn location(value: Option<&str>) -> Location {
     value.map_or_else(|| Location::Sqlite(default_path()), Location::parse)
 }
 
+/// Why the ledger at `location` could not be opened, as every command words it: a malformed
+/// URL is bad usage (exit 2, naming the flag, nothing sent), anything else exit 1. The queue
+/// commands and the ledger commands share this, so one bad `--ledger` fails alike everywhere.
+pub fn open_failure(location: &Location, error: LedgerError) -> crate::fail::Failure {
+    use crate::fail::{Failure, code};
+    match error {
+        LedgerError::BadUrl { url, reason } => Failure::usage(format!(
+            "--ledger (or HASDATA_LEDGER) {url}: not a PostgreSQL connection URL: {reason}"
+        )),
+        other => Failure::new(
+            code::OTHER,
+            format!("cannot open the ledger at {location}: {other}"),
+        ),
+    }
+}
+
 /// Jobs whose rows were never written anywhere, oldest first.
 pub async fn uncollected(ledger: &dyn JobLedger) -> Result<Vec<Entry>, LedgerError> {
     let mut all = ledger.query_jobs(&JobQuery::default()).await?;

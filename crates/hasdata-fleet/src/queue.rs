@@ -18,9 +18,8 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod, Runtime};
+use deadpool_postgres::Pool;
 use serde::Serialize;
-use tokio_postgres::NoTls;
 
 use crate::error::{FleetError, Result, db, pool};
 use crate::item::{Claimed, ItemState, NewItem, canonical_body, item_digest};
@@ -118,33 +117,6 @@ pub enum Resolution {
     NotCreated,
 }
 
-/// A pool of `size` connections to `url` (a `postgres://` URL or `key=value` string).
-pub fn connect_pool(url: &str, size: usize) -> Result<Pool> {
-    let mut config: tokio_postgres::Config = url.parse().map_err(|e| {
-        FleetError::Config(format!("--ledger: not a PostgreSQL connection URL: {e}"))
-    })?;
-    if config.get_application_name().is_none() {
-        config.application_name("hasdata-fleet");
-    }
-    if config.get_connect_timeout().is_none() {
-        config.connect_timeout(Duration::from_secs(10));
-    }
-    let manager = Manager::from_config(
-        config,
-        NoTls,
-        ManagerConfig {
-            recycling_method: RecyclingMethod::Fast,
-        },
-    );
-    Pool::builder(manager)
-        .max_size(size.max(1))
-        .runtime(Runtime::Tokio1)
-        .wait_timeout(Some(Duration::from_secs(30)))
-        .create_timeout(Some(Duration::from_secs(15)))
-        .build()
-        .map_err(|e| FleetError::Database(format!("building the connection pool: {e}")))
-}
-
 fn secs(duration: Duration) -> f64 {
     duration.as_secs_f64()
 }
@@ -167,8 +139,11 @@ fn claimed(row: &tokio_postgres::Row) -> Result<Claimed> {
 
 impl Queue {
     /// Connects to `url` with a pool of `pool_size` connections and migrates the queue's tables.
+    /// The pool is the ledger's ([`hasdata_ledger::postgres::pool_of_size`]): one parser, one
+    /// set of timeouts, one TLS setup, and a malformed URL is the same
+    /// [`LedgerError::BadUrl`](hasdata_ledger::LedgerError::BadUrl) everywhere.
     pub async fn connect(url: &str, pool_size: usize) -> Result<Queue> {
-        Queue::from_pool(connect_pool(url, pool_size)?).await
+        Queue::from_pool(hasdata_ledger::postgres::pool_of_size(url, pool_size)?).await
     }
 
     /// The queue on an existing pool (one pool for a process's queue, ledger and sinks),

@@ -45,6 +45,15 @@ pub enum LedgerError {
         /// `sqlite` or `postgres` (also the cargo feature's name).
         backend: &'static str,
     },
+    /// The ledger's location cannot be read as a PostgreSQL connection URL. Nothing was
+    /// connected; `url` has its password replaced by `***`.
+    #[error("{url} is not a PostgreSQL connection URL: {reason}")]
+    BadUrl {
+        /// The URL as given, password hidden ([`crate::redact_url`]).
+        url: String,
+        /// What the parser refused.
+        reason: String,
+    },
     /// An intent with this key already exists.
     #[error("a submit intent with key {key} is already in the ledger")]
     DuplicateKey {

@@ -20,7 +20,10 @@
 use std::time::Duration;
 
 use async_trait::async_trait;
-use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod, Runtime};
+/// The connection pool [`pool`] builds (deadpool-postgres'), re-exported so callers sharing it
+/// need not name deadpool themselves.
+pub use deadpool_postgres::Pool;
+use deadpool_postgres::{Manager, ManagerConfig, RecyclingMethod, Runtime};
 use hasdata_model::JobId;
 use tokio_postgres::NoTls;
 use tokio_postgres::types::ToSql;
@@ -100,9 +103,12 @@ pub fn pool(url: &str) -> Result<Pool, LedgerError> {
 
 /// A pool of `size` connections to the database at `url`; see [`pool`].
 pub fn pool_of_size(url: &str, size: usize) -> Result<Pool, LedgerError> {
-    let mut config: tokio_postgres::Config = url
-        .parse()
-        .map_err(|e| db(format!("invalid PostgreSQL URL {}: {e}", redact_url(url))))?;
+    let mut config: tokio_postgres::Config =
+        url.parse()
+            .map_err(|e: tokio_postgres::Error| LedgerError::BadUrl {
+                url: redact_url(url),
+                reason: with_causes(&e),
+            })?;
     if config.get_application_name().is_none() {
         config.application_name("hasdata");
     }

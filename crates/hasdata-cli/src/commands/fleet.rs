@@ -7,7 +7,6 @@ use std::time::Duration;
 
 use hasdata_fleet::{
     ItemState, JsonlSink, NewItem, PgSink, Queue, Resolution, Sink, Worker, WorkerConfig,
-    connect_pool,
 };
 use hasdata_jobs::{JobLedger, Submitted};
 use hasdata_ledger::{PostgresLedger, SentJobId};
@@ -31,10 +30,15 @@ fn fleet_failure(error: hasdata_fleet::FleetError) -> Failure {
     }
 }
 
-/// The `postgres://` URL in `--ledger` / `HASDATA_LEDGER` (parsed as every command parses it).
-fn database_url(ctx: &Ctx) -> Result<String, Failure> {
-    match crate::ledger::location(ctx.global.ledger.as_deref()) {
-        hasdata_ledger::Location::Postgres(url) => Ok(url),
+/// The pool on `--ledger` / `HASDATA_LEDGER`, which must be a `postgres://` URL (parsed and
+/// refused exactly as every ledger command parses and refuses it).
+fn database_pool(ctx: &Ctx) -> Result<hasdata_ledger::postgres::Pool, Failure> {
+    let location = crate::ledger::location(ctx.global.ledger.as_deref());
+    match &location {
+        hasdata_ledger::Location::Postgres(url) => {
+            hasdata_ledger::postgres::pool_of_size(url, POOL_SIZE)
+                .map_err(|e| crate::ledger::open_failure(&location, e))
+        }
         hasdata_ledger::Location::Sqlite(_) => Err(Failure::usage(
             "the queue lives in PostgreSQL: give --ledger postgres://USER@HOST/DB (or set HASDATA_LEDGER)",
         )),
@@ -42,7 +46,7 @@ fn database_url(ctx: &Ctx) -> Result<String, Failure> {
 }
 
 async fn open(ctx: &Ctx) -> Result<(Queue, Arc<PostgresLedger>), Failure> {
-    let pool = connect_pool(&database_url(ctx)?, POOL_SIZE).map_err(fleet_failure)?;
+    let pool = database_pool(ctx)?;
     let queue = Queue::from_pool(pool.clone())
         .await
         .map_err(fleet_failure)?;

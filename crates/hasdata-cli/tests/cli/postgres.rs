@@ -184,3 +184,33 @@ async fn a_missing_database_is_named_by_the_server_s_words_without_the_password(
         );
     }
 }
+
+/// A malformed `--ledger` URL is bad usage wherever it is given: exit 2, the same message
+/// naming the flag (password hidden), for the ledger's commands and the queue's alike.
+#[tokio::test]
+async fn a_malformed_ledger_url_is_the_same_usage_error_for_every_command() {
+    let shell = Shell::quick().await;
+    let url = format!("postgres://app:{PASSWORD}@127.0.0.1:notaport/hasdata");
+    let mut messages = Vec::new();
+    for args in [
+        &["jobs", "list"][..],
+        &["queue", "status"],
+        &["queue", "list"],
+        &["worker", "--out-dir", "out", "--exit-when-idle"],
+    ] {
+        let ran = shell
+            .run(&[&["--ledger", url.as_str()][..], args].concat())
+            .await;
+        assert_eq!(ran.code, 2, "{args:?}: {}", ran.stderr);
+        assert!(!ran.stderr.contains(PASSWORD), "{}", ran.stderr);
+        assert!(
+            ran.stderr
+                .contains("--ledger (or HASDATA_LEDGER) postgres://app:***@127.0.0.1:notaport/hasdata: not a PostgreSQL connection URL"),
+            "{args:?}: {}",
+            ran.stderr
+        );
+        messages.push(ran.stderr);
+    }
+    assert!(messages.windows(2).all(|w| w[0] == w[1]), "{messages:#?}");
+    assert_eq!(shell.sim.submits(), 0);
+}

@@ -1,7 +1,8 @@
 //! `PgSink` against a real PostgreSQL: rows land once per (job, index), all at once at commit,
 //! never from an abandoned writer, with the JSON intact.
 
-use hasdata_fleet::{PgSink, Sink, SinkJob, connect_pool};
+use hasdata_fleet::{PgSink, Sink, SinkJob};
+use hasdata_ledger::postgres::pool_of_size;
 use hasdata_testpg::TestPg;
 use serde_json::{Value, json};
 
@@ -32,7 +33,7 @@ async fn rows_land_once_per_job_and_index_and_only_on_commit() {
         return;
     };
     let url = pg.fresh_database().await;
-    let pool = connect_pool(&url, 4).unwrap();
+    let pool = pool_of_size(&url, 4).unwrap();
     let sink = PgSink::new(pool.clone(), "public.hasdata_rows")
         .await
         .unwrap();
@@ -103,7 +104,7 @@ async fn a_row_that_is_not_json_fails_the_commit_and_stores_nothing() {
         return;
     };
     let url = pg.fresh_database().await;
-    let pool = connect_pool(&url, 2).unwrap();
+    let pool = pool_of_size(&url, 2).unwrap();
     let sink = PgSink::new(pool, "rows").await.unwrap();
     let mut writer = sink.begin(&job("1")).await.unwrap();
     writer.write_row(0, b"{\"a\":1}").await.unwrap();
@@ -123,7 +124,7 @@ async fn a_bad_table_name_is_refused_before_any_sql() {
         return;
     };
     let url = pg.fresh_database().await;
-    let pool = connect_pool(&url, 1).unwrap();
+    let pool = pool_of_size(&url, 1).unwrap();
     let error = PgSink::new(pool, "rows; DROP TABLE x").await.unwrap_err();
     assert!(error.to_string().contains("--sink-table"), "{error}");
 }
@@ -139,7 +140,7 @@ async fn measure_pg_sink_rows_per_second() {
         return;
     };
     let url = pg.fresh_database().await;
-    let sink = PgSink::new(connect_pool(&url, 2).unwrap(), "rows")
+    let sink = PgSink::new(pool_of_size(&url, 2).unwrap(), "rows")
         .await
         .unwrap();
     let row = json!({"email": "someone@example.com", "url": "https://site.example/contact", "phones": ["+1 555 0100"], "n": 12345});
