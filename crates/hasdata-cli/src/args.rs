@@ -409,8 +409,27 @@ pub struct SchemaArgs {
 
 #[derive(Debug, Subcommand)]
 pub enum WebhookCommand {
-    /// Listen for webhook calls and print each event as a JSON line.
+    /// Listen for webhook calls and print each event as a JSON line. With --ledger
+    /// postgres://... (or HASDATA_LEDGER), record each event in the queue's database first:
+    /// any number of replicas behind one URL store a delivery once, and workers waiting on its
+    /// job finish early.
     Listen(ListenArgs),
+    /// Show the webhook events recorded in the queue's database (--ledger postgres://...),
+    /// newest first, with the queue item that owns each job.
+    Events(EventsArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct EventsArgs {
+    /// Only this job's events.
+    #[arg(long, value_name = "ID")]
+    pub job_id: Option<String>,
+    /// Only events of jobs no queue item owns.
+    #[arg(long)]
+    pub unknown: bool,
+    /// At most this many events.
+    #[arg(long, default_value_t = 100)]
+    pub limit: i64,
 }
 
 /// Its `Debug` never shows the secret of `--secret-header`.
@@ -434,6 +453,10 @@ pub struct ListenArgs {
     /// The path HasData posts to.
     #[arg(long, default_value = "/hasdata-hook")]
     pub path: String,
+    /// This replica's name in the recorded events (with --ledger postgres://...); by default
+    /// its port and process id.
+    #[arg(long, value_name = "NAME")]
+    pub name: Option<String>,
 }
 
 impl std::fmt::Debug for ListenArgs {
@@ -450,6 +473,7 @@ impl std::fmt::Debug for ListenArgs {
             .field("secret_header_name", &self.secret_header_name)
             .field("secret_file", &self.secret_file)
             .field("path", &self.path)
+            .field("name", &self.name)
             .finish()
     }
 }

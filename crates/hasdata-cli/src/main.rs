@@ -66,9 +66,10 @@ async fn dispatch(ctx: &Ctx, command: &Command) -> Result<(), Failure> {
         Command::Worker(args) => commands::fleet::worker(ctx, args).await,
         Command::Scrapers => commands::info::scrapers(ctx),
         Command::Schema(args) => commands::info::schema(ctx, args),
-        Command::Webhook {
-            command: WebhookCommand::Listen(args),
-        } => commands::webhook::listen(ctx, args).await,
+        Command::Webhook { command } => match command {
+            WebhookCommand::Listen(args) => commands::webhook::listen(ctx, args).await,
+            WebhookCommand::Events(args) => commands::webhook::events(ctx, args).await,
+        },
         Command::Sim(args) => commands::sim::run(args).await,
         Command::Demo(args) => commands::demo::run(ctx, args).await,
         Command::Completions(args) => commands::conventions::completions(args),

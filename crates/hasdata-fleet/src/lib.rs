@@ -18,6 +18,7 @@
 //! CLI's `queue` and `worker` commands are thin.
 
 mod error;
+mod events;
 mod item;
 #[cfg(feature = "parquet")]
 pub mod parquet;
@@ -27,6 +28,10 @@ pub mod sink;
 mod worker;
 
 pub use error::{FleetError, Result};
+pub use events::{
+    CHANNEL, EventFilter, EventSignals, EventSummary, Recorded, Signal, TerminalEvent,
+    WebhookEvents,
+};
 pub use item::{Claimed, ItemState, NewItem, canonical_body, item_digest};
 pub use pg_sink::PgSink;
 pub use queue::{

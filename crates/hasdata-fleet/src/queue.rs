@@ -25,7 +25,13 @@ use crate::error::{FleetError, Result, db, pool};
 use crate::item::{Claimed, ItemState, NewItem, canonical_body, item_digest};
 
 /// The migrations, in order. Released files are never edited, only new ones appended.
-const MIGRATIONS: &[(&str, &str)] = &[("V1__queue", include_str!("../migrations/V1__queue.sql"))];
+const MIGRATIONS: &[(&str, &str)] = &[
+    ("V1__queue", include_str!("../migrations/V1__queue.sql")),
+    (
+        "V2__webhook_events",
+        include_str!("../migrations/V2__webhook_events.sql"),
+    ),
+];
 
 /// The schema version this build writes.
 pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
@@ -157,6 +163,11 @@ impl Queue {
     /// The connection pool.
     pub fn pool(&self) -> &Pool {
         &self.pool
+    }
+
+    /// The webhook events recorded in the queue's database, on the same pool.
+    pub fn events(&self) -> crate::events::WebhookEvents {
+        crate::events::WebhookEvents::new(self.pool.clone())
     }
 
     async fn client(&self) -> Result<deadpool_postgres::Object> {

@@ -14,6 +14,7 @@ mod kills;
 mod ledger;
 mod pipes;
 mod postgres;
+mod receivers;
 mod retries;
 mod secrets;
 mod shapes;

@@ -100,6 +100,11 @@ pub struct ReceivedEvent {
     pub raw: Option<serde_json::Value>,
     /// A fingerprint of the delivery's bytes: a retry of the same delivery has the same one.
     pub fingerprint: u64,
+    /// The delivery's identity, stable across processes and versions: the SHA-256 (hex) of
+    /// the body's JSON in canonical form (keys sorted, no whitespace). HasData's calls carry
+    /// no delivery id, so a retry is recognised by its content: replicas sharing a database
+    /// key their deduplication on this.
+    pub delivery: String,
     /// With [`ReceiverConfig::confirm`]: the waiting delivery's answer.
     confirmation: Option<Arc<Confirmation>>,
 }
@@ -247,6 +252,13 @@ fn read_event(value: serde_json::Value) -> (WebhookEvent, Option<serde_json::Val
     }
 }
 
+/// SHA-256 of the value's canonical JSON (serde_json's maps are sorted by key), in hex.
+fn delivery_id(value: &serde_json::Value) -> String {
+    use sha2::{Digest, Sha256};
+    let digest = Sha256::digest(value.to_string().as_bytes());
+    digest.iter().map(|byte| format!("{byte:02x}")).collect()
+}
+
 fn fingerprint(bytes: &[u8]) -> u64 {
     let mut hasher = DefaultHasher::new();
     bytes.hash(&mut hasher);
@@ -352,6 +364,7 @@ impl Shared {
             c.malformed.fetch_add(1, Ordering::Relaxed);
             return answer(StatusCode::BAD_REQUEST);
         };
+        let delivery = delivery_id(&value);
         let (event, raw) = read_event(value);
         if raw.is_some() {
             c.unrecognised.fetch_add(1, Ordering::Relaxed);
@@ -382,6 +395,7 @@ impl Shared {
                 event,
                 raw,
                 fingerprint,
+                delivery,
                 confirmation,
             };
             if self.sender.try_send(received).is_err() {
@@ -584,5 +598,29 @@ where
     fn call(&mut self, request: http::Request<B>) -> Self::Future {
         let shared = self.shared.clone();
         Box::pin(async move { Ok(shared.handle(request).await) })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::delivery_id;
+
+    #[test]
+    fn a_delivery_is_known_by_its_content_whatever_the_key_order_or_spacing() {
+        let a: serde_json::Value = serde_json::from_str(
+            r#"{"event":"scraper.job.finished","jobId":7,"jobStatus":"finished"}"#,
+        )
+        .unwrap();
+        let b: serde_json::Value = serde_json::from_str(
+            r#"{ "jobStatus": "finished", "jobId": 7, "event": "scraper.job.finished" }"#,
+        )
+        .unwrap();
+        let c: serde_json::Value = serde_json::from_str(
+            r#"{"event":"scraper.job.finished","jobId":8,"jobStatus":"finished"}"#,
+        )
+        .unwrap();
+        assert_eq!(delivery_id(&a), delivery_id(&b));
+        assert_ne!(delivery_id(&a), delivery_id(&c));
+        assert_eq!(delivery_id(&a).len(), 64);
     }
 }

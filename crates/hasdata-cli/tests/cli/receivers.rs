@@ -1,0 +1,350 @@
+//! Replicated receivers: two `hasdata webhook listen --ledger postgres://...` processes behind
+//! "one URL" (the test posts to both, as a load balancer would) share delivery deduplication
+//! through the queue's database, against hasdata-testpg's real PostgreSQL over loopback HTTP.
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::process::{Child, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use hasdata_fleet::Queue;
+use hasdata_testpg::TestPg;
+use hasdata_transport::{ReqwestTransport, Transport};
+use serde_json::{Value, json};
+
+use crate::Shell;
+
+const SECRET: &str = "hook-s3cret-never-stored-5e1";
+const PASSWORD: &str = "pw-never-shown-93d";
+
+/// One running `hasdata webhook listen` replica.
+struct Replica {
+    child: Child,
+    url: String,
+    stdout: Arc<Mutex<String>>,
+    stderr: Arc<Mutex<String>>,
+    readers: Vec<std::thread::JoinHandle<()>>,
+}
+
+/// Reads `from` to its end into `into`, in a thread; the receiver gets the first line `pick`
+/// likes.
+fn collect(
+    from: impl Read + Send + 'static,
+    into: Arc<Mutex<String>>,
+    pick: impl Fn(&str) -> Option<String> + Send + 'static,
+) -> (
+    tokio::sync::oneshot::Receiver<String>,
+    std::thread::JoinHandle<()>,
+) {
+    let (found, first) = tokio::sync::oneshot::channel();
+    let reader = std::thread::spawn(move || {
+        let mut found = Some(found);
+        for line in BufReader::new(from).lines() {
+            let Ok(line) = line else { return };
+            if let Some(value) = pick(&line)
+                && let Some(sender) = found.take()
+            {
+                let _ = sender.send(value);
+            }
+            let mut all = into.lock().unwrap();
+            all.push_str(&line);
+            all.push('\n');
+        }
+    });
+    (first, reader)
+}
+
+impl Replica {
+    async fn start(shell: &Shell, url: &str, name: &str) -> Replica {
+        let mut child = shell
+            .command(&[
+                "--ledger",
+                url,
+                "webhook",
+                "listen",
+                "--port",
+                "0",
+                "--secret-header-name",
+                "x-hook-secret",
+                "--name",
+                name,
+            ])
+            .env("HASDATA_WEBHOOK_SECRET", SECRET)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let stdout = Arc::new(Mutex::new(String::new()));
+        let stderr = Arc::new(Mutex::new(String::new()));
+        let (_, out_reader) = collect(child.stdout.take().unwrap(), stdout.clone(), |_| None);
+        let (listening, err_reader) =
+            collect(child.stderr.take().unwrap(), stderr.clone(), |line| {
+                line.split_whitespace()
+                    .find(|w| w.starts_with("http://"))
+                    .map(str::to_owned)
+            });
+        let url = tokio::time::timeout(Duration::from_secs(120), listening)
+            .await
+            .expect("the replica starts listening")
+            .unwrap_or_else(|_| panic!("the replica exited: {}", stderr.lock().unwrap()));
+        Replica {
+            child,
+            url,
+            stdout,
+            stderr,
+            readers: vec![out_reader, err_reader],
+        }
+    }
+
+    /// Stops it and returns what it printed (stdout, stderr).
+    async fn stop(mut self) -> (String, String) {
+        self.child.kill().unwrap();
+        let _ = self.child.wait();
+        // The reader threads end when the pipes close: everything printed has been read.
+        let readers = std::mem::take(&mut self.readers);
+        tokio::task::spawn_blocking(move || {
+            for reader in readers {
+                let _ = reader.join();
+            }
+        })
+        .await
+        .unwrap();
+        let out = self.stdout.lock().unwrap().clone();
+        let err = self.stderr.lock().unwrap().clone();
+        (out, err)
+    }
+}
+
+async fn post(http: &ReqwestTransport, url: &str, secret: &str, body: &Value) -> u16 {
+    let request = http::Request::post(url)
+        .header("content-type", "application/json")
+        .header("x-hook-secret", secret)
+        .body(bytes::Bytes::from(body.to_string()))
+        .unwrap();
+    http.send(request).await.unwrap().status().as_u16()
+}
+
+async fn count(client: &tokio_postgres::Client, sql: &str) -> i64 {
+    client.query_one(sql, &[]).await.unwrap().get(0)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_replicas_record_each_delivery_once_and_attach_it_to_the_queue_item() {
+    let Some(pg) = TestPg::shared().await else {
+        return;
+    };
+    let plain = pg.fresh_database().await;
+    let url = plain.replacen("postgres@", &format!("postgres:{PASSWORD}@"), 1);
+    let shell = Shell::quick().await;
+
+    // A queue item running job 9001 (the queue's database is the receivers' database).
+    let queue = Queue::connect(&plain, 2).await.unwrap();
+    queue
+        .add(&[hasdata_fleet::NewItem {
+            slug: "contacts".into(),
+            body: json!({"urls": ["https://a.example"]}),
+            origin: None,
+        }])
+        .await
+        .unwrap();
+    let item = queue
+        .claim("test", Duration::from_secs(600), "key-1")
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(queue.set_running(item.id, "test", "9001").await.unwrap());
+
+    let a = Replica::start(&shell, &url, "replica-a").await;
+    let b = Replica::start(&shell, &url, "replica-b").await;
+    let http = ReqwestTransport::new().unwrap();
+    let (db, connection) = tokio_postgres::connect(&plain, tokio_postgres::NoTls)
+        .await
+        .unwrap();
+    tokio::spawn(connection);
+
+    // The same signed delivery, four copies to each replica at once, five rounds (each
+    // round's delivery a different one): every copy acknowledged, one row per delivery.
+    for round in 0..5 {
+        let delivery = json!({
+            "event": "scraper.job.finished",
+            "jobId": 9001 + round,
+            "jobStatus": "finished",
+            "timestamp": "2026-11-30T00:00:00Z",
+        });
+        let copies = (0..8).map(|copy| {
+            let target = if copy % 2 == 0 { &a.url } else { &b.url };
+            post(&http, target, SECRET, &delivery)
+        });
+        let answers = futures::future::join_all(copies).await;
+        assert!(
+            answers.iter().all(|&s| s == 200),
+            "round {round}: {answers:?}"
+        );
+        // A late retry of it, to either replica, is acknowledged and not stored again.
+        assert_eq!(post(&http, &b.url, SECRET, &delivery).await, 200);
+        assert_eq!(post(&http, &a.url, SECRET, &delivery).await, 200);
+    }
+    assert_eq!(
+        count(&db, "SELECT count(*) FROM fleet_webhook_events").await,
+        5
+    );
+    assert_eq!(
+        count(
+            &db,
+            "SELECT count(*) FROM fleet_webhook_events WHERE job_id = '9001' AND terminal"
+        )
+        .await,
+        1
+    );
+
+    // A burst of distinct deliveries split across the replicas: every one stored.
+    const BURST: usize = 60;
+    let burst: Vec<Value> = (0..BURST)
+        .map(|i| {
+            json!({
+                "event": "scraper.data.scraped",
+                "jobId": if i % 3 == 0 { 9001 } else { 7000 + i as u64 },
+                "jobStatus": "in_progress",
+                "timestamp": format!("2026-11-30T00:00:{:02}Z", i % 60),
+                "data": [{"url": format!("https://a.example/{i}"), "n": i}, {"url": "https://b.example", "n": i}],
+            })
+        })
+        .collect();
+    let answers = futures::future::join_all(burst.iter().enumerate().map(|(i, body)| {
+        let target = if i % 2 == 0 { &a.url } else { &b.url };
+        post(&http, target, SECRET, body)
+    }))
+    .await;
+    assert!(answers.iter().all(|&s| s == 200), "{answers:?}");
+    assert_eq!(
+        count(&db, "SELECT count(*) FROM fleet_webhook_events").await,
+        5 + BURST as i64
+    );
+    assert_eq!(
+        count(
+            &db,
+            "SELECT sum(row_count)::bigint FROM fleet_webhook_events WHERE event = 'scraper.data.scraped'"
+        )
+        .await,
+        2 * BURST as i64
+    );
+    assert_eq!(
+        count(
+            &db,
+            "SELECT count(*) FROM fleet_webhook_events
+             WHERE jsonb_array_length(rows) = 2 AND rows->0->>'url' LIKE 'https://a.example/%'"
+        )
+        .await,
+        BURST as i64,
+        "the rows each delivery carried are stored with it"
+    );
+
+    // A wrong secret stores nothing.
+    let forged = json!({"event": "scraper.job.finished", "jobId": 1, "jobStatus": "finished"});
+    assert_eq!(post(&http, &a.url, "wrong", &forged).await, 401);
+    assert_eq!(
+        count(
+            &db,
+            "SELECT count(*) FROM fleet_webhook_events WHERE job_id = '1'"
+        )
+        .await,
+        0
+    );
+
+    // A replica killed mid-request: nothing acknowledged, nothing lost; the sender's retry is
+    // taken by the other replica.
+    let cut = json!({"event": "scraper.job.finished", "jobId": 5555, "jobStatus": "stopped"});
+    let text = cut.to_string();
+    let addr = a
+        .url
+        .trim_start_matches("http://")
+        .split('/')
+        .next()
+        .unwrap()
+        .to_owned();
+    let mut stream = std::net::TcpStream::connect(&addr).unwrap();
+    write!(
+        stream,
+        "POST /hasdata-hook HTTP/1.1\r\nhost: {addr}\r\ncontent-type: application/json\r\nx-hook-secret: {SECRET}\r\ncontent-length: {}\r\n\r\n{}",
+        text.len(),
+        &text[..text.len() / 2]
+    )
+    .unwrap();
+    stream.flush().unwrap();
+    let (a_out, a_err) = a.stop().await;
+    let mut answer = String::new();
+    let _ = stream.read_to_string(&mut answer);
+    assert!(
+        !answer.contains("200"),
+        "the killed replica acknowledged: {answer}"
+    );
+    assert_eq!(post(&http, &b.url, SECRET, &cut).await, 200);
+    assert_eq!(
+        count(
+            &db,
+            "SELECT count(*) FROM fleet_webhook_events WHERE job_id = '5555'"
+        )
+        .await,
+        1
+    );
+
+    // The events are shown with the item that owns their job; unknown jobs are kept, shown
+    // with no item.
+    let listed = shell
+        .run(&[
+            "--ledger", &url, "--json", "webhook", "events", "--job-id", "9001",
+        ])
+        .await;
+    assert_eq!(listed.code, 0, "{}", listed.stderr);
+    let events = listed.json_lines();
+    assert_eq!(events.len(), 1 + BURST / 3, "{}", listed.stdout);
+    assert!(
+        events.iter().all(|e| e["itemId"] == item.id),
+        "{}",
+        listed.stdout
+    );
+    let unknown = shell
+        .run(&[
+            "--ledger",
+            &url,
+            "--json",
+            "webhook",
+            "events",
+            "--unknown",
+            "--limit",
+            "1000",
+        ])
+        .await;
+    assert_eq!(unknown.code, 0, "{}", unknown.stderr);
+    let unknown = unknown.json_lines();
+    assert_eq!(unknown.len(), 4 + BURST - BURST / 3 + 1);
+    assert!(unknown.iter().all(|e| e["itemId"].is_null()));
+
+    // Every distinct delivery printed once across the replicas.
+    let (b_out, b_err) = b.stop().await;
+    let printed = a_out.lines().count() + b_out.lines().count();
+    assert_eq!(printed, 5 + BURST + 1, "{a_out}\n{b_out}");
+    assert!(b_err.contains("no queue item has this job"), "{b_err}");
+
+    // The secret reached neither the database nor any output; the URL's password neither.
+    let stored: String = db
+        .query_one(
+            "SELECT COALESCE(string_agg(e::text, ''), '') FROM fleet_webhook_events e",
+            &[],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    for text in [
+        &stored,
+        &a_out,
+        &a_err,
+        &b_out,
+        &b_err,
+        &listed.stdout,
+        &listed.stderr,
+    ] {
+        assert!(!text.contains(SECRET), "the webhook secret leaked: {text}");
+        assert!(!text.contains(PASSWORD), "the password leaked: {text}");
+    }
+}
