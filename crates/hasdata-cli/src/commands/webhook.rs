@@ -13,7 +13,7 @@ use std::io::Write;
 use std::net::SocketAddr;
 use std::sync::Arc;
 
-use hasdata_fleet::{EventFilter, Queue, Recorded, WebhookEvents, connect_pool};
+use hasdata_fleet::{EventFilter, Queue, Recorded, WebhookEvents};
 use hasdata_jobs::webhooks::{ReceivedEvent, ReceiverConfig, WebhookReceiver};
 use hasdata_ledger::Location;
 use http::HeaderName;
@@ -31,15 +31,16 @@ const POOL_SIZE: usize = 8;
 /// The queue database's events table when `--ledger` is a PostgreSQL URL; `None` for a
 /// SQLite ledger (events are printed only, as without a database).
 async fn events_table(ctx: &Ctx) -> Result<Option<WebhookEvents>, Failure> {
-    let Location::Postgres(url) = crate::ledger::location(ctx.global.ledger.as_deref()) else {
+    let location = crate::ledger::location(ctx.global.ledger.as_deref());
+    let Location::Postgres(url) = &location else {
         return Ok(None);
     };
-    let fleet = |e: hasdata_fleet::FleetError| match e {
+    let pool = hasdata_ledger::postgres::pool_of_size(url, POOL_SIZE)
+        .map_err(|e| crate::ledger::open_failure(&location, e))?;
+    let queue = Queue::from_pool(pool).await.map_err(|e| match e {
         hasdata_fleet::FleetError::Config(message) => Failure::usage(message),
         other => Failure::new(code::OTHER, other.to_string()),
-    };
-    let pool = connect_pool(&url, POOL_SIZE).map_err(fleet)?;
-    let queue = Queue::from_pool(pool).await.map_err(fleet)?;
+    })?;
     Ok(Some(queue.events()))
 }
 
