@@ -8,6 +8,10 @@ pub enum FleetError {
     /// The queue's database failed (cannot connect, a statement failed).
     #[error("the queue database failed: {0}")]
     Database(String),
+    /// The queue's database could not be reached (down, refused, the connection lost): a
+    /// passing failure. A worker rides it out (backs off and tries again).
+    #[error("the queue database is unreachable: {0}")]
+    Unreachable(String),
     /// The database's queue schema is newer than this build.
     #[error(
         "the queue has schema version {found}; this program reads up to {supported}: upgrade hasdata"
@@ -43,6 +47,16 @@ pub enum FleetError {
 }
 
 impl FleetError {
+    /// Whether the database (the queue's, or the ledger's in it) could not be reached: worth
+    /// trying again once it is back, rather than giving the item up.
+    pub fn is_unreachable(&self) -> bool {
+        match self {
+            FleetError::Unreachable(_) => true,
+            FleetError::Ledger(error) => error.is_unavailable(),
+            _ => false,
+        }
+    }
+
     /// A sink error.
     pub fn sink(sink: &'static str, detail: impl std::fmt::Display) -> Self {
         FleetError::Sink {
@@ -55,7 +69,14 @@ impl FleetError {
 /// A database error, with the statement's context. The connection URL never appears: the
 /// driver's errors do not carry it.
 pub(crate) fn db(context: &str) -> impl Fn(tokio_postgres::Error) -> FleetError + '_ {
-    move |error| FleetError::Database(format!("{context}: {}", error_text(&error)))
+    move |error| {
+        let text = format!("{context}: {}", error_text(&error));
+        if hasdata_ledger::postgres::is_unreachable(&error) {
+            FleetError::Unreachable(text)
+        } else {
+            FleetError::Database(text)
+        }
+    }
 }
 
 /// A driver error with its server message (the `Display` of a server error is just "db error").
@@ -86,7 +107,12 @@ pub(crate) fn with_causes(error: &dyn std::error::Error) -> String {
 
 /// A pool error.
 pub(crate) fn pool(error: deadpool_postgres::PoolError) -> FleetError {
-    FleetError::Database(format!("connecting: {}", with_causes(&error)))
+    let text = format!("connecting: {}", with_causes(&error));
+    if hasdata_ledger::postgres::pool_error_is_unreachable(&error) {
+        FleetError::Unreachable(text)
+    } else {
+        FleetError::Database(text)
+    }
 }
 
 /// The fleet's results.

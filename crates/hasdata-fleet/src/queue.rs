@@ -384,6 +384,45 @@ impl Queue {
             .map_err(db("extending leases"))
     }
 
+    /// Extends the leases held under any of `owners` (a worker's claims in hand: an item a
+    /// worker dropped is not extended, so its lease runs out and another claim takes it).
+    /// Returns how many.
+    pub async fn extend(&self, owners: &[String], lease: Duration) -> Result<u64> {
+        if owners.is_empty() {
+            return Ok(0);
+        }
+        self.client()
+            .await?
+            .execute(
+                "UPDATE fleet_items SET lease_until = now() + make_interval(secs => $2::float8)
+                 WHERE lease_owner = ANY($1) AND state IN ('submitting', 'running', 'collecting')",
+                &[&owners, &secs(lease)],
+            )
+            .await
+            .map_err(db("extending leases"))
+    }
+
+    /// Renews `owner`'s lease on item `id` in `from` for `lease`, if `owner` still holds it:
+    /// the check a worker makes before acting as the owner (sending a submit, committing rows)
+    /// when its lease may have run out (a database outage stopped its heartbeats). `false`:
+    /// another claim took the item; leave it alone.
+    pub async fn confirm(
+        &self,
+        id: i64,
+        owner: &str,
+        from: ItemState,
+        lease: Duration,
+    ) -> Result<bool> {
+        self.change(
+            id,
+            owner,
+            from,
+            "lease_until = now() + make_interval(secs => $4::float8)",
+            &[&secs(lease)],
+        )
+        .await
+    }
+
     /// One fenced change: `set` applies only while `worker` holds the item in `from`. Returns
     /// whether it applied (false: the lease was lost).
     async fn change(
@@ -509,13 +548,15 @@ impl Queue {
         .await
     }
 
-    /// Hands back every lease `worker` still holds (the end of a graceful shutdown).
+    /// Hands back every lease `worker` still holds (the end of a graceful shutdown): held
+    /// under its name, or under one of its per-claim names (`WORKER#N`, see [`crate::Worker`]).
     pub async fn release_all(&self, worker: &str) -> Result<u64> {
         self.client()
             .await?
             .execute(
                 "UPDATE fleet_items SET lease_owner = NULL, lease_until = now(), updated_at = now()
-                 WHERE lease_owner = $1 AND state IN ('submitting', 'running', 'collecting')",
+                 WHERE (lease_owner = $1 OR starts_with(lease_owner, $1 || '#'))
+                   AND state IN ('submitting', 'running', 'collecting')",
                 &[&worker],
             )
             .await

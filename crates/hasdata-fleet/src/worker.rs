@@ -14,9 +14,24 @@
 //! flight is let finish (its outcome must be recorded), waits and collections are dropped at
 //! once, and every lease is handed back so another worker carries on without waiting for it
 //! to expire.
+//!
+//! **Fencing per claim.** Each claim holds its lease under its own name, `WORKER#N`, and every
+//! change names it: once a lease runs out and another claim takes the item (another worker's,
+//! or another slot of this one), the old claim's changes match nothing and it lets go.
+//!
+//! **Database outages are ridden out.** A failure to reach PostgreSQL (refused, the connection
+//! lost, the server restarting) is never a reason to stop or to give an item up: the worker
+//! backs off (0.2 s doubling to 10 s, jittered), logs the outage once when it starts and once
+//! when it ends, and carries on. Its heartbeats may fail meanwhile, so its leases may run out;
+//! therefore, before acting as an owner (sending a submit, committing rows to the sink) it
+//! renews its lease with a fenced statement ([`Queue::confirm`]) and lets the item go if
+//! another claim took it.
 
-use std::sync::Arc;
-use std::time::Duration;
+use std::collections::BTreeSet;
+use std::future::Future;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::{Duration, Instant};
 
 use futures::StreamExt;
 use hasdata_jobs::model::{JobId, JobStatus};
@@ -92,6 +107,11 @@ pub struct WorkerReport {
     pub rows: u64,
 }
 
+/// The first wait after the database failed to answer.
+const BACKOFF_START: Duration = Duration::from_millis(200);
+/// The longest wait between two tries while the database is unreachable.
+const BACKOFF_MAX: Duration = Duration::from_secs(10);
+
 /// A worker: a queue, a client (with the shared ledger), a sink.
 #[derive(Clone, Debug)]
 pub struct Worker {
@@ -99,6 +119,49 @@ pub struct Worker {
     client: Client,
     sink: Arc<dyn Sink>,
     config: WorkerConfig,
+    /// The per-claim owner names of the items in hand: the heartbeat extends these only, so
+    /// an item this worker let go of runs out and is taken by another claim.
+    held: Arc<Mutex<BTreeSet<String>>>,
+    /// Numbers this worker's claims (`WORKER#N`).
+    claims: Arc<AtomicU64>,
+    outage: Arc<Outage>,
+}
+
+/// Whether the database is unreachable, so an outage is logged once when it starts and once
+/// when it ends, however many calls fail meanwhile.
+#[derive(Debug, Default)]
+struct Outage {
+    since: Mutex<Option<Instant>>,
+}
+
+impl Outage {
+    fn down(&self, error: &FleetError) {
+        let mut since = self.since.lock().unwrap_or_else(PoisonError::into_inner);
+        if since.is_none() {
+            *since = Some(Instant::now());
+            tracing::warn!(
+                %error,
+                "the database is unreachable; riding it out (retrying every {}s at most; \
+                 leases are checked again before acting on them)",
+                BACKOFF_MAX.as_secs()
+            );
+        }
+    }
+
+    fn up(&self) {
+        let mut since = self.since.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Some(start) = since.take() {
+            tracing::warn!(
+                "the database is back after {:.1}s; carrying on",
+                start.elapsed().as_secs_f64()
+            );
+        }
+    }
+}
+
+/// `delay` with jitter (half to all of it), so a fleet does not reconnect in step.
+fn jittered(delay: Duration) -> Duration {
+    delay.mul_f64(0.5 + rand::random::<f64>() / 2.0)
 }
 
 /// What one step left the item as.
@@ -124,7 +187,44 @@ impl Worker {
             client,
             sink,
             config,
+            held: Arc::default(),
+            claims: Arc::default(),
+            outage: Arc::default(),
         }
+    }
+
+    /// Runs `op` until it succeeds, fails for a reason other than an unreachable database, or
+    /// `shutdown` turns true while the database is away (then its last error).
+    async fn persist<T, Fut>(
+        &self,
+        shutdown: &watch::Receiver<bool>,
+        mut op: impl FnMut() -> Fut,
+    ) -> Result<T>
+    where
+        Fut: Future<Output = Result<T>>,
+    {
+        let mut delay = BACKOFF_START;
+        let mut stop = shutdown.clone();
+        loop {
+            match op().await {
+                Err(error) if error.is_unreachable() => {
+                    self.outage.down(&error);
+                    tokio::select! {
+                        _ = tokio::time::sleep(jittered(delay)) => {}
+                        _ = stopping(&mut stop) => return Err(error),
+                    }
+                    delay = (delay * 2).min(BACKOFF_MAX);
+                }
+                other => {
+                    self.outage.up();
+                    return other;
+                }
+            }
+        }
+    }
+
+    fn held(&self) -> std::sync::MutexGuard<'_, BTreeSet<String>> {
+        self.held.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
     /// Its configuration.
@@ -144,8 +244,7 @@ impl Worker {
             return Err(FleetError::Config("--lease must be at least 1 s".into()));
         }
         let heartbeat = {
-            let queue = self.queue.clone();
-            let worker = self.config.worker_id.clone();
+            let this = self.clone();
             let lease = self.config.lease;
             let mut stop = shutdown.clone();
             tokio::spawn(async move {
@@ -155,8 +254,13 @@ impl Worker {
                         _ = tokio::time::sleep(every) => {}
                         _ = stopping(&mut stop) => return,
                     }
-                    if let Err(error) = queue.heartbeat(&worker, lease).await {
-                        tracing::warn!(%error, "heartbeat failed; leases run out unless the next one succeeds");
+                    let owners: Vec<String> = this.held().iter().cloned().collect();
+                    match this.queue.extend(&owners, lease).await {
+                        Ok(_) => this.outage.up(),
+                        Err(error) if error.is_unreachable() => this.outage.down(&error),
+                        Err(error) => {
+                            tracing::warn!(%error, "heartbeat failed; leases run out unless the next one succeeds");
+                        }
                     }
                 }
             })
@@ -164,7 +268,10 @@ impl Worker {
         let slots = (0..self.config.concurrency).map(|_| self.slot(shutdown.clone()));
         let reports = futures::future::join_all(slots).await;
         heartbeat.abort();
-        let released = self.queue.release_all(&self.config.worker_id).await;
+        // With the database away, the leases run out on their own: nothing is lost.
+        if let Err(error) = self.queue.release_all(&self.config.worker_id).await {
+            tracing::warn!(%error, "could not hand the leases back; they run out in {:?}", self.config.lease);
+        }
         let mut total = WorkerReport::default();
         let mut first_error = None;
         for report in reports {
@@ -180,7 +287,6 @@ impl Worker {
                 Err(e) => first_error = first_error.or(Some(e)),
             }
         }
-        released?;
         match first_error {
             Some(error) => Err(error),
             None => Ok(total),
@@ -190,25 +296,49 @@ impl Worker {
     /// One of the worker's `concurrency` loops.
     async fn slot(&self, mut shutdown: watch::Receiver<bool>) -> Result<WorkerReport> {
         let mut report = WorkerReport::default();
+        let mut backoff = BACKOFF_START;
         loop {
             let stop_now = *shutdown.borrow();
             if stop_now {
                 return Ok(report);
             }
+            let owner = format!(
+                "{}#{}",
+                self.config.worker_id,
+                self.claims.fetch_add(1, Ordering::Relaxed)
+            );
             let claimed = match self
                 .queue
-                .claim(&self.config.worker_id, self.config.lease, &fresh_key())
+                .claim(&owner, self.config.lease, &fresh_key())
                 .await
             {
-                Ok(claimed) => claimed,
+                Ok(claimed) => {
+                    self.outage.up();
+                    backoff = BACKOFF_START;
+                    claimed
+                }
+                Err(error) if error.is_unreachable() => {
+                    self.outage.down(&error);
+                    tokio::select! {
+                        _ = tokio::time::sleep(jittered(backoff)) => {}
+                        _ = stopping(&mut shutdown) => {}
+                    }
+                    backoff = (backoff * 2).min(BACKOFF_MAX);
+                    continue;
+                }
                 Err(error) => {
                     tracing::warn!(%error, "claim failed; trying again");
                     None
                 }
             };
             let Some(item) = claimed else {
-                if self.config.exit_when_idle && self.nothing_left().await? {
-                    return Ok(report);
+                if self.config.exit_when_idle {
+                    match self.persist(&shutdown, || self.nothing_left()).await {
+                        Ok(true) => return Ok(report),
+                        Ok(false) => {}
+                        Err(_) if *shutdown.borrow() => return Ok(report),
+                        Err(error) => return Err(error),
+                    }
                 }
                 tokio::select! {
                     _ = tokio::time::sleep(self.config.idle_poll) => {}
@@ -218,7 +348,10 @@ impl Worker {
             };
             report.claimed += 1;
             let id = item.id;
-            if let Err(error) = self.carry(item, &mut shutdown, &mut report).await {
+            self.held().insert(owner.clone());
+            let carried = self.carry(item, &owner, &mut shutdown, &mut report).await;
+            self.held().remove(&owner);
+            if let Err(error) = carried {
                 // The lease runs out and another claim retries the step.
                 tracing::warn!(item = id, %error, "step failed; the item is handed back");
             }
@@ -240,10 +373,11 @@ impl Worker {
         Ok(open == 0)
     }
 
-    /// Takes one item as far as it goes.
+    /// Takes one item as far as it goes, holding it as `owner`.
     async fn carry(
         &self,
         mut item: Claimed,
+        owner: &str,
         shutdown: &mut watch::Receiver<bool>,
         report: &mut WorkerReport,
     ) -> Result<()> {
@@ -251,22 +385,28 @@ impl Worker {
             let state = item.state;
             let step = match state {
                 // A submit is never abandoned halfway: its outcome must reach the ledger.
-                ItemState::Submitting => self.submit(item, report).await,
+                ItemState::Submitting => self.submit(item, owner, shutdown, report).await,
                 ItemState::Running | ItemState::Collecting => {
                     let id = item.id;
+                    let watching = shutdown.clone();
                     let step = async {
                         if state == ItemState::Running {
-                            self.wait(item, report).await
+                            self.wait(item, owner, &watching, report).await
                         } else {
-                            self.collect(item, report).await
+                            self.collect(item, owner, &watching, report).await
                         }
                     };
                     tokio::select! {
                         next = step => next,
                         _ = stopping(shutdown) => {
-                            self.queue
-                                .hand_back(id, &self.config.worker_id, state, None, Duration::ZERO)
-                                .await?;
+                            // With the database away the lease runs out instead.
+                            if let Err(error) = self
+                                .queue
+                                .hand_back(id, owner, state, None, Duration::ZERO)
+                                .await
+                            {
+                                tracing::warn!(item = id, %error, "could not hand the item back; its lease runs out");
+                            }
                             return Ok(());
                         }
                     }
@@ -278,28 +418,55 @@ impl Worker {
                 Ok(Next::Stop) => return Ok(()),
                 Err((id, error)) => {
                     let detail = error.to_string();
-                    self.queue
-                        .hand_back(
+                    self.persist(shutdown, || {
+                        self.queue.hand_back(
                             id,
-                            &self.config.worker_id,
+                            owner,
                             state,
                             Some(&detail),
                             self.config.retry_delay,
                         )
-                        .await?;
+                    })
+                    .await?;
                     return Err(error);
                 }
             }
         }
     }
 
+    /// Whether `owner` still holds item `id` in `from`, renewing its lease if so: asked before
+    /// acting as the owner, since heartbeats may have failed (a database outage) and the lease
+    /// run out meanwhile.
+    async fn still_held(
+        &self,
+        id: i64,
+        owner: &str,
+        from: ItemState,
+        shutdown: &watch::Receiver<bool>,
+    ) -> Result<bool> {
+        let held = self
+            .persist(shutdown, || {
+                self.queue.confirm(id, owner, from, self.config.lease)
+            })
+            .await?;
+        if !held {
+            tracing::warn!(
+                item = id,
+                "another claim took the item while this one's lease ran out; letting it go"
+            );
+        }
+        Ok(held)
+    }
+
     /// `submitting`: settle the intent under the item's key, or send it.
     async fn submit(
         &self,
         item: Claimed,
+        owner: &str,
+        shutdown: &watch::Receiver<bool>,
         report: &mut WorkerReport,
     ) -> std::result::Result<Next, (i64, FleetError)> {
-        let worker = self.config.worker_id.as_str();
+        let worker = owner;
         let id = item.id;
         let queue_error = |e: FleetError| (id, e);
         let Some(key) = item.intent_key.clone() else {
@@ -318,26 +485,38 @@ impl Worker {
         };
         let ledger = self.client.ledger();
         // Read-send-reread: a DuplicateKey means another holder recorded the intent meanwhile.
-        for _ in 0..2 {
-            let entry = ledger.intent(&key).await.map_err(|e| (id, e.into()))?;
+        let mut duplicates = 0;
+        let mut unreachable = BACKOFF_START;
+        while duplicates < 2 {
+            let entry = self
+                .persist(shutdown, || async {
+                    ledger.intent(&key).await.map_err(FleetError::from)
+                })
+                .await
+                .map_err(queue_error)?;
             if let Some(entry) = entry {
                 return match entry.state {
                     IntentState::Submitted => {
                         let job_id = entry.job_id.map(|j| j.to_string()).unwrap_or_default();
-                        self.to_running(item, &job_id).await.map_err(queue_error)
+                        self.to_running(item, owner, shutdown, &job_id)
+                            .await
+                            .map_err(queue_error)
                     }
                     IntentState::Refused => {
                         let detail = entry.detail.unwrap_or_default();
                         if retryable_refusal(&detail) {
-                            self.queue
-                                .requeue(id, worker, &detail, self.config.retry_delay)
-                                .await
-                                .map_err(queue_error)?;
+                            self.persist(shutdown, || {
+                                self.queue
+                                    .requeue(id, worker, &detail, self.config.retry_delay)
+                            })
+                            .await
+                            .map_err(queue_error)?;
                         } else {
-                            self.queue
-                                .fail(id, worker, ItemState::Submitting, &detail)
-                                .await
-                                .map_err(queue_error)?;
+                            self.persist(shutdown, || {
+                                self.queue.fail(id, worker, ItemState::Submitting, &detail)
+                            })
+                            .await
+                            .map_err(queue_error)?;
                             report.failed += 1;
                         }
                         Ok(Next::Stop)
@@ -347,10 +526,12 @@ impl Worker {
                             "the submit under intent {key} has no recorded outcome: the job may exist. {}",
                             entry.detail.unwrap_or_default()
                         );
-                        self.queue
-                            .park(id, worker, ItemState::Submitting, detail.trim_end())
-                            .await
-                            .map_err(queue_error)?;
+                        self.persist(shutdown, || {
+                            self.queue
+                                .park(id, worker, ItemState::Submitting, detail.trim_end())
+                        })
+                        .await
+                        .map_err(queue_error)?;
                         report.parked += 1;
                         Ok(Next::Stop)
                     }
@@ -359,19 +540,25 @@ impl Worker {
             let body: Value = match serde_json::from_str(&item.body) {
                 Ok(body) => body,
                 Err(e) => {
-                    self.queue
-                        .fail(
-                            id,
-                            worker,
-                            ItemState::Submitting,
-                            &format!("the stored body is not JSON: {e}"),
-                        )
-                        .await
-                        .map_err(queue_error)?;
+                    let detail = format!("the stored body is not JSON: {e}");
+                    self.persist(shutdown, || {
+                        self.queue.fail(id, worker, ItemState::Submitting, &detail)
+                    })
+                    .await
+                    .map_err(queue_error)?;
                     report.failed += 1;
                     return Ok(Next::Stop);
                 }
             };
+            // The POST is the one act that cannot be taken back: only the lease's holder
+            // sends it.
+            if !self
+                .still_held(id, owner, ItemState::Submitting, shutdown)
+                .await
+                .map_err(queue_error)?
+            {
+                return Ok(Next::Stop);
+            }
             let options = SubmitOptions {
                 origin: Some(Origin::label(
                     item.origin
@@ -391,13 +578,24 @@ impl Worker {
                 Ok(job) => {
                     report.submitted += 1;
                     return self
-                        .to_running(item, &job.id.to_string())
+                        .to_running(item, owner, shutdown, &job.id.to_string())
                         .await
                         .map_err(queue_error);
                 }
                 Err(Error::LedgerUnavailable {
                     source: hasdata_jobs::LedgerError::DuplicateKey { .. },
-                }) => continue,
+                }) => {
+                    duplicates += 1;
+                    continue;
+                }
+                // The intent could not be written: nothing was sent. Read it again once the
+                // database answers (the write may have landed before the connection broke).
+                Err(Error::LedgerUnavailable { source }) if source.is_unavailable() => {
+                    self.outage.down(&FleetError::Ledger(source));
+                    tokio::time::sleep(jittered(unreachable)).await;
+                    unreachable = (unreachable * 2).min(BACKOFF_MAX);
+                    continue;
+                }
                 Err(Error::LedgerUnavailable { source }) => return Err((id, source.into())),
                 Err(Error::Ledger {
                     job_id: Some(job_id),
@@ -406,7 +604,7 @@ impl Worker {
                     // The job exists and its id is here, though the ledger missed it.
                     report.submitted += 1;
                     return self
-                        .to_running(item, &job_id.to_string())
+                        .to_running(item, owner, shutdown, &job_id.to_string())
                         .await
                         .map_err(queue_error);
                 }
@@ -433,18 +631,23 @@ impl Worker {
                 Err(error) => (ItemState::Parked, error.to_string(), Duration::ZERO),
             };
             match state {
-                ItemState::Queued => self.queue.requeue(id, worker, &detail, delay).await,
+                ItemState::Queued => {
+                    self.persist(shutdown, || self.queue.requeue(id, worker, &detail, delay))
+                        .await
+                }
                 ItemState::Failed => {
                     report.failed += 1;
-                    self.queue
-                        .fail(id, worker, ItemState::Submitting, &detail)
-                        .await
+                    self.persist(shutdown, || {
+                        self.queue.fail(id, worker, ItemState::Submitting, &detail)
+                    })
+                    .await
                 }
                 _ => {
                     report.parked += 1;
-                    self.queue
-                        .park(id, worker, ItemState::Submitting, &detail)
-                        .await
+                    self.persist(shutdown, || {
+                        self.queue.park(id, worker, ItemState::Submitting, &detail)
+                    })
+                    .await
                 }
             }
             .map_err(queue_error)?;
@@ -456,10 +659,16 @@ impl Worker {
         ))
     }
 
-    async fn to_running(&self, mut item: Claimed, job_id: &str) -> Result<Next> {
+    async fn to_running(
+        &self,
+        mut item: Claimed,
+        owner: &str,
+        shutdown: &watch::Receiver<bool>,
+        job_id: &str,
+    ) -> Result<Next> {
+        // The job exists: its id must reach the queue, however long the database is away.
         if !self
-            .queue
-            .set_running(item.id, &self.config.worker_id, job_id)
+            .persist(shutdown, || self.queue.set_running(item.id, owner, job_id))
             .await?
         {
             return Ok(Next::Stop);
@@ -488,16 +697,16 @@ impl Worker {
     async fn wait(
         &self,
         mut item: Claimed,
+        owner: &str,
+        shutdown: &watch::Receiver<bool>,
         report: &mut WorkerReport,
     ) -> std::result::Result<Next, (i64, FleetError)> {
         let id = item.id;
-        let worker = self.config.worker_id.as_str();
         let job_id = Self::job_id(&item)?;
         match self.client.wait(job_id, self.config.poll.clone()).await {
             Ok(_) => {
                 if !self
-                    .queue
-                    .set_collecting(id, worker)
+                    .persist(shutdown, || self.queue.set_collecting(id, owner))
                     .await
                     .map_err(|e| (id, e))?
                 {
@@ -507,10 +716,12 @@ impl Worker {
                 Ok(Next::Continue(item))
             }
             Err(error @ Error::JobEnded { .. }) => {
-                self.queue
-                    .fail(id, worker, ItemState::Running, &error.to_string())
-                    .await
-                    .map_err(|e| (id, e))?;
+                let detail = error.to_string();
+                self.persist(shutdown, || {
+                    self.queue.fail(id, owner, ItemState::Running, &detail)
+                })
+                .await
+                .map_err(|e| (id, e))?;
                 report.failed += 1;
                 Ok(Next::Stop)
             }
@@ -522,6 +733,8 @@ impl Worker {
     async fn collect(
         &self,
         item: Claimed,
+        owner: &str,
+        shutdown: &watch::Receiver<bool>,
         report: &mut WorkerReport,
     ) -> std::result::Result<Next, (i64, FleetError)> {
         let id = item.id;
@@ -560,13 +773,21 @@ impl Worker {
                 "job {job_id}: got {index} rows of the {expected} it reports"
             ))));
         }
+        // Rows are committed by the lease's holder only (the writer is dropped otherwise,
+        // leaving nothing behind).
+        if !self
+            .still_held(id, owner, ItemState::Collecting, shutdown)
+            .await
+            .map_err(fail)?
+        {
+            return Ok(Next::Stop);
+        }
         let output = writer.commit().await.map_err(fail)?;
         if let Err(error) = self.client.ledger().mark_collected(job_id, &output).await {
             tracing::warn!(%error, job = %job_id, "the ledger did not note the collection");
         }
         if self
-            .queue
-            .finish(id, &self.config.worker_id, index, &output)
+            .persist(shutdown, || self.queue.finish(id, owner, index, &output))
             .await
             .map_err(fail)?
         {

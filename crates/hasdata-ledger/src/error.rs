@@ -13,6 +13,16 @@ pub enum LedgerError {
         /// The backend's error.
         source: Box<dyn std::error::Error + Send + Sync>,
     },
+    /// The storage could not be reached (a database server down, refused, or the connection
+    /// lost): a passing failure, worth retrying later. Nothing was changed by the call.
+    /// Only server-backed ledgers return it.
+    #[error("the {backend} ledger is unreachable: {source}")]
+    Unavailable {
+        /// The backend (`postgres`).
+        backend: &'static str,
+        /// The driver's or pool's error.
+        source: Box<dyn std::error::Error + Send + Sync>,
+    },
     /// The stored data was written by a newer version of this crate.
     #[error(
         "the ledger has schema version {found}; this program reads up to {supported}: upgrade hasdata"
@@ -63,6 +73,11 @@ pub enum LedgerError {
 }
 
 impl LedgerError {
+    /// Whether the storage was unreachable ([`LedgerError::Unavailable`]): try again later.
+    pub fn is_unavailable(&self) -> bool {
+        matches!(self, LedgerError::Unavailable { .. })
+    }
+
     /// A backend failure.
     pub fn storage(
         backend: &'static str,

@@ -55,7 +55,52 @@ const MIGRATION_LOCK: i64 = 0x6861_7364_6c65_6467;
 pub const DEFAULT_POOL_SIZE: usize = 8;
 
 fn db(error: impl Into<Box<dyn std::error::Error + Send + Sync>>) -> LedgerError {
-    LedgerError::storage("postgres", error)
+    let source = error.into();
+    let unreachable = source
+        .downcast_ref::<tokio_postgres::Error>()
+        .is_some_and(is_unreachable);
+    if unreachable {
+        return LedgerError::Unavailable {
+            backend: "postgres",
+            source,
+        };
+    }
+    LedgerError::storage("postgres", source)
+}
+
+/// Whether a driver error means the server could not be reached or the connection was lost
+/// (a passing failure: retry later), rather than a statement the server refused.
+///
+/// Server errors count when their SQLSTATE class says so: `08` (connection exception), `57`
+/// (operator intervention: the server shutting down or restarting), `53` (insufficient
+/// resources: too many connections). A driver error without a server error counts when the
+/// connection closed, a socket failed, or the wait for the server timed out.
+pub fn is_unreachable(error: &tokio_postgres::Error) -> bool {
+    match error.as_db_error() {
+        Some(server) => {
+            let code = server.code().code();
+            ["08", "57", "53"]
+                .iter()
+                .any(|class| code.starts_with(class))
+        }
+        None => {
+            error.is_closed()
+                || std::error::Error::source(error)
+                    .is_some_and(|cause| cause.downcast_ref::<std::io::Error>().is_some())
+                || error.to_string().starts_with("timeout")
+        }
+    }
+}
+
+/// Whether a pool error means the server could not be reached (see [`is_unreachable`]): a
+/// timeout waiting for or creating a connection, or a connection attempt that failed for a
+/// passing reason. A wrong password or a missing database is not passing.
+pub fn pool_error_is_unreachable(error: &deadpool_postgres::PoolError) -> bool {
+    match error {
+        deadpool_postgres::PoolError::Timeout(_) => true,
+        deadpool_postgres::PoolError::Backend(error) => is_unreachable(error),
+        _ => false,
+    }
 }
 
 /// An error followed by its causes: the pool's and driver's `Display` alone is often only "db
@@ -189,11 +234,15 @@ impl PostgresLedger {
 
     async fn connection(&self) -> Result<deadpool_postgres::Object, LedgerError> {
         self.pool.get().await.map_err(|e| {
-            db(format!(
-                "connecting to {}: {}",
-                self.target,
-                with_causes(&e)
-            ))
+            let text = format!("connecting to {}: {}", self.target, with_causes(&e));
+            if pool_error_is_unreachable(&e) {
+                LedgerError::Unavailable {
+                    backend: "postgres",
+                    source: text.into(),
+                }
+            } else {
+                db(text)
+            }
         })
     }
 

@@ -4,6 +4,7 @@
 #![allow(clippy::unwrap_used, missing_docs)]
 
 mod measure;
+mod outage;
 mod pg_sink;
 mod queue;
 mod worker;
