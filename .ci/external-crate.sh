@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # A crate outside the workspace that depends on hasdata-jobs alone (tests/external-crate/)
 # submits, waits and reads rows from `hasdata sim`, recording into a ledger file; then
-# `hasdata jobs list --json` on the same file must show its job. The crate is built with the
+# `hasdata jobs list --json` on the same file must show its job as the CLI shows its own:
+# finished, its rows and credits counted, collected. The crate is built with the
 # workspace's Cargo.lock (copied, then pruned offline: the same versions, nothing resolved anew).
 # Usage: .ci/external-crate.sh [path/to/hasdata]   (default: target/debug/hasdata)
 set -euo pipefail
@@ -45,14 +46,27 @@ echo "$LIST"
 python3 - "$ID" "$LIST" <<'PY'
 import json, sys
 wanted, listing = sys.argv[1], sys.argv[2]
-ids = []
+entries = {}
 for line in listing.splitlines():
     line = line.strip()
     if not line:
         continue
     entry = json.loads(line)
-    ids.append(str(entry.get("id", entry.get("jobId"))))
-if wanted not in ids:
-    sys.exit(f"job {wanted} is not in `hasdata jobs list`: {ids}")
-print(f"hasdata jobs list shows job {wanted}")
+    entries[str(entry.get("id", entry.get("jobId")))] = entry
+entry = entries.get(wanted)
+if entry is None:
+    sys.exit(f"job {wanted} is not in `hasdata jobs list`: {sorted(entries)}")
+# What the CLI shows for a job it submitted, waited on and wrote out itself.
+problems = []
+if entry.get("status") != "finished":
+    problems.append(f"status {entry.get('status')!r}, not 'finished'")
+if entry.get("dataRowsCount") != 2:
+    problems.append(f"dataRowsCount {entry.get('dataRowsCount')!r}, not 2")
+if not entry.get("creditsSpent"):
+    problems.append(f"creditsSpent {entry.get('creditsSpent')!r}, not counted")
+if not entry.get("collectedTo"):
+    problems.append(f"not collected (collectedTo {entry.get('collectedTo')!r})")
+if problems:
+    sys.exit(f"job {wanted} in `hasdata jobs list`: " + "; ".join(problems) + f"\n{entry}")
+print(f"hasdata jobs list shows job {wanted} finished, 2 rows, collected to {entry['collectedTo']}")
 PY

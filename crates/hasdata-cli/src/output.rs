@@ -44,7 +44,8 @@ pub struct JobOut {
     pub origin: Option<String>,
     /// Ledger: when the rows were written out (RFC 3339).
     pub collected_at: Option<String>,
-    /// Ledger: where the rows were written (an absolute path).
+    /// Ledger: where the rows were written (an absolute path; `read by PROGRAM`, or the
+    /// program's own words, when a Rust program read them with hasdata-jobs).
     pub collected_to: Option<String>,
     /// Ledger: the Idempotency-Key of the submit.
     pub intent_key: Option<String>,

@@ -758,7 +758,12 @@ impl Worker {
             item_id: id,
         };
         let mut writer = self.sink.begin(&job).await.map_err(fail)?;
-        let mut rows = self.client.rows::<hasdata_jobs::RowJson>(job_id).pages();
+        // Collected once the sink has committed (below), not when the last row is read.
+        let mut rows = self
+            .client
+            .rows::<hasdata_jobs::RowJson>(job_id)
+            .pages()
+            .keep_uncollected();
         let mut index = 0u64;
         while let Some(row) = rows.next().await {
             let row = row.map_err(|e| fail(FleetError::Config(e.to_string())))?;

@@ -122,6 +122,7 @@ pub struct Rows<R> {
     source: RowSource,
     concurrency: usize,
     known: Option<Job>,
+    collected: Collected,
     started: Option<BoxStream<'static, Result<R>>>,
     row: PhantomData<fn() -> R>,
 }
@@ -132,6 +133,7 @@ impl<R> std::fmt::Debug for Rows<R> {
             .field("id", &self.id)
             .field("source", &self.source)
             .field("concurrency", &self.concurrency)
+            .field("collected", &self.collected)
             .field("started", &self.started.is_some())
             .finish()
     }
@@ -146,6 +148,7 @@ impl<R: RowType> Rows<R> {
             source: RowSource::Auto,
             concurrency,
             known: None,
+            collected: Collected::Program,
             started: None,
             row: PhantomData,
         }
@@ -174,6 +177,28 @@ impl<R: RowType> Rows<R> {
         self
     }
 
+    /// Where the rows go, as the client's ledger notes it once they have all been read
+    /// (`hasdata jobs list` shows it after `->`): a file, a table, a bucket. By default the
+    /// ledger notes `read by PROGRAM` (this executable's name).
+    ///
+    /// The ledger marks an ended job collected when its rows stream comes to its end with
+    /// every row (the count check passed), as the CLI marks a job whose rows it wrote to a
+    /// file; `hasdata jobs resume` then leaves it alone. A read that stops early, fails, or is
+    /// of a job still running marks nothing.
+    pub fn collected_to(mut self, output: impl Into<String>) -> Self {
+        self.collected = Collected::To(output.into());
+        self
+    }
+
+    /// Leaves the job uncollected in the ledger, however the read ends: for a caller that
+    /// persists the rows after reading them, and marks the job itself once they are safe
+    /// (`client.ledger().mark_collected(id, output)`), so a crash in between leaves the job
+    /// for `hasdata jobs resume`. Also for a peek at a job's rows.
+    pub fn keep_uncollected(mut self) -> Self {
+        self.collected = Collected::No;
+        self
+    }
+
     /// The same rows read as another type, such as [`RowJson`] or `serde_json::Value`.
     pub fn read_as<T: RowType>(self) -> Rows<T> {
         Rows {
@@ -182,6 +207,7 @@ impl<R: RowType> Rows<R> {
             source: self.source,
             concurrency: self.concurrency,
             known: self.known,
+            collected: self.collected,
             started: None,
             row: PhantomData,
         }
@@ -209,39 +235,119 @@ impl<R: RowType> Rows<R> {
 
     fn open(&self) -> BoxStream<'static, Result<R>> {
         let (client, id, concurrency) = (self.client.clone(), self.id, self.concurrency);
-        let known = self.known.clone();
-        match self.source {
-            RowSource::Pages => R::from_pages(PageRead {
-                client,
-                id,
-                concurrency,
-                known,
-            }),
-            RowSource::File => file::<R>(&client, id, concurrency, known),
-            RowSource::Auto => stream::once(async move {
-                let job = match known {
-                    Some(job) => job,
-                    None => match client.status(id).await {
-                        Ok(job) => job,
-                        Err(error) => {
-                            return stream::iter([Err(error.with_job(id))]).boxed();
-                        }
-                    },
-                };
-                let linked = job.data.as_ref().is_some_and(|links| links.json.is_some());
-                if job.status == JobStatus::Finished && linked {
-                    file::<R>(&client, id, concurrency, Some(job))
-                } else {
-                    R::from_pages(PageRead {
-                        client,
-                        id,
-                        concurrency,
-                        known: Some(job),
-                    })
+        let (source, known, collected) = (self.source, self.known.clone(), self.collected.clone());
+        stream::once(async move {
+            // The job's record decides the source and what the rows are checked against; it
+            // is read once, here, and handed down.
+            let job = match known {
+                Some(job) => job,
+                None => match client.status(id).await {
+                    Ok(job) => job,
+                    Err(error) => return stream::iter([Err(error.with_job(id))]).boxed(),
+                },
+            };
+            let linked = job.data.as_ref().is_some_and(|links| links.json.is_some());
+            let from_file = match source {
+                RowSource::File => true,
+                RowSource::Pages => false,
+                RowSource::Auto => job.status == JobStatus::Finished && linked,
+            };
+            let ended = job.status.is_terminal();
+            let rows = if from_file {
+                file::<R>(&client, id, concurrency, Some(job))
+            } else {
+                R::from_pages(PageRead {
+                    client: client.clone(),
+                    id,
+                    concurrency,
+                    known: Some(job),
+                })
+            };
+            match collected.output() {
+                // Only an ended job's rows are all there to read, and checked against it.
+                Some(output) if ended => Collecting {
+                    rows,
+                    failed: false,
+                    ended: false,
+                    note: Some((client, id, output)),
+                    noting: None,
                 }
-            })
-            .flatten()
-            .boxed(),
+                .boxed(),
+                _ => rows,
+            }
+        })
+        .flatten()
+        .boxed()
+    }
+}
+
+/// What the ledger is told once every row has been read.
+#[derive(Clone, Debug, PartialEq, Eq)]
+enum Collected {
+    /// `read by PROGRAM`.
+    Program,
+    /// The caller's words for where the rows went.
+    To(String),
+    /// Nothing.
+    No,
+}
+
+impl Collected {
+    fn output(self) -> Option<String> {
+        match self {
+            Collected::Program => {
+                let program = std::env::current_exe()
+                    .ok()
+                    .and_then(|path| Some(path.file_stem()?.to_string_lossy().into_owned()))
+                    .unwrap_or_else(|| "a Rust program".to_owned());
+                Some(format!("read by {program}"))
+            }
+            Collected::To(output) => Some(output),
+            Collected::No => None,
+        }
+    }
+}
+
+/// An ended job's rows that, once they end without an error (every row read: the sources
+/// check the count), mark the job collected in the ledger before saying they are done. So
+/// when a `try_collect` returns, `hasdata jobs list` already shows the job collected.
+struct Collecting<R> {
+    rows: BoxStream<'static, Result<R>>,
+    failed: bool,
+    ended: bool,
+    note: Option<(Client, JobId, String)>,
+    noting: Option<futures::future::BoxFuture<'static, ()>>,
+}
+
+impl<R> Stream for Collecting<R> {
+    type Item = Result<R>;
+
+    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        let this = &mut *self;
+        loop {
+            if let Some(noting) = &mut this.noting {
+                std::task::ready!(noting.as_mut().poll(cx));
+                this.noting = None;
+                return Poll::Ready(None);
+            }
+            if this.ended {
+                return Poll::Ready(None);
+            }
+            match std::task::ready!(this.rows.poll_next_unpin(cx)) {
+                Some(Ok(row)) => return Poll::Ready(Some(Ok(row))),
+                Some(Err(error)) => {
+                    this.failed = true;
+                    return Poll::Ready(Some(Err(error)));
+                }
+                None => {
+                    this.ended = true;
+                    if let (false, Some((client, id, output))) = (this.failed, this.note.take()) {
+                        this.noting = Some(Box::pin(async move {
+                            client.note_collected(id, &output).await;
+                        }));
+                    }
+                }
+            }
         }
     }
 }

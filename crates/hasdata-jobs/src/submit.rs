@@ -572,15 +572,21 @@ impl Client {
     /// A job's status now.
     pub async fn status(&self, id: impl Into<JobId>) -> Result<Job> {
         let id = id.into();
-        self.idempotent(Method::GET, &format!("/scrapers/jobs/{id}"), Some(id))
-            .await
+        let job: Job = self
+            .idempotent(Method::GET, &format!("/scrapers/jobs/{id}"), Some(id))
+            .await?;
+        self.note_progress(id, &job).await;
+        Ok(job)
     }
 
     /// Stops a job early. Rows produced so far are kept; `stopped` is terminal.
     pub async fn stop(&self, id: impl Into<JobId>) -> Result<Job> {
         let id = id.into();
-        self.idempotent(Method::DELETE, &format!("/scrapers/jobs/{id}"), Some(id))
-            .await
+        let job: Job = self
+            .idempotent(Method::DELETE, &format!("/scrapers/jobs/{id}"), Some(id))
+            .await?;
+        self.note_progress(id, &job).await;
+        Ok(job)
     }
 }
 

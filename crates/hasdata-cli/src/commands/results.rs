@@ -150,12 +150,16 @@ pub async fn export(
         .job(id));
     }
     // Auto: `data.json` once finished with a link, the pages otherwise (a finished job without
-    // a link included).
-    let rows = client.rows::<RowJson>(id).source(match output.source {
-        Source::Pages => RowSource::Pages,
-        Source::File => RowSource::File,
-        Source::Auto => RowSource::Auto,
-    });
+    // a link included). The job is marked collected below, once the output is complete on
+    // disk (rows to stdout never mark it), not when the last row is read.
+    let rows = client
+        .rows::<RowJson>(id)
+        .source(match output.source {
+            Source::Pages => RowSource::Pages,
+            Source::File => RowSource::File,
+            Source::Auto => RowSource::Auto,
+        })
+        .keep_uncollected();
     let columns = scraper.map(schema_columns).unwrap_or_default();
     let mut writer = RowWriter::create(output.format, output.out.as_deref(), columns)?;
     // Rows are taken in batches of those already arrived, so the signal check and the
