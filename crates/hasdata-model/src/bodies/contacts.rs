@@ -11,6 +11,7 @@ job_body! {
         required {
             /// The pages to read; at least one. With only a domain, find pages first
             /// (a `google-serp` job for `site:example.com`).
+            #[schemars(length(min = 1), inner(regex(pattern = r"^[Hh][Tt][Tt][Pp][Ss]?://[^\s/?#]+([/?#]\S*)?$")))]
             urls: Vec<String> = "urls" [V],
         }
         optional {}

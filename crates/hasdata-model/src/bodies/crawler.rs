@@ -69,6 +69,7 @@ job_body! {
     pub struct CrawlerBody {
         required {
             /// Seed URLs to start crawling from; at least one.
+            #[schemars(length(min = 1), inner(regex(pattern = r"^[Hh][Tt][Tt][Pp][Ss]?://[^\s/?#]+([/?#]\S*)?$")))]
             urls: Vec<String> = "urls" [V],
         }
         optional {
