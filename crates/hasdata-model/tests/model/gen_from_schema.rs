@@ -122,14 +122,23 @@ fn typed_value(
                 "[0-9]{1,9}(\\.[0-9]{1,2})?".prop_map(Value::from).boxed()
             }
             Some("^[!-~]+$") => "[a-z0-9-]{1,36}".prop_map(Value::from).boxed(),
+            Some("^[Hh][Tt][Tt][Pp][Ss]?://[^\\s/?#]+([/?#]\\S*)?$") => {
+                "[Hh][Tt]{2}[Pp][Ss]?://[a-z0-9]{1,8}\\.example(/[a-z0-9]{0,6})?"
+                    .prop_map(Value::from)
+                    .boxed()
+            }
             Some(other) => panic!("no generator for pattern {other}"),
             None => "[a-zA-Z0-9 :/._-]{0,12}".prop_map(Value::from).boxed(),
         },
         "array" => {
             let items = schema.get("items").cloned().unwrap_or(Value::Bool(true));
-            prop::collection::vec(value_for(&items, root, options, depth + 1), 0..3)
-                .prop_map(Value::from)
-                .boxed()
+            let min_items = schema.get("minItems").and_then(Value::as_u64).unwrap_or(0) as usize;
+            prop::collection::vec(
+                value_for(&items, root, options, depth + 1),
+                min_items..min_items + 3,
+            )
+            .prop_map(Value::from)
+            .boxed()
         }
         "object" => object_value(schema, root, options, depth),
         other => panic!("no generator for type {other}"),
