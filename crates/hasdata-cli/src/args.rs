@@ -32,6 +32,65 @@ fn seconds(text: &str) -> Result<f64, String> {
     }
 }
 
+/// A count from 1 up (`--concurrency`, `--limit`, the queue's cap): 0 would do nothing, or
+/// wait forever, so it is refused when the flags are read (exit 2, nothing sent).
+fn at_least_one(text: &str) -> Result<usize, String> {
+    match text.trim().parse::<usize>() {
+        Ok(value) if value >= 1 => Ok(value),
+        _ => Err(format!("expected a whole number from 1 up, got {text:?}")),
+    }
+}
+
+/// [`at_least_one`] as a `u32` (the queue's running-jobs cap).
+fn cap(text: &str) -> Result<u32, String> {
+    at_least_one(text).and_then(|n| {
+        u32::try_from(n).map_err(|_| {
+            format!(
+                "expected a whole number from 1 to {}, got {text:?}",
+                u32::MAX
+            )
+        })
+    })
+}
+
+/// A lease: from 1 s (a worker extends it every third of it, so shorter leases would be lost
+/// to a slow round trip) to [`MAX_SECONDS`].
+fn lease_seconds(text: &str) -> Result<f64, String> {
+    match text.trim().parse::<f64>() {
+        Ok(value) if value.is_finite() && (1.0..=MAX_SECONDS).contains(&value) => Ok(value),
+        _ => Err(format!(
+            "expected seconds from 1 to {MAX_SECONDS} (30 days), got {text:?}"
+        )),
+    }
+}
+
+/// A pause above 0 (a worker's idle poll: 0 would hammer the database) up to [`MAX_SECONDS`].
+fn pause_seconds(text: &str) -> Result<f64, String> {
+    match text.trim().parse::<f64>() {
+        Ok(value) if value.is_finite() && value > 0.0 && value <= MAX_SECONDS => Ok(value),
+        _ => Err(format!(
+            "expected seconds above 0, up to {MAX_SECONDS} (30 days), got {text:?}"
+        )),
+    }
+}
+
+/// A job id typed by a person for a job HasData created (`queue resolve --job-id`): a whole
+/// number from 1 (what the submit answer carries) or a UUID (the form HasData's docs pages
+/// show). Anything else is a typo the worker would follow forever.
+fn typed_job_id(text: &str) -> Result<String, String> {
+    let id = text.trim();
+    let number = !id.is_empty()
+        && id.bytes().all(|b| b.is_ascii_digit())
+        && !id.starts_with('0')
+        && id.parse::<u64>().is_ok();
+    if number || uuid::Uuid::try_parse(id).is_ok() {
+        return Ok(id.to_owned());
+    }
+    Err(format!(
+        "expected the job's id as HasData shows it: a whole number such as 416349 (or a UUID), got {text:?}"
+    ))
+}
+
 /// A poll interval factor from 1 to 10.
 fn factor(text: &str) -> Result<f64, String> {
     match text.trim().parse::<f64>() {
@@ -171,7 +230,7 @@ pub struct SubmitArgs {
     #[arg(long)]
     pub bodies: Option<PathBuf>,
     /// Submits in flight at once with --bodies.
-    #[arg(long, default_value_t = 2)]
+    #[arg(long, default_value_t = 2, value_parser = at_least_one)]
     pub concurrency: usize,
     /// With --bodies, send lines this ledger already recorded as submitted or uncertain
     /// (they are skipped otherwise).
@@ -259,7 +318,7 @@ pub struct OutputArgs {
     #[arg(long, value_enum, default_value_t = Source::Auto)]
     pub source: Source,
     /// Result pages fetched at once (8 by default: see docs/benchmarks.md).
-    #[arg(long, default_value_t = hasdata_jobs::DEFAULT_PAGE_CONCURRENCY)]
+    #[arg(long, default_value_t = hasdata_jobs::DEFAULT_PAGE_CONCURRENCY, value_parser = at_least_one)]
     pub concurrency: usize,
 }
 
@@ -392,7 +451,7 @@ pub struct ResumeArgs {
     #[arg(long, value_enum, default_value_t = Format::Jsonl)]
     pub format: Format,
     /// Jobs waited for and collected at once.
-    #[arg(long, default_value_t = 2, value_name = "N")]
+    #[arg(long, default_value_t = 2, value_name = "N", value_parser = at_least_one)]
     pub concurrency: usize,
     #[command(flatten)]
     pub poll: PollArgs,
@@ -561,13 +620,14 @@ pub struct QueueListArgs {
     #[arg(long)]
     pub state: Option<String>,
     /// At most this many items.
-    #[arg(long, default_value_t = 100)]
-    pub limit: i64,
+    #[arg(long, default_value_t = 100, value_parser = at_least_one)]
+    pub limit: usize,
 }
 
 #[derive(Debug, Args)]
 pub struct QueueCapArgs {
     /// Running jobs allowed at once across the fleet (at least 1).
+    #[arg(value_parser = cap)]
     pub max_running: u32,
 }
 
@@ -576,8 +636,8 @@ pub struct QueueCapArgs {
 pub struct QueueResolveArgs {
     /// The item's id (`hasdata queue list --state parked`).
     pub item: i64,
-    /// The job exists (found on the dashboard): collect it.
-    #[arg(long, group = "answer")]
+    /// The job exists (found on the dashboard): collect it. A whole number (or a UUID).
+    #[arg(long, group = "answer", value_parser = typed_job_id)]
     pub job_id: Option<String>,
     /// No job was created: submit the item again.
     #[arg(long, group = "answer")]
@@ -608,14 +668,15 @@ pub struct WorkerArgs {
     /// The table of `--sink postgres` (`name` or `schema.name`), created when missing.
     #[arg(long, value_name = "TABLE", default_value = "hasdata_rows")]
     pub sink_table: String,
-    /// Items this worker carries at once.
-    #[arg(long, default_value_t = 8)]
+    /// Items this worker carries at once (at least 1).
+    #[arg(long, default_value_t = 8, value_parser = at_least_one)]
     pub concurrency: usize,
-    /// Seconds a claim lasts without a heartbeat: a dead worker's items are taken over after it.
-    #[arg(long, default_value_t = 30.0, value_parser = seconds)]
+    /// Seconds a claim lasts without a heartbeat (at least 1): a dead worker's items are taken
+    /// over after it.
+    #[arg(long, default_value_t = 30.0, value_parser = lease_seconds)]
     pub lease: f64,
-    /// Seconds between claims when there is nothing to do.
-    #[arg(long, default_value_t = 1.0, value_parser = seconds)]
+    /// Seconds between claims when there is nothing to do (above 0).
+    #[arg(long, default_value_t = 1.0, value_parser = pause_seconds)]
     pub idle_poll: f64,
     /// Seconds before an item whose step failed for a passing reason is tried again.
     #[arg(long, default_value_t = 5.0, value_parser = seconds)]

@@ -92,6 +92,14 @@ pub async fn add(ctx: &Ctx, args: &QueueAddArgs) -> Result<(), Failure> {
             origin: Some(format!("{source}:{number}")),
         });
     }
+    // A file with no body is a mistake (the wrong file, a failed export upstream): say so
+    // rather than report "added 0" as a success.
+    if items.is_empty() {
+        return Err(Failure::usage(format!(
+            "--bodies {}: no bodies in it (every line is blank): nothing was queued",
+            args.bodies
+        )));
+    }
     let (queue, _) = open(ctx).await?;
     let report = queue.add(&items).await.map_err(fleet_failure)?;
     ctx.emit(
@@ -138,7 +146,7 @@ pub async fn list(ctx: &Ctx, args: &QueueListArgs) -> Result<(), Failure> {
     };
     let (queue, _) = open(ctx).await?;
     for item in queue
-        .list(state, args.limit.max(0))
+        .list(state, i64::try_from(args.limit).unwrap_or(i64::MAX))
         .await
         .map_err(fleet_failure)?
     {

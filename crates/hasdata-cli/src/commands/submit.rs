@@ -358,6 +358,14 @@ fn read_lines(
             problems.join("; ")
         )));
     }
+    // A file with no body is a mistake (the wrong file, a failed export upstream): exit 2
+    // rather than report nothing done as a success.
+    if lines.is_empty() {
+        return Err(Failure::usage(format!(
+            "--bodies {}: no bodies in it (every line is blank): nothing was submitted",
+            path.display()
+        )));
+    }
     for line in &lines {
         super::check::print_warnings(ctx, &format!("line {}: ", line.number), &line.warnings);
     }

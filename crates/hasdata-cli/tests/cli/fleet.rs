@@ -467,3 +467,76 @@ async fn fleet_throughput() {
         );
     }
 }
+
+/// Flags are checked before anything is read or sent: exit 2, naming the flag and what it
+/// expects. The ledger URL points at nothing, so a command that got past its checks would
+/// fail differently (exit 1, "unreachable").
+#[tokio::test]
+async fn bad_flags_and_empty_bodies_are_refused_before_anything_is_sent() {
+    let shell = Shell::quick().await;
+    let nowhere = "postgres://app@127.0.0.1:1/none?connect_timeout=1";
+    let empty = shell.file("empty.jsonl", "");
+    let blank = shell.file("blank.jsonl", "\n  \n\n");
+    let out = shell.path("out");
+    let out = out.to_str().unwrap();
+    let cases: &[(&[&str], &str)] = &[
+        (&["queue", "resolve", "1", "--job-id", "abc"], "--job-id"),
+        (&["queue", "resolve", "1", "--job-id", "0"], "--job-id"),
+        (
+            &["worker", "--out-dir", out, "--concurrency", "0"],
+            "--concurrency",
+        ),
+        (&["worker", "--out-dir", out, "--lease", "0"], "--lease"),
+        (&["worker", "--out-dir", out, "--lease", "0.5"], "--lease"),
+        (
+            &["worker", "--out-dir", out, "--idle-poll", "0"],
+            "--idle-poll",
+        ),
+        (&["queue", "cap", "0"], "MAX_RUNNING"),
+        (&["queue", "list", "--limit", "0"], "--limit"),
+        (
+            &[
+                "submit",
+                "contacts",
+                "--bodies",
+                &empty,
+                "--concurrency",
+                "0",
+            ],
+            "--concurrency",
+        ),
+        (
+            &["queue", "add", "contacts", "--bodies", &empty],
+            "no bodies",
+        ),
+        (
+            &["queue", "add", "contacts", "--bodies", &blank],
+            "no bodies",
+        ),
+        (&["submit", "contacts", "--bodies", &blank], "no bodies"),
+    ];
+    for (args, named) in cases {
+        let ran = shell
+            .run(&[&["--ledger", nowhere][..], args].concat())
+            .await;
+        assert_eq!(ran.code, 2, "{args:?}: {}", ran.stderr);
+        assert!(
+            ran.stderr.contains(named),
+            "{args:?} names {named}: {}",
+            ran.stderr
+        );
+        assert!(
+            !ran.stderr.contains("unreachable"),
+            "{args:?}: {}",
+            ran.stderr
+        );
+    }
+    // What a person finds on the dashboard is accepted (then the unreachable ledger fails).
+    for id in ["416349", "4f0c7a36-4b1e-4c4e-9d38-0b6f6c1f2a11"] {
+        let ran = shell
+            .run(&["--ledger", nowhere, "queue", "resolve", "1", "--job-id", id])
+            .await;
+        assert_eq!(ran.code, 1, "{id}: {}", ran.stderr);
+    }
+    assert_eq!(shell.sim.submits(), 0);
+}
