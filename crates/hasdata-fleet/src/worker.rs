@@ -7,8 +7,12 @@
 //!   none (the POST was never sent) → submit with that key; `submitted` → carry on with its
 //!   job id; `refused` → queued again (a 429, or a request never sent) or failed (any other
 //!   refusal); `pending`/`uncertain` → parked for a person, never sent again.
-//! - `running`: wait for the job by id (polling, or an early end from webhook rows).
-//! - `collecting`: the rows go to the sink (complete or absent), then `done`.
+//! - `running`: wait for the job by id: polling, and, with
+//!   [`Worker::with_webhook_events`], the terminal webhook event replicated receivers recorded
+//!   for it (announced by `NOTIFY`, and looked up at every poll): then one status call confirms
+//!   the end and gives the row count, and polling stops.
+//! - `collecting`: the rows go to the sink (complete or absent), checked against the job's
+//!   row count, then `done`.
 //!
 //! Leases are extended by one heartbeat task per worker. On shutdown (SIGTERM), a submit in
 //! flight is let finish (its outcome must be recorded), waits and collections are dropped at
@@ -34,12 +38,13 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
 use futures::StreamExt;
-use hasdata_jobs::model::{JobId, JobStatus};
+use hasdata_jobs::model::{Job, JobId, JobStatus};
 use hasdata_jobs::{Client, Error, IntentState, Origin, PollPolicy, SubmitOptions};
 use serde_json::Value;
 use tokio::sync::watch;
 
 use crate::error::{FleetError, Result};
+use crate::events::{EventSignals, Signal, WebhookEvents};
 use crate::item::{Claimed, ItemState};
 use crate::queue::Queue;
 use crate::sink::{Sink, SinkJob};
@@ -125,6 +130,8 @@ pub struct Worker {
     /// Numbers this worker's claims (`WORKER#N`).
     claims: Arc<AtomicU64>,
     outage: Arc<Outage>,
+    /// Webhook events recorded by replicated receivers, and their announcements.
+    events: Option<(WebhookEvents, Arc<EventSignals>)>,
 }
 
 /// Whether the database is unreachable, so an outage is logged once when it starts and once
@@ -190,7 +197,19 @@ impl Worker {
             held: Arc::default(),
             claims: Arc::default(),
             outage: Arc::default(),
+            events: None,
         }
+    }
+
+    /// Ends waits early from webhook events that `hasdata webhook listen --ledger
+    /// postgres://...` replicas record in the queue's database: a job whose terminal event is
+    /// recorded is confirmed with one status call (which also gives the row count the
+    /// collection is checked against) instead of being polled until the next tick finds it.
+    /// Polling goes on as before for jobs without one (webhooks are best-effort). `signals`
+    /// listens on the same database (see [`EventSignals::listen`]).
+    pub fn with_webhook_events(mut self, signals: EventSignals) -> Self {
+        self.events = Some((self.queue.events(), Arc::new(signals)));
+        self
     }
 
     /// Runs `op` until it succeeds, fails for a reason other than an unreachable database, or
@@ -381,6 +400,8 @@ impl Worker {
         shutdown: &mut watch::Receiver<bool>,
         report: &mut WorkerReport,
     ) -> Result<()> {
+        // The record the wait ended with, so the collection need not ask for it again.
+        let mut ended: Option<Job> = None;
         loop {
             let state = item.state;
             let step = match state {
@@ -389,11 +410,13 @@ impl Worker {
                 ItemState::Running | ItemState::Collecting => {
                     let id = item.id;
                     let watching = shutdown.clone();
+                    let ended = &mut ended;
                     let step = async {
                         if state == ItemState::Running {
-                            self.wait(item, owner, &watching, report).await
+                            self.wait(item, owner, &watching, report, ended).await
                         } else {
-                            self.collect(item, owner, &watching, report).await
+                            self.collect(item, owner, &watching, report, ended.take())
+                                .await
                         }
                     };
                     tokio::select! {
@@ -700,11 +723,17 @@ impl Worker {
         owner: &str,
         shutdown: &watch::Receiver<bool>,
         report: &mut WorkerReport,
+        ended: &mut Option<Job>,
     ) -> std::result::Result<Next, (i64, FleetError)> {
         let id = item.id;
         let job_id = Self::job_id(&item)?;
-        match self.client.wait(job_id, self.config.poll.clone()).await {
-            Ok(_) => {
+        let waited = match &self.events {
+            Some((table, signals)) => self.wait_with_events(job_id, table, signals).await,
+            None => self.client.wait(job_id, self.config.poll.clone()).await,
+        };
+        match waited {
+            Ok(job) => {
+                *ended = Some(job);
                 if !self
                     .persist(shutdown, || self.queue.set_collecting(id, owner))
                     .await
@@ -729,22 +758,90 @@ impl Worker {
         }
     }
 
-    /// `collecting`: every row into the sink, checked against the job's row count.
+    /// [`Client::wait`], ended early by a recorded terminal webhook event: the event is looked
+    /// up before the first poll, whenever its announcement arrives, and at every poll; one
+    /// status call then confirms it (a webhook is the API's word only once the API agrees).
+    /// Should the API not agree, the wait goes on polling and the event is not asked again.
+    async fn wait_with_events(
+        &self,
+        job_id: JobId,
+        table: &WebhookEvents,
+        signals: &EventSignals,
+    ) -> hasdata_jobs::Result<Job> {
+        let key = job_id.to_string();
+        // Subscribed before the first look, so an event recorded in between is heard.
+        let mut heard: Option<Signal> = Some(signals.subscribe());
+        let mut asked = false;
+        let mut look = true;
+        let mut polls = self.client.watch(job_id, self.config.poll.clone());
+        loop {
+            if look && !asked {
+                match table.terminal(&key).await {
+                    Ok(Some(_)) => {
+                        asked = true;
+                        let job = self.client.status(job_id).await?;
+                        if job.status.is_terminal() {
+                            return job_end(job);
+                        }
+                    }
+                    Ok(None) => {}
+                    Err(error) => {
+                        tracing::warn!(%error, job = %key, "cannot read webhook events; polling");
+                    }
+                }
+            }
+            look = false;
+            let signal = async {
+                match heard.as_mut() {
+                    Some(signal) => Some(signal.recv().await),
+                    None => std::future::pending().await,
+                }
+            };
+            tokio::select! {
+                polled = polls.next() => match polled {
+                    Some(Ok(progress)) if progress.is_terminal() => return job_end(progress.job),
+                    Some(Ok(_)) => look = true,
+                    Some(Err(error)) => return Err(error),
+                    None => {
+                        return Err(hasdata_jobs::Error::WaitDeadline {
+                            job_id,
+                            waited: Duration::ZERO,
+                            last_status: None,
+                        });
+                    }
+                },
+                note = signal => match note {
+                    Some(Ok(job)) => look = job == key || job.is_empty(),
+                    Some(Err(tokio::sync::broadcast::error::RecvError::Lagged(_))) => look = true,
+                    Some(Err(tokio::sync::broadcast::error::RecvError::Closed)) | None => {
+                        heard = None;
+                    }
+                },
+            }
+        }
+    }
+
+    /// `collecting`: every row into the sink, checked against the job's row count (from
+    /// `ended`, the record the wait ended with, when this worker waited; else asked now).
     async fn collect(
         &self,
         item: Claimed,
         owner: &str,
         shutdown: &watch::Receiver<bool>,
         report: &mut WorkerReport,
+        ended: Option<Job>,
     ) -> std::result::Result<Next, (i64, FleetError)> {
         let id = item.id;
         let fail = |e: FleetError| (id, e);
         let job_id = Self::job_id(&item)?;
-        let record = self
-            .client
-            .status(job_id)
-            .await
-            .map_err(|e| fail(FleetError::Config(e.to_string())))?;
+        let record = match ended {
+            Some(record) if record.id == job_id => record,
+            _ => self
+                .client
+                .status(job_id)
+                .await
+                .map_err(|e| fail(FleetError::Config(e.to_string())))?,
+        };
         if record.status != JobStatus::Finished {
             return Err(fail(FleetError::Config(format!(
                 "job {job_id} is {} while collecting",
@@ -763,6 +860,7 @@ impl Worker {
             .client
             .rows::<hasdata_jobs::RowJson>(job_id)
             .pages()
+            .known(record.clone())
             .keep_uncollected();
         let mut index = 0u64;
         while let Some(row) = rows.next().await {
@@ -800,6 +898,15 @@ impl Worker {
             report.rows += index;
         }
         Ok(Next::Stop)
+    }
+}
+
+/// A wait's end as [`Client::wait`] gives it: `Ok` only for `finished`.
+fn job_end(job: Job) -> hasdata_jobs::Result<Job> {
+    if job.status == JobStatus::Finished {
+        Ok(job)
+    } else {
+        Err(hasdata_jobs::Error::JobEnded { job: Box::new(job) })
     }
 }
 

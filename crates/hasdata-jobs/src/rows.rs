@@ -213,9 +213,11 @@ impl<R: RowType> Rows<R> {
         }
     }
 
-    /// The job's record just read by the caller: the source is chosen and the rows checked by
-    /// it, without a status call of its own.
-    pub(crate) fn known(mut self, job: Job) -> Self {
+    /// The job's record the caller has just read (the status that ended its wait): the
+    /// source is chosen and the rows checked by it, without a status call of its own. Only an
+    /// ended job's record fixes the row count the rows are checked against; any other record
+    /// is taken as a starting point, as a fresh status would be.
+    pub fn known(mut self, job: Job) -> Self {
         self.known = Some(job);
         self
     }

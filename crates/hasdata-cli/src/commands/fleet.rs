@@ -298,7 +298,15 @@ pub async fn worker(ctx: &Ctx, args: &WorkerArgs) -> Result<(), Failure> {
         config.worker_id,
         sink.name()
     ));
-    let worker = Worker::new(queue, client, sink, config);
+    let mut worker = Worker::new(queue, client, sink, config);
+    // Waits end early on terminal events `hasdata webhook listen` replicas record in the same
+    // database (one extra connection, LISTENing); without receivers, nothing changes.
+    if let hasdata_ledger::Location::Postgres(url) =
+        crate::ledger::location(ctx.global.ledger.as_deref())
+    {
+        worker = worker
+            .with_webhook_events(hasdata_fleet::EventSignals::listen(&url).map_err(fleet_failure)?);
+    }
     let (stop, stopped) = tokio::sync::watch::channel(false);
     let signals = tokio::spawn(async move {
         shutdown_signal().await;

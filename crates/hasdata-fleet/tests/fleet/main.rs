@@ -3,6 +3,7 @@
 
 #![allow(clippy::unwrap_used, missing_docs)]
 
+mod events;
 mod measure;
 mod outage;
 mod pg_sink;
