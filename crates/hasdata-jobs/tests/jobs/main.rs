@@ -14,6 +14,8 @@ mod sim_lifecycle;
 mod sim_rows;
 mod validation;
 #[cfg(feature = "webhooks")]
+mod webhook_axum;
+#[cfg(feature = "webhooks")]
 mod webhook_edges;
 #[cfg(feature = "webhooks")]
 mod webhook_limits;
