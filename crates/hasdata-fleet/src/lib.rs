@@ -36,7 +36,7 @@ pub use item::{Claimed, ItemState, NewItem, canonical_body, item_digest};
 pub use pg_sink::PgSink;
 pub use queue::{
     AddReport, CLAIM_LOCK, DEFAULT_MAX_RUNNING, ItemSummary, MIGRATION_TABLE, Queue, QueueStatus,
-    Resolution, SCHEMA_VERSION,
+    Recheck, Resolution, SCHEMA_VERSION,
 };
 pub use sink::{JsonlSink, Sink, SinkJob, SinkWriter};
 pub use worker::{Worker, WorkerConfig, WorkerReport};

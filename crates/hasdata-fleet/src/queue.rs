@@ -5,8 +5,9 @@
 //!
 //! - A claim is one transaction that first takes a transaction-scoped advisory lock
 //!   ([`CLAIM_LOCK`]): claims happen one at a time fleet-wide, so counting the items that hold
-//!   a running-job slot (`submitting`, `running`) and taking one more is never raced past the
-//!   cap. The lock is held for two short statements.
+//!   a running-job slot (`submitting`, `running`, and `parked`: an uncertain submit's job may
+//!   be running on the API) and taking one more is never raced past the cap. The lock is held
+//!   for two short statements.
 //! - Rows are picked with `FOR UPDATE SKIP LOCKED`, so a claim never waits on a row another
 //!   transaction (a heartbeat, a state change) holds.
 //! - Every later change names the lease's owner (`WHERE lease_owner = $worker`): a worker whose
@@ -112,6 +113,15 @@ pub struct ItemSummary {
     pub detail: Option<String>,
     /// Claims so far.
     pub claims: i32,
+}
+
+/// What [`Queue::recheck_parked`] did.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct Recheck {
+    /// Parked items whose job id the ledger now has: `running` again, for a worker to collect.
+    pub running: u64,
+    /// Parked items the ledger now says created no job: `queued` again, under a new key.
+    pub queued: u64,
 }
 
 /// A person's answer for a parked item.
@@ -354,7 +364,7 @@ impl Queue {
                             lease_until = now() + make_interval(secs => $2::float8),
                             claims = claims + 1, updated_at = now()
                          WHERE (SELECT count(*) FROM fleet_items
-                                WHERE state IN ('submitting', 'running')) < $4
+                                WHERE state IN ('submitting', 'running', 'parked')) < $4
                            AND id = (SELECT id FROM fleet_items
                                      WHERE state = 'queued'
                                        AND (not_before IS NULL OR not_before <= now())
@@ -561,6 +571,75 @@ impl Queue {
             )
             .await
             .map_err(db("handing back leases"))
+    }
+
+    /// Looks up every parked item's intent in `ledger` (the fleet's shared ledger) and moves
+    /// the item on when the ledger has learned its outcome since it was parked: a job id (a
+    /// late answer recorded, `hasdata jobs retry`, a person settling the intent) → `running`
+    /// with that id, so a worker collects it, never submits it again; refused (no job was
+    /// created) → `queued` under a new key. Items whose intent is still without an outcome stay
+    /// parked. Safe to run from any number of processes at once: each move is one statement
+    /// that applies only while the item is parked under the same key.
+    pub async fn recheck_parked(&self, ledger: &dyn hasdata_ledger::JobLedger) -> Result<Recheck> {
+        let parked = self
+            .client()
+            .await?
+            .query(
+                "SELECT id, intent_key FROM fleet_items
+                 WHERE state = 'parked' AND intent_key IS NOT NULL ORDER BY id",
+                &[],
+            )
+            .await
+            .map_err(db("reading parked items"))?;
+        let mut done = Recheck::default();
+        for row in parked {
+            let id: i64 = row.get(0);
+            let key: String = row.get(1);
+            let Some(entry) = ledger.intent(&key).await? else {
+                continue;
+            };
+            match entry.state {
+                hasdata_ledger::IntentState::Submitted => {
+                    let Some(job_id) = entry.job_id else { continue };
+                    let job_id = job_id.to_string();
+                    let moved = self
+                        .client()
+                        .await?
+                        .execute(
+                            "UPDATE fleet_items SET state = 'running', job_id = $3,
+                                lease_owner = NULL, lease_until = now(), not_before = NULL,
+                                updated_at = now(),
+                                detail = 'the ledger learned its job id after it was parked'
+                             WHERE id = $1 AND state = 'parked' AND intent_key = $2",
+                            &[&id, &key, &job_id],
+                        )
+                        .await
+                        .map_err(db("unparking an item"))?;
+                    done.running += moved;
+                }
+                hasdata_ledger::IntentState::Refused => {
+                    let detail = format!(
+                        "the ledger says no job was created ({}): queued again",
+                        entry.detail.unwrap_or_default()
+                    );
+                    let moved = self
+                        .client()
+                        .await?
+                        .execute(
+                            "UPDATE fleet_items SET state = 'queued', intent_key = NULL,
+                                lease_owner = NULL, lease_until = NULL, not_before = NULL,
+                                updated_at = now(), detail = $3
+                             WHERE id = $1 AND state = 'parked' AND intent_key = $2",
+                            &[&id, &key, &detail],
+                        )
+                        .await
+                        .map_err(db("unparking an item"))?;
+                    done.queued += moved;
+                }
+                _ => {}
+            }
+        }
+        Ok(done)
     }
 
     /// A person's answer for a parked item: the job exists (`running` with its id; the next

@@ -6,7 +6,10 @@
 //! - `submitting`: the item's intent key is stored. The ledger's intent under it decides:
 //!   none (the POST was never sent) → submit with that key; `submitted` → carry on with its
 //!   job id; `refused` → queued again (a 429, or a request never sent) or failed (any other
-//!   refusal); `pending`/`uncertain` → parked for a person, never sent again.
+//!   refusal); `pending`/`uncertain` → parked for a person, never sent again. A parked item
+//!   holds a running-job slot (its job may be running on the API), and workers look its
+//!   intent up again when idle: once the ledger learns the job id, the item runs again and is
+//!   collected ([`Queue::recheck_parked`]).
 //! - `running`: wait for the job by id: polling, and, with
 //!   [`Worker::with_webhook_events`], the terminal webhook event replicated receivers recorded
 //!   for it (announced by `NOTIFY`, and looked up at every poll): then one status call confirms
@@ -129,6 +132,8 @@ pub struct Worker {
     held: Arc<Mutex<BTreeSet<String>>>,
     /// Numbers this worker's claims (`WORKER#N`).
     claims: Arc<AtomicU64>,
+    /// When parked items were last looked up in the ledger.
+    rechecked: Arc<Mutex<Option<Instant>>>,
     outage: Arc<Outage>,
     /// Webhook events recorded by replicated receivers, and their announcements.
     events: Option<(WebhookEvents, Arc<EventSignals>)>,
@@ -196,6 +201,7 @@ impl Worker {
             config,
             held: Arc::default(),
             claims: Arc::default(),
+            rechecked: Arc::default(),
             outage: Arc::default(),
             events: None,
         }
@@ -262,6 +268,7 @@ impl Worker {
         if self.config.lease < Duration::from_secs(1) {
             return Err(FleetError::Config("--lease must be at least 1 s".into()));
         }
+        self.recheck_parked(true).await;
         let heartbeat = {
             let this = self.clone();
             let lease = self.config.lease;
@@ -351,6 +358,7 @@ impl Worker {
                 }
             };
             let Some(item) = claimed else {
+                self.recheck_parked(self.config.exit_when_idle).await;
                 if self.config.exit_when_idle {
                     match self.persist(&shutdown, || self.nothing_left()).await {
                         Ok(true) => return Ok(report),
@@ -377,19 +385,58 @@ impl Worker {
         }
     }
 
-    /// Whether no item is queued or held (parked and failed ones wait for a person).
+    /// Whether nothing is left that any worker could do: nothing held, and nothing queued
+    /// that could be claimed (queued items wait for good while parked items fill the cap).
+    /// Parked and failed items wait for a person.
     async fn nothing_left(&self) -> Result<bool> {
         let status = self.queue.status().await?;
-        let open: u64 = [
-            ItemState::Queued,
-            ItemState::Submitting,
-            ItemState::Running,
-            ItemState::Collecting,
-        ]
-        .iter()
-        .map(|s| status.counts.get(s).copied().unwrap_or(0))
-        .sum();
-        Ok(open == 0)
+        let count = |state| status.counts.get(&state).copied().unwrap_or(0);
+        let held =
+            count(ItemState::Submitting) + count(ItemState::Running) + count(ItemState::Collecting);
+        let claimable = count(ItemState::Queued) > 0
+            && count(ItemState::Parked) < u64::from(status.max_running);
+        if held == 0 && !claimable && count(ItemState::Queued) > 0 {
+            tracing::warn!(
+                parked = count(ItemState::Parked),
+                cap = status.max_running,
+                "parked items hold every running-job slot: queued items wait until they are resolved (hasdata queue resolve)"
+            );
+        }
+        Ok(held == 0 && !claimable)
+    }
+
+    /// Moves parked items on whose outcome the ledger has learned ([`Queue::recheck_parked`]),
+    /// at most every five idle polls per worker unless `now`.
+    async fn recheck_parked(&self, now: bool) {
+        let due = {
+            let mut last = self
+                .rechecked
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner);
+            let due =
+                now || last.is_none_or(|at: Instant| at.elapsed() >= self.config.idle_poll * 5);
+            if due {
+                *last = Some(Instant::now());
+            }
+            due
+        };
+        if !due {
+            return;
+        }
+        match self
+            .queue
+            .recheck_parked(self.client.ledger().as_ref())
+            .await
+        {
+            Ok(moved) if moved.running + moved.queued > 0 => tracing::warn!(
+                running = moved.running,
+                queued = moved.queued,
+                "parked items moved on: the ledger learned how their submits ended"
+            ),
+            Ok(_) => {}
+            Err(error) if error.is_unreachable() => self.outage.down(&error),
+            Err(error) => tracing::warn!(%error, "rechecking parked items failed"),
+        }
     }
 
     /// Takes one item as far as it goes, holding it as `owner`.

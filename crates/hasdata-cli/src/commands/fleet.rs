@@ -117,7 +117,12 @@ pub async fn add(ctx: &Ctx, args: &QueueAddArgs) -> Result<(), Failure> {
 
 /// `hasdata queue status`.
 pub async fn status(ctx: &Ctx) -> Result<(), Failure> {
-    let (queue, _) = open(ctx).await?;
+    let (queue, ledger) = open(ctx).await?;
+    // Parked items whose outcome the ledger has learned since are shown where they are now.
+    queue
+        .recheck_parked(ledger.as_ref())
+        .await
+        .map_err(fleet_failure)?;
     let status = queue.status().await.map_err(fleet_failure)?;
     ctx.emit(
         || {
@@ -127,6 +132,12 @@ pub async fn status(ctx: &Ctx) -> Result<(), Failure> {
             }
             text.push_str(&format!("{:<11} {}\n", "total", status.total));
             text.push_str(&format!("running cap {}", status.max_running));
+            let parked = status.counts.get(&ItemState::Parked).copied().unwrap_or(0);
+            if parked > 0 {
+                text.push_str(&format!(
+                    " ({parked} held by parked items: their jobs may be running; `hasdata queue resolve` frees them)"
+                ));
+            }
             text
         },
         serde_json::to_value(&status).unwrap_or_default(),
@@ -144,7 +155,11 @@ pub async fn list(ctx: &Ctx, args: &QueueListArgs) -> Result<(), Failure> {
         })?),
         None => None,
     };
-    let (queue, _) = open(ctx).await?;
+    let (queue, ledger) = open(ctx).await?;
+    queue
+        .recheck_parked(ledger.as_ref())
+        .await
+        .map_err(fleet_failure)?;
     for item in queue
         .list(state, i64::try_from(args.limit).unwrap_or(i64::MAX))
         .await

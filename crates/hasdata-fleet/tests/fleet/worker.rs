@@ -223,3 +223,88 @@ async fn shutdown_hands_back_running_items_for_another_worker() {
     assert_eq!(queue.status().await.unwrap().counts[&ItemState::Done], 3);
     assert_eq!(sim.created_jobs().len(), 3);
 }
+
+/// A parked item's job may be running on the API, so it holds one of the cap's slots; once the
+/// ledger learns its job id (a late answer recorded), a worker collects that job and never
+/// submits the item again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_parked_item_holds_a_slot_and_follows_the_ledger_once_it_learns_the_job() {
+    let Some((queue, _)) = fresh_queue().await else {
+        return;
+    };
+    let sim = sim(10).await;
+    let ledger: Arc<dyn JobLedger> = Arc::new(MemoryLedger::new());
+    queue.add(&contacts_items(2)).await.unwrap();
+    queue.set_max_running(1).await.unwrap();
+    // A worker died after its POST reached the API and before the answer was recorded.
+    let item = queue
+        .claim("dead", Duration::from_secs(1), "key-late")
+        .await
+        .unwrap()
+        .unwrap();
+    ledger
+        .record_intent(&Intent::new(
+            "key-late",
+            "contacts",
+            item.body.as_bytes(),
+            None,
+        ))
+        .await
+        .unwrap();
+    let body: serde_json::Value = serde_json::from_str(&item.body).unwrap();
+    let job = client(&sim, Arc::new(MemoryLedger::new()))
+        .submit_raw_with("contacts", &body, &SubmitOptions::default())
+        .await
+        .unwrap();
+    let out = tempfile::tempdir().unwrap();
+    drain(
+        &queue,
+        client(&sim, ledger.clone()),
+        out.path(),
+        Duration::from_secs(30),
+    )
+    .await;
+    let status = queue.status().await.unwrap();
+    assert_eq!(status.counts[&ItemState::Parked], 1, "{status:?}");
+    assert_eq!(
+        status.counts[&ItemState::Queued],
+        1,
+        "the parked item holds the only slot: {status:?}"
+    );
+    assert_eq!(sim.created_jobs().len(), 1);
+
+    // The answer turns up and is recorded: the ledger knows the job now.
+    ledger
+        .record_submitted(
+            "key-late",
+            &hasdata_ledger::Submitted {
+                id: hasdata_ledger::SentJobId::Number(job.id.as_u64().unwrap().into()),
+                status: None,
+                record: serde_json::json!({"id": job.id.as_u64()}),
+            },
+        )
+        .await
+        .unwrap();
+    drain(
+        &queue,
+        client(&sim, ledger.clone()),
+        out.path(),
+        Duration::from_secs(30),
+    )
+    .await;
+    let items = queue.list(None, 10).await.unwrap();
+    assert!(
+        items.iter().all(|i| i.state == ItemState::Done),
+        "{items:?}"
+    );
+    assert_eq!(
+        items[0].job_id.as_deref(),
+        Some(job.id.to_string().as_str()),
+        "the late job is collected"
+    );
+    assert_eq!(
+        sim.created_jobs().len(),
+        2,
+        "the parked item was never sent again"
+    );
+}
