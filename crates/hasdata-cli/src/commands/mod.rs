@@ -41,8 +41,12 @@ pub fn absolute(path: &str) -> String {
 /// Reads a JSON body from a file, or stdin for `-`.
 pub fn read_body(source: &str) -> Result<Value, Failure> {
     let text = if source == "-" {
+        // Named like a file's error and exit 2 like one: bytes on stdin that are not UTF-8
+        // are bad input, not a failure of this program.
         let mut text = String::new();
-        std::io::stdin().read_to_string(&mut text)?;
+        std::io::stdin()
+            .read_to_string(&mut text)
+            .map_err(|e| Failure::usage(format!("cannot read the body - (stdin): {e}")))?;
         text
     } else {
         std::fs::read_to_string(source)

@@ -84,6 +84,29 @@ async fn a_body_can_come_from_stdin() {
     assert_eq!(ran.code, 2, "{}", ran.stderr);
     assert!(ran.stderr.contains("body -"), "{}", ran.stderr);
     assert_eq!(shell.sim.submits(), 1);
+
+    // Bytes that are not UTF-8 on stdin: the same usage error naming the source, not a bare
+    // "stream did not contain valid UTF-8" with exit 1.
+    let mut child = shell
+        .command(&["submit", "contacts", "--body", "-"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(b"{\"urls\": [\"https://e.example/\xff\"]}")
+        .unwrap();
+    let output = tokio::task::spawn_blocking(move || child.wait_with_output().unwrap())
+        .await
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("body -"), "{stderr}");
+    assert_eq!(shell.sim.submits(), 1);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
