@@ -260,11 +260,16 @@ pub async fn resolve(ctx: &Ctx, args: &QueueResolveArgs) -> Result<(), Failure> 
     Ok(())
 }
 
-/// `--out-dir`, which the file sinks need.
-fn out_dir<'a>(args: &'a WorkerArgs, sink: &str) -> Result<&'a std::path::Path, Failure> {
-    args.out_dir
+/// `--out-dir`, which the file sinks need, made absolute: the queue and the ledger store where
+/// each job's rows went, and `queue list` or `jobs list` read from another directory (or
+/// another machine's shell) must still say where they are.
+fn out_dir(args: &WorkerArgs, sink: &str) -> Result<std::path::PathBuf, Failure> {
+    let dir = args
+        .out_dir
         .as_deref()
-        .ok_or_else(|| Failure::usage(format!("--sink {sink} writes files: give --out-dir DIR")))
+        .ok_or_else(|| Failure::usage(format!("--sink {sink} writes files: give --out-dir DIR")))?;
+    std::path::absolute(dir)
+        .map_err(|e| Failure::usage(format!("--out-dir {}: {e}", dir.display())))
 }
 
 async fn sink(args: &WorkerArgs, ledger: &PostgresLedger) -> Result<Arc<dyn Sink>, Failure> {
@@ -301,11 +306,8 @@ pub async fn worker(ctx: &Ctx, args: &WorkerArgs) -> Result<(), Failure> {
         ..WorkerConfig::new()
     };
     let into = match args.sink {
-        SinkKind::Jsonl | SinkKind::Parquet => args
-            .out_dir
-            .as_ref()
-            .map(|dir| dir.display().to_string())
-            .unwrap_or_default(),
+        SinkKind::Jsonl => out_dir(args, "jsonl")?.display().to_string(),
+        SinkKind::Parquet => out_dir(args, "parquet")?.display().to_string(),
         SinkKind::Postgres => format!("table {}", args.sink_table),
     };
     ctx.note(format!(

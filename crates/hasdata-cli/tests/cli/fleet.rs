@@ -314,8 +314,9 @@ async fn queue_commands_and_a_parquet_worker() {
     let out = shell.path("pq");
     let (code, _, stderr) = run(&[
         "worker",
+        // Relative to the worker's directory: stored absolute all the same.
         "--out-dir",
-        out.to_str().unwrap(),
+        "pq",
         "--sink",
         "parquet",
         "--exit-when-idle",
@@ -342,6 +343,22 @@ async fn queue_commands_and_a_parquet_worker() {
     }
     let (_, stdout, _) = run(&["--json", "queue", "list", "--state", "done"]);
     assert_eq!(stdout.lines().count(), 2);
+    let (_, listed, _) = run(&["--json", "jobs", "list"]);
+    let mut collected = 0;
+    for line in stdout.lines().chain(listed.lines()) {
+        let item: serde_json::Value = serde_json::from_str(line).unwrap();
+        for key in ["output", "collectedTo"] {
+            if let Some(path) = item.get(key).and_then(serde_json::Value::as_str) {
+                collected += 1;
+                assert!(
+                    std::path::Path::new(path).starts_with(&out),
+                    "{key} {path} is not absolute under {}",
+                    out.display()
+                );
+            }
+        }
+    }
+    assert_eq!(collected, 4, "{stdout}{listed}");
     // Without a PostgreSQL URL the queue commands say what they need.
     let mut command = shell.command(&["queue", "status"]);
     let output = command.output().unwrap();
