@@ -81,8 +81,33 @@ pub fn results_command(id: JobId, output: &OutputArgs) -> String {
 
 /// The command that finishes what a `run` with `output` left undone: `hasdata results`
 /// refuses a job that has not ended, so a `wait` comes first.
-pub fn finishing_command(id: JobId, output: &OutputArgs) -> String {
-    format!("hasdata wait {id} && {}", results_command(id, output))
+pub fn finishing_command(id: JobId, output: &OutputArgs, global: &crate::args::Global) -> String {
+    let flags = global_flags(global);
+    let results = results_command(id, output);
+    let results = results.strip_prefix("hasdata").unwrap_or(&results);
+    format!("hasdata{flags} wait {id} && hasdata{flags}{results}")
+}
+
+/// The global flags a printed command needs to reach the same job: the base URL unless it is
+/// the default (a simulator's job id means nothing to api.hasdata.com), and the ledger when one
+/// was named and its text holds no password (a URL with one came from the environment or a
+/// flag the user still has; it is never printed).
+pub fn global_flags(global: &crate::args::Global) -> String {
+    let mut flags = String::new();
+    if global.base_url != hasdata_jobs::DEFAULT_BASE_URL {
+        flags.push_str(&format!(" --base-url {}", shell_word(&global.base_url)));
+    }
+    if let Some(ledger) = global.ledger.as_deref()
+        && hasdata_ledger::redact_url(ledger) == ledger
+    {
+        let ledger = if ledger.contains("://") {
+            ledger.to_owned()
+        } else {
+            super::absolute(ledger)
+        };
+        flags.push_str(&format!(" --ledger {}", shell_word(&ledger)));
+    }
+    flags
 }
 
 /// Prints a job object where it does not mix with rows: on stdout, unless the rows went

@@ -47,7 +47,7 @@ pub async fn run(ctx: &Ctx, args: &RunArgs) -> Result<(), Failure> {
                     crate::fail::code::INTERRUPTED,
                     format!(
                         "interrupted; job {id} was stopped (its rows so far: `{}`)",
-                        results::finishing_command(id, &args.output)
+                        results::finishing_command(id, &args.output, &ctx.global)
                     ),
                 )
                 .job(id));
@@ -57,7 +57,7 @@ pub async fn run(ctx: &Ctx, args: &RunArgs) -> Result<(), Failure> {
                 crate::fail::code::INTERRUPTED,
                 format!(
                     "interrupted; job {id} is still running: `{}` finishes this output (`hasdata jobs resume` collects it into its own directory)",
-                    results::finishing_command(id, &args.output)
+                    results::finishing_command(id, &args.output, &ctx.global)
                 ),
             )
             .job(id));
