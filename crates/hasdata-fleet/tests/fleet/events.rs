@@ -162,3 +162,111 @@ async fn a_recorded_terminal_event_ends_the_wait_without_the_next_poll() {
         sim.requests()
     );
 }
+
+/// Status calls per job with and without receivers, on HasData's documented schedule (10 s,
+/// x1.5, at most 60 s, jitter 10%) scaled down 20 times (0.5 s, x1.5, 3 s) against 15 s jobs
+/// (5-minute jobs at full scale), and on a sparse safety-net schedule (every 30 s: every
+/// 10 minutes at full scale). With receivers, the simulator's own
+/// `scraper.job.finished` webhooks reach a receiver that records them. Figures for
+/// docs/scale-out.md:
+/// `cargo test -p hasdata-fleet --test fleet status_calls -- --ignored --nocapture`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "a measurement; run by hand for docs/scale-out.md"]
+async fn status_calls_per_job_with_and_without_receivers() {
+    const JOBS: usize = 20;
+    let hasdata = PollPolicy {
+        initial: Duration::from_millis(500),
+        factor: 1.5,
+        cap: Duration::from_secs(3),
+        jitter: 0.1,
+        ..PollPolicy::default()
+    };
+    let sparse = PollPolicy {
+        initial: Duration::from_secs(30),
+        cap: Duration::from_secs(30),
+        ..hasdata.clone()
+    };
+    for (with_receivers, schedule, poll) in [
+        (false, "HasData's", hasdata.clone()),
+        (true, "HasData's", hasdata.clone()),
+        (false, "sparse", sparse.clone()),
+        (true, "sparse", sparse.clone()),
+    ] {
+        let Some((queue, url)) = fresh_queue().await else {
+            return;
+        };
+        let sim = Simulator::start(SimConfig {
+            job_duration: Duration::from_secs(15),
+            max_running: JOBS,
+            allow_http_webhooks: true,
+            ..SimConfig::default()
+        })
+        .await
+        .unwrap();
+        let hook = if with_receivers {
+            Some(receiver(&queue).await)
+        } else {
+            None
+        };
+        let items: Vec<_> = contacts_items(JOBS)
+            .into_iter()
+            .map(|mut item| {
+                if let Some((hook, _)) = &hook {
+                    item.body["webhook"] = json!({
+                        "url": hook,
+                        "events": ["scraper.job.finished"],
+                        "headers": {"x-hook-secret": SECRET},
+                    });
+                }
+                item
+            })
+            .collect();
+        queue.add(&items).await.unwrap();
+        queue.set_max_running(JOBS as u32).await.unwrap();
+        let client = Client::builder()
+            .api_key(sim.api_key())
+            .base_url(sim.base_url())
+            .ledger(Arc::new(MemoryLedger::new()))
+            .allow_http_webhooks(true)
+            .build()
+            .unwrap();
+        let out = tempfile::tempdir().unwrap();
+        let config = WorkerConfig {
+            concurrency: JOBS,
+            idle_poll: Duration::from_millis(50),
+            poll,
+            exit_when_idle: true,
+            ..WorkerConfig::new()
+        };
+        let mut worker = Worker::new(
+            queue.clone(),
+            client,
+            Arc::new(JsonlSink::new(out.path()).unwrap()),
+            config,
+        );
+        if with_receivers {
+            worker = worker.with_webhook_events(EventSignals::listen(&url).unwrap());
+        }
+        let started = Instant::now();
+        let (_stop, stopped) = watch::channel(false);
+        let report = worker.run(stopped).await.unwrap();
+        let took = started.elapsed();
+        assert_eq!(
+            report.done,
+            JOBS as u64,
+            "{report:?} {:?}",
+            queue.list(None, 1).await.unwrap()
+        );
+        let status = sim.requests()["status"];
+        println!(
+            "{} ({schedule} schedule): {JOBS} jobs of 15 s, {status} status calls ({:.2} per job), drained in {:.1} s",
+            if with_receivers {
+                "with receivers"
+            } else {
+                "polling only"
+            },
+            status as f64 / JOBS as f64,
+            took.as_secs_f64()
+        );
+    }
+}
