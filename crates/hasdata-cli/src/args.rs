@@ -612,6 +612,8 @@ pub struct QueueAddArgs {
     /// A JSONL file: one body per line (blank lines skipped); `-` for stdin.
     #[arg(long, value_name = "FILE.jsonl")]
     pub bodies: String,
+    #[command(flatten)]
+    pub check: CheckArgs,
 }
 
 #[derive(Debug, Args)]

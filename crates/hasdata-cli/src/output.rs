@@ -316,6 +316,113 @@ pub struct ScraperOut {
     pub row_shape_known: bool,
 }
 
+/// The warnings of one line of a `--bodies` file that was queued anyway (`queue add`), as a
+/// bulk submit prints them: the line, and its problems.
+#[derive(Clone, Debug, Serialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+#[schemars(deny_unknown_fields)]
+pub struct LineWarningsOut {
+    /// The line of the file.
+    pub line: u64,
+    /// What the check found on it that did not stop it.
+    pub warnings: Vec<WarningOut>,
+}
+
+/// What `queue add` did.
+#[derive(Clone, Debug, Serialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+#[schemars(deny_unknown_fields)]
+pub struct QueueAddOut {
+    /// New items.
+    pub added: u64,
+    /// Lines whose slug and body were queued already (in any state).
+    pub duplicates: u64,
+    /// The lines with warnings (none: empty).
+    pub warnings: Vec<LineWarningsOut>,
+}
+
+/// Items per state, every state present (zero included).
+#[derive(Clone, Debug, Default, Serialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+#[schemars(deny_unknown_fields)]
+pub struct QueueCountsOut {
+    /// Waiting for a worker.
+    pub queued: u64,
+    /// Claimed; the POST may be under way.
+    pub submitting: u64,
+    /// The job exists; a worker waits for it.
+    pub running: u64,
+    /// The job ended; its rows are being written.
+    pub collecting: u64,
+    /// Rows written.
+    pub done: u64,
+    /// The submit's outcome is unknown: waits for `hasdata queue resolve` (holds a running
+    /// slot meanwhile).
+    pub parked: u64,
+    /// Refused by the API, or the job ended without finishing.
+    pub failed: u64,
+}
+
+/// `queue status`.
+#[derive(Clone, Debug, Serialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+#[schemars(deny_unknown_fields)]
+pub struct QueueStatusOut {
+    /// Items per state.
+    pub counts: QueueCountsOut,
+    /// All items.
+    pub total: u64,
+    /// The fleet-wide cap on running jobs (`submitting`, `running` and `parked` items hold
+    /// its slots).
+    pub max_running: u32,
+}
+
+/// One item, as `queue list` prints it.
+#[derive(Clone, Debug, Serialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+#[schemars(deny_unknown_fields)]
+pub struct QueueItemOut {
+    /// The item's id (`queue resolve ITEM`).
+    pub id: i64,
+    /// The scraper's slug.
+    pub slug: String,
+    /// `queued`, `submitting`, `running`, `collecting`, `done`, `parked` or `failed`.
+    pub state: String,
+    /// Where it was added from (`/abs/bodies.jsonl:3`, `stdin:3`).
+    pub origin: Option<String>,
+    /// The ledger intent's key (the submit's Idempotency-Key), once claimed.
+    pub intent_key: Option<String>,
+    /// The job id as sent, once known.
+    pub job_id: Option<String>,
+    /// Rows written, once done.
+    pub rows: Option<i64>,
+    /// Where they went (a path, or the table sink's description).
+    pub output: Option<String>,
+    /// Why it is parked or failed, or the last retry's reason.
+    pub detail: Option<String>,
+    /// Claims so far.
+    pub claims: i32,
+}
+
+/// What a `worker` did before it stopped (its last line).
+#[derive(Clone, Debug, Serialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+#[schemars(deny_unknown_fields)]
+pub struct WorkerReportOut {
+    /// Items claimed.
+    pub claimed: u64,
+    /// Jobs this worker submitted.
+    pub submitted: u64,
+    /// Items it took to `done`.
+    pub done: u64,
+    /// Items it parked.
+    pub parked: u64,
+    /// Items it failed.
+    pub failed: u64,
+    /// Rows it wrote.
+    pub rows: u64,
+}
+
 /// The schema of every object `--json` prints, named `cli.<thing>` (written to
 /// `schemas/cli.<thing>.schema.json` by `cargo xtask schemas`).
 pub fn schemas() -> Vec<NamedSchema> {
@@ -339,6 +446,22 @@ pub fn schemas() -> Vec<NamedSchema> {
         NamedSchema {
             name: "cli.scraper".into(),
             schema: serialize_schema::<ScraperOut>(),
+        },
+        NamedSchema {
+            name: "cli.queue-add".into(),
+            schema: serialize_schema::<QueueAddOut>(),
+        },
+        NamedSchema {
+            name: "cli.queue-status".into(),
+            schema: serialize_schema::<QueueStatusOut>(),
+        },
+        NamedSchema {
+            name: "cli.queue-item".into(),
+            schema: serialize_schema::<QueueItemOut>(),
+        },
+        NamedSchema {
+            name: "cli.worker-report".into(),
+            schema: serialize_schema::<WorkerReportOut>(),
         },
     ]
 }

@@ -10,7 +10,10 @@
 use hasdata_model::{Problem, Report, ScraperKind, ValidateOptions, ValidationMode};
 use serde_json::Value;
 
+use std::path::Path;
+
 use crate::context::{Ctx, err_line};
+use crate::fail::Failure;
 
 /// The mode the flags ask for.
 pub fn mode(strict: bool, no_validate: bool) -> ValidationMode {
@@ -76,6 +79,82 @@ pub fn one(
     let warnings: Vec<Problem> = report.problems().to_vec();
     print_warnings(ctx, "", &warnings);
     Ok(warnings)
+}
+
+/// One line to send.
+pub struct Line {
+    pub number: u64,
+    pub body: Value,
+    /// What the body's check found that did not stop it.
+    pub warnings: Vec<hasdata_model::Problem>,
+}
+
+/// Every line of a `--bodies` file, checked before any is sent or queued (`submit --bodies`,
+/// `queue add`): a typo on line 900 must not leave 899 jobs running and the rest unsent.
+/// Problems name their line as `line N`; `done` words what did not happen (`submitted`,
+/// `queued`). Warnings are printed on stderr once every line passed.
+/// `-` reads stdin to its end first.
+pub fn read_lines(
+    ctx: &Ctx,
+    kind: ScraperKind,
+    path: &Path,
+    mode: hasdata_model::ValidationMode,
+    done: &str,
+) -> Result<Vec<Line>, Failure> {
+    let bytes = if path.as_os_str() == "-" {
+        let mut bytes = Vec::new();
+        std::io::Read::read_to_end(&mut std::io::stdin(), &mut bytes)
+            .map_err(|e| Failure::usage(format!("cannot read --bodies from stdin: {e}")))?;
+        bytes
+    } else {
+        std::fs::read(path)
+            .map_err(|e| Failure::usage(format!("cannot read {}: {e}", path.display())))?
+    };
+    let mut lines = Vec::new();
+    let mut problems = Vec::new();
+    for (number, line) in super::jsonl_lines(&bytes) {
+        let line = match line {
+            Ok(line) => line,
+            Err(problem) => {
+                problems.push(problem);
+                continue;
+            }
+        };
+        match serde_json::from_str::<Value>(line) {
+            Ok(body) => {
+                let report = report(ctx, kind, &body, mode);
+                if report.has_errors() {
+                    problems.push(format!("line {number}: {}", refusal(&report, mode)));
+                } else {
+                    let warnings = report.problems().to_vec();
+                    lines.push(Line {
+                        number,
+                        body,
+                        warnings,
+                    });
+                }
+            }
+            Err(e) => problems.push(format!("line {number}: not JSON: {e}")),
+        }
+    }
+    if !problems.is_empty() {
+        return Err(Failure::usage(format!(
+            "nothing was {done}: {}",
+            problems.join("; ")
+        )));
+    }
+    // A file with no body is a mistake (the wrong file, a failed export upstream): exit 2
+    // rather than report nothing done as a success.
+    if lines.is_empty() {
+        return Err(Failure::usage(format!(
+            "--bodies {}: no bodies in it (every line is blank): nothing was {done}",
+            path.display()
+        )));
+    }
+    for line in &lines {
+        print_warnings(ctx, &format!("line {}: ", line.number), &line.warnings);
+    }
+    Ok(lines)
 }
 
 #[cfg(test)]

@@ -10,14 +10,18 @@ use hasdata_fleet::{
 };
 use hasdata_jobs::{JobLedger, Submitted};
 use hasdata_ledger::{PostgresLedger, SentJobId};
-use hasdata_model::{ScraperKind, ValidateOptions};
-use serde_json::{Value, json};
+use hasdata_model::ScraperKind;
+use serde_json::json;
 
 use crate::args::{
     QueueAddArgs, QueueCapArgs, QueueListArgs, QueueResolveArgs, SinkKind, WorkerArgs,
 };
 use crate::context::Ctx;
 use crate::fail::{Failure, code};
+use hasdata_cli::output::{
+    LineWarningsOut, QueueAddOut, QueueCountsOut, QueueItemOut, QueueStatusOut, WarningOut,
+    WorkerReportOut,
+};
 
 /// Connections a worker's pool keeps: its claims, heartbeats, state changes and ledger writes
 /// are short statements, so a few serve many items.
@@ -54,54 +58,41 @@ async fn open(ctx: &Ctx) -> Result<(Queue, Arc<PostgresLedger>), Failure> {
     Ok((queue, Arc::new(ledger)))
 }
 
-/// `hasdata queue add SLUG --bodies FILE.jsonl`.
+/// `hasdata queue add SLUG --bodies FILE.jsonl`: every line checked by the path `submit
+/// --bodies` uses (`commands::check`: the same rules, `--strict`/`--no-validate`, problems
+/// named `line N`, warnings on stderr and under `warnings` in `--json`) before any is added.
 pub async fn add(ctx: &Ctx, args: &QueueAddArgs) -> Result<(), Failure> {
     let kind = ScraperKind::from_str(&args.slug).map_err(|e| Failure::usage(e.to_string()))?;
-    let options = ValidateOptions {
-        allow_http_webhooks: !ctx.global.base_url.contains(hasdata_jobs::HASDATA_HOST),
-    };
-    let bytes = if args.bodies == "-" {
-        let mut bytes = Vec::new();
-        std::io::Read::read_to_end(&mut std::io::stdin(), &mut bytes)
-            .map_err(|e| Failure::usage(format!("--bodies -: {e}")))?;
-        bytes
-    } else {
-        std::fs::read(&args.bodies)
-            .map_err(|e| Failure::usage(format!("--bodies {}: {e}", args.bodies)))?
-    };
+    let path = std::path::Path::new(&args.bodies);
+    let lines = super::check::read_lines(ctx, kind, path, args.check.mode(), "queued")?;
     let source = if args.bodies == "-" {
         "stdin".to_owned()
     } else {
         super::absolute(&args.bodies)
     };
-    // Every line is read and checked before anything is added: a bad line adds nothing.
-    let mut items = Vec::new();
-    for (number, line) in super::jsonl_lines(&bytes) {
-        let line = line.map_err(|e| Failure::usage(format!("{}: {e}", args.bodies)))?;
-        let at = format!("{}:{number}", args.bodies);
-        let body: Value = serde_json::from_str(line)
-            .map_err(|e| Failure::usage(format!("{at}: not JSON: {e}")))?;
-        if !body.is_object() {
-            return Err(Failure::usage(format!("{at}: a body is a JSON object")));
-        }
-        kind.validate_json_with(&body, options)
-            .map_err(|e| Failure::usage(format!("{at}: {e}")))?;
-        items.push(NewItem {
+    let warnings: Vec<LineWarningsOut> = lines
+        .iter()
+        .filter(|line| !line.warnings.is_empty())
+        .map(|line| LineWarningsOut {
+            line: line.number,
+            warnings: line.warnings.iter().map(WarningOut::from).collect(),
+        })
+        .collect();
+    let items: Vec<NewItem> = lines
+        .into_iter()
+        .map(|line| NewItem {
             slug: kind.as_str().to_owned(),
-            body,
-            origin: Some(format!("{source}:{number}")),
-        });
-    }
-    // A file with no body is a mistake (the wrong file, a failed export upstream): say so
-    // rather than report "added 0" as a success.
-    if items.is_empty() {
-        return Err(Failure::usage(format!(
-            "--bodies {}: no bodies in it (every line is blank): nothing was queued",
-            args.bodies
-        )));
-    }
+            body: line.body,
+            origin: Some(format!("{source}:{}", line.number)),
+        })
+        .collect();
     let (queue, _) = open(ctx).await?;
     let report = queue.add(&items).await.map_err(fleet_failure)?;
+    let out = QueueAddOut {
+        added: report.added,
+        duplicates: report.duplicates,
+        warnings,
+    };
     ctx.emit(
         || {
             format!(
@@ -110,7 +101,7 @@ pub async fn add(ctx: &Ctx, args: &QueueAddArgs) -> Result<(), Failure> {
                 report.duplicates
             )
         },
-        serde_json::to_value(report).unwrap_or_default(),
+        serde_json::to_value(&out).unwrap_or_default(),
     );
     Ok(())
 }
@@ -140,9 +131,27 @@ pub async fn status(ctx: &Ctx) -> Result<(), Failure> {
             }
             text
         },
-        serde_json::to_value(&status).unwrap_or_default(),
+        serde_json::to_value(status_out(&status)).unwrap_or_default(),
     );
     Ok(())
+}
+
+/// `queue status --json`: the schema's shape (`cli.queue-status`).
+fn status_out(status: &hasdata_fleet::QueueStatus) -> QueueStatusOut {
+    let count = |state| status.counts.get(&state).copied().unwrap_or(0);
+    QueueStatusOut {
+        counts: QueueCountsOut {
+            queued: count(ItemState::Queued),
+            submitting: count(ItemState::Submitting),
+            running: count(ItemState::Running),
+            collecting: count(ItemState::Collecting),
+            done: count(ItemState::Done),
+            parked: count(ItemState::Parked),
+            failed: count(ItemState::Failed),
+        },
+        total: status.total,
+        max_running: status.max_running,
+    }
 }
 
 /// `hasdata queue list`.
@@ -179,7 +188,19 @@ pub async fn list(ctx: &Ctx, args: &QueueListArgs) -> Result<(), Failure> {
                         .unwrap_or("")
                 )
             },
-            serde_json::to_value(&item).unwrap_or_default(),
+            serde_json::to_value(QueueItemOut {
+                id: item.id,
+                slug: item.slug.clone(),
+                state: item.state.to_string(),
+                origin: item.origin.clone(),
+                intent_key: item.intent_key.clone(),
+                job_id: item.job_id.clone(),
+                rows: item.rows,
+                output: item.output.clone(),
+                detail: item.detail.clone(),
+                claims: item.claims,
+            })
+            .unwrap_or_default(),
         );
     }
     Ok(())
@@ -344,7 +365,15 @@ pub async fn worker(ctx: &Ctx, args: &WorkerArgs) -> Result<(), Failure> {
                 super::count(report.rows, "row")
             )
         },
-        serde_json::to_value(report).unwrap_or_default(),
+        serde_json::to_value(WorkerReportOut {
+            claimed: report.claimed,
+            submitted: report.submitted,
+            done: report.done,
+            parked: report.parked,
+            failed: report.failed,
+            rows: report.rows,
+        })
+        .unwrap_or_default(),
     );
     Ok(())
 }

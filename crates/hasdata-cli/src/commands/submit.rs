@@ -13,7 +13,6 @@ use futures::stream::FuturesUnordered;
 use hasdata_cli::output::{BulkCounts, BulkSummaryOut, IntentOut, WarningOut};
 use hasdata_jobs::{BodyDigest, Client, Error, IntentState, Origin, SubmitOptions};
 use hasdata_model::{Job, ScraperKind};
-use serde_json::Value;
 
 use super::{Interrupt, read_body};
 use crate::args::SubmitArgs;
@@ -75,14 +74,6 @@ fn absolute(path: &Path) -> String {
         .to_string()
 }
 
-/// One line to send.
-struct Line {
-    number: u64,
-    body: Value,
-    /// What the body's check found that did not stop it.
-    warnings: Vec<hasdata_model::Problem>,
-}
-
 /// What a bulk submit did, line by line.
 #[derive(Default)]
 struct Tally {
@@ -108,7 +99,7 @@ impl Bulk<'_> {
     async fn run(&self, path: &Path) -> Result<(), Failure> {
         let mut interrupt = Interrupt::listen();
         let from_stdin = path.as_os_str() == "-";
-        let lines = read_lines(self.ctx, self.kind, path, self.mode)?;
+        let lines = super::check::read_lines(self.ctx, self.kind, path, self.mode, "submitted")?;
         // Lines from stdin have no file to recognise a rerun by: every run sends them all.
         let source = if from_stdin {
             "stdin".to_owned()
@@ -187,7 +178,7 @@ impl Bulk<'_> {
     }
 
     /// Whether the ledger has this line (same file, line and body) as submitted or unresolved.
-    async fn already_sent(&self, source: &str, line: &Line) -> Result<bool, Failure> {
+    async fn already_sent(&self, source: &str, line: &super::check::Line) -> Result<bool, Failure> {
         let bytes = serde_json::to_vec(&line.body)
             .map_err(|e| Failure::usage(format!("line {}: {e}", line.number)))?;
         let origin = Origin::line(source, line.number);
@@ -302,72 +293,4 @@ impl Bulk<'_> {
             self.ctx.note(text);
         }
     }
-}
-
-/// Every line of the file, checked before any is sent: a typo on line 900 must not leave 899
-/// jobs running and the rest unsent.
-/// `-` reads stdin to its end first.
-fn read_lines(
-    ctx: &Ctx,
-    kind: ScraperKind,
-    path: &Path,
-    mode: hasdata_model::ValidationMode,
-) -> Result<Vec<Line>, Failure> {
-    let bytes = if path.as_os_str() == "-" {
-        let mut bytes = Vec::new();
-        std::io::Read::read_to_end(&mut std::io::stdin(), &mut bytes)
-            .map_err(|e| Failure::usage(format!("cannot read --bodies from stdin: {e}")))?;
-        bytes
-    } else {
-        std::fs::read(path)
-            .map_err(|e| Failure::usage(format!("cannot read {}: {e}", path.display())))?
-    };
-    let mut lines = Vec::new();
-    let mut problems = Vec::new();
-    for (number, line) in super::jsonl_lines(&bytes) {
-        let line = match line {
-            Ok(line) => line,
-            Err(problem) => {
-                problems.push(problem);
-                continue;
-            }
-        };
-        match serde_json::from_str::<Value>(line) {
-            Ok(body) => {
-                let report = super::check::report(ctx, kind, &body, mode);
-                if report.has_errors() {
-                    problems.push(format!(
-                        "line {number}: {}",
-                        super::check::refusal(&report, mode)
-                    ));
-                } else {
-                    let warnings = report.problems().to_vec();
-                    lines.push(Line {
-                        number,
-                        body,
-                        warnings,
-                    });
-                }
-            }
-            Err(e) => problems.push(format!("line {number}: not JSON: {e}")),
-        }
-    }
-    if !problems.is_empty() {
-        return Err(Failure::usage(format!(
-            "nothing was submitted: {}",
-            problems.join("; ")
-        )));
-    }
-    // A file with no body is a mistake (the wrong file, a failed export upstream): exit 2
-    // rather than report nothing done as a success.
-    if lines.is_empty() {
-        return Err(Failure::usage(format!(
-            "--bodies {}: no bodies in it (every line is blank): nothing was submitted",
-            path.display()
-        )));
-    }
-    for line in &lines {
-        super::check::print_warnings(ctx, &format!("line {}: ", line.number), &line.warnings);
-    }
-    Ok(lines)
 }

@@ -17,6 +17,20 @@ use hasdata_testpg::TestPg;
 
 use crate::Shell;
 
+/// Checks `value` against the published schema `name` (`cli.queue-status`, ...).
+fn valid(name: &str, value: &serde_json::Value) {
+    let schema = hasdata_cli::output::schemas()
+        .into_iter()
+        .find(|s| s.name == name)
+        .unwrap_or_else(|| panic!("no schema {name}"));
+    let validator = jsonschema::validator_for(&schema.schema.to_value()).unwrap();
+    let errors: Vec<String> = validator
+        .iter_errors(value)
+        .map(|e| e.to_string())
+        .collect();
+    assert!(errors.is_empty(), "{value} is not a {name}: {errors:?}");
+}
+
 const ITEMS: usize = 200;
 const WORKERS: usize = 3;
 const CAP: usize = 8;
@@ -297,7 +311,10 @@ async fn queue_commands_and_a_parquet_worker() {
     );
     let (code, _, stderr) = run(&["queue", "add", "contacts", "--bodies", &bad]);
     assert_eq!(code, 2, "{stderr}");
-    assert!(stderr.contains("bad.jsonl:3"), "{stderr}");
+    assert!(
+        stderr.contains("nothing was queued: line 3: "),
+        "lines are named as submit --bodies names them: {stderr}"
+    );
     let good = shell.file(
         "good.jsonl",
         "{\"urls\": [\"https://a.example\"]}\n{\"urls\": [\"https://b.example\", \"https://c.example\"]}\n",
@@ -305,10 +322,33 @@ async fn queue_commands_and_a_parquet_worker() {
     let (code, stdout, stderr) = run(&["queue", "add", "contacts", "--bodies", &good]);
     assert_eq!(code, 0, "{stderr}");
     assert_eq!(stdout.trim(), "added 2 items, 0 already queued");
+    // Warnings are printed as a bulk submit prints them: on stderr, and per line in --json;
+    // --strict refuses them, as it does for submit.
+    let warned = shell.file(
+        "warned.jsonl",
+        "{\"urls\": [\"https://w.example\"], \"proxyCountry\": \"ES\"}\n",
+    );
+    let (code, _, stderr) = run(&["queue", "add", "crawler", "--strict", "--bodies", &warned]);
+    assert_eq!(code, 2, "{stderr}");
+    let (code, stdout, stderr) = run(&["--json", "queue", "add", "crawler", "--bodies", &warned]);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(
+        stderr.contains("hasdata: line 1: warning: proxyCountry"),
+        "{stderr}"
+    );
+    let added: serde_json::Value = serde_json::from_str(stdout.trim()).unwrap();
+    valid("cli.queue-add", &added);
+    assert_eq!(added["added"], 1);
+    assert_eq!(added["warnings"][0]["line"], 1, "{added}");
+    assert_eq!(
+        added["warnings"][0]["warnings"][0]["path"], "proxyCountry",
+        "{added}"
+    );
     let (_, stdout, _) = run(&["--json", "queue", "status"]);
     let status: serde_json::Value = serde_json::from_str(stdout.trim()).unwrap();
-    assert_eq!(status["counts"]["queued"], 2);
-    assert_eq!(status["total"], 2);
+    valid("cli.queue-status", &status);
+    assert_eq!(status["counts"]["queued"], 3);
+    assert_eq!(status["total"], 3);
     assert_eq!(status["maxRunning"], 5, "the default cap");
 
     let out = shell.path("pq");
@@ -328,11 +368,23 @@ async fn queue_commands_and_a_parquet_worker() {
         "0.2",
     ]);
     assert_eq!(code, 0, "{stderr}");
+    let (code, stdout, stderr) = run(&[
+        "--json",
+        "worker",
+        "--out-dir",
+        out.to_str().unwrap(),
+        "--exit-when-idle",
+        "--idle-poll",
+        "0.05",
+    ]);
+    assert_eq!(code, 0, "{stderr}");
+    let report: serde_json::Value = serde_json::from_str(stdout.trim()).unwrap();
+    valid("cli.worker-report", &report);
     let files: Vec<_> = std::fs::read_dir(&out)
         .unwrap()
         .map(|e| e.unwrap().path())
         .collect();
-    assert_eq!(files.len(), 2);
+    assert_eq!(files.len(), 3);
     for file in files {
         let bytes = std::fs::read(&file).unwrap();
         assert!(
@@ -342,7 +394,10 @@ async fn queue_commands_and_a_parquet_worker() {
         );
     }
     let (_, stdout, _) = run(&["--json", "queue", "list", "--state", "done"]);
-    assert_eq!(stdout.lines().count(), 2);
+    assert_eq!(stdout.lines().count(), 3);
+    for line in stdout.lines() {
+        valid("cli.queue-item", &serde_json::from_str(line).unwrap());
+    }
     let (_, listed, _) = run(&["--json", "jobs", "list"]);
     let mut collected = 0;
     for line in stdout.lines().chain(listed.lines()) {
@@ -358,7 +413,7 @@ async fn queue_commands_and_a_parquet_worker() {
             }
         }
     }
-    assert_eq!(collected, 4, "{stdout}{listed}");
+    assert_eq!(collected, 6, "{stdout}{listed}");
     // Without a PostgreSQL URL the queue commands say what they need.
     let mut command = shell.command(&["queue", "status"]);
     let output = command.output().unwrap();
