@@ -125,7 +125,7 @@ async fn three_workers_killed_at_random_lose_nothing_and_submit_nothing_twice() 
     let added: serde_json::Value = serde_json::from_slice(&added.stdout).unwrap();
     assert_eq!(
         added,
-        serde_json::json!({"added": ITEMS, "duplicates": ITEMS})
+        serde_json::json!({"added": ITEMS, "duplicates": ITEMS, "warnings": []})
     );
     assert!(
         with_db(&["queue", "cap", &CAP.to_string()])
