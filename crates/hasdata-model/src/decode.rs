@@ -57,7 +57,9 @@ pub fn snippet(bytes: &[u8]) -> String {
         end -= 1;
     }
     let mut cut = text[..end].to_owned();
-    if end < text.len() || bytes.len() > SNIPPET_LIMIT * 4 {
+    // A cut body is longer than its snippet: lossy decoding never shortens text, so a body
+    // past the bytes read is also past `end`.
+    if end < text.len() {
         cut.push('…');
     }
     cut
@@ -108,5 +110,39 @@ mod tests {
         assert!(cut.len() <= SNIPPET_LIMIT + '…'.len_utf8());
         assert!(cut.ends_with('…'));
         assert_eq!(snippet(b"{}"), "{}");
+    }
+
+    #[test]
+    fn a_body_past_the_limit_is_marked_cut_and_a_short_one_is_not() {
+        let cut = snippet(&[b'a'; SNIPPET_LIMIT + 1]);
+        assert_eq!(cut, format!("{}…", "a".repeat(SNIPPET_LIMIT)));
+        let whole = snippet(&[b'a'; SNIPPET_LIMIT]);
+        assert_eq!(whole, "a".repeat(SNIPPET_LIMIT));
+        let huge = snippet(&vec![b'a'; SNIPPET_LIMIT * 8]);
+        assert_eq!(huge.len(), SNIPPET_LIMIT + '…'.len_utf8());
+    }
+
+    #[test]
+    fn errors_name_the_path_within_the_document_and_show_the_body() {
+        let err = from_slice::<Vec<u32>>(b"[1, \"x\"]").unwrap_err();
+        assert_eq!(err.path, "[1]");
+        assert_eq!(err.within("page 3").path, "page 3.[1]");
+        let root = from_slice::<u32>(b"\"x\"").unwrap_err();
+        assert_eq!(root.path, ".");
+        assert_eq!(root.clone().within("row 2").path, "row 2");
+        assert_eq!(
+            root.to_string(),
+            format!("unexpected response at `.`: {} (body starts: \"x\")", root.message)
+        );
+        let bare = DecodeError {
+            snippet: String::new(),
+            ..root
+        };
+        assert!(!bare.to_string().contains("body starts"), "{bare}");
+        let value = from_value::<u32>(&serde_json::json!({"a": 1})).unwrap_err();
+        assert_eq!(value.snippet, r#"{"a":1}"#);
+        assert_eq!(from_value::<u32>(&serde_json::json!(4)), Ok(4));
+        let trailing = from_slice::<u32>(b"4 5").unwrap_err();
+        assert_eq!(trailing.path, ".");
     }
 }

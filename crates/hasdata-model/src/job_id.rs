@@ -239,4 +239,41 @@ mod tests {
         assert_eq!(json, "\"dd1a8c53-2d47-4444-977d-8d653a6a3c82\"");
         assert_eq!(serde_json::to_string(&JobId::from(5)).unwrap(), "5");
     }
+
+    #[test]
+    fn the_two_forms_answer_for_themselves() {
+        let number = JobId::from(416349);
+        assert!(number.is_number());
+        assert_eq!(number.as_u64(), Some(416349));
+        assert_eq!(number.as_text(), "416349");
+        assert_eq!(format!("{number:?}"), "JobId(416349)");
+        let text: JobId = "abc123".parse().unwrap();
+        assert!(!text.is_number());
+        assert_eq!(text.as_text(), "abc123");
+        assert_eq!(format!("{text:?}"), "JobId(\"abc123\")");
+        assert_eq!(JobId::from(&text), text, "a reference stands for its id");
+        assert_eq!("0".parse::<JobId>(), Ok(JobId::from(0)), "zero is canonical");
+        assert!(!"00".parse::<JobId>().unwrap().is_number());
+        assert!(
+            " a b ".parse::<JobId>().is_err(),
+            "inner spaces cannot go into a path"
+        );
+        assert_eq!(
+            "a%2F".parse::<JobId>().unwrap_err().given,
+            "a%2F",
+            "the error names what was given"
+        );
+    }
+
+    #[test]
+    fn json_numbers_must_be_whole_and_non_negative() {
+        let id = |json: &str| serde_json::from_str::<JobId>(json);
+        assert_eq!(id("416349").unwrap(), JobId::from(416349));
+        assert_eq!(id("416349.0").unwrap(), JobId::from(416349), "a whole float");
+        assert_eq!(id("\"416349\"").unwrap(), JobId::from(416349));
+        for bad in ["-1", "-1.0", "1.5", "1e300", "true", "null", "[]", "\"\""] {
+            let err = id(bad).unwrap_err().to_string();
+            assert!(err.contains("a job id"), "{bad}: {err}");
+        }
+    }
 }

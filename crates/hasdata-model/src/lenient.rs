@@ -392,4 +392,48 @@ mod tests {
             assert!(serde_json::from_str::<Count>(bad).is_err(), "{bad}");
         }
     }
+
+    #[test]
+    fn counts_compare_by_value_whatever_their_form() {
+        let count = |json: &str| serde_json::from_str::<Count>(json).unwrap();
+        assert_eq!(count("\"5.00\""), count("5"));
+        assert_ne!(Count::from(5), Count::from(6));
+        assert_ne!(count("1.5"), count("1"), "the fraction counts");
+        assert!(Count::from(2) < Count::from(10));
+        assert!(count("1.5") < count("\"2\""));
+        assert!(count("1") < count("1.5"));
+        assert_eq!(Count::default(), count("0"), "not populated reads as 0");
+        let mut sorted = vec![count("3"), count("\"1.5\""), Count::from(2)];
+        sorted.sort();
+        assert_eq!(sorted, [count("1.5"), Count::from(2), count("3")]);
+        assert_eq!(count("\" 12 \"").to_string(), "12", "text is shown trimmed");
+        assert_eq!(count("\"5.00\"").to_string(), "5.00");
+        assert_eq!(count("1.5").to_string(), "1.5");
+        assert_eq!(Count::default().to_string(), "0");
+        assert_eq!(Count::from(7).sent_text(), None, "a number has no text");
+        assert_eq!(count("1e30").get(), u64::MAX, "beyond u64 saturates");
+        assert_eq!(count("\"99999999999999999999\"").get(), u64::MAX);
+    }
+
+    #[test]
+    fn numbers_sent_as_text_are_read_through_their_decoration() {
+        let text = |t: &str| NumberOrText::Text(t.to_owned()).as_f64();
+        assert_eq!(text("$450,000"), Some(450000.0));
+        assert_eq!(text(" 4.5 "), Some(4.5));
+        assert_eq!(text("-3"), Some(-3.0));
+        assert_eq!(text("n/a"), None);
+        assert_eq!(NumberOrText::Number(7.into()).as_f64(), Some(7.0));
+    }
+
+    #[test]
+    fn one_or_many_texts_read_as_a_list() {
+        assert_eq!(TextOrList::One("a".into()).to_vec(), ["a"]);
+        assert_eq!(
+            TextOrList::Many(vec!["a".into(), "b".into()]).to_vec(),
+            ["a", "b"]
+        );
+        assert!(TextOrList::Many(Vec::new()).to_vec().is_empty());
+        assert_eq!(TextOrObject::Text("x".into()).as_text(), Some("x"));
+        assert_eq!(TextOrObject::Object(Map::new()).as_text(), None);
+    }
 }
