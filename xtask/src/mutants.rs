@@ -1,7 +1,7 @@
 //! `cargo xtask mutants [transport|jobs|model]... [-- CARGO-MUTANTS ARGS]`: mutation testing of
 //! the core crates with cargo-mutants, a before-release habit (hours on two cores, so not in
 //! CI). Installs cargo-mutants when it is missing, runs each selected target into
-//! `target/mutants/NAME/`, and prints caught / missed / unviable / timeout counts per target,
+//! `target/mutation/NAME/`, and prints caught / missed / unviable / timeout counts per target,
 //! the figures `docs/testing.md` records. Arguments after `--` go to every cargo-mutants run
 //! (`--file`, `--timeout`, `-j`, `--list`...).
 
@@ -81,6 +81,26 @@ pub fn parse_outcomes(text: &str) -> Result<Counts, String> {
     })
 }
 
+/// Settings that make each mutant cheap, unless the caller chose otherwise: the `mutants`
+/// profile (no debug info, so links are fast; see the workspace `Cargo.toml`), and only the
+/// crate's unit and integration tests (doctests and examples rebuilt for every mutant cost
+/// minutes and test little the other tests do not).
+fn cheap_defaults(extra: &[&str]) -> Vec<&'static str> {
+    let given = |flag: &str| {
+        extra
+            .iter()
+            .any(|a| *a == flag || a.starts_with(&format!("{flag}=")))
+    };
+    let mut args = Vec::new();
+    if !given("--profile") {
+        args.extend(["--profile", "mutants"]);
+    }
+    if !given("--cargo-arg") && !given("-C") {
+        args.extend(["--cargo-arg=--lib", "--cargo-arg=--tests"]);
+    }
+    args
+}
+
 fn cargo_mutants_installed() -> bool {
     Command::new("cargo")
         .args(["mutants", "--version"])
@@ -121,7 +141,7 @@ pub fn run(root: &Path, args: &[&str]) -> std::io::Result<Option<String>> {
     }
     let mut report = Vec::new();
     for target in selected {
-        let output = root.join("target").join("mutants").join(target.name);
+        let output = root.join("target").join("mutation").join(target.name);
         std::fs::create_dir_all(&output)?;
         let mut command = Command::new("cargo");
         command
@@ -134,6 +154,7 @@ pub fn run(root: &Path, args: &[&str]) -> std::io::Result<Option<String>> {
                 command.args(["--file", file]);
             }
         }
+        command.args(cheap_defaults(extra));
         command.args(extra);
         println!("== cargo mutants: {} ({})", target.name, target.package);
         // cargo-mutants exits non-zero when a mutant is missed: the counts say what happened.
@@ -159,7 +180,7 @@ pub fn run(root: &Path, args: &[&str]) -> std::io::Result<Option<String>> {
             )),
         }
     }
-    println!("== mutation summary (missed mutants: target/mutants/NAME/mutants.out/missed.txt)");
+    println!("== mutation summary (missed mutants: target/mutation/NAME/mutants.out/missed.txt)");
     for line in &report {
         println!("{line}");
     }
@@ -192,6 +213,27 @@ mod tests {
                 .contains("missed")
         );
         assert!(parse_outcomes("not json").is_err());
+    }
+
+    #[test]
+    fn cheap_settings_apply_unless_the_caller_chose_their_own() {
+        assert_eq!(
+            cheap_defaults(&["--file", "x.rs"]),
+            [
+                "--profile",
+                "mutants",
+                "--cargo-arg=--lib",
+                "--cargo-arg=--tests"
+            ]
+        );
+        assert_eq!(
+            cheap_defaults(&["--profile=dev", "--cargo-arg=--lib"]),
+            Vec::<&str>::new()
+        );
+        assert_eq!(
+            cheap_defaults(&["-C", "--test=jobs"]),
+            ["--profile", "mutants"]
+        );
     }
 
     #[test]
