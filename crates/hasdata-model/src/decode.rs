@@ -132,7 +132,10 @@ mod tests {
         assert_eq!(root.clone().within("row 2").path, "row 2");
         assert_eq!(
             root.to_string(),
-            format!("unexpected response at `.`: {} (body starts: \"x\")", root.message)
+            format!(
+                "unexpected response at `.`: {} (body starts: \"x\")",
+                root.message
+            )
         );
         let bare = DecodeError {
             snippet: String::new(),

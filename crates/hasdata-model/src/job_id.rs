@@ -252,7 +252,11 @@ mod tests {
         assert_eq!(text.as_text(), "abc123");
         assert_eq!(format!("{text:?}"), "JobId(\"abc123\")");
         assert_eq!(JobId::from(&text), text, "a reference stands for its id");
-        assert_eq!("0".parse::<JobId>(), Ok(JobId::from(0)), "zero is canonical");
+        assert_eq!(
+            "0".parse::<JobId>(),
+            Ok(JobId::from(0)),
+            "zero is canonical"
+        );
         assert!(!"00".parse::<JobId>().unwrap().is_number());
         assert!(
             " a b ".parse::<JobId>().is_err(),
@@ -269,7 +273,11 @@ mod tests {
     fn json_numbers_must_be_whole_and_non_negative() {
         let id = |json: &str| serde_json::from_str::<JobId>(json);
         assert_eq!(id("416349").unwrap(), JobId::from(416349));
-        assert_eq!(id("416349.0").unwrap(), JobId::from(416349), "a whole float");
+        assert_eq!(
+            id("416349.0").unwrap(),
+            JobId::from(416349),
+            "a whole float"
+        );
         assert_eq!(id("\"416349\"").unwrap(), JobId::from(416349));
         for bad in ["-1", "-1.0", "1.5", "1e300", "true", "null", "[]", "\"\""] {
             let err = id(bad).unwrap_err().to_string();
