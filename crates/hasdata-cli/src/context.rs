@@ -18,10 +18,16 @@ use crate::secret;
 /// Set once stdout's reader has gone away (`| head`).
 static STDOUT_CLOSED: AtomicBool = AtomicBool::new(false);
 
+/// Why stdout failed, when it was not its reader going away (a full disk, an I/O error): the
+/// output is lost, which is a failure (exit 1), not the quiet 141 of `| head`.
+static STDOUT_FAILED: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+
 /// Prints one line on stdout. When the reader has gone away (a closed pipe), nothing more is
 /// printed and the command goes on with its work: whatever it was doing (submits, ledger
 /// updates, a file export) completes, and `hasdata` exits 141 at the end, as a Unix tool
-/// killed by SIGPIPE would, without a word. Returns whether the line was written.
+/// killed by SIGPIPE would, without a word. Any other write error (`> file` on a full disk)
+/// also stops the printing, but the command then fails at the end with exit 1 naming the
+/// error (see [`stdout_failed`]). Returns whether the line was written.
 pub fn out_line(text: &str) -> bool {
     if STDOUT_CLOSED.load(Ordering::Relaxed) {
         return false;
@@ -31,12 +37,17 @@ pub fn out_line(text: &str) -> bool {
         Ok(()) => true,
         Err(error) => {
             if error.kind() != std::io::ErrorKind::BrokenPipe {
-                tracing::warn!(error = %error, "cannot write to stdout");
+                let _ = STDOUT_FAILED.set(error.to_string());
             }
             STDOUT_CLOSED.store(true, Ordering::Relaxed);
             false
         }
     }
+}
+
+/// The error stdout failed with, other than a closed pipe: what was printed is incomplete.
+pub fn stdout_failed() -> Option<&'static str> {
+    STDOUT_FAILED.get().map(String::as_str)
 }
 
 /// Whether stdout's reader went away during the command.

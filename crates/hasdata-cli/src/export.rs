@@ -69,9 +69,9 @@ impl Sink {
     }
 }
 
-/// An error that names the target; a closed stdout keeps its kind (`BrokenPipe`).
+/// An error that names the target; a closed stdout keeps its kind (`BrokenPipe`) and its text.
 fn naming(shown: &str, error: io::Error) -> io::Error {
-    if shown == "stdout" {
+    if shown == "stdout" && error.kind() == io::ErrorKind::BrokenPipe {
         return error;
     }
     io::Error::new(error.kind(), format!("cannot write {shown}: {error}"))

@@ -131,6 +131,15 @@ fn main() -> ExitCode {
     };
     let ctx = Ctx::new(cli.global);
     match runtime.block_on(dispatch(&ctx, &cli.command)) {
+        Ok(()) if context::stdout_failed().is_some() => {
+            let error = context::stdout_failed().unwrap_or_default();
+            let failure = Failure::new(
+                fail::code::OTHER,
+                format!("cannot write to stdout: {error}; the output is incomplete"),
+            );
+            failure.print(json);
+            ExitCode::from(failure.code)
+        }
         Ok(()) if context::stdout_closed() => ExitCode::from(fail::code::BROKEN_PIPE),
         Ok(()) => ExitCode::SUCCESS,
         Err(failure) => {

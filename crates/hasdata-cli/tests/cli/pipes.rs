@@ -84,6 +84,40 @@ async fn every_command_into_a_closed_pipe_ends_without_a_panic() {
     }
 }
 
+/// stdout on a full disk (`/dev/full`) is not a reader that went away: the output is lost, so
+/// the command fails (exit 1) naming stdout, rather than exiting 141 as `| head` would.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stdout_on_a_full_disk_is_a_failure_not_a_closed_pipe() {
+    let full = std::path::Path::new("/dev/full");
+    if !full.exists() {
+        eprintln!("no /dev/full on this system: nothing to test");
+        return;
+    }
+    let shell = Shell::quick().await;
+    let body = shell.file("b.json", r#"{"urls": ["https://a.example"]}"#);
+    let id = shell.submitted("contacts", &body).await;
+    let waited = shell.run(&fast(&["wait", &id])).await;
+    assert_eq!(waited.code, 0, "{}", waited.stderr);
+    for args in [
+        vec!["scrapers"],
+        vec!["jobs", "list"],
+        vec!["--json", "jobs", "show", &id],
+        vec!["results", &id],
+        vec!["results", &id, "--format", "csv"],
+    ] {
+        let mut command = shell.command(&args);
+        command
+            .stdout(std::fs::OpenOptions::new().write(true).open(full).unwrap())
+            .stderr(Stdio::piped());
+        let output = tokio::task::spawn_blocking(move || command.output().unwrap())
+            .await
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(output.status.code(), Some(1), "{args:?}: {stderr}");
+        assert!(stderr.contains("stdout"), "{args:?}: {stderr}");
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn durations_out_of_range_are_usage_errors_not_panics() {
     let shell = Shell::quick().await;
