@@ -148,6 +148,15 @@ pub fn pool(url: &str) -> Result<Pool, LedgerError> {
 
 /// A pool of `size` connections to the database at `url`; see [`pool`].
 pub fn pool_of_size(url: &str, size: usize) -> Result<Pool, LedgerError> {
+    if let Some(mode) = tls_mode(url) {
+        return Err(LedgerError::BadUrl {
+            url: redact_url(url),
+            reason: format!(
+                "sslmode={mode} asks for TLS, which this build cannot speak to PostgreSQL yet; \
+                 reach the server over a private network or a local TLS tunnel (docs/scale-out.md, \"Not yet\")"
+            ),
+        });
+    }
     let mut config: tokio_postgres::Config =
         url.parse()
             .map_err(|e: tokio_postgres::Error| LedgerError::BadUrl {
@@ -180,6 +189,21 @@ pub fn pool_of_size(url: &str, size: usize) -> Result<Pool, LedgerError> {
                 redact_url(url)
             ))
         })
+}
+
+/// The `sslmode` of `url` (a URL's query or a `key=value` string) when it demands TLS
+/// (`require`, `verify-ca`, `verify-full`): refused up front with words a person can act on,
+/// rather than a handshake error at the first connection or "invalid value for option".
+fn tls_mode(url: &str) -> Option<String> {
+    let lower = url.to_ascii_lowercase();
+    let at = lower.find("sslmode=")? + "sslmode=".len();
+    let value: String = lower[at..]
+        .chars()
+        .take_while(|c| c.is_ascii_alphanumeric() || *c == '-')
+        .collect();
+    ["require", "verify-ca", "verify-full"]
+        .contains(&value.as_str())
+        .then_some(value)
 }
 
 impl PostgresLedger {

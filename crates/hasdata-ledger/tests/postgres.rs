@@ -235,3 +235,31 @@ async fn measure_write_ahead_round_trips() {
          write-ahead submits (intent + submitted, {WRITERS} writers): postgres {postgres:.0}/s, sqlite {sqlite:.0}/s"
     );
 }
+
+/// A URL that demands TLS is refused before any connection, naming the setting and what to do,
+/// the password hidden: this build has no TLS to PostgreSQL yet (docs/scale-out.md).
+#[test]
+fn a_url_demanding_tls_is_refused_up_front_with_the_way_out() {
+    for url in [
+        "postgres://app:hunter2@db.internal/hasdata?sslmode=require",
+        "postgres://app:hunter2@db.internal/hasdata?connect_timeout=5&sslmode=verify-full",
+        "host=db.internal user=app password=hunter2 sslmode=verify-ca",
+    ] {
+        let error = postgres::pool_of_size(url, 1).unwrap_err();
+        let text = error.to_string();
+        assert!(
+            matches!(error, LedgerError::BadUrl { .. }),
+            "{url}: {error:?}"
+        );
+        assert!(
+            text.contains("sslmode=") && text.contains("TLS tunnel"),
+            "{text}"
+        );
+        assert!(!text.contains("hunter2"), "{text}");
+    }
+    // Without a TLS demand the pool is built (nothing connects yet).
+    assert!(postgres::pool_of_size("postgres://app@db.internal/hasdata?sslmode=prefer", 1).is_ok());
+    assert!(
+        postgres::pool_of_size("postgres://app@db.internal/hasdata?sslmode=disable", 1).is_ok()
+    );
+}
