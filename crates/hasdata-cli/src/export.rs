@@ -11,8 +11,10 @@
 //!
 //! CSV needs its columns before its first row, so rows are first spooled to an unnamed temporary
 //! file (gone with the process, whatever kills it) while their keys are collected. Each row is
-//! parsed once, as it arrives: what is spooled is its cells, ready to write, each tagged with
-//! its column's number, so writing the CSV at the end parses no JSON ([`Spool`]).
+//! read once, as it arrives, in one pass that finds its fields and checks it
+//! ([`hasdata_jobs::RowFields`]; nothing is decoded): what is spooled is its cells, ready to
+//! write, each tagged with its column's number, so writing the CSV at the end reads no JSON
+//! ([`Spool`]).
 //!
 //! Rows arrive as the bytes the API sent ([`hasdata_jobs::RowJson`]): JSON lines and JSON
 //! copy them unchanged (key order and number text kept), CSV reads only keys and cells.
@@ -23,9 +25,8 @@ use std::fs::{File, OpenOptions};
 use std::io::{self, BufReader, BufWriter, Read, Seek, Write};
 use std::path::{Path, PathBuf};
 
-use serde::de::{IgnoredAny, MapAccess, Visitor};
+use hasdata_jobs::RowFields;
 use serde_json::Value;
-use serde_json::value::RawValue;
 
 use crate::args::Format;
 
@@ -346,19 +347,43 @@ impl RowWriter {
 
 /// A CSV cell from a value's JSON text: empty for `null`, a string's contents (unescaped), any
 /// other value's JSON text as the API sent it.
-fn cell(text: &str) -> io::Result<Cow<'_, [u8]>> {
+fn cell(text: &[u8]) -> io::Result<Cow<'_, [u8]>> {
     Ok(match text {
-        "null" => Cow::Borrowed(b""),
-        text if text.starts_with('"') => {
-            let inner = &text[1..text.len() - 1];
-            if inner.contains('\\') {
-                Cow::Owned(serde_json::from_str::<String>(text)?.into_bytes())
+        b"null" => Cow::Borrowed(b""),
+        [b'"', inner @ .., b'"'] => {
+            if inner.contains(&b'\\') {
+                Cow::Owned(serde_json::from_slice::<String>(text)?.into_bytes())
             } else {
-                Cow::Borrowed(inner.as_bytes())
+                Cow::Borrowed(inner)
             }
         }
-        text => Cow::Borrowed(text.as_bytes()),
+        text => Cow::Borrowed(text),
     })
+}
+
+/// The column number of `key` (its text between the quotes, escapes as sent), numbering it if
+/// it is new. A key with escapes is its unescaped text, so `"k\u0065y"` is column `key`.
+fn number_of(
+    numbers: &mut HashMap<String, u32>,
+    keys: &mut Vec<String>,
+    key: &[u8],
+) -> io::Result<u32> {
+    let key: Cow<'_, str> = if key.contains(&b'\\') {
+        let mut quoted = Vec::with_capacity(key.len() + 2);
+        quoted.push(b'"');
+        quoted.extend_from_slice(key);
+        quoted.push(b'"');
+        Cow::Owned(serde_json::from_slice::<String>(&quoted)?)
+    } else {
+        Cow::Borrowed(std::str::from_utf8(key).map_err(io::Error::other)?)
+    };
+    if let Some(&number) = numbers.get(key.as_ref()) {
+        return Ok(number);
+    }
+    let number = u32::try_from(keys.len()).map_err(|_| too_long())?;
+    numbers.insert(key.clone().into_owned(), number);
+    keys.push(key.into_owned());
+    Ok(number)
 }
 
 /// CSV rows before their columns are all known: each row's cells, spooled to an unnamed
@@ -371,6 +396,12 @@ struct Spool {
     keys: Vec<String>,
     /// The row being encoded (reused).
     record: Vec<u8>,
+    /// Finds each row's fields, checking the row in the same pass.
+    fields: RowFields,
+    /// The previous row's column numbers, in its order: rows mostly share their keys' order,
+    /// so a key is looked for there first (one comparison) before it is hashed.
+    previous: Vec<u32>,
+    current: Vec<u32>,
 }
 
 impl Spool {
@@ -380,37 +411,38 @@ impl Spool {
             numbers: HashMap::new(),
             keys: Vec::new(),
             record: Vec::new(),
+            fields: RowFields::new(),
+            previous: Vec::new(),
+            current: Vec::new(),
         })
     }
 
-    /// Parses one row (once) and spools its cells. A row that is not an object has no cells.
+    /// Reads one row's fields (one pass, no decoding) and spools its cells. A row that is not
+    /// an object has no cells.
     fn row(&mut self, row: &[u8]) -> io::Result<()> {
         self.record.clear();
-        let mut de = serde_json::Deserializer::from_slice(row);
-        serde::Deserializer::deserialize_any(&mut de, Cells(self))?;
-        de.end()?;
+        self.current.clear();
+        let fields = self
+            .fields
+            .read(row)
+            .map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e.to_string()))?;
+        for (i, (key, value)) in fields.iter().enumerate() {
+            let key = &row[key.clone()];
+            let number = match self.previous.get(i) {
+                Some(&number) if self.keys[number as usize].as_bytes() == key => number,
+                _ => number_of(&mut self.numbers, &mut self.keys, key)?,
+            };
+            self.current.push(number);
+            let text = cell(&row[value.clone()])?;
+            let length = u32::try_from(text.len()).map_err(|_| too_long())?;
+            self.record.extend_from_slice(&number.to_le_bytes());
+            self.record.extend_from_slice(&length.to_le_bytes());
+            self.record.extend_from_slice(&text);
+        }
+        std::mem::swap(&mut self.previous, &mut self.current);
         let length = u32::try_from(self.record.len()).map_err(|_| too_long())?;
         self.file.write_all(&length.to_le_bytes())?;
         self.file.write_all(&self.record)?;
-        Ok(())
-    }
-
-    /// Adds one cell of the row being encoded, numbering its key if it is new.
-    fn cell(&mut self, key: &str, value: &RawValue) -> io::Result<()> {
-        let number = match self.numbers.get(key) {
-            Some(&number) => number,
-            None => {
-                let number = u32::try_from(self.keys.len()).map_err(|_| too_long())?;
-                self.numbers.insert(key.to_owned(), number);
-                self.keys.push(key.to_owned());
-                number
-            }
-        };
-        let text = cell(value.get())?;
-        let length = u32::try_from(text.len()).map_err(|_| too_long())?;
-        self.record.extend_from_slice(&number.to_le_bytes());
-        self.record.extend_from_slice(&length.to_le_bytes());
-        self.record.extend_from_slice(&text);
         Ok(())
     }
 
@@ -483,78 +515,6 @@ fn read_u32(bytes: &[u8]) -> u32 {
 
 fn too_long() -> io::Error {
     io::Error::other("a CSV row or cell is larger than 4 GiB")
-}
-
-/// An object key, borrowed from the row unless it has escapes (serde's own `Cow<str>` always
-/// allocates).
-struct Key<'de>(Cow<'de, str>);
-
-impl<'de> serde::Deserialize<'de> for Key<'de> {
-    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        struct KeyVisitor;
-
-        impl<'de> Visitor<'de> for KeyVisitor {
-            type Value = Key<'de>;
-
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a key")
-            }
-
-            fn visit_borrowed_str<E>(self, key: &'de str) -> Result<Key<'de>, E> {
-                Ok(Key(Cow::Borrowed(key)))
-            }
-
-            fn visit_str<E>(self, key: &str) -> Result<Key<'de>, E> {
-                Ok(Key(Cow::Owned(key.to_owned())))
-            }
-        }
-
-        deserializer.deserialize_str(KeyVisitor)
-    }
-}
-
-/// Walks a row once: an object's keys and values go to the spool as cells; any other value is
-/// only checked.
-struct Cells<'s>(&'s mut Spool);
-
-impl<'de> Visitor<'de> for Cells<'_> {
-    type Value = ();
-
-    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("a JSON value")
-    }
-
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
-        while let Some(Key(key)) = map.next_key::<Key<'de>>()? {
-            let value = map.next_value::<&'de RawValue>()?;
-            self.0.cell(&key, value).map_err(serde::de::Error::custom)?;
-        }
-        Ok(())
-    }
-
-    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
-        while seq.next_element::<IgnoredAny>()?.is_some() {}
-        Ok(())
-    }
-
-    fn visit_str<E>(self, _: &str) -> Result<(), E> {
-        Ok(())
-    }
-    fn visit_bool<E>(self, _: bool) -> Result<(), E> {
-        Ok(())
-    }
-    fn visit_i64<E>(self, _: i64) -> Result<(), E> {
-        Ok(())
-    }
-    fn visit_u64<E>(self, _: u64) -> Result<(), E> {
-        Ok(())
-    }
-    fn visit_f64<E>(self, _: f64) -> Result<(), E> {
-        Ok(())
-    }
-    fn visit_unit<E>(self) -> Result<(), E> {
-        Ok(())
-    }
 }
 
 impl Drop for RowWriter {

@@ -197,13 +197,9 @@ impl Download {
                             *skip -= 1;
                             continue;
                         }
-                        let index = self.yielded;
                         self.yielded += 1;
-                        let row = RowJson::checked(element).map_err(|e| Error::Decode {
-                            source: e.within(&format!("data.json row {index}")),
-                            job_id: Some(self.id),
-                        });
-                        return Some((row, self));
+                        // The splitter checked the row as it found it.
+                        return Some((Ok(RowJson::checked(element)), self));
                     }
                     let mut out = Elements::default();
                     match body.next().await {
@@ -215,7 +211,13 @@ impl Download {
                             ready.extend(rows_of(out));
                         }
                         Some(Err(e)) => self.restart(&e.to_string()).await,
-                        None => match splitter.finish() {
+                        None => match splitter.finish(&mut out) {
+                            // The last rows were still held: yield them, then come back here
+                            // (the splitter holds nothing now) for the count.
+                            Ok(()) if !out.is_empty() => {
+                                ready.extend(rows_of(out));
+                                *body = stream::empty().boxed();
+                            }
                             Ok(()) if self.yielded < self.expected => {
                                 let why = format!(
                                     "data.json held {} of {} rows",

@@ -2,14 +2,20 @@
 //! read. This is what lets a `data.json` of any size stream in constant memory: each element
 //! is yielded as soon as its last byte arrives.
 //!
-//! It is a scanner, not a parser: string bodies are skipped with `memchr2` (the next `"` or
-//! `\`), and only the bytes between strings (brackets, commas, numbers, whitespace) are looked
-//! at one by one. Elements come out with the whitespace between their tokens removed and every
-//! other byte as it was sent (key order, number text, escapes), so a row read from `data.json`
-//! has the same bytes as the same row read from a results page (see [`compact_into`]).
-//! Whether an element is valid JSON is not checked here: the caller decodes or validates it.
+//! Each element is scanned once ([`crate::json_scan`]): the scan finds its end, checks that
+//! it is well-formed JSON in UTF-8 (exactly what serde_json accepts as a `RawValue`), and
+//! notes its inner whitespace, so it comes out compacted with every other byte as sent (key
+//! order, number text, escapes): a row read from `data.json` has the same bytes as the same
+//! row read from a results page. A document that is not one array of such values is refused;
+//! no broken element is ever yielded.
+//!
+//! An element a chunk ends inside of is carried over and scanned again, from its start, when
+//! more bytes come; a large one only once it has doubled, so an element of any size costs
+//! linear time.
 
 use memchr::memchr2;
+
+use crate::json_scan::{Scanner, Stop, is_space, skip_space};
 
 /// A document that is not one JSON array.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
@@ -62,41 +68,36 @@ enum State {
     Start,
     /// After `[` (`first`) or an element's `,`: an element (or, when first, `]`) comes next.
     BeforeElement { first: bool },
-    /// Inside an element.
-    InElement,
     /// After an element: `,` or `]` comes next.
     AfterElement,
     /// After the closing `]`.
     End,
 }
 
+/// Carried elements shorter than this are scanned again with every chunk; longer ones only
+/// once they have doubled.
+const RESCAN_ALWAYS: usize = 64 * 1024;
+
 /// The splitter.
 #[derive(Debug)]
 pub struct ArraySplitter {
     state: State,
-    /// The start of an element that the previous chunk ended inside of, compacted.
+    /// The start of an element that the previous chunk ended inside of, as sent.
     carry: Vec<u8>,
-    depth: u32,
-    in_string: bool,
-    /// The previous chunk ended just after a `\` inside a string.
-    escaped: bool,
+    /// The carried element is not scanned again until it is this long.
+    rescan_at: usize,
+    scanner: Scanner,
     max_element: usize,
 }
 
-/// JSON's own whitespace (not `is_ascii_whitespace`, which also takes form feed).
-fn is_space(byte: u8) -> bool {
-    matches!(byte, b' ' | b'\n' | b'\r' | b'\t')
-}
-
 impl ArraySplitter {
-    /// A splitter that refuses elements larger than `max_element` bytes (compacted).
+    /// A splitter that refuses elements larger than `max_element` bytes (as sent).
     pub fn new(max_element: usize) -> Self {
         ArraySplitter {
             state: State::Start,
             carry: Vec::new(),
-            depth: 0,
-            in_string: false,
-            escaped: false,
+            rescan_at: 0,
+            scanner: Scanner::default(),
             max_element,
         }
     }
@@ -115,151 +116,123 @@ impl ArraySplitter {
     /// Feeds a chunk; complete elements are appended to `out`. An element the chunk ends
     /// inside of is kept until the chunk that completes it.
     pub fn push(&mut self, chunk: &[u8], out: &mut Elements) -> Result<(), SplitError> {
-        let mut i = 0;
-        // The current element's first byte in `out.bytes`.
-        let mut element_start = out.bytes.len();
-        if self.state == State::InElement {
-            out.bytes.extend_from_slice(&self.carry);
-            self.carry.clear();
-        }
-        while i < chunk.len() {
-            match self.state {
-                State::InElement => {
-                    let (next, done) = self.scan_element(chunk, i, &mut out.bytes);
-                    i = next;
-                    if done {
-                        if out.bytes.len() - element_start > self.max_element {
-                            return self.too_large();
-                        }
-                        out.ends.push(out.bytes.len());
-                        self.state = State::AfterElement;
-                    }
-                }
-                state => {
-                    let byte = chunk[i];
-                    i += 1;
-                    if is_space(byte) {
-                        continue;
-                    }
-                    match (state, byte) {
-                        (State::Start, b'[') => self.state = State::BeforeElement { first: true },
-                        (State::Start, _) => {
-                            return Self::fail(format!("expected '[', found {:?}", byte as char));
-                        }
-                        (State::BeforeElement { first: true }, b']') => self.state = State::End,
-                        (State::BeforeElement { .. }, b']' | b',') => {
-                            return Self::fail(format!(
-                                "expected an element, found {:?}",
-                                byte as char
-                            ));
-                        }
-                        (State::BeforeElement { .. }, _) => {
-                            self.state = State::InElement;
-                            self.depth = 0;
-                            self.in_string = false;
-                            self.escaped = false;
-                            element_start = out.bytes.len();
-                            i -= 1; // this byte is the element's first
-                        }
-                        (State::AfterElement, b',') => {
-                            self.state = State::BeforeElement { first: false }
-                        }
-                        (State::AfterElement, b']') => self.state = State::End,
-                        (State::AfterElement, _) => {
-                            return Self::fail(format!(
-                                "expected ',' or ']', found {:?}",
-                                byte as char
-                            ));
-                        }
-                        (State::End, _) => {
-                            return Self::fail(format!(
-                                "unexpected {:?} after the closing ']'",
-                                byte as char
-                            ));
-                        }
-                        (State::InElement, _) => unreachable!("handled above"),
-                    }
-                }
-            }
-        }
-        if self.state == State::InElement {
-            if out.bytes.len() - element_start > self.max_element {
+        if self.carry.is_empty() {
+            let used = self.split(chunk, out)?;
+            self.carry.extend_from_slice(&chunk[used..]);
+        } else {
+            let mut carry = std::mem::take(&mut self.carry);
+            carry.extend_from_slice(chunk);
+            if carry.len() > self.max_element {
                 return self.too_large();
             }
-            self.carry.extend_from_slice(&out.bytes[element_start..]);
-            out.bytes.truncate(element_start);
+            if carry.len() < self.rescan_at {
+                self.carry = carry;
+                return Ok(());
+            }
+            let used = self.split(&carry, out)?;
+            carry.drain(..used);
+            self.carry = carry;
         }
+        let carried = self.carry.len();
+        self.rescan_at = if carried < RESCAN_ALWAYS {
+            0
+        } else {
+            carried * 2
+        };
         Ok(())
     }
 
-    /// Scans an element from `chunk[i..]`, appending its bytes (without the whitespace
-    /// between tokens) to `out`. Returns where scanning stopped and whether the element
-    /// ended there; the byte that ends a scalar (`,`, `]` or whitespace) is left unread.
-    fn scan_element(&mut self, chunk: &[u8], mut i: usize, out: &mut Vec<u8>) -> (usize, bool) {
-        // Bytes from `run` to `i` are part of the element and not yet copied.
-        let mut run = i;
-        if self.escaped {
-            // The byte after a `\` that ended the previous chunk.
-            self.escaped = false;
-            i += 1;
-        }
-        while i < chunk.len() {
-            if self.in_string {
-                match memchr2(b'"', b'\\', &chunk[i..]) {
-                    None => i = chunk.len(),
-                    Some(at) if chunk[i + at] == b'\\' => {
-                        if i + at + 1 < chunk.len() {
-                            i += at + 2;
-                        } else {
-                            self.escaped = true;
-                            i = chunk.len();
+    /// Splits what it can of `input`; returns where an element it ends inside of starts (or
+    /// the input's length).
+    fn split(&mut self, input: &[u8], out: &mut Elements) -> Result<usize, SplitError> {
+        let mut at = 0;
+        loop {
+            at = skip_space(input, at);
+            let Some(&byte) = input.get(at) else {
+                return Ok(input.len());
+            };
+            match (self.state, byte) {
+                (State::Start, b'[') => {
+                    self.state = State::BeforeElement { first: true };
+                    at += 1;
+                }
+                (State::Start, _) => {
+                    return Self::fail(format!("expected '[', found {:?}", byte as char));
+                }
+                (State::BeforeElement { first: true }, b']') => {
+                    self.state = State::End;
+                    at += 1;
+                }
+                (State::BeforeElement { .. }, _) => {
+                    let end = match self.scanner.value(input, at) {
+                        // A number running to the chunk's end may go on in the next.
+                        Ok(end)
+                            if end == input.len() && (byte == b'-' || byte.is_ascii_digit()) =>
+                        {
+                            return self.short(input, at);
                         }
-                    }
-                    Some(at) => {
-                        i += at + 1;
-                        self.in_string = false;
-                        if self.depth == 0 {
-                            out.extend_from_slice(&chunk[run..i]);
-                            return (i, true);
+                        Ok(end) => end,
+                        Err(Stop::Short) => return self.short(input, at),
+                        Err(Stop::Bad { at: bad, what }) => {
+                            return Self::fail(format!(
+                                "expected {what} at byte {} of an element",
+                                bad - at
+                            ));
                         }
+                    };
+                    if end - at > self.max_element {
+                        return self.too_large();
                     }
+                    if let Err(error) = std::str::from_utf8(&input[at..end]) {
+                        return Self::fail(format!(
+                            "an element is not UTF-8 at its byte {}",
+                            error.valid_up_to()
+                        ));
+                    }
+                    self.scanner.copy_compact(input, at, end, &mut out.bytes);
+                    out.ends.push(out.bytes.len());
+                    self.state = State::AfterElement;
+                    at = end;
                 }
-                continue;
+                (State::AfterElement, b',') => {
+                    self.state = State::BeforeElement { first: false };
+                    at += 1;
+                }
+                (State::AfterElement, b']') => {
+                    self.state = State::End;
+                    at += 1;
+                }
+                (State::AfterElement, _) => {
+                    return Self::fail(format!("expected ',' or ']', found {:?}", byte as char));
+                }
+                (State::End, _) => {
+                    return Self::fail(format!(
+                        "unexpected {:?} after the closing ']'",
+                        byte as char
+                    ));
+                }
             }
-            let byte = chunk[i];
-            match byte {
-                b'"' => self.in_string = true,
-                b'{' | b'[' => self.depth += 1,
-                b'}' | b']' if self.depth > 0 => {
-                    self.depth -= 1;
-                    if self.depth == 0 {
-                        out.extend_from_slice(&chunk[run..=i]);
-                        return (i + 1, true);
-                    }
-                }
-                // A scalar ends at the array's own delimiter (or an unbalanced closer, which
-                // the array's state then refuses).
-                b',' | b']' | b'}' if self.depth == 0 => {
-                    out.extend_from_slice(&chunk[run..i]);
-                    return (i, true);
-                }
-                b if is_space(b) => {
-                    out.extend_from_slice(&chunk[run..i]);
-                    if self.depth == 0 {
-                        return (i, true);
-                    }
-                    run = i + 1;
-                }
-                _ => {}
-            }
-            i += 1;
         }
-        out.extend_from_slice(&chunk[run..i]);
-        (i, false)
     }
 
-    /// Checks that the array was closed.
-    pub fn finish(&self) -> Result<(), SplitError> {
+    /// An element starting at `at` that `input` ends inside of: kept for the next chunk.
+    fn short(&self, input: &[u8], at: usize) -> Result<usize, SplitError> {
+        if input.len() - at > self.max_element {
+            return self.too_large();
+        }
+        Ok(at)
+    }
+
+    /// Splits what is still held (an element only scanned again once it had doubled) into
+    /// `out`, and checks that the array was closed.
+    pub fn finish(&mut self, out: &mut Elements) -> Result<(), SplitError> {
+        if !self.carry.is_empty() {
+            let carry = std::mem::take(&mut self.carry);
+            let used = self.split(&carry, out)?;
+            if used < carry.len() {
+                return Self::fail("the document ended inside an element".into());
+            }
+        }
         match self.state {
             State::End => Ok(()),
             _ => Self::fail("the document ended before the closing ']'".into()),
@@ -268,7 +241,8 @@ impl ArraySplitter {
 }
 
 /// Appends one complete JSON value's bytes to `out` without the whitespace between its
-/// tokens: what [`ArraySplitter`] does to each element, for a row taken from a results page.
+/// tokens: what [`ArraySplitter`] does to each element. It does not check the value (the
+/// splitter and the page reader do, in the same pass): give it valid JSON.
 pub fn compact_into(value: &[u8], out: &mut Vec<u8>) {
     let mut run = 0;
     let mut i = 0;
@@ -321,7 +295,7 @@ mod tests {
             rest = &rest[n..];
             k += 1;
         }
-        splitter.finish()?;
+        splitter.finish(&mut out)?;
         Ok(out.iter().map(<[u8]>::to_vec).collect())
     }
 
@@ -366,6 +340,15 @@ mod tests {
     }
 
     #[test]
+    fn a_large_element_in_small_chunks_is_scanned_in_linear_time() {
+        // 4 MiB in 1 KiB chunks: scanned again with every chunk, this would be 2 TiB of work.
+        let text = format!("[\"{}\", 1]", "x".repeat(4 << 20));
+        let elements = split_raw(text.as_bytes(), &[1024; 8192], 8 << 20).expect("splits");
+        assert_eq!(elements.len(), 2);
+        assert_eq!(elements[0].len(), (4 << 20) + 2);
+    }
+
+    #[test]
     fn refuses_what_is_not_one_array() {
         for bad in [
             &b"{}"[..],
@@ -380,6 +363,23 @@ mod tests {
         ] {
             assert!(
                 split_in_chunks(bad, &[]).is_err(),
+                "{}",
+                String::from_utf8_lossy(bad)
+            );
+        }
+        // Every element is checked: no broken row comes out of a well-bracketed array.
+        for bad in [
+            &b"[tru]"[..],
+            b"[1.]",
+            b"[01]",
+            b"[\"a\x01\"]",
+            b"[\"\\x\"]",
+            b"[{\"a\" 1}]",
+            b"[{\"a\":1,}]",
+            b"[\"\xc3\"]",
+        ] {
+            assert!(
+                split_in_chunks(bad, &[]).is_err() && split_in_chunks(bad, &[1]).is_err(),
                 "{}",
                 String::from_utf8_lossy(bad)
             );
@@ -433,6 +433,31 @@ mod tests {
                 compact_into(&pretty_row, &mut compacted);
                 prop_assert_eq!(&compacted, bytes);
             }
+        }
+
+        #[test]
+        fn any_corrupted_array_is_split_exactly_when_serde_json_reads_it(
+            rows in prop::collection::vec(any_value(), 0..6),
+            at in any::<prop::sample::Index>(),
+            byte in prop_oneof![any::<u8>(), prop::sample::select(b"\"\\{}[],:0-.eE+tfnu \x01".to_vec())],
+            insert in any::<bool>(),
+            sizes in prop::collection::vec(1usize..40, 0..80),
+        ) {
+            let mut text = serde_json::to_vec_pretty(&Value::Array(rows)).expect("encodes");
+            let at = at.index(text.len() + 1);
+            if insert || at == text.len() {
+                text.insert(at, byte);
+            } else {
+                text[at] = byte;
+            }
+            let serde: Option<Vec<Vec<u8>>> = serde_json::from_slice::<Vec<&serde_json::value::RawValue>>(&text)
+                .ok()
+                .map(|raws| raws.iter().map(|raw| {
+                    let mut out = Vec::new();
+                    compact_into(raw.get().as_bytes(), &mut out);
+                    out
+                }).collect());
+            prop_assert_eq!(split_raw(&text, &sizes, 1 << 20).ok(), serde, "{}", String::from_utf8_lossy(&text));
         }
 
         #[test]

@@ -51,6 +51,7 @@ mod client;
 mod download;
 mod error;
 mod json_array;
+mod json_scan;
 mod ledger;
 mod poll;
 pub mod prelude;
@@ -83,7 +84,7 @@ pub use ledger::{
     LedgerLocation, MemoryLedger, Origin, SentJobId, Submitted,
 };
 pub use poll::{HASDATA_HOST, MIN_INTERVAL, PollPolicy};
-pub use raw::RowJson;
+pub use raw::{FieldSpan, RowFields, RowJson};
 pub use results::PAGE_LIMIT;
 pub use rows::{PageRead, RowSource, RowType, Rows};
 pub use run::{RunOptions, RunOutput};

@@ -4,7 +4,8 @@
 //! rounds numbers an `f64` cannot hold (`12345678901234567890123`, `1e400`), and costs most of
 //! an export's time. A [`RowJson`] is the row's own text instead, with only the whitespace
 //! between tokens removed, so the same row read from a results page or from `data.json` has
-//! the same bytes. Each row is still checked to be one valid JSON value.
+//! the same bytes. Each row is still checked to be one valid JSON value, in the same pass that
+//! finds it ([`crate::json_scan`]).
 
 use std::fmt;
 
@@ -19,6 +20,7 @@ use serde_json::value::RawValue;
 use crate::client::Client;
 use crate::error::Result;
 use crate::json_array::{Elements, compact_into};
+use crate::json_scan::{Scanner, Stop, skip_space, string_end};
 use crate::repeats::hash_id;
 use crate::results::Page;
 
@@ -43,14 +45,10 @@ impl RowJson {
         decode::from_slice(&self.0)
     }
 
-    /// Checks that `bytes` hold one JSON value and wraps them. `bytes` should already be
-    /// compact (see [`compact_into`]); nothing is rewritten here.
-    pub(crate) fn checked(bytes: Bytes) -> std::result::Result<RowJson, DecodeError> {
-        // `IgnoredAny` walks the value without building it: the check costs a scan.
-        if serde_json::from_slice::<IgnoredAny>(&bytes).is_err() {
-            decode::from_slice::<IgnoredAny>(&bytes)?;
-        }
-        Ok(RowJson(bytes))
+    /// Wraps bytes already checked to be one compact JSON value in UTF-8 (by the page reader
+    /// or the `data.json` splitter, in the pass that found the row).
+    pub(crate) fn checked(bytes: Bytes) -> RowJson {
+        RowJson(bytes)
     }
 }
 
@@ -69,6 +67,79 @@ impl fmt::Debug for RowJson {
 impl fmt::Display for RowJson {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&String::from_utf8_lossy(&self.0))
+    }
+}
+
+/// A field of a row, as ranges of the row's bytes: its key (between the quotes, escapes as
+/// sent) and its value's JSON text.
+pub type FieldSpan = (std::ops::Range<usize>, std::ops::Range<usize>);
+
+/// A row's top-level fields, found in one pass that also checks the row: what a CSV writer
+/// needs (each key and each value's text) without decoding the row. Reuse one for many rows:
+/// it keeps its buffers.
+#[derive(Debug, Default)]
+pub struct RowFields {
+    scanner: Scanner,
+    fields: Vec<FieldSpan>,
+}
+
+impl RowFields {
+    /// A reader of rows' fields.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// The fields of `row` (one JSON value's text), in order: each key's range in `row`
+    /// without its quotes (escapes as sent), and its value's range (its JSON text). A row that
+    /// is not an object has none. An error when `row` is not one JSON value in UTF-8.
+    pub fn read(&mut self, row: &[u8]) -> std::result::Result<&[FieldSpan], DecodeError> {
+        self.fields.clear();
+        let failed = |at: usize, what: &str| DecodeError {
+            path: ".".into(),
+            message: format!("expected {what} at byte {at}"),
+            snippet: decode::snippet(row),
+        };
+        if let Err(error) = std::str::from_utf8(row) {
+            return Err(failed(error.valid_up_to(), "UTF-8"));
+        }
+        let stopped = |stop: Stop| match stop {
+            Stop::Short => failed(row.len(), "more (the row ends early)"),
+            Stop::Bad { at, what } => failed(at, what),
+        };
+        let start = skip_space(row, 0);
+        let end = if row.get(start) == Some(&b'{') {
+            let mut at = skip_space(row, start + 1);
+            if row.get(at) == Some(&b'}') {
+                at + 1
+            } else {
+                loop {
+                    if row.get(at) != Some(&b'"') {
+                        return Err(failed(at, "a key"));
+                    }
+                    let key_end = string_end(row, at + 1).map_err(stopped)?;
+                    let key = at + 1..key_end - 1;
+                    at = skip_space(row, key_end);
+                    if row.get(at) != Some(&b':') {
+                        return Err(failed(at, "':'"));
+                    }
+                    let value = skip_space(row, at + 1);
+                    let value_end = self.scanner.value(row, value).map_err(stopped)?;
+                    self.fields.push((key, value..value_end));
+                    at = skip_space(row, value_end);
+                    match row.get(at) {
+                        Some(b',') => at = skip_space(row, at + 1),
+                        Some(b'}') => break at + 1,
+                        _ => return Err(failed(at, "',' or '}'")),
+                    }
+                }
+            }
+        } else {
+            self.scanner.value(row, start).map_err(stopped)?
+        };
+        if skip_space(row, end) != row.len() {
+            return Err(failed(end, "nothing after the value"));
+        }
+        Ok(&self.fields)
     }
 }
 
@@ -128,7 +199,11 @@ struct Wrapper<'a> {
 
 /// An id's text: a plain string's contents, else its JSON text as sent.
 fn id_text(raw: &RawValue) -> &str {
-    let text = raw.get();
+    id_text_of(raw.get())
+}
+
+/// [`id_text`] of an id's JSON text.
+fn id_text_of(text: &str) -> &str {
     match text.strip_prefix('"').and_then(|t| t.strip_suffix('"')) {
         Some(inner) if !inner.contains('\\') => inner,
         _ => text,
@@ -149,8 +224,70 @@ struct OwnedWrapper {
     data: IgnoredAny,
 }
 
-impl Page for RawPage {
-    fn parse(body: &Bytes) -> std::result::Result<Self, DecodeError> {
+impl RawPage {
+    /// Reads a page in one pass over its bytes ([`crate::json_scan`]): the page's own
+    /// structure is walked here, each row's `data` is scanned (checked, and its whitespace
+    /// noted) and kept as a slice of the body when it has no whitespace to remove, else
+    /// compacted into one buffer for the page. `None` when the page is anything but plain
+    /// (not UTF-8, malformed, a key with escapes, a field twice, a field missing, a wrapper
+    /// that is not an object): [`RawPage::parse_with_serde`] then reads it, and says what
+    /// is wrong if anything is, so both readings accept the same pages with the same rows.
+    fn parse_fast(body: &Bytes) -> Option<RawPage> {
+        let input = &body[..];
+        std::str::from_utf8(input).ok()?;
+        let mut scan = PageScan {
+            input,
+            scanner: Scanner::default(),
+            compacted: Vec::new(),
+            spans: Vec::new(),
+            ids: String::new(),
+            id_spans: Vec::new(),
+            id_hashes: Vec::new(),
+        };
+        let mut meta: Option<Meta> = None;
+        let mut data = false;
+        let at = skip_space(input, 0);
+        let end = scan.object(at, |scan, key, at| match key {
+            b"meta" if meta.is_none() => {
+                let end = scan.scanner.value(scan.input, at).ok()?;
+                meta = Some(serde_json::from_slice(&scan.input[at..end]).ok()?);
+                Some(end)
+            }
+            b"data" if !data => {
+                data = true;
+                scan.wrappers(at)
+            }
+            b"meta" | b"data" => None,
+            _ => scan.scanner.value(scan.input, at).ok(),
+        })?;
+        if skip_space(input, end) != input.len() || !data {
+            return None;
+        }
+        let meta = meta?;
+        let compacted = Bytes::from(scan.compacted);
+        let rows = scan
+            .spans
+            .into_iter()
+            .map(|span| {
+                RowJson(match span {
+                    Span::Body(range) => body.slice(range),
+                    Span::Compacted(range) => compacted.slice(range),
+                })
+            })
+            .collect();
+        Some(RawPage {
+            rows,
+            ids: scan.ids,
+            id_spans: scan.id_spans,
+            id_hashes: scan.id_hashes,
+            total: meta.total.map_or(0, |total| total.get()),
+            last_page: meta.last_page.get(),
+        })
+    }
+
+    /// Reads a page with serde_json (borrowing each row's text), for pages the fast reading
+    /// leaves alone; its errors name the failing field.
+    fn parse_with_serde(body: &Bytes) -> std::result::Result<Self, DecodeError> {
         let shape: Shape<'_> = match serde_json::from_slice(body) {
             Ok(shape) => shape,
             Err(error) => {
@@ -189,6 +326,128 @@ impl Page for RawPage {
             total: shape.meta.total.map_or(0, |total| total.get()),
             last_page: shape.meta.last_page.get(),
         })
+    }
+}
+
+/// Where a row's bytes are: in the page's body as sent, or in the page's compacted buffer.
+enum Span {
+    Body(std::ops::Range<usize>),
+    Compacted(std::ops::Range<usize>),
+}
+
+/// The fast reading of one page, as it goes.
+struct PageScan<'a> {
+    input: &'a [u8],
+    scanner: Scanner,
+    compacted: Vec<u8>,
+    spans: Vec<Span>,
+    ids: String,
+    id_spans: Vec<Option<std::ops::Range<usize>>>,
+    id_hashes: Vec<Option<u64>>,
+}
+
+impl PageScan<'_> {
+    /// Walks the object at `at`, handing each member's key (without its quotes; `None` for
+    /// a key with escapes) and its value's start to `member`, which returns the value's end.
+    /// Returns where the object ends.
+    fn object(
+        &mut self,
+        at: usize,
+        mut member: impl FnMut(&mut Self, &[u8], usize) -> Option<usize>,
+    ) -> Option<usize> {
+        let input = self.input;
+        if input.get(at) != Some(&b'{') {
+            return None;
+        }
+        let mut at = skip_space(input, at + 1);
+        if input.get(at) == Some(&b'}') {
+            return Some(at + 1);
+        }
+        loop {
+            if input.get(at) != Some(&b'"') {
+                return None;
+            }
+            let key_end = string_end(input, at + 1).ok()?;
+            let key = &input[at + 1..key_end - 1];
+            if key.contains(&b'\\') {
+                return None;
+            }
+            at = skip_space(input, key_end);
+            if input.get(at) != Some(&b':') {
+                return None;
+            }
+            at = skip_space(input, at + 1);
+            at = skip_space(input, member(self, key, at)?);
+            match input.get(at) {
+                Some(b',') => at = skip_space(input, at + 1),
+                Some(b'}') => return Some(at + 1),
+                _ => return None,
+            }
+        }
+    }
+
+    /// The `data` array at `at`: each wrapper's row and id. Returns where the array ends.
+    fn wrappers(&mut self, at: usize) -> Option<usize> {
+        let input = self.input;
+        if input.get(at) != Some(&b'[') {
+            return None;
+        }
+        let mut at = skip_space(input, at + 1);
+        if input.get(at) == Some(&b']') {
+            return Some(at + 1);
+        }
+        loop {
+            let mut row = None;
+            let mut id: Option<Option<std::ops::Range<usize>>> = None;
+            let end = self.object(at, |scan, key, at| match key {
+                b"data" if row.is_none() => {
+                    let end = scan.scanner.value(scan.input, at).ok()?;
+                    row = Some(if scan.scanner.has_gaps() {
+                        let start = scan.compacted.len();
+                        scan.scanner
+                            .copy_compact(scan.input, at, end, &mut scan.compacted);
+                        Span::Compacted(start..scan.compacted.len())
+                    } else {
+                        Span::Body(at..end)
+                    });
+                    Some(end)
+                }
+                b"id" if id.is_none() => {
+                    let end = scan.scanner.value(scan.input, at).ok()?;
+                    id = Some((&scan.input[at..end] != b"null").then_some(at..end));
+                    Some(end)
+                }
+                b"data" | b"id" => None,
+                _ => scan.scanner.value(scan.input, at).ok(),
+            })?;
+            self.spans.push(row?);
+            // The text was checked as UTF-8 with the whole page.
+            let id = id
+                .flatten()
+                .and_then(|span| std::str::from_utf8(&input[span]).ok())
+                .map(id_text_of);
+            self.id_hashes.push(id.map(hash_id));
+            self.id_spans.push(id.map(|id| {
+                let start = self.ids.len();
+                self.ids.push_str(id);
+                start..self.ids.len()
+            }));
+            at = skip_space(input, end);
+            match input.get(at) {
+                Some(b',') => at = skip_space(input, at + 1),
+                Some(b']') => return Some(at + 1),
+                _ => return None,
+            }
+        }
+    }
+}
+
+impl Page for RawPage {
+    fn parse(body: &Bytes) -> std::result::Result<Self, DecodeError> {
+        match Self::parse_fast(body) {
+            Some(page) => Ok(page),
+            None => Self::parse_with_serde(body),
+        }
     }
 
     fn row_count(&self) -> u64 {
@@ -235,6 +494,120 @@ impl Client {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::json_scan::any_value;
+    use proptest::prelude::*;
+    use serde_json::{Value, json};
+
+    /// What a reading of a page gives, to compare the two readings: rows, ids, id hashes,
+    /// `meta.total` and `lastPage`.
+    type Seen = (
+        Vec<Vec<u8>>,
+        Vec<Option<String>>,
+        Vec<Option<u64>>,
+        u64,
+        u64,
+    );
+
+    fn seen(page: &RawPage) -> Seen {
+        (
+            page.rows.iter().map(|r| r.as_bytes().to_vec()).collect(),
+            (0..page.rows.len())
+                .map(|i| page.row_id(i).map(str::to_owned))
+                .collect(),
+            page.id_hashes.clone(),
+            page.meta_total(),
+            page.last_page(),
+        )
+    }
+
+    /// A page: wrappers with `data`, sometimes an `id` (string, number or null) and other
+    /// fields, in any order; `meta` before or after `data`, numbers as numbers or strings.
+    fn any_page() -> impl Strategy<Value = Value> {
+        let id = prop_oneof![
+            Just(None),
+            Just(Some(Value::Null)),
+            "[a-z0-9\\\"]{0,6}".prop_map(|s| Some(Value::from(s))),
+            any::<u32>().prop_map(|n| Some(Value::from(n))),
+        ];
+        let wrapper = (any_value(), id, any::<bool>(), any::<bool>()).prop_map(
+            |(data, id, extra, data_last)| {
+                let mut wrapper = serde_json::Map::new();
+                if extra {
+                    wrapper.insert("url".into(), json!("https://example.com/"));
+                }
+                if !data_last {
+                    wrapper.insert("data".into(), data.clone());
+                }
+                if let Some(id) = id {
+                    wrapper.insert("id".into(), id);
+                }
+                if data_last {
+                    wrapper.insert("data".into(), data);
+                }
+                Value::Object(wrapper)
+            },
+        );
+        (
+            prop::collection::vec(wrapper, 0..5),
+            any::<bool>(),
+            any::<u32>(),
+            any::<bool>(),
+        )
+            .prop_map(|(data, meta_first, total, as_text)| {
+                let number = |n: u32| {
+                    if as_text {
+                        json!(n.to_string())
+                    } else {
+                        json!(n)
+                    }
+                };
+                let meta = json!({"lastPage": number(total % 7), "total": number(total)});
+                let mut page = serde_json::Map::new();
+                if meta_first {
+                    page.insert("meta".into(), meta.clone());
+                }
+                page.insert("data".into(), Value::Array(data));
+                if !meta_first {
+                    page.insert("meta".into(), meta);
+                }
+                Value::Object(page)
+            })
+    }
+
+    proptest! {
+        #[test]
+        fn the_fast_reading_of_any_page_is_serde_jsons(page in any_page(), pretty in any::<bool>()) {
+            let text = if pretty { serde_json::to_vec_pretty(&page) } else { serde_json::to_vec(&page) }.expect("encodes");
+            let body = Bytes::from(text);
+            let fast = RawPage::parse_fast(&body);
+            prop_assert!(fast.is_some(), "a plain page is read fast");
+            let serde = RawPage::parse_with_serde(&body).expect("serde_json reads it");
+            prop_assert_eq!(seen(&fast.expect("checked")), seen(&serde));
+        }
+
+        #[test]
+        fn a_corrupted_page_is_read_fast_only_as_serde_json_reads_it(
+            page in any_page(),
+            at in any::<prop::sample::Index>(),
+            byte in prop_oneof![any::<u8>(), prop::sample::select(b"\"\\{}[],:0-.eE+tfnu \x01".to_vec())],
+            insert in any::<bool>(),
+        ) {
+            let mut text = serde_json::to_vec_pretty(&page).expect("encodes");
+            let at = at.index(text.len() + 1);
+            if insert || at == text.len() {
+                text.insert(at, byte);
+            } else {
+                text[at] = byte;
+            }
+            let body = Bytes::from(text);
+            let serde = RawPage::parse_with_serde(&body).ok();
+            // When the fast reading gives up, `parse` is serde_json's reading, whatever it says.
+            if let Some(fast) = RawPage::parse_fast(&body) {
+                let serde = serde.expect("what the fast reading accepts, serde_json accepts");
+                prop_assert_eq!(seen(&fast), seen(&serde));
+            }
+        }
+    }
 
     #[test]
     fn a_page_keeps_each_rows_text() {
@@ -263,7 +636,10 @@ mod tests {
         let body = Bytes::from_static(br#"{"meta": {"lastPage": 1}, "data": [{"id": 1}]}"#);
         let error = RawPage::parse(&body).err().expect("fails");
         assert!(error.path.starts_with("data[0]"), "{error}");
-        let error = RowJson::checked(Bytes::from_static(b"{\"a\":tru}")).expect_err("fails");
-        assert!(!error.message.is_empty());
+        // A broken row breaks its page: no row of it comes out.
+        let body =
+            Bytes::from_static(br#"{"meta": {"lastPage": 1}, "data": [{"data": {"a": tru}}]}"#);
+        let error = RawPage::parse(&body).err().expect("fails");
+        assert!(error.path.starts_with("data[0]"), "{error}");
     }
 }

@@ -35,7 +35,8 @@ fn fail(what: impl std::fmt::Display) -> String {
     what.to_string()
 }
 
-/// `cargo xtask bench [--rows N,N] [--repeat R] [--concurrency C] [--waits N]`: builds the
+/// `cargo xtask bench [--rows N,N] [--repeat R] [--concurrency C] [--waits N]` (`C` defaults
+/// to the library's own page concurrency, so the default is what is compared): builds the
 /// release binaries and runs the benchmark with them (debug builds would measure the wrong
 /// thing).
 pub fn run(args: &[&str]) -> Result<()> {
@@ -71,7 +72,7 @@ fn options(args: &[&str]) -> Result<Options> {
     let mut options = Options {
         rows: vec![100_000, 1_000_000],
         repeat: 3,
-        concurrency: 4,
+        concurrency: hasdata_jobs::DEFAULT_PAGE_CONCURRENCY,
         waits: 10_000,
     };
     let mut args = args.iter();
@@ -105,13 +106,30 @@ pub fn run_release(args: &[&str]) -> Result<()> {
         .build()
         .map_err(fail)?;
     println!("{}", machine());
+    println!("load average before: {}", load());
     for &rows in &options.rows {
         runtime.block_on(rows_bench(rows, &options))?;
     }
     if options.waits > 0 {
         runtime.block_on(waits_bench(options.waits))?;
     }
+    println!();
+    println!("load average after: {}", load());
     Ok(())
+}
+
+/// The load average (1, 5 and 15 minutes), as `uptime` prints it: on a shared machine the
+/// wall times mean little without it.
+fn load() -> String {
+    std::fs::read_to_string("/proc/loadavg")
+        .ok()
+        .map(|text| {
+            text.split_whitespace()
+                .take(3)
+                .collect::<Vec<_>>()
+                .join(", ")
+        })
+        .unwrap_or_else(|| "unknown".into())
 }
 
 fn machine() -> String {
@@ -250,6 +268,45 @@ async fn fetch_all(urls: &[String], concurrency: usize) -> Result<u64> {
     Ok(sizes.iter().sum())
 }
 
+/// Whether curl with `--parallel` (7.66 and later) is installed.
+fn curl_parallel() -> bool {
+    Command::new("curl")
+        .arg("--version")
+        .output()
+        .is_ok_and(|o| o.status.success())
+        && Command::new("curl")
+            .args([
+                "--parallel",
+                "--parallel-max",
+                "1",
+                "-s",
+                "-o",
+                "/dev/null",
+                "file:///dev/null",
+            ])
+            .output()
+            .is_ok_and(|o| o.status.success())
+}
+
+/// The other limit: curl, a process of its own as `hasdata` is, fetching the same URLs at the
+/// same concurrency (`--parallel --parallel-max N`) to /dev/null. The URLs go in a config
+/// file: a million rows are ten thousand of them.
+fn curl(urls: &[String], concurrency: usize, dir: &Path) -> Result<Command> {
+    let config = dir.join("curl.config");
+    let mut text = String::new();
+    for url in urls {
+        text.push_str(&format!("url = \"{url}\"\noutput = \"/dev/null\"\n"));
+    }
+    std::fs::write(&config, text).map_err(fail)?;
+    let mut command = Command::new("curl");
+    command
+        .args(["--silent", "--show-error", "--fail"])
+        .args(["--parallel", "--parallel-max", &concurrency.to_string()])
+        .arg("--config")
+        .arg(config);
+    Ok(command)
+}
+
 /// Runs a command to completion, timing it and sampling its peak RSS (`VmHWM`) as it runs.
 fn measure(command: &mut Command) -> Result<(f64, f64)> {
     let started = Instant::now();
@@ -384,6 +441,14 @@ async fn serve_captured(id: u64, files: server::Files) -> Result<(String, u64)> 
     Ok((base, pages))
 }
 
+/// One reader's line in the table: its measurement's name, its label, and which limits it
+/// is held to (`limit-pages`, `limit-file` or `limit-pages-default`, and curl's of each).
+struct Line {
+    name: &'static str,
+    label: String,
+    limit: &'static str,
+}
+
 async fn rows_bench(rows: u64, options: &Options) -> Result<()> {
     let captured = capture(rows).await?;
     let id = captured.id;
@@ -394,50 +459,74 @@ async fn rows_bench(rows: u64, options: &Options) -> Result<()> {
     let file_url = vec![format!("{base}/files/{id}.json")];
     let dir = tempfile::tempdir().map_err(fail)?;
     let out = |name: &str| dir.path().join(name);
-    let concurrency = options.concurrency.to_string();
+    let concurrency = options.concurrency;
+    let default = hasdata_jobs::DEFAULT_PAGE_CONCURRENCY;
     let python = rows <= 100_000 && python_with_requests();
+    let curl_here = curl_parallel();
 
     let mut times: HashMap<&str, Vec<f64>> = HashMap::new();
     let mut rss: HashMap<&str, Vec<f64>> = HashMap::new();
+    let c = concurrency.to_string();
+    let pages = vec!["--source", "pages", "--concurrency", &c];
+    let file = vec!["--source", "file"];
+    // To /dev/null (written through: no temporary file, no fsync), then to a file, which
+    // is written beside its target, fsynced and renamed, as every export to a file is.
+    let mut runs: Vec<(&str, Vec<&str>, PathBuf)> = vec![
+        (
+            "pages-jsonl-null",
+            pages.clone(),
+            PathBuf::from("/dev/null"),
+        ),
+        ("file-jsonl-null", file.clone(), PathBuf::from("/dev/null")),
+        ("pages-jsonl", pages.clone(), out("pages.jsonl")),
+        ("file-jsonl", file.clone(), out("file.jsonl")),
+        (
+            "pages-csv-null",
+            [&pages[..], &["--format", "csv"]].concat(),
+            PathBuf::from("/dev/null"),
+        ),
+        (
+            "file-csv-null",
+            [&file[..], &["--format", "csv"]].concat(),
+            PathBuf::from("/dev/null"),
+        ),
+    ];
+    if concurrency != default {
+        // No --concurrency: the default, beside its own limits.
+        runs.push((
+            "pages-default-jsonl-null",
+            vec!["--source", "pages"],
+            PathBuf::from("/dev/null"),
+        ));
+    }
+    let mut limits: Vec<(&str, &[String], usize)> = vec![
+        ("limit-pages", &page_urls, concurrency),
+        ("limit-file", &file_url, 1),
+    ];
+    if concurrency != default {
+        limits.push(("limit-pages-default", &page_urls, default));
+    }
     for _ in 0..options.repeat {
-        let started = Instant::now();
-        fetch_all(&page_urls, options.concurrency).await?;
-        times
-            .entry("limit-pages")
-            .or_default()
-            .push(started.elapsed().as_secs_f64());
-        let started = Instant::now();
-        fetch_all(&file_url, 1).await?;
-        times
-            .entry("limit-file")
-            .or_default()
-            .push(started.elapsed().as_secs_f64());
-        let pages = vec!["--source", "pages", "--concurrency", &concurrency];
-        let file = vec!["--source", "file"];
-        // To /dev/null (written through: no temporary file, no fsync), then to a file, which
-        // is written beside its target, fsynced and renamed, as every export to a file is.
-        let runs: [(&str, Vec<&str>, PathBuf); 6] = [
-            (
-                "pages-jsonl-null",
-                pages.clone(),
-                PathBuf::from("/dev/null"),
-            ),
-            ("file-jsonl-null", file.clone(), PathBuf::from("/dev/null")),
-            ("pages-jsonl", pages.clone(), out("pages.jsonl")),
-            ("file-jsonl", file.clone(), out("file.jsonl")),
-            (
-                "pages-csv-null",
-                [&pages[..], &["--format", "csv"]].concat(),
-                PathBuf::from("/dev/null"),
-            ),
-            (
-                "file-csv-null",
-                [&file[..], &["--format", "csv"]].concat(),
-                PathBuf::from("/dev/null"),
-            ),
-        ];
-        for (name, args, file) in runs {
-            let mut command = hasdata(&base, dir.path(), id, &args, &file);
+        for &(name, urls, at_once) in &limits {
+            let started = Instant::now();
+            fetch_all(urls, at_once).await?;
+            times
+                .entry(name)
+                .or_default()
+                .push(started.elapsed().as_secs_f64());
+            if curl_here {
+                let mut command = curl(urls, at_once, dir.path())?;
+                let (secs, _) = tokio::task::block_in_place(|| measure(&mut command))?;
+                let curl_name = match name {
+                    "limit-pages" => "curl-pages",
+                    "limit-file" => "curl-file",
+                    _ => "curl-pages-default",
+                };
+                times.entry(curl_name).or_default().push(secs);
+            }
+        }
+        for (name, args, file) in &runs {
+            let mut command = hasdata(&base, dir.path(), id, args, file);
             let (secs, peak) = tokio::task::block_in_place(|| measure(&mut command))?;
             times.entry(name).or_default().push(secs);
             rss.entry(name).or_default().push(peak);
@@ -468,91 +557,141 @@ async fn rows_bench(rows: u64, options: &Options) -> Result<()> {
         .iter_mut()
         .map(|(name, values)| (*name, median(values)))
         .collect();
-    let med = |name: &str| medians.get(name).copied().unwrap_or(0.0);
-    let limit_pages = med("limit-pages");
-    let limit_file = med("limit-file");
+    let med = |name: &str| medians.get(name).copied();
+    let curl_of = |limit: &str| match limit {
+        "limit-pages" => "curl-pages",
+        "limit-file" => "curl-file",
+        _ => "curl-pages-default",
+    };
+    // The stricter limit: the faster of the two.
+    let strict = |limit: &str| {
+        let rust = med(limit).unwrap_or(f64::INFINITY);
+        med(curl_of(limit)).map_or(rust, |curl| curl.min(rust))
+    };
     println!();
     println!(
-        "## {rows} rows: {} pages ({:.1} MB), data.json ({:.1} MB); concurrency {}; median of {}",
+        "## {rows} rows: {} pages ({:.1} MB), data.json ({:.1} MB); pages {concurrency} at once; median of {}",
         captured.pages,
         captured.page_bytes as f64 / 1e6,
         captured.file_bytes as f64 / 1e6,
-        options.concurrency,
         options.repeat
     );
     println!();
-    println!("| reader (same server, same job) | seconds | vs its limit | peak RSS (MiB) |");
-    println!("|---|---:|---:|---:|");
+    println!(
+        "| reader (same server, same job) | seconds | vs Rust fetch | vs curl | peak RSS (MiB) |"
+    );
+    println!("|---|---:|---:|---:|---:|");
     let peak = |name: &str| {
         rss.get(name)
             .map_or(0.0, |v| v.iter().copied().fold(0.0, f64::max))
     };
-    println!(
-        "| limit: Rust fetch of the pages, {} at once | {limit_pages:.3} | 1x | |",
-        options.concurrency
-    );
-    let mut pages_jsonl = 0.0;
-    for (name, label, limit) in [
-        (
-            "pages-jsonl-null",
-            "`hasdata results` pages -> JSONL, /dev/null",
-            limit_pages,
-        ),
-        (
-            "pages-jsonl",
-            "`hasdata results` pages -> JSONL file",
-            limit_pages,
-        ),
-        (
-            "pages-csv-null",
-            "`hasdata results` pages -> CSV, /dev/null",
-            limit_pages,
-        ),
-        (
-            "python-loop",
-            "the API page's Python loop (requests, sequential), /dev/null",
-            limit_pages,
-        ),
-        ("", "", limit_file),
-        (
-            "file-jsonl-null",
-            "`hasdata results` data.json -> JSONL, /dev/null",
-            limit_file,
-        ),
-        (
-            "file-jsonl",
-            "`hasdata results` data.json -> JSONL file",
-            limit_file,
-        ),
-        (
-            "file-csv-null",
-            "`hasdata results` data.json -> CSV, /dev/null",
-            limit_file,
-        ),
-    ] {
-        if name.is_empty() {
-            println!("| limit: Rust fetch of data.json | {limit_file:.3} | 1x | |");
-            continue;
+    let lines_of = |limit: &'static str, lines: Vec<(&'static str, String)>| {
+        lines
+            .into_iter()
+            .map(move |(name, label)| Line { name, label, limit })
+    };
+    let groups: Vec<(&str, String, String, Vec<Line>)> = {
+        let mut groups = vec![
+            (
+                "limit-pages",
+                format!("limit: Rust fetch of the pages, {concurrency} at once"),
+                format!("limit: curl --parallel --parallel-max {concurrency}, the pages"),
+                lines_of(
+                    "limit-pages",
+                    vec![
+                        (
+                            "pages-jsonl-null",
+                            format!("`hasdata results` pages -> JSONL, /dev/null, --concurrency {concurrency}"),
+                        ),
+                        ("pages-jsonl", "`hasdata results` pages -> JSONL file".into()),
+                        ("pages-csv-null", "`hasdata results` pages -> CSV, /dev/null".into()),
+                        (
+                            "python-loop",
+                            "the API page's Python loop (requests, sequential), /dev/null".into(),
+                        ),
+                    ],
+                )
+                .collect(),
+            ),
+            (
+                "limit-file",
+                "limit: Rust fetch of data.json".into(),
+                "limit: curl, data.json".into(),
+                lines_of(
+                    "limit-file",
+                    vec![
+                        ("file-jsonl-null", "`hasdata results` data.json -> JSONL, /dev/null".into()),
+                        ("file-jsonl", "`hasdata results` data.json -> JSONL file".into()),
+                        ("file-csv-null", "`hasdata results` data.json -> CSV, /dev/null".into()),
+                    ],
+                )
+                .collect(),
+            ),
+        ];
+        if concurrency != default {
+            groups.push((
+                "limit-pages-default",
+                format!("limit: Rust fetch of the pages, {default} at once"),
+                format!("limit: curl --parallel --parallel-max {default}, the pages"),
+                lines_of(
+                    "limit-pages-default",
+                    vec![(
+                        "pages-default-jsonl-null",
+                        format!("`hasdata results` pages -> JSONL, /dev/null, the default ({default} at once)"),
+                    )],
+                )
+                .collect(),
+            ));
         }
-        if !medians.contains_key(name) {
-            continue;
+        groups
+    };
+    let ratio = |secs: f64, limit: Option<f64>| {
+        limit.map_or_else(|| "-".to_owned(), |limit| format!("{:.2}x", secs / limit))
+    };
+    for (limit, rust_label, curl_label, lines) in &groups {
+        if let Some(secs) = med(limit) {
+            println!(
+                "| {rust_label} | {secs:.3} | 1x | {} | |",
+                ratio(secs, med(curl_of(limit)))
+            );
         }
-        let secs = med(name);
-        if name == "pages-jsonl-null" {
-            pages_jsonl = secs;
+        if let Some(secs) = med(curl_of(limit)) {
+            println!(
+                "| {curl_label} | {secs:.3} | {} | 1x | |",
+                ratio(secs, med(limit))
+            );
         }
+        for line in lines {
+            let Some(secs) = med(line.name) else {
+                continue;
+            };
+            println!(
+                "| {} | {secs:.3} | {} | {} | {:.1} |",
+                line.label,
+                ratio(secs, med(line.limit)),
+                ratio(secs, med(curl_of(line.limit))),
+                peak(line.name)
+            );
+        }
+    }
+    println!();
+    if let (Some(python), Some(pages)) = (med("python-loop"), med("pages-jsonl-null")) {
         println!(
-            "| {label} | {secs:.3} | {:.2}x | {:.1} |",
-            secs / limit,
-            peak(name)
+            "Python loop / hasdata pages: {:.1}x (target: at least 15x)",
+            python / pages
         );
     }
-    if medians.contains_key("python-loop") && pages_jsonl > 0.0 {
-        println!();
-        println!(
-            "Python loop / hasdata pages: {:.1}x",
-            med("python-loop") / pages_jsonl
-        );
+    for (name, limit, target, what) in [
+        ("pages-jsonl-null", "limit-pages", 1.5, "pages -> JSONL"),
+        ("file-jsonl-null", "limit-file", 2.0, "data.json -> JSONL"),
+    ] {
+        if let Some(secs) = med(name) {
+            let against = secs / strict(limit);
+            let verdict = if against <= target { "met" } else { "not met" };
+            println!(
+                "{what}, /dev/null: {against:.2}x the faster limit (target {target}x): {verdict}"
+            );
+        }
     }
     println!("JSONL from pages and data.json byte-identical: {jsonl_same} ({lines} rows)");
     Ok(())

@@ -177,6 +177,7 @@ pub async fn export(
     // Auto: `data.json` once finished with a link, the pages otherwise (a finished job without
     // a link included). The job is marked collected below, once the output is complete on
     // disk (rows to stdout never mark it), not when the last row is read.
+    // The record just read goes with the rows, so they need no status call of their own.
     let rows = client
         .rows::<RowJson>(id)
         .source(match output.source {
@@ -184,7 +185,8 @@ pub async fn export(
             Source::File => RowSource::File,
             Source::Auto => RowSource::Auto,
         })
-        .keep_uncollected();
+        .keep_uncollected()
+        .known(job.clone());
     let columns = scraper.map(schema_columns).unwrap_or_default();
     let mut writer = RowWriter::create(output.format, output.out.as_deref(), columns)?;
     // Rows are taken in batches of those already arrived, so the signal check and the

@@ -1,0 +1,523 @@
+//! One pass over a JSON value's bytes that finds where it ends, checks that it is well formed,
+//! and notes where the whitespace between its tokens is, so it can be copied out compacted.
+//!
+//! This is what rows are read with: a results page's rows and `data.json`'s elements are each
+//! scanned once, never decoded into a tree and never parsed twice (once to split, once to
+//! check). String bodies, nearly all of a row's bytes, are skipped eight bytes at a time (a
+//! word is tested at once for `"`, `\` and control characters); only the bytes between
+//! strings (brackets, commas, colons, numbers, literals, whitespace) are looked at one by one.
+//!
+//! It accepts exactly what serde_json accepts as a `RawValue`: the same number grammar, the
+//! same escapes (`\u` needs four hex digits; a lone surrogate is accepted, as serde_json does
+//! when it skips a value), no control characters in strings, any depth (nesting is kept on a
+//! heap stack, never the call stack). Text outside strings must be ASCII by the grammar; the
+//! UTF-8 of string bodies is checked by the caller, once over the whole input
+//! (`std::str::from_utf8`), as serde_json does for a borrowed `RawValue`. Property tests hold it
+//! to serde_json for every generated value, whitespace and corruption.
+
+/// Why a scan stopped before the value's end.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Stop {
+    /// The input ended inside the value: more bytes may complete it.
+    Short,
+    /// Not JSON: at byte `at`, `what` was expected.
+    Bad { at: usize, what: &'static str },
+}
+
+fn bad<T>(at: usize, what: &'static str) -> Result<T, Stop> {
+    Err(Stop::Bad { at, what })
+}
+
+/// JSON's own whitespace (not `is_ascii_whitespace`, which also takes form feed).
+pub(crate) fn is_space(byte: u8) -> bool {
+    matches!(byte, b' ' | b'\n' | b'\r' | b'\t')
+}
+
+/// The first index at or after `at` that is not whitespace (or the input's length).
+pub(crate) fn skip_space(input: &[u8], mut at: usize) -> usize {
+    while at < input.len() && is_space(input[at]) {
+        at += 1;
+    }
+    at
+}
+
+const ONES: u64 = u64::MAX / 255;
+const HIGH: u64 = ONES << 7;
+
+/// Whether a byte ends a run of plain string bytes: `"`, `\` or a control character.
+fn is_special(byte: u8) -> bool {
+    byte == b'"' || byte == b'\\' || byte < 0x20
+}
+
+/// The first index at or after `at` holding `"`, `\` or a control character (or the input's
+/// length). Eight bytes a step: in a word, a byte below 0x20, or equal to `"` or `\` after an
+/// xor, sets its high bit in `w - 0x0101.. & !w`; the lowest such byte is exact (a borrow only
+/// ever runs upwards, into bytes after it).
+fn skip_plain(input: &[u8], mut at: usize) -> usize {
+    let mut words = input.get(at..).unwrap_or_default().chunks_exact(8);
+    for chunk in &mut words {
+        let mut word = [0u8; 8];
+        word.copy_from_slice(chunk);
+        let word = u64::from_le_bytes(word);
+        let control = word.wrapping_sub(ONES * 0x20) & !word;
+        let quote = word ^ (ONES * u64::from(b'"'));
+        let quote = quote.wrapping_sub(ONES) & !quote;
+        let backslash = word ^ (ONES * u64::from(b'\\'));
+        let backslash = backslash.wrapping_sub(ONES) & !backslash;
+        let found = (control | quote | backslash) & HIGH;
+        if found != 0 {
+            return at + (found.trailing_zeros() / 8) as usize;
+        }
+        at += 8;
+    }
+    while at < input.len() && !is_special(input[at]) {
+        at += 1;
+    }
+    at
+}
+
+/// Where a string whose body starts at `at` (just after its opening `"`) ends: the index just
+/// after its closing `"`.
+pub(crate) fn string_end(input: &[u8], mut at: usize) -> Result<usize, Stop> {
+    loop {
+        at = skip_plain(input, at);
+        match input.get(at) {
+            None => return Err(Stop::Short),
+            Some(b'"') => return Ok(at + 1),
+            Some(b'\\') => at = escape_end(input, at + 1)?,
+            Some(_) => return bad(at, "no control character in a string (escape it)"),
+        }
+    }
+}
+
+/// Where the escape whose letter is at `at` (just after a `\`) ends.
+fn escape_end(input: &[u8], at: usize) -> Result<usize, Stop> {
+    match input.get(at) {
+        None => Err(Stop::Short),
+        Some(b'"' | b'\\' | b'/' | b'b' | b'f' | b'n' | b'r' | b't') => Ok(at + 1),
+        Some(b'u') => {
+            for i in at + 1..at + 5 {
+                match input.get(i) {
+                    None => return Err(Stop::Short),
+                    Some(b) if b.is_ascii_hexdigit() => {}
+                    Some(_) => return bad(i, "four hex digits after \\u"),
+                }
+            }
+            Ok(at + 5)
+        }
+        Some(_) => bad(at, "an escape (one of \"\\/bfnrtu) after \\"),
+    }
+}
+
+/// Where the digits starting at `at` end.
+fn digits_end(input: &[u8], mut at: usize) -> usize {
+    while at < input.len() && input[at].is_ascii_digit() {
+        at += 1;
+    }
+    at
+}
+
+/// Where the number starting at `at` ends: `-?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?`.
+/// A number that runs to the end of the input ends there: whether more digits could follow
+/// is for the caller to say (inside a container, the container's own end is still missing).
+fn number_end(input: &[u8], mut at: usize) -> Result<usize, Stop> {
+    if input.get(at) == Some(&b'-') {
+        at += 1;
+    }
+    match input.get(at) {
+        None => return Err(Stop::Short),
+        Some(b'0') => at += 1,
+        Some(b'1'..=b'9') => at = digits_end(input, at + 1),
+        Some(_) => return bad(at, "a digit"),
+    }
+    if input.get(at) == Some(&b'.') {
+        match input.get(at + 1) {
+            None => return Err(Stop::Short),
+            Some(b) if b.is_ascii_digit() => at = digits_end(input, at + 2),
+            Some(_) => return bad(at + 1, "a digit after the decimal point"),
+        }
+    }
+    if let Some(b'e' | b'E') = input.get(at) {
+        at += 1;
+        if let Some(b'+' | b'-') = input.get(at) {
+            at += 1;
+        }
+        match input.get(at) {
+            None => return Err(Stop::Short),
+            Some(b) if b.is_ascii_digit() => at = digits_end(input, at + 1),
+            Some(_) => return bad(at, "a digit in the exponent"),
+        }
+    }
+    Ok(at)
+}
+
+/// Where the literal `word` (`true`, `false`, `null`) starting at `at` ends.
+fn literal_end(input: &[u8], at: usize, word: &'static [u8]) -> Result<usize, Stop> {
+    let have = input.get(at..).unwrap_or_default();
+    if have.len() >= word.len() {
+        if &have[..word.len()] == word {
+            return Ok(at + word.len());
+        }
+    } else if word.starts_with(have) {
+        return Err(Stop::Short);
+    }
+    bad(at, "a value (true, false and null are spelled out)")
+}
+
+/// Scans values; keeps its stack and its list of gaps between calls, so scanning a page of a
+/// hundred rows allocates nothing after the first.
+#[derive(Debug, Default)]
+pub(crate) struct Scanner {
+    /// The open containers, innermost last: `true` for an object.
+    stack: Vec<bool>,
+    /// The last value's whitespace between tokens, as `(start, end)` ranges of the input.
+    gaps: Vec<(usize, usize)>,
+}
+
+impl Scanner {
+    /// Skips whitespace inside a value, noting it as a gap.
+    fn space(&mut self, input: &[u8], at: usize) -> usize {
+        let end = skip_space(input, at);
+        if end > at {
+            self.gaps.push((at, end));
+        }
+        end
+    }
+
+    /// After an object's `{` or `,` (and the whitespace after it): a key, `:`, and the
+    /// whitespace before the value. Returns where the value starts.
+    fn key(&mut self, input: &[u8], at: usize) -> Result<usize, Stop> {
+        match input.get(at) {
+            None => return Err(Stop::Short),
+            Some(b'"') => {}
+            Some(_) => return bad(at, "a key (a string)"),
+        }
+        let at = self.space(input, string_end(input, at + 1)?);
+        match input.get(at) {
+            None => Err(Stop::Short),
+            Some(b':') => Ok(self.space(input, at + 1)),
+            Some(_) => bad(at, "':' after a key"),
+        }
+    }
+
+    /// Scans the one value starting at `start` (its first byte, not whitespace) and returns
+    /// where it ends (just after its last byte). Its inner whitespace is noted for
+    /// [`Scanner::copy_compact`]. A number running to the input's end ends there (see
+    /// [`number_end`]).
+    pub(crate) fn value(&mut self, input: &[u8], start: usize) -> Result<usize, Stop> {
+        self.stack.clear();
+        self.gaps.clear();
+        let mut at = start;
+        'value: loop {
+            // `at` is a value's first byte.
+            match input.get(at) {
+                None => return Err(Stop::Short),
+                Some(b'{') => {
+                    at = self.space(input, at + 1);
+                    match input.get(at) {
+                        None => return Err(Stop::Short),
+                        Some(b'}') => at += 1,
+                        Some(_) => {
+                            at = self.key(input, at)?;
+                            self.stack.push(true);
+                            continue 'value;
+                        }
+                    }
+                }
+                Some(b'[') => {
+                    at = self.space(input, at + 1);
+                    match input.get(at) {
+                        None => return Err(Stop::Short),
+                        Some(b']') => at += 1,
+                        Some(_) => {
+                            self.stack.push(false);
+                            continue 'value;
+                        }
+                    }
+                }
+                Some(b'"') => at = string_end(input, at + 1)?,
+                Some(b'-' | b'0'..=b'9') => at = number_end(input, at)?,
+                Some(b't') => at = literal_end(input, at, b"true")?,
+                Some(b'f') => at = literal_end(input, at, b"false")?,
+                Some(b'n') => at = literal_end(input, at, b"null")?,
+                Some(_) => return bad(at, "a value"),
+            }
+            // A value ended at `at`: close what it ends.
+            loop {
+                let Some(&object) = self.stack.last() else {
+                    return Ok(at);
+                };
+                at = self.space(input, at);
+                match input.get(at) {
+                    None => return Err(Stop::Short),
+                    Some(b',') => {
+                        at = self.space(input, at + 1);
+                        if object {
+                            at = self.key(input, at)?;
+                        }
+                        continue 'value;
+                    }
+                    Some(b'}') if object => {
+                        at += 1;
+                        self.stack.pop();
+                    }
+                    Some(b']') if !object => {
+                        at += 1;
+                        self.stack.pop();
+                    }
+                    Some(_) if object => return bad(at, "',' or '}'"),
+                    Some(_) => return bad(at, "',' or ']'"),
+                }
+            }
+        }
+    }
+
+    /// Whether the last value scanned had whitespace between its tokens.
+    pub(crate) fn has_gaps(&self) -> bool {
+        !self.gaps.is_empty()
+    }
+
+    /// Appends the last value scanned, `input[start..end]`, to `out` without the whitespace
+    /// between its tokens.
+    pub(crate) fn copy_compact(&self, input: &[u8], start: usize, end: usize, out: &mut Vec<u8>) {
+        let mut from = start;
+        for &(gap, after) in &self.gaps {
+            out.extend_from_slice(&input[from..gap]);
+            from = after;
+        }
+        out.extend_from_slice(&input[from..end]);
+    }
+}
+
+/// Any JSON value (serde_json's own model, so every string is UTF-8), nested a few levels,
+/// with strings full of the bytes a scanner could trip on; for property tests.
+#[cfg(test)]
+pub(crate) fn any_value() -> impl proptest::strategy::Strategy<Value = serde_json::Value> {
+    use proptest::prelude::*;
+    use serde_json::Value;
+    let leaf = prop_oneof![
+        Just(Value::Null),
+        any::<bool>().prop_map(Value::from),
+        any::<i64>().prop_map(Value::from),
+        any::<f64>()
+            .prop_filter("finite", |f| f.is_finite())
+            .prop_map(Value::from),
+        "\\PC{0,12}".prop_map(Value::from),
+        "[\"\\\\,\\]\\[{}: \\n\\t\u{1}\u{1f}\u{e9}\u{1F600}]{0,8}".prop_map(Value::from),
+    ];
+    leaf.prop_recursive(4, 48, 6, |inner| {
+        prop_oneof![
+            prop::collection::vec(inner.clone(), 0..6).prop_map(Value::Array),
+            prop::collection::btree_map("[a-z\"\\\\,\\]\\[{}: ]{0,5}", inner, 0..6)
+                .prop_map(|m| Value::Object(m.into_iter().collect())),
+        ]
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+    use serde_json::value::RawValue;
+
+    /// Checks that `input` is one JSON value (whitespace around it allowed) in UTF-8, as
+    /// serde_json would read it into a `RawValue`, and appends it compacted to `out`.
+    pub(crate) fn compact_checked(input: &[u8], out: &mut Vec<u8>) -> Result<(), Stop> {
+        if let Err(error) = std::str::from_utf8(input) {
+            return bad(error.valid_up_to(), "UTF-8");
+        }
+        let mut scanner = Scanner::default();
+        let start = skip_space(input, 0);
+        let end = scanner.value(input, start)?;
+        if skip_space(input, end) != input.len() {
+            return bad(end, "nothing after the value");
+        }
+        scanner.copy_compact(input, start, end, out);
+        Ok(())
+    }
+
+    /// serde_json's verdict on one value: its raw text, compacted by serde_json itself (the
+    /// text as sent, when there was no whitespace to remove).
+    fn serde_verdict(input: &[u8]) -> Option<Vec<u8>> {
+        let raw: &RawValue = serde_json::from_slice(input).ok()?;
+        // Compacting through `Value` would rewrite numbers and keys; only whitespace goes.
+        Some(strip_spaces(raw.get().as_bytes()))
+    }
+
+    /// Removes whitespace outside strings, naively (a byte at a time): the oracle.
+    fn strip_spaces(text: &[u8]) -> Vec<u8> {
+        let mut out = Vec::new();
+        let (mut in_string, mut escaped) = (false, false);
+        for &b in text {
+            if in_string {
+                out.push(b);
+                if escaped {
+                    escaped = false;
+                } else if b == b'\\' {
+                    escaped = true;
+                } else if b == b'"' {
+                    in_string = false;
+                }
+            } else if b == b'"' {
+                in_string = true;
+                out.push(b);
+            } else if !is_space(b) {
+                out.push(b);
+            }
+        }
+        out
+    }
+
+    fn ours(input: &[u8]) -> Option<Vec<u8>> {
+        let mut out = Vec::new();
+        compact_checked(input, &mut out).ok().map(|()| out)
+    }
+
+    #[test]
+    fn agrees_with_serde_json_on_edge_cases() {
+        let cases: &[&[u8]] = &[
+            b"0",
+            b"-0",
+            b"01",
+            b"-",
+            b"1.",
+            b"1.5e",
+            b"1e+",
+            b"1E-7",
+            b"12345678901234567890123",
+            b"1e400",
+            b"-0.0e-0",
+            b".5",
+            b"+1",
+            b"tru",
+            b"true",
+            b"truex",
+            b"nul",
+            b"null ",
+            b" [ ] ",
+            b"[,]",
+            b"[1,]",
+            b"[1 2]",
+            b"{}",
+            b"{,}",
+            b"{\"a\" : 1 , }",
+            b"{\"a\" 1}",
+            b"{1:2}",
+            b"{\"a\":1}}",
+            b"[1]]",
+            b"\"\\u00e9\\ud800\"",
+            b"\"\\u00g9\"",
+            b"\"\\x\"",
+            b"\"a\tb\"",
+            b"\"a\x7fb\"",
+            b"\"caf\xc3\xa9\"",
+            b"\"bad \xc3\"",
+            b"\"\\\"\\\\\\/\\b\\f\\n\\r\\t\"",
+            b"[\"unterminated",
+            b"",
+            b"   ",
+            b"\xef\xbb\xbf[]",
+            b"[1]\x0c",
+            b"{\"a\":[{\"b\":[[],{}]}],\"c\":null}",
+        ];
+        for &case in cases {
+            assert_eq!(
+                ours(case),
+                serde_verdict(case),
+                "{}",
+                String::from_utf8_lossy(case)
+            );
+        }
+        // Any depth, as serde_json's RawValue (which skips values without recursing).
+        let deep = format!("{}1{}", "[".repeat(5000), "]".repeat(5000));
+        assert_eq!(ours(deep.as_bytes()), serde_verdict(deep.as_bytes()));
+        assert!(ours(deep.as_bytes()).is_some());
+    }
+
+    #[test]
+    fn a_cut_value_is_short_and_a_scalar_at_the_end_ends_there() {
+        let mut scanner = Scanner::default();
+        let text = br#"{"a": [1, "x\"y", {"b": null}], "c": "\u00e9"}"#;
+        let end = scanner.value(text, 0).expect("complete");
+        assert_eq!(end, text.len());
+        for cut in 1..text.len() {
+            assert_eq!(
+                scanner.value(&text[..cut], 0),
+                Err(Stop::Short),
+                "cut at {cut}"
+            );
+        }
+        assert_eq!(scanner.value(b"12", 0), Ok(2));
+        assert_eq!(scanner.value(b"tr", 0), Err(Stop::Short));
+    }
+
+    /// `text` with whitespace put between tokens: after each byte outside strings that
+    /// `spaces` picks, one of the four whitespace bytes.
+    fn spaced(text: &[u8], spaces: &[u8]) -> Vec<u8> {
+        let mut out = Vec::new();
+        let (mut in_string, mut escaped) = (false, false);
+        for (i, &b) in text.iter().enumerate() {
+            out.push(b);
+            if in_string {
+                if escaped {
+                    escaped = false;
+                } else if b == b'\\' {
+                    escaped = true;
+                } else if b == b'"' {
+                    in_string = false;
+                }
+            } else if b == b'"' {
+                in_string = true;
+            }
+            let pick = spaces.get(i % spaces.len().max(1)).copied().unwrap_or(0);
+            // A space inside a number or literal would split it: only after punctuation.
+            if !in_string
+                && matches!(b, b'[' | b']' | b'{' | b'}' | b',' | b':' | b'"')
+                && pick % 3 == 0
+            {
+                out.push([b' ', b'\n', b'\r', b'\t'][usize::from(pick / 3) % 4]);
+            }
+        }
+        out
+    }
+
+    proptest! {
+        #[test]
+        fn any_value_with_any_spacing_compacts_to_serde_jsons_text(
+            value in any_value(),
+            spaces in prop::collection::vec(any::<u8>(), 0..64),
+            pretty in any::<bool>(),
+        ) {
+            let text = if pretty { serde_json::to_vec_pretty(&value) } else { serde_json::to_vec(&value) }.expect("encodes");
+            let text = spaced(&text, &spaces);
+            let compact = serde_json::to_vec(&value).expect("encodes");
+            prop_assert_eq!(ours(&text), Some(compact.clone()));
+            prop_assert_eq!(serde_verdict(&text), Some(compact));
+        }
+
+        #[test]
+        fn any_corruption_is_refused_exactly_when_serde_json_refuses_it(
+            value in any_value(),
+            at in any::<prop::sample::Index>(),
+            byte in prop_oneof![any::<u8>(), prop::sample::select(b"\"\\{}[],:0-.eE+tfnu \x01".to_vec())],
+            insert in any::<bool>(),
+        ) {
+            let mut text = serde_json::to_vec_pretty(&value).expect("encodes");
+            let at = at.index(text.len() + 1);
+            if insert || at == text.len() {
+                text.insert(at, byte);
+            } else {
+                text[at] = byte;
+            }
+            prop_assert_eq!(ours(&text), serde_verdict(&text), "{}", String::from_utf8_lossy(&text));
+        }
+
+        #[test]
+        fn any_cut_is_short_never_complete(value in any_value(), cut in any::<prop::sample::Index>()) {
+            let text = serde_json::to_vec(&serde_json::Value::Array(vec![value])).expect("encodes");
+            let cut = cut.index(text.len());
+            let mut scanner = Scanner::default();
+            prop_assert_eq!(scanner.value(&text[..cut], 0), Err(Stop::Short));
+        }
+    }
+}
