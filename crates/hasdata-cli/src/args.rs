@@ -372,6 +372,29 @@ pub enum JobsCommand {
 
 /// A `--since` value: a date (`2026-11-29`) or an RFC 3339 time, as the UTC text the ledger
 /// stores (so entries compare as text).
+/// A `--status` filter: one of the statuses the API documents, in any case. A typo (or the
+/// old help's `error`) would otherwise list nothing and exit 0, as if no job had it.
+fn job_status(text: &str) -> Result<String, String> {
+    use hasdata_model::OpenEnum;
+    let status = text.trim().to_ascii_lowercase();
+    if hasdata_model::JobStatus::from(status.as_str()).is_known() {
+        Ok(status)
+    } else {
+        Err(format!(
+            "expected one of {}, got {text:?}",
+            <hasdata_model::JobStatus as OpenEnum>::KNOWN.join(", ")
+        ))
+    }
+}
+
+/// A `--scraper` filter: one of the 20 slugs (`hasdata scrapers`).
+fn scraper_slug(text: &str) -> Result<String, String> {
+    text.trim()
+        .parse::<hasdata_model::ScraperKind>()
+        .map(|kind| kind.as_str().to_owned())
+        .map_err(|e| e.to_string())
+}
+
 fn since(text: &str) -> Result<String, String> {
     use time::format_description::well_known::Rfc3339;
     let text = text.trim();
@@ -403,12 +426,12 @@ fn since(text: &str) -> Result<String, String> {
 
 #[derive(Debug, Args)]
 pub struct ListArgs {
-    /// Only jobs whose latest known status is this (pending, in_progress, finished, stopped,
-    /// error).
-    #[arg(long, value_name = "STATUS")]
+    /// Only jobs whose latest known status is this (pending, in_progress, exporting_data,
+    /// finished, finished_with_error, stopped).
+    #[arg(long, value_name = "STATUS", value_parser = job_status)]
     pub status: Option<String>,
     /// Only jobs of this scraper.
-    #[arg(long, value_name = "SLUG")]
+    #[arg(long, value_name = "SLUG", value_parser = scraper_slug)]
     pub scraper: Option<String>,
     /// Only jobs submitted at or after this date or time (UTC unless the time says).
     #[arg(long, value_name = "DATE", value_parser = since)]

@@ -339,9 +339,23 @@ async fn jobs_list_filters_and_jobs_forget_removes() {
             .is_empty()
     );
 
-    let ran = shell.run(&["jobs", "list", "--since", "yesterday"]).await;
-    assert_eq!(ran.code, 2);
-    assert!(ran.stderr.contains("--since"), "{}", ran.stderr);
+    // Filters a job can never match are usage errors naming the flag, not an empty list.
+    assert_eq!(
+        listed(&["--status", "PENDING", "--scraper", " contacts"]).await,
+        newest_first,
+        "a status in any case, a slug with spaces around it"
+    );
+    for (flag, value) in [
+        ("--since", "yesterday"),
+        ("--status", "error"),
+        ("--status", "bogus"),
+        ("--scraper", "nope"),
+    ] {
+        let ran = shell.run(&["jobs", "list", flag, value]).await;
+        assert_eq!(ran.code, 2, "{flag} {value}: {}", ran.stderr);
+        assert!(ran.stderr.contains(flag), "{}", ran.stderr);
+        assert!(ran.stdout.is_empty(), "{}", ran.stdout);
+    }
 
     let ran = shell.run(&["jobs", "forget", &ids[1]]).await;
     assert_eq!(ran.code, 0, "{}", ran.stderr);
