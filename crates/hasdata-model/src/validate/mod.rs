@@ -287,3 +287,49 @@ pub struct ValidateOptions {
     /// calling a local receiver is the one place plain http makes sense.
     pub allow_http_webhooks: bool,
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn problem(path: &str, evidence: Evidence) -> Problem {
+        Problem {
+            path: path.to_owned(),
+            message: "bad".to_owned(),
+            evidence,
+            severity: evidence.severity(),
+        }
+    }
+
+    #[test]
+    fn a_refusal_lists_every_error_then_counts_the_warnings() {
+        let report = Report::new(vec![
+            problem("urls[0]", Evidence::V),
+            problem("depth", Evidence::I),
+            problem("webhook.url", Evidence::V),
+        ]);
+        assert_eq!(
+            report.to_string(),
+            "error: urls[0]: bad [V]; warning: depth: bad [I]; error: webhook.url: bad [V]"
+        );
+        let refused = report.into_result().expect_err("two errors");
+        assert_eq!(
+            refused.to_string(),
+            "invalid body (2 problems): urls[0]: bad [V]; webhook.url: bad [V] (and 1 warning)"
+        );
+        let single = ValidationErrors::single(".", "not JSON");
+        assert_eq!(
+            single.to_string(),
+            "invalid body (1 problem): .: not JSON [V]"
+        );
+        let warned = Report::new(vec![problem("a", Evidence::C), problem("b", Evidence::I)]);
+        assert!(!warned.has_errors());
+        let strict = warned.with_mode(ValidationMode::Strict).into_result();
+        assert!(
+            strict
+                .expect_err("strict refuses warnings")
+                .to_string()
+                .ends_with("a: bad [C]; b: bad [I]"),
+        );
+    }
+}

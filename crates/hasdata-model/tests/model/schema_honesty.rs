@@ -100,3 +100,32 @@ fn every_published_schema_compiles() {
             .unwrap_or_else(|e| panic!("{}: {e}", named.name));
     }
 }
+
+#[test]
+fn job_id_schema_is_a_whole_number_or_a_path_safe_text() {
+    let record = |id: serde_json::Value| json!({"id": id, "status": "pending"});
+    for good in [
+        json!(416349),
+        json!(0),
+        json!("abc123"),
+        json!("x".repeat(64)),
+    ] {
+        assert!(
+            schema_errors("job-record", &record(good.clone())).is_empty(),
+            "{good}"
+        );
+    }
+    for bad in [
+        json!(-1),
+        json!(1.5),
+        json!(""),
+        json!("a b"),
+        json!("x".repeat(65)),
+        json!(null),
+    ] {
+        assert!(
+            !schema_errors("job-record", &record(bad.clone())).is_empty(),
+            "{bad}"
+        );
+    }
+}
