@@ -106,6 +106,13 @@ impl Bulk<'_> {
         } else {
             absolute(path)
         };
+        // Held until every line is sent: a second run of the same file waits for this one,
+        // then skips what it sent (checked below, after the wait).
+        let _exclusive = if from_stdin {
+            None
+        } else {
+            self.exclusive(path, &mut interrupt).await?
+        };
         let mut tally = Tally::default();
         let mut to_send = Vec::new();
         for line in lines {
@@ -175,6 +182,44 @@ impl Bulk<'_> {
             ));
         }
         worst.map_or(Ok(()), Err)
+    }
+
+    /// An advisory lock on the bodies file, taken before the ledger is asked which lines were
+    /// sent. Two `submit --bodies FILE` at once (two terminals, an overlapping cron job) would
+    /// otherwise both find no line sent and both send every line: each a paid job, twice. The
+    /// second run waits for the first (Ctrl-C leaves), then skips the lines it sent. Where the
+    /// file system has no locks the run goes on unlocked, with a warning.
+    async fn exclusive(
+        &self,
+        path: &Path,
+        interrupt: &mut Interrupt,
+    ) -> Result<Option<std::fs::File>, Failure> {
+        let file = std::fs::File::open(path)
+            .map_err(|e| Failure::usage(format!("--bodies {}: {e}", path.display())))?;
+        match file.try_lock() {
+            Ok(()) => return Ok(Some(file)),
+            Err(std::fs::TryLockError::WouldBlock) => {}
+            Err(std::fs::TryLockError::Error(error)) => {
+                tracing::warn!(%error, file = %path.display(), "cannot lock the bodies file; a second run of it at the same time could send its lines twice");
+                return Ok(None);
+            }
+        }
+        self.ctx.note(format!(
+            "another hasdata is submitting {}: waiting for it to finish, then sending only the lines it did not send",
+            path.display()
+        ));
+        let locked = tokio::task::spawn_blocking(move || file.lock().map(|()| file));
+        tokio::select! {
+            locked = locked => match locked {
+                Ok(Ok(file)) => Ok(Some(file)),
+                Ok(Err(e)) => Err(Failure::new(code::OTHER, format!("--bodies {}: cannot lock it: {e}", path.display()))),
+                Err(e) => Err(Failure::new(code::OTHER, format!("--bodies {}: {e}", path.display()))),
+            },
+            () = interrupt.wait() => Err(Failure::new(
+                code::INTERRUPTED,
+                format!("interrupted while waiting for the other run of {}; nothing was sent", path.display()),
+            )),
+        }
     }
 
     /// Whether the ledger has this line (same file, line and body) as submitted or unresolved.

@@ -258,6 +258,65 @@ async fn an_uncertain_submit_is_listed_and_resent_only_with_yes_and_its_own_key(
     );
 }
 
+/// A second `submit --bodies` of a file another run is still sending waits for it (holding
+/// the file's lock here stands for that run), sends nothing meanwhile, then goes on. Without
+/// the wait, two runs at once each found no line sent and sent every line twice.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_second_run_of_the_same_file_waits_for_the_first() {
+    use std::io::BufRead;
+    use std::process::Stdio;
+
+    let shell = Shell::quick().await;
+    let path = shell.file("b.jsonl", &bodies(3));
+    let held = std::fs::File::open(&path).unwrap();
+    held.lock().unwrap();
+    let mut child = shell
+        .command(&["submit", "contacts", "--bodies", &path])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stderr = child.stderr.take().unwrap();
+    let waiting = tokio::task::spawn_blocking(move || {
+        let mut lines = std::io::BufReader::new(stderr).lines();
+        let found = lines
+            .by_ref()
+            .map_while(Result::ok)
+            .any(|line| line.contains("another hasdata is submitting"));
+        (found, lines)
+    })
+    .await
+    .unwrap();
+    assert!(waiting.0, "the second run says it waits");
+    assert_eq!(shell.sim.submits(), 0, "nothing sent while the first runs");
+    drop(held);
+    let output = tokio::task::spawn_blocking(move || child.wait_with_output().unwrap())
+        .await
+        .unwrap();
+    assert_eq!(output.status.code(), Some(0));
+    assert_eq!(shell.sim.submits(), 3);
+
+    // Two runs started together: every line is sent once.
+    let path2 = shell.file("c.jsonl", &bodies(4));
+    let runs: Vec<_> = (0..2)
+        .map(|_| {
+            shell
+                .command(&["submit", "contacts", "--bodies", &path2])
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    for mut run in runs {
+        let status = tokio::task::spawn_blocking(move || run.wait().unwrap())
+            .await
+            .unwrap();
+        assert_eq!(status.code(), Some(0));
+    }
+    assert_eq!(shell.sim.submits(), 3 + 4, "each line of c.jsonl once");
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn bodies_dash_reads_the_lines_from_stdin() {
     use std::io::Write;
