@@ -146,21 +146,35 @@ impl Ctx {
 
     /// The API key: from `--api-key-file` / HASDATA_API_KEY_FILE when given (a file keeps it
     /// out of process listings), else `--api-key` / HASDATA_API_KEY.
+    /// A key a header cannot carry (a second line in the file, a stray control character) is
+    /// refused here, naming where it came from and never the key itself.
     fn api_key(&self) -> Result<String, Failure> {
-        if let Some(path) = &self.global.api_key_file {
-            return secret::read_file("--api-key-file", path);
+        let (key, from) = if let Some(path) = &self.global.api_key_file {
+            (
+                secret::read_file("--api-key-file", path)?,
+                format!("--api-key-file {}", path.display()),
+            )
+        } else {
+            let key = self
+                .global
+                .api_key
+                .as_deref()
+                .map(str::trim)
+                .filter(|k| !k.is_empty())
+                .map(str::to_owned)
+                .ok_or_else(|| {
+                    Failure::usage(
+                        "no API key: set HASDATA_API_KEY or HASDATA_API_KEY_FILE, or pass --api-key-file (`hasdata demo` needs none)",
+                    )
+                })?;
+            (key, "HASDATA_API_KEY or --api-key".to_owned())
+        };
+        if !key.bytes().all(|b| b.is_ascii_graphic()) {
+            return Err(Failure::usage(format!(
+                "the API key from {from} holds spaces, control or non-ASCII characters: it must be the key alone, on one line"
+            )));
         }
-        self.global
-            .api_key
-            .as_deref()
-            .map(str::trim)
-            .filter(|k| !k.is_empty())
-            .map(str::to_owned)
-            .ok_or_else(|| {
-                Failure::usage(
-                    "no API key: set HASDATA_API_KEY or HASDATA_API_KEY_FILE, or pass --api-key-file (`hasdata demo` needs none)",
-                )
-            })
+        Ok(key)
     }
 
     /// A client recording submits in `ledger`, with [`call_retries`]: the one retry layer of

@@ -76,9 +76,11 @@ async fn a_missing_or_blank_key_file_is_a_usage_error_naming_the_flag() {
     let body = shell.file("b.json", BODY);
     let missing = shell.path("no-such-key").display().to_string();
     let blank = shell.file("blank", "  \n");
+    let two_lines = shell.file("two-lines", &format!("{KEY}\nsecond-line-of-it\n"));
     for (file, says) in [
         (missing.as_str(), "cannot read"),
         (blank.as_str(), "is empty"),
+        (two_lines.as_str(), "on one line"),
     ] {
         let ran = run_without_key_env(
             &shell,
@@ -97,7 +99,9 @@ async fn a_missing_or_blank_key_file_is_a_usage_error_naming_the_flag() {
         assert!(ran.stderr.contains("--api-key-file"), "{}", ran.stderr);
         assert!(ran.stderr.contains(says), "{}", ran.stderr);
         assert!(ran.stderr.contains(file), "{}", ran.stderr);
+        assert!(!ran.stderr.contains("second-line"), "{}", ran.stderr);
     }
+    assert_eq!(shell.sim.submits(), 0);
 }
 
 /// Starts the listener with `args` and `env`, then checks the secret `good` is accepted (200)
