@@ -29,6 +29,8 @@ mod job;
 mod location;
 mod memory;
 #[cfg(feature = "postgres")]
+mod pg_tls;
+#[cfg(feature = "postgres")]
 pub mod postgres;
 mod redact;
 #[cfg(feature = "sqlite")]

@@ -25,7 +25,6 @@ use async_trait::async_trait;
 pub use deadpool_postgres::Pool;
 use deadpool_postgres::{Manager, ManagerConfig, RecyclingMethod, Runtime};
 use hasdata_model::JobId;
-use tokio_postgres::NoTls;
 use tokio_postgres::types::ToSql;
 
 pub use crate::redact::redact_url;
@@ -84,9 +83,12 @@ pub fn is_unreachable(error: &tokio_postgres::Error) -> bool {
                 .any(|class| code.starts_with(class))
         }
         None => {
+            // A socket error is passing, except a refused TLS handshake (a certificate that
+            // does not verify comes back as `InvalidData`): that needs a person, not a retry.
             error.is_closed()
                 || std::error::Error::source(error)
-                    .is_some_and(|cause| cause.downcast_ref::<std::io::Error>().is_some())
+                    .and_then(|cause| cause.downcast_ref::<std::io::Error>())
+                    .is_some_and(|io| io.kind() != std::io::ErrorKind::InvalidData)
                 || error.to_string().starts_with("timeout")
         }
     }
@@ -148,21 +150,23 @@ pub fn pool(url: &str) -> Result<Pool, LedgerError> {
 
 /// A pool of `size` connections to the database at `url`; see [`pool`].
 pub fn pool_of_size(url: &str, size: usize) -> Result<Pool, LedgerError> {
-    if let Some(mode) = tls_mode(url) {
-        return Err(LedgerError::BadUrl {
-            url: redact_url(url),
-            reason: format!(
-                "sslmode={mode} asks for TLS, which this build cannot speak to PostgreSQL yet; \
-                 reach the server over a private network or a local TLS tunnel (docs/scale-out.md, \"Not yet\")"
-            ),
-        });
-    }
+    // `sslmode=verify-*` and `sslrootcert` are ours to read (see `pg_tls`).
+    let split = crate::pg_tls::split(url);
     let mut config: tokio_postgres::Config =
-        url.parse()
+        split
+            .url
+            .parse()
             .map_err(|e: tokio_postgres::Error| LedgerError::BadUrl {
                 url: redact_url(url),
                 reason: with_causes(&e),
             })?;
+    let tls =
+        crate::pg_tls::connector(split.verify, split.root_cert.as_deref()).map_err(|reason| {
+            LedgerError::BadUrl {
+                url: redact_url(url),
+                reason,
+            }
+        })?;
     if config.get_application_name().is_none() {
         config.application_name("hasdata");
     }
@@ -171,7 +175,7 @@ pub fn pool_of_size(url: &str, size: usize) -> Result<Pool, LedgerError> {
     }
     let manager = Manager::from_config(
         config,
-        NoTls,
+        tls,
         ManagerConfig {
             recycling_method: RecyclingMethod::Fast,
         },
@@ -189,21 +193,6 @@ pub fn pool_of_size(url: &str, size: usize) -> Result<Pool, LedgerError> {
                 redact_url(url)
             ))
         })
-}
-
-/// The `sslmode` of `url` (a URL's query or a `key=value` string) when it demands TLS
-/// (`require`, `verify-ca`, `verify-full`): refused up front with words a person can act on,
-/// rather than a handshake error at the first connection or "invalid value for option".
-fn tls_mode(url: &str) -> Option<String> {
-    let lower = url.to_ascii_lowercase();
-    let at = lower.find("sslmode=")? + "sslmode=".len();
-    let value: String = lower[at..]
-        .chars()
-        .take_while(|c| c.is_ascii_alphanumeric() || *c == '-')
-        .collect();
-    ["require", "verify-ca", "verify-full"]
-        .contains(&value.as_str())
-        .then_some(value)
 }
 
 impl PostgresLedger {

@@ -1,0 +1,358 @@
+//! TLS to PostgreSQL over the workspace's rustls (ring provider), with libpq's meanings of
+//! `sslmode`, so a URL that works with `psql` works here:
+//!
+//! - `disable`: plain TCP;
+//! - `prefer` (the default) and `require`: encrypted, the certificate **not** verified (libpq's
+//!   own meaning: protection from eavesdroppers, not from a host in the middle); `prefer` falls
+//!   back to plain TCP when the server has no TLS, `require` fails;
+//! - `verify-ca`: encrypted, the chain verified against the roots, any host name;
+//! - `verify-full`: encrypted, the chain and the host name verified.
+//!
+//! The roots are the file named by `sslrootcert` (PEM), else the Mozilla roots (webpki-roots).
+//! tokio-postgres reads only `disable|prefer|require` and no `sslrootcert`, so [`split`] takes
+//! those two settings out of the URL before tokio-postgres parses the rest.
+
+use std::future::Future;
+use std::io;
+use std::path::PathBuf;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+
+use rustls::client::WebPkiServerVerifier;
+use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
+use rustls::crypto::WebPkiSupportedAlgorithms;
+use rustls::pki_types::pem::PemObject;
+use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
+use rustls::{CertificateError, DigitallySignedStruct, RootCertStore, SignatureScheme};
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+use tokio_postgres::Socket;
+use tokio_postgres::tls::{ChannelBinding, MakeTlsConnect, TlsConnect, TlsStream};
+
+/// How much of the server's certificate is checked.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Verify {
+    /// Nothing (`prefer`, `require`): encryption only.
+    Nothing,
+    /// The chain, not the host name (`verify-ca`).
+    Chain,
+    /// The chain and the host name (`verify-full`).
+    Full,
+}
+
+/// The TLS settings of a URL, and the URL left for tokio-postgres.
+#[derive(Debug)]
+pub(crate) struct Split {
+    /// The URL without `sslrootcert`, and with `verify-*` read as `require`.
+    pub url: String,
+    pub verify: Verify,
+    pub root_cert: Option<PathBuf>,
+}
+
+/// Takes `sslmode=verify-ca|verify-full` and `sslrootcert=PATH` out of `url` (a
+/// `postgres://` URL's query, or a `key=value` string).
+pub(crate) fn split(url: &str) -> Split {
+    let mut verify = Verify::Nothing;
+    let mut root_cert = None;
+    let mut take = |key: &str, value: &str| -> Option<String> {
+        match (key, value) {
+            ("sslmode", "verify-ca") => {
+                verify = Verify::Chain;
+                Some("require".into())
+            }
+            ("sslmode", "verify-full") => {
+                verify = Verify::Full;
+                Some("require".into())
+            }
+            ("sslrootcert", path) => {
+                root_cert = Some(PathBuf::from(percent_decoded(path)));
+                None
+            }
+            _ => Some(value.to_owned()),
+        }
+    };
+    let url = match url.split_once('?') {
+        Some((base, query)) if url.contains("://") => {
+            let kept: Vec<String> = query
+                .split('&')
+                .filter_map(|pair| {
+                    let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
+                    take(key, value).map(|value| format!("{key}={value}"))
+                })
+                .collect();
+            if kept.is_empty() {
+                base.to_owned()
+            } else {
+                format!("{base}?{}", kept.join("&"))
+            }
+        }
+        Some(_) | None if url.contains("://") => url.to_owned(),
+        _ => url
+            .split_whitespace()
+            .filter_map(|token| match token.split_once('=') {
+                Some((key, value)) => take(key, value).map(|value| format!("{key}={value}")),
+                None => Some(token.to_owned()),
+            })
+            .collect::<Vec<_>>()
+            .join(" "),
+    };
+    Split {
+        url,
+        verify,
+        root_cert,
+    }
+}
+
+/// `%XX` escapes decoded (a path in a URL's query); anything malformed is kept as written.
+fn percent_decoded(text: &str) -> String {
+    let bytes = text.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let hex = bytes
+            .get(i + 1..i + 3)
+            .and_then(|h| std::str::from_utf8(h).ok())
+            .and_then(|h| u8::from_str_radix(h, 16).ok());
+        match (bytes[i], hex) {
+            (b'%', Some(byte)) => {
+                out.push(byte);
+                i += 3;
+            }
+            (byte, _) => {
+                out.push(byte);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// A rustls client configuration for `verify` with the roots of `root_cert` (or Mozilla's).
+pub(crate) fn connector(
+    verify: Verify,
+    root_cert: Option<&std::path::Path>,
+) -> Result<RustlsConnector, String> {
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let mut roots = RootCertStore::empty();
+    match root_cert {
+        Some(path) => {
+            let certs = CertificateDer::pem_file_iter(path)
+                .and_then(|certs| certs.collect::<Result<Vec<_>, _>>())
+                .map_err(|e| format!("sslrootcert {}: {e}", path.display()))?;
+            let (added, _) = roots.add_parsable_certificates(certs);
+            if added == 0 {
+                return Err(format!(
+                    "sslrootcert {}: no certificate in it",
+                    path.display()
+                ));
+            }
+        }
+        None => roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned()),
+    }
+    let builder = rustls::ClientConfig::builder_with_provider(provider.clone())
+        .with_safe_default_protocol_versions()
+        .map_err(|e| format!("TLS setup: {e}"))?;
+    let config = match verify {
+        Verify::Full => builder.with_root_certificates(roots),
+        Verify::Chain | Verify::Nothing => {
+            let webpki =
+                WebPkiServerVerifier::builder_with_provider(Arc::new(roots), provider.clone())
+                    .build()
+                    .map_err(|e| format!("TLS setup: {e}"))?;
+            builder
+                .dangerous()
+                .with_custom_certificate_verifier(Arc::new(Lenient {
+                    webpki,
+                    algorithms: provider.signature_verification_algorithms,
+                    chain: verify == Verify::Chain,
+                }))
+        }
+    }
+    .with_no_client_auth();
+    Ok(RustlsConnector {
+        config: Arc::new(config),
+    })
+}
+
+/// The verifier of `require` (nothing checked but the handshake's signatures) and `verify-ca`
+/// (the chain, any host name).
+#[derive(Debug)]
+struct Lenient {
+    webpki: Arc<WebPkiServerVerifier>,
+    algorithms: WebPkiSupportedAlgorithms,
+    /// Verify the chain (`verify-ca`).
+    chain: bool,
+}
+
+impl ServerCertVerifier for Lenient {
+    fn verify_server_cert(
+        &self,
+        end_entity: &CertificateDer<'_>,
+        intermediates: &[CertificateDer<'_>],
+        server_name: &ServerName<'_>,
+        ocsp: &[u8],
+        now: UnixTime,
+    ) -> Result<ServerCertVerified, rustls::Error> {
+        if !self.chain {
+            return Ok(ServerCertVerified::assertion());
+        }
+        match self
+            .webpki
+            .verify_server_cert(end_entity, intermediates, server_name, ocsp, now)
+        {
+            Err(rustls::Error::InvalidCertificate(
+                CertificateError::NotValidForName | CertificateError::NotValidForNameContext { .. },
+            )) => Ok(ServerCertVerified::assertion()),
+            other => other,
+        }
+    }
+
+    fn verify_tls12_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls12_signature(message, cert, dss, &self.algorithms)
+    }
+
+    fn verify_tls13_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls13_signature(message, cert, dss, &self.algorithms)
+    }
+
+    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
+        self.algorithms.supported_schemes()
+    }
+}
+
+/// Makes a TLS connector per connection (tokio-postgres' `MakeTlsConnect`).
+#[derive(Clone)]
+pub struct RustlsConnector {
+    config: Arc<rustls::ClientConfig>,
+}
+
+impl std::fmt::Debug for RustlsConnector {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RustlsConnector").finish_non_exhaustive()
+    }
+}
+
+impl MakeTlsConnect<Socket> for RustlsConnector {
+    type Stream = RustlsStream;
+    type TlsConnect = RustlsConnect;
+    type Error = io::Error;
+
+    fn make_tls_connect(&mut self, domain: &str) -> io::Result<RustlsConnect> {
+        let name = ServerName::try_from(domain.to_owned())
+            .map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, e))?;
+        Ok(RustlsConnect {
+            name,
+            connector: tokio_rustls::TlsConnector::from(self.config.clone()),
+        })
+    }
+}
+
+/// One connection's handshake.
+pub struct RustlsConnect {
+    name: ServerName<'static>,
+    connector: tokio_rustls::TlsConnector,
+}
+
+impl TlsConnect<Socket> for RustlsConnect {
+    type Stream = RustlsStream;
+    type Error = io::Error;
+    type Future = Pin<Box<dyn Future<Output = io::Result<RustlsStream>> + Send>>;
+
+    fn connect(self, stream: Socket) -> Self::Future {
+        Box::pin(async move {
+            self.connector
+                .connect(self.name, stream)
+                .await
+                .map(|stream| RustlsStream(Box::new(stream)))
+        })
+    }
+}
+
+/// An encrypted connection.
+pub struct RustlsStream(Box<tokio_rustls::client::TlsStream<Socket>>);
+
+impl AsyncRead for RustlsStream {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        Pin::new(&mut *self.0).poll_read(cx, buf)
+    }
+}
+
+impl AsyncWrite for RustlsStream {
+    fn poll_write(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        Pin::new(&mut *self.0).poll_write(cx, buf)
+    }
+
+    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut *self.0).poll_flush(cx)
+    }
+
+    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut *self.0).poll_shutdown(cx)
+    }
+}
+
+impl TlsStream for RustlsStream {
+    /// No channel binding: SCRAM without `-PLUS` (what libpq does with `channel_binding=prefer`
+    /// when the server offers no binding it can use).
+    fn channel_binding(&self) -> ChannelBinding {
+        ChannelBinding::none()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn verify_modes_and_the_root_file_are_taken_out_of_a_url() {
+        let split_url = split(
+            "postgres://u:p@db/x?sslmode=verify-full&sslrootcert=%2Ftmp%2Fca.pem&connect_timeout=5",
+        );
+        assert_eq!(
+            split_url.url,
+            "postgres://u:p@db/x?sslmode=require&connect_timeout=5"
+        );
+        assert_eq!(split_url.verify, Verify::Full);
+        assert_eq!(split_url.root_cert, Some(PathBuf::from("/tmp/ca.pem")));
+        let ca = split("postgres://db/x?sslmode=verify-ca");
+        assert_eq!(
+            (ca.url.as_str(), ca.verify),
+            ("postgres://db/x?sslmode=require", Verify::Chain)
+        );
+        let plain = split("postgres://db/x?sslmode=require");
+        assert_eq!(
+            (plain.url.as_str(), plain.verify),
+            ("postgres://db/x?sslmode=require", Verify::Nothing)
+        );
+        assert_eq!(split("postgres://db/x").url, "postgres://db/x");
+        let kv = split("host=db sslmode=verify-full sslrootcert=/ca.pem user=u");
+        assert_eq!(kv.url, "host=db sslmode=require user=u");
+        assert_eq!(kv.verify, Verify::Full);
+        assert_eq!(kv.root_cert, Some(PathBuf::from("/ca.pem")));
+    }
+
+    #[test]
+    fn a_missing_root_file_is_named() {
+        let error =
+            connector(Verify::Full, Some(std::path::Path::new("/no/such/ca.pem"))).unwrap_err();
+        assert!(error.contains("sslrootcert /no/such/ca.pem"), "{error}");
+    }
+}
