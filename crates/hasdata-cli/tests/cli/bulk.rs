@@ -258,6 +258,64 @@ async fn an_uncertain_submit_is_listed_and_resent_only_with_yes_and_its_own_key(
     );
 }
 
+/// A `jobs retry KEY --yes` while another retry of the same intent is under way (its lock held
+/// here, and the intent resent meanwhile, as that retry would) waits, then sends nothing. Two
+/// retries at once each read the intent unresolved and each sent it: two billed jobs.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_second_retry_of_an_intent_waits_and_sends_nothing() {
+    use std::io::BufRead;
+    use std::process::Stdio;
+
+    use hasdata_ledger::{Intent, JobLedger};
+
+    let shell = Shell::quick().await;
+    let ledger = ledger(&shell);
+    let key = "5b0c8d6e-1f7a-4c2b-9e3d-0a1b2c3d4e5f";
+    let body = r#"{"urls":["https://a.example"]}"#;
+    let body_file = shell.file("retry.json", body);
+    let intent = Intent::new(key, "contacts", body.as_bytes(), None);
+    ledger.record_intent(&intent).await.unwrap();
+    ledger.record_uncertain(key, "reset").await.unwrap();
+    let lock = {
+        let mut name = shell.path("ledger.sqlite").into_os_string();
+        name.push(".retry-lock");
+        std::fs::File::create(name).unwrap()
+    };
+    lock.lock().unwrap();
+    let mut child = shell
+        .command(&["jobs", "retry", key, "--yes", "--body", &body_file])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stderr = child.stderr.take().unwrap();
+    let (waiting, rest) = tokio::task::spawn_blocking(move || {
+        let mut lines = std::io::BufReader::new(stderr).lines();
+        let mut seen = Vec::new();
+        let found = lines.by_ref().map_while(Result::ok).any(|line| {
+            seen.push(line.clone());
+            line.contains("another `hasdata jobs retry` is under way")
+        });
+        (found.then_some(()).ok_or(seen), lines)
+    })
+    .await
+    .unwrap();
+    assert_eq!(waiting, Ok(()), "the second retry says it waits");
+    // The other retry sends meanwhile.
+    ledger.record_resend(key).await.unwrap();
+    drop(lock);
+    let output = tokio::task::spawn_blocking(move || child.wait_with_output().unwrap())
+        .await
+        .unwrap();
+    let rest: Vec<String> = rest.map_while(Result::ok).collect();
+    assert_eq!(output.status.code(), Some(1), "{rest:?}");
+    assert!(
+        rest.iter().any(|line| line.contains("nothing was sent")),
+        "{rest:?}"
+    );
+    assert_eq!(shell.sim.submits(), 0);
+}
+
 /// A second `submit --bodies` of a file another run is still sending waits for it (holding
 /// the file's lock here stands for that run), sends nothing meanwhile, then goes on. Without
 /// the wait, two runs at once each found no line sent and sent every line twice.
