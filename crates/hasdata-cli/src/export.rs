@@ -160,6 +160,14 @@ fn open_sink(out: Option<&Path>) -> io::Result<Sink> {
         Some(dir) if !dir.as_os_str().is_empty() => dir.to_path_buf(),
         _ => PathBuf::from("."),
     };
+    // A file where a directory should be makes create_dir_all say "File exists" (or "Not a
+    // directory"), which names neither: say which path is in the way.
+    if let Some(blocker) = dir.ancestors().find(|d| d.is_file()) {
+        return Err(fail(io::Error::new(
+            io::ErrorKind::NotADirectory,
+            format!("{} is a file, not a directory", blocker.display()),
+        )));
+    }
     std::fs::create_dir_all(&dir).map_err(fail)?;
     sweep(&dir);
     let temp = temp_path(&target);

@@ -147,6 +147,28 @@ async fn a_bulk_file_with_one_bad_line_submits_nothing() {
     );
 }
 
+/// `--out` under a path that is a file (`--out notes.txt/rows.jsonl`, `jobs resume --dir` a
+/// file) names the file in the way; it said "File exists (os error 17)".
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_output_under_a_file_names_the_file_in_the_way() {
+    let shell = Shell::quick().await;
+    let body = shell.file("b.json", r#"{"urls": ["https://a.example"]}"#);
+    let id = shell.submitted("contacts", &body).await;
+    let ran = shell.run(&crate::fast(&["wait", &id])).await;
+    assert_eq!(ran.code, 0, "{}", ran.stderr);
+    shell.file("notes.txt", "mine\n");
+    for out in ["notes.txt/rows.jsonl", "notes.txt/deeper/rows.jsonl"] {
+        let ran = shell.run(&["results", &id, "--out", out]).await;
+        assert_eq!(ran.code, 1, "{}", ran.stderr);
+        assert!(
+            ran.stderr.contains("notes.txt is a file, not a directory"),
+            "{}",
+            ran.stderr
+        );
+    }
+    assert_eq!(read(&shell.path("notes.txt")), "mine\n");
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_failed_export_keeps_the_previous_file() {
     // The job finishes, but every results page and file download is refused, past the
