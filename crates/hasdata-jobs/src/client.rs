@@ -33,6 +33,18 @@ pub const DEFAULT_MAX_REQUESTS: usize = 32;
 
 /// How long a submit waits out HasData's concurrency cap (429) by default: an hour, as long as
 /// a wait's default deadline. Slots free up as the account's jobs end.
+///
+/// ```
+/// use std::time::Duration;
+/// assert_eq!(hasdata_jobs::DEFAULT_CONCURRENCY_CAP_WAIT, Duration::from_secs(3600));
+/// // Wait ten minutes at most instead:
+/// let client = hasdata_jobs::Client::builder()
+///     .api_key("my-api-key")
+///     .concurrency_cap_wait(Duration::from_secs(600))
+///     .build()?;
+/// # drop(client);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 pub const DEFAULT_CONCURRENCY_CAP_WAIT: Duration = Duration::from_secs(3600);
 
 /// Result pages fetched at once, by default. Chosen from a sweep (`docs/benchmarks.md`): with
@@ -107,6 +119,19 @@ impl fmt::Debug for Client {
 }
 
 /// Settings of a [`Client`].
+///
+/// ```
+/// use std::time::Duration;
+/// use hasdata_jobs::prelude::*;
+///
+/// let client = Client::builder()
+///     .api_key("my-api-key")
+///     .page_concurrency(16)
+///     .concurrency_cap_wait(Duration::from_secs(600))
+///     .build()?;
+/// assert_eq!(client.base_url(), "https://api.hasdata.com");
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 pub struct ClientBuilder {
     api_key: Option<std::result::Result<ApiKey, hasdata_transport::InvalidApiKey>>,
     base_url: String,
@@ -162,30 +187,99 @@ impl Default for ClientBuilder {
 
 impl ClientBuilder {
     /// The API key (required).
+    ///
+    /// ```
+    /// let client = hasdata_jobs::Client::builder().api_key("my-api-key").build()?;
+    /// // The key never shows in Debug output.
+    /// assert!(!format!("{client:?}").contains("my-api-key"));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn api_key(mut self, key: impl Into<String>) -> Self {
         self.api_key = Some(ApiKey::new(key));
         self
     }
 
     /// The API's base URL (default `https://api.hasdata.com`; the simulator prints its own).
+    ///
+    /// ```
+    /// let client = hasdata_jobs::Client::builder()
+    ///     .api_key("my-api-key")
+    ///     .base_url("http://127.0.0.1:8080/") // a simulator: `hasdata sim` prints its URL
+    ///     .build()?;
+    /// assert_eq!(client.base_url(), "http://127.0.0.1:8080");
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn base_url(mut self, url: impl Into<String>) -> Self {
         self.base_url = url.into().trim_end_matches('/').to_owned();
         self
     }
 
     /// The bottom transport (default: reqwest). The key and retry layers go on top of it.
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// use std::time::Duration;
+    /// use hasdata_transport::ReqwestTransport;
+    ///
+    /// let bottom = ReqwestTransport::builder().timeout(Duration::from_secs(30)).build()?;
+    /// let client = hasdata_jobs::Client::builder()
+    ///     .api_key("my-api-key")
+    ///     .transport(Arc::new(bottom)) // or your own `Transport`: see examples/recording_transport.rs
+    ///     .build()?;
+    /// # drop(client);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn transport(mut self, transport: SharedTransport) -> Self {
         self.transport = Some(transport);
         self
     }
 
     /// How transient failures are retried.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use hasdata_transport::RetryPolicy;
+    ///
+    /// let client = hasdata_jobs::Client::builder()
+    ///     .api_key("my-api-key")
+    ///     .retry_policy(RetryPolicy {
+    ///         max_attempts: 3,
+    ///         max_total_delay: Duration::from_secs(10),
+    ///         ..RetryPolicy::default()
+    ///     })
+    ///     .build()?;
+    /// # drop(client);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn retry_policy(mut self, policy: RetryPolicy) -> Self {
         self.retry = policy;
         self
     }
 
     /// Where submitted job ids are recorded (default: in memory).
+    ///
+    /// ```
+    /// # #[tokio::main]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let sim = hasdata_sim::Simulator::start(hasdata_sim::SimConfig {
+    /// #     job_duration: std::time::Duration::ZERO,
+    /// #     ..Default::default()
+    /// # }).await?;
+    /// use std::sync::Arc;
+    /// use hasdata_jobs::prelude::*;
+    /// use hasdata_jobs::{JobLedger, MemoryLedger};
+    ///
+    /// let ledger = Arc::new(MemoryLedger::new());
+    /// let client = Client::builder()
+    ///     .api_key(sim.api_key())
+    ///     .base_url(sim.base_url())
+    ///     .ledger(ledger.clone())
+    ///     .build()?;
+    /// let job = client.submit(&ContactsBody::new(["https://example.com/about"])).await?;
+    /// assert_eq!(ledger.jobs().await?[0].id, job.id().as_u64().unwrap());
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn ledger(mut self, ledger: Arc<dyn JobLedger>) -> Self {
         self.ledger = Some(ledger);
         self
@@ -205,6 +299,7 @@ impl ClientBuilder {
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     #[cfg(feature = "sqlite")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "sqlite")))]
     pub fn ledger_file(mut self, path: impl Into<std::path::PathBuf>) -> Self {
         self.ledger_file = Some(path.into());
         self
@@ -229,6 +324,7 @@ impl ClientBuilder {
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     #[cfg(any(feature = "sqlite", feature = "postgres"))]
+    #[cfg_attr(docsrs, doc(cfg(any(feature = "sqlite", feature = "postgres"))))]
     pub fn ledger_url(mut self, location: impl Into<String>) -> Self {
         self.ledger_url = Some(location.into());
         self
@@ -250,6 +346,15 @@ impl ClientBuilder {
     }
 
     /// Result pages fetched at once (default [`DEFAULT_PAGE_CONCURRENCY`]; 1 is sequential).
+    ///
+    /// ```
+    /// let client = hasdata_jobs::Client::builder()
+    ///     .api_key("my-api-key")
+    ///     .page_concurrency(16) // a `Rows` can still say `.concurrency(n)` for itself
+    ///     .build()?;
+    /// # drop(client);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn page_concurrency(mut self, pages: usize) -> Self {
         self.page_concurrency = pages.max(1);
         self
@@ -259,12 +364,31 @@ impl ClientBuilder {
     /// waits, pages, downloads (default [`DEFAULT_MAX_REQUESTS`]; at least 1). A request
     /// over the limit waits for one to end; a `data.json` download counts until its body is
     /// read or dropped.
+    ///
+    /// ```
+    /// // Ten thousand jobs waited on at once, over at most 64 connections.
+    /// let client = hasdata_jobs::Client::builder()
+    ///     .api_key("my-api-key")
+    ///     .max_concurrent_requests(64)
+    ///     .build()?;
+    /// # drop(client);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn max_concurrent_requests(mut self, requests: usize) -> Self {
         self.max_requests = requests.max(1);
         self
     }
 
     /// The default reqwest transport's wait for response headers (default 300 s).
+    ///
+    /// ```
+    /// let client = hasdata_jobs::Client::builder()
+    ///     .api_key("my-api-key")
+    ///     .timeout(std::time::Duration::from_secs(60))
+    ///     .build()?;
+    /// # drop(client);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn timeout(mut self, timeout: Duration) -> Self {
         self.timeout = Some(timeout);
         self
@@ -272,6 +396,19 @@ impl ClientBuilder {
 
     /// Accept `http://` webhook URLs in bodies, for a local simulator calling a local
     /// receiver. Refused against api.hasdata.com, which calls https URLs only.
+    ///
+    /// ```
+    /// use hasdata_jobs::{Client, ConfigError, Error};
+    ///
+    /// let local = Client::builder()
+    ///     .api_key("my-api-key")
+    ///     .base_url("http://127.0.0.1:8080")
+    ///     .allow_http_webhooks(true)
+    ///     .build();
+    /// assert!(local.is_ok());
+    /// let real = Client::builder().api_key("my-api-key").allow_http_webhooks(true).build();
+    /// assert!(matches!(real, Err(Error::Config(ConfigError::HttpWebhooksAgainstHasData))));
+    /// ```
     pub fn allow_http_webhooks(mut self, allow: bool) -> Self {
         self.allow_http_webhooks = allow;
         self
@@ -283,6 +420,30 @@ impl ClientBuilder {
     /// concurrency cap: every slot of the account is busy and no job was created, so the body
     /// is sent again (same intent, same key) once `Retry-After` has passed, or after a
     /// backoff from 1 s to 30 s. [`SubmitOptions`](crate::SubmitOptions) sets it per submit.
+    ///
+    /// ```
+    /// # #[tokio::main]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let sim = hasdata_sim::Simulator::start(hasdata_sim::SimConfig {
+    /// #     job_duration: std::time::Duration::from_secs(3600),
+    /// #     max_running: 1,
+    /// #     ..Default::default()
+    /// # }).await?;
+    /// use std::time::Duration;
+    /// use hasdata_jobs::prelude::*;
+    ///
+    /// let client = Client::builder()
+    ///     .api_key(sim.api_key())
+    ///     .base_url(sim.base_url())
+    ///     .concurrency_cap_wait(Duration::ZERO) // fail at once when every slot is busy
+    ///     .build()?;
+    /// let body = ContactsBody::new(["https://example.com/about"]);
+    /// client.submit(&body).await?; // the account's only slot
+    /// let busy = client.submit(&body).await.unwrap_err();
+    /// assert_eq!(busy.status().map(|s| s.as_u16()), Some(429)); // no job was created
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn concurrency_cap_wait(mut self, wait: Duration) -> Self {
         self.concurrency_cap_wait = wait;
         self
@@ -297,12 +458,33 @@ impl ClientBuilder {
     /// [`ValidationMode::Default`]: hasdata_model::ValidationMode::Default
     /// [`ValidationMode::Strict`]: hasdata_model::ValidationMode::Strict
     /// [`ValidationMode::Off`]: hasdata_model::ValidationMode::Off
+    ///
+    /// ```
+    /// use hasdata_jobs::prelude::*;
+    ///
+    /// let client = Client::builder()
+    ///     .api_key("my-api-key")
+    ///     .validation(ValidationMode::Strict) // warnings refuse a body too
+    ///     .build()?;
+    /// let report = client.check(&ContactsBody::new(Vec::<String>::new()));
+    /// assert!(report.has_errors(), "contacts needs at least one URL");
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn validation(mut self, mode: hasdata_model::ValidationMode) -> Self {
         self.validation = mode;
         self
     }
 
     /// Builds the client. Fails without a key or with a base URL that is not absolute.
+    ///
+    /// ```
+    /// use hasdata_jobs::{Client, ConfigError, Error};
+    ///
+    /// let missing = Client::builder().build().unwrap_err();
+    /// assert!(matches!(missing, Error::Config(ConfigError::MissingApiKey)));
+    /// let relative = Client::builder().api_key("k").base_url("api.hasdata.com").build().unwrap_err();
+    /// assert!(matches!(relative, Error::Config(ConfigError::BaseUrl { .. })));
+    /// ```
     pub fn build(self) -> Result<Client> {
         let key = match self.api_key {
             Some(Ok(key)) => key,
@@ -392,6 +574,15 @@ pub(crate) struct Answer {
 
 impl Client {
     /// Settings to fill in.
+    ///
+    /// ```
+    /// let client = hasdata_jobs::Client::builder()
+    ///     .api_key("my-api-key")
+    ///     .max_concurrent_requests(8)
+    ///     .build()?;
+    /// # drop(client);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn builder() -> ClientBuilder {
         ClientBuilder::default()
     }
@@ -409,6 +600,17 @@ impl Client {
     }
 
     /// A client from `HASDATA_API_KEY` and, when set, `HASDATA_BASE_URL`.
+    ///
+    /// ```
+    /// # // SAFETY: a doctest is its own single-threaded process at this point.
+    /// # unsafe {
+    /// #     std::env::set_var("HASDATA_API_KEY", "my-api-key");
+    /// #     std::env::remove_var("HASDATA_BASE_URL");
+    /// # }
+    /// let client = hasdata_jobs::Client::from_env()?; // HASDATA_API_KEY, optional HASDATA_BASE_URL
+    /// assert_eq!(client.base_url(), hasdata_jobs::DEFAULT_BASE_URL);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn from_env() -> Result<Client> {
         let mut builder = Client::builder();
         if let Ok(key) = std::env::var("HASDATA_API_KEY") {
@@ -421,11 +623,35 @@ impl Client {
     }
 
     /// The API's base URL.
+    ///
+    /// ```
+    /// let client = hasdata_jobs::Client::new("my-api-key")?;
+    /// assert_eq!(client.base_url(), "https://api.hasdata.com");
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn base_url(&self) -> &str {
         &self.inner.base_url
     }
 
     /// The ledger that records submits.
+    ///
+    /// ```
+    /// # #[tokio::main]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let sim = hasdata_sim::Simulator::start(hasdata_sim::SimConfig {
+    /// #     job_duration: std::time::Duration::ZERO,
+    /// #     ..Default::default()
+    /// # }).await?;
+    /// # let client = hasdata_jobs::Client::builder().api_key(sim.api_key()).base_url(sim.base_url()).build()?;
+    /// use hasdata_jobs::prelude::*;
+    /// use hasdata_jobs::JobLedger;
+    ///
+    /// let job = client.submit(&ContactsBody::new(["https://example.com/about"])).await?;
+    /// let entry = client.ledger().job(job.id()).await?.expect("recorded before submit returned");
+    /// assert_eq!(entry.scraper, "contacts");
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn ledger(&self) -> &Arc<dyn JobLedger> {
         &self.inner.ledger
     }

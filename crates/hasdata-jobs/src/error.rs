@@ -9,6 +9,28 @@ use hasdata_model::{Job, JobId, JobStatus, UnknownScraper, ValidationErrors};
 use hasdata_transport::{ApiError, TransportError};
 
 /// What went wrong.
+///
+/// ```
+/// # #[tokio::main]
+/// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// # let sim = hasdata_sim::Simulator::start(hasdata_sim::SimConfig {
+/// #     job_duration: std::time::Duration::from_secs(3600),
+/// #     ..Default::default()
+/// # }).await?;
+/// # let client = hasdata_jobs::Client::builder().api_key(sim.api_key()).base_url(sim.base_url()).build()?;
+/// use hasdata_jobs::prelude::*;
+///
+/// # let job = client.submit(&ContactsBody::new(["https://example.com/about"])).await?;
+/// # job.stop().await?;
+/// match job.wait(PollPolicy::fast()).await {
+///     Ok(done) => println!("finished: {} rows", done.data_rows_count),
+///     Err(Error::JobEnded { job }) => println!("ended {} ({:?})", job.status, job.stop_reason),
+///     Err(error) if error.is_transient() => println!("try again later: {error}"),
+///     Err(error) => return Err(error.into()),
+/// }
+/// # Ok(())
+/// # }
+/// ```
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum Error {
@@ -144,6 +166,15 @@ pub enum Error {
 }
 
 /// What is misconfigured, for [`Error::Config`]. Nothing was sent.
+///
+/// ```
+/// use hasdata_jobs::{Client, ConfigError, Error};
+///
+/// match Client::builder().api_key("k").base_url("localhost:8080").build() {
+///     Err(Error::Config(ConfigError::BaseUrl { url, reason })) => println!("{url}: {reason}"),
+///     other => panic!("{other:?}"),
+/// }
+/// ```
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 #[non_exhaustive]
 pub enum ConfigError {
@@ -227,6 +258,24 @@ fn job_suffix(job_id: Option<JobId>) -> String {
 
 impl Error {
     /// The job this error is about, when it is about one.
+    ///
+    /// ```
+    /// # #[tokio::main]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let sim = hasdata_sim::Simulator::start(hasdata_sim::SimConfig {
+    /// #     job_duration: std::time::Duration::from_secs(3600),
+    /// #     ..Default::default()
+    /// # }).await?;
+    /// # let client = hasdata_jobs::Client::builder().api_key(sim.api_key()).base_url(sim.base_url()).build()?;
+    /// use hasdata_jobs::prelude::*;
+    ///
+    /// # let job = client.submit(&ContactsBody::new(["https://example.com/about"])).await?;
+    /// # job.stop().await?;
+    /// let error = job.wait(PollPolicy::fast()).await.unwrap_err();
+    /// assert_eq!(error.job_id(), Some(job.id())); // paid work is never orphaned by an error
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn job_id(&self) -> Option<JobId> {
         match self {
             Error::Api { job_id, .. }
@@ -244,6 +293,25 @@ impl Error {
 
     /// The final record of a job that ended `stopped` or `finished_with_error`
     /// ([`Error::JobEnded`]); its `stop_reason` says why.
+    ///
+    /// ```
+    /// # #[tokio::main]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let sim = hasdata_sim::Simulator::start(hasdata_sim::SimConfig {
+    /// #     job_duration: std::time::Duration::from_secs(3600),
+    /// #     ..Default::default()
+    /// # }).await?;
+    /// # let client = hasdata_jobs::Client::builder().api_key(sim.api_key()).base_url(sim.base_url()).build()?;
+    /// use hasdata_jobs::prelude::*;
+    ///
+    /// # let job = client.submit(&ContactsBody::new(["https://example.com/about"])).await?;
+    /// # job.stop().await?;
+    /// let error = job.wait(PollPolicy::fast()).await.unwrap_err();
+    /// let ended = error.ended_job().expect("stopped, not finished");
+    /// assert_eq!(ended.status, JobStatus::Stopped);
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn ended_job(&self) -> Option<&Job> {
         match self {
             Error::JobEnded { job } => Some(job),
@@ -252,11 +320,32 @@ impl Error {
     }
 
     /// Whether the rows came short or repeated: what was read is not the job's whole output.
+    ///
+    /// ```
+    /// use hasdata_jobs::{Error, model::JobId};
+    ///
+    /// let short = Error::Incomplete { job_id: JobId::from(7), rows: 90, expected: 100 };
+    /// assert!(short.is_incomplete()); // what was read is not the job's whole output
+    /// ```
     pub fn is_incomplete(&self) -> bool {
         matches!(self, Error::Incomplete { .. } | Error::RepeatedRow { .. })
     }
 
     /// The HTTP status, for an API error.
+    ///
+    /// ```
+    /// # #[tokio::main]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let sim = hasdata_sim::Simulator::start(hasdata_sim::SimConfig {
+    /// #     job_duration: std::time::Duration::ZERO,
+    /// #     ..Default::default()
+    /// # }).await?;
+    /// let client = hasdata_jobs::Client::builder().api_key("wrong-key").base_url(sim.base_url()).build()?;
+    /// let error = client.status(1).await.unwrap_err();
+    /// assert_eq!(error.status(), Some(http::StatusCode::UNAUTHORIZED));
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn status(&self) -> Option<http::StatusCode> {
         match self {
             Error::Api { source, .. } => Some(source.status),
@@ -265,12 +354,43 @@ impl Error {
     }
 
     /// 401 or 403: a wrong key, or no credits left.
+    ///
+    /// ```
+    /// # #[tokio::main]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let sim = hasdata_sim::Simulator::start(hasdata_sim::SimConfig {
+    /// #     job_duration: std::time::Duration::ZERO,
+    /// #     ..Default::default()
+    /// # }).await?;
+    /// let client = hasdata_jobs::Client::builder().api_key("wrong-key").base_url(sim.base_url()).build()?;
+    /// let error = client.status(1).await.unwrap_err();
+    /// assert!(error.is_auth() && !error.is_transient()); // retrying will not help
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn is_auth(&self) -> bool {
         matches!(self, Error::Api { source, .. } if source.is_auth())
     }
 
     /// Whether trying the same call again later may succeed: no answer, a broken body, 429,
     /// or a 5xx. A wait keeps polling through these.
+    ///
+    /// ```
+    /// # #[tokio::main]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// use hasdata_transport::RetryPolicy;
+    ///
+    /// # let port = std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port(); // closed below
+    /// let client = hasdata_jobs::Client::builder()
+    ///     .api_key("my-api-key")
+    ///     .base_url(format!("http://127.0.0.1:{port}")) // nothing listens there
+    ///     .retry_policy(RetryPolicy { max_attempts: 1, ..RetryPolicy::default() })
+    ///     .build()?;
+    /// let error = client.status(1).await.unwrap_err();
+    /// assert!(error.is_transient(), "a refused connection may pass: {error}");
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn is_transient(&self) -> bool {
         match self {
             Error::Transport { source, .. } => !matches!(

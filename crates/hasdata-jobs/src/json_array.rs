@@ -24,6 +24,18 @@ pub struct SplitError(String);
 
 /// Elements split from one or more chunks: their compacted bytes back to back in one buffer,
 /// so a chunk of a thousand rows costs one allocation, not a thousand.
+///
+/// ```
+/// use hasdata_jobs::{ArraySplitter, Elements};
+///
+/// let mut elements = Elements::default();
+/// ArraySplitter::new(1024).push(b"[1, {\"a\": 2}, \"three\"]", &mut elements)?;
+/// assert_eq!(elements.len(), 3);
+/// assert_eq!(elements.get(1), Some(&b"{\"a\":2}"[..]));
+/// elements.clear(); // reuse the buffers for the next chunk
+/// assert!(elements.is_empty());
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Elements {
     /// Every element's bytes, back to back.
@@ -79,6 +91,20 @@ enum State {
 const RESCAN_ALWAYS: usize = 64 * 1024;
 
 /// The splitter.
+///
+/// ```
+/// use hasdata_jobs::{ArraySplitter, Elements};
+///
+/// let mut splitter = ArraySplitter::new(1 << 20);
+/// let mut rows = Elements::default();
+/// // A JSON array in chunks that cut through its elements.
+/// for chunk in [&b"[{\"a\": 1}, {\"b\""[..], &b": [2, 3]}]"[..]] {
+///     splitter.push(chunk, &mut rows)?;
+/// }
+/// splitter.finish()?;
+/// assert_eq!(rows.iter().collect::<Vec<_>>(), [&b"{\"a\":1}"[..], &b"{\"b\":[2,3]}"[..]]);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[derive(Debug)]
 pub struct ArraySplitter {
     state: State,
@@ -243,6 +269,12 @@ impl ArraySplitter {
 /// Appends one complete JSON value's bytes to `out` without the whitespace between its
 /// tokens: what [`ArraySplitter`] does to each element. It does not check the value (the
 /// splitter and the page reader do, in the same pass): give it valid JSON.
+///
+/// ```
+/// let mut out = Vec::new();
+/// hasdata_jobs::compact_into(b"{ \"a\" : [1, 2],\n \"s\": \"x y\" }", &mut out);
+/// assert_eq!(out, b"{\"a\":[1,2],\"s\":\"x y\"}");
+/// ```
 pub fn compact_into(value: &[u8], out: &mut Vec<u8>) {
     let mut run = 0;
     let mut i = 0;

@@ -20,10 +20,12 @@ pub use hasdata_ledger::{
 pub use hasdata_ledger::Location as LedgerLocation;
 /// The ledger in a PostgreSQL database that several machines share (feature `postgres`).
 #[cfg(feature = "postgres")]
+#[cfg_attr(docsrs, doc(cfg(feature = "postgres")))]
 pub use hasdata_ledger::PostgresLedger;
 
 /// The durable ledger in one SQLite file, shared with the `hasdata` CLI (feature `sqlite`).
 #[cfg(feature = "sqlite")]
+#[cfg_attr(docsrs, doc(cfg(feature = "sqlite")))]
 pub use hasdata_ledger::SqliteLedger;
 
 /// What the client notes in its ledger after a submit, so a job submitted from Rust reads in

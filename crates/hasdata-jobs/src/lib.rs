@@ -47,6 +47,9 @@
 //! Every error after a submit carries the job id ([`Error::job_id`]). The API key lives in the
 //! transport stack, never in `Debug` output, and only travels to the API's own origin.
 
+// docs.rs builds with every feature and `--cfg docsrs`: feature-gated items say which feature.
+#![cfg_attr(docsrs, feature(doc_cfg))]
+
 mod client;
 mod download;
 mod error;
@@ -63,6 +66,7 @@ mod run;
 mod submit;
 mod wait;
 #[cfg(feature = "webhooks")]
+#[cfg_attr(docsrs, doc(cfg(feature = "webhooks")))]
 pub mod webhooks;
 
 /// The model crate (`hasdata-model`): bodies, rows, the job record, statuses, webhook events.
@@ -76,8 +80,10 @@ pub use client::{
 pub use error::{ConfigError, Error, Result};
 pub use json_array::{ArraySplitter, Elements, SplitError, compact_into};
 #[cfg(feature = "postgres")]
+#[cfg_attr(docsrs, doc(cfg(feature = "postgres")))]
 pub use ledger::PostgresLedger;
 #[cfg(feature = "sqlite")]
+#[cfg_attr(docsrs, doc(cfg(feature = "sqlite")))]
 pub use ledger::SqliteLedger;
 pub use ledger::{
     BodyDigest, Intent, IntentEntry, IntentState, JobEntry, JobLedger, JobProgress, LedgerError,

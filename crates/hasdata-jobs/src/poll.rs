@@ -16,6 +16,16 @@ pub const HASDATA_HOST: &str = "api.hasdata.com";
 pub const MIN_INTERVAL: Duration = Duration::from_secs(10);
 
 /// How to wait for a job.
+///
+/// ```
+/// use std::time::Duration;
+/// use hasdata_jobs::PollPolicy;
+///
+/// // HasData's schedule, but give up after ten minutes.
+/// let policy = PollPolicy::default().deadline(Duration::from_secs(600));
+/// assert_eq!(policy.interval(0), Duration::from_secs(10));
+/// assert!(policy.check("api.hasdata.com").is_ok());
+/// ```
 #[derive(Clone, Debug, PartialEq)]
 pub struct PollPolicy {
     /// The first interval (10 s).
@@ -53,6 +63,13 @@ impl Default for PollPolicy {
 
 impl PollPolicy {
     /// A policy for a fast local simulator: 50 ms, x1.5, capped at 1 s, no jitter.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// let fast = hasdata_jobs::PollPolicy::fast();
+    /// assert_eq!(fast.interval(0), Duration::from_millis(50));
+    /// assert!(fast.check("127.0.0.1").is_ok()); // a simulator: any interval goes
+    /// ```
     pub fn fast() -> Self {
         PollPolicy {
             initial: Duration::from_millis(50),
@@ -64,24 +81,54 @@ impl PollPolicy {
     }
 
     /// Sets the overall deadline.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// let policy = hasdata_jobs::PollPolicy::default().deadline(Duration::from_secs(24 * 3600));
+    /// assert_eq!(policy.deadline, Duration::from_secs(86_400));
+    /// ```
     pub fn deadline(mut self, deadline: Duration) -> Self {
         self.deadline = deadline;
         self
     }
 
     /// The interval before poll number `n + 1` (from 0), without jitter.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// let policy = hasdata_jobs::PollPolicy::default();
+    /// let waits: Vec<u64> = (0..6).map(|n| policy.interval(n).as_millis() as u64).collect();
+    /// assert_eq!(waits, [10_000, 15_000, 22_500, 33_750, 50_625, 60_000]);
+    /// ```
     pub fn interval(&self, n: u32) -> Duration {
         let scaled = self.initial.as_secs_f64() * self.factor.powi(n.min(64) as i32);
         Duration::from_secs_f64(scaled.min(self.cap.as_secs_f64()).max(0.0))
     }
 
     /// [`PollPolicy::interval`] moved by `unit` (in `[-1, 1]`) times the jitter share.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// let policy = hasdata_jobs::PollPolicy::default(); // jitter 0.1
+    /// assert_eq!(policy.jittered(0, 1.0), Duration::from_secs(11));
+    /// assert_eq!(policy.jittered(0, -1.0), Duration::from_secs(9));
+    /// ```
     pub fn jittered(&self, n: u32, unit: f64) -> Duration {
         self.interval(n)
             .mul_f64((1.0 + self.jitter * unit.clamp(-1.0, 1.0)).max(0.0))
     }
 
     /// Checks the policy before a wait against `host`.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use hasdata_jobs::{ConfigError, PollPolicy};
+    ///
+    /// let eager = PollPolicy { initial: Duration::from_secs(1), ..PollPolicy::default() };
+    /// assert_eq!(eager.check("api.hasdata.com"), Err(ConfigError::PollTooFast(Duration::from_secs(1))));
+    /// let allowed = PollPolicy { allow_fast_polling: true, ..eager };
+    /// assert!(allowed.check("api.hasdata.com").is_ok());
+    /// ```
     pub fn check(&self, host: &str) -> Result<(), ConfigError> {
         if !(self.factor.is_finite() && self.factor >= 1.0) {
             return Err(ConfigError::PollFactor(self.factor));

@@ -26,21 +26,103 @@ use crate::results::Page;
 
 /// One row's JSON text as the API sent it (whitespace between tokens removed). Cheap to
 /// clone: rows of one page or one `data.json` chunk share a buffer.
+///
+/// ```
+/// # #[tokio::main]
+/// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// # let sim = hasdata_sim::Simulator::start(hasdata_sim::SimConfig {
+/// #     job_duration: std::time::Duration::ZERO,
+/// #     ..Default::default()
+/// # }).await?;
+/// # let client = hasdata_jobs::Client::builder().api_key(sim.api_key()).base_url(sim.base_url()).build()?;
+/// use hasdata_jobs::prelude::*;
+///
+/// # let job = client.submit(&ContactsBody::new(["https://example.com/about"])).await?;
+/// # job.wait(PollPolicy::fast()).await?;
+/// let rows: Vec<RowJson> = job.rows().read_as().try_collect().await?;
+/// let mut jsonl = Vec::new();
+/// for row in &rows {
+///     jsonl.extend_from_slice(row.as_bytes()); // the bytes as sent: nothing re-encoded
+///     jsonl.push(b'\n');
+/// }
+/// let typed: ContactsRow = rows[0].decode()?;
+/// assert_eq!(typed.url, "https://example.com/about");
+/// # Ok(())
+/// # }
+/// ```
 #[derive(Clone, PartialEq, Eq, Hash)]
 pub struct RowJson(Bytes);
 
 impl RowJson {
     /// The row's bytes: one JSON value, UTF-8, no whitespace between tokens.
+    ///
+    /// ```
+    /// # #[tokio::main]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let sim = hasdata_sim::Simulator::start(hasdata_sim::SimConfig {
+    /// #     job_duration: std::time::Duration::ZERO,
+    /// #     ..Default::default()
+    /// # }).await?;
+    /// # let client = hasdata_jobs::Client::builder().api_key(sim.api_key()).base_url(sim.base_url()).build()?;
+    /// use hasdata_jobs::prelude::*;
+    ///
+    /// # let job = client.submit(&ContactsBody::new(["https://example.com/about"])).await?;
+    /// # job.wait(PollPolicy::fast()).await?;
+    /// let row: RowJson = job.rows().read_as().try_next().await?.expect("a row");
+    /// assert!(row.as_bytes().starts_with(b"{"));
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn as_bytes(&self) -> &[u8] {
         &self.0
     }
 
     /// The row's bytes, owned.
+    ///
+    /// ```
+    /// # #[tokio::main]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let sim = hasdata_sim::Simulator::start(hasdata_sim::SimConfig {
+    /// #     job_duration: std::time::Duration::ZERO,
+    /// #     ..Default::default()
+    /// # }).await?;
+    /// # let client = hasdata_jobs::Client::builder().api_key(sim.api_key()).base_url(sim.base_url()).build()?;
+    /// use hasdata_jobs::prelude::*;
+    ///
+    /// # let job = client.submit(&ContactsBody::new(["https://example.com/about"])).await?;
+    /// # job.wait(PollPolicy::fast()).await?;
+    /// let row: RowJson = job.rows().read_as().try_next().await?.expect("a row");
+    /// let bytes: bytes::Bytes = row.into_bytes(); // for a writer that takes Bytes
+    /// assert!(!bytes.is_empty());
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn into_bytes(self) -> Bytes {
         self.0
     }
 
     /// Decodes the row into any type, naming the failing field.
+    ///
+    /// ```
+    /// # #[tokio::main]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let sim = hasdata_sim::Simulator::start(hasdata_sim::SimConfig {
+    /// #     job_duration: std::time::Duration::ZERO,
+    /// #     ..Default::default()
+    /// # }).await?;
+    /// # let client = hasdata_jobs::Client::builder().api_key(sim.api_key()).base_url(sim.base_url()).build()?;
+    /// use hasdata_jobs::prelude::*;
+    ///
+    /// # let job = client.submit(&ContactsBody::new(["https://example.com/about"])).await?;
+    /// # job.wait(PollPolicy::fast()).await?;
+    /// let row: RowJson = job.rows().read_as().try_next().await?.expect("a row");
+    /// #[derive(serde::Deserialize)]
+    /// struct JustTheUrl { url: String }
+    /// let mine: JustTheUrl = row.decode()?;
+    /// assert_eq!(mine.url, "https://example.com/about");
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn decode<T: DeserializeOwned>(&self) -> std::result::Result<T, DecodeError> {
         decode::from_slice(&self.0)
     }

@@ -25,6 +25,25 @@ use crate::error::{Error, Result};
 use crate::raw::RowJson;
 
 /// Where a job's rows are read from.
+///
+/// ```
+/// # #[tokio::main]
+/// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// # let sim = hasdata_sim::Simulator::start(hasdata_sim::SimConfig {
+/// #     job_duration: std::time::Duration::ZERO,
+/// #     ..Default::default()
+/// # }).await?;
+/// # let client = hasdata_jobs::Client::builder().api_key(sim.api_key()).base_url(sim.base_url()).build()?;
+/// use hasdata_jobs::prelude::*;
+///
+/// # let job = client.submit(&GoogleSerpBody::new().keywords(["coffee"]).limit(30)).await?;
+/// # job.wait(PollPolicy::fast()).await?;
+/// let from_pages: Vec<GoogleSerpRow> = job.rows().source(RowSource::Pages).try_collect().await?;
+/// let from_file: Vec<GoogleSerpRow> = job.rows().source(RowSource::File).try_collect().await?;
+/// assert_eq!(from_pages.len(), from_file.len());
+/// # Ok(())
+/// # }
+/// ```
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub enum RowSource {
     /// `data.json` when the job has `finished` and its record links the file; the paged
@@ -42,6 +61,28 @@ pub enum RowSource {
 /// A type a job's rows can be read as: [`RowJson`] (the bytes the API sent, for exports that
 /// must not change them), or any `DeserializeOwned` type, decoded straight from the pages or
 /// the file. Implemented for those; not meant to be implemented elsewhere.
+///
+/// ```
+/// # #[tokio::main]
+/// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// # let sim = hasdata_sim::Simulator::start(hasdata_sim::SimConfig {
+/// #     job_duration: std::time::Duration::ZERO,
+/// #     ..Default::default()
+/// # }).await?;
+/// # let client = hasdata_jobs::Client::builder().api_key(sim.api_key()).base_url(sim.base_url()).build()?;
+/// use hasdata_jobs::prelude::*;
+///
+/// // Only the fields this program needs: any `Deserialize` type is a `RowType`.
+/// #[derive(serde::Deserialize)]
+/// struct Hit { title: Option<String> }
+///
+/// # let job = client.submit(&GoogleSerpBody::new().keywords(["coffee"]).limit(10)).await?;
+/// # job.wait(PollPolicy::fast()).await?;
+/// let hits: Vec<Hit> = client.rows(job.id()).try_collect().await?;
+/// assert_eq!(hits.len(), 10);
+/// # Ok(())
+/// # }
+/// ```
 pub trait RowType: Send + Sized + 'static {
     /// The rows of a job's results pages.
     #[doc(hidden)]
@@ -155,16 +196,70 @@ impl<R: RowType> Rows<R> {
     }
 
     /// Reads from the paged results API only.
+    ///
+    /// ```
+    /// # #[tokio::main]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let sim = hasdata_sim::Simulator::start(hasdata_sim::SimConfig {
+    /// #     job_duration: std::time::Duration::from_secs(3600),
+    /// #     ..Default::default()
+    /// # }).await?;
+    /// # let client = hasdata_jobs::Client::builder().api_key(sim.api_key()).base_url(sim.base_url()).build()?;
+    /// use hasdata_jobs::prelude::*;
+    ///
+    /// let job = client.submit(&ContactsBody::new(["https://example.com/about"])).await?;
+    /// // A running job's rows so far (not checked against a count: it is not final yet).
+    /// let so_far: Vec<ContactsRow> = job.rows().pages().try_collect().await?;
+    /// # drop(so_far);
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn pages(self) -> Self {
         self.source(RowSource::Pages)
     }
 
     /// Reads from `data.json` only (see [`RowSource::File`]).
+    ///
+    /// ```
+    /// # #[tokio::main]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let sim = hasdata_sim::Simulator::start(hasdata_sim::SimConfig {
+    /// #     job_duration: std::time::Duration::from_secs(3600),
+    /// #     ..Default::default()
+    /// # }).await?;
+    /// # let client = hasdata_jobs::Client::builder().api_key(sim.api_key()).base_url(sim.base_url()).build()?;
+    /// use hasdata_jobs::prelude::*;
+    ///
+    /// let job = client.submit(&ContactsBody::new(["https://example.com/about"])).await?;
+    /// let early: Result<Vec<ContactsRow>> = job.rows().file().try_collect().await;
+    /// assert!(matches!(early, Err(Error::NoDownload { .. })), "no data.json before the job finishes");
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn file(self) -> Self {
         self.source(RowSource::File)
     }
 
     /// Reads from `source` (default [`RowSource::Auto`]).
+    ///
+    /// ```
+    /// # #[tokio::main]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let sim = hasdata_sim::Simulator::start(hasdata_sim::SimConfig {
+    /// #     job_duration: std::time::Duration::ZERO,
+    /// #     ..Default::default()
+    /// # }).await?;
+    /// # let client = hasdata_jobs::Client::builder().api_key(sim.api_key()).base_url(sim.base_url()).build()?;
+    /// use hasdata_jobs::prelude::*;
+    ///
+    /// # let job = client.submit(&GoogleSerpBody::new().keywords(["coffee"]).limit(30)).await?;
+    /// # job.wait(PollPolicy::fast()).await?;
+    /// let source = if std::env::var_os("PAGES_ONLY").is_some() { RowSource::Pages } else { RowSource::Auto };
+    /// let rows: Vec<GoogleSerpRow> = job.rows().source(source).try_collect().await?;
+    /// assert_eq!(rows.len(), 30);
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn source(mut self, source: RowSource) -> Self {
         self.source = source;
         self
@@ -172,6 +267,25 @@ impl<R: RowType> Rows<R> {
 
     /// Result pages fetched at once (default: the client's
     /// [`page_concurrency`](crate::ClientBuilder::page_concurrency); at least 1).
+    ///
+    /// ```
+    /// # #[tokio::main]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let sim = hasdata_sim::Simulator::start(hasdata_sim::SimConfig {
+    /// #     job_duration: std::time::Duration::ZERO,
+    /// #     ..Default::default()
+    /// # }).await?;
+    /// # let client = hasdata_jobs::Client::builder().api_key(sim.api_key()).base_url(sim.base_url()).build()?;
+    /// use hasdata_jobs::prelude::*;
+    ///
+    /// # let job = client.submit(&GoogleSerpBody::new().keywords(["coffee"]).limit(30)).await?;
+    /// # job.wait(PollPolicy::fast()).await?;
+    /// // One page at a time: the rows come in order either way.
+    /// let rows: Vec<GoogleSerpRow> = job.rows().pages().concurrency(1).try_collect().await?;
+    /// assert_eq!(rows.len(), 30);
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn concurrency(mut self, pages: usize) -> Self {
         self.concurrency = pages.max(1);
         self
@@ -185,6 +299,29 @@ impl<R: RowType> Rows<R> {
     /// every row (the count check passed), as the CLI marks a job whose rows it wrote to a
     /// file; `hasdata jobs resume` then leaves it alone. A read that stops early, fails, or is
     /// of a job still running marks nothing.
+    ///
+    /// ```
+    /// # #[tokio::main]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let sim = hasdata_sim::Simulator::start(hasdata_sim::SimConfig {
+    /// #     job_duration: std::time::Duration::ZERO,
+    /// #     ..Default::default()
+    /// # }).await?;
+    /// # let client = hasdata_jobs::Client::builder().api_key(sim.api_key()).base_url(sim.base_url()).build()?;
+    /// use hasdata_jobs::prelude::*;
+    /// use hasdata_jobs::JobLedger;
+    ///
+    /// # let job = client.submit(&GoogleSerpBody::new().keywords(["coffee"]).limit(30)).await?;
+    /// # job.wait(PollPolicy::fast()).await?;
+    /// let rows: Vec<GoogleSerpRow> = job.rows().collected_to("s3://bucket/coffee.jsonl").try_collect().await?;
+    /// // ... the rows written to the bucket ...
+    /// # drop(rows);
+    /// let entry = client.ledger().job(job.id()).await?.expect("in the ledger");
+    /// assert_eq!(entry.output.as_deref(), Some("s3://bucket/coffee.jsonl"));
+    /// assert!(entry.collected_at.is_some());
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn collected_to(mut self, output: impl Into<String>) -> Self {
         self.collected = Collected::To(output.into());
         self
@@ -194,12 +331,52 @@ impl<R: RowType> Rows<R> {
     /// persists the rows after reading them, and marks the job itself once they are safe
     /// (`client.ledger().mark_collected(id, output)`), so a crash in between leaves the job
     /// for `hasdata jobs resume`. Also for a peek at a job's rows.
+    ///
+    /// ```
+    /// # #[tokio::main]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let sim = hasdata_sim::Simulator::start(hasdata_sim::SimConfig {
+    /// #     job_duration: std::time::Duration::ZERO,
+    /// #     ..Default::default()
+    /// # }).await?;
+    /// # let client = hasdata_jobs::Client::builder().api_key(sim.api_key()).base_url(sim.base_url()).build()?;
+    /// use hasdata_jobs::prelude::*;
+    /// use hasdata_jobs::JobLedger;
+    ///
+    /// # let job = client.submit(&GoogleSerpBody::new().keywords(["coffee"]).limit(30)).await?;
+    /// # job.wait(PollPolicy::fast()).await?;
+    /// let rows: Vec<RowJson> = job.rows().read_as().keep_uncollected().try_collect().await?;
+    /// // ... the rows stored somewhere durable; only then:
+    /// # drop(rows);
+    /// client.ledger().mark_collected(job.id(), "/data/coffee.jsonl").await?;
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn keep_uncollected(mut self) -> Self {
         self.collected = Collected::No;
         self
     }
 
     /// The same rows read as another type, such as [`RowJson`] or `serde_json::Value`.
+    ///
+    /// ```
+    /// # #[tokio::main]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let sim = hasdata_sim::Simulator::start(hasdata_sim::SimConfig {
+    /// #     job_duration: std::time::Duration::ZERO,
+    /// #     ..Default::default()
+    /// # }).await?;
+    /// # let client = hasdata_jobs::Client::builder().api_key(sim.api_key()).base_url(sim.base_url()).build()?;
+    /// use hasdata_jobs::prelude::*;
+    ///
+    /// # let job = client.submit(&GoogleSerpBody::new().keywords(["coffee"]).limit(30)).await?;
+    /// # job.wait(PollPolicy::fast()).await?;
+    /// let raw: Vec<RowJson> = job.rows().read_as::<RowJson>().try_collect().await?;
+    /// let values: Vec<serde_json::Value> = job.rows().read_as().try_collect().await?;
+    /// assert_eq!(raw.len(), values.len());
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn read_as<T: RowType>(self) -> Rows<T> {
         Rows {
             client: self.client,
@@ -217,17 +394,65 @@ impl<R: RowType> Rows<R> {
     /// source is chosen and the rows checked by it, without a status call of its own. Only an
     /// ended job's record fixes the row count the rows are checked against; any other record
     /// is taken as a starting point, as a fresh status would be.
+    ///
+    /// ```
+    /// # #[tokio::main]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let sim = hasdata_sim::Simulator::start(hasdata_sim::SimConfig {
+    /// #     job_duration: std::time::Duration::ZERO,
+    /// #     ..Default::default()
+    /// # }).await?;
+    /// # let client = hasdata_jobs::Client::builder().api_key(sim.api_key()).base_url(sim.base_url()).build()?;
+    /// use hasdata_jobs::prelude::*;
+    ///
+    /// # let id = client.submit(&ContactsBody::new(["https://example.com/about"])).await?.id();
+    /// let done = client.wait(id, PollPolicy::fast()).await?;
+    /// // The wait's last record picks the source and the count: no status call of its own.
+    /// let rows: Vec<ContactsRow> = client.rows(id).known(done).try_collect().await?;
+    /// assert_eq!(rows.len(), 1);
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn known(mut self, job: Job) -> Self {
         self.known = Some(job);
         self
     }
 
     /// The job these rows are of.
+    ///
+    /// ```
+    /// use hasdata_jobs::prelude::*;
+    ///
+    /// let client = Client::new("my-api-key")?;
+    /// let rows = client.rows::<ContactsRow>(JobId::from(42));
+    /// assert_eq!(rows.job_id(), JobId::from(42));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn job_id(&self) -> JobId {
         self.id
     }
 
     /// The rows as a boxed stream (what polling the `Rows` itself does).
+    ///
+    /// ```
+    /// # #[tokio::main]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let sim = hasdata_sim::Simulator::start(hasdata_sim::SimConfig {
+    /// #     job_duration: std::time::Duration::ZERO,
+    /// #     ..Default::default()
+    /// # }).await?;
+    /// # let client = hasdata_jobs::Client::builder().api_key(sim.api_key()).base_url(sim.base_url()).build()?;
+    /// use hasdata_jobs::prelude::*;
+    /// use futures::stream::BoxStream;
+    ///
+    /// # let job = client.submit(&GoogleSerpBody::new().keywords(["coffee"]).limit(30)).await?;
+    /// # job.wait(PollPolicy::fast()).await?;
+    /// // A named type, to keep in a struct or return from a trait method.
+    /// let stream: BoxStream<'static, Result<GoogleSerpRow>> = job.rows().into_stream();
+    /// assert_eq!(stream.try_collect::<Vec<_>>().await?.len(), 30);
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn into_stream(self) -> BoxStream<'static, Result<R>> {
         match self.started {
             Some(stream) => stream,

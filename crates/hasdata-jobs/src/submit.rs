@@ -21,6 +21,25 @@ use hasdata_ledger::redact_body;
 
 /// A submitted job of scraper `S`: its id, the record the submit answered with, and the calls
 /// that concern it.
+///
+/// ```
+/// # #[tokio::main]
+/// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// # let sim = hasdata_sim::Simulator::start(hasdata_sim::SimConfig {
+/// #     job_duration: std::time::Duration::ZERO,
+/// #     ..Default::default()
+/// # }).await?;
+/// # let client = hasdata_jobs::Client::builder().api_key(sim.api_key()).base_url(sim.base_url()).build()?;
+/// use hasdata_jobs::prelude::*;
+///
+/// let job: JobHandle<Contacts> =
+///     client.submit(&ContactsBody::new(["https://example.com/about"])).await?;
+/// let done = job.wait(PollPolicy::fast()).await?;
+/// let rows: Vec<ContactsRow> = job.rows().try_collect().await?;
+/// assert_eq!(rows.len() as u64, done.data_rows_count.get());
+/// # Ok(())
+/// # }
+/// ```
 pub struct JobHandle<S: Scraper> {
     client: Client,
     id: JobId,
@@ -52,28 +71,117 @@ impl<S: Scraper> std::fmt::Debug for JobHandle<S> {
 
 impl<S: Scraper> JobHandle<S> {
     /// The job's id.
+    ///
+    /// ```
+    /// # #[tokio::main]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let sim = hasdata_sim::Simulator::start(hasdata_sim::SimConfig {
+    /// #     job_duration: std::time::Duration::ZERO,
+    /// #     ..Default::default()
+    /// # }).await?;
+    /// # let client = hasdata_jobs::Client::builder().api_key(sim.api_key()).base_url(sim.base_url()).build()?;
+    /// use hasdata_jobs::prelude::*;
+    ///
+    /// let job = client.submit(&ContactsBody::new(["https://example.com/about"])).await?;
+    /// let id: JobId = job.id(); // keep it: it is the only way back to the job
+    /// assert_eq!(client.status(id).await?.id, id);
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn id(&self) -> JobId {
         self.id
     }
 
     /// The submit record, when this handle came from a submit.
+    ///
+    /// ```
+    /// # #[tokio::main]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let sim = hasdata_sim::Simulator::start(hasdata_sim::SimConfig {
+    /// #     job_duration: std::time::Duration::ZERO,
+    /// #     ..Default::default()
+    /// # }).await?;
+    /// # let client = hasdata_jobs::Client::builder().api_key(sim.api_key()).base_url(sim.base_url()).build()?;
+    /// use hasdata_jobs::prelude::*;
+    ///
+    /// let job = client.submit(&ContactsBody::new(["https://example.com/about"])).await?;
+    /// assert_eq!(job.record().map(|record| record.id), Some(job.id()));
+    /// assert!(client.job::<Contacts>(job.id()).record().is_none(), "a handle made from an id");
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn record(&self) -> Option<&Job> {
         self.record.as_ref()
     }
 
     /// The warnings the body's check found (rules HasData does not document; the body was
     /// sent as written). Empty for a handle that did not come from a submit.
+    ///
+    /// ```
+    /// # #[tokio::main]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let sim = hasdata_sim::Simulator::start(hasdata_sim::SimConfig {
+    /// #     job_duration: std::time::Duration::ZERO,
+    /// #     ..Default::default()
+    /// # }).await?;
+    /// # let client = hasdata_jobs::Client::builder().api_key(sim.api_key()).base_url(sim.base_url()).build()?;
+    /// use hasdata_jobs::prelude::*;
+    ///
+    /// let job = client.submit(&ContactsBody::new(["https://example.com/about"])).await?;
+    /// for warning in job.warnings() {
+    ///     eprintln!("{}: {}", warning.path, warning.message);
+    /// }
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn warnings(&self) -> &[Problem] {
         &self.warnings
     }
 
     /// The job's status now.
+    ///
+    /// ```
+    /// # #[tokio::main]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let sim = hasdata_sim::Simulator::start(hasdata_sim::SimConfig {
+    /// #     job_duration: std::time::Duration::from_secs(3600),
+    /// #     ..Default::default()
+    /// # }).await?;
+    /// # let client = hasdata_jobs::Client::builder().api_key(sim.api_key()).base_url(sim.base_url()).build()?;
+    /// use hasdata_jobs::prelude::*;
+    ///
+    /// let job = client.submit(&ContactsBody::new(["https://example.com/about"])).await?;
+    /// let now = job.status().await?;
+    /// assert!(!now.status.is_terminal(), "an hour-long job is still running");
+    /// # Ok(())
+    /// # }
+    /// ```
     pub async fn status(&self) -> Result<Job> {
         self.client.status(self.id).await
     }
 
     /// Waits until the job ends; see [`Client::wait`]: a job that ends `stopped` or
     /// `finished_with_error` is [`Error::JobEnded`], not `Ok`.
+    ///
+    /// ```
+    /// # #[tokio::main]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let sim = hasdata_sim::Simulator::start(hasdata_sim::SimConfig {
+    /// #     job_duration: std::time::Duration::ZERO,
+    /// #     ..Default::default()
+    /// # }).await?;
+    /// # let client = hasdata_jobs::Client::builder().api_key(sim.api_key()).base_url(sim.base_url()).build()?;
+    /// use hasdata_jobs::prelude::*;
+    ///
+    /// let job = client.submit(&ContactsBody::new(["https://example.com/about"])).await?;
+    /// # /*
+    /// let done = job.wait(PollPolicy::default()).await?; // 10 s, x1.5, 60 s; at most an hour
+    /// # */
+    /// # let done = job.wait(PollPolicy::fast()).await?;
+    /// assert_eq!(done.status, JobStatus::Finished);
+    /// # Ok(())
+    /// # }
+    /// ```
     pub async fn wait(&self, policy: PollPolicy) -> Result<Job> {
         self.client.wait(self.id, policy).await
     }
@@ -106,6 +214,25 @@ impl<S: Scraper> JobHandle<S> {
     }
 
     /// Stops the job; rows produced so far are kept.
+    ///
+    /// ```
+    /// # #[tokio::main]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let sim = hasdata_sim::Simulator::start(hasdata_sim::SimConfig {
+    /// #     job_duration: std::time::Duration::from_secs(3600),
+    /// #     ..Default::default()
+    /// # }).await?;
+    /// # let client = hasdata_jobs::Client::builder().api_key(sim.api_key()).base_url(sim.base_url()).build()?;
+    /// use hasdata_jobs::prelude::*;
+    ///
+    /// let job = client.submit(&ContactsBody::new(["https://example.com/about"])).await?;
+    /// let stopped = job.stop().await?;
+    /// assert_eq!(stopped.status, JobStatus::Stopped);
+    /// // Its rows so far are kept and can still be read.
+    /// let _so_far: Vec<ContactsRow> = job.rows().try_collect().await?;
+    /// # Ok(())
+    /// # }
+    /// ```
     pub async fn stop(&self) -> Result<Job> {
         self.client.stop(self.id).await
     }
@@ -129,6 +256,30 @@ fn idempotency_key() -> String {
 }
 
 /// How one submit is recorded.
+///
+/// ```
+/// # #[tokio::main]
+/// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// # let sim = hasdata_sim::Simulator::start(hasdata_sim::SimConfig {
+/// #     job_duration: std::time::Duration::ZERO,
+/// #     ..Default::default()
+/// # }).await?;
+/// # let client = hasdata_jobs::Client::builder().api_key(sim.api_key()).base_url(sim.base_url()).build()?;
+/// use hasdata_jobs::prelude::*;
+/// use hasdata_jobs::{Origin, SubmitOptions};
+///
+/// let options = SubmitOptions {
+///     origin: Some(Origin::line("/data/bodies.jsonl", 17)),
+///     idempotency_key: Some("order-4711".into()), // found again after a crash
+///     ..SubmitOptions::default()
+/// };
+/// let job = client.submit_with(&ContactsBody::new(["https://example.com/about"]), &options).await?;
+/// let intent = client.ledger().intent("order-4711").await?.expect("recorded");
+/// assert_eq!(intent.job_id.and_then(|id| id.job_id()), Some(job.id()));
+/// # use hasdata_jobs::JobLedger as _;
+/// # Ok(())
+/// # }
+/// ```
 #[derive(Clone, Debug, Default)]
 pub struct SubmitOptions {
     /// Where the body came from (`bodies.jsonl:17`), recorded with the intent and the job.
@@ -248,6 +399,19 @@ impl Client {
     /// Checks a body as [`Client::submit`] would, under this client's
     /// [validation mode](crate::ClientBuilder::validation), without sending anything: every
     /// problem, errors and warnings, each with its path and evidence.
+    ///
+    /// ```
+    /// use hasdata_jobs::prelude::*;
+    ///
+    /// let client = Client::new("my-api-key")?;
+    /// assert!(!client.check(&ContactsBody::new(["https://example.com/about"])).has_errors());
+    /// let report = client.check(&ContactsBody::new(["not a url"]));
+    /// for problem in report.errors() {
+    ///     println!("{}: {}", problem.path, problem.message); // what submit would refuse
+    /// }
+    /// assert!(report.has_errors());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn check<B: JobBody>(&self, body: &B) -> Report {
         body.check_with(self.validate_options())
             .with_mode(self.inner.validation)
@@ -255,6 +419,14 @@ impl Client {
 
     /// [`Client::check`] for a JSON body and a slug known only at runtime, as
     /// [`Client::submit_raw`] would check it. Fails only on an unknown slug.
+    ///
+    /// ```
+    /// let client = hasdata_jobs::Client::new("my-api-key")?;
+    /// let report = client.check_raw("contacts", &serde_json::json!({"urls": []}))?;
+    /// assert!(report.has_errors());
+    /// assert!(client.check_raw("no-such-scraper", &serde_json::json!({})).is_err());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn check_raw(&self, slug: &str, body: &Value) -> Result<Report> {
         let kind: ScraperKind = slug.parse()?;
         Ok(kind
@@ -284,12 +456,51 @@ impl Client {
 
     /// Submits a job when only the slug is known (a CLI, a config file). The slug and the
     /// body are checked first, with the same rules as [`Client::submit`].
+    ///
+    /// ```
+    /// # #[tokio::main]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let sim = hasdata_sim::Simulator::start(hasdata_sim::SimConfig {
+    /// #     job_duration: std::time::Duration::ZERO,
+    /// #     ..Default::default()
+    /// # }).await?;
+    /// # let client = hasdata_jobs::Client::builder().api_key(sim.api_key()).base_url(sim.base_url()).build()?;
+    /// use hasdata_jobs::prelude::*;
+    ///
+    /// // The slug and the body from a config file, say.
+    /// let body = serde_json::json!({"urls": ["https://example.com/about"]});
+    /// let job: Job = client.submit_raw("contacts", &body).await?;
+    /// let done = client.wait(job.id, PollPolicy::fast()).await?;
+    /// assert_eq!(done.status, JobStatus::Finished);
+    /// # Ok(())
+    /// # }
+    /// ```
     pub async fn submit_raw(&self, slug: &str, body: &Value) -> Result<Job> {
         self.submit_raw_with(slug, body, &SubmitOptions::default())
             .await
     }
 
     /// [`Client::submit_raw`], recording where the body came from.
+    ///
+    /// ```
+    /// # #[tokio::main]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let sim = hasdata_sim::Simulator::start(hasdata_sim::SimConfig {
+    /// #     job_duration: std::time::Duration::ZERO,
+    /// #     ..Default::default()
+    /// # }).await?;
+    /// # let client = hasdata_jobs::Client::builder().api_key(sim.api_key()).base_url(sim.base_url()).build()?;
+    /// use hasdata_jobs::prelude::*;
+    /// use hasdata_jobs::{JobLedger, Origin, SubmitOptions};
+    ///
+    /// let body = serde_json::json!({"urls": ["https://example.com/about"]});
+    /// let options = SubmitOptions { origin: Some(Origin::line("/data/bodies.jsonl", 3)), ..Default::default() };
+    /// let job = client.submit_raw_with("contacts", &body, &options).await?;
+    /// let entry = client.ledger().job(job.id).await?.expect("recorded");
+    /// assert_eq!(entry.origin.as_deref(), Some("/data/bodies.jsonl:3"));
+    /// # Ok(())
+    /// # }
+    /// ```
     pub async fn submit_raw_with(
         &self,
         slug: &str,
@@ -323,6 +534,36 @@ impl Client {
     ///
     /// Whether HasData honours `Idempotency-Key` is not documented: if the first send did
     /// create a job, this may create a second one.
+    ///
+    /// ```
+    /// # #[tokio::main]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let sim = hasdata_sim::Simulator::start(hasdata_sim::SimConfig {
+    /// #     job_duration: std::time::Duration::from_secs(3600),
+    /// #     max_running: 1,
+    /// #     ..Default::default()
+    /// # }).await?;
+    /// use std::time::Duration;
+    /// use hasdata_jobs::prelude::*;
+    /// use hasdata_jobs::{IntentState, JobLedger};
+    ///
+    /// let client = Client::builder()
+    ///     .api_key(sim.api_key())
+    ///     .base_url(sim.base_url())
+    ///     .concurrency_cap_wait(Duration::ZERO)
+    ///     .build()?;
+    /// let first = client.submit(&ContactsBody::new(["https://example.com/a"])).await?;
+    /// let body = ContactsBody::new(["https://example.com/b"]);
+    /// assert!(client.submit(&body).await.is_err()); // 429: the only slot is busy, no job created
+    /// let refused = client.ledger().intents().await?.into_iter()
+    ///     .find(|intent| intent.state == IntentState::Refused).expect("the refused intent");
+    /// first.stop().await?; // a slot frees up
+    /// let bytes = serde_json::to_vec(&body)?; // the exact bytes of the first send
+    /// let job = client.resend_intent(&refused.intent.key, bytes.into()).await?;
+    /// assert_ne!(job.id, first.id());
+    /// # Ok(())
+    /// # }
+    /// ```
     pub async fn resend_intent(&self, key: &str, body: Bytes) -> Result<Job> {
         let ledger = &self.inner.ledger;
         let entry = ledger
@@ -355,6 +596,26 @@ impl Client {
     }
 
     /// A handle to a job submitted earlier (from the ledger, or another process).
+    ///
+    /// ```
+    /// # #[tokio::main]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let sim = hasdata_sim::Simulator::start(hasdata_sim::SimConfig {
+    /// #     job_duration: std::time::Duration::ZERO,
+    /// #     ..Default::default()
+    /// # }).await?;
+    /// # let client = hasdata_jobs::Client::builder().api_key(sim.api_key()).base_url(sim.base_url()).build()?;
+    /// use hasdata_jobs::prelude::*;
+    ///
+    /// # let id = client.submit(&ContactsBody::new(["https://example.com/about"])).await?.id();
+    /// // An id from the ledger, or from another process, and the scraper it was submitted to:
+    /// let job = client.job::<Contacts>(id);
+    /// job.wait(PollPolicy::fast()).await?;
+    /// let rows: Vec<ContactsRow> = job.rows().try_collect().await?;
+    /// assert_eq!(rows.len(), 1);
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn job<S: Scraper>(&self, id: impl Into<JobId>) -> JobHandle<S> {
         JobHandle {
             client: self.clone(),
@@ -569,7 +830,26 @@ impl Client {
         }
     }
 
-    /// A job's status now.
+    /// A job's status now. The record is noted in the client's ledger (status, rows,
+    /// credits) when the ledger has the job, as every record a call reads is: a wait's polls
+    /// too, so `hasdata jobs list` shows what this program last saw.
+    ///
+    /// ```
+    /// # #[tokio::main]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let sim = hasdata_sim::Simulator::start(hasdata_sim::SimConfig {
+    /// #     job_duration: std::time::Duration::ZERO,
+    /// #     ..Default::default()
+    /// # }).await?;
+    /// # let client = hasdata_jobs::Client::builder().api_key(sim.api_key()).base_url(sim.base_url()).build()?;
+    /// use hasdata_jobs::prelude::*;
+    ///
+    /// # let id = client.submit(&ContactsBody::new(["https://example.com/about"])).await?.id();
+    /// let job = client.status(id).await?;
+    /// println!("job {}: {}, {} rows, {} credits", job.id, job.status, job.data_rows_count, job.credits_spent);
+    /// # Ok(())
+    /// # }
+    /// ```
     pub async fn status(&self, id: impl Into<JobId>) -> Result<Job> {
         let id = id.into();
         let job: Job = self
@@ -579,7 +859,25 @@ impl Client {
         Ok(job)
     }
 
-    /// Stops a job early. Rows produced so far are kept; `stopped` is terminal.
+    /// Stops a job early. Rows produced so far are kept; `stopped` is terminal. The answer
+    /// is noted in the client's ledger, as [`Client::status`]'s is.
+    ///
+    /// ```
+    /// # #[tokio::main]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let sim = hasdata_sim::Simulator::start(hasdata_sim::SimConfig {
+    /// #     job_duration: std::time::Duration::from_secs(3600),
+    /// #     ..Default::default()
+    /// # }).await?;
+    /// # let client = hasdata_jobs::Client::builder().api_key(sim.api_key()).base_url(sim.base_url()).build()?;
+    /// use hasdata_jobs::prelude::*;
+    ///
+    /// # let id = client.submit(&ContactsBody::new(["https://example.com/about"])).await?.id();
+    /// let stopped = client.stop(id).await?;
+    /// assert!(stopped.status.is_terminal());
+    /// # Ok(())
+    /// # }
+    /// ```
     pub async fn stop(&self, id: impl Into<JobId>) -> Result<Job> {
         let id = id.into();
         let job: Job = self

@@ -12,6 +12,28 @@ use crate::error::{Error, Result};
 use crate::poll::PollPolicy;
 
 /// One status snapshot of a watched job.
+///
+/// ```
+/// # #[tokio::main]
+/// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// # let sim = hasdata_sim::Simulator::start(hasdata_sim::SimConfig {
+/// #     job_duration: std::time::Duration::from_millis(300),
+/// #     ..Default::default()
+/// # }).await?;
+/// # let client = hasdata_jobs::Client::builder().api_key(sim.api_key()).base_url(sim.base_url()).build()?;
+/// use hasdata_jobs::prelude::*;
+///
+/// let job = client.submit(&ContactsBody::new(["https://example.com/about"])).await?;
+/// let mut snapshots = client.watch(job.id(), PollPolicy::fast());
+/// while let Some(progress) = snapshots.try_next().await? {
+///     println!("{} after {} polls, {:?}", progress.status(), progress.polls, progress.elapsed);
+///     if progress.is_terminal() {
+///         assert_eq!(progress.next_poll, None);
+///     }
+/// }
+/// # Ok(())
+/// # }
+/// ```
 #[derive(Clone, Debug)]
 pub struct Progress {
     /// The job as the status call answered.
@@ -194,6 +216,27 @@ impl Client {
     /// Status snapshots on the poll schedule, for progress displays. The stream ends after the
     /// snapshot that shows the job ended, or after an error (the deadline, a permanent error,
     /// or too many transient ones in a row).
+    ///
+    /// ```
+    /// # #[tokio::main]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let sim = hasdata_sim::Simulator::start(hasdata_sim::SimConfig {
+    /// #     job_duration: std::time::Duration::from_millis(300),
+    /// #     ..Default::default()
+    /// # }).await?;
+    /// # let client = hasdata_jobs::Client::builder().api_key(sim.api_key()).base_url(sim.base_url()).build()?;
+    /// use hasdata_jobs::prelude::*;
+    ///
+    /// let job = client.submit(&ContactsBody::new(["https://example.com/about"])).await?;
+    /// let last = client
+    ///     .watch(job.id(), PollPolicy::fast())
+    ///     .inspect_ok(|progress| println!("{}: {} rows", progress.status(), progress.job.data_rows_count))
+    ///     .try_fold(None, |_, progress| async move { Ok(Some(progress)) })
+    ///     .await?;
+    /// assert_eq!(last.map(|progress| progress.job.status), Some(JobStatus::Finished));
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn watch(
         &self,
         id: impl Into<JobId>,
@@ -207,6 +250,28 @@ impl Client {
     /// the cap, polls come at the policy's floor interval (`initial`). Each snapshot carries
     /// the rate ([`Progress::credits_per_second`]) for the caller's stop decision. The worst
     /// case past the cap is the spend of one floor interval plus the stop's round trip.
+    ///
+    /// ```
+    /// # #[tokio::main]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let sim = hasdata_sim::Simulator::start(hasdata_sim::SimConfig {
+    /// #     job_duration: std::time::Duration::from_millis(300),
+    /// #     ..Default::default()
+    /// # }).await?;
+    /// # let client = hasdata_jobs::Client::builder().api_key(sim.api_key()).base_url(sim.base_url()).build()?;
+    /// use hasdata_jobs::prelude::*;
+    ///
+    /// let job = client.submit(&GoogleSerpBody::new().keywords(["coffee"]).limit(20)).await?;
+    /// let max_credits = 1_000;
+    /// let mut snapshots = client.watch_capped(job.id(), PollPolicy::fast(), max_credits);
+    /// while let Some(progress) = snapshots.try_next().await? {
+    ///     if !progress.is_terminal() && progress.job.credits_spent.get() >= max_credits {
+    ///         job.stop().await?; // the cap is the caller's to enforce
+    ///     }
+    /// }
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn watch_capped(
         &self,
         id: impl Into<JobId>,

@@ -28,6 +28,35 @@ use crate::error::{Error, Result};
 use crate::poll::PollPolicy;
 
 /// How the merge behaves.
+///
+/// ```
+/// # #[tokio::main]
+/// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// # let sim = hasdata_sim::Simulator::start(hasdata_sim::SimConfig {
+/// #     job_duration: std::time::Duration::from_millis(300),
+/// #     allow_http_webhooks: true,
+/// #     ..Default::default()
+/// # }).await?;
+/// # let client = hasdata_jobs::Client::builder().api_key(sim.api_key()).base_url(sim.base_url()).allow_http_webhooks(true).build()?;
+/// use hasdata_jobs::prelude::*;
+/// use hasdata_jobs::webhooks::{MergeOptions, ReceiverConfig, RowOrigin, WebhookReceiver};
+///
+/// let config = ReceiverConfig::new("127.0.0.1:0".parse()?, "x-hook-secret".parse()?, "s3cret");
+/// let receiver = WebhookReceiver::bind(config).await?;
+/// let hook = Webhook::new(receiver.url())
+///     .event(WebhookEventName::DataScraped)
+///     .event(WebhookEventName::JobFinished)
+///     .header("x-hook-secret", "s3cret");
+/// let job = client.submit(&GoogleSerpBody::new().keywords(["coffee"]).limit(30).webhook(hook)).await?;
+/// let events = receiver.into_stream().map(|received| received.event).boxed();
+/// let options = MergeOptions { poll: PollPolicy::fast(), ..MergeOptions::default() };
+/// let rows: Vec<_> = client.merged_rows::<serde_json::Value>(job.id(), events, options).try_collect().await?;
+/// assert_eq!(rows.len(), 30); // each row once, whichever way it came
+/// let early = rows.iter().filter(|row| row.origin == RowOrigin::Webhook).count();
+/// println!("{early} rows came by webhook, before the job ended");
+/// # Ok(())
+/// # }
+/// ```
 #[derive(Clone, Debug)]
 pub struct MergeOptions {
     /// Without any event for this long, poll the job's status (default 2 min): a long quiet
@@ -218,12 +247,42 @@ impl<R: DeserializeOwned + Send + 'static> Merge<R> {
     }
 }
 
+#[cfg_attr(docsrs, doc(cfg(feature = "webhooks")))]
 impl Client {
     /// Merges a job's webhook events with the API: rows from `scraper.data.scraped` events are
     /// yielded as they arrive, and when the job ends (a webhook says so, or a poll after a quiet
     /// period does) the rows the webhooks missed are added from the results API. The caller
     /// gets every row of the job's results exactly once, whatever the webhooks dropped,
     /// repeated or reordered. See the module docs for how rows are matched.
+    ///
+    /// ```
+    /// # #[tokio::main]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let sim = hasdata_sim::Simulator::start(hasdata_sim::SimConfig {
+    /// #     job_duration: std::time::Duration::from_millis(300),
+    /// #     allow_http_webhooks: true,
+    /// #     ..Default::default()
+    /// # }).await?;
+    /// # let client = hasdata_jobs::Client::builder().api_key(sim.api_key()).base_url(sim.base_url()).allow_http_webhooks(true).build()?;
+    /// use hasdata_jobs::prelude::*;
+    /// use hasdata_jobs::webhooks::{MergeOptions, ReceiverConfig, RowOrigin, WebhookReceiver};
+    ///
+    /// let config = ReceiverConfig::new("127.0.0.1:0".parse()?, "x-hook-secret".parse()?, "s3cret");
+    /// let receiver = WebhookReceiver::bind(config).await?;
+    /// let hook = Webhook::new(receiver.url())
+    ///     .event(WebhookEventName::DataScraped)
+    ///     .event(WebhookEventName::JobFinished)
+    ///     .header("x-hook-secret", "s3cret");
+    /// let job = client.submit(&GoogleSerpBody::new().keywords(["coffee"]).limit(30).webhook(hook)).await?;
+    /// let events = receiver.into_stream().map(|received| received.event).boxed();
+    /// let options = MergeOptions { poll: PollPolicy::fast(), ..MergeOptions::default() };
+    /// let rows: Vec<_> = client.merged_rows::<serde_json::Value>(job.id(), events, options).try_collect().await?;
+    /// assert_eq!(rows.len(), 30); // each row once, whichever way it came
+    /// let early = rows.iter().filter(|row| row.origin == RowOrigin::Webhook).count();
+    /// println!("{early} rows came by webhook, before the job ended");
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn merged_rows<R: DeserializeOwned + Send + 'static>(
         &self,
         id: impl Into<JobId>,
@@ -248,6 +307,43 @@ impl Client {
 
     /// [`Client::merged_rows`] for many jobs sharing one webhook URL through a router; items
     /// carry their job id. Rows of one job keep their order; jobs interleave.
+    ///
+    /// ```
+    /// # #[tokio::main]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let sim = hasdata_sim::Simulator::start(hasdata_sim::SimConfig {
+    /// #     job_duration: std::time::Duration::from_millis(300),
+    /// #     allow_http_webhooks: true,
+    /// #     ..Default::default()
+    /// # }).await?;
+    /// # let client = hasdata_jobs::Client::builder().api_key(sim.api_key()).base_url(sim.base_url()).allow_http_webhooks(true).build()?;
+    /// use hasdata_jobs::prelude::*;
+    /// use hasdata_jobs::webhooks::{MergeOptions, ReceiverConfig, WebhookReceiver, WebhookRouter};
+    ///
+    /// let config = ReceiverConfig::new("127.0.0.1:0".parse()?, "x-hook-secret".parse()?, "s3cret");
+    /// let receiver = WebhookReceiver::bind(config).await?;
+    /// let hook = Webhook::new(receiver.url())
+    ///     .event(WebhookEventName::DataScraped)
+    ///     .event(WebhookEventName::JobFinished)
+    ///     .header("x-hook-secret", "s3cret");
+    /// let router = WebhookRouter::new(receiver); // one URL for every job
+    /// let mut ids = Vec::new();
+    /// for keyword in ["coffee", "tea"] {
+    ///     let body = GoogleSerpBody::new().keywords([keyword]).limit(10).webhook(hook.clone());
+    ///     ids.push(client.submit(&body).await?.id());
+    /// }
+    /// let options = MergeOptions { poll: PollPolicy::fast(), ..MergeOptions::default() };
+    /// let mut rows = client.merged_rows_of_jobs::<serde_json::Value>(&router, ids, options);
+    /// let mut count = 0;
+    /// while let Some((job, row)) = rows.next().await {
+    ///     let _row = row?; // an error names its job too: `job`
+    ///     count += 1;
+    ///     # let _ = job;
+    /// }
+    /// assert_eq!(count, 20);
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn merged_rows_of_jobs<R: DeserializeOwned + Send + 'static>(
         &self,
         router: &super::WebhookRouter,

@@ -22,6 +22,20 @@ use tokio::sync::{Semaphore, mpsc, oneshot};
 use tokio::task::AbortHandle;
 
 /// How a [`WebhookReceiver`] listens.
+///
+/// ```
+/// use std::time::Duration;
+/// use hasdata_jobs::webhooks::ReceiverConfig;
+///
+/// let config = ReceiverConfig {
+///     queue: 64,       // deliveries past this get 503 and HasData retries
+///     confirm: true,   // 200 only once the consumer calls `delivered()`
+///     confirm_timeout: Duration::from_secs(5),
+///     ..ReceiverConfig::new("127.0.0.1:8088".parse()?, "x-hook-secret".parse()?, "s3cret")
+/// };
+/// assert!(!format!("{config:?}").contains("s3cret"));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 pub struct ReceiverConfig {
     /// Where to listen (`127.0.0.1:0` picks a free port; put it behind an HTTPS proxy).
     pub addr: SocketAddr,
@@ -55,6 +69,15 @@ pub struct ReceiverConfig {
 
 impl ReceiverConfig {
     /// Listens on `addr` at `/hasdata-hook`, requiring `secret` in header `header`.
+    ///
+    /// ```
+    /// use hasdata_jobs::webhooks::ReceiverConfig;
+    ///
+    /// let secret = std::env::var("HOOK_SECRET").unwrap_or_else(|_| "s3cret".into());
+    /// let config = ReceiverConfig::new("127.0.0.1:8088".parse()?, "x-hook-secret".parse()?, secret);
+    /// assert_eq!(config.path, "/hasdata-hook");
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn new(addr: SocketAddr, header: HeaderName, secret: impl Into<String>) -> Self {
         ReceiverConfig {
             addr,
@@ -89,6 +112,29 @@ impl fmt::Debug for ReceiverConfig {
 }
 
 /// One accepted event.
+///
+/// ```
+/// # async fn post(url: &str, secret: &str, body: &str) -> Result<u16, Box<dyn std::error::Error>> {
+/// #     use hasdata_transport::Transport;
+/// #     let http = hasdata_transport::ReqwestTransport::builder().build()?;
+/// #     let request = http::Request::post(url).header("x-hook-secret", secret).body(bytes::Bytes::from(body.to_owned()))?;
+/// #     Ok(http.send(request).await?.status().as_u16())
+/// # }
+/// # #[tokio::main]
+/// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// # use hasdata_jobs::webhooks::{ReceiverConfig, WebhookReceiver};
+/// # let config = ReceiverConfig::new("127.0.0.1:0".parse()?, "x-hook-secret".parse()?, "s3cret");
+/// # let mut receiver = WebhookReceiver::bind(config).await?;
+/// # post(&receiver.url(), "s3cret", r#"{"event": "scraper.job.finished", "jobId": 7, "jobStatus": "finished"}"#).await?;
+/// use hasdata_jobs::prelude::*;
+///
+/// let received = receiver.next().await.expect("an event");
+/// assert_eq!(received.event.event, WebhookEventName::JobFinished);
+/// assert_eq!(received.event.job(), Some(JobId::from(7)));
+/// assert!(received.raw.is_none(), "it matched the documented shape");
+/// # Ok(())
+/// # }
+/// ```
 #[derive(Clone, Debug)]
 pub struct ReceivedEvent {
     /// The event, decoded. Unknown event names arrive as `WebhookEventName::Other`; a field that
@@ -122,6 +168,32 @@ impl fmt::Debug for Confirmation {
 impl ReceivedEvent {
     /// Confirms the event was delivered (written, stored): with [`ReceiverConfig::confirm`],
     /// only now is HasData answered 200. Without it, does nothing.
+    ///
+    /// ```
+    /// # async fn post(url: &str, secret: &str, body: &str) -> Result<u16, Box<dyn std::error::Error>> {
+    /// #     use hasdata_transport::Transport;
+    /// #     let http = hasdata_transport::ReqwestTransport::builder().build()?;
+    /// #     let request = http::Request::post(url).header("x-hook-secret", secret).body(bytes::Bytes::from(body.to_owned()))?;
+    /// #     Ok(http.send(request).await?.status().as_u16())
+    /// # }
+    /// # #[tokio::main]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// use hasdata_jobs::webhooks::{ReceiverConfig, WebhookReceiver};
+    ///
+    /// let config = ReceiverConfig {
+    ///     confirm: true,
+    ///     ..ReceiverConfig::new("127.0.0.1:0".parse()?, "x-hook-secret".parse()?, "s3cret")
+    /// };
+    /// let mut receiver = WebhookReceiver::bind(config).await?;
+    /// let url = receiver.url();
+    /// let delivery = tokio::spawn(async move { post(&url, "s3cret", r#"{"event": "scraper.job.finished", "jobId": 7, "jobStatus": "finished"}"#).await.ok() });
+    /// let received = receiver.next().await.expect("an event");
+    /// // ... the event stored durably; only then is HasData answered 200:
+    /// received.delivered();
+    /// assert_eq!(delivery.await?, Some(200));
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn delivered(&self) {
         if let Some(confirmation) = &self.confirmation
             && let Some(sender) = confirmation
@@ -136,6 +208,26 @@ impl ReceivedEvent {
 }
 
 /// What the receiver has answered, by kind.
+///
+/// ```
+/// # async fn post(url: &str, secret: &str, body: &str) -> Result<u16, Box<dyn std::error::Error>> {
+/// #     use hasdata_transport::Transport;
+/// #     let http = hasdata_transport::ReqwestTransport::builder().build()?;
+/// #     let request = http::Request::post(url).header("x-hook-secret", secret).body(bytes::Bytes::from(body.to_owned()))?;
+/// #     Ok(http.send(request).await?.status().as_u16())
+/// # }
+/// # #[tokio::main]
+/// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// # use hasdata_jobs::webhooks::{ReceiverConfig, WebhookReceiver};
+/// # let config = ReceiverConfig::new("127.0.0.1:0".parse()?, "x-hook-secret".parse()?, "s3cret");
+/// # let mut receiver = WebhookReceiver::bind(config).await?;
+/// assert_eq!(post(&receiver.url(), "guess", r#"{"event": "scraper.job.finished", "jobId": 7, "jobStatus": "finished"}"#).await?, 401);
+/// assert_eq!(post(&receiver.url(), "s3cret", "not json").await?, 400);
+/// let stats = receiver.stats();
+/// assert_eq!((stats.unauthorized, stats.malformed, stats.accepted), (1, 1, 0));
+/// # Ok(())
+/// # }
+/// ```
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct ReceiverStats {
     /// Events queued (answered 200).
@@ -218,6 +310,32 @@ struct Shared {
 /// not documented): any JSON body is read. JSON that does not match the event shape is still
 /// acknowledged and queued raw, with a warning: every refusal makes HasData retry three times
 /// and then drop the event.
+///
+/// ```
+/// # #[tokio::main]
+/// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// # let sim = hasdata_sim::Simulator::start(hasdata_sim::SimConfig {
+/// #     job_duration: std::time::Duration::ZERO,
+/// #     allow_http_webhooks: true,
+/// #     ..Default::default()
+/// # }).await?;
+/// # let client = hasdata_jobs::Client::builder().api_key(sim.api_key()).base_url(sim.base_url()).allow_http_webhooks(true).build()?;
+/// use hasdata_jobs::prelude::*;
+/// use hasdata_jobs::webhooks::{ReceiverConfig, WebhookReceiver};
+///
+/// let config = ReceiverConfig::new("127.0.0.1:0".parse()?, "x-hook-secret".parse()?, "s3cret");
+/// let mut receiver = WebhookReceiver::bind(config).await?;
+/// // HasData needs a public https URL: put the receiver behind a TLS proxy. The simulator
+/// // calls the loopback URL.
+/// let hook = Webhook::new(receiver.url())
+///     .event(WebhookEventName::JobFinished)
+///     .header("x-hook-secret", "s3cret");
+/// let job = client.submit(&ContactsBody::new(["https://example.com/about"]).webhook(hook)).await?;
+/// let received = receiver.next().await.expect("the job's finished event");
+/// assert_eq!(received.event.job(), Some(job.id()));
+/// # Ok(())
+/// # }
+/// ```
 pub struct WebhookReceiver {
     addr: SocketAddr,
     path: String,
@@ -430,6 +548,19 @@ impl Shared {
 
 impl WebhookReceiver {
     /// Binds and starts serving. Stops when dropped.
+    ///
+    /// ```
+    /// # #[tokio::main]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// use hasdata_jobs::webhooks::{ReceiverConfig, WebhookReceiver};
+    ///
+    /// let config = ReceiverConfig::new("127.0.0.1:0".parse()?, "x-hook-secret".parse()?, "s3cret");
+    /// let mut receiver = WebhookReceiver::bind(config).await?;
+    /// println!("HasData's calls go to {} (behind your TLS proxy)", receiver.url());
+    /// # drop(receiver);
+    /// # Ok(())
+    /// # }
+    /// ```
     pub async fn bind(config: ReceiverConfig) -> std::io::Result<WebhookReceiver> {
         let listener = TcpListener::bind(config.addr).await?;
         let addr = listener.local_addr()?;
@@ -481,6 +612,28 @@ impl WebhookReceiver {
     /// `config.path` and `config.addr` are not used, nor are the connection limits and
     /// header timeout, which are the app's server's. [`WebhookReceiver::url`] means nothing
     /// here: your app's public URL is the webhook URL.
+    ///
+    /// ```
+    /// # #[tokio::main]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// use hasdata_jobs::prelude::*;
+    /// use hasdata_jobs::webhooks::{ReceiverConfig, WebhookReceiver};
+    /// use tower_service::Service;
+    ///
+    /// let config = ReceiverConfig::new("0.0.0.0:0".parse()?, "x-hook-secret".parse()?, "s3cret");
+    /// let (hook, mut receiver) = WebhookReceiver::service(config);
+    /// let mut app = axum::Router::new()
+    ///     .route("/health", axum::routing::get(|| async { "ok" }))
+    ///     .route_service("/hooks/hasdata", hook);
+    /// // axum::serve(listener, app) serves it; here one request goes straight in.
+    /// let delivery = http::Request::post("/hooks/hasdata")
+    ///     .header("x-hook-secret", "s3cret")
+    ///     .body(axum::body::Body::from(r#"{"event": "scraper.job.finished", "jobId": 7, "jobStatus": "finished"}"#))?;
+    /// assert_eq!(app.call(delivery).await?.status(), 200);
+    /// assert_eq!(receiver.next().await.expect("queued").event.job(), Some(JobId::from(7)));
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn service(config: ReceiverConfig) -> (WebhookService, WebhookReceiver) {
         let (shared, events) = Shared::new(&config, None);
         let receiver = WebhookReceiver {
@@ -494,28 +647,113 @@ impl WebhookReceiver {
     }
 
     /// The address it listens on.
+    ///
+    /// ```
+    /// # #[tokio::main]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// use hasdata_jobs::webhooks::{ReceiverConfig, WebhookReceiver};
+    ///
+    /// let config = ReceiverConfig::new("127.0.0.1:0".parse()?, "x-hook-secret".parse()?, "s3cret");
+    /// let mut receiver = WebhookReceiver::bind(config).await?;
+    /// assert!(receiver.local_addr().ip().is_loopback());
+    /// assert_ne!(receiver.local_addr().port(), 0, "the port picked");
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn local_addr(&self) -> SocketAddr {
         self.addr
     }
 
     /// Its URL on loopback, e.g. `http://127.0.0.1:PORT/hasdata-hook` (what a simulator
     /// started with `allow_http_webhooks` can call; HasData itself needs an https URL).
+    ///
+    /// ```
+    /// # #[tokio::main]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// use hasdata_jobs::webhooks::{ReceiverConfig, WebhookReceiver};
+    ///
+    /// let config = ReceiverConfig::new("127.0.0.1:0".parse()?, "x-hook-secret".parse()?, "s3cret");
+    /// let mut receiver = WebhookReceiver::bind(config).await?;
+    /// assert_eq!(receiver.url(), format!("http://{}/hasdata-hook", receiver.local_addr()));
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn url(&self) -> String {
         format!("http://{}{}", self.addr, self.path)
     }
 
     /// The next event, in the order they were queued; `None` once stopped.
+    ///
+    /// ```
+    /// # async fn post(url: &str, secret: &str, body: &str) -> Result<u16, Box<dyn std::error::Error>> {
+    /// #     use hasdata_transport::Transport;
+    /// #     let http = hasdata_transport::ReqwestTransport::builder().build()?;
+    /// #     let request = http::Request::post(url).header("x-hook-secret", secret).body(bytes::Bytes::from(body.to_owned()))?;
+    /// #     Ok(http.send(request).await?.status().as_u16())
+    /// # }
+    /// # #[tokio::main]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # use hasdata_jobs::webhooks::{ReceiverConfig, WebhookReceiver};
+    /// # let config = ReceiverConfig::new("127.0.0.1:0".parse()?, "x-hook-secret".parse()?, "s3cret");
+    /// # let mut receiver = WebhookReceiver::bind(config).await?;
+    /// # post(&receiver.url(), "s3cret", r#"{"event": "scraper.job.finished", "jobId": 7, "jobStatus": "finished"}"#).await?;
+    /// while let Some(received) = receiver.next().await {
+    ///     println!("{} for job {:?}", received.event.event, received.event.job());
+    /// #   break;
+    /// }
+    /// # Ok(())
+    /// # }
+    /// ```
     pub async fn next(&mut self) -> Option<ReceivedEvent> {
         self.events.recv().await
     }
 
     /// Stops accepting: every delivery from now on gets 503, so HasData keeps it for a retry.
     /// For a consumer that can no longer deliver events (its output is gone).
+    ///
+    /// ```
+    /// # async fn post(url: &str, secret: &str, body: &str) -> Result<u16, Box<dyn std::error::Error>> {
+    /// #     use hasdata_transport::Transport;
+    /// #     let http = hasdata_transport::ReqwestTransport::builder().build()?;
+    /// #     let request = http::Request::post(url).header("x-hook-secret", secret).body(bytes::Bytes::from(body.to_owned()))?;
+    /// #     Ok(http.send(request).await?.status().as_u16())
+    /// # }
+    /// # #[tokio::main]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # use hasdata_jobs::webhooks::{ReceiverConfig, WebhookReceiver};
+    /// # let config = ReceiverConfig::new("127.0.0.1:0".parse()?, "x-hook-secret".parse()?, "s3cret");
+    /// # let mut receiver = WebhookReceiver::bind(config).await?;
+    /// // The consumer's output is gone: let HasData keep the events for a retry.
+    /// receiver.close();
+    /// assert_eq!(post(&receiver.url(), "s3cret", r#"{"event": "scraper.job.finished", "jobId": 7, "jobStatus": "finished"}"#).await?, 503);
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn close(&self) {
         self.shared.closed.store(true, Ordering::Relaxed);
     }
 
     /// What it has answered so far.
+    ///
+    /// ```
+    /// # async fn post(url: &str, secret: &str, body: &str) -> Result<u16, Box<dyn std::error::Error>> {
+    /// #     use hasdata_transport::Transport;
+    /// #     let http = hasdata_transport::ReqwestTransport::builder().build()?;
+    /// #     let request = http::Request::post(url).header("x-hook-secret", secret).body(bytes::Bytes::from(body.to_owned()))?;
+    /// #     Ok(http.send(request).await?.status().as_u16())
+    /// # }
+    /// # #[tokio::main]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # use hasdata_jobs::webhooks::{ReceiverConfig, WebhookReceiver};
+    /// # let config = ReceiverConfig::new("127.0.0.1:0".parse()?, "x-hook-secret".parse()?, "s3cret");
+    /// # let mut receiver = WebhookReceiver::bind(config).await?;
+    /// post(&receiver.url(), "s3cret", r#"{"event": "scraper.job.finished", "jobId": 7, "jobStatus": "finished"}"#).await?;
+    /// post(&receiver.url(), "s3cret", r#"{"event": "scraper.job.finished", "jobId": 7, "jobStatus": "finished"}"#).await?; // HasData's retry of the same delivery
+    /// let stats = receiver.stats();
+    /// assert_eq!((stats.accepted, stats.duplicates), (1, 1));
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn stats(&self) -> ReceiverStats {
         let c = &self.shared.counters;
         let load = |counter: &AtomicU64| counter.load(Ordering::Relaxed);
@@ -534,6 +772,34 @@ impl WebhookReceiver {
     }
 
     /// The events as a stream. The server stops when the stream is dropped.
+    ///
+    /// ```
+    /// # async fn post(url: &str, secret: &str, body: &str) -> Result<u16, Box<dyn std::error::Error>> {
+    /// #     use hasdata_transport::Transport;
+    /// #     let http = hasdata_transport::ReqwestTransport::builder().build()?;
+    /// #     let request = http::Request::post(url).header("x-hook-secret", secret).body(bytes::Bytes::from(body.to_owned()))?;
+    /// #     Ok(http.send(request).await?.status().as_u16())
+    /// # }
+    /// # #[tokio::main]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # use hasdata_jobs::webhooks::{ReceiverConfig, WebhookReceiver};
+    /// # let config = ReceiverConfig::new("127.0.0.1:0".parse()?, "x-hook-secret".parse()?, "s3cret");
+    /// # let mut receiver = WebhookReceiver::bind(config).await?;
+    /// # post(&receiver.url(), "s3cret", r#"{"event": "scraper.job.finished", "jobId": 7, "jobStatus": "finished"}"#).await?;
+    /// use hasdata_jobs::prelude::*;
+    ///
+    /// let url = receiver.url();
+    /// let finished: Vec<JobId> = receiver
+    ///     .into_stream()
+    ///     .filter_map(|received| async move { received.event.job() })
+    ///     .take(1)
+    ///     .collect()
+    ///     .await;
+    /// assert_eq!(finished, [JobId::from(7)]);
+    /// # drop(url);
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn into_stream(self) -> futures::stream::BoxStream<'static, ReceivedEvent> {
         futures::stream::unfold(self, |mut receiver| async move {
             receiver.next().await.map(|event| (event, receiver))
@@ -542,6 +808,28 @@ impl WebhookReceiver {
     }
 
     /// Calls `handler` with every event until the server stops.
+    ///
+    /// ```
+    /// # async fn post(url: &str, secret: &str, body: &str) -> Result<u16, Box<dyn std::error::Error>> {
+    /// #     use hasdata_transport::Transport;
+    /// #     let http = hasdata_transport::ReqwestTransport::builder().build()?;
+    /// #     let request = http::Request::post(url).header("x-hook-secret", secret).body(bytes::Bytes::from(body.to_owned()))?;
+    /// #     Ok(http.send(request).await?.status().as_u16())
+    /// # }
+    /// # #[tokio::main]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # use hasdata_jobs::webhooks::{ReceiverConfig, WebhookReceiver};
+    /// # let config = ReceiverConfig::new("127.0.0.1:0".parse()?, "x-hook-secret".parse()?, "s3cret");
+    /// # let mut receiver = WebhookReceiver::bind(config).await?;
+    /// let url = receiver.url();
+    /// let consumer = tokio::spawn(receiver.for_each(|received| async move {
+    ///     println!("{}", received.event.event); // write it, store it
+    /// }));
+    /// assert_eq!(post(&url, "s3cret", r#"{"event": "scraper.job.finished", "jobId": 7, "jobStatus": "finished"}"#).await?, 200);
+    /// consumer.abort(); // the server stops with it
+    /// # Ok(())
+    /// # }
+    /// ```
     pub async fn for_each<F, Fut>(mut self, mut handler: F)
     where
         F: FnMut(ReceivedEvent) -> Fut,
@@ -566,6 +854,22 @@ impl Drop for WebhookReceiver {
 /// Cheap to clone; every clone feeds the same receiver. With axum:
 /// `Router::new().route_service("/hasdata-hook", service)`; with hyper:
 /// `hyper_util::service::TowerToHyperService::new(service)`.
+///
+/// ```
+/// # #[tokio::main]
+/// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// use hasdata_jobs::webhooks::{ReceiverConfig, WebhookReceiver};
+///
+/// let config = ReceiverConfig::new("0.0.0.0:0".parse()?, "x-hook-secret".parse()?, "s3cret");
+/// let (hook, receiver) = WebhookReceiver::service(config);
+/// let app: axum::Router = axum::Router::new().route_service("/hooks/hasdata", hook);
+/// let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+/// let server = tokio::spawn(async move { axum::serve(listener, app).await });
+/// # server.abort();
+/// # drop(receiver);
+/// # Ok(())
+/// # }
+/// ```
 #[derive(Clone)]
 pub struct WebhookService {
     shared: Arc<Shared>,

@@ -67,6 +67,31 @@ impl Routes {
 }
 
 /// Splits one receiver's events by job, so many jobs can share one webhook URL.
+///
+/// ```
+/// # async fn post(url: &str, secret: &str, body: &str) -> Result<u16, Box<dyn std::error::Error>> {
+/// #     use hasdata_transport::Transport;
+/// #     let http = hasdata_transport::ReqwestTransport::builder().build()?;
+/// #     let request = http::Request::post(url).header("x-hook-secret", secret).body(bytes::Bytes::from(body.to_owned()))?;
+/// #     Ok(http.send(request).await?.status().as_u16())
+/// # }
+/// # #[tokio::main]
+/// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// # use hasdata_jobs::webhooks::{ReceiverConfig, WebhookReceiver};
+/// # let config = ReceiverConfig::new("127.0.0.1:0".parse()?, "x-hook-secret".parse()?, "s3cret");
+/// # let mut receiver = WebhookReceiver::bind(config).await?;
+/// use hasdata_jobs::prelude::*;
+/// use hasdata_jobs::webhooks::WebhookRouter;
+///
+/// let url = receiver.url();
+/// let router = WebhookRouter::new(receiver);
+/// let mut job_8 = router.subscribe(JobId::from(8));
+/// post(&url, "s3cret", r#"{"event": "scraper.job.started", "jobId": 7}"#).await?;
+/// post(&url, "s3cret", r#"{"event": "scraper.job.started", "jobId": 8}"#).await?;
+/// assert_eq!(job_8.next().await.and_then(|event| event.job()), Some(JobId::from(8)));
+/// # Ok(())
+/// # }
+/// ```
 pub struct WebhookRouter {
     routes: Arc<Mutex<Routes>>,
     task: AbortHandle,
@@ -80,6 +105,20 @@ impl std::fmt::Debug for WebhookRouter {
 
 impl WebhookRouter {
     /// Starts routing the receiver's events.
+    ///
+    /// ```
+    /// # #[tokio::main]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// use hasdata_jobs::webhooks::{ReceiverConfig, WebhookReceiver};
+    ///
+    /// let config = ReceiverConfig::new("127.0.0.1:0".parse()?, "x-hook-secret".parse()?, "s3cret");
+    /// let mut receiver = WebhookReceiver::bind(config).await?;
+    /// // One receiver, one URL, for every job; the router splits the events by job.
+    /// let router = hasdata_jobs::webhooks::WebhookRouter::new(receiver);
+    /// # drop(router);
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn new(mut receiver: WebhookReceiver) -> Self {
         let routes = Arc::new(Mutex::new(Routes::default()));
         let routing = routes.clone();
@@ -98,6 +137,32 @@ impl WebhookRouter {
     }
 
     /// The events of one job, those that arrived before this call first.
+    ///
+    /// ```
+    /// # async fn post(url: &str, secret: &str, body: &str) -> Result<u16, Box<dyn std::error::Error>> {
+    /// #     use hasdata_transport::Transport;
+    /// #     let http = hasdata_transport::ReqwestTransport::builder().build()?;
+    /// #     let request = http::Request::post(url).header("x-hook-secret", secret).body(bytes::Bytes::from(body.to_owned()))?;
+    /// #     Ok(http.send(request).await?.status().as_u16())
+    /// # }
+    /// # #[tokio::main]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # use hasdata_jobs::webhooks::{ReceiverConfig, WebhookReceiver};
+    /// # let config = ReceiverConfig::new("127.0.0.1:0".parse()?, "x-hook-secret".parse()?, "s3cret");
+    /// # let mut receiver = WebhookReceiver::bind(config).await?;
+    /// use hasdata_jobs::prelude::*;
+    /// use hasdata_jobs::webhooks::WebhookRouter;
+    ///
+    /// let url = receiver.url();
+    /// let router = WebhookRouter::new(receiver);
+    /// // An event that comes before the subscription is held for it.
+    /// post(&url, "s3cret", r#"{"event": "scraper.job.started", "jobId": 9}"#).await?;
+    /// # tokio::time::sleep(std::time::Duration::from_millis(100)).await; // let the router take it
+    /// let mut events = router.subscribe(JobId::from(9));
+    /// assert_eq!(events.next().await.map(|event| event.event), Some(WebhookEventName::JobStarted));
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn subscribe(&self, job: JobId) -> BoxStream<'static, WebhookEvent> {
         let (sender, receiver) = mpsc::unbounded_channel();
         let mut routes = self.routes.lock().unwrap_or_else(|e| e.into_inner());
