@@ -29,7 +29,9 @@ pub struct SplitError(String);
 /// use hasdata_jobs::{ArraySplitter, Elements};
 ///
 /// let mut elements = Elements::default();
-/// ArraySplitter::new(1024).push(b"[1, {\"a\": 2}, \"three\"]", &mut elements)?;
+/// let mut splitter = ArraySplitter::new(1024);
+/// splitter.push(b"[1, {\"a\": 2}, \"three\"]", &mut elements)?;
+/// splitter.finish(&mut elements)?;
 /// assert_eq!(elements.len(), 3);
 /// assert_eq!(elements.get(1), Some(&b"{\"a\":2}"[..]));
 /// elements.clear(); // reuse the buffers for the next chunk
@@ -101,7 +103,7 @@ const RESCAN_ALWAYS: usize = 64 * 1024;
 /// for chunk in [&b"[{\"a\": 1}, {\"b\""[..], &b": [2, 3]}]"[..]] {
 ///     splitter.push(chunk, &mut rows)?;
 /// }
-/// splitter.finish()?;
+/// splitter.finish(&mut rows)?;
 /// assert_eq!(rows.iter().collect::<Vec<_>>(), [&b"{\"a\":1}"[..], &b"{\"b\":[2,3]}"[..]]);
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
