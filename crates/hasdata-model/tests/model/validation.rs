@@ -419,3 +419,25 @@ fn reports_serialize_with_path_message_evidence_and_severity() {
     assert_eq!(value["problems"][1]["evidence"], "I");
     assert_eq!(value["problems"][1]["severity"], "warning");
 }
+
+#[test]
+fn a_value_of_the_wrong_type_is_named_in_its_message() {
+    let report =
+        ScraperKind::Crawler.check_json(&json!({"urls": [7, {"a": 1}, null], "maxDepth": [3]}));
+    let messages: Vec<&str> = report
+        .problems()
+        .iter()
+        .map(|p| p.message.as_str())
+        .collect();
+    for found in [
+        "got the number 7",
+        "got an object",
+        "got null",
+        "got a list",
+    ] {
+        assert!(
+            messages.iter().any(|m| m.contains(found)),
+            "{found}: {messages:?}"
+        );
+    }
+}
