@@ -299,6 +299,44 @@ async fn status_and_stop_use_their_paths_and_decode_string_counts() {
 }
 
 #[tokio::test]
+async fn answers_of_megabytes_are_read_and_a_runaway_one_is_cut_off() {
+    // A status record far past any buffer size (a job's `input` can hold many URLs).
+    let urls: Vec<String> = (0..40_000)
+        .map(|i| format!("https://example.com/a/long/path/{i:08}"))
+        .collect();
+    let big = json!({"id": 416349, "status": "pending", "input": {"urls": urls}}).to_string();
+    assert!(big.len() > 2 * 1024 * 1024);
+    let runaway = format!(
+        r#"{{"id": 416349, "pad": "{}"}}"#,
+        "x".repeat(64 * 1024 * 1024)
+    );
+    let (replay, client, _) = replay(vec![
+        (
+            ExpectedRequest::new(Method::GET, "https://api.test/scrapers/jobs/416349"),
+            CannedResponse::json(big),
+        ),
+        (
+            ExpectedRequest::new(Method::GET, "https://api.test/scrapers/jobs/416349"),
+            CannedResponse::json(runaway),
+        ),
+    ]);
+    let job = client
+        .status(JobId::from(416349))
+        .await
+        .expect("a 2 MiB record is read");
+    assert_eq!(
+        job.input.expect("input")["urls"].as_array().map(Vec::len),
+        Some(40_000)
+    );
+    let err = client
+        .status(JobId::from(416349))
+        .await
+        .expect_err("past 64 MiB the answer is not read into memory");
+    assert!(matches!(err, Error::Transport { .. }), "{err:?}");
+    replay.assert_requests_match();
+}
+
+#[tokio::test]
 async fn errors_after_submit_carry_the_job_id_and_never_the_key() {
     let (_, client, _) = replay(vec![(
         ExpectedRequest::new(Method::GET, "https://api.test/scrapers/jobs/77"),
