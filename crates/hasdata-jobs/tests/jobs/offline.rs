@@ -301,7 +301,7 @@ async fn status_and_stop_use_their_paths_and_decode_string_counts() {
 #[tokio::test]
 async fn answers_of_megabytes_are_read_and_a_runaway_one_is_cut_off() {
     // A status record far past any buffer size (a job's `input` can hold many URLs).
-    let urls: Vec<String> = (0..40_000)
+    let urls: Vec<String> = (0..60_000)
         .map(|i| format!("https://example.com/a/long/path/{i:08}"))
         .collect();
     let big = json!({"id": 416349, "status": "pending", "input": {"urls": urls}}).to_string();
@@ -326,7 +326,7 @@ async fn answers_of_megabytes_are_read_and_a_runaway_one_is_cut_off() {
         .expect("a 2 MiB record is read");
     assert_eq!(
         job.input.expect("input")["urls"].as_array().map(Vec::len),
-        Some(40_000)
+        Some(60_000)
     );
     let err = client
         .status(JobId::from(416349))

@@ -362,4 +362,19 @@ mod tests {
         assert_eq!(distance("url", "urls"), 1);
         assert_eq!(distance("", "abc"), 3);
     }
+
+    #[test]
+    fn each_type_says_what_it_expects() {
+        assert_eq!(String::expected(), "text");
+        assert_eq!(bool::expected(), "true or false");
+        assert_eq!(u32::expected(), "a whole number");
+        assert_eq!(u64::expected(), "a whole number");
+        assert_eq!(f64::expected(), "a number");
+        assert_eq!(Value::expected(), "any JSON value");
+        assert_eq!(Vec::<u32>::expected(), "a list of whole numbers");
+        assert_eq!(
+            BTreeMap::<String, Vec<String>>::expected(),
+            "an object of lists of text"
+        );
+    }
 }
