@@ -709,6 +709,27 @@ pub struct WorkerArgs {
     /// Exit once nothing is queued or in progress (parked and failed items wait for a person).
     #[arg(long)]
     pub exit_when_idle: bool,
+    /// Add a webhook to every body submitted (a body with its own keeps it): the URL of your
+    /// `hasdata webhook listen` replicas, so waits end as soon as HasData calls. Its secret
+    /// comes from --webhook-secret-file or HASDATA_WEBHOOK_SECRET and is never stored in the
+    /// queue.
+    #[arg(long, value_name = "URL", requires = "webhook_secret_header_name")]
+    pub webhook_url: Option<String>,
+    /// The header HasData sends the webhook secret in (the receivers' --secret-header-name).
+    #[arg(long, value_name = "NAME", requires = "webhook_url")]
+    pub webhook_secret_header_name: Option<String>,
+    /// A file holding the webhook secret (surrounding whitespace ignored); wins over
+    /// HASDATA_WEBHOOK_SECRET.
+    #[arg(long, value_name = "PATH", requires = "webhook_url")]
+    pub webhook_secret_file: Option<PathBuf>,
+    /// The events the added webhook subscribes to, comma-separated.
+    #[arg(
+        long,
+        value_name = "EVENTS",
+        default_value = "scraper.job.finished",
+        value_delimiter = ','
+    )]
+    pub webhook_events: Vec<String>,
     #[command(flatten)]
     pub poll: PollArgs,
 }

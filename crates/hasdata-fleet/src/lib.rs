@@ -39,4 +39,4 @@ pub use queue::{
     Recheck, Resolution, SCHEMA_VERSION,
 };
 pub use sink::{JsonlSink, Sink, SinkJob, SinkWriter};
-pub use worker::{Worker, WorkerConfig, WorkerReport};
+pub use worker::{SubmitWebhook, Worker, WorkerConfig, WorkerReport};

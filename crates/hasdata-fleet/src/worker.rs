@@ -71,6 +71,43 @@ pub struct WorkerConfig {
     pub retry_delay: Duration,
     /// Stop once the queue has nothing left that any worker could do (tests, batch runs).
     pub exit_when_idle: bool,
+    /// The webhook added to every body this worker submits (a body with a `webhook` of its
+    /// own keeps it): HasData then calls the receivers, and the secret stays in the workers'
+    /// memory instead of in every queued body.
+    pub webhook: Option<SubmitWebhook>,
+}
+
+/// A webhook a worker adds to the bodies it submits (see [`WorkerConfig::webhook`]). The
+/// ledger's copy of the sent body has the secret redacted, like any webhook header.
+#[derive(Clone, Debug)]
+pub struct SubmitWebhook {
+    /// Where HasData posts: the receivers' public URL.
+    pub url: String,
+    /// The events to subscribe to (`scraper.job.finished` is the one that ends waits).
+    pub events: Vec<String>,
+    /// The header HasData sends the secret in.
+    pub header: String,
+    /// The shared secret (`Debug` shows it redacted).
+    pub secret: secrecy::SecretString,
+}
+
+impl SubmitWebhook {
+    /// `body` with this webhook, unless it has one of its own.
+    fn add_to(&self, body: &mut Value) {
+        use secrecy::ExposeSecret;
+        if let Some(fields) = body.as_object_mut()
+            && !fields.contains_key("webhook")
+        {
+            fields.insert(
+                "webhook".into(),
+                serde_json::json!({
+                    "url": self.url,
+                    "events": self.events,
+                    "headers": {self.header.clone(): self.secret.expose_secret()},
+                }),
+            );
+        }
+    }
 }
 
 impl WorkerConfig {
@@ -88,6 +125,7 @@ impl WorkerConfig {
             poll: PollPolicy::default(),
             retry_delay: Duration::from_secs(5),
             exit_when_idle: false,
+            webhook: None,
         }
     }
 }
@@ -607,7 +645,7 @@ impl Worker {
                     }
                 };
             }
-            let body: Value = match serde_json::from_str(&item.body) {
+            let mut body: Value = match serde_json::from_str(&item.body) {
                 Ok(body) => body,
                 Err(e) => {
                     let detail = format!("the stored body is not JSON: {e}");
@@ -620,6 +658,9 @@ impl Worker {
                     return Ok(Next::Stop);
                 }
             };
+            if let Some(webhook) = &self.config.webhook {
+                webhook.add_to(&mut body);
+            }
             // The POST is the one act that cannot be taken back: only the lease's holder
             // sends it.
             if !self
@@ -974,6 +1015,27 @@ fn retryable_refusal(detail: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_workers_webhook_is_added_unless_the_body_has_its_own() {
+        let hook = SubmitWebhook {
+            url: "https://hooks.example/h".into(),
+            events: vec!["scraper.job.finished".into()],
+            header: "x-hook-secret".into(),
+            secret: "s3cret".into(),
+        };
+        let mut plain = serde_json::json!({"urls": ["https://a.example"]});
+        hook.add_to(&mut plain);
+        assert_eq!(
+            plain["webhook"],
+            serde_json::json!({"url": "https://hooks.example/h", "events": ["scraper.job.finished"], "headers": {"x-hook-secret": "s3cret"}})
+        );
+        let own = serde_json::json!({"urls": [], "webhook": {"url": "https://mine.example"}});
+        let mut kept = own.clone();
+        hook.add_to(&mut kept);
+        assert_eq!(kept, own);
+        assert!(!format!("{hook:?}").contains("s3cret"));
+    }
 
     #[test]
     fn only_a_429_or_an_unsent_request_is_tried_again() {

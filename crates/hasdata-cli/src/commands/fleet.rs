@@ -324,6 +324,7 @@ pub async fn worker(ctx: &Ctx, args: &WorkerArgs) -> Result<(), Failure> {
         poll: super::poll_policy(&args.poll)?,
         retry_delay: Duration::from_secs_f64(args.retry_delay),
         exit_when_idle: args.exit_when_idle,
+        webhook: submit_webhook(args)?,
         ..WorkerConfig::new()
     };
     let into = match args.sink {
@@ -376,6 +377,46 @@ pub async fn worker(ctx: &Ctx, args: &WorkerArgs) -> Result<(), Failure> {
         .unwrap_or_default(),
     );
     Ok(())
+}
+
+/// `--webhook-url` with its header and secret (from `--webhook-secret-file` or
+/// HASDATA_WEBHOOK_SECRET, never the command line).
+fn submit_webhook(args: &WorkerArgs) -> Result<Option<hasdata_fleet::SubmitWebhook>, Failure> {
+    let (Some(url), Some(header)) = (&args.webhook_url, &args.webhook_secret_header_name) else {
+        return Ok(None);
+    };
+    if http::HeaderName::try_from(header.trim()).is_err() {
+        return Err(Failure::usage(format!(
+            "--webhook-secret-header-name {header:?} is not a header name"
+        )));
+    }
+    let secret = match &args.webhook_secret_file {
+        Some(path) => crate::secret::read_file("--webhook-secret-file", path)?,
+        None => crate::secret::from_env("HASDATA_WEBHOOK_SECRET")
+            .filter(|secret| !secret.is_empty())
+            .ok_or_else(|| {
+                Failure::usage(
+                    "--webhook-url needs its secret: set HASDATA_WEBHOOK_SECRET or pass --webhook-secret-file PATH",
+                )
+            })?,
+    };
+    let events: Vec<String> = args
+        .webhook_events
+        .iter()
+        .map(|e| e.trim().to_owned())
+        .filter(|e| !e.is_empty())
+        .collect();
+    if events.is_empty() {
+        return Err(Failure::usage(
+            "--webhook-events names at least one event (scraper.job.finished ends waits)",
+        ));
+    }
+    Ok(Some(hasdata_fleet::SubmitWebhook {
+        url: url.clone(),
+        events,
+        header: header.trim().to_owned(),
+        secret: secret.into(),
+    }))
 }
 
 /// SIGTERM (how service managers stop a process) or Ctrl-C.

@@ -348,3 +348,123 @@ async fn two_replicas_record_each_delivery_once_and_attach_it_to_the_queue_item(
         assert!(!text.contains(PASSWORD), "the password leaked: {text}");
     }
 }
+
+/// The whole path with processes: `hasdata worker --webhook-url` adds the receivers' webhook
+/// to every body it submits (the secret from the environment, never in the queue), the
+/// simulator calls the replica when each job ends, and the waits, whose next poll is ten
+/// minutes away, end at once: two status calls per job.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_worker_with_a_webhook_url_finishes_on_the_replicas_events() {
+    let Some(pg) = TestPg::shared().await else {
+        return;
+    };
+    let url = pg.fresh_database().await;
+    let shell = Shell::start(hasdata_sim::SimConfig {
+        job_duration: Duration::ZERO,
+        max_running: 10,
+        allow_http_webhooks: true,
+        ..hasdata_sim::SimConfig::default()
+    })
+    .await;
+    // Jobs run until released, so each wait's first poll sees them in progress.
+    shell.sim.hold(hasdata_sim::Hold::InProgress);
+    let bodies = shell.file(
+        "bodies.jsonl",
+        "{\"urls\": [\"https://a.example\"]}\n{\"urls\": [\"https://b.example\", \"https://c.example\"]}\n{\"urls\": [\"https://d.example\"]}\n",
+    );
+    let added = shell
+        .run(&[
+            "--ledger", &url, "queue", "add", "contacts", "--bodies", &bodies,
+        ])
+        .await;
+    assert_eq!(added.code, 0, "{}", added.stderr);
+    let replica = Replica::start(&shell, &url, "hook-a").await;
+    let out = shell.path("rows");
+    let mut worker = shell
+        .command(&[
+            "--ledger",
+            &url,
+            "worker",
+            "--out-dir",
+            out.to_str().unwrap(),
+            "--exit-when-idle",
+            "--idle-poll",
+            "0.1",
+            "--poll-initial",
+            "600",
+            "--poll-cap",
+            "600",
+            "--webhook-url",
+            &replica.url,
+            "--webhook-secret-header-name",
+            "x-hook-secret",
+        ])
+        .env("HASDATA_WEBHOOK_SECRET", SECRET)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    crate::until("every wait's first poll", || async {
+        (shell.sim.requests().get("status").copied().unwrap_or(0) >= 3).then_some(())
+    })
+    .await;
+    shell.sim.release();
+    let output = tokio::time::timeout(
+        Duration::from_secs(120),
+        tokio::task::spawn_blocking(move || {
+            let status = worker.wait().unwrap();
+            let mut err = String::new();
+            let _ = worker.stderr.take().unwrap().read_to_string(&mut err);
+            (status, err)
+        }),
+    )
+    .await
+    .expect("the webhooks end the waits (the next poll is ten minutes away)")
+    .unwrap();
+    assert!(output.0.success(), "{}", output.1);
+    assert_eq!(
+        shell.sim.requests()["status"],
+        6,
+        "a first poll and one confirmation per job: {:?}",
+        shell.sim.requests()
+    );
+
+    let (db, connection) = tokio_postgres::connect(&url, tokio_postgres::NoTls)
+        .await
+        .unwrap();
+    tokio::spawn(connection);
+    assert_eq!(
+        count(&db, "SELECT count(*) FROM fleet_items WHERE state = 'done'").await,
+        3
+    );
+    assert_eq!(
+        count(
+            &db,
+            "SELECT count(*) FROM fleet_webhook_events e JOIN fleet_items i ON i.job_id = e.job_id
+             WHERE e.terminal"
+        )
+        .await,
+        3,
+        "each job's finished event recorded against its item"
+    );
+    let stored: String = db
+        .query_one(
+            "SELECT (SELECT string_agg(i::text, '') FROM fleet_items i)
+                 || (SELECT string_agg(l::text, '') FROM ledger_intents l)
+                 || (SELECT string_agg(j::text, '') FROM ledger_jobs j)",
+            &[],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    assert!(
+        stored.contains("x-hook-secret"),
+        "the webhook was sent: {stored}"
+    );
+    assert!(!stored.contains(SECRET), "the secret was stored: {stored}");
+    let (out_text, err_text) = replica.stop().await;
+    assert_eq!(out_text.lines().count(), 3, "{out_text}");
+    for text in [&out_text, &err_text, &output.1] {
+        assert!(!text.contains(SECRET));
+    }
+}
