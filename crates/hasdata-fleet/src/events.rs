@@ -30,9 +30,9 @@ use hasdata_jobs::webhooks::ReceivedEvent;
 use serde::Serialize;
 use serde_json::Value;
 use tokio::sync::broadcast;
-use tokio_postgres::{AsyncMessage, NoTls};
+use tokio_postgres::AsyncMessage;
 
-use crate::error::{FleetError, Result, db, error_text, pool};
+use crate::error::{Result, db, error_text, pool};
 
 /// The `LISTEN`/`NOTIFY` channel a terminal event is announced on; the payload is the job id.
 pub const CHANNEL: &str = "hasdata_fleet_webhook";
@@ -261,11 +261,9 @@ impl EventSignals {
     /// while the database cannot be reached, it tries again every few seconds and waiters
     /// rely on their polls.
     pub fn listen(url: &str) -> Result<EventSignals> {
-        let config: tokio_postgres::Config = url.parse().map_err(|e| {
-            FleetError::Config(format!("--ledger: not a PostgreSQL connection URL: {e}"))
-        })?;
+        let (config, tls) = hasdata_ledger::postgres::connection_parts(url)?;
         let (sender, _) = broadcast::channel(1024);
-        let task = tokio::spawn(listen_forever(config, sender.clone())).abort_handle();
+        let task = tokio::spawn(listen_forever(config, tls, sender.clone())).abort_handle();
         Ok(EventSignals { sender, task })
     }
 
@@ -282,16 +280,14 @@ impl Drop for EventSignals {
     }
 }
 
-async fn listen_forever(mut config: tokio_postgres::Config, sender: broadcast::Sender<String>) {
-    if config.get_application_name().is_none() {
-        config.application_name("hasdata-fleet-listen");
-    }
-    if config.get_connect_timeout().is_none() {
-        config.connect_timeout(Duration::from_secs(10));
-    }
+async fn listen_forever(
+    config: tokio_postgres::Config,
+    tls: hasdata_ledger::postgres::RustlsConnector,
+    sender: broadcast::Sender<String>,
+) {
     let mut delay = Duration::from_millis(500);
     loop {
-        match config.connect(NoTls).await {
+        match config.connect(tls.clone()).await {
             Ok((client, mut connection)) => {
                 let (ready, mut notes) = tokio::sync::mpsc::unbounded_channel();
                 let driver = tokio::spawn(async move {

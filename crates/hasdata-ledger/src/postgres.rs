@@ -148,8 +148,16 @@ pub fn pool(url: &str) -> Result<Pool, LedgerError> {
     pool_of_size(url, DEFAULT_POOL_SIZE)
 }
 
-/// A pool of `size` connections to the database at `url`; see [`pool`].
-pub fn pool_of_size(url: &str, size: usize) -> Result<Pool, LedgerError> {
+/// The TLS connector every connection to a ledger's database uses (rustls, from the URL's
+/// `sslmode` and `sslrootcert`).
+pub use crate::pg_tls::RustlsConnector;
+
+/// The connection settings and TLS connector for `url`, exactly as every pool gets them: for a
+/// connection of one's own, such as one that `LISTEN`s (a pooled connection drops
+/// notifications). The password is never in an error.
+pub fn connection_parts(
+    url: &str,
+) -> Result<(tokio_postgres::Config, RustlsConnector), LedgerError> {
     // `sslmode=verify-*` and `sslrootcert` are ours to read (see `pg_tls`).
     let split = crate::pg_tls::split(url);
     let mut config: tokio_postgres::Config =
@@ -173,6 +181,12 @@ pub fn pool_of_size(url: &str, size: usize) -> Result<Pool, LedgerError> {
     if config.get_connect_timeout().is_none() {
         config.connect_timeout(Duration::from_secs(10));
     }
+    Ok((config, tls))
+}
+
+/// A pool of `size` connections to the database at `url`; see [`pool`].
+pub fn pool_of_size(url: &str, size: usize) -> Result<Pool, LedgerError> {
+    let (config, tls) = connection_parts(url)?;
     let manager = Manager::from_config(
         config,
         tls,
