@@ -364,3 +364,27 @@ async fn a_linked_finished_job_is_read_from_data_json_and_counted() {
 fn client_of(server: &StaticServer) -> Client {
     client(&server.base)
 }
+
+/// The splitter holds only the element a chunk ends inside of: an array far longer than its
+/// element limit, fed in chunks that cut through its elements, comes out element by element.
+#[test]
+fn a_long_array_in_small_chunks_needs_memory_for_one_element_only() {
+    use hasdata_jobs::{ArraySplitter, Elements};
+    let body = format!(
+        "[{}]",
+        (0..500)
+            .map(|i| format!(r#"{{"n":{i}}}"#))
+            .collect::<Vec<_>>()
+            .join(",")
+    );
+    let mut splitter = ArraySplitter::new(16);
+    let mut out = Elements::default();
+    for chunk in body.as_bytes().chunks(5) {
+        splitter
+            .push(chunk, &mut out)
+            .expect("no element is longer than 16 bytes");
+    }
+    splitter.finish(&mut out).expect("complete");
+    assert_eq!(out.len(), 500);
+    assert_eq!(out.get(499), Some(&br#"{"n":499}"#[..]));
+}
