@@ -234,7 +234,12 @@ pub async fn export(
         && to_file
         && ended
     {
-        let _ = ledger.mark_collected(id, &written).await;
+        // The rows are written whatever the ledger says; a ledger that cannot note it only
+        // means `jobs list` shows the job uncollected (and `jobs resume` exports it again), so
+        // it is a warning, never silence.
+        if let Err(error) = ledger.mark_collected(id, &written).await {
+            tracing::warn!(job_id = %id, %error, "the rows are written, but the ledger could not note the job collected");
+        }
     }
     Ok(Exported {
         rows: count,
