@@ -150,10 +150,11 @@ impl ArraySplitter {
         } else {
             let mut carry = std::mem::take(&mut self.carry);
             carry.extend_from_slice(chunk);
-            if carry.len() > self.max_element {
-                return self.too_large();
-            }
-            if carry.len() < self.rescan_at {
+            // The chunk may hold the rest of the carried element and more elements after it,
+            // so its length says nothing about one element's: `split` and `short` check each
+            // element. Past the limit it is scanned at once, so what is held stays within
+            // the limit plus one chunk.
+            if carry.len() < self.rescan_at && carry.len() <= self.max_element {
                 self.carry = carry;
                 return Ok(());
             }
@@ -423,6 +424,33 @@ mod tests {
         assert!(
             split_raw(long, &[1], 8).is_err(),
             "the limit holds across chunks"
+        );
+    }
+
+    #[test]
+    fn the_element_limit_is_per_element_wherever_the_chunks_cut() {
+        // Two elements of exactly the limit, cut at every point: both come out; one byte
+        // more in the second is refused wherever the cut falls.
+        let element = format!("\"{}\"", "x".repeat(30));
+        let max = element.len();
+        let fits = format!("[{element},{element},1]");
+        let over = format!("[{element},\"{}\",1]", "x".repeat(31));
+        for cut in 1..fits.len() {
+            let elements = split_raw(fits.as_bytes(), &[cut, 1 << 20], max)
+                .unwrap_or_else(|e| panic!("cut at {cut}: {e}"));
+            assert_eq!(elements.len(), 3, "cut at {cut}");
+            assert!(
+                split_raw(over.as_bytes(), &[cut, 1 << 20], max).is_err(),
+                "cut at {cut}"
+            );
+        }
+        // A chunk much longer than the limit, full of small elements, is fine.
+        let many = format!("[{}1]", "1,".repeat(1000));
+        assert_eq!(
+            split_raw(many.as_bytes(), &[3, 1 << 20], 4)
+                .expect("splits")
+                .len(),
+            1001
         );
     }
 
