@@ -670,7 +670,11 @@ impl JobLedger for PostgresLedger {
             .execute(
                 "UPDATE ledger_jobs SET status = $3, row_count = COALESCE($4, row_count),
                         credits = COALESCE($5, credits)
-                  WHERE base_url = $1 AND id = $2",
+                  WHERE base_url = $1 AND id = $2
+                    -- Every poll of a wait notes its record: an unchanged one writes nothing.
+                    AND (status IS DISTINCT FROM $3
+                         OR row_count IS DISTINCT FROM COALESCE($4, row_count)
+                         OR credits IS DISTINCT FROM COALESCE($5, credits))",
                 &[
                     &self.base_url,
                     &(id as i64),

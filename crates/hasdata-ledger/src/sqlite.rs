@@ -186,8 +186,11 @@ impl SqliteLedger {
     fn set_progress(&self, id: u64, progress: &JobProgress) -> Result<(), LedgerError> {
         self.conn()
             .execute(
+                // Every poll of a wait notes its record: an unchanged one writes nothing.
                 "UPDATE jobs SET status = ?3, rows = COALESCE(?4, rows), credits = COALESCE(?5, credits)
-                 WHERE base_url = ?1 AND id = ?2",
+                 WHERE base_url = ?1 AND id = ?2
+                   AND (status IS NOT ?3 OR rows IS NOT COALESCE(?4, rows)
+                        OR credits IS NOT COALESCE(?5, credits))",
                 params![
                     self.base_url,
                     id as i64,

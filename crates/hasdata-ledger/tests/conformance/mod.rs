@@ -58,6 +58,18 @@ pub async fn contract(ledger: &dyn JobLedger) {
     assert_eq!(job.intent_key.as_deref(), Some("key-a"));
     assert_eq!(job.status.as_deref(), Some("pending"));
 
+    // Counts that move under an unchanged status are still noted (the 3 below replaces this 2).
+    ledger
+        .record_progress(
+            JobId::from(416349),
+            &JobProgress {
+                status: "in_progress".into(),
+                rows: Some(2),
+                credits: Some(30),
+            },
+        )
+        .await
+        .unwrap();
     ledger
         .record_progress(
             JobId::from(416349),
