@@ -10,6 +10,7 @@ mod ledger_file;
 mod ledger_url;
 mod offline;
 mod raw_rows;
+mod row_fields;
 mod sim_lifecycle;
 mod sim_rows;
 mod validation;

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use futures::{StreamExt, TryStreamExt};
 use hasdata_jobs::{
-    BodyDigest, Client, Error, IntentState, JobLedger, MemoryLedger, PollPolicy, SentJobId,
+    BodyDigest, Client, Error, IntentState, JobLedger, MemoryLedger, PollPolicy, RowJson, SentJobId,
 };
 use hasdata_model::bodies::ContactsBody;
 use hasdata_model::rows::ContactsRow;
@@ -805,6 +805,75 @@ async fn a_lagging_last_page_does_not_lose_rows() {
     assert_eq!(rows.len(), 150);
     assert_eq!(rows[149]["url"], "https://149.example");
     replay.assert_requests_match();
+}
+
+#[tokio::test]
+async fn a_running_jobs_rows_are_read_to_the_last_page_the_pages_name() {
+    // A running job's status gives no final count (`dataRowsCount` 0 here): only the pages'
+    // `lastPage` says a second page exists. Both readings of rows (typed, and the bytes as
+    // sent) must follow it.
+    let row = |n: u64| json!({"id": format!("r{n}"), "jobId": 9, "data": {"url": format!("https://{n}.example")}});
+    let page = |current: u64, rows: std::ops::Range<u64>| {
+        json!({"meta": {"total": 3, "perPage": 2, "currentPage": current, "lastPage": 2},
+               "data": rows.map(row).collect::<Vec<_>>()})
+        .to_string()
+    };
+    let exchange = || {
+        vec![
+            (
+                ExpectedRequest::new(Method::GET, "https://api.test/scrapers/jobs/9"),
+                CannedResponse::json(r#"{"id": 9, "status": "in_progress", "dataRowsCount": "0"}"#),
+            ),
+            (
+                ExpectedRequest::new(
+                    Method::GET,
+                    "https://api.test/scrapers/jobs/9/results?page=1&limit=100",
+                ),
+                CannedResponse::json(page(1, 0..2)),
+            ),
+            (
+                ExpectedRequest::new(
+                    Method::GET,
+                    "https://api.test/scrapers/jobs/9/results?page=2&limit=100",
+                ),
+                CannedResponse::json(page(2, 2..3)),
+            ),
+        ]
+    };
+    let (typed_replay, client, _) = replay(exchange());
+    let typed: Vec<ContactsRow> = client
+        .rows::<ContactsRow>(JobId::from(9))
+        .pages()
+        .try_collect()
+        .await
+        .unwrap();
+    let urls: Vec<&str> = typed.iter().map(|r| r.url.as_str()).collect();
+    assert_eq!(
+        urls,
+        [
+            "https://0.example",
+            "https://1.example",
+            "https://2.example"
+        ]
+    );
+    typed_replay.assert_requests_match();
+
+    let (raw_replay, client, _) = replay(exchange());
+    let raw: Vec<RowJson> = client
+        .rows::<RowJson>(JobId::from(9))
+        .pages()
+        .try_collect()
+        .await
+        .unwrap();
+    assert_eq!(
+        raw.iter().map(|r| r.as_bytes()).collect::<Vec<_>>(),
+        [
+            &br#"{"url":"https://0.example"}"#[..],
+            br#"{"url":"https://1.example"}"#,
+            br#"{"url":"https://2.example"}"#
+        ]
+    );
+    raw_replay.assert_requests_match();
 }
 
 #[tokio::test]

@@ -7,7 +7,9 @@ use std::time::Duration;
 
 use futures::StreamExt;
 use hasdata_jobs::PollPolicy;
-use hasdata_jobs::webhooks::{MergeOptions, ReceiverConfig, RowOrigin, WebhookReceiver};
+use hasdata_jobs::webhooks::{
+    MergeOptions, ReceiverConfig, RowOrigin, WebhookReceiver, WebhookRouter,
+};
 use hasdata_model::bodies::GoogleSerpBody;
 use hasdata_model::{JobId, WebhookEvent};
 use hasdata_sim::SimConfig;
@@ -220,4 +222,97 @@ async fn events_of_other_jobs_are_ignored() {
     got.sort();
     want.sort();
     assert_eq!(got, want, "exactly this job's rows, once each");
+}
+
+/// A client of a finished job 9 whose results hold `rows` (one page), by a mock that answers
+/// by path, however many times the status is asked.
+fn finished_job_with_rows(rows: Vec<Value>) -> hasdata_jobs::Client {
+    let mut mock = hasdata_transport::MockTransport::new();
+    mock.expect_send().returning(move |request| {
+        let body = match request.uri().path() {
+            "/scrapers/jobs/9" => json!({"id": 9, "status": "finished",
+                "dataRowsCount": rows.len()}),
+            "/scrapers/jobs/9/results" => json!({
+                "meta": {"total": rows.len(), "lastPage": 1},
+                "data": rows.iter().enumerate()
+                    .map(|(n, row)| json!({"id": n, "jobId": 9, "data": row}))
+                    .collect::<Vec<_>>()}),
+            other => panic!("unexpected request for {other}"),
+        };
+        Ok(http::Response::new(hasdata_transport::Body::from_bytes(
+            body.to_string(),
+        )))
+    });
+    hasdata_jobs::Client::builder()
+        .api_key("hd-merge-test")
+        .base_url("https://api.test")
+        .transport(std::sync::Arc::new(mock))
+        .build()
+        .unwrap()
+}
+
+#[tokio::test]
+async fn a_row_twice_in_the_results_but_once_by_webhook_comes_out_twice() {
+    // The results hold the same row twice; the webhook carried it once. The webhook's copy
+    // stands for one of the two, so the API adds the other: as a multiset, the results.
+    let client = finished_job_with_rows(vec![
+        json!({"title": "same"}),
+        json!({"title": "same"}),
+        json!({"title": "other"}),
+    ]);
+    let events = futures::stream::iter([
+        event(
+            json!({"event": "scraper.data.scraped", "jobId": 9, "jobStatus": "in_progress",
+                     "data": [{"title": "same"}]}),
+        ),
+        event(json!({"event": "scraper.job.finished", "jobId": 9, "jobStatus": "finished"})),
+    ])
+    .chain(futures::stream::pending())
+    .boxed();
+    let rows: Vec<(RowOrigin, Value)> = client
+        .merged_rows::<Value>(JobId::from(9), events, options(true))
+        .map(|r| r.unwrap())
+        .map(|r| (r.origin, r.row))
+        .collect()
+        .await;
+    assert_eq!(
+        rows,
+        [
+            (RowOrigin::Webhook, json!({"title": "same"})),
+            (RowOrigin::Api, json!({"title": "same"})),
+            (RowOrigin::Api, json!({"title": "other"})),
+        ]
+    );
+}
+
+#[tokio::test]
+async fn a_router_shows_no_secret_and_stops_its_receiver_when_dropped() {
+    let receiver = WebhookReceiver::bind(receiver_config()).await.unwrap();
+    let addr = receiver.local_addr();
+    let url = receiver.url();
+    let router = WebhookRouter::new(receiver);
+    assert_eq!(format!("{router:?}"), "WebhookRouter");
+    let mut events = router.subscribe(JobId::from(4));
+    assert_eq!(
+        send("POST", &url, Some(SECRET), finished_event(4)).await,
+        200
+    );
+    assert_eq!(
+        events.next().await.and_then(|e| e.job()),
+        Some(JobId::from(4))
+    );
+    drop(router);
+    // The routing task owned the receiver: ending it ends the receiver's server, so HasData's
+    // next call fails to connect and is retried later rather than accepted and lost.
+    crate::until("the receiver to stop listening", || async {
+        tokio::net::TcpStream::connect(addr)
+            .await
+            .is_err()
+            .then_some(())
+    })
+    .await;
+    assert!(
+        events.next().await.is_none(),
+        "the subscription ends with it"
+    );
 }
