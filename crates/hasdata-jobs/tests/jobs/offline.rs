@@ -877,6 +877,60 @@ async fn a_running_jobs_rows_are_read_to_the_last_page_the_pages_name() {
 }
 
 #[tokio::test]
+async fn a_page_with_a_field_twice_is_refused_by_both_readings() {
+    // JSON allows a key twice; the pages never send one, and which copy counts is anyone's
+    // guess, so a page with `data` or `meta` twice (or a row wrapper with `data` or `id`
+    // twice) is refused, by the fast reading of raw rows as by serde.
+    let pages = [
+        r#"{"meta": {"lastPage": 1}, "data": [{"data": {"a": 1}}], "data": [{"data": {"b": 2}}]}"#,
+        r#"{"meta": {"lastPage": 1}, "data": [{"data": {"a": 1}}], "meta": {"lastPage": 1}}"#,
+        r#"{"meta": {"lastPage": 1}, "data": [{"data": {"a": 1}, "data": {"b": 2}}]}"#,
+        r#"{"meta": {"lastPage": 1}, "data": [{"id": "x", "data": {"a": 1}, "id": "y"}]}"#,
+    ];
+    for page in pages {
+        let exchange = || {
+            vec![
+                (
+                    ExpectedRequest::new(Method::GET, "https://api.test/scrapers/jobs/9"),
+                    CannedResponse::json(r#"{"id": 9, "status": "finished", "dataRowsCount": 1}"#),
+                ),
+                (
+                    ExpectedRequest::new(
+                        Method::GET,
+                        "https://api.test/scrapers/jobs/9/results?page=1&limit=100",
+                    ),
+                    CannedResponse::json(page),
+                ),
+            ]
+        };
+        let (_, client, _) = replay(exchange());
+        let raw = client
+            .rows::<RowJson>(JobId::from(9))
+            .pages()
+            .try_collect::<Vec<_>>()
+            .await;
+        let (_, client, _) = replay(exchange());
+        let typed = client
+            .rows::<serde_json::Value>(JobId::from(9))
+            .pages()
+            .try_collect::<Vec<_>>()
+            .await;
+        for (reading, error) in [("raw", raw.err()), ("typed", typed.err())] {
+            match error {
+                Some(Error::Decode { source, job_id }) => {
+                    assert!(
+                        source.message.contains("duplicate field"),
+                        "{reading} {page}: {source}"
+                    );
+                    assert_eq!(job_id, Some(JobId::from(9)));
+                }
+                other => panic!("{reading} {page}: {other:?}"),
+            }
+        }
+    }
+}
+
+#[tokio::test]
 async fn an_uncertain_intent_is_resent_only_on_request_with_its_own_key_and_body() {
     let (replay, client, ledger) = replay(vec![
         (
