@@ -421,3 +421,52 @@ impl Error {
 
 /// The lifecycle's result type.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use hasdata_transport::TransportErrorKind;
+
+    fn transport(kind: TransportErrorKind) -> Error {
+        Error::Transport {
+            source: TransportError::new(kind, true, "failed"),
+            job_id: None,
+        }
+    }
+
+    fn api(status: u16) -> Error {
+        Error::Api {
+            source: ApiError::from_response_parts(
+                http::StatusCode::from_u16(status).expect("a status"),
+                &http::HeaderMap::new(),
+                b"{}",
+            ),
+            job_id: Some(JobId::from(3)),
+        }
+    }
+
+    #[test]
+    fn no_answer_a_broken_body_429_and_5xx_are_transient_and_nothing_else() {
+        for kind in [
+            TransportErrorKind::Connect,
+            TransportErrorKind::Timeout,
+            TransportErrorKind::Body,
+            TransportErrorKind::Other,
+        ] {
+            assert!(transport(kind).is_transient(), "{kind:?}");
+        }
+        // A TLS failure or a request that could not be built fails the same way next time.
+        for kind in [TransportErrorKind::Tls, TransportErrorKind::Request] {
+            assert!(!transport(kind).is_transient(), "{kind:?}");
+        }
+        for status in [429, 500, 502, 503, 599] {
+            assert!(api(status).is_transient(), "{status}");
+        }
+        for status in [400, 401, 403, 404, 409, 422] {
+            assert!(!api(status).is_transient(), "{status}");
+        }
+        assert_eq!(api(503).status().map(|s| s.as_u16()), Some(503));
+        assert_eq!(api(503).job_id(), Some(JobId::from(3)));
+        assert_eq!(transport(TransportErrorKind::Connect).status(), None);
+    }
+}

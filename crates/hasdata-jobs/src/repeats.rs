@@ -198,6 +198,24 @@ mod tests {
     }
 
     #[test]
+    fn rows_held_by_two_pages_of_the_window_are_forgotten_when_both_leave_it() {
+        // A caller may go on after a repeat: the window's count of a row on two of its pages
+        // must fall to nothing as those pages leave, or the memory grows (or the count wraps).
+        let mut seen = RepeatCheck::default();
+        assert_eq!(check(&mut seen, &ids(0)), None);
+        assert_eq!(check(&mut seen, &ids(1)), None);
+        let mut again = ids(2);
+        again[5] = "row-150".into();
+        assert_eq!(check(&mut seen, &again).as_deref(), Some("row-150"));
+        assert_eq!(seen.window[&hash_id("row-150")], 2);
+        for page in 3..3 + WINDOW as u64 {
+            assert_eq!(check(&mut seen, &ids(page)), None, "page {page}");
+        }
+        assert!(!seen.window.contains_key(&hash_id("row-150")));
+        assert_eq!(seen.window.len(), WINDOW * 100);
+    }
+
+    #[test]
     fn a_whole_page_served_again_far_back_is_caught() {
         let mut seen = RepeatCheck::default();
         for page in 0..1_000 {

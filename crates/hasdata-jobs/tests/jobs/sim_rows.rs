@@ -257,3 +257,49 @@ async fn every_slug_gives_rows_the_typed_model_decodes() {
         }
     }
 }
+
+#[tokio::test]
+async fn only_a_read_to_the_end_marks_the_job_collected_in_the_clients_ledger() {
+    use hasdata_jobs::JobLedger;
+    // The same rule as for the SQLite ledger (ledger_file.rs), on the in-memory one every
+    // client has by default, so it is checked without the `sqlite` feature.
+    let env = Env::start(SimConfig {
+        job_duration: Duration::ZERO,
+        ..SimConfig::default()
+    })
+    .await;
+    let job = env
+        .client
+        .submit(&GoogleSerpBody::new().keywords(["coffee"]).limit(30))
+        .await
+        .unwrap();
+    let output = async || env.ledger.job(job.id()).await.unwrap().unwrap().output;
+    // Stopped after one row: not collected.
+    let mut rows = job.rows().pages();
+    let first = rows.try_next().await.unwrap();
+    assert!(first.is_some());
+    drop(rows);
+    assert_eq!(output().await, None);
+    // Every row, kept uncollected: still not.
+    let all: Vec<RowJson> = env
+        .client
+        .rows(job.id())
+        .keep_uncollected()
+        .try_collect()
+        .await
+        .unwrap();
+    assert_eq!(all.len(), 30);
+    assert_eq!(output().await, None);
+    // Every row, to where the caller says: collected, with that output.
+    let all: Vec<RowJson> = env
+        .client
+        .rows(job.id())
+        .collected_to("s3://bucket/coffee.jsonl")
+        .try_collect()
+        .await
+        .unwrap();
+    assert_eq!(all.len(), 30);
+    let entry = env.ledger.job(job.id()).await.unwrap().unwrap();
+    assert!(entry.collected_at.is_some(), "{entry:?}");
+    assert_eq!(entry.output.as_deref(), Some("s3://bucket/coffee.jsonl"));
+}

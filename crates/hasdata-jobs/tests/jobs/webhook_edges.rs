@@ -316,3 +316,44 @@ async fn a_router_shows_no_secret_and_stops_its_receiver_when_dropped() {
         "the subscription ends with it"
     );
 }
+
+#[tokio::test(start_paused = true)]
+async fn a_quiet_merge_polls_through_a_503_and_ends_on_a_refusal() {
+    // No webhook ever comes, so the merge asks the API after each quiet minute: a 503 is
+    // waited out, a 401 (a key that will not work next time either) ends the merge with it.
+    let polls = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let counted = polls.clone();
+    let mut mock = hasdata_transport::MockTransport::new();
+    mock.expect_send().returning(move |request| {
+        assert_eq!(request.uri().path(), "/scrapers/jobs/9");
+        let (status, body) = match counted.fetch_add(1, std::sync::atomic::Ordering::SeqCst) {
+            0 => (503, r#"{"message": "busy"}"#),
+            _ => (401, r#"{"message": "Invalid API key"}"#),
+        };
+        let mut response = http::Response::new(hasdata_transport::Body::from_bytes(body));
+        *response.status_mut() = http::StatusCode::from_u16(status).unwrap();
+        Ok(response)
+    });
+    let client = hasdata_jobs::Client::builder()
+        .api_key("hd-merge-test")
+        .base_url("https://api.test")
+        .transport(std::sync::Arc::new(mock))
+        .retry_policy(hasdata_transport::RetryPolicy::never())
+        .build()
+        .unwrap();
+    let options = MergeOptions {
+        quiet_after: Duration::from_secs(60),
+        ..options(true)
+    };
+    let mut rows =
+        client.merged_rows::<Value>(JobId::from(9), futures::stream::pending().boxed(), options);
+    // The paused clock runs the quiet minutes at once; an hour bounds a merge that never ends.
+    let first = tokio::time::timeout(Duration::from_secs(3600), rows.next())
+        .await
+        .expect("the merge ended");
+    let error = first.expect("an item").unwrap_err();
+    assert!(error.is_auth(), "{error}");
+    assert_eq!(error.job_id(), Some(JobId::from(9)));
+    assert_eq!(polls.load(std::sync::atomic::Ordering::SeqCst), 2);
+    assert!(rows.next().await.is_none(), "nothing after the error");
+}
