@@ -92,10 +92,19 @@ fn parse() -> Result<Cli, ExitCode> {
         ErrorKind::DisplayHelp | ErrorKind::DisplayVersion
     );
     if !json || informational {
-        let _ = error.print();
-        return Err(ExitCode::from(
-            u8::try_from(error.exit_code()).unwrap_or(fail::code::USAGE),
-        ));
+        let code = u8::try_from(error.exit_code()).unwrap_or(fail::code::USAGE);
+        return Err(match print_clap(&error) {
+            Ok(()) => ExitCode::from(code),
+            // `hasdata --help | head -1`: the reader has what it wanted.
+            Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => {
+                ExitCode::from(fail::code::BROKEN_PIPE)
+            }
+            // `hasdata --help > /dev/full`: the text did not arrive, so this is no success.
+            Err(e) => {
+                context::err_line(&format!("hasdata: cannot write to stdout: {e}; the text is incomplete"));
+                ExitCode::from(fail::code::OTHER)
+            }
+        });
     }
     // clap's first paragraph, on one line: "the following required arguments were not
     // provided: <ID>" (the usage and the `--help` hint after it are for a terminal).
@@ -110,6 +119,14 @@ fn parse() -> Result<Cli, ExitCode> {
     })
     .print(true);
     Err(ExitCode::from(fail::code::USAGE))
+}
+
+/// Prints clap's help, version or usage error and flushes it, so a write that fails (a full
+/// disk, a closed pipe) is seen here rather than lost in the buffer at exit.
+fn print_clap(error: &clap::Error) -> std::io::Result<()> {
+    use std::io::Write;
+    error.print()?;
+    std::io::stdout().flush()
 }
 
 fn main() -> ExitCode {

@@ -79,6 +79,8 @@ async fn every_command_into_a_closed_pipe_ends_without_a_panic() {
         vec!["schema", "crawler"],
         vec!["jobs", "list"],
         vec!["results", &id],
+        vec!["--help"],
+        vec!["--version"],
     ] {
         assert_eq!(run_into_closed_pipe(&shell, &args).await.0, 141, "{args:?}");
     }
@@ -104,6 +106,9 @@ async fn stdout_on_a_full_disk_is_a_failure_not_a_closed_pipe() {
         vec!["--json", "jobs", "show", &id],
         vec!["results", &id],
         vec!["results", &id, "--format", "csv"],
+        vec!["--help"],
+        vec!["--version"],
+        vec!["schema", "--help"],
     ] {
         let mut command = shell.command(&args);
         command
