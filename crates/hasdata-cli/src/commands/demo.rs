@@ -62,6 +62,7 @@ pub async fn run(ctx: &Ctx, args: &DemoArgs) -> Result<(), Failure> {
     let started = Instant::now();
     let duration = Duration::try_from_secs_f64(args.job_duration)
         .map_err(|_| Failure::usage("--job-duration takes seconds >= 0"))?;
+    super::writable_dir("--dir", &args.dir)?;
     let sim = Simulator::start(SimConfig {
         job_duration: duration,
         ..SimConfig::default()

@@ -289,8 +289,7 @@ fn out_dir(args: &WorkerArgs, sink: &str) -> Result<std::path::PathBuf, Failure>
         .out_dir
         .as_deref()
         .ok_or_else(|| Failure::usage(format!("--sink {sink} writes files: give --out-dir DIR")))?;
-    std::path::absolute(dir)
-        .map_err(|e| Failure::usage(format!("--out-dir {}: {e}", dir.display())))
+    super::writable_dir("--out-dir", dir)
 }
 
 async fn sink(args: &WorkerArgs, ledger: &PostgresLedger) -> Result<Arc<dyn Sink>, Failure> {
@@ -314,6 +313,12 @@ async fn sink(args: &WorkerArgs, ledger: &PostgresLedger) -> Result<Arc<dyn Sink
 /// `hasdata worker`: runs until SIGTERM or Ctrl-C (then hands its leases back), or with
 /// `--exit-when-idle` until nothing is left.
 pub async fn worker(ctx: &Ctx, args: &WorkerArgs) -> Result<(), Failure> {
+    // The sink's directory first: a file in its place is a usage error, before any connection.
+    match args.sink {
+        SinkKind::Jsonl => drop(out_dir(args, "jsonl")?),
+        SinkKind::Parquet => drop(out_dir(args, "parquet")?),
+        SinkKind::Postgres => {}
+    }
     let (queue, ledger) = open(ctx).await?;
     let sink = sink(args, &ledger).await?;
     let client = ctx.client(ledger, 4)?;

@@ -38,6 +38,25 @@ pub fn absolute(path: &str) -> String {
     std::path::absolute(path).map_or_else(|_| path.to_owned(), |p| p.display().to_string())
 }
 
+/// A directory that FLAG names, made when missing, checked writable and made absolute, before
+/// anything is sent: a typo or a file in the way must cost nothing, not be found after jobs ran
+/// (and were paid for). The error names the flag and the path that is in the way.
+pub fn writable_dir(flag: &str, dir: &std::path::Path) -> Result<std::path::PathBuf, Failure> {
+    let bad = |why: String| Failure::usage(format!("{flag} {}: {why}", dir.display()));
+    let dir = std::path::absolute(dir).map_err(|e| bad(e.to_string()))?;
+    if let Some(blocker) = dir.ancestors().find(|d| d.exists() && !d.is_dir()) {
+        return Err(bad(format!(
+            "{} is not a directory (expected a directory to write into)",
+            blocker.display()
+        )));
+    }
+    std::fs::create_dir_all(&dir).map_err(|e| bad(format!("cannot create it: {e}")))?;
+    let probe = dir.join(format!(".hasdata-probe-{}", std::process::id()));
+    std::fs::File::create(&probe).map_err(|e| bad(format!("cannot write into it: {e}")))?;
+    let _ = std::fs::remove_file(&probe);
+    Ok(dir)
+}
+
 /// Reads a JSON body from a file, or stdin for `-`.
 pub fn read_body(source: &str) -> Result<Value, Failure> {
     let text = if source == "-" {

@@ -564,6 +564,7 @@ async fn bad_flags_and_empty_bodies_are_refused_before_anything_is_sent() {
             &["worker", "--out-dir", out, "--idle-poll", "0"],
             "--idle-poll",
         ),
+        (&["worker", "--out-dir", &empty], "--out-dir"),
         (&["queue", "cap", "0"], "MAX_RUNNING"),
         (&["queue", "list", "--limit", "0"], "--limit"),
         (

@@ -230,6 +230,21 @@ async fn ctrl_c_with_stop_on_interrupt_stops_the_job() {
     assert_eq!(status[0]["status"], "stopped");
 }
 
+/// A file where the demo's directory should be is found before the simulator starts or any
+/// job runs, and named with its flag.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_demo_checks_its_directory_before_running_anything() {
+    let shell = Shell::quick().await;
+    let file = shell.file("taken", "not a directory");
+    for dir in [file.clone(), format!("{file}/below")] {
+        let ran = shell.run(&["demo", "--job-duration", "0", "--dir", &dir]).await;
+        assert_eq!(ran.code, 2, "{dir}: {}", ran.stderr);
+        assert!(ran.stderr.contains("--dir"), "{}", ran.stderr);
+        assert!(ran.stderr.contains("not a directory"), "{}", ran.stderr);
+        assert!(!ran.stderr.contains("submitted"), "{}", ran.stderr);
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_demo_runs_offline_and_writes_both_files() {
     let shell = Shell::quick().await;
