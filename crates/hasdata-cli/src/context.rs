@@ -15,6 +15,18 @@ use crate::ledger::{self, Ledger};
 use crate::progress::Display;
 use crate::secret;
 
+/// `hasdata` with the global flags a printed command needs to reach the same jobs (see
+/// [`hasdata`]); set once when the command line is read.
+static HASDATA: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+
+/// `hasdata`, followed by `--base-url` when it is not the default and `--ledger` when one was
+/// named (never one holding a password): the start of every command a message tells the user
+/// to run, so that command reaches the same job from a shell without the same environment (a
+/// simulator's job id means nothing to api.hasdata.com).
+pub fn hasdata() -> &'static str {
+    HASDATA.get().map_or("hasdata", String::as_str)
+}
+
 /// Set once stdout's reader has gone away (`| head`).
 static STDOUT_CLOSED: AtomicBool = AtomicBool::new(false);
 
@@ -70,6 +82,10 @@ pub struct Ctx {
 
 impl Ctx {
     pub fn new(global: Global) -> Self {
+        let _ = HASDATA.set(format!(
+            "hasdata{}",
+            crate::commands::results::global_flags(&global)
+        ));
         let wanted = !(global.no_progress || global.quiet || global.json);
         Ctx {
             display: Display::new(wanted, global.verbose > 0),

@@ -108,10 +108,12 @@ impl From<Error> for Failure {
         };
         let message = match &error {
             Error::WaitDeadline { job_id, .. } => format!(
-                "{error}; it goes on running: `hasdata wait {job_id}` or `hasdata jobs resume` picks it up"
+                "{error}; it goes on running: `{hd} wait {job_id}` or `{hd} jobs resume` picks it up",
+                hd = crate::context::hasdata()
             ),
             Error::SubmitUncertain { key, .. } => format!(
-                "{error}; check the HasData dashboard before sending it again; `hasdata jobs show {key}` shows what was recorded"
+                "{error}; check the HasData dashboard before sending it again; `{hd} jobs show {key}` shows what was recorded",
+                hd = crate::context::hasdata()
             ),
             _ if code == code::GAVE_UP => format!(
                 "{}; gave up after retrying (-v shows each attempt)",

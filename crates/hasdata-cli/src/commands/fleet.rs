@@ -126,7 +126,8 @@ pub async fn status(ctx: &Ctx) -> Result<(), Failure> {
             let parked = status.counts.get(&ItemState::Parked).copied().unwrap_or(0);
             if parked > 0 {
                 text.push_str(&format!(
-                    " ({parked} held by parked items: their jobs may be running; `hasdata queue resolve` frees them)"
+                    " ({parked} held by parked items: their jobs may be running; `{} queue resolve` frees them)",
+                    crate::context::hasdata()
                 ));
             }
             text

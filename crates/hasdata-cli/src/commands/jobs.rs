@@ -271,8 +271,8 @@ pub async fn retry(ctx: &Ctx, args: &RetryArgs) -> Result<(), Failure> {
     if !args.yes {
         return Err(Failure::usage(format!(
             "intent {} ({} at {}) may already have created a job. Check the HasData dashboard; if there is none, \
-             run `hasdata jobs retry {} --yes`. HasData may not honour the Idempotency-Key: if a job exists, a retry creates and bills a second one",
-            entry.intent.key, entry.intent.slug, entry.intent.created_at, entry.intent.key
+             run `{} jobs retry {} --yes`. HasData may not honour the Idempotency-Key: if a job exists, a retry creates and bills a second one",
+            entry.intent.key, entry.intent.slug, entry.intent.created_at, crate::context::hasdata(), entry.intent.key
         )));
     }
     let body = original_body(&entry, args.body.as_deref())?;
@@ -289,8 +289,8 @@ pub async fn retry(ctx: &Ctx, args: &RetryArgs) -> Result<(), Failure> {
         return Err(Failure::new(
             code::OTHER,
             format!(
-                "intent {} was retried by another hasdata meanwhile (it is {state} now): nothing was sent; `hasdata jobs show {}` says what became of it",
-                entry.intent.key, entry.intent.key
+                "intent {} was retried by another hasdata meanwhile (it is {state} now): nothing was sent; `{} jobs show {}` says what became of it",
+                entry.intent.key, crate::context::hasdata(), entry.intent.key
             ),
         ));
     }
@@ -438,7 +438,10 @@ pub async fn resume(ctx: &Ctx, args: &ResumeArgs) -> Result<(), Failure> {
             () = interrupt.wait() => {
                 return Err(Failure::new(
                     code::INTERRUPTED,
-                    "interrupted; the jobs not collected yet are still running: `hasdata jobs resume` picks them up",
+                    format!(
+                        "interrupted; the jobs not collected yet are still running: `{} jobs resume` picks them up",
+                        crate::context::hasdata()
+                    ),
                 ));
             }
         };
@@ -459,8 +462,9 @@ pub async fn resume(ctx: &Ctx, args: &ResumeArgs) -> Result<(), Failure> {
         return Err(Failure::new(
             code::OTHER,
             format!(
-                "{not_ended} job{} could not be collected; run `hasdata jobs resume` again",
-                if not_ended == 1 { "" } else { "s" }
+                "{not_ended} job{} could not be collected; run `{} jobs resume` again",
+                if not_ended == 1 { "" } else { "s" },
+                crate::context::hasdata()
             ),
         ));
     }

@@ -168,8 +168,9 @@ pub async fn export(
         return Err(Failure::new(
             code::OTHER,
             format!(
-                "job {id} is {} and has not ended, so its rows are not all there: `hasdata wait {id}` first, or pass --partial for the rows so far",
-                job.status
+                "job {id} is {} and has not ended, so its rows are not all there: `{} wait {id}` first, or pass --partial for the rows so far",
+                job.status,
+                crate::context::hasdata()
             ),
         )
         .job(id));

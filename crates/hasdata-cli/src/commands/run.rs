@@ -56,8 +56,9 @@ pub async fn run(ctx: &Ctx, args: &RunArgs) -> Result<(), Failure> {
             return Err(Failure::new(
                 crate::fail::code::INTERRUPTED,
                 format!(
-                    "interrupted; job {id} is still running: `{}` finishes this output (`hasdata jobs resume` collects it into its own directory)",
-                    results::finishing_command(id, &args.output, &ctx.global)
+                    "interrupted; job {id} is still running: `{}` finishes this output (`{} jobs resume` collects it into its own directory)",
+                    results::finishing_command(id, &args.output, &ctx.global),
+                    crate::context::hasdata()
                 ),
             )
             .job(id));

@@ -259,7 +259,7 @@ impl Bulk<'_> {
                 out.line = Some(number);
                 out.skipped = Some("uncertain".into());
                 self.ctx.emit(
-                    || format!("line {number}: uncertain since {since} (intent {key}); check the dashboard, then `hasdata jobs retry {key} --yes` if no job exists; skipped"),
+                    || format!("line {number}: uncertain since {since} (intent {key}); check the dashboard, then `{} jobs retry {key} --yes` if no job exists; skipped", crate::context::hasdata()),
                     out.to_value(),
                 )
             }

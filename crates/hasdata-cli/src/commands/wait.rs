@@ -100,7 +100,10 @@ pub fn check_outcome(job: &Job) -> Result<(), Failure> {
 pub fn interrupted_failure(id: JobId) -> Failure {
     Failure::new(
         code::INTERRUPTED,
-        format!("interrupted; job {id} is still running: `hasdata wait {id}` or `hasdata jobs resume` picks it up"),
+        format!(
+            "interrupted; job {id} is still running: `{hd} wait {id}` or `{hd} jobs resume` picks it up",
+            hd = crate::context::hasdata()
+        ),
     )
     .job(id)
 }

@@ -337,3 +337,41 @@ async fn on_a_terminal_progress_fits_the_width_and_ends_before_the_summary() {
     }
     assert!(ids >= 3, "{raw:?}");
 }
+
+/// Every command a message tells the user to run carries the base URL and the ledger the job
+/// lives under (here they came from the environment): a wait past its deadline (exit 5) and
+/// results of a job that has not ended both name `hasdata --base-url ... --ledger ... wait ID`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hints_name_the_base_url_and_ledger_the_job_lives_under() {
+    let shell = Shell::start(SimConfig {
+        job_duration: Duration::ZERO,
+        ..SimConfig::default()
+    })
+    .await;
+    shell.sim.hold(Hold::InProgress);
+    let body = shell.file("b.json", r#"{"urls": ["https://a.example"]}"#);
+    let id = shell.submitted("contacts", &body).await;
+    let expected = format!(
+        "`hasdata --base-url {} --ledger {} wait {id}`",
+        shell.sim.base_url(),
+        std::path::absolute(shell.path("ledger.sqlite"))
+            .unwrap()
+            .display()
+    );
+    let waited = shell
+        .run(&crate::fast(&["wait", &id, "--timeout", "0.2"]))
+        .await;
+    assert_eq!(waited.code, 5, "{}", waited.stderr);
+    assert!(
+        waited.stderr.contains(&expected),
+        "{expected} in {}",
+        waited.stderr
+    );
+    let results = shell.run(&["results", &id]).await;
+    assert_eq!(results.code, 1, "{}", results.stderr);
+    assert!(
+        results.stderr.contains(&expected),
+        "{expected} in {}",
+        results.stderr
+    );
+}
