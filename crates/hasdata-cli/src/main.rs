@@ -101,7 +101,9 @@ fn parse() -> Result<Cli, ExitCode> {
             }
             // `hasdata --help > /dev/full`: the text did not arrive, so this is no success.
             Err(e) => {
-                context::err_line(&format!("hasdata: cannot write to stdout: {e}; the text is incomplete"));
+                context::err_line(&format!(
+                    "hasdata: cannot write to stdout: {e}; the text is incomplete"
+                ));
                 ExitCode::from(fail::code::OTHER)
             }
         });

@@ -18,11 +18,11 @@ use crate::ledger::Entry;
 
 fn line(entry: &Entry) -> String {
     format!(
-        "{:<10} {:<24} {:<20} {:>8} rows  {}  {}",
+        "{:<10} {:<24} {:<20} {:>13}  {}  {}",
         entry.id,
         entry.scraper,
         entry.status.as_deref().unwrap_or("?"),
-        entry.rows.unwrap_or(0),
+        super::count(entry.rows.unwrap_or(0), "row"),
         entry.submitted_at,
         entry
             .output
@@ -33,7 +33,8 @@ fn line(entry: &Entry) -> String {
 
 fn intent_line(entry: &IntentEntry) -> String {
     let state = match entry.state {
-        IntentState::Pending => "uncertain (no answer recorded)".to_owned(),
+        // The state's own name first, as `jobs show` and `--json` print it.
+        IntentState::Pending => "pending: no answer recorded, so uncertain".to_owned(),
         state => format!("{state}: {}", entry.detail.as_deref().unwrap_or("")),
     };
     format!(
@@ -272,7 +273,11 @@ pub async fn retry(ctx: &Ctx, args: &RetryArgs) -> Result<(), Failure> {
         return Err(Failure::usage(format!(
             "intent {} ({} at {}) may already have created a job. Check the HasData dashboard; if there is none, \
              run `{} jobs retry {} --yes`. HasData may not honour the Idempotency-Key: if a job exists, a retry creates and bills a second one",
-            entry.intent.key, entry.intent.slug, entry.intent.created_at, crate::context::hasdata(), entry.intent.key
+            entry.intent.key,
+            entry.intent.slug,
+            entry.intent.created_at,
+            crate::context::hasdata(),
+            entry.intent.key
         )));
     }
     let body = original_body(&entry, args.body.as_deref())?;
@@ -290,7 +295,9 @@ pub async fn retry(ctx: &Ctx, args: &RetryArgs) -> Result<(), Failure> {
             code::OTHER,
             format!(
                 "intent {} was retried by another hasdata meanwhile (it is {state} now): nothing was sent; `{} jobs show {}` says what became of it",
-                entry.intent.key, crate::context::hasdata(), entry.intent.key
+                entry.intent.key,
+                crate::context::hasdata(),
+                entry.intent.key
             ),
         ));
     }

@@ -209,6 +209,7 @@ async fn the_truncated_run_of_the_issue_exits_7_with_a_partial_file() {
     );
     let listed = shell.run(&["jobs", "list"]).await;
     assert!(listed.stdout.contains("not collected"), "{}", listed.stdout);
+    assert!(listed.stdout.contains(" 5000 rows "), "{}", listed.stdout);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -237,7 +237,9 @@ async fn the_demo_checks_its_directory_before_running_anything() {
     let shell = Shell::quick().await;
     let file = shell.file("taken", "not a directory");
     for dir in [file.clone(), format!("{file}/below")] {
-        let ran = shell.run(&["demo", "--job-duration", "0", "--dir", &dir]).await;
+        let ran = shell
+            .run(&["demo", "--job-duration", "0", "--dir", &dir])
+            .await;
         assert_eq!(ran.code, 2, "{dir}: {}", ran.stderr);
         assert!(ran.stderr.contains("--dir"), "{}", ran.stderr);
         assert!(ran.stderr.contains("not a directory"), "{}", ran.stderr);
