@@ -145,6 +145,14 @@ async fn a_ledger_failing_after_the_job_exists_hands_back_the_id() {
 
 /// A mock API whose status of job 1 fails with 503 from the `fail_from`-th poll on (1-based).
 fn failing_from(fail_from: usize) -> (MockTransport, Arc<Mutex<usize>>) {
+    failing_from_with(fail_from, http::StatusCode::SERVICE_UNAVAILABLE)
+}
+
+/// [`failing_from`] with another status.
+fn failing_from_with(
+    fail_from: usize,
+    status: http::StatusCode,
+) -> (MockTransport, Arc<Mutex<usize>>) {
     let polls = Arc::new(Mutex::new(0));
     let counted = polls.clone();
     let mut mock = MockTransport::new();
@@ -153,7 +161,7 @@ fn failing_from(fail_from: usize) -> (MockTransport, Arc<Mutex<usize>>) {
         *polls += 1;
         if *polls >= fail_from {
             let mut response = http::Response::new(Body::from_bytes(r#"{"message": "down"}"#));
-            *response.status_mut() = http::StatusCode::SERVICE_UNAVAILABLE;
+            *response.status_mut() = status;
             return Ok(response);
         }
         Ok(http::Response::new(Body::from_bytes(
@@ -191,6 +199,33 @@ async fn a_wait_gives_up_after_max_consecutive_errors_with_the_id() {
     assert_eq!(error.status().map(|s| s.as_u16()), Some(503));
     // One good poll, three tolerated failures, then the fourth ends the wait.
     assert_eq!(*polls.lock().unwrap(), 5);
+}
+
+/// A refusal (a 404: the job is gone; a 401: the key was revoked) is not waited out: the
+/// poll that gets it ends the wait with it, long before the deadline or the error budget.
+#[tokio::test(start_paused = true)]
+async fn a_refusal_while_waiting_ends_the_wait_at_once() {
+    for status in [http::StatusCode::NOT_FOUND, http::StatusCode::UNAUTHORIZED] {
+        let (mock, polls) = failing_from_with(2, status);
+        let client = Client::builder()
+            .api_key("k")
+            .transport(Arc::new(mock))
+            .retry_policy(RetryPolicy::never())
+            .build()
+            .unwrap();
+        let policy = PollPolicy {
+            max_consecutive_errors: 100,
+            jitter: 0.0,
+            ..PollPolicy::default()
+        };
+        let started = tokio::time::Instant::now();
+        let error = client.wait(JobId::from(1), policy).await.unwrap_err();
+        assert_eq!(error.status(), Some(status), "{error:?}");
+        assert_eq!(error.job_id(), Some(JobId::from(1)));
+        assert_eq!(*polls.lock().unwrap(), 2, "{status}");
+        // The second poll comes at the first interval, 10 s; nothing is waited after it.
+        assert_eq!(started.elapsed(), Duration::from_secs(10));
+    }
 }
 
 /// Polls still failing when the deadline comes end the wait with the deadline error (the id,

@@ -388,3 +388,27 @@ fn a_long_array_in_small_chunks_needs_memory_for_one_element_only() {
     assert_eq!(out.len(), 500);
     assert_eq!(out.get(499), Some(&br#"{"n":499}"#[..]));
 }
+
+/// `Elements`, what the splitter fills: each element by index and in order, and emptied for
+/// reuse (a caller that drains it after each chunk keeps one buffer for the whole file).
+#[test]
+fn elements_are_read_by_index_and_in_order_and_cleared_for_reuse() {
+    use hasdata_jobs::{ArraySplitter, Elements};
+    let mut splitter = ArraySplitter::new(64);
+    let mut out = Elements::default();
+    assert!(out.is_empty());
+    splitter
+        .push(br#"[ {"a": 1}, [2, 3] , "x"#, &mut out)
+        .unwrap();
+    assert_eq!(out.len(), 2, "the string goes on in the next chunk");
+    assert_eq!(out.get(0), Some(&br#"{"a":1}"#[..]));
+    assert_eq!(out.get(1), Some(&b"[2,3]"[..]));
+    assert_eq!(out.get(2), None);
+    out.clear();
+    assert!(out.is_empty());
+    assert_eq!(out.get(0), None);
+    splitter.push(b"y\", null]", &mut out).unwrap();
+    splitter.finish(&mut out).unwrap();
+    let all: Vec<&[u8]> = out.iter().collect();
+    assert_eq!(all, [&b"\"xy\""[..], b"null"]);
+}

@@ -129,6 +129,37 @@ async fn an_oversize_chunked_body_without_a_length_is_refused() {
     assert_eq!(receiver.stats().too_large, 1);
 }
 
+#[tokio::test]
+async fn a_body_with_broken_framing_is_malformed_not_too_large() {
+    // A chunked body whose second chunk's size is not hex: the body fails while read, for a
+    // reason other than its size, so the answer is 400 (the sender's fault), never 413.
+    let receiver = WebhookReceiver::bind(receiver_config()).await.unwrap();
+    let path = receiver
+        .url()
+        .split_once(&receiver.local_addr().to_string())
+        .unwrap()
+        .1
+        .to_owned();
+    let mut stream = tokio::net::TcpStream::connect(receiver.local_addr())
+        .await
+        .unwrap();
+    let request = format!(
+        "POST {path} HTTP/1.1\r\nhost: localhost\r\ncontent-type: application/json\r\n\
+         {HEADER}: {SECRET}\r\ntransfer-encoding: chunked\r\nconnection: close\r\n\r\n\
+         2\r\n{{}}\r\nzz\r\n"
+    );
+    stream.write_all(request.as_bytes()).await.unwrap();
+    let mut answer = Vec::new();
+    let _ = stream.read_to_end(&mut answer).await;
+    let answer = String::from_utf8_lossy(&answer);
+    assert!(answer.starts_with("HTTP/1.1 400"), "{answer}");
+    let stats = receiver.stats();
+    assert_eq!(
+        (stats.malformed, stats.too_large, stats.accepted),
+        (1, 0, 0)
+    );
+}
+
 /// A simulator whose jobs finish at once, and one finished 60-row job on it.
 async fn one_finished_job() -> (Env, JobId) {
     let env = Env::start(SimConfig {
