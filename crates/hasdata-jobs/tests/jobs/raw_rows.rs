@@ -412,3 +412,53 @@ fn elements_are_read_by_index_and_in_order_and_cleared_for_reuse() {
     let all: Vec<&[u8]> = out.iter().collect();
     assert_eq!(all, [&b"\"xy\""[..], b"null"]);
 }
+
+/// A `data.json` whose last row is long (past the size up to which a held element is scanned
+/// again on every chunk) and completed by the body's last chunk: the row comes out when the
+/// body ends, from the file. The pages are not asked (this transport has none to give).
+#[tokio::test]
+async fn a_long_last_row_completed_by_the_last_chunk_comes_from_the_file() {
+    use std::sync::atomic::AtomicUsize;
+    let long = "x".repeat(70 * 1024);
+    let chunks: Vec<bytes::Bytes> = vec![
+        format!(r#"[{{"n":1}}, {{"n":2}}, {{"long":"{long}"#).into(),
+        r#""}]"#.into(),
+    ];
+    let other_requests = Arc::new(AtomicUsize::new(0));
+    let counted = other_requests.clone();
+    let mut mock = hasdata_transport::MockTransport::new();
+    mock.expect_send().returning(move |request| {
+        let body = match request.uri().to_string().as_str() {
+            "https://api.test/scrapers/jobs/9" => hasdata_transport::Body::from_bytes(
+                r#"{"id": 9, "status": "finished", "dataRowsCount": 3,
+                    "data": {"json": "https://files.test/9.json"}}"#,
+            ),
+            "https://files.test/9.json" => hasdata_transport::Body::from_stream(
+                futures::stream::iter(chunks.clone().into_iter().map(Ok)),
+            ),
+            _ => {
+                counted.fetch_add(1, Ordering::SeqCst);
+                let mut response = http::Response::new(hasdata_transport::Body::empty());
+                *response.status_mut() = http::StatusCode::NOT_FOUND;
+                return Ok(response);
+            }
+        };
+        Ok(http::Response::new(body))
+    });
+    let client = Client::builder()
+        .api_key("hd-raw-rows-2")
+        .base_url("https://api.test")
+        .transport(Arc::new(mock))
+        .build()
+        .unwrap();
+    let rows: Vec<RowJson> = client
+        .rows::<RowJson>(JobId::from(9))
+        .file()
+        .try_collect()
+        .await
+        .unwrap();
+    let got: Vec<&[u8]> = rows.iter().map(RowJson::as_bytes).collect();
+    let last = format!(r#"{{"long":"{long}"}}"#);
+    assert_eq!(got, [&br#"{"n":1}"#[..], br#"{"n":2}"#, last.as_bytes()]);
+    assert_eq!(other_requests.load(Ordering::SeqCst), 0, "no fallback");
+}
