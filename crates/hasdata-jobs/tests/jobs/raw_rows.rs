@@ -462,3 +462,24 @@ async fn a_long_last_row_completed_by_the_last_chunk_comes_from_the_file() {
     assert_eq!(got, [&br#"{"n":1}"#[..], br#"{"n":2}"#, last.as_bytes()]);
     assert_eq!(other_requests.load(Ordering::SeqCst), 0, "no fallback");
 }
+
+/// An element that grows past the limit is refused by the chunk that takes it past, however
+/// long it already was: what the splitter holds stays within the limit plus one chunk (a
+/// long element is not scanned again on every chunk, but the limit is checked on each).
+#[test]
+fn an_element_is_refused_by_the_chunk_that_takes_it_past_the_limit() {
+    use hasdata_jobs::{ArraySplitter, Elements};
+    let limit = 100_000;
+    let chunk = 10_000;
+    let mut splitter = ArraySplitter::new(limit);
+    let mut out = Elements::default();
+    let mut body = b"[\"".to_vec();
+    body.resize(40 * chunk, b'x');
+    let refused_at = body
+        .chunks(chunk)
+        .position(|piece| splitter.push(piece, &mut out).is_err());
+    // The element starts at byte 1: after k chunks it holds k * 10,000 - 1 bytes, past
+    // 100,000 first at k = 11.
+    assert_eq!(refused_at, Some(10));
+    assert!(out.is_empty());
+}
