@@ -377,33 +377,6 @@ pub struct QueueStatusOut {
     pub max_running: u32,
 }
 
-/// One item, as `queue list` prints it.
-#[derive(Clone, Debug, Serialize, JsonSchema)]
-#[serde(rename_all = "camelCase")]
-#[schemars(deny_unknown_fields)]
-pub struct QueueItemOut {
-    /// The item's id (`queue resolve ITEM`).
-    pub id: i64,
-    /// The scraper's slug.
-    pub slug: String,
-    /// `queued`, `submitting`, `running`, `collecting`, `done`, `parked` or `failed`.
-    pub state: String,
-    /// Where it was added from (`/abs/bodies.jsonl:3`, `stdin:3`).
-    pub origin: Option<String>,
-    /// The ledger intent's key (the submit's Idempotency-Key), once claimed.
-    pub intent_key: Option<String>,
-    /// The job id as sent, once known.
-    pub job_id: Option<String>,
-    /// Rows written, once done.
-    pub rows: Option<i64>,
-    /// Where they went (a path, or the table sink's description).
-    pub output: Option<String>,
-    /// Why it is parked or failed, or the last retry's reason.
-    pub detail: Option<String>,
-    /// Claims so far.
-    pub claims: i32,
-}
-
 /// What a `worker` did before it stopped (its last line).
 #[derive(Clone, Debug, Serialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
@@ -457,7 +430,7 @@ pub fn schemas() -> Vec<NamedSchema> {
         },
         NamedSchema {
             name: "cli.queue-item".into(),
-            schema: serialize_schema::<QueueItemOut>(),
+            schema: serialize_schema::<hasdata_fleet::ItemSummary>(),
         },
         NamedSchema {
             name: "cli.worker-report".into(),

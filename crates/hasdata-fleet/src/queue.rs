@@ -89,25 +89,27 @@ pub struct QueueStatus {
     pub max_running: u32,
 }
 
-/// One item as `hasdata queue list` shows it.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+/// One item as `hasdata queue list` shows it (and, as JSON, `queue list --json`: its schema is
+/// `schemas/cli.queue-item.schema.json`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
+#[schemars(deny_unknown_fields)]
 pub struct ItemSummary {
-    /// The item's id.
+    /// The item's id (`queue resolve ITEM`).
     pub id: i64,
     /// The scraper's slug.
     pub slug: String,
-    /// Its state.
+    /// Where the item is in its life.
     pub state: ItemState,
-    /// Where it was added from.
+    /// Where it was added from (`/abs/bodies.jsonl:3`, `stdin:3`).
     pub origin: Option<String>,
-    /// The ledger intent's key.
+    /// The ledger intent's key (the submit's Idempotency-Key), once claimed.
     pub intent_key: Option<String>,
-    /// The job id as sent.
+    /// The job id as sent, once known.
     pub job_id: Option<String>,
-    /// Rows written.
+    /// Rows written, once done.
     pub rows: Option<i64>,
-    /// Where they went.
+    /// Where they went (a path, or the table sink's description).
     pub output: Option<String>,
     /// Why it is parked or failed, or the last retry's reason.
     pub detail: Option<String>,

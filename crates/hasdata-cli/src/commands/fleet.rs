@@ -19,8 +19,7 @@ use crate::args::{
 use crate::context::Ctx;
 use crate::fail::{Failure, code};
 use hasdata_cli::output::{
-    LineWarningsOut, QueueAddOut, QueueCountsOut, QueueItemOut, QueueStatusOut, WarningOut,
-    WorkerReportOut,
+    LineWarningsOut, QueueAddOut, QueueCountsOut, QueueStatusOut, WarningOut, WorkerReportOut,
 };
 
 /// Connections a worker's pool keeps: its claims, heartbeats, state changes and ledger writes
@@ -189,19 +188,7 @@ pub async fn list(ctx: &Ctx, args: &QueueListArgs) -> Result<(), Failure> {
                         .unwrap_or("")
                 )
             },
-            serde_json::to_value(QueueItemOut {
-                id: item.id,
-                slug: item.slug.clone(),
-                state: item.state.to_string(),
-                origin: item.origin.clone(),
-                intent_key: item.intent_key.clone(),
-                job_id: item.job_id.clone(),
-                rows: item.rows,
-                output: item.output.clone(),
-                detail: item.detail.clone(),
-                claims: item.claims,
-            })
-            .unwrap_or_default(),
+            serde_json::to_value(&item).unwrap_or_default(),
         );
     }
     Ok(())
