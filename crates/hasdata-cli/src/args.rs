@@ -91,6 +91,45 @@ fn typed_job_id(text: &str) -> Result<String, String> {
     ))
 }
 
+/// The longest age `--retain` and `--prune-older-than` take: ten years.
+const MAX_AGE_SECONDS: u64 = 3650 * 24 * 3600;
+
+/// An age: a whole number with a unit, `s`, `m`, `h` or `d` (`7d`, `36h`), from 1 s to ten
+/// years; a bare number is seconds.
+fn age(text: &str) -> Result<std::time::Duration, String> {
+    let fail = || {
+        format!("expected an age such as 7d, 36h, 30m or 90s (from 1 s to 3650 days), got {text:?}")
+    };
+    let trimmed = text.trim();
+    let (digits, unit) = match trimmed.char_indices().last() {
+        Some((at, unit)) if unit.is_ascii_alphabetic() => (&trimmed[..at], unit),
+        _ => (trimmed, 's'),
+    };
+    let scale = match unit.to_ascii_lowercase() {
+        's' => 1,
+        'm' => 60,
+        'h' => 3600,
+        'd' => 86_400,
+        _ => return Err(fail()),
+    };
+    let count: u64 = digits.trim().parse().map_err(|_| fail())?;
+    match count.checked_mul(scale) {
+        Some(secs) if (1..=MAX_AGE_SECONDS).contains(&secs) => {
+            Ok(std::time::Duration::from_secs(secs))
+        }
+        _ => Err(fail()),
+    }
+}
+
+/// A listening address, `ADDR:PORT` (`0.0.0.0:8088`, `[::1]:8088`, `10.0.0.5:0`).
+fn bind_addr(text: &str) -> Result<std::net::SocketAddr, String> {
+    text.trim().parse().map_err(|_| {
+        format!(
+            "expected ADDR:PORT such as 127.0.0.1:8088, 0.0.0.0:8088 or [::1]:8088, got {text:?}"
+        )
+    })
+}
+
 /// A poll interval factor from 1 to 10.
 fn factor(text: &str) -> Result<f64, String> {
     match text.trim().parse::<f64>() {
@@ -512,14 +551,34 @@ pub struct EventsArgs {
     /// At most this many events.
     #[arg(long, default_value_t = 100)]
     pub limit: i64,
+    /// Print each event's body as received too (unrecognised deliveries always have theirs).
+    #[arg(long)]
+    pub body: bool,
+    /// Delete the events recorded longer ago than AGE (7d, 36h, 30m, 90s) instead of listing,
+    /// except those of jobs whose queue item is not done or failed yet (a worker waiting on
+    /// the job reads them). Prints how many were deleted.
+    #[arg(long, value_name = "AGE", value_parser = age, conflicts_with_all = ["job_id", "unknown", "body"])]
+    pub prune_older_than: Option<std::time::Duration>,
 }
 
 /// Its `Debug` never shows the secret of `--secret-header`.
 #[derive(Args)]
 pub struct ListenArgs {
     /// Port on 127.0.0.1 (0 picks one; the URL is printed on stderr).
-    #[arg(long, default_value_t = 8088)]
+    #[arg(long, default_value_t = 8088, conflicts_with = "bind")]
     pub port: u16,
+    /// Listen on ADDR:PORT instead of 127.0.0.1:PORT (0.0.0.0:8088, a private interface's
+    /// address, or an IPv6 address in brackets). Beyond loopback, anyone who reaches the port can call it: the
+    /// receiver speaks plain HTTP, so the secret header crosses that network in clear. Bind
+    /// a private interface that only your TLS-terminating proxy or load balancer reaches,
+    /// never a public one.
+    #[arg(long, value_name = "ADDR:PORT", value_parser = bind_addr)]
+    pub bind: Option<std::net::SocketAddr>,
+    /// With --ledger postgres://...: delete recorded events older than AGE (7d, 36h) at
+    /// start and then periodically (every quarter of AGE, at most hourly), except those of
+    /// jobs whose queue item is not done or failed yet. Any replica may prune; one is enough.
+    #[arg(long, value_name = "AGE", value_parser = age)]
+    pub retain: Option<std::time::Duration>,
     /// The shared secret header, as NAME:VALUE. Visible to other users in process listings:
     /// prefer --secret-header-name with HASDATA_WEBHOOK_SECRET or --secret-file.
     #[arg(long, value_name = "NAME:VALUE", conflicts_with_all = ["secret_header_name", "secret_file"])]
@@ -545,6 +604,8 @@ impl std::fmt::Debug for ListenArgs {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("ListenArgs")
             .field("port", &self.port)
+            .field("bind", &self.bind)
+            .field("retain", &self.retain)
             .field(
                 "secret_header",
                 &self
@@ -609,6 +670,42 @@ mod tests {
             "{shown}"
         );
         assert!(shown.contains("x-hook:[REDACTED]"), "{shown}");
+    }
+
+    #[test]
+    fn ages_take_a_unit_and_refuse_zero_and_nonsense() {
+        use std::time::Duration;
+        for (text, secs) in [
+            ("7d", 7 * 86_400),
+            ("36h", 36 * 3600),
+            ("30m", 1800),
+            ("90s", 90),
+            ("90", 90),
+            (" 2D ", 2 * 86_400),
+            ("3650d", 3650 * 86_400),
+        ] {
+            assert_eq!(super::age(text), Ok(Duration::from_secs(secs)), "{text}");
+        }
+        for text in [
+            "",
+            "0",
+            "0d",
+            "-1d",
+            "1.5d",
+            "7w",
+            "d",
+            "3651d",
+            "99999999999999999999d",
+        ] {
+            let error = super::age(text).expect_err(text);
+            assert!(error.contains("7d"), "{error}");
+        }
+        assert_eq!(
+            super::bind_addr("[::1]:0").map(|a| a.ip().is_loopback()),
+            Ok(true)
+        );
+        assert!(super::bind_addr("localhost:80").is_err());
+        assert!(super::bind_addr("0.0.0.0").is_err(), "a port is needed");
     }
 }
 

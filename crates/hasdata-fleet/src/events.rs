@@ -53,7 +53,8 @@ pub enum Recorded {
 pub struct EventSummary {
     /// The delivery's identity (SHA-256 of its canonical JSON body).
     pub delivery: String,
-    /// The job id as sent.
+    /// The job id as sent (its exact text: a NUL character or an integer past 64 bits
+    /// included).
     pub job_id: Option<String>,
     /// The queue item whose job this is; `None`: no item owns the job.
     pub item_id: Option<i64>,
@@ -69,6 +70,13 @@ pub struct EventSummary {
     pub receiver: Option<String>,
     /// When it was recorded (RFC 3339).
     pub received_at: String,
+    /// Whether the delivery did not match the documented event shape (JSON that is not an
+    /// object, no job id, a field of another type): kept all the same.
+    pub unrecognised: bool,
+    /// The body as received (JSON text), when asked for ([`EventFilter::bodies`]) or the
+    /// delivery is unrecognised; `None` for events recorded before bodies were kept.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub body: Option<String>,
 }
 
 /// A terminal event recorded for a job.
@@ -89,6 +97,50 @@ pub struct EventFilter {
     pub unknown_jobs: bool,
     /// At most this many, newest first (100 when 0).
     pub limit: i64,
+    /// Every event's body too (unrecognised deliveries always have theirs).
+    pub bodies: bool,
+}
+
+/// Rows deleted per statement when pruning, so no statement holds its locks for long.
+const PRUNE_BATCH: i64 = 5000;
+
+/// Item states after which no worker reads the item's job's events again.
+const FINAL_STATES: [&str; 2] = ["done", "failed"];
+
+/// How a text from a webhook body goes into a PostgreSQL text column, which cannot hold
+/// U+0000: as is, or (when it holds one) as its JSON string literal, `escaped` set.
+fn storable(text: &str) -> (String, bool) {
+    if text.contains('\0') {
+        (serde_json::to_string(text).unwrap_or_default(), true)
+    } else {
+        (text.to_owned(), false)
+    }
+}
+
+/// The text a column held: `escaped` values are JSON string literals ([`storable`]).
+fn unescaped(stored: String, escaped: bool) -> String {
+    if escaped {
+        serde_json::from_str(&stored).unwrap_or(stored)
+    } else {
+        stored
+    }
+}
+
+/// Whether `value` holds U+0000 in a string or a key, which jsonb cannot.
+fn holds_nul(value: &Value) -> bool {
+    match value {
+        Value::String(text) => text.contains('\0'),
+        Value::Array(items) => items.iter().any(holds_nul),
+        Value::Object(map) => map
+            .iter()
+            .any(|(key, value)| key.contains('\0') || holds_nul(value)),
+        _ => false,
+    }
+}
+
+/// `value` when jsonb can hold it (the body keeps it otherwise).
+fn jsonb(value: Option<Value>) -> Option<Value> {
+    value.filter(|value| !holds_nul(value))
 }
 
 /// The webhook events table, on the queue's pool (see [`crate::Queue::events`]).
@@ -124,9 +176,26 @@ impl WebhookEvents {
         let terminal = status.is_some_and(JobStatus::is_terminal);
         let rows = carried_rows(received);
         let row_count = rows.map_or(0, |rows| i64::try_from(rows.len()).unwrap_or(i64::MAX));
-        let rows = rows.map(|rows| Value::Array(rows.clone()));
-        let name = event.event.to_string();
-        let status = status.map(|s| s.as_str().to_owned());
+        let rows = jsonb(rows.map(|rows| Value::Array(rows.clone())));
+        // Texts from the body go into text columns, which cannot hold U+0000: such a value is
+        // stored escaped and named in `escaped` (the body keeps the bytes as sent).
+        let mut escaped: Vec<&str> = Vec::new();
+        let mut text = |column: &'static str, value: &str| {
+            let (stored, was_escaped) = storable(value);
+            if was_escaped {
+                escaped.push(column);
+            }
+            stored
+        };
+        let job_id = event.job_id.as_deref().map(|id| text("job_id", id));
+        let name = text("event", &event.event.to_string());
+        let status = status.map(|s| text("job_status", s.as_str()));
+        // A job id that needed escaping is no job the API gave: no worker waits on it.
+        let announce = terminal && !escaped.contains(&"job_id");
+        let sent_at = jsonb(event.timestamp.clone());
+        let raw = jsonb(received.raw.clone());
+        let unrecognised = received.raw.is_some();
+        let body: &[u8] = &received.body;
         let mut client = self.pool.get().await.map_err(pool)?;
         let tx = client
             .transaction()
@@ -136,27 +205,30 @@ impl WebhookEvents {
             .execute(
                 "INSERT INTO fleet_webhook_events
                     (delivery, job_id, event, job_status, terminal, row_count, rows, sent_at, raw,
-                     receiver)
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
+                     receiver, body, escaped, unrecognised)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)
                  ON CONFLICT (delivery) DO NOTHING",
                 &[
                     &received.delivery,
-                    &event.job_id,
+                    &job_id,
                     &name,
                     &status,
                     &terminal,
                     &row_count,
                     &rows,
-                    &event.timestamp,
-                    &received.raw,
+                    &sent_at,
+                    &raw,
                     &receiver,
+                    &body,
+                    &escaped,
+                    &unrecognised,
                 ],
             )
             .await
             .map_err(db("recording a webhook event"))?;
         if inserted == 1
-            && terminal
-            && let Some(job_id) = &event.job_id
+            && announce
+            && let Some(job_id) = &job_id
         {
             tx.execute("SELECT pg_notify($1, $2)", &[&CHANNEL, job_id])
                 .await
@@ -172,6 +244,10 @@ impl WebhookEvents {
 
     /// Whether a queue item owns `job_id` (an event for a job no item owns is kept all the same).
     pub async fn owned_by_item(&self, job_id: &str) -> Result<Option<i64>> {
+        if job_id.contains('\0') {
+            // No job the API gives has one (and a text column cannot hold it).
+            return Ok(None);
+        }
         let client = self.pool.get().await.map_err(pool)?;
         let row = client
             .query_opt(
@@ -191,7 +267,8 @@ impl WebhookEvents {
                 "SELECT job_status,
                         (SELECT COALESCE(sum(row_count), 0)::bigint FROM fleet_webhook_events
                          WHERE job_id = $1)
-                 FROM fleet_webhook_events WHERE job_id = $1 AND terminal
+                 FROM fleet_webhook_events
+                 WHERE job_id = $1 AND terminal AND NOT 'job_id' = ANY(escaped)
                  ORDER BY received_at LIMIT 1",
                 &[&job_id],
             )
@@ -203,41 +280,91 @@ impl WebhookEvents {
         }))
     }
 
-    /// Recorded events, newest first, with the item that owns each one's job.
+    /// Recorded events, newest first, with the item that owns each one's job. Texts are
+    /// given back as sent (a job id with a NUL character included, which the table keeps
+    /// escaped); `filter.job_id` is the id as sent too.
     pub async fn list(&self, filter: &EventFilter) -> Result<Vec<EventSummary>> {
         let limit = if filter.limit <= 0 { 100 } else { filter.limit };
+        let job_id = filter.job_id.as_deref().map(|id| storable(id).0);
         let client = self.pool.get().await.map_err(pool)?;
         let rows = client
             .query(
                 "SELECT e.delivery, e.job_id,
                         (SELECT i.id FROM fleet_items i WHERE i.job_id = e.job_id
+                         AND NOT 'job_id' = ANY(e.escaped)
                          ORDER BY i.id LIMIT 1) AS item_id,
                         e.event, e.job_status, e.terminal, e.row_count, e.receiver,
                         to_char(e.received_at AT TIME ZONE 'UTC',
-                                'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"')
+                                'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"'),
+                        e.escaped, e.unrecognised,
+                        CASE WHEN $4 OR e.unrecognised THEN e.body END
                  FROM fleet_webhook_events e
                  WHERE ($1::text IS NULL OR e.job_id = $1)
                    AND (NOT $2 OR NOT EXISTS
-                        (SELECT 1 FROM fleet_items i WHERE i.job_id = e.job_id))
+                        (SELECT 1 FROM fleet_items i WHERE i.job_id = e.job_id
+                         AND NOT 'job_id' = ANY(e.escaped)))
                  ORDER BY e.received_at DESC, e.delivery LIMIT $3",
-                &[&filter.job_id, &filter.unknown_jobs, &limit],
+                &[&job_id, &filter.unknown_jobs, &limit, &filter.bodies],
             )
             .await
             .map_err(db("listing webhook events"))?;
         Ok(rows
             .iter()
-            .map(|row| EventSummary {
-                delivery: row.get(0),
-                job_id: row.get(1),
-                item_id: row.get(2),
-                event: row.get(3),
-                job_status: row.get(4),
-                terminal: row.get(5),
-                rows: row.get(6),
-                receiver: row.get(7),
-                received_at: row.get(8),
+            .map(|row| {
+                let escaped: Vec<String> = row.get(9);
+                let text = |column: &str, stored: String| {
+                    unescaped(stored, escaped.iter().any(|c| c == column))
+                };
+                EventSummary {
+                    delivery: row.get(0),
+                    job_id: row.get::<_, Option<String>>(1).map(|id| text("job_id", id)),
+                    item_id: row.get(2),
+                    event: text("event", row.get(3)),
+                    job_status: row
+                        .get::<_, Option<String>>(4)
+                        .map(|status| text("job_status", status)),
+                    terminal: row.get(5),
+                    rows: row.get(6),
+                    receiver: row.get(7),
+                    received_at: row.get(8),
+                    unrecognised: row.get(10),
+                    body: row
+                        .get::<_, Option<Vec<u8>>>(11)
+                        .map(|body| String::from_utf8_lossy(&body).into_owned()),
+                }
             })
             .collect())
+    }
+
+    /// Deletes events recorded more than `age` ago, except the events of jobs whose queue
+    /// item is not finished (`done` or `failed`): a worker waiting on such a job reads its
+    /// terminal event and the rows of all its events ([`WebhookEvents::terminal`]), however
+    /// old. Events of jobs no item owns are pruned by age alone. Deletes in batches, so a
+    /// large backlog does not hold long locks; returns how many were deleted.
+    pub async fn prune(&self, age: Duration) -> Result<u64> {
+        let seconds = age.as_secs_f64();
+        let final_states: Vec<&str> = FINAL_STATES.to_vec();
+        let client = self.pool.get().await.map_err(pool)?;
+        let mut deleted = 0;
+        loop {
+            let batch = client
+                .execute(
+                    "DELETE FROM fleet_webhook_events WHERE delivery IN (
+                         SELECT e.delivery FROM fleet_webhook_events e
+                         WHERE e.received_at < now() - make_interval(secs => $1)
+                           AND NOT EXISTS (
+                               SELECT 1 FROM fleet_items i
+                               WHERE i.job_id = e.job_id AND NOT i.state = ANY($2))
+                         LIMIT $3)",
+                    &[&seconds, &final_states, &PRUNE_BATCH],
+                )
+                .await
+                .map_err(db("pruning webhook events"))?;
+            deleted += batch;
+            if batch < PRUNE_BATCH.unsigned_abs() {
+                return Ok(deleted);
+            }
+        }
     }
 }
 
@@ -329,5 +456,30 @@ async fn listen_forever(
         }
         tokio::time::sleep(delay).await;
         delay = (delay * 2).min(Duration::from_secs(30));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{holds_nul, storable, unescaped};
+
+    proptest::proptest! {
+        /// Any text goes into a text column (no NUL left) and comes back as it was.
+        #[test]
+        fn any_text_is_stored_and_read_back_as_sent(text in "(\\PC|\\u{0}|\\\\|\"){0,12}") {
+            let (stored, escaped) = storable(&text);
+            proptest::prop_assert!(!stored.contains('\0'));
+            proptest::prop_assert_eq!(escaped, text.contains('\0'));
+            proptest::prop_assert_eq!(unescaped(stored, escaped), text);
+        }
+    }
+
+    #[test]
+    fn a_nul_anywhere_keeps_a_value_out_of_jsonb() {
+        let with = serde_json::json!({"rows": [{"t": "x\u{0}y"}]});
+        let in_key = serde_json::json!([{"k\u{0}": 1}]);
+        let without = serde_json::json!({"rows": [{"t": "x\\u0000y"}], "n": 0});
+        assert!(holds_nul(&with) && holds_nul(&in_key));
+        assert!(!holds_nul(&without));
     }
 }

@@ -32,6 +32,10 @@ const MIGRATIONS: &[(&str, &str)] = &[
         "V2__webhook_events",
         include_str!("../migrations/V2__webhook_events.sql"),
     ),
+    (
+        "V3__webhook_event_bodies",
+        include_str!("../migrations/V3__webhook_event_bodies.sql"),
+    ),
 ];
 
 /// The schema version this build writes.

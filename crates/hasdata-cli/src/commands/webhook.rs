@@ -12,6 +12,7 @@
 use std::io::Write;
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::time::Duration;
 
 use hasdata_fleet::{EventFilter, Queue, Recorded, WebhookEvents};
 use hasdata_jobs::webhooks::{ReceivedEvent, ReceiverConfig, WebhookReceiver};
@@ -24,6 +25,7 @@ use crate::args::{EventsArgs, ListenArgs};
 use crate::context::{Ctx, err_line};
 use crate::fail::{Failure, code};
 use crate::secret;
+use hasdata_cli::output::{WebhookEventOut, WebhookPruneOut};
 
 /// Connections a listener keeps: events are recorded this many at a time.
 const POOL_SIZE: usize = 8;
@@ -44,9 +46,22 @@ async fn events_table(ctx: &Ctx) -> Result<Option<WebhookEvents>, Failure> {
     Ok(Some(queue.events()))
 }
 
+/// One event's line: the event as decoded. A body that is not a JSON object (`[]`, `"x"`,
+/// `42`) decodes to no event at all, so it is printed whole under `unrecognisedBody`: the
+/// line accounts for the delivery, and every line stays an object.
+fn event_line(received: &ReceivedEvent) -> String {
+    let mut line = serde_json::to_value(&received.event).unwrap_or_default();
+    if let Some(raw) = received.raw.as_ref().filter(|raw| !raw.is_object())
+        && let Some(object) = line.as_object_mut()
+    {
+        object.insert("unrecognisedBody".into(), raw.clone());
+    }
+    line.to_string()
+}
+
 /// Writes one event's line on stdout.
 fn print_event(received: &ReceivedEvent) -> std::io::Result<()> {
-    let line = serde_json::to_string(&received.event).unwrap_or_default();
+    let line = event_line(received);
     let mut out = std::io::stdout().lock();
     writeln!(out, "{line}").and_then(|()| out.flush())
 }
@@ -65,17 +80,23 @@ pub async fn listen(ctx: &Ctx, args: &ListenArgs) -> Result<(), Failure> {
     let (name, value) = secret_header(args)?;
     let header = HeaderName::try_from(name.trim())
         .map_err(|_| Failure::usage(format!("{name:?} is not a header name")))?;
+    let addr = args
+        .bind
+        .unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], args.port)));
     let config = ReceiverConfig {
         path: args.path.clone(),
         confirm: true,
-        ..ReceiverConfig::new(
-            SocketAddr::from(([127, 0, 0, 1], args.port)),
-            header,
-            value.trim().to_owned(),
-        )
+        ..ReceiverConfig::new(addr, header, value.trim().to_owned())
     };
     let table = events_table(ctx).await?;
-    let mut receiver = WebhookReceiver::bind(config).await?;
+    if args.retain.is_some() && table.is_none() {
+        return Err(Failure::usage(
+            "--retain prunes the events recorded in PostgreSQL: give --ledger postgres://USER@HOST/DB (or set HASDATA_LEDGER)",
+        ));
+    }
+    let mut receiver = WebhookReceiver::bind(config)
+        .await
+        .map_err(|e| Failure::new(code::OTHER, format!("cannot listen on {addr}: {e}")))?;
     ctx.note(format!(
         "listening on {} (put an HTTPS proxy in front for HasData){}",
         receiver.url(),
@@ -85,7 +106,16 @@ pub async fn listen(ctx: &Ctx, args: &ListenArgs) -> Result<(), Failure> {
             ""
         }
     ));
+    if !addr.ip().is_loopback() {
+        ctx.note(format!(
+            "{} is reachable beyond this machine and speaks plain HTTP: the secret header crosses that network in clear; let only your TLS proxy reach it",
+            receiver.local_addr()
+        ));
+    }
     if let Some(table) = table {
+        let _pruning = args
+            .retain
+            .map(|age| PruneTask(tokio::spawn(prune_forever(table.clone(), age))));
         let name = args
             .name
             .clone()
@@ -148,6 +178,35 @@ async fn record(
     }
 }
 
+/// The `--retain` pruning task, stopped with the listener.
+struct PruneTask(tokio::task::JoinHandle<()>);
+
+impl Drop for PruneTask {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
+/// How often `--retain` prunes: a quarter of the age, from 1 s to an hour.
+fn prune_every(age: Duration) -> Duration {
+    (age / 4).clamp(Duration::from_secs(1), Duration::from_secs(3600))
+}
+
+/// Prunes events older than `age` at once and then every [`prune_every`]; a failure is
+/// reported and tried again next time (events are only kept longer).
+async fn prune_forever(table: WebhookEvents, age: Duration) {
+    loop {
+        match table.prune(age).await {
+            Ok(0) => {}
+            Ok(pruned) => tracing::info!(pruned, "pruned old webhook events"),
+            Err(error) => err_line(&format!(
+                "could not prune old webhook events (tried again later): {error}"
+            )),
+        }
+        tokio::time::sleep(prune_every(age)).await;
+    }
+}
+
 /// Records one event; a database error leaves it unacknowledged (503: HasData sends it again).
 async fn record_one(
     table: &WebhookEvents,
@@ -180,37 +239,100 @@ async fn record_one(
     Ok(())
 }
 
-/// `hasdata webhook events`: what the replicas recorded, with each job's queue item.
+/// `text` for a terminal: control characters (a NUL in a job id) escaped, as `\u{0}`.
+fn visible(text: &str) -> String {
+    text.chars()
+        .map(|c| {
+            if c.is_control() {
+                c.escape_default().to_string()
+            } else {
+                c.to_string()
+            }
+        })
+        .collect()
+}
+
+/// `hasdata webhook events`: what the replicas recorded, with each job's queue item; or, with
+/// `--prune-older-than`, delete the old ones.
 pub async fn events(ctx: &Ctx, args: &EventsArgs) -> Result<(), Failure> {
     let Some(table) = events_table(ctx).await? else {
         return Err(Failure::usage(
             "webhook events are recorded in PostgreSQL: give --ledger postgres://USER@HOST/DB (or set HASDATA_LEDGER)",
         ));
     };
+    if let Some(age) = args.prune_older_than {
+        let pruned = table
+            .prune(age)
+            .await
+            .map_err(|e| Failure::new(code::OTHER, e.to_string()))?;
+        ctx.emit(
+            || {
+                format!(
+                    "pruned {pruned} webhook events recorded more than {} s ago (kept those of queue items not done or failed)",
+                    age.as_secs()
+                )
+            },
+            serde_json::to_value(WebhookPruneOut {
+                pruned,
+                older_than_secs: age.as_secs(),
+            })
+            .unwrap_or_default(),
+        );
+        return Ok(());
+    }
     let filter = EventFilter {
         job_id: args.job_id.clone(),
         unknown_jobs: args.unknown,
         limit: args.limit,
+        bodies: args.body,
     };
     let list = table
         .list(&filter)
         .await
         .map_err(|e| Failure::new(code::OTHER, e.to_string()))?;
     for event in list {
+        let event = WebhookEventOut {
+            delivery: event.delivery,
+            job_id: event.job_id,
+            item_id: event.item_id,
+            event: event.event,
+            job_status: event.job_status,
+            terminal: event.terminal,
+            rows: event.rows,
+            receiver: event.receiver,
+            received_at: event.received_at,
+            unrecognised: event.unrecognised,
+            body: event.body,
+        };
         ctx.emit(
             || {
-                format!(
+                let mut line = format!(
                     "{}\t{}\tjob {}\t{}\t{}\t{} rows\t{}",
                     event.received_at,
-                    event.event,
-                    event.job_id.as_deref().unwrap_or("-"),
+                    if event.unrecognised && event.event.is_empty() {
+                        "(unrecognised)".to_owned()
+                    } else {
+                        visible(&event.event)
+                    },
+                    event.job_id.as_deref().map_or_else(|| "-".into(), visible),
                     event
                         .item_id
                         .map_or_else(|| "no item".to_owned(), |id| format!("item {id}")),
-                    event.job_status.as_deref().unwrap_or("-"),
+                    event
+                        .job_status
+                        .as_deref()
+                        .map_or_else(|| "-".into(), visible),
                     event.rows,
-                    event.receiver.as_deref().unwrap_or("-"),
-                )
+                    event
+                        .receiver
+                        .as_deref()
+                        .map_or_else(|| "-".into(), visible),
+                );
+                if let Some(body) = &event.body {
+                    line.push('\t');
+                    line.push_str(&visible(body));
+                }
+                line
             },
             serde_json::to_value(&event).unwrap_or_default(),
         );

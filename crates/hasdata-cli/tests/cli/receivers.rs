@@ -56,19 +56,25 @@ fn collect(
 
 impl Replica {
     async fn start(shell: &Shell, url: &str, name: &str) -> Replica {
+        Replica::start_with(shell, Some(url), &["--port", "0", "--name", name]).await
+    }
+
+    /// `webhook listen` with `args` (a port or an address among them), recording in the
+    /// PostgreSQL database `ledger` when given (a SQLite ledger in the shell's directory
+    /// otherwise: events are printed only).
+    async fn start_with(shell: &Shell, ledger: Option<&str>, args: &[&str]) -> Replica {
+        let sqlite = shell.path("ledger.db");
+        let mut all = vec![
+            "--ledger",
+            ledger.unwrap_or(sqlite.to_str().unwrap()),
+            "webhook",
+            "listen",
+            "--secret-header-name",
+            "x-hook-secret",
+        ];
+        all.extend_from_slice(args);
         let mut child = shell
-            .command(&[
-                "--ledger",
-                url,
-                "webhook",
-                "listen",
-                "--port",
-                "0",
-                "--secret-header-name",
-                "x-hook-secret",
-                "--name",
-                name,
-            ])
+            .command(&all)
             .env("HASDATA_WEBHOOK_SECRET", SECRET)
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
@@ -120,6 +126,17 @@ async fn post(http: &ReqwestTransport, url: &str, secret: &str, body: &Value) ->
         .header("content-type", "application/json")
         .header("x-hook-secret", secret)
         .body(bytes::Bytes::from(body.to_string()))
+        .unwrap();
+    http.send(request).await.unwrap().status().as_u16()
+}
+
+/// Posts `body` exactly as written (a `Value` cannot hold every JSON text: an integer past
+/// 64 bits).
+async fn post_text(http: &ReqwestTransport, url: &str, secret: &str, body: &str) -> u16 {
+    let request = http::Request::post(url)
+        .header("content-type", "application/json")
+        .header("x-hook-secret", secret)
+        .body(bytes::Bytes::from(body.to_owned()))
         .unwrap();
     http.send(request).await.unwrap().status().as_u16()
 }
@@ -467,4 +484,385 @@ async fn a_worker_with_a_webhook_url_finishes_on_the_replicas_events() {
     for text in [&out_text, &err_text, &output.1] {
         assert!(!text.contains(SECRET));
     }
+}
+
+/// Checks `value` against the published schema `name` (`cli.webhook-event`, ...).
+fn valid(name: &str, value: &Value) {
+    let schema = hasdata_cli::output::schemas()
+        .into_iter()
+        .find(|s| s.name == name)
+        .unwrap_or_else(|| panic!("no schema {name}"));
+    let validator = jsonschema::validator_for(&schema.schema.to_value()).unwrap();
+    let errors: Vec<String> = validator
+        .iter_errors(value)
+        .map(|e| e.to_string())
+        .collect();
+    assert!(errors.is_empty(), "{value} is not a {name}: {errors:?}");
+}
+
+/// Every authenticated delivery of valid JSON is stored and shown as sent: a job id with a NUL
+/// character (PostgreSQL text cannot hold one), rows with one, JSON that is not an object, and
+/// job ids past 64 bits (a decoded `Value` makes them floats, and two of them one delivery).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_authenticated_delivery_is_stored_and_shown_as_sent() {
+    let Some(pg) = TestPg::shared().await else {
+        return;
+    };
+    let url = pg.fresh_database().await;
+    let shell = Shell::quick().await;
+    let replica = Replica::start(&shell, &url, "hook-a").await;
+    let http = ReqwestTransport::new().unwrap();
+
+    let nul_id = r#"{"event":"scraper.job.finished","jobId":"ab\u0000c","jobStatus":"finished"}"#;
+    let nul_rows = r#"{"event":"scraper.data.scraped","jobId":"nul-rows","jobStatus":"in_progress","data":[{"t":"x\u0000y"},{"t":"z"}]}"#;
+    let nul_name = r#"{"event":"scraper.\u0000","jobId":"nul-name","jobStatus":"sto\u0000pped"}"#;
+    let big =
+        r#"{"event":"scraper.job.finished","jobId":18446744073709551616,"jobStatus":"finished"}"#;
+    let bigger =
+        r#"{"event":"scraper.job.finished","jobId":18446744073709551617,"jobStatus":"finished"}"#;
+    let not_objects = [r#"[]"#, r#""x""#, r#"42"#];
+    let mut all: Vec<&str> = vec![nul_id, nul_rows, nul_name, big, bigger];
+    all.extend(not_objects);
+    for body in &all {
+        assert_eq!(
+            post_text(&http, &replica.url, SECRET, body).await,
+            200,
+            "{body}"
+        );
+    }
+    // A retry of each is recognised, whichever its text.
+    for body in &all {
+        assert_eq!(post_text(&http, &replica.url, SECRET, body).await, 200);
+    }
+    let (db, connection) = tokio_postgres::connect(&url, tokio_postgres::NoTls)
+        .await
+        .unwrap();
+    tokio::spawn(connection);
+    assert_eq!(
+        count(&db, "SELECT count(*) FROM fleet_webhook_events").await,
+        all.len() as i64,
+        "one row per delivery"
+    );
+    let bodies: Vec<Vec<u8>> = db
+        .query("SELECT body FROM fleet_webhook_events", &[])
+        .await
+        .unwrap()
+        .iter()
+        .map(|row| row.get(0))
+        .collect();
+    for body in &all {
+        assert!(
+            bodies.iter().any(|b| b == body.as_bytes()),
+            "{body} is kept as received"
+        );
+    }
+    assert_eq!(
+        count(
+            &db,
+            "SELECT row_count FROM fleet_webhook_events WHERE job_id = 'nul-rows'"
+        )
+        .await,
+        2
+    );
+
+    let listed = shell
+        .run(&[
+            "--ledger", &url, "--json", "webhook", "events", "--body", "--limit", "100",
+        ])
+        .await;
+    assert_eq!(listed.code, 0, "{}", listed.stderr);
+    let events = listed.json_lines();
+    assert_eq!(events.len(), all.len(), "{}", listed.stdout);
+    for event in &events {
+        valid("cli.webhook-event", event);
+    }
+    let by_body = |body: &str| {
+        events
+            .iter()
+            .find(|e| e["body"] == body)
+            .unwrap_or_else(|| panic!("{body} is listed: {}", listed.stdout))
+    };
+    assert_eq!(by_body(nul_id)["jobId"], "ab\u{0}c");
+    assert_eq!(by_body(nul_id)["terminal"], true);
+    assert_eq!(
+        by_body(nul_id)["unrecognised"],
+        true,
+        "no job id HasData gives has a NUL: not the documented shape, kept all the same"
+    );
+    assert_eq!(by_body(nul_rows)["rows"], 2);
+    assert_eq!(by_body(nul_name)["event"], "scraper.\u{0}");
+    assert_eq!(by_body(nul_name)["jobStatus"], "sto\u{0}pped");
+    assert_eq!(by_body(big)["jobId"], "18446744073709551616");
+    assert_eq!(by_body(bigger)["jobId"], "18446744073709551617");
+    assert_eq!(by_body(big)["unrecognised"], false);
+    for body in not_objects {
+        let event = by_body(body);
+        assert_eq!(event["unrecognised"], true, "{event}");
+        assert!(event["jobId"].is_null(), "{event}");
+    }
+    // The escaped id is found by the id as sent.
+    let one = shell
+        .run(&[
+            "--ledger",
+            &url,
+            "--json",
+            "webhook",
+            "events",
+            "--job-id",
+            "18446744073709551616",
+        ])
+        .await;
+    assert_eq!(one.json_lines().len(), 1, "{}", one.stdout);
+    // Unrecognised deliveries carry their body without --body; the text listing shows a NUL
+    // escaped, never raw.
+    let text = shell.run(&["--ledger", &url, "webhook", "events"]).await;
+    assert_eq!(text.code, 0, "{}", text.stderr);
+    assert!(!text.stdout.contains('\0'), "{:?}", text.stdout);
+    assert!(text.stdout.contains("job ab\\u{0}c"), "{}", text.stdout);
+    assert!(text.stdout.contains("(unrecognised)"), "{}", text.stdout);
+    assert!(text.stdout.contains("\t[]"), "{}", text.stdout);
+
+    let (out, err) = replica.stop().await;
+    assert_eq!(out.lines().count(), all.len(), "each printed once: {out}");
+    let stored: String = db
+        .query_one(
+            "SELECT string_agg(e::text, '') FROM fleet_webhook_events e",
+            &[],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    for text in [&stored, &out, &err, &listed.stdout] {
+        assert!(!text.contains(SECRET), "the webhook secret leaked: {text}");
+    }
+}
+
+/// Old events are pruned, by `webhook events --prune-older-than` and by a replica's
+/// `--retain`, except those of jobs whose queue item is not finished: a waiting worker reads
+/// them.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn old_events_are_pruned_except_those_a_waiting_worker_reads() {
+    let Some(pg) = TestPg::shared().await else {
+        return;
+    };
+    let url = pg.fresh_database().await;
+    let shell = Shell::quick().await;
+    let queue = Queue::connect(&url, 2).await.unwrap();
+    queue
+        .add(&[
+            hasdata_fleet::NewItem {
+                slug: "contacts".into(),
+                body: json!({"urls": ["https://a.example"]}),
+                origin: None,
+            },
+            hasdata_fleet::NewItem {
+                slug: "contacts".into(),
+                body: json!({"urls": ["https://b.example"]}),
+                origin: None,
+            },
+        ])
+        .await
+        .unwrap();
+    let running = queue
+        .claim("test", Duration::from_secs(600), "key-1")
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(queue.set_running(running.id, "test", "9001").await.unwrap());
+    let done = queue
+        .claim("test", Duration::from_secs(600), "key-2")
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(queue.set_running(done.id, "test", "9002").await.unwrap());
+    let (db, connection) = tokio_postgres::connect(&url, tokio_postgres::NoTls)
+        .await
+        .unwrap();
+    tokio::spawn(connection);
+    db.execute(
+        "UPDATE fleet_items SET state = 'done' WHERE id = $1",
+        &[&done.id],
+    )
+    .await
+    .unwrap();
+
+    let replica = Replica::start(&shell, &url, "hook-a").await;
+    let http = ReqwestTransport::new().unwrap();
+    for (job, event, status) in [
+        (9001, "scraper.data.scraped", "in_progress"),
+        (9001, "scraper.job.finished", "finished"),
+        (9002, "scraper.job.finished", "finished"),
+        (7777, "scraper.job.finished", "finished"),
+        (7778, "scraper.job.finished", "finished"),
+    ] {
+        let body = json!({"event": event, "jobId": job, "jobStatus": status});
+        assert_eq!(post(&http, &replica.url, SECRET, &body).await, 200);
+    }
+    replica.stop().await;
+    // All but 7778's recorded a month ago.
+    db.execute(
+        "UPDATE fleet_webhook_events SET received_at = now() - interval '30 days'
+         WHERE job_id <> '7778'",
+        &[],
+    )
+    .await
+    .unwrap();
+
+    let pruned = shell
+        .run(&[
+            "--ledger",
+            &url,
+            "--json",
+            "webhook",
+            "events",
+            "--prune-older-than",
+            "7d",
+        ])
+        .await;
+    assert_eq!(pruned.code, 0, "{}", pruned.stderr);
+    let report = pruned.json_lines().remove(0);
+    valid("cli.webhook-prune", &report);
+    assert_eq!(report["pruned"], 2, "9002's (done) and 7777's (no item)");
+    assert_eq!(report["olderThanSecs"], 7 * 86_400);
+    let left: Vec<String> = db
+        .query(
+            "SELECT job_id FROM fleet_webhook_events ORDER BY job_id",
+            &[],
+        )
+        .await
+        .unwrap()
+        .iter()
+        .map(|row| row.get(0))
+        .collect();
+    assert_eq!(
+        left,
+        ["7778", "9001", "9001"],
+        "the running item's, and the recent one"
+    );
+    // The waiting worker still finds its job's end, with the rows of every event.
+    let terminal = queue.events().terminal("9001").await.unwrap();
+    assert_eq!(terminal.map(|t| t.job_status).as_deref(), Some("finished"));
+
+    let usage = shell
+        .run(&[
+            "--ledger",
+            &url,
+            "webhook",
+            "events",
+            "--prune-older-than",
+            "0d",
+        ])
+        .await;
+    assert_eq!(usage.code, 2, "{}", usage.stderr);
+    assert!(
+        usage.stderr.contains("--prune-older-than"),
+        "{}",
+        usage.stderr
+    );
+
+    // The item finishes, and everything grows old: a replica with --retain prunes at start.
+    db.execute(
+        "UPDATE fleet_items SET state = 'done' WHERE id = $1",
+        &[&running.id],
+    )
+    .await
+    .unwrap();
+    db.execute(
+        "UPDATE fleet_webhook_events SET received_at = now() - interval '8 days'",
+        &[],
+    )
+    .await
+    .unwrap();
+    let pruning = Replica::start_with(
+        &shell,
+        Some(&url),
+        &["--port", "0", "--name", "hook-b", "--retain", "7d"],
+    )
+    .await;
+    crate::until("the replica prunes", || async {
+        (count(&db, "SELECT count(*) FROM fleet_webhook_events").await == 0).then_some(())
+    })
+    .await;
+    // What it records now is kept.
+    let fresh = json!({"event": "scraper.job.finished", "jobId": 1, "jobStatus": "finished"});
+    assert_eq!(post(&http, &pruning.url, SECRET, &fresh).await, 200);
+    assert_eq!(
+        count(&db, "SELECT count(*) FROM fleet_webhook_events").await,
+        1
+    );
+    pruning.stop().await;
+
+    let sqlite = shell.path("ledger.db");
+    let refused = shell
+        .run(&[
+            "--ledger",
+            sqlite.to_str().unwrap(),
+            "webhook",
+            "listen",
+            "--port",
+            "0",
+            "--secret-header",
+            "x-hook-secret:s",
+            "--retain",
+            "7d",
+        ])
+        .await;
+    assert_eq!(refused.code, 2, "{}", refused.stderr);
+    assert!(refused.stderr.contains("--retain"), "{}", refused.stderr);
+}
+
+/// `--bind` listens beyond loopback (all IPv4 interfaces here), or on IPv6's loopback, and says
+/// what binding beyond loopback means. The listener without a database prints a body that is
+/// not a JSON object whole, never drops it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bind_listens_where_asked_and_every_body_is_printed() {
+    let shell = Shell::quick().await;
+    let http = ReqwestTransport::new().unwrap();
+    let everywhere = Replica::start_with(&shell, None, &["--bind", "0.0.0.0:0"]).await;
+    assert!(
+        everywhere.url.starts_with("http://0.0.0.0:"),
+        "{}",
+        everywhere.url
+    );
+    let local = everywhere.url.replacen("0.0.0.0", "127.0.0.1", 1);
+    let event = json!({"event": "scraper.job.finished", "jobId": 7, "jobStatus": "finished"});
+    assert_eq!(post(&http, &local, SECRET, &event).await, 200);
+    for body in ["[]", r#""x""#, "42"] {
+        assert_eq!(post_text(&http, &local, SECRET, body).await, 200, "{body}");
+    }
+    let big = r#"{"event":"scraper.job.finished","jobId":18446744073709551616}"#;
+    assert_eq!(post_text(&http, &local, SECRET, big).await, 200);
+    let (out, err) = everywhere.stop().await;
+    let lines: Vec<Value> = out
+        .lines()
+        .map(|line| serde_json::from_str(line).unwrap())
+        .collect();
+    assert_eq!(lines.len(), 5, "{out}");
+    assert_eq!(lines[0]["jobId"], "7");
+    assert_eq!(lines[1]["unrecognisedBody"], json!([]));
+    assert_eq!(lines[2]["unrecognisedBody"], "x");
+    assert_eq!(lines[3]["unrecognisedBody"], 42);
+    assert_eq!(lines[4]["jobId"], "18446744073709551616");
+    assert!(err.contains("in clear"), "the warning: {err}");
+    assert!(!err.contains(SECRET) && !out.contains(SECRET));
+
+    let v6 = Replica::start_with(&shell, None, &["--bind", "[::1]:0"]).await;
+    assert!(v6.url.starts_with("http://[::1]:"), "{}", v6.url);
+    assert_eq!(post(&http, &v6.url, SECRET, &event).await, 200);
+    let (out, err) = v6.stop().await;
+    assert_eq!(out.lines().count(), 1, "{out}");
+    assert!(!err.contains("in clear"), "loopback: no warning: {err}");
+
+    let bad = shell
+        .run(&[
+            "webhook",
+            "listen",
+            "--bind",
+            "localhost",
+            "--secret-header",
+            "x-hook-secret:s",
+        ])
+        .await;
+    assert_eq!(bad.code, 2, "{}", bad.stderr);
+    assert!(bad.stderr.contains("ADDR:PORT"), "{}", bad.stderr);
 }

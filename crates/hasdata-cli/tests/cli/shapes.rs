@@ -215,6 +215,52 @@ async fn every_commands_json_output_validates_against_its_schema() {
     }
     let missing = shell.run(&["--json", "status"]).await;
     assert!(missing.stderr.contains("<ID>"), "{}", missing.stderr);
+
+    // The queue's database (where PostgreSQL is installed): `webhook events`, listing and
+    // pruning. (The queue's own commands are checked by the fleet test.)
+    if let Some(pg) = hasdata_testpg::TestPg::shared().await {
+        let url = pg.fresh_database().await;
+        hasdata_fleet::Queue::connect(&url, 1).await.unwrap();
+        let (db, connection) = tokio_postgres::connect(&url, tokio_postgres::NoTls)
+            .await
+            .unwrap();
+        tokio::spawn(connection);
+        db.batch_execute(
+            "INSERT INTO fleet_webhook_events
+                 (delivery, job_id, event, job_status, terminal, row_count, receiver, body,
+                  unrecognised, received_at)
+             VALUES ('d1', '7', 'scraper.job.finished', 'finished', true, 0, 'hook-a',
+                     convert_to('{\"jobId\":7}', 'UTF8'), false, now() - interval '2 days'),
+                    ('d2', NULL, '', NULL, false, 0, 'hook-a', convert_to('[]', 'UTF8'),
+                     true, now())",
+        )
+        .await
+        .unwrap();
+        let events = checker.lines(
+            "webhook events",
+            &shell
+                .run(&["--ledger", &url, "--json", "webhook", "events", "--body"])
+                .await,
+            "cli.webhook-event",
+        );
+        assert_eq!(events.len(), 2);
+        let pruned = checker.lines(
+            "webhook events --prune-older-than",
+            &shell
+                .run(&[
+                    "--ledger",
+                    &url,
+                    "--json",
+                    "webhook",
+                    "events",
+                    "--prune-older-than",
+                    "1d",
+                ])
+                .await,
+            "cli.webhook-prune",
+        );
+        assert_eq!(pruned[0]["pruned"], 1);
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -144,6 +144,11 @@ pub struct ReceivedEvent {
     /// event name, no job id, a field of an unexpected type, or JSON that is not an object).
     /// Such a call is acknowledged all the same, so HasData does not retry and drop it.
     pub raw: Option<serde_json::Value>,
+    /// The body exactly as received (valid JSON, UTF-8). Store this for a faithful record:
+    /// `raw` and `event` are decoded values, in which an integer past 64 bits is a float
+    /// (the job id excepted: `event.job_id` keeps the digits as sent), and a database such as
+    /// PostgreSQL cannot hold every text JSON can (`\u0000` in a string).
+    pub body: Bytes,
     /// A fingerprint of the delivery's bytes: a retry of the same delivery has the same one.
     pub fingerprint: u64,
     /// The delivery's identity, stable across processes and versions: the SHA-256 (hex) of
@@ -361,20 +366,115 @@ fn answer(status: StatusCode) -> http::Response<Full<Bytes>> {
 }
 
 /// Reads any JSON as an event: never fails. The body comes back as `raw` when it does not
-/// match the documented shape.
-fn read_event(value: serde_json::Value) -> (WebhookEvent, Option<serde_json::Value>) {
-    match WebhookEvent::deserialize(&value) {
+/// match the documented shape. `body` is the text `value` was read from: a numeric `jobId`
+/// keeps its text as sent (`18446744073709551616` is past `u64`, and `Value` would make it
+/// the float `1.8446744073709552e19`).
+fn read_event(value: serde_json::Value, body: &[u8]) -> (WebhookEvent, Option<serde_json::Value>) {
+    let decoded = WebhookEvent::deserialize(&value).map(|mut event| {
+        if value.get("jobId").is_some_and(serde_json::Value::is_f64)
+            && let Some(text) = top_level_text(body, "jobId")
+        {
+            event.job_id = Some(text);
+        }
+        event
+    });
+    match decoded {
         Ok(event) if event.matches_known_shape() => (event, None),
         Ok(event) => (event, Some(value)),
         Err(_) => (WebhookEvent::default(), Some(value)),
     }
 }
 
+/// The JSON text of `key` in the object `body`, as sent (the last one, as `Value` reads a
+/// repeated key).
+fn top_level_text(body: &[u8], key: &str) -> Option<String> {
+    let fields: std::collections::BTreeMap<String, &serde_json::value::RawValue> =
+        serde_json::from_slice(body).ok()?;
+    fields.get(key).map(|raw| raw.get().trim().to_owned())
+}
+
 /// SHA-256 of the value's canonical JSON (serde_json's maps are sorted by key), in hex.
-fn delivery_id(value: &serde_json::Value) -> String {
+/// `body` is the text `value` was read from: an integer past 64 bits, which `Value` holds as
+/// a float, is written with its digits as sent, so two deliveries that differ only there
+/// (job ids 18446744073709551616 and 18446744073709551617) are two deliveries.
+fn delivery_id(value: &serde_json::Value, body: &[u8]) -> String {
     use sha2::{Digest, Sha256};
-    let digest = Sha256::digest(value.to_string().as_bytes());
+    let canonical = if holds_float(value) {
+        canonical_text(body).unwrap_or_else(|| value.to_string())
+    } else {
+        value.to_string()
+    };
+    let digest = Sha256::digest(canonical.as_bytes());
     digest.iter().map(|byte| format!("{byte:02x}")).collect()
+}
+
+/// Whether any number in `value` is held as a float (the rare case: the slow path above).
+fn holds_float(value: &serde_json::Value) -> bool {
+    match value {
+        serde_json::Value::Number(n) => n.is_f64(),
+        serde_json::Value::Array(items) => items.iter().any(holds_float),
+        serde_json::Value::Object(map) => map.values().any(holds_float),
+        _ => false,
+    }
+}
+
+/// The canonical JSON of `body` (what `Value::to_string` writes: keys sorted, the last of a
+/// repeated key, no whitespace), except that an integer `Value` cannot hold keeps its digits.
+fn canonical_text(body: &[u8]) -> Option<String> {
+    let raw: &serde_json::value::RawValue = serde_json::from_slice(body).ok()?;
+    let mut out = String::with_capacity(body.len());
+    write_canonical(raw.get(), &mut out)?;
+    Some(out)
+}
+
+fn write_canonical(text: &str, out: &mut String) -> Option<()> {
+    use serde_json::value::RawValue;
+    let text = text.trim();
+    match text.as_bytes().first()? {
+        b'{' => {
+            let fields: std::collections::BTreeMap<String, &RawValue> =
+                serde_json::from_str(text).ok()?;
+            out.push('{');
+            for (i, (key, value)) in fields.iter().enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                out.push_str(&serde_json::to_string(key).ok()?);
+                out.push(':');
+                write_canonical(value.get(), out)?;
+            }
+            out.push('}');
+        }
+        b'[' => {
+            let items: Vec<&RawValue> = serde_json::from_str(text).ok()?;
+            out.push('[');
+            for (i, item) in items.iter().enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                write_canonical(item.get(), out)?;
+            }
+            out.push(']');
+        }
+        b'-' | b'0'..=b'9' => {
+            let number: serde_json::Number = serde_json::from_str(text).ok()?;
+            let integer = text.trim_start_matches('-');
+            if number.is_f64()
+                && !integer.is_empty()
+                && integer.bytes().all(|b| b.is_ascii_digit())
+                && integer.bytes().any(|b| b != b'0')
+            {
+                out.push_str(text);
+            } else {
+                out.push_str(&number.to_string());
+            }
+        }
+        _ => {
+            let value: serde_json::Value = serde_json::from_str(text).ok()?;
+            out.push_str(&value.to_string());
+        }
+    }
+    Some(())
 }
 
 fn fingerprint(bytes: &[u8]) -> u64 {
@@ -482,8 +582,8 @@ impl Shared {
             c.malformed.fetch_add(1, Ordering::Relaxed);
             return answer(StatusCode::BAD_REQUEST);
         };
-        let delivery = delivery_id(&value);
-        let (event, raw) = read_event(value);
+        let delivery = delivery_id(&value, &body);
+        let (event, raw) = read_event(value, &body);
         if raw.is_some() {
             c.unrecognised.fetch_add(1, Ordering::Relaxed);
             tracing::warn!(
@@ -512,6 +612,7 @@ impl Shared {
             let received = ReceivedEvent {
                 event,
                 raw,
+                body,
                 fingerprint,
                 delivery,
                 confirmation,
@@ -907,24 +1008,94 @@ where
 
 #[cfg(test)]
 mod tests {
-    use super::delivery_id;
+    use super::{delivery_id, read_event};
+
+    fn id(text: &str) -> String {
+        let value: serde_json::Value = serde_json::from_str(text).unwrap();
+        delivery_id(&value, text.as_bytes())
+    }
 
     #[test]
     fn a_delivery_is_known_by_its_content_whatever_the_key_order_or_spacing() {
-        let a: serde_json::Value = serde_json::from_str(
-            r#"{"event":"scraper.job.finished","jobId":7,"jobStatus":"finished"}"#,
-        )
-        .unwrap();
-        let b: serde_json::Value = serde_json::from_str(
-            r#"{ "jobStatus": "finished", "jobId": 7, "event": "scraper.job.finished" }"#,
-        )
-        .unwrap();
-        let c: serde_json::Value = serde_json::from_str(
-            r#"{"event":"scraper.job.finished","jobId":8,"jobStatus":"finished"}"#,
-        )
-        .unwrap();
-        assert_eq!(delivery_id(&a), delivery_id(&b));
-        assert_ne!(delivery_id(&a), delivery_id(&c));
-        assert_eq!(delivery_id(&a).len(), 64);
+        let a = id(r#"{"event":"scraper.job.finished","jobId":7,"jobStatus":"finished"}"#);
+        let b = id(r#"{ "jobStatus": "finished", "jobId": 7, "event": "scraper.job.finished" }"#);
+        let c = id(r#"{"event":"scraper.job.finished","jobId":8,"jobStatus":"finished"}"#);
+        assert_eq!(a, b);
+        assert_ne!(a, c);
+        assert_eq!(a.len(), 64);
+    }
+
+    #[test]
+    fn integers_past_64_bits_keep_their_digits_in_the_identity_and_the_job_id() {
+        let big = r#"{"event":"scraper.job.finished","jobId":18446744073709551616,"jobStatus":"finished"}"#;
+        let next = r#"{"event":"scraper.job.finished","jobId":18446744073709551617,"jobStatus":"finished"}"#;
+        assert_ne!(id(big), id(next), "two job ids, two deliveries");
+        assert_eq!(
+            id(big),
+            id(
+                r#"{ "jobStatus": "finished",  "jobId": 18446744073709551616, "event": "scraper.job.finished" }"#
+            ),
+            "still canonical"
+        );
+        let nested = |n: &str| {
+            id(&format!(
+                r#"{{"event":"x","jobId":1,"data":[{{"n":{n},"f":0.5}}]}}"#
+            ))
+        };
+        assert_ne!(
+            nested("-99999999999999999999"),
+            nested("-99999999999999999998")
+        );
+        // A body with floats but no big integer has the identity it always had.
+        let floats = r#"{"data":[1.5,-0,1e3,{"b":2.25,"a":null}],"jobId":1}"#;
+        let value: serde_json::Value = serde_json::from_str(floats).unwrap();
+        use sha2::{Digest, Sha256};
+        let old: String = Sha256::digest(value.to_string().as_bytes())
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect();
+        assert_eq!(id(floats), old);
+
+        let (event, raw) = read_event(serde_json::from_str(big).unwrap(), big.as_bytes());
+        assert_eq!(event.job_id.as_deref(), Some("18446744073709551616"));
+        assert!(raw.is_none(), "a text id of digits: the documented shape");
+    }
+
+    fn json() -> impl proptest::strategy::Strategy<Value = serde_json::Value> {
+        use proptest::prelude::*;
+        use serde_json::Value;
+        let leaf = prop_oneof![
+            Just(Value::Null),
+            any::<bool>().prop_map(Value::Bool),
+            any::<i64>().prop_map(Value::from),
+            any::<u64>().prop_map(Value::from),
+            any::<f64>()
+                .prop_filter("finite", |f| f.is_finite())
+                .prop_map(Value::from),
+            ".{0,8}".prop_map(Value::from),
+        ];
+        leaf.prop_recursive(3, 24, 4, |inner| {
+            prop_oneof![
+                proptest::collection::vec(inner.clone(), 0..4).prop_map(Value::Array),
+                proptest::collection::btree_map(".{0,4}", inner, 0..4)
+                    .prop_map(|map| Value::Object(map.into_iter().collect())),
+            ]
+        })
+    }
+
+    proptest::proptest! {
+        /// The slow path (numbers read from the text) writes what `Value` writes whenever
+        /// `Value` holds every number exactly: identities of such deliveries never change.
+        #[test]
+        fn the_canonical_text_is_values_own_for_any_json(value in json()) {
+            let pretty = serde_json::to_string_pretty(&value).unwrap();
+            // What the receiver reads (serde_json's float parsing is not exact: compare with
+            // the value read back, as `delivery_id` gets it).
+            let read: serde_json::Value = serde_json::from_str(&pretty).unwrap();
+            proptest::prop_assert_eq!(
+                super::canonical_text(pretty.as_bytes()),
+                Some(read.to_string())
+            );
+        }
     }
 }
