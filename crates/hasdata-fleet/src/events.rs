@@ -190,8 +190,9 @@ impl WebhookEvents {
         let job_id = event.job_id.as_deref().map(|id| text("job_id", id));
         let name = text("event", &event.event.to_string());
         let status = status.map(|s| text("job_status", s.as_str()));
-        // A job id that needed escaping is no job the API gave: no worker waits on it.
-        let announce = terminal && !escaped.contains(&"job_id");
+        // Only a job id the API could have given (a `JobId`: at most 64 printable characters,
+        // so never escaped, and within NOTIFY's 8,000-byte payload) can have a waiting worker.
+        let announce = terminal && event.job().is_some();
         let sent_at = jsonb(event.timestamp.clone());
         let raw = jsonb(received.raw.clone());
         let unrecognised = received.raw.is_some();

@@ -36,6 +36,10 @@ const MIGRATIONS: &[(&str, &str)] = &[
         "V3__webhook_event_bodies",
         include_str!("../migrations/V3__webhook_event_bodies.sql"),
     ),
+    (
+        "V4__webhook_event_job_hash",
+        include_str!("../migrations/V4__webhook_event_job_hash.sql"),
+    ),
 ];
 
 /// The schema version this build writes.

@@ -521,13 +521,28 @@ async fn every_authenticated_delivery_is_stored_and_shown_as_sent() {
     let bigger =
         r#"{"event":"scraper.job.finished","jobId":18446744073709551617,"jobStatus":"finished"}"#;
     let not_objects = [r#"[]"#, r#""x""#, r#"42"#];
-    let mut all: Vec<&str> = vec![nul_id, nul_rows, nul_name, big, bigger];
+    // A job id of 9,000 characters that do not compress: past a btree index entry's limit
+    // (about 2,700 bytes) and a NOTIFY payload's (8,000).
+    let mut state = 0x5eed_u64;
+    let long: String = (0..9000)
+        .map(|_| {
+            state = state
+                .wrapping_mul(6_364_136_223_846_793_005)
+                .wrapping_add(1_442_695_040_888_963_407);
+            char::from(b'!' + ((state >> 33) % 90) as u8)
+        })
+        .filter(|c| *c != '"' && *c != '\\')
+        .collect();
+    let long_id = json!({"event": "scraper.job.finished", "jobId": long, "jobStatus": "finished"})
+        .to_string();
+    let mut all: Vec<&str> = vec![nul_id, nul_rows, nul_name, big, bigger, &long_id];
     all.extend(not_objects);
     for body in &all {
         assert_eq!(
             post_text(&http, &replica.url, SECRET, body).await,
             200,
-            "{body}"
+            "{}",
+            &body[..body.len().min(200)]
         );
     }
     // A retry of each is recognised, whichever its text.
@@ -594,6 +609,8 @@ async fn every_authenticated_delivery_is_stored_and_shown_as_sent() {
     assert_eq!(by_body(nul_name)["jobStatus"], "sto\u{0}pped");
     assert_eq!(by_body(big)["jobId"], "18446744073709551616");
     assert_eq!(by_body(bigger)["jobId"], "18446744073709551617");
+    assert_eq!(by_body(&long_id)["jobId"], long.as_str());
+    assert_eq!(by_body(&long_id)["terminal"], true);
     assert_eq!(by_body(big)["unrecognised"], false);
     for body in not_objects {
         let event = by_body(body);
