@@ -61,6 +61,22 @@ impl Sink {
         }
     }
 
+    /// Writes `bytes`; a large piece goes straight to the file (after what is buffered),
+    /// not through the buffer.
+    fn write_large(&mut self, bytes: &[u8]) -> io::Result<()> {
+        fn large<W: Write>(out: &mut BufWriter<W>, bytes: &[u8]) -> io::Result<()> {
+            if bytes.len() < WRITE_BUFFER / 4 {
+                return out.write_all(bytes);
+            }
+            out.flush()?;
+            out.get_mut().write_all(bytes)
+        }
+        match self {
+            Sink::Stdout(out) => large(out, bytes),
+            Sink::Through { file, .. } | Sink::Temp { file, .. } => large(file, bytes),
+        }
+    }
+
     /// What errors and messages call the output.
     fn shown(&self) -> &str {
         match self {
@@ -239,6 +255,27 @@ impl RowWriter {
     /// exactly as it is.
     pub fn write(&mut self, row: &[u8]) -> io::Result<()> {
         self.write_row(row).map_err(|e| naming(&self.shown(), e))
+    }
+
+    /// Writes a batch of rows: JSON lines in one write of the batch's buffer, other formats
+    /// row by row.
+    pub fn write_batch(&mut self, batch: &hasdata_jobs::RowBatch) -> io::Result<()> {
+        if self.format != Format::Jsonl {
+            for row in batch.iter() {
+                self.write(row)?;
+            }
+            return Ok(());
+        }
+        let Some(sink) = self.sink.as_mut() else {
+            return Err(naming(
+                &self.shown(),
+                io::Error::other("the writer is closed"),
+            ));
+        };
+        sink.write_large(batch.jsonl())
+            .map_err(|e| naming(sink.shown(), e))?;
+        self.rows += batch.len() as u64;
+        Ok(())
     }
 
     fn write_row(&mut self, row: &[u8]) -> io::Result<()> {

@@ -4,23 +4,31 @@
 //! layer only adds it for the API's origin). Its link is short-lived: on a 403 or 404 a fresh
 //! status is read for new links, once; if that fails too, or the file cannot be read, the rows
 //! come from the paged results instead. A download that breaks off is resumed by reading the
-//! file again and skipping the rows already yielded, so every row still comes exactly once.
+//! file again and skipping the rows already handed on, so every row still comes exactly once.
 //!
 //! The rows are counted against the finished job's `dataRowsCount`: a file that ends short
 //! (truncated, or cut off cleanly) is not trusted; the missing rows are read from the pages,
-//! which check their own count, so a stream that ends without an error carried every row.
-
-use std::collections::VecDeque;
+//! which check their own count, so a stream that ends without an error carried every row. A
+//! file that holds more rows than the job reports is checked against a fresh status once; if
+//! the two still disagree, the stream ends with [`Error::RowCountMismatch`].
+//!
+//! The reading runs as a task of its own (on a tokio runtime), so the file is received and
+//! split on one core while the consumer writes on the other. Each chunk received is split
+//! where it lies ([`crate::json_array`]) into JSON lines, and the lines of about
+//! [`BATCH_BYTES`] of the file go on as one [`RowBatch`] through a short bounded channel: the
+//! memory held is a few batches, whatever the file's size.
 
 use bytes::Bytes;
+use futures::FutureExt;
 use futures::stream::{self, BoxStream, StreamExt};
 use hasdata_model::{Job, JobId, JobStatus};
 use hasdata_transport::TransportError;
+use tokio::sync::mpsc;
 
+use crate::batch::RowBatch;
 use crate::client::Client;
 use crate::error::{Error, Result};
-use crate::json_array::{ArraySplitter, Elements};
-use crate::raw::{RowJson, rows_of};
+use crate::json_array::{ArraySplitter, Lines};
 
 /// The largest single row accepted from a file.
 const MAX_ROW_BYTES: usize = 16 * 1024 * 1024;
@@ -28,21 +36,37 @@ const MAX_ROW_BYTES: usize = 16 * 1024 * 1024;
 /// Times a broken download is restarted before falling back to the results pages.
 const MAX_RESTARTS: u32 = 3;
 
-enum Stage {
-    Start,
-    /// The link is known: open the file.
-    Open,
-    /// Failed before the first row.
-    Failed(Option<Error>),
-    Streaming {
-        body: BoxStream<'static, std::result::Result<Bytes, TransportError>>,
-        splitter: ArraySplitter,
-        /// Rows split from the chunks read so far, not yet yielded (one chunk's worth).
-        ready: VecDeque<Bytes>,
-        skip: u64,
-    },
-    Fallback(BoxStream<'static, Result<RowJson>>),
-    Done,
+/// A batch is handed on once its lines reach this size (or when no more of the file has
+/// arrived yet): large writes, few wake-ups, little held.
+const BATCH_BYTES: usize = 512 * 1024;
+
+/// Batches between the reading task and the consumer.
+const CHANNEL_BATCHES: usize = 4;
+
+type Body = BoxStream<'static, std::result::Result<Bytes, TransportError>>;
+
+enum Opened {
+    Body(Body),
+    Expired,
+    Unusable(String),
+}
+
+/// How one reading of the file ended.
+enum Read {
+    /// To the closing `]`.
+    Complete,
+    /// The connection broke, or the file ended inside the array: read it again.
+    Broken(String),
+    /// Not a JSON array of valid rows: read the pages instead.
+    Invalid(String),
+}
+
+/// Why the reading stopped early.
+enum Halt {
+    /// The consumer is gone.
+    Gone,
+    /// An error to hand on.
+    Failed(Error),
 }
 
 struct Download {
@@ -50,19 +74,14 @@ struct Download {
     id: JobId,
     /// Pages at once, should the rows come from the pages.
     concurrency: usize,
-    stage: Stage,
     link: Option<String>,
     refreshed: bool,
     restarts: u32,
+    /// Rows handed on.
     yielded: u64,
     /// The finished job's `dataRowsCount`.
     expected: u64,
-}
-
-enum Opened {
-    Body(BoxStream<'static, std::result::Result<Bytes, TransportError>>),
-    Expired,
-    Unusable(String),
+    tx: mpsc::Sender<Result<RowBatch>>,
 }
 
 impl Download {
@@ -116,171 +135,236 @@ impl Download {
         }
     }
 
-    fn fall_back(&mut self, why: &str) {
-        tracing::warn!(job_id = %self.id, reason = why, "reading the rows from the results pages instead of data.json");
-        // Skips the rows already yielded, never an error: an error must reach the caller.
-        let mut skip = self.yielded;
-        let rows = self
-            .client
-            .raw_page_rows(self.id, self.concurrency, None)
-            .filter(move |row| {
-                let drop = skip > 0 && row.is_ok();
-                if drop {
-                    skip -= 1;
-                }
-                futures::future::ready(!drop)
-            })
-            .boxed();
-        self.stage = Stage::Fallback(rows);
+    /// Hands a batch on, skipping the first `skip` rows (already handed on by an earlier
+    /// reading of the file).
+    async fn send(&mut self, mut batch: RowBatch, skip: &mut u64) -> std::result::Result<(), Halt> {
+        let skipped = usize::try_from(*skip)
+            .unwrap_or(usize::MAX)
+            .min(batch.len());
+        batch.skip(skipped);
+        *skip -= skipped as u64;
+        if batch.is_empty() {
+            return Ok(());
+        }
+        self.yielded += batch.len() as u64;
+        self.tx.send(Ok(batch)).await.map_err(|_| Halt::Gone)
     }
 
-    /// Opens the file (again), refreshing an expired link once, or falls back.
-    async fn start_streaming(&mut self) {
+    async fn flush(&mut self, lines: &mut Lines, skip: &mut u64) -> std::result::Result<(), Halt> {
+        if lines.ends.is_empty() {
+            return Ok(());
+        }
+        let full = std::mem::replace(
+            lines,
+            Lines {
+                bytes: Vec::with_capacity(BATCH_BYTES + BATCH_BYTES / 4),
+                ends: Vec::new(),
+            },
+        );
+        self.send(RowBatch::from_lines(full), skip).await
+    }
+
+    /// Reads the rows from the pages, skipping those already handed on.
+    async fn fall_back(&mut self, why: &str) -> std::result::Result<(), Halt> {
+        tracing::warn!(job_id = %self.id, reason = why, "reading the rows from the results pages instead of data.json");
+        let mut skip = self.yielded;
+        let mut batches = self
+            .client
+            .raw_page_batches(self.id, self.concurrency, None);
+        while let Some(batch) = batches.next().await {
+            // An error must reach the consumer: it ends the rows.
+            let batch = batch.map_err(Halt::Failed)?;
+            self.send(batch, &mut skip).await?;
+        }
+        Ok(())
+    }
+
+    /// Opens the file (again), refreshing an expired link once. `Err` is why the pages must
+    /// be read instead.
+    async fn open_body(&mut self) -> std::result::Result<Body, String> {
         loop {
             match Self::open(self.client.clone(), self.link.clone()).await {
-                Opened::Body(body) => {
-                    self.stage = Stage::Streaming {
-                        body,
-                        splitter: ArraySplitter::new(MAX_ROW_BYTES),
-                        ready: VecDeque::new(),
-                        skip: self.yielded,
-                    };
-                    return;
-                }
+                Opened::Body(body) => return Ok(body),
                 Opened::Expired if !self.refreshed => {
                     self.refreshed = true;
                     if self.fresh_link().await.is_err() {
-                        return self.fall_back("the link expired and no fresh one could be had");
+                        return Err("the link expired and no fresh one could be had".into());
                     }
                 }
-                Opened::Expired => return self.fall_back("the fresh link expired too"),
-                Opened::Unusable(why) => return self.fall_back(&why),
+                Opened::Expired => return Err("the fresh link expired too".into()),
+                Opened::Unusable(why) => return Err(why),
             }
         }
     }
 
-    async fn step(mut self) -> Option<(Result<RowJson>, Self)> {
+    /// One reading of the file: its rows go on in batches, those handed on before skipped.
+    async fn read(&mut self, mut body: Body) -> std::result::Result<Read, Halt> {
+        let mut splitter = ArraySplitter::new(MAX_ROW_BYTES);
+        let mut skip = self.yielded;
+        let mut lines = Lines::default();
         loop {
-            match &mut self.stage {
-                Stage::Done => return None,
-                Stage::Failed(error) => {
-                    let error = error.take()?;
-                    self.stage = Stage::Done;
-                    return Some((Err(error), self));
+            // What has arrived is split at once; the batch goes on when it is large, or when
+            // the file has nothing more for now (so a slow file's rows are not held back).
+            let next = match body.next().now_or_never() {
+                Some(next) => next,
+                None => {
+                    self.flush(&mut lines, &mut skip).await?;
+                    body.next().await
                 }
-                Stage::Open => self.start_streaming().await,
-                Stage::Start => {
-                    if let Err(error) = self.fresh_link().await {
-                        self.stage = Stage::Done;
-                        return Some((Err(error), self));
+            };
+            match next {
+                Some(Ok(chunk)) => {
+                    if let Err(e) = splitter.push_to(&chunk, &mut lines) {
+                        // The rows before the broken one were each checked: they go on.
+                        self.flush(&mut lines, &mut skip).await?;
+                        return Ok(Read::Invalid(e.to_string()));
                     }
-                    self.start_streaming().await;
-                }
-                Stage::Fallback(rows) => {
-                    let next = rows.next().await;
-                    match next {
-                        Some(row) => {
-                            self.yielded += 1;
-                            return Some((row, self));
-                        }
-                        None => return None,
+                    if lines.bytes.len() >= BATCH_BYTES {
+                        self.flush(&mut lines, &mut skip).await?;
                     }
                 }
-                Stage::Streaming {
-                    body,
-                    splitter,
-                    ready,
-                    skip,
-                } => {
-                    if let Some(element) = ready.pop_front() {
-                        if *skip > 0 {
-                            *skip -= 1;
-                            continue;
-                        }
-                        self.yielded += 1;
-                        // The splitter checked the row as it found it.
-                        return Some((Ok(RowJson::checked(element)), self));
-                    }
-                    let mut out = Elements::default();
-                    match body.next().await {
-                        Some(Ok(chunk)) => {
-                            if let Err(e) = splitter.push(&chunk, &mut out) {
-                                self.fall_back(&e.to_string());
-                                continue;
-                            }
-                            ready.extend(rows_of(out));
-                        }
-                        Some(Err(e)) => self.restart(&e.to_string()).await,
-                        None => match splitter.finish(&mut out) {
-                            // The last rows were still held: yield them, then come back here
-                            // (the splitter holds nothing now) for the count.
-                            Ok(()) if !out.is_empty() => {
-                                ready.extend(rows_of(out));
-                                *body = stream::empty().boxed();
-                            }
-                            Ok(()) if self.yielded < self.expected => {
-                                let why = format!(
-                                    "data.json held {} of {} rows",
-                                    self.yielded, self.expected
-                                );
-                                self.fall_back(&why);
-                            }
-                            Ok(()) => {
-                                if self.yielded > self.expected {
-                                    tracing::warn!(job_id = %self.id, rows = self.yielded, expected = self.expected, "data.json held more rows than the job reports");
-                                }
-                                self.stage = Stage::Done;
-                            }
-                            Err(e) => self.restart(&e.to_string()).await,
-                        },
-                    }
+                Some(Err(e)) => {
+                    self.flush(&mut lines, &mut skip).await?;
+                    return Ok(Read::Broken(e.to_string()));
+                }
+                None => {
+                    let finished = splitter.finish_to(&mut lines);
+                    self.flush(&mut lines, &mut skip).await?;
+                    return Ok(match finished {
+                        Ok(()) => Read::Complete,
+                        Err(e) => Read::Broken(e.to_string()),
+                    });
                 }
             }
         }
     }
 
-    async fn restart(&mut self, why: &str) {
-        if self.restarts >= MAX_RESTARTS {
-            return self.fall_back(why);
+    /// The whole reading: the file, read again when it breaks off, or the pages.
+    async fn run(&mut self, known: bool) -> std::result::Result<(), Halt> {
+        if !known {
+            self.fresh_link().await.map_err(Halt::Failed)?;
         }
-        self.restarts += 1;
-        // The broken body goes first: it holds a request permit the new one may need.
-        self.stage = Stage::Done;
-        tracing::warn!(job_id = %self.id, reason = why, rows_so_far = self.yielded, "data.json broke off; reading it again");
-        self.start_streaming().await;
+        loop {
+            let body = match self.open_body().await {
+                Ok(body) => body,
+                Err(why) => return self.fall_back(&why).await,
+            };
+            match self.read(body).await? {
+                Read::Complete => break,
+                Read::Invalid(why) => return self.fall_back(&why).await,
+                Read::Broken(why) if self.restarts < MAX_RESTARTS => {
+                    self.restarts += 1;
+                    tracing::warn!(job_id = %self.id, reason = %why, rows_so_far = self.yielded, "data.json broke off; reading it again");
+                }
+                Read::Broken(why) => return self.fall_back(&why).await,
+            }
+        }
+        if self.yielded < self.expected {
+            let why = format!("data.json held {} of {} rows", self.yielded, self.expected);
+            return self.fall_back(&why).await;
+        }
+        if self.yielded > self.expected {
+            return self.recount().await;
+        }
+        Ok(())
+    }
+
+    /// More rows than the job reported: its count may have been read before it settled, so
+    /// it is read once more; if it still disagrees, the rows are not the job's as reported.
+    async fn recount(&mut self) -> std::result::Result<(), Halt> {
+        let now = match self.client.status(self.id).await {
+            Ok(job) => job.data_rows_count.get(),
+            Err(error) => {
+                tracing::warn!(job_id = %self.id, %error, "could not read the job again to check its row count");
+                self.expected
+            }
+        };
+        if now == self.yielded {
+            return Ok(());
+        }
+        Err(Halt::Failed(Error::RowCountMismatch {
+            job_id: self.id,
+            rows: self.yielded,
+            expected: now,
+        }))
+    }
+}
+
+/// A spawned task that is aborted when dropped, so a dropped stream stops the download.
+struct AbortOnDrop(tokio::task::JoinHandle<()>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
     }
 }
 
 impl Client {
-    /// A finished job's rows as the bytes the API sent (see [`RowJson`]), streamed from its
-    /// `data.json` file in constant memory, in order, each exactly once. Falls back to the
-    /// results pages (`concurrency` at once) when the file cannot be had. Errors with
-    /// [`Error::NoDownload`] when the job is not finished, and ends with
-    /// [`Error::Incomplete`] when neither the file nor the pages hold every row the job
-    /// reports. `known` is the job's record when the caller has just read it.
-    pub(crate) fn file_rows(
+    /// A finished job's rows as the bytes the API sent, in batches of JSON lines (see
+    /// [`RowBatch`]), streamed from its `data.json` file in constant memory, in order, each
+    /// exactly once. Falls back to the results pages (`concurrency` at once) when the file
+    /// cannot be had. Errors with [`Error::NoDownload`] when the job is not finished, and
+    /// ends with [`Error::Incomplete`] when neither the file nor the pages hold every row the
+    /// job reports, or [`Error::RowCountMismatch`] when they hold more. `known` is the job's
+    /// record when the caller has just read it.
+    pub(crate) fn file_batches(
         &self,
         id: JobId,
         concurrency: usize,
         known: Option<Job>,
-    ) -> BoxStream<'static, Result<RowJson>> {
+    ) -> BoxStream<'static, Result<RowBatch>> {
+        let (tx, rx) = mpsc::channel(CHANNEL_BATCHES);
         let mut download = Download {
             client: self.clone(),
             id,
             concurrency,
-            stage: Stage::Start,
             link: None,
             refreshed: false,
             restarts: 0,
             yielded: 0,
             expected: 0,
+            tx,
         };
-        if let Some(job) = known {
-            download.stage = match download.take_record(job) {
-                Ok(()) => Stage::Open,
-                Err(error) => Stage::Failed(Some(error)),
-            };
+        if let Some(job) = known
+            && let Err(error) = download.take_record(job)
+        {
+            return stream::iter([Err(error)]).boxed();
         }
-        stream::unfold(download, Download::step).boxed()
+        let known = download.link.is_some();
+        let reading = async move {
+            if let Err(Halt::Failed(error)) = download.run(known).await {
+                let _ = download.tx.send(Err(error)).await;
+            }
+        };
+        let received = stream::unfold(rx, |mut rx| async move {
+            let batch = rx.recv().await?;
+            Some((batch, rx))
+        });
+        match tokio::runtime::Handle::try_current() {
+            Ok(runtime) => {
+                let task = AbortOnDrop(runtime.spawn(reading));
+                // Once the channel closes the task has ended: a panic in it is the consumer's.
+                let ended = stream::once(async move {
+                    let mut task = task;
+                    match (&mut task.0).await {
+                        Ok(()) => None,
+                        Err(joined) if joined.is_panic() => {
+                            std::panic::resume_unwind(joined.into_panic())
+                        }
+                        Err(_) => Some(Err(Error::Shutdown)),
+                    }
+                })
+                .filter_map(futures::future::ready);
+                received.chain(ended).boxed()
+            }
+            // No runtime to spawn on: the reading is driven by the consumer's polls.
+            Err(_) => stream::select(
+                reading
+                    .into_stream()
+                    .filter_map(|()| futures::future::ready(None)),
+                received,
+            )
+            .boxed(),
+        }
     }
 }

@@ -139,6 +139,20 @@ pub enum Error {
         /// Rows the job reports.
         expected: u64,
     },
+    /// The rows came to more than the ended job reports (`dataRowsCount`), and a fresh status
+    /// read after them still disagreed: the job's output is not what its record says, and the
+    /// rows read cannot be trusted to be its rows. `expected` is the fresh status's count.
+    #[error(
+        "inconsistent: the results hold {rows} rows but job {job_id} reports {expected} (read twice)"
+    )]
+    RowCountMismatch {
+        /// The job.
+        job_id: JobId,
+        /// Rows that came.
+        rows: u64,
+        /// Rows the job reports.
+        expected: u64,
+    },
     /// The results pages repeated a row (the same wrapper `id` twice): a server error, such as
     /// a server that ignores `page`. The repeat is not a row.
     #[error(
@@ -286,6 +300,7 @@ impl Error {
             Error::WaitDeadline { job_id, .. }
             | Error::NoDownload { job_id, .. }
             | Error::Incomplete { job_id, .. }
+            | Error::RowCountMismatch { job_id, .. }
             | Error::RepeatedRow { job_id, .. } => Some(*job_id),
             _ => None,
         }
@@ -319,7 +334,8 @@ impl Error {
         }
     }
 
-    /// Whether the rows came short or repeated: what was read is not the job's whole output.
+    /// Whether the rows came short, repeated, or came to more than the job reports (after a
+    /// second look at its count): what was read is not the job's output as reported.
     ///
     /// ```
     /// use hasdata_jobs::{Error, model::JobId};
@@ -328,7 +344,10 @@ impl Error {
     /// assert!(short.is_incomplete()); // what was read is not the job's whole output
     /// ```
     pub fn is_incomplete(&self) -> bool {
-        matches!(self, Error::Incomplete { .. } | Error::RepeatedRow { .. })
+        matches!(
+            self,
+            Error::Incomplete { .. } | Error::RepeatedRow { .. } | Error::RowCountMismatch { .. }
+        )
     }
 
     /// The HTTP status, for an API error.

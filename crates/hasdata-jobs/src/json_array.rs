@@ -76,6 +76,37 @@ impl Elements {
     }
 }
 
+/// Where the splitter puts each element it finds: compacted, with whatever the output needs
+/// around it.
+pub(crate) trait ElementSink {
+    /// Takes the element `input[start..end]`, just scanned by `scanner` (which noted its
+    /// inner whitespace).
+    fn element(&mut self, scanner: &Scanner, input: &[u8], start: usize, end: usize);
+}
+
+impl ElementSink for Elements {
+    fn element(&mut self, scanner: &Scanner, input: &[u8], start: usize, end: usize) {
+        scanner.copy_compact(input, start, end, &mut self.bytes);
+        self.ends.push(self.bytes.len());
+    }
+}
+
+/// Elements as JSON lines: each compacted element followed by `\n`, so a chunk's elements are
+/// one buffer ready to write; `ends` are where each line ends (just after its `\n`).
+#[derive(Debug, Default)]
+pub(crate) struct Lines {
+    pub(crate) bytes: Vec<u8>,
+    pub(crate) ends: Vec<usize>,
+}
+
+impl ElementSink for Lines {
+    fn element(&mut self, scanner: &Scanner, input: &[u8], start: usize, end: usize) {
+        scanner.copy_compact(input, start, end, &mut self.bytes);
+        self.bytes.push(b'\n');
+        self.ends.push(self.bytes.len());
+    }
+}
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum State {
     /// Before `[`.
@@ -88,11 +119,19 @@ enum State {
     End,
 }
 
-/// Carried elements shorter than this are scanned again with every chunk; longer ones only
-/// once they have doubled.
+/// Carried elements shorter than this take only as much of the next chunk as they may need
+/// (first this much, then twice what is carried, and so on) and are scanned again each time;
+/// longer ones take whole chunks and are scanned again only once they have doubled.
 const RESCAN_ALWAYS: usize = 64 * 1024;
 
+/// The first helping of a chunk a carried element takes: most rows end within it.
+const FIRST_TAKE: usize = 4 * 1024;
+
 /// The splitter.
+///
+/// Each chunk is scanned where it lies: an element wholly inside it is scanned and copied
+/// out (compacted) from the chunk itself. Only an element a chunk ends inside of is carried:
+/// its start is kept, and it takes from the next chunk only as much as it needs to end.
 ///
 /// ```
 /// use hasdata_jobs::{ArraySplitter, Elements};
@@ -110,12 +149,24 @@ const RESCAN_ALWAYS: usize = 64 * 1024;
 #[derive(Debug)]
 pub struct ArraySplitter {
     state: State,
-    /// The start of an element that the previous chunk ended inside of, as sent.
+    /// The start of an element that the previous chunk ended inside of, as sent (it starts
+    /// with the element's first byte).
     carry: Vec<u8>,
     /// The carried element is not scanned again until it is this long.
     rescan_at: usize,
     scanner: Scanner,
     max_element: usize,
+}
+
+/// How a carried element stands after taking some of a chunk.
+enum Carried {
+    /// It ends at this index of the chunk: go on from there in the chunk itself.
+    EndsAt(usize),
+    /// It still goes on: the whole chunk has been taken.
+    Open,
+    /// It ended in what was carried before this chunk (a large element scanned again only
+    /// now), and the carry holds this whole chunk too: split the rest of the carry.
+    InCarry(usize),
 }
 
 impl ArraySplitter {
@@ -144,37 +195,143 @@ impl ArraySplitter {
     /// Feeds a chunk; complete elements are appended to `out`. An element the chunk ends
     /// inside of is kept until the chunk that completes it.
     pub fn push(&mut self, chunk: &[u8], out: &mut Elements) -> Result<(), SplitError> {
-        if self.carry.is_empty() {
-            let used = self.split(chunk, out)?;
-            self.carry.extend_from_slice(&chunk[used..]);
+        self.push_to(chunk, out)
+    }
+
+    /// [`ArraySplitter::push`] into any sink.
+    pub(crate) fn push_to(
+        &mut self,
+        chunk: &[u8],
+        out: &mut impl ElementSink,
+    ) -> Result<(), SplitError> {
+        let from = if self.carry.is_empty() {
+            0
         } else {
-            let mut carry = std::mem::take(&mut self.carry);
-            carry.extend_from_slice(chunk);
-            // The chunk may hold the rest of the carried element and more elements after it,
-            // so its length says nothing about one element's: `split` and `short` check each
-            // element. Past the limit it is scanned at once, so what is held stays within
-            // the limit plus one chunk.
-            if carry.len() < self.rescan_at && carry.len() <= self.max_element {
-                self.carry = carry;
-                return Ok(());
+            match self.complete_carried(chunk, out)? {
+                Carried::EndsAt(at) => at,
+                Carried::Open => return Ok(()),
+                Carried::InCarry(at) => {
+                    let carry = std::mem::take(&mut self.carry);
+                    let used = self.split(&carry, at, out)?;
+                    self.carry = carry;
+                    self.carry.drain(..used);
+                    self.note_carried();
+                    return Ok(());
+                }
             }
-            let used = self.split(&carry, out)?;
-            carry.drain(..used);
-            self.carry = carry;
-        }
+        };
+        let used = self.split(chunk, from, out)?;
+        self.carry.extend_from_slice(&chunk[used..]);
+        self.note_carried();
+        Ok(())
+    }
+
+    /// Sets when a carried element is next scanned.
+    fn note_carried(&mut self) {
         let carried = self.carry.len();
         self.rescan_at = if carried < RESCAN_ALWAYS {
             0
         } else {
             carried * 2
         };
+    }
+
+    /// Gives the carried element as much of `chunk` as it needs to end, scanning it again
+    /// with each helping; a large one takes the whole chunk and is scanned again only once
+    /// it has doubled. The element, once it ends, goes to `out`.
+    fn complete_carried(
+        &mut self,
+        chunk: &[u8],
+        out: &mut impl ElementSink,
+    ) -> Result<Carried, SplitError> {
+        let before = self.carry.len();
+        let mut taken = 0;
+        loop {
+            let large = self.carry.len() >= RESCAN_ALWAYS;
+            let want = if large {
+                chunk.len() - taken
+            } else {
+                self.carry.len().max(FIRST_TAKE)
+            };
+            let take = want.min(chunk.len() - taken);
+            self.carry.extend_from_slice(&chunk[taken..taken + take]);
+            taken += take;
+            let all = taken == chunk.len();
+            // The chunk may hold the rest of the carried element and more elements after it,
+            // so its length says nothing about one element's: the scan checks the element.
+            // Past the limit it is scanned at once, so what is held stays within the limit
+            // plus one chunk.
+            if all && self.carry.len() < self.rescan_at && self.carry.len() <= self.max_element {
+                return Ok(Carried::Open);
+            }
+            let first = self.carry[0];
+            let end = match self.scanner.value(&self.carry, 0) {
+                // A number running to the end of what is held may go on in what is not.
+                Ok(end) if end == self.carry.len() && (first == b'-' || first.is_ascii_digit()) => {
+                    None
+                }
+                Ok(end) => Some(end),
+                Err(Stop::Short) => None,
+                Err(Stop::Bad { at, what }) => {
+                    return Self::fail(format!("expected {what} at byte {at} of an element"));
+                }
+            };
+            match end {
+                None if all => {
+                    if self.carry.len() > self.max_element {
+                        return self.too_large();
+                    }
+                    self.note_carried();
+                    return Ok(Carried::Open);
+                }
+                None => {
+                    if self.carry.len() > self.max_element {
+                        return self.too_large();
+                    }
+                }
+                Some(end) => {
+                    Self::emit(&self.scanner, self.max_element, &self.carry, 0, end, out)?;
+                    self.state = State::AfterElement;
+                    if end < before {
+                        return Ok(Carried::InCarry(end));
+                    }
+                    self.carry.clear();
+                    return Ok(Carried::EndsAt(end - before));
+                }
+            }
+        }
+    }
+
+    /// Checks a scanned element's size and UTF-8, and hands it to `out`.
+    fn emit(
+        scanner: &Scanner,
+        max_element: usize,
+        input: &[u8],
+        start: usize,
+        end: usize,
+        out: &mut impl ElementSink,
+    ) -> Result<(), SplitError> {
+        if end - start > max_element {
+            return Self::fail(format!("an element is larger than {max_element} bytes"));
+        }
+        if let Err(error) = std::str::from_utf8(&input[start..end]) {
+            return Self::fail(format!(
+                "an element is not UTF-8 at its byte {}",
+                error.valid_up_to()
+            ));
+        }
+        out.element(scanner, input, start, end);
         Ok(())
     }
 
-    /// Splits what it can of `input`; returns where an element it ends inside of starts (or
-    /// the input's length).
-    fn split(&mut self, input: &[u8], out: &mut Elements) -> Result<usize, SplitError> {
-        let mut at = 0;
+    /// Splits what it can of `input` from `at`; returns where an element it ends inside of
+    /// starts (or the input's length).
+    fn split(
+        &mut self,
+        input: &[u8],
+        mut at: usize,
+        out: &mut impl ElementSink,
+    ) -> Result<usize, SplitError> {
         loop {
             at = skip_space(input, at);
             let Some(&byte) = input.get(at) else {
@@ -209,17 +366,7 @@ impl ArraySplitter {
                             ));
                         }
                     };
-                    if end - at > self.max_element {
-                        return self.too_large();
-                    }
-                    if let Err(error) = std::str::from_utf8(&input[at..end]) {
-                        return Self::fail(format!(
-                            "an element is not UTF-8 at its byte {}",
-                            error.valid_up_to()
-                        ));
-                    }
-                    self.scanner.copy_compact(input, at, end, &mut out.bytes);
-                    out.ends.push(out.bytes.len());
+                    Self::emit(&self.scanner, self.max_element, input, at, end, out)?;
                     self.state = State::AfterElement;
                     at = end;
                 }
@@ -255,9 +402,14 @@ impl ArraySplitter {
     /// Splits what is still held (an element only scanned again once it had doubled) into
     /// `out`, and checks that the array was closed.
     pub fn finish(&mut self, out: &mut Elements) -> Result<(), SplitError> {
+        self.finish_to(out)
+    }
+
+    /// [`ArraySplitter::finish`] into any sink.
+    pub(crate) fn finish_to(&mut self, out: &mut impl ElementSink) -> Result<(), SplitError> {
         if !self.carry.is_empty() {
             let carry = std::mem::take(&mut self.carry);
-            let used = self.split(&carry, out)?;
+            let used = self.split(&carry, 0, out)?;
             if used < carry.len() {
                 return Self::fail("the document ended inside an element".into());
             }
@@ -381,6 +533,50 @@ mod tests {
         let elements = split_raw(text.as_bytes(), &[1024; 8192], 8 << 20).expect("splits");
         assert_eq!(elements.len(), 2);
         assert_eq!(elements[0].len(), (4 << 20) + 2);
+    }
+
+    #[test]
+    fn elements_after_a_large_carried_one_come_out_whatever_the_chunks() {
+        // A large element is scanned again only once it has doubled, so it may end well
+        // before the scan: the elements after it, already held, come out of what is held.
+        let big = format!("\"{}\"", "x".repeat(100_000));
+        // Enough after it that the scan comes while more chunks are still to come.
+        let tail = "1,".repeat(60_000);
+        let text = format!("[{big},1,{{\"a\": [2]}},-3,\"y\" ,{tail}7]");
+        for size in [1000, 4096, 65_537, 150_000] {
+            let elements = split_raw(text.as_bytes(), &[size; 1000], 1 << 20).expect("splits");
+            assert_eq!(elements.len(), 5 + 60_001, "chunks of {size}");
+            assert_eq!(
+                elements[..6],
+                [
+                    big.as_bytes().to_vec(),
+                    b"1".to_vec(),
+                    b"{\"a\":[2]}".to_vec(),
+                    b"-3".to_vec(),
+                    b"\"y\"".to_vec(),
+                    b"1".to_vec(),
+                ],
+                "chunks of {size}"
+            );
+            assert_eq!(elements.last().map(Vec::as_slice), Some(&b"7"[..]));
+        }
+    }
+
+    /// Splits into JSON lines (the sink the download uses).
+    fn split_lines(text: &[u8], sizes: &[usize]) -> Result<Vec<u8>, SplitError> {
+        let mut splitter = ArraySplitter::new(1 << 20);
+        let mut out = Lines::default();
+        let mut rest = text;
+        let mut k = 0;
+        while !rest.is_empty() {
+            let n = sizes.get(k).copied().unwrap_or(7).clamp(1, rest.len());
+            splitter.push_to(&rest[..n], &mut out)?;
+            rest = &rest[n..];
+            k += 1;
+        }
+        splitter.finish_to(&mut out)?;
+        assert_eq!(out.ends.last().copied().unwrap_or(0), out.bytes.len());
+        Ok(out.bytes)
     }
 
     #[test]
@@ -520,6 +716,20 @@ mod tests {
                     out
                 }).collect());
             prop_assert_eq!(split_raw(&text, &sizes, 1 << 20).ok(), serde, "{}", String::from_utf8_lossy(&text));
+        }
+
+        #[test]
+        fn json_lines_are_the_elements_each_with_a_newline(
+            rows in prop::collection::vec(any_value(), 0..12),
+            sizes in prop::collection::vec(1usize..300, 0..80),
+        ) {
+            let text = serde_json::to_vec_pretty(&Value::Array(rows.clone())).expect("encodes");
+            let mut expected = Vec::new();
+            for row in &rows {
+                expected.extend(serde_json::to_vec(row).expect("encodes"));
+                expected.push(b'\n');
+            }
+            prop_assert_eq!(split_lines(&text, &sizes).expect("splits"), expected);
         }
 
         #[test]

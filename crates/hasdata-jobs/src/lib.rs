@@ -50,6 +50,7 @@
 // docs.rs builds with every feature and `--cfg docsrs`: feature-gated items say which feature.
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
+mod batch;
 mod client;
 mod download;
 mod error;
@@ -73,6 +74,7 @@ pub mod webhooks;
 /// Re-exported so one dependency and one import cover the common path.
 pub use hasdata_model as model;
 
+pub use batch::RowBatch;
 pub use client::{
     Client, ClientBuilder, DEFAULT_BASE_URL, DEFAULT_CONCURRENCY_CAP_WAIT, DEFAULT_MAX_REQUESTS,
     DEFAULT_PAGE_CONCURRENCY,

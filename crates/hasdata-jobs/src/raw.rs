@@ -17,6 +17,7 @@ use serde::Deserialize;
 use serde::de::{DeserializeOwned, IgnoredAny};
 use serde_json::value::RawValue;
 
+use crate::batch::RowBatch;
 use crate::client::Client;
 use crate::error::Result;
 use crate::json_array::{Elements, compact_into};
@@ -569,6 +570,20 @@ impl Client {
                 Ok(page) => stream::iter(page.rows.into_iter().map(Ok).collect::<Vec<_>>()),
                 Err(error) => stream::iter(vec![Err(error)]),
             })
+            .boxed()
+    }
+}
+
+impl Client {
+    /// [`Client::raw_page_rows`] a page at a time, each page's rows as one [`RowBatch`].
+    pub(crate) fn raw_page_batches(
+        &self,
+        id: JobId,
+        concurrency: usize,
+        known: Option<Job>,
+    ) -> BoxStream<'static, Result<RowBatch>> {
+        self.pages::<RawPage>(id, concurrency, known)
+            .map(|page| page.map(|page| RowBatch::from_rows(&page.rows)))
             .boxed()
     }
 }

@@ -8,7 +8,8 @@
 //! The rows are checked, not trusted: a wrapper `id` seen twice (a server that ignores `page`
 //! sends page 1 again and again) ends the stream with [`Error::RepeatedRow`], and a job that has
 //! ended but whose pages hold fewer rows than its `dataRowsCount` (or the last `meta.total`)
-//! ends it with [`Error::Incomplete`]. The repeat check runs in bounded memory, whatever the
+//! ends it with [`Error::Incomplete`]; pages that hold more rows than it reports end it with
+//! [`Error::RowCountMismatch`] unless a second status read agrees with them. The repeat check runs in bounded memory, whatever the
 //! job's size: what it remembers, and what it therefore catches, is in [`RepeatCheck`].
 
 use bytes::Bytes;
@@ -149,6 +150,24 @@ impl<P: Page> Pager<P> {
         }
     }
 
+    /// The pages held more rows than the ended job reported (`reported`): its count may
+    /// have been read before it settled, so it is read once more. The error, if the two still
+    /// disagree.
+    async fn recount(client: Client, id: JobId, rows_seen: u64, reported: u64) -> Option<Error> {
+        let now = match client.status(id).await {
+            Ok(job) => job.data_rows_count.get(),
+            Err(error) => {
+                tracing::warn!(job_id = %id, %error, "could not read the job again to check its row count");
+                reported
+            }
+        };
+        (now != rows_seen).then_some(Error::RowCountMismatch {
+            job_id: id,
+            rows: rows_seen,
+            expected: now,
+        })
+    }
+
     async fn step(mut self) -> Option<(Result<P>, Self)> {
         if self.done {
             return None;
@@ -192,6 +211,14 @@ impl<P: Page> Pager<P> {
                         expected,
                     };
                     return Some((Err(error), self));
+                }
+                if let Some(reported) = self
+                    .expected_rows
+                    .filter(|&n| self.terminal && self.rows_seen > n)
+                {
+                    let recount =
+                        Self::recount(self.client.clone(), self.id, self.rows_seen, reported);
+                    return recount.await.map(|error| (Err(error), self));
                 }
                 return None;
             }

@@ -98,6 +98,9 @@ pub struct FaultSpec {
     pub retry_after_secs: u64,
     /// How long `meta.total` keeps reporting the pre-finish count after a job finishes.
     pub total_lag: Duration,
+    /// How many rows fewer than its results and `data.json` hold a finished job's status
+    /// reports in `dataRowsCount` (a count that disagrees with the rows served).
+    pub count_short: u64,
 }
 
 /// A spec that could not be read.
@@ -179,6 +182,11 @@ impl FromStr for FaultSpec {
                         value.parse().map_err(|_| bad("expected whole seconds"))?;
                 }
                 "total-lag" => spec.total_lag = duration(entry, value)?,
+                "count-short" => {
+                    spec.count_short = value
+                        .parse()
+                        .map_err(|_| bad("expected a whole number of rows"))?;
+                }
                 _ => {
                     for endpoint in &endpoints {
                         let faults = spec.endpoints.entry(*endpoint).or_default();
@@ -198,7 +206,7 @@ impl FromStr for FaultSpec {
                             "ignore-page" => {}
                             _ => {
                                 return Err(bad(
-                                    "unknown fault: expected 429, 500, 503, reset, latency, lose-response, ignore-page, retry-after, total-lag or webhook-drop/duplicate/reorder/delay",
+                                    "unknown fault: expected 429, 500, 503, reset, latency, lose-response, ignore-page, retry-after, total-lag, count-short or webhook-drop/duplicate/reorder/delay",
                                 ));
                             }
                         }
@@ -335,7 +343,7 @@ mod tests {
 
     #[test]
     fn specs_parse() {
-        let spec: FaultSpec = "503=0.1,results:reset=0.05,latency=20ms@0.5,submit:lose-response=0.2,webhook-drop=0.3,webhook-delay=1.5s,retry-after=2,total-lag=200ms"
+        let spec: FaultSpec = "503=0.1,results:reset=0.05,latency=20ms@0.5,submit:lose-response=0.2,webhook-drop=0.3,webhook-delay=1.5s,retry-after=2,total-lag=200ms,count-short=3"
             .parse()
             .expect("valid");
         assert_eq!(spec.endpoints[&Endpoint::Status].unavailable, 0.1);
@@ -353,6 +361,8 @@ mod tests {
         );
         assert_eq!(spec.retry_after_secs, 2);
         assert_eq!(spec.total_lag, Duration::from_millis(200));
+        assert_eq!(spec.count_short, 3);
+        assert!("count-short=x".parse::<FaultSpec>().is_err());
         assert_eq!(
             "".parse::<FaultSpec>()
                 .expect("empty is valid")

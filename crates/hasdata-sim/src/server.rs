@@ -379,6 +379,11 @@ fn status(shared: &Shared, id: u64) -> SimResponse {
         snapshot.ended_at = None;
     }
     let links = (snapshot.phase == Phase::Finished).then(|| links(shared, &job, snapshot.rows));
+    // Fault `count-short`: the finished job's count says fewer rows than it serves.
+    let short = shared.faults.spec().count_short;
+    if short > 0 && snapshot.phase == Phase::Finished {
+        snapshot.rows = snapshot.rows.saturating_sub(short);
+    }
     json_response(
         StatusCode::OK,
         &render::status(&job, snapshot, links, &shared.config.shape),

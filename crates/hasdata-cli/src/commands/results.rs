@@ -187,12 +187,14 @@ pub async fn export(
             Source::Auto => RowSource::Auto,
         })
         .keep_uncollected()
-        .known(job.clone());
+        .known(job.clone())
+        // Many rows a stream item: one buffer of JSON lines per stretch of the file or page.
+        .batches();
     let columns = scraper.map(schema_columns).unwrap_or_default();
     let mut writer = RowWriter::create(output.format, output.out.as_deref(), columns)?;
-    // Rows are taken in batches of those already arrived, so the signal check and the
-    // stream's wake-up are paid per batch, not per row.
-    let mut rows = rows.ready_chunks(1024);
+    // Rows come in batches, so the signal check and the stream's wake-up are paid per batch,
+    // not per row.
+    let mut rows = rows;
     let expected = job.data_rows_count.get();
     loop {
         let batch = tokio::select! {
@@ -208,11 +210,9 @@ pub async fn export(
         let Some(batch) = batch else {
             break;
         };
-        for row in batch {
-            match row {
-                Ok(row) => writer.write(row.as_bytes())?,
-                Err(error) => return Err(incomplete(writer, id, ended, expected, error)),
-            }
+        match batch {
+            Ok(batch) => writer.write_batch(&batch)?,
+            Err(error) => return Err(incomplete(writer, id, ended, expected, error)),
         }
     }
     let count = writer.rows();
@@ -262,6 +262,12 @@ fn incomplete(
 ) -> Failure {
     let rows = writer.rows();
     let short = error.is_incomplete() || (ended && rows < expected);
+    // More rows than the job reports (after a second look at its count): the output is not
+    // the job's as reported, so it is an incomplete export too, with both counts named.
+    let mismatch = match &error {
+        hasdata_jobs::Error::RowCountMismatch { rows, expected, .. } => Some((*rows, *expected)),
+        _ => None,
+    };
     let mut failure = Failure::from(error).job(id);
     if failure.code == code::BROKEN_PIPE {
         return failure;
@@ -271,7 +277,12 @@ fn incomplete(
         Kept::Through(shown) => format!("; they went to {shown}"),
         Kept::Nothing => String::new(),
     };
-    if short {
+    if let Some((served, reported)) = mismatch {
+        failure.code = code::INCOMPLETE;
+        failure.message = format!(
+            "inconsistent: the results hold {served} rows but job {id} reports {reported} (its status read twice); wrote {rows}{kept}; not marked collected",
+        );
+    } else if short {
         failure.code = code::INCOMPLETE;
         failure.message = format!(
             "incomplete: wrote {rows} of {expected} rows{kept} ({}); not marked collected",

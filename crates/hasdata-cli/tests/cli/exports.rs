@@ -386,3 +386,35 @@ async fn sigterm_and_sigint_during_an_export_remove_the_temporary_file() {
         assert!(!temp.exists() && !out.exists());
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn more_rows_than_the_job_reports_exits_7_naming_both_counts_from_either_source() {
+    // The status says 4 rows fewer than the pages and data.json hold, however often it is
+    // read: both sources refuse alike, the old file stays, the rows are kept only as
+    // FILE.partial, and the job is not collected.
+    let (shell, id) = finished_job("count-short=4", 1, 260).await;
+    let out = shell.path("rows.jsonl");
+    let out_text = out.display().to_string();
+    for source in ["pages", "file", "auto"] {
+        std::fs::write(&out, "old\n").unwrap();
+        let ran = shell
+            .run(&["results", &id, "--source", source, "--out", &out_text])
+            .await;
+        assert_eq!(ran.code, 7, "{source}: {}", ran.stderr);
+        assert!(
+            ran.stderr.contains(&format!(
+                "the results hold 260 rows but job {id} reports 256"
+            )),
+            "{source}: {}",
+            ran.stderr
+        );
+        assert_eq!(std::fs::read_to_string(&out).unwrap(), "old\n", "{source}");
+        let partial = std::fs::read_to_string(shell.path("rows.jsonl.partial")).unwrap();
+        assert_eq!(partial.lines().count(), 260, "{source}");
+        std::fs::remove_file(shell.path("rows.jsonl.partial")).unwrap();
+        let shown = shell.run(&["--json", "jobs", "show", &id]).await;
+        assert!(!shown.stdout.contains("rows.jsonl"), "{}", shown.stdout);
+    }
+    std::fs::remove_file(&out).unwrap();
+    assert_eq!(check(&shell, &id, &out, 7, "").await, Outcome::Refused(7));
+}

@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use futures::TryStreamExt;
-use hasdata_jobs::RowJson;
+use hasdata_jobs::{RowJson, RowSource};
 use hasdata_model::bodies::GoogleSerpBody;
 use hasdata_sim::SimConfig;
 use proptest::prelude::*;
@@ -302,4 +302,98 @@ async fn only_a_read_to_the_end_marks_the_job_collected_in_the_clients_ledger() 
     let entry = env.ledger.job(job.id()).await.unwrap().unwrap();
     assert!(entry.collected_at.is_some(), "{entry:?}");
     assert_eq!(entry.output.as_deref(), Some("s3://bucket/coffee.jsonl"));
+}
+
+#[tokio::test]
+async fn a_finished_job_serving_more_rows_than_it_reports_ends_with_both_counts() {
+    // `count-short=3`: the status says 3 rows fewer than the pages and data.json hold, on
+    // every read, so the second look agrees with the first and the read fails, from either
+    // source, rows one by one or in batches.
+    let env = Env::start(SimConfig {
+        job_duration: Duration::ZERO,
+        faults: "count-short=3".parse().unwrap(),
+        ..SimConfig::default()
+    })
+    .await;
+    let job = env
+        .client
+        .submit(&GoogleSerpBody::new().keywords(["tea"]).limit(250))
+        .await
+        .unwrap();
+    let done = job.wait(hasdata_jobs::PollPolicy::fast()).await.unwrap();
+    assert_eq!(done.data_rows_count.get(), 247);
+    let mismatch = |error: hasdata_jobs::Error| match error {
+        hasdata_jobs::Error::RowCountMismatch {
+            rows,
+            expected,
+            job_id,
+        } => {
+            assert_eq!((rows, expected, job_id), (250, 247, job.id()));
+            let text = error_text(rows, expected, job_id);
+            assert!(text.contains("250") && text.contains("247"), "{text}");
+        }
+        other => panic!("expected a count mismatch, got {other}"),
+    };
+    for source in [RowSource::Pages, RowSource::File] {
+        let statuses = env.sim.requests().get("status").copied().unwrap_or(0);
+        let read: Result<Vec<RowJson>, _> = env
+            .client
+            .rows::<RowJson>(job.id())
+            .source(source)
+            .known(done.clone())
+            .try_collect()
+            .await;
+        mismatch(read.expect_err("more rows than reported is an error"));
+        assert_eq!(
+            env.sim.requests().get("status").copied().unwrap_or(0),
+            statuses + 1,
+            "{source:?}: the count is read once more, no more"
+        );
+        let batches: Result<Vec<hasdata_jobs::RowBatch>, _> = env
+            .client
+            .rows::<RowJson>(job.id())
+            .source(source)
+            .known(done.clone())
+            .batches()
+            .try_collect()
+            .await;
+        mismatch(batches.expect_err("in batches too"));
+    }
+    // Typed rows, the source picked from the record: the same.
+    let typed: Result<Vec<_>, _> = job.rows().try_collect().await;
+    mismatch(typed.expect_err("typed rows too"));
+}
+
+fn error_text(rows: u64, expected: u64, job_id: hasdata_model::JobId) -> String {
+    hasdata_jobs::Error::RowCountMismatch {
+        job_id,
+        rows,
+        expected,
+    }
+    .to_string()
+}
+
+#[tokio::test]
+async fn a_count_that_settles_on_the_second_look_is_taken() {
+    // The first record read said fewer rows than the job has (a count read before it
+    // settled); the fresh status agrees with the rows served, so the read succeeds.
+    let env = Env::instant().await;
+    let job = env
+        .client
+        .submit(&GoogleSerpBody::new().keywords(["tea"]).limit(150))
+        .await
+        .unwrap();
+    let mut done = job.wait(hasdata_jobs::PollPolicy::fast()).await.unwrap();
+    done.data_rows_count = 120u64.into();
+    for source in [RowSource::Pages, RowSource::File] {
+        let rows: Vec<RowJson> = env
+            .client
+            .rows::<RowJson>(job.id())
+            .source(source)
+            .known(done.clone())
+            .try_collect()
+            .await
+            .unwrap();
+        assert_eq!(rows.len(), 150, "{source:?}");
+    }
 }
