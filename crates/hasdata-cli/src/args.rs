@@ -732,6 +732,12 @@ pub struct QueueAddArgs {
     /// A JSONL file: one body per line (blank lines skipped); `-` for stdin.
     #[arg(long, value_name = "FILE.jsonl")]
     pub bodies: String,
+    /// Store bodies whose `webhook.headers` carry values (secrets) in the queue's database as
+    /// written. Without it such a line is refused: give the webhook to the workers instead
+    /// (`hasdata worker --webhook-url URL --webhook-secret-header-name NAME`, the secret from
+    /// `--webhook-secret-file` or `HASDATA_WEBHOOK_SECRET`).
+    #[arg(long)]
+    pub allow_header_secrets: bool,
     #[command(flatten)]
     pub check: CheckArgs,
 }

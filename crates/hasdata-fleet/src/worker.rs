@@ -42,7 +42,9 @@ use std::time::{Duration, Instant};
 
 use futures::StreamExt;
 use hasdata_jobs::model::{Job, JobId, JobStatus};
-use hasdata_jobs::{Client, Error, IntentState, Origin, PollPolicy, SubmitOptions};
+use hasdata_jobs::{
+    Client, ConfigError, Error, IntentEntry, IntentState, Origin, PollPolicy, SubmitOptions,
+};
 use serde_json::Value;
 use tokio::sync::watch;
 
@@ -595,6 +597,10 @@ impl Worker {
         // Read-send-reread: a DuplicateKey means another holder recorded the intent meanwhile.
         let mut duplicates = 0;
         let mut unreachable = BACKOFF_START;
+        // Whether this claim tried to record the intent and the ledger's answer never came
+        // (the database went away mid-call): the INSERT may have committed, but the POST was
+        // never sent, since it only follows a confirmed intent.
+        let mut unsent = false;
         while duplicates < 2 {
             let entry = self
                 .persist(shutdown, || async {
@@ -602,48 +608,23 @@ impl Worker {
                 })
                 .await
                 .map_err(queue_error)?;
+            let mut resend = None;
             if let Some(entry) = entry {
-                return match entry.state {
-                    IntentState::Submitted => {
-                        let job_id = entry.job_id.map(|j| j.to_string()).unwrap_or_default();
-                        self.to_running(item, owner, shutdown, &job_id)
-                            .await
-                            .map_err(queue_error)
-                    }
-                    IntentState::Refused => {
-                        let detail = entry.detail.unwrap_or_default();
-                        if retryable_refusal(&detail) {
-                            self.persist(shutdown, || {
-                                self.queue
-                                    .requeue(id, worker, &detail, self.config.retry_delay)
-                            })
-                            .await
-                            .map_err(queue_error)?;
-                        } else {
-                            self.persist(shutdown, || {
-                                self.queue.fail(id, worker, ItemState::Submitting, &detail)
-                            })
-                            .await
-                            .map_err(queue_error)?;
-                            report.failed += 1;
-                        }
-                        Ok(Next::Stop)
-                    }
-                    IntentState::Pending | IntentState::Uncertain => {
-                        let detail = format!(
-                            "the submit under intent {key} has no recorded outcome: the job may exist. {}",
-                            entry.detail.unwrap_or_default()
-                        );
-                        self.persist(shutdown, || {
-                            self.queue
-                                .park(id, worker, ItemState::Submitting, detail.trim_end())
-                        })
-                        .await
-                        .map_err(queue_error)?;
-                        report.parked += 1;
-                        Ok(Next::Stop)
-                    }
-                };
+                if entry.state == IntentState::Pending && unsent {
+                    // This claim's own intent, never sent: no other claim can have recorded or
+                    // sent it, which the fenced check below (after this read) confirms, so it
+                    // is sent under its own key instead of being parked.
+                    tracing::info!(
+                        item = id,
+                        key = %key,
+                        "the intent was recorded though its answer was lost; nothing was sent: sending it now"
+                    );
+                    resend = Some(entry);
+                } else {
+                    return self
+                        .settled(item, owner, shutdown, report, &key, entry)
+                        .await;
+                }
             }
             let mut body: Value = match serde_json::from_str(&item.body) {
                 Ok(body) => body,
@@ -681,10 +662,22 @@ impl Worker {
                 // freed): the first 429 comes back here.
                 concurrency_cap_wait: Some(Duration::ZERO),
             };
-            let outcome = self
-                .client
-                .submit_raw_with(&item.slug, &body, &options)
-                .await;
+            let outcome = match &resend {
+                None => {
+                    self.client
+                        .submit_raw_with(&item.slug, &body, &options)
+                        .await
+                }
+                // The same bytes as the first try (the digest is checked), the same key.
+                Some(entry) => match serde_json::to_vec(&body) {
+                    Ok(bytes) => {
+                        self.client
+                            .resend_seen_intent(entry, bytes.into(), options.concurrency_cap_wait)
+                            .await
+                    }
+                    Err(e) => Err(Error::Config(ConfigError::BodyEncoding(e.to_string()))),
+                },
+            };
             let (state, detail, delay) = match outcome {
                 Ok(job) => {
                     report.submitted += 1;
@@ -702,6 +695,7 @@ impl Worker {
                 // The intent could not be written: nothing was sent. Read it again once the
                 // database answers (the write may have landed before the connection broke).
                 Err(Error::LedgerUnavailable { source }) if source.is_unavailable() => {
+                    unsent = true;
                     self.outage.down(&FleetError::Ledger(source));
                     tokio::time::sleep(jittered(unreachable)).await;
                     unreachable = (unreachable * 2).min(BACKOFF_MAX);
@@ -731,6 +725,13 @@ impl Worker {
                     error.to_string(),
                     self.config.retry_delay,
                 ),
+                // A person is resending the intent (`hasdata jobs retry`), or did: theirs.
+                Err(
+                    error @ Error::Config(
+                        ConfigError::IntentBeingResent(_)
+                        | ConfigError::IntentResentMeanwhile { .. },
+                    ),
+                ) => (ItemState::Parked, error.to_string(), Duration::ZERO),
                 Err(
                     error @ (Error::Api { .. }
                     | Error::InvalidBody(_)
@@ -768,6 +769,64 @@ impl Worker {
             id,
             FleetError::Config(format!("intent {key} was recorded and then vanished")),
         ))
+    }
+
+    /// `submitting` with an intent already under the item's key: carry on as its outcome says
+    /// (a job id → `running`; refused → queued again or failed; pending or uncertain → parked,
+    /// since whoever recorded it may have sent it).
+    async fn settled(
+        &self,
+        item: Claimed,
+        owner: &str,
+        shutdown: &watch::Receiver<bool>,
+        report: &mut WorkerReport,
+        key: &str,
+        entry: IntentEntry,
+    ) -> std::result::Result<Next, (i64, FleetError)> {
+        let worker = owner;
+        let id = item.id;
+        let queue_error = |e: FleetError| (id, e);
+        match entry.state {
+            IntentState::Submitted => {
+                let job_id = entry.job_id.map(|j| j.to_string()).unwrap_or_default();
+                self.to_running(item, owner, shutdown, &job_id)
+                    .await
+                    .map_err(queue_error)
+            }
+            IntentState::Refused => {
+                let detail = entry.detail.unwrap_or_default();
+                if retryable_refusal(&detail) {
+                    self.persist(shutdown, || {
+                        self.queue
+                            .requeue(id, worker, &detail, self.config.retry_delay)
+                    })
+                    .await
+                    .map_err(queue_error)?;
+                } else {
+                    self.persist(shutdown, || {
+                        self.queue.fail(id, worker, ItemState::Submitting, &detail)
+                    })
+                    .await
+                    .map_err(queue_error)?;
+                    report.failed += 1;
+                }
+                Ok(Next::Stop)
+            }
+            IntentState::Pending | IntentState::Uncertain => {
+                let detail = format!(
+                    "the submit under intent {key} has no recorded outcome: the job may exist. {}",
+                    entry.detail.unwrap_or_default()
+                );
+                self.persist(shutdown, || {
+                    self.queue
+                        .park(id, worker, ItemState::Submitting, detail.trim_end())
+                })
+                .await
+                .map_err(queue_error)?;
+                report.parked += 1;
+                Ok(Next::Stop)
+            }
+        }
     }
 
     async fn to_running(

@@ -253,6 +253,23 @@ pub enum ConfigError {
         /// The job it created, as sent.
         job: String,
     },
+    /// `resend_intent` while another resend of the same intent holds its claim in the ledger
+    /// (another process is sending it now): nothing was sent.
+    #[error(
+        "intent {0} is being resent by another process right now: nothing was sent; look at the intent again once it is done"
+    )]
+    IntentBeingResent(String),
+    /// `resend_intent` on an intent that moved on since the caller read it (another process
+    /// resent it meanwhile): nothing was sent.
+    #[error(
+        "intent {key} was resent by another process meanwhile (it is {state} now): nothing was sent"
+    )]
+    IntentResentMeanwhile {
+        /// The intent's key.
+        key: String,
+        /// Its state now.
+        state: String,
+    },
     /// `resend_intent` with a body whose digest is not the intent's.
     #[error("the body given for intent {0} is not the one first sent (its SHA-256 differs)")]
     IntentBodyDiffers(String),

@@ -13,7 +13,7 @@
 
 pub use hasdata_ledger::{
     BodyDigest, Intent, IntentEntry, IntentState, JobEntry, JobLedger, JobProgress, LedgerError,
-    MemoryLedger, Origin, SentJobId, Submitted,
+    MemoryLedger, Origin, ResendClaim, SentJobId, Submitted,
 };
 
 /// Where a ledger lives, by one string: `ClientBuilder::ledger_url` and `hasdata --ledger`.

@@ -89,7 +89,7 @@ pub use ledger::PostgresLedger;
 pub use ledger::SqliteLedger;
 pub use ledger::{
     BodyDigest, Intent, IntentEntry, IntentState, JobEntry, JobLedger, JobProgress, LedgerError,
-    LedgerLocation, MemoryLedger, Origin, SentJobId, Submitted,
+    LedgerLocation, MemoryLedger, Origin, ResendClaim, SentJobId, Submitted,
 };
 pub use poll::{HASDATA_HOST, MIN_INTERVAL, PollPolicy};
 pub use raw::{FieldSpan, RowFields, RowJson};

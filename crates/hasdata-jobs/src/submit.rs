@@ -14,7 +14,9 @@ use serde_json::Value;
 
 use crate::client::{Answer, Client};
 use crate::error::{ConfigError, Error, Result};
-use crate::ledger::{BodyDigest, Intent, IntentState, Origin, SentJobId, Submitted};
+use crate::ledger::{
+    BodyDigest, Intent, IntentEntry, IntentState, Origin, ResendClaim, SentJobId, Submitted,
+};
 use crate::poll::PollPolicy;
 use crate::rows::Rows;
 use hasdata_ledger::redact_body;
@@ -249,6 +251,10 @@ const MAX_CAP_BACKOFF: Duration = Duration::from_secs(30);
 
 /// A fresh idempotency key: a random (version 4) UUID, sent as `Idempotency-Key` as HasData's
 /// own CLI does, and the intent's key in the ledger.
+/// How long a resend's claim on its intent lasts unless renewed (every third of it): what a
+/// killed retrier blocks its intent for, at most.
+const RESEND_LEASE: Duration = Duration::from_secs(60);
+
 fn idempotency_key() -> String {
     uuid::Builder::from_random_bytes(rand::random())
         .into_uuid()
@@ -565,16 +571,45 @@ impl Client {
     /// # }
     /// ```
     pub async fn resend_intent(&self, key: &str, body: Bytes) -> Result<Job> {
-        let ledger = &self.inner.ledger;
-        let entry = ledger
+        let entry = self
+            .inner
+            .ledger
             .intent(key)
             .await
             .map_err(|source| Error::LedgerUnavailable { source })?
             .ok_or_else(|| ConfigError::NoSuchIntent(key.to_owned()))?;
+        self.resend_seen_intent(&entry, body, None).await
+    }
+
+    /// [`Client::resend_intent`] for the intent as the caller read it (and showed a person):
+    /// nothing is sent when it changed since (resent by another process:
+    /// [`ConfigError::IntentResentMeanwhile`]), or while another resend of it is under way
+    /// ([`ConfigError::IntentBeingResent`]). `cap_wait` replaces the client's
+    /// `concurrency_cap_wait` for this send (`Some(Duration::ZERO)`: a 429 comes back at once).
+    ///
+    /// Two resends of one intent never both send: each first claims the intent in the ledger
+    /// ([`JobLedger::claim_resend`](crate::JobLedger::claim_resend), one atomic statement in
+    /// SQLite and PostgreSQL alike, so two machines sharing a database are covered), holds the
+    /// claim while it sends (a lease of one minute, renewed every 20 s) and gives it back once
+    /// the outcome is recorded. A process killed meanwhile leaves a claim that lapses within the
+    /// minute.
+    pub async fn resend_seen_intent(
+        &self,
+        seen: &IntentEntry,
+        body: Bytes,
+        cap_wait: Option<Duration>,
+    ) -> Result<Job> {
+        let ledger = &self.inner.ledger;
+        let key = seen.intent.key.as_str();
+        let entry = seen;
         if entry.state == IntentState::Submitted {
             return Err(ConfigError::IntentSubmitted {
                 key: key.to_owned(),
-                job: entry.job_id.map(|id| id.to_string()).unwrap_or_default(),
+                job: entry
+                    .job_id
+                    .as_ref()
+                    .map(|id| id.to_string())
+                    .unwrap_or_default(),
             }
             .into());
         }
@@ -590,9 +625,46 @@ impl Client {
         self.admit(kind, || {
             kind.check_json_with(&value, self.validate_options())
         })?;
-        let wait = self.inner.concurrency_cap_wait;
-        self.submit_bytes(kind, body, Send::Again(key.to_owned()), wait)
+        let wait = cap_wait.unwrap_or(self.inner.concurrency_cap_wait);
+        let owner = idempotency_key();
+        let ledger_error = |source| Error::LedgerUnavailable { source };
+        match ledger
+            .claim_resend(key, &owner, entry.attempts, RESEND_LEASE)
             .await
+            .map_err(ledger_error)?
+        {
+            ResendClaim::Taken => {}
+            ResendClaim::Held => return Err(ConfigError::IntentBeingResent(key.to_owned()).into()),
+            ResendClaim::Moved => {
+                let state = ledger
+                    .intent(key)
+                    .await
+                    .map_err(ledger_error)?
+                    .map_or_else(|| "gone".to_owned(), |now| now.state.to_string());
+                return Err(ConfigError::IntentResentMeanwhile {
+                    key: key.to_owned(),
+                    state,
+                }
+                .into());
+            }
+        }
+        let send = self.submit_bytes(kind, body, Send::Again(key.to_owned()), wait);
+        tokio::pin!(send);
+        // The claim is renewed while the send (and any wait for the cap) goes on.
+        let result = loop {
+            tokio::select! {
+                result = &mut send => break result,
+                () = tokio::time::sleep(RESEND_LEASE / 3) => {
+                    if let Err(error) = ledger.claim_resend(key, &owner, entry.attempts, RESEND_LEASE).await {
+                        tracing::warn!(key, %error, "could not renew the resend's claim in the ledger");
+                    }
+                }
+            }
+        };
+        if let Err(error) = ledger.release_resend(key, &owner).await {
+            tracing::warn!(key, %error, "could not give the resend's claim back; it lapses within a minute");
+        }
+        result
     }
 
     /// A handle to a job submitted earlier (from the ledger, or another process).

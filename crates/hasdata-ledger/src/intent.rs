@@ -289,3 +289,21 @@ pub struct Submitted {
     /// The answer as JSON, webhook header values redacted (see [`redact_body`]).
     pub record: Value,
 }
+
+/// What [`crate::JobLedger::claim_resend`] found: whether the caller may resend the intent.
+///
+/// A resend of an unresolved intent is the one act a person confirms by hand ("no job was
+/// created: send it again"); two retries of it at once (two shells, two machines) must not
+/// both send, or the one confirmation bills two jobs. The claim is the ledger's own record of
+/// who is resending, with a lease, so a retrier that dies does not block the intent for good.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ResendClaim {
+    /// The caller holds the intent until its lease runs out or it gives the claim back: it
+    /// may resend.
+    Taken,
+    /// Another owner holds a claim whose lease has not run out: a resend is under way.
+    Held,
+    /// The intent moved on since the caller read it: it was resent meanwhile (its attempt
+    /// count differs) or it created a job. Nothing should be sent.
+    Moved,
+}

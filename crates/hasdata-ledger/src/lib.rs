@@ -40,7 +40,9 @@ use async_trait::async_trait;
 use hasdata_model::JobId;
 
 pub use error::LedgerError;
-pub use intent::{BodyDigest, Intent, IntentEntry, IntentState, Origin, SentJobId, Submitted};
+pub use intent::{
+    BodyDigest, Intent, IntentEntry, IntentState, Origin, ResendClaim, SentJobId, Submitted,
+};
 pub use job::{JobEntry, JobProgress, JobQuery};
 pub use location::Location;
 pub use memory::MemoryLedger;
@@ -64,6 +66,24 @@ pub trait JobLedger: Send + Sync + std::fmt::Debug {
     /// Records that an intent is about to be sent again with the same key (an explicit retry):
     /// it is pending again and its attempt count goes up.
     async fn record_resend(&self, key: &str) -> Result<(), LedgerError>;
+
+    /// Claims the right to resend intent `key` for `lease`, for `owner` (a fresh name per
+    /// resend), in one atomic step: taken when `owner` holds it already (the lease is
+    /// extended: how a long resend keeps it), or when no live claim is held and the intent is
+    /// as the caller read it (`attempts` unchanged, no job recorded). Otherwise
+    /// [`ResendClaim::Held`] (another live claim) or [`ResendClaim::Moved`]. A claim ends with
+    /// [`JobLedger::release_resend`], or when its lease runs out (a killed retrier). An unknown
+    /// key is [`LedgerError::UnknownIntent`].
+    async fn claim_resend(
+        &self,
+        key: &str,
+        owner: &str,
+        attempts: u32,
+        lease: std::time::Duration,
+    ) -> Result<ResendClaim, LedgerError>;
+
+    /// Gives back `owner`'s claim on intent `key` (nothing when another owner holds it now).
+    async fn release_resend(&self, key: &str, owner: &str) -> Result<(), LedgerError>;
 
     /// The server answered with a job: the id as sent, and the job's entry when the id is an
     /// integer this SDK can follow.

@@ -9,7 +9,7 @@ use hasdata_model::JobId;
 
 use crate::{
     BodyDigest, Intent, IntentEntry, IntentState, JobEntry, JobLedger, JobProgress, LedgerError,
-    Origin, Submitted, now_rfc3339,
+    Origin, ResendClaim, Submitted, now_rfc3339,
 };
 
 #[derive(Debug, Default)]
@@ -19,6 +19,8 @@ struct State {
     jobs: BTreeMap<u64, JobEntry>,
     /// Job ids in submit order.
     order: Vec<u64>,
+    /// Resend claims by intent key: the owner and the end of its lease.
+    resends: BTreeMap<String, (String, std::time::Instant)>,
 }
 
 /// A ledger in memory.
@@ -75,6 +77,51 @@ impl JobLedger for MemoryLedger {
             e.attempts += 1;
         })
         .map(|_| ())
+    }
+
+    async fn claim_resend(
+        &self,
+        key: &str,
+        owner: &str,
+        attempts: u32,
+        lease: std::time::Duration,
+    ) -> Result<ResendClaim, LedgerError> {
+        let mut state = self.state();
+        let (current_attempts, submitted) = state
+            .intents
+            .iter()
+            .find(|e| e.intent.key == key)
+            .map(|e| (e.attempts, e.state == IntentState::Submitted))
+            .ok_or_else(|| LedgerError::UnknownIntent {
+                key: key.to_owned(),
+            })?;
+        let now = std::time::Instant::now();
+        let claim = state.resends.get(key);
+        let outcome = match claim {
+            // The owner's own claim, live or lapsed, is extended (as the SQL backends do).
+            Some((holder, _)) if holder == owner => ResendClaim::Taken,
+            Some((_, until)) if *until > now => ResendClaim::Held,
+            _ if current_attempts == attempts && !submitted => ResendClaim::Taken,
+            _ => ResendClaim::Moved,
+        };
+        if outcome == ResendClaim::Taken {
+            state
+                .resends
+                .insert(key.to_owned(), (owner.to_owned(), now + lease));
+        }
+        Ok(outcome)
+    }
+
+    async fn release_resend(&self, key: &str, owner: &str) -> Result<(), LedgerError> {
+        let mut state = self.state();
+        if state
+            .resends
+            .get(key)
+            .is_some_and(|(holder, _)| holder == owner)
+        {
+            state.resends.remove(key);
+        }
+        Ok(())
     }
 
     async fn record_submitted(&self, key: &str, submitted: &Submitted) -> Result<(), LedgerError> {

@@ -9,8 +9,11 @@
 //! - `verify-full`: encrypted, the chain and the host name verified.
 //!
 //! The roots are the file named by `sslrootcert` (PEM), else the Mozilla roots (webpki-roots).
-//! tokio-postgres reads only `disable|prefer|require` and no `sslrootcert`, so [`split`] takes
-//! those two settings out of the URL before tokio-postgres parses the rest.
+//! A client certificate (for a server whose `pg_hba.conf` says `clientcert=verify-ca|full` or
+//! `cert`) is the PEM chain of `sslcert` with the PEM private key of `sslkey` (PKCS#8, PKCS#1
+//! or SEC1; unencrypted: `sslpassword` is not read), given together.
+//! tokio-postgres reads only `disable|prefer|require` and none of the files, so [`split`] takes
+//! those settings out of the URL before tokio-postgres parses the rest.
 
 use std::future::Future;
 use std::io;
@@ -23,7 +26,7 @@ use rustls::client::WebPkiServerVerifier;
 use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
 use rustls::crypto::WebPkiSupportedAlgorithms;
 use rustls::pki_types::pem::PemObject;
-use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
+use rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName, UnixTime};
 use rustls::{CertificateError, DigitallySignedStruct, RootCertStore, SignatureScheme};
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio_postgres::Socket;
@@ -47,6 +50,10 @@ pub(crate) struct Split {
     pub url: String,
     pub verify: Verify,
     pub root_cert: Option<PathBuf>,
+    /// The client's certificate chain (`sslcert`).
+    pub client_cert: Option<PathBuf>,
+    /// The client's private key (`sslkey`).
+    pub client_key: Option<PathBuf>,
 }
 
 /// Takes `sslmode=verify-ca|verify-full` and `sslrootcert=PATH` out of `url` (a
@@ -54,6 +61,8 @@ pub(crate) struct Split {
 pub(crate) fn split(url: &str) -> Split {
     let mut verify = Verify::Nothing;
     let mut root_cert = None;
+    let mut client_cert = None;
+    let mut client_key = None;
     let mut take = |key: &str, value: &str| -> Option<String> {
         match (key, value) {
             ("sslmode", "verify-ca") => {
@@ -66,6 +75,14 @@ pub(crate) fn split(url: &str) -> Split {
             }
             ("sslrootcert", path) => {
                 root_cert = Some(PathBuf::from(percent_decoded(path)));
+                None
+            }
+            ("sslcert", path) => {
+                client_cert = Some(PathBuf::from(percent_decoded(path)));
+                None
+            }
+            ("sslkey", path) => {
+                client_key = Some(PathBuf::from(percent_decoded(path)));
                 None
             }
             _ => Some(value.to_owned()),
@@ -100,6 +117,8 @@ pub(crate) fn split(url: &str) -> Split {
         url,
         verify,
         root_cert,
+        client_cert,
+        client_key,
     }
 }
 
@@ -127,11 +146,50 @@ fn percent_decoded(text: &str) -> String {
     String::from_utf8_lossy(&out).into_owned()
 }
 
-/// A rustls client configuration for `verify` with the roots of `root_cert` (or Mozilla's).
+/// The client certificate chain and key of `sslcert` and `sslkey`, which come together. The
+/// key's bytes never reach an error: only its path and the parser's kind of complaint do.
+fn client_identity(
+    cert: Option<&std::path::Path>,
+    key: Option<&std::path::Path>,
+) -> Result<Option<(Vec<CertificateDer<'static>>, PrivateKeyDer<'static>)>, String> {
+    let (cert, key) = match (cert, key) {
+        (None, None) => return Ok(None),
+        (Some(cert), Some(key)) => (cert, key),
+        (Some(_), None) => {
+            return Err("sslcert needs sslkey: give the client's private key file too".into());
+        }
+        (None, Some(_)) => {
+            return Err("sslkey needs sslcert: give the client's certificate file too".into());
+        }
+    };
+    let chain = CertificateDer::pem_file_iter(cert)
+        .and_then(|certs| certs.collect::<Result<Vec<_>, _>>())
+        .map_err(|e| format!("sslcert {}: {e}", cert.display()))?;
+    if chain.is_empty() {
+        return Err(format!("sslcert {}: no certificate in it", cert.display()));
+    }
+    let private = PrivateKeyDer::from_pem_file(key).map_err(|e| {
+        let why = match e {
+            rustls::pki_types::pem::Error::Io(io) => io.to_string(),
+            rustls::pki_types::pem::Error::NoItemsFound => {
+                "no unencrypted private key (PKCS#8, PKCS#1 or SEC1 PEM) in it".to_owned()
+            }
+            _ => "not a PEM private key".to_owned(),
+        };
+        format!("sslkey {}: {why}", key.display())
+    })?;
+    Ok(Some((chain, private)))
+}
+
+/// A rustls client configuration for `verify` with the roots of `root_cert` (or Mozilla's),
+/// presenting the client certificate of `client_cert` and `client_key` when given.
 pub(crate) fn connector(
     verify: Verify,
     root_cert: Option<&std::path::Path>,
+    client_cert: Option<&std::path::Path>,
+    client_key: Option<&std::path::Path>,
 ) -> Result<RustlsConnector, String> {
+    let identity = client_identity(client_cert, client_key)?;
     let provider = Arc::new(rustls::crypto::ring::default_provider());
     let mut roots = RootCertStore::empty();
     match root_cert {
@@ -152,7 +210,7 @@ pub(crate) fn connector(
     let builder = rustls::ClientConfig::builder_with_provider(provider.clone())
         .with_safe_default_protocol_versions()
         .map_err(|e| format!("TLS setup: {e}"))?;
-    let config = match verify {
+    let wants_auth = match verify {
         Verify::Full => builder.with_root_certificates(roots),
         Verify::Chain | Verify::Nothing => {
             let webpki =
@@ -167,8 +225,13 @@ pub(crate) fn connector(
                     chain: verify == Verify::Chain,
                 }))
         }
-    }
-    .with_no_client_auth();
+    };
+    let config = match identity {
+        None => wants_auth.with_no_client_auth(),
+        Some((chain, key)) => wants_auth
+            .with_client_auth_cert(chain, key)
+            .map_err(|e| format!("sslcert/sslkey: {e}"))?,
+    };
     Ok(RustlsConnector {
         config: Arc::new(config),
     })
@@ -351,8 +414,56 @@ mod tests {
 
     #[test]
     fn a_missing_root_file_is_named() {
-        let error =
-            connector(Verify::Full, Some(std::path::Path::new("/no/such/ca.pem"))).unwrap_err();
+        let error = connector(
+            Verify::Full,
+            Some(std::path::Path::new("/no/such/ca.pem")),
+            None,
+            None,
+        )
+        .unwrap_err();
         assert!(error.contains("sslrootcert /no/such/ca.pem"), "{error}");
+    }
+
+    #[test]
+    fn client_certificate_files_are_taken_out_and_come_in_pairs() {
+        let split_url = split(
+            "postgres://u@db/x?sslmode=verify-full&sslcert=%2Fk%2Fc.pem&sslkey=/k/c.key&application_name=a",
+        );
+        assert_eq!(
+            split_url.url,
+            "postgres://u@db/x?sslmode=require&application_name=a"
+        );
+        assert_eq!(split_url.client_cert, Some(PathBuf::from("/k/c.pem")));
+        assert_eq!(split_url.client_key, Some(PathBuf::from("/k/c.key")));
+        let kv = split("host=db sslcert=/c.pem sslkey=/c.key");
+        assert_eq!(kv.url, "host=db");
+        assert_eq!(kv.client_cert, Some(PathBuf::from("/c.pem")));
+        let path = |p: &'static str| Some(std::path::Path::new(p));
+        let alone = connector(Verify::Nothing, None, path("/c.pem"), None).unwrap_err();
+        assert!(alone.contains("sslcert needs sslkey"), "{alone}");
+        let alone = connector(Verify::Nothing, None, None, path("/c.key")).unwrap_err();
+        assert!(alone.contains("sslkey needs sslcert"), "{alone}");
+        let missing =
+            connector(Verify::Nothing, None, path("/no/c.pem"), path("/no/c.key")).unwrap_err();
+        assert!(missing.contains("sslcert /no/c.pem"), "{missing}");
+    }
+
+    #[test]
+    fn a_key_file_that_is_no_key_is_named_without_its_contents() {
+        let dir = std::env::temp_dir().join(format!("hasdata-tls-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let cert = dir.join("c.pem");
+        // Any certificate parses as a chain here; the key file holds something else.
+        std::fs::write(
+            &cert,
+            "-----BEGIN CERTIFICATE-----\nMAA=\n-----END CERTIFICATE-----\n",
+        )
+        .unwrap();
+        let key = dir.join("c.key");
+        std::fs::write(&key, "secret-bytes-never-shown\n").unwrap();
+        let error = connector(Verify::Nothing, None, Some(&cert), Some(&key)).unwrap_err();
+        std::fs::remove_dir_all(&dir).ok();
+        assert!(error.contains("sslkey"), "{error}");
+        assert!(!error.contains("secret-bytes-never-shown"), "{error}");
     }
 }

@@ -30,14 +30,20 @@ use tokio_postgres::types::ToSql;
 pub use crate::redact::redact_url;
 use crate::{
     BodyDigest, Intent, IntentEntry, IntentState, JobEntry, JobLedger, JobProgress, JobQuery,
-    LedgerError, Origin, SentJobId, Submitted, now_rfc3339, redact_body,
+    LedgerError, Origin, ResendClaim, SentJobId, Submitted, now_rfc3339, redact_body,
 };
 
 /// The migrations, in order. Released files are never edited, only new ones appended.
-const MIGRATIONS: &[(&str, &str)] = &[(
-    "V1__ledger",
-    include_str!("../migrations/postgres/V1__ledger.sql"),
-)];
+const MIGRATIONS: &[(&str, &str)] = &[
+    (
+        "V1__ledger",
+        include_str!("../migrations/postgres/V1__ledger.sql"),
+    ),
+    (
+        "V2__resend_claims",
+        include_str!("../migrations/postgres/V2__resend_claims.sql"),
+    ),
+];
 
 /// The schema version this build writes.
 pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
@@ -158,7 +164,8 @@ pub use crate::pg_tls::RustlsConnector;
 pub fn connection_parts(
     url: &str,
 ) -> Result<(tokio_postgres::Config, RustlsConnector), LedgerError> {
-    // `sslmode=verify-*` and `sslrootcert` are ours to read (see `pg_tls`).
+    // `sslmode=verify-*`, `sslrootcert`, `sslcert` and `sslkey` are ours to read (see
+    // `pg_tls`).
     let split = crate::pg_tls::split(url);
     let mut config: tokio_postgres::Config =
         split
@@ -168,13 +175,16 @@ pub fn connection_parts(
                 url: redact_url(url),
                 reason: with_causes(&e),
             })?;
-    let tls =
-        crate::pg_tls::connector(split.verify, split.root_cert.as_deref()).map_err(|reason| {
-            LedgerError::BadUrl {
-                url: redact_url(url),
-                reason,
-            }
-        })?;
+    let tls = crate::pg_tls::connector(
+        split.verify,
+        split.root_cert.as_deref(),
+        split.client_cert.as_deref(),
+        split.client_key.as_deref(),
+    )
+    .map_err(|reason| LedgerError::BadUrl {
+        url: redact_url(url),
+        reason,
+    })?;
     if config.get_application_name().is_none() {
         config.application_name("hasdata");
     }
@@ -565,6 +575,70 @@ impl JobLedger for PostgresLedger {
                 key: key.to_owned(),
             });
         }
+        Ok(())
+    }
+
+    async fn claim_resend(
+        &self,
+        key: &str,
+        owner: &str,
+        attempts: u32,
+        lease: Duration,
+    ) -> Result<ResendClaim, LedgerError> {
+        let client = self.client().await?;
+        // One statement: a second claimer's UPDATE waits on the first one's row lock, then
+        // sees its claim and matches nothing. The server's clock times every lease, so the
+        // machines' clocks never disagree about one.
+        let lease_ms = lease.as_secs_f64() * 1000.0;
+        let taken = client
+            .execute(
+                "UPDATE ledger_intents
+                    SET resend_owner = $3,
+                        resend_until = clock_timestamp() + $5::float8 * interval '1 millisecond'
+                  WHERE base_url = $1 AND key = $2
+                    AND (resend_owner = $3
+                         OR ((resend_owner IS NULL OR resend_until <= clock_timestamp())
+                             AND attempts = $4 AND state <> 'submitted'))",
+                &[
+                    &self.base_url,
+                    &key,
+                    &owner,
+                    &i32::try_from(attempts).unwrap_or(i32::MAX),
+                    &lease_ms,
+                ],
+            )
+            .await
+            .map_err(db)?;
+        if taken > 0 {
+            return Ok(ResendClaim::Taken);
+        }
+        let held = client
+            .query_opt(
+                "SELECT resend_owner IS NOT NULL AND resend_until > clock_timestamp()
+                   FROM ledger_intents WHERE base_url = $1 AND key = $2",
+                &[&self.base_url, &key],
+            )
+            .await
+            .map_err(db)?;
+        match held {
+            None => Err(LedgerError::UnknownIntent {
+                key: key.to_owned(),
+            }),
+            Some(row) if row.try_get::<_, bool>(0).map_err(db)? => Ok(ResendClaim::Held),
+            Some(_) => Ok(ResendClaim::Moved),
+        }
+    }
+
+    async fn release_resend(&self, key: &str, owner: &str) -> Result<(), LedgerError> {
+        self.client()
+            .await?
+            .execute(
+                "UPDATE ledger_intents SET resend_owner = NULL, resend_until = NULL
+                  WHERE base_url = $1 AND key = $2 AND resend_owner = $3",
+                &[&self.base_url, &key, &owner],
+            )
+            .await
+            .map_err(db)?;
         Ok(())
     }
 

@@ -16,7 +16,7 @@ use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 
 use crate::{
     BodyDigest, Intent, IntentEntry, IntentState, JobEntry, JobLedger, JobProgress, JobQuery,
-    LedgerError, Origin, SentJobId, Submitted, now_rfc3339,
+    LedgerError, Origin, ResendClaim, SentJobId, Submitted, now_rfc3339,
 };
 
 /// The schema, one step per version. Step N takes a file from version N to N + 1; steps are
@@ -57,7 +57,18 @@ const MIGRATIONS: &[&str] = &[
     );
     CREATE INDEX intents_by_origin ON intents (base_url, origin_source, origin_line);
     ALTER TABLE jobs ADD COLUMN intent_key TEXT;",
+    // 2 -> 3: who is resending an unresolved intent, and until when (Unix milliseconds).
+    "ALTER TABLE intents ADD COLUMN resend_owner TEXT;
+    ALTER TABLE intents ADD COLUMN resend_until INTEGER;",
 ];
+
+/// Now as Unix milliseconds: resend leases (this machine's clock; every process sharing a
+/// SQLite file runs on the machine that holds it).
+fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+}
 
 /// The schema version this build writes.
 pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
@@ -493,6 +504,59 @@ impl JobLedger for SqliteLedger {
                 key: key.to_owned(),
             });
         }
+        Ok(())
+    }
+
+    async fn claim_resend(
+        &self,
+        key: &str,
+        owner: &str,
+        attempts: u32,
+        lease: Duration,
+    ) -> Result<ResendClaim, LedgerError> {
+        let conn = self.conn();
+        let now = now_ms();
+        let until = now.saturating_add(i64::try_from(lease.as_millis()).unwrap_or(i64::MAX));
+        // One statement under SQLite's write lock: processes sharing the file take turns.
+        let taken = conn
+            .execute(
+                "UPDATE intents SET resend_owner = ?3, resend_until = ?5
+                  WHERE base_url = ?1 AND key = ?2
+                    AND (resend_owner = ?3
+                         OR ((resend_owner IS NULL OR resend_until <= ?6)
+                             AND attempts = ?4 AND state <> 'submitted'))",
+                params![self.base_url, key, owner, i64::from(attempts), until, now],
+            )
+            .map_err(db)?;
+        if taken > 0 {
+            return Ok(ResendClaim::Taken);
+        }
+        let held: Option<bool> = conn
+            .query_row(
+                "SELECT resend_owner IS NOT NULL AND resend_until > ?3
+                   FROM intents WHERE base_url = ?1 AND key = ?2",
+                params![self.base_url, key, now],
+                |row| row.get(0),
+            )
+            .optional()
+            .map_err(db)?;
+        match held {
+            None => Err(LedgerError::UnknownIntent {
+                key: key.to_owned(),
+            }),
+            Some(true) => Ok(ResendClaim::Held),
+            Some(false) => Ok(ResendClaim::Moved),
+        }
+    }
+
+    async fn release_resend(&self, key: &str, owner: &str) -> Result<(), LedgerError> {
+        self.conn()
+            .execute(
+                "UPDATE intents SET resend_owner = NULL, resend_until = NULL
+                  WHERE base_url = ?1 AND key = ?2 AND resend_owner = ?3",
+                params![self.base_url, key, owner],
+            )
+            .map_err(db)?;
         Ok(())
     }
 

@@ -20,12 +20,14 @@ async fn the_memory_ledger_keeps_the_contract() {
     contract(&MemoryLedger::new()).await;
     conformance::redaction(&MemoryLedger::new()).await;
     conformance::queries(&MemoryLedger::new()).await;
+    conformance::resend_claims(&MemoryLedger::new()).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_memory_ledger_takes_concurrent_writers() {
     let ledger: Arc<dyn JobLedger> = Arc::new(MemoryLedger::new());
-    conformance::concurrent_writers(ledger.clone(), ledger).await;
+    conformance::concurrent_writers(ledger.clone(), ledger.clone()).await;
+    conformance::concurrent_resend_claims(ledger.clone(), ledger).await;
 }
 
 #[tokio::test]
@@ -34,6 +36,7 @@ async fn the_sqlite_ledger_passes_the_conformance_suite() {
     let open = |name: &str| SqliteLedger::open(&dir.path().join(name), "http://sim").unwrap();
     conformance::redaction(&open("redaction.sqlite")).await;
     conformance::queries(&open("queries.sqlite")).await;
+    conformance::resend_claims(&open("claims.sqlite")).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -42,7 +45,8 @@ async fn two_sqlite_handles_on_one_file_take_concurrent_writers() {
     let path = dir.path().join("shared.sqlite");
     let a: Arc<dyn JobLedger> = Arc::new(SqliteLedger::open(&path, "http://sim").unwrap());
     let b: Arc<dyn JobLedger> = Arc::new(SqliteLedger::open(&path, "http://sim").unwrap());
-    conformance::concurrent_writers(a, b).await;
+    conformance::concurrent_writers(a.clone(), b.clone()).await;
+    conformance::concurrent_resend_claims(a, b).await;
 }
 
 #[tokio::test]

@@ -45,6 +45,8 @@ async fn the_postgres_ledger_passes_the_conformance_suite() {
     let reopened = PostgresLedger::connect(&url, "http://sim").await.unwrap();
     assert_eq!(reopened.intents().await.unwrap().len(), 6);
     assert_eq!(reopened.jobs().await.unwrap().len(), 2);
+    let claims = PostgresLedger::lazy(&url, "http://claims").unwrap();
+    conformance::resend_claims(&claims).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -55,7 +57,8 @@ async fn two_postgres_ledgers_on_one_database_take_concurrent_writers() {
         Arc::new(PostgresLedger::connect(&url, "http://sim").await.unwrap());
     let b: Arc<dyn JobLedger> =
         Arc::new(PostgresLedger::connect(&url, "http://sim").await.unwrap());
-    conformance::concurrent_writers(a, b).await;
+    conformance::concurrent_writers(a.clone(), b.clone()).await;
+    conformance::concurrent_resend_claims(a, b).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -408,4 +411,141 @@ async fn tls_follows_sslmode_as_libpq_does() {
     )
     .unwrap_err();
     assert!(missing.to_string().contains("/no/such/ca.pem"), "{missing}");
+
+    // Client certificates: a database whose pg_hba.conf line asks for one
+    // (`clientcert=verify-full`: signed by the server's CA, its CN the user's name).
+    let (client_cert, client_key, client_request) = (
+        file("tls-client.crt"),
+        file("tls-client.key"),
+        file("tls-client.csr"),
+    );
+    // A v3 certificate (rustls refuses v1, which `openssl x509 -req` makes without extensions).
+    let client_extensions = file("tls-client.ext");
+    std::fs::write(
+        &client_extensions,
+        "basicConstraints=CA:FALSE\nextendedKeyUsage=clientAuth\n",
+    )
+    .unwrap();
+    let user: String = admin
+        .query_one("SELECT current_user::text", &[])
+        .await
+        .unwrap()
+        .get(0);
+    let subject = std::ffi::OsString::from(format!("/CN={user}"));
+    openssl(&[
+        os("req"),
+        os("-newkey"),
+        os("rsa:2048"),
+        os("-nodes"),
+        os("-subj"),
+        subject.as_os_str(),
+        os("-keyout"),
+        client_key.as_os_str(),
+        os("-out"),
+        client_request.as_os_str(),
+    ]);
+    openssl(&[
+        os("x509"),
+        os("-req"),
+        os("-in"),
+        client_request.as_os_str(),
+        os("-CA"),
+        ca.as_os_str(),
+        os("-CAkey"),
+        ca_key.as_os_str(),
+        os("-CAcreateserial"),
+        os("-days"),
+        os("2"),
+        os("-extfile"),
+        client_extensions.as_os_str(),
+        os("-out"),
+        client_cert.as_os_str(),
+    ]);
+    std::os::unix::fs::chown(&ca, Some(owner.uid()), Some(owner.gid())).unwrap();
+    let strict = pg.fresh_database().await;
+    let database = strict.rsplit('/').next().unwrap().to_owned();
+    let hba: String = admin.query_one("SHOW hba_file", &[]).await.unwrap().get(0);
+    let rules = std::fs::read_to_string(&hba).unwrap();
+    // This database only, ahead of the cluster's own lines (other tests share the cluster).
+    let mut ours = String::new();
+    for address in ["127.0.0.1/32", "::1/128"] {
+        ours.push_str(&format!(
+            "hostssl {database} all {address} trust clientcert=verify-full\n\
+             host {database} all {address} reject\n"
+        ));
+    }
+    std::fs::write(&hba, format!("{ours}{rules}")).unwrap();
+    for statement in [
+        format!("ALTER SYSTEM SET ssl_ca_file = '{}'", ca.display()),
+        "SELECT pg_reload_conf()".to_owned(),
+    ] {
+        admin.batch_execute(&statement).await.unwrap();
+    }
+    // Wait until the rule holds: a TLS connection without a certificate is refused.
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while encrypted(format!("{strict}?sslmode=require")).await.is_ok() {
+        assert!(Instant::now() < deadline, "the server reloads pg_hba.conf");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let with_cert = format!(
+        "{}?sslmode=verify-full&sslrootcert={root}&sslcert={}&sslkey={}",
+        strict.replacen("127.0.0.1", "localhost", 1),
+        client_cert.display(),
+        client_key.display()
+    );
+    assert!(encrypted(with_cert.clone()).await.unwrap());
+    let ledger = PostgresLedger::connect(&with_cert, "http://sim")
+        .await
+        .unwrap();
+    let seen: Option<String> = ledger
+        .pool()
+        .get()
+        .await
+        .unwrap()
+        .query_one(
+            "SELECT client_dn FROM pg_stat_ssl WHERE pid = pg_backend_pid()",
+            &[],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(
+        seen.as_deref(),
+        Some(format!("/CN={user}").as_str()),
+        "the server saw the client's certificate"
+    );
+    conformance::contract(&ledger).await;
+    // Without the certificate, and with a certificate but no key: refused, the latter before
+    // any connection; the key's contents are never shown.
+    let refused = encrypted(format!("{strict}?sslmode=require"))
+        .await
+        .unwrap_err();
+    assert!(!refused.is_unavailable(), "{refused}");
+    let no_key = PostgresLedger::lazy(
+        &format!("{strict}?sslmode=require&sslcert={}", client_cert.display()),
+        "http://sim",
+    )
+    .unwrap_err();
+    assert!(
+        no_key.to_string().contains("sslcert needs sslkey"),
+        "{no_key}"
+    );
+    let key_text = std::fs::read_to_string(&client_key).unwrap();
+    let body_line = key_text.lines().nth(1).unwrap();
+    let wrong_key = PostgresLedger::lazy(
+        &format!(
+            "{strict}?sslmode=require&sslcert={}&sslkey={}",
+            client_cert.display(),
+            client_cert.display()
+        ),
+        "http://sim",
+    )
+    .unwrap_err();
+    assert!(wrong_key.to_string().contains("sslkey"), "{wrong_key}");
+    assert!(!format!("{wrong_key:?}").contains(body_line));
+    std::fs::write(&hba, rules).unwrap();
+    admin
+        .batch_execute("SELECT pg_reload_conf()")
+        .await
+        .unwrap();
 }

@@ -64,6 +64,9 @@ pub async fn add(ctx: &Ctx, args: &QueueAddArgs) -> Result<(), Failure> {
     let kind = ScraperKind::from_str(&args.slug).map_err(|e| Failure::usage(e.to_string()))?;
     let path = std::path::Path::new(&args.bodies);
     let lines = super::check::read_lines(ctx, kind, path, args.check.mode(), "queued")?;
+    if !args.allow_header_secrets {
+        refuse_header_secrets(&lines)?;
+    }
     let source = if args.bodies == "-" {
         "stdin".to_owned()
     } else {
@@ -103,6 +106,43 @@ pub async fn add(ctx: &Ctx, args: &QueueAddArgs) -> Result<(), Failure> {
         serde_json::to_value(&out).unwrap_or_default(),
     );
     Ok(())
+}
+
+/// Refuses lines whose `webhook.headers` carry values: the queue stores each body as written
+/// (`fleet_items.body`, read by every worker), so a header value there is a secret at rest in
+/// a shared database, readable by anyone who can read the queue. The ledger redacts its own
+/// copy, but the queue's must stay sendable. The workers can add the webhook instead, so the
+/// secret stays in their environment. The message names lines and fields, never values.
+fn refuse_header_secrets(lines: &[super::check::Line]) -> Result<(), Failure> {
+    let mut named = Vec::new();
+    for line in lines {
+        let mut copy = line.body.clone();
+        if hasdata_ledger::redact_body(&mut copy) {
+            let field = if line.body.pointer("/webhook/headers").is_some() {
+                "webhook.headers"
+            } else {
+                "input.webhook.headers"
+            };
+            named.push(format!("line {}: {field}", line.number));
+        }
+    }
+    if named.is_empty() {
+        return Ok(());
+    }
+    let shown = named.len().min(5);
+    let more = if named.len() > shown {
+        format!(" (and {} more lines)", named.len() - shown)
+    } else {
+        String::new()
+    };
+    Err(Failure::usage(format!(
+        "nothing was queued: {}{more} carries webhook header values, secrets the queue would keep in its database as written. \
+         Queue the bodies without them and let the workers add the webhook (`{} worker --webhook-url URL \
+         --webhook-secret-header-name NAME`, the secret from --webhook-secret-file or HASDATA_WEBHOOK_SECRET), \
+         or pass --allow-header-secrets to store them anyway",
+        named[..shown].join(", "),
+        crate::context::hasdata()
+    )))
 }
 
 /// `hasdata queue status`.
@@ -215,6 +255,9 @@ pub async fn resolve(ctx: &Ctx, args: &QueueResolveArgs) -> Result<(), Failure> 
         Some(id) => Resolution::Created(id.clone()),
         None => Resolution::NotCreated,
     };
+    if let Some(id) = &args.job_id {
+        job_exists(ctx, id).await?;
+    }
     let (queue, ledger) = open(ctx).await?;
     let Some(key) = queue
         .resolve(args.item, &resolution)
@@ -267,6 +310,39 @@ pub async fn resolve(ctx: &Ctx, args: &QueueResolveArgs) -> Result<(), Failure> 
         }, "jobId": args.job_id}),
     );
     Ok(())
+}
+
+/// Asks the API for job `id` once before a person's `--job-id` is recorded: a mistyped id
+/// would move the item to `running` and settle the ledger's intent with a job that does not
+/// exist, and the worker that collects it would fail on a 404 with the item's real job lost
+/// from view. A 404 is exit 1 naming the id; any other failure to ask is the call's own exit
+/// code (6 after retries); either way nothing is changed.
+async fn job_exists(ctx: &Ctx, id: &str) -> Result<(), Failure> {
+    let job_id: hasdata_model::JobId = id
+        .parse()
+        .map_err(|_| Failure::usage(format!("--job-id {id} is not a job id")))?;
+    let client = ctx.client(Arc::new(hasdata_jobs::MemoryLedger::new()), 1)?;
+    match client.status(job_id).await {
+        Ok(_) => Ok(()),
+        Err(hasdata_jobs::Error::Api { source, .. }) if source.status.as_u16() == 404 => {
+            Err(Failure::new(
+                code::OTHER,
+                format!(
+                    "--job-id {id}: the API has no such job (404): nothing was changed; check the id on the HasData dashboard"
+                ),
+            ))
+        }
+        Err(error) => {
+            let failure = Failure::from(error);
+            Err(Failure::new(
+                failure.code,
+                format!(
+                    "--job-id {id} could not be checked: {}: nothing was changed",
+                    failure.message
+                ),
+            ))
+        }
+    }
 }
 
 /// `--out-dir`, which the file sinks need, made absolute: the queue and the ledger store where

@@ -282,76 +282,30 @@ pub async fn retry(ctx: &Ctx, args: &RetryArgs) -> Result<(), Failure> {
     }
     let body = original_body(&entry, args.body.as_deref())?;
     let client = ctx.client(ledger.clone(), 1)?;
-    // Held until the outcome is recorded: a second retry of the same intent waits, then sees
-    // that this one ran and sends nothing.
-    let _exclusive = retry_lock(ctx).await?;
-    let now = ledger.intent(&entry.intent.key).await?;
-    if now
-        .as_ref()
-        .is_none_or(|now| now.attempts != entry.attempts || now.state == IntentState::Submitted)
-    {
-        let state = now.map_or_else(|| "gone".to_owned(), |now| now.state.to_string());
-        return Err(Failure::new(
-            code::OTHER,
-            format!(
-                "intent {} was retried by another hasdata meanwhile (it is {state} now): nothing was sent; `{} jobs show {}` says what became of it",
-                entry.intent.key,
-                crate::context::hasdata(),
-                entry.intent.key
+    // The resend claims the intent in the ledger first (SQLite and PostgreSQL alike): a second
+    // retry of it at once, from this machine or another, sends nothing.
+    let job = match client.resend_seen_intent(&entry, body.into(), None).await {
+        Ok(job) => job,
+        Err(
+            error @ hasdata_jobs::Error::Config(
+                hasdata_jobs::ConfigError::IntentBeingResent(_)
+                | hasdata_jobs::ConfigError::IntentResentMeanwhile { .. },
             ),
-        ));
-    }
-    let job = client.resend_intent(&entry.intent.key, body.into()).await?;
+        ) => {
+            return Err(Failure::new(
+                code::OTHER,
+                format!(
+                    "{error}; `{} jobs show {}` says what became of it",
+                    crate::context::hasdata(),
+                    entry.intent.key
+                ),
+            ));
+        }
+        Err(error) => return Err(error.into()),
+    };
     let out = ctx.seen(&job).await;
     ctx.emit(|| job.id.to_string(), out.to_value());
     Ok(())
-}
-
-/// An advisory lock beside a SQLite ledger (`LEDGER.retry-lock`) that one `jobs retry` holds
-/// from reading the intent to recording its outcome. Two retries of one uncertain intent at
-/// once (two shells) each read it unresolved and each sent the body again: two jobs, both
-/// billed, where the user confirmed one. A PostgreSQL ledger is not covered (machines share no
-/// file); nor is a file system without locks (a warning says so).
-async fn retry_lock(ctx: &Ctx) -> Result<Option<std::fs::File>, Failure> {
-    let hasdata_ledger::Location::Sqlite(path) =
-        crate::ledger::location(ctx.global.ledger.as_deref())
-    else {
-        return Ok(None);
-    };
-    let mut name = path.clone().into_os_string();
-    name.push(".retry-lock");
-    let file = match std::fs::OpenOptions::new()
-        .create(true)
-        .truncate(false)
-        .write(true)
-        .open(&name)
-    {
-        Ok(file) => file,
-        Err(error) => {
-            tracing::warn!(%error, "cannot open the retry lock beside the ledger; two retries at once could both send");
-            return Ok(None);
-        }
-    };
-    match file.try_lock() {
-        Ok(()) => return Ok(Some(file)),
-        Err(std::fs::TryLockError::WouldBlock) => {}
-        Err(std::fs::TryLockError::Error(error)) => {
-            tracing::warn!(%error, "cannot lock the retry lock beside the ledger; two retries at once could both send");
-            return Ok(None);
-        }
-    }
-    ctx.note("another `hasdata jobs retry` is under way: waiting for it to finish");
-    match tokio::task::spawn_blocking(move || file.lock().map(|()| file)).await {
-        Ok(Ok(file)) => Ok(Some(file)),
-        Ok(Err(e)) => Err(Failure::new(
-            code::OTHER,
-            format!("cannot lock the retry lock: {e}"),
-        )),
-        Err(e) => Err(Failure::new(
-            code::OTHER,
-            format!("cannot lock the retry lock: {e}"),
-        )),
-    }
 }
 
 /// What became of one job in `resume`.

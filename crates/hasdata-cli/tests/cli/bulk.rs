@@ -258,15 +258,13 @@ async fn an_uncertain_submit_is_listed_and_resent_only_with_yes_and_its_own_key(
     );
 }
 
-/// A `jobs retry KEY --yes` while another retry of the same intent is under way (its lock held
-/// here, and the intent resent meanwhile, as that retry would) waits, then sends nothing. Two
-/// retries at once each read the intent unresolved and each sent it: two billed jobs.
+/// A `jobs retry KEY --yes` while another retry of the same intent holds its claim in the
+/// ledger (taken here, as that retry would) sends nothing and says so; a claim whose lease ran
+/// out (a killed retrier) blocks nobody. Two retries at once each read the intent unresolved
+/// and each sent it: two billed jobs.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_second_retry_of_an_intent_waits_and_sends_nothing() {
-    use std::io::BufRead;
-    use std::process::Stdio;
-
-    use hasdata_ledger::{Intent, JobLedger};
+async fn a_second_retry_of_an_intent_sends_nothing() {
+    use hasdata_ledger::{Intent, JobLedger, ResendClaim};
 
     let shell = Shell::quick().await;
     let ledger = ledger(&shell);
@@ -276,44 +274,39 @@ async fn a_second_retry_of_an_intent_waits_and_sends_nothing() {
     let intent = Intent::new(key, "contacts", body.as_bytes(), None);
     ledger.record_intent(&intent).await.unwrap();
     ledger.record_uncertain(key, "reset").await.unwrap();
-    let lock = {
-        let mut name = shell.path("ledger.sqlite").into_os_string();
-        name.push(".retry-lock");
-        std::fs::File::create(name).unwrap()
-    };
-    lock.lock().unwrap();
-    let mut child = shell
-        .command(&["jobs", "retry", key, "--yes", "--body", &body_file])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let stderr = child.stderr.take().unwrap();
-    let (waiting, rest) = tokio::task::spawn_blocking(move || {
-        let mut lines = std::io::BufReader::new(stderr).lines();
-        let mut seen = Vec::new();
-        let found = lines.by_ref().map_while(Result::ok).any(|line| {
-            seen.push(line.clone());
-            line.contains("another `hasdata jobs retry` is under way")
-        });
-        (found.then_some(()).ok_or(seen), lines)
-    })
-    .await
-    .unwrap();
-    assert_eq!(waiting, Ok(()), "the second retry says it waits");
-    // The other retry sends meanwhile.
-    ledger.record_resend(key).await.unwrap();
-    drop(lock);
-    let output = tokio::task::spawn_blocking(move || child.wait_with_output().unwrap())
-        .await
-        .unwrap();
-    let rest: Vec<String> = rest.map_while(Result::ok).collect();
-    assert_eq!(output.status.code(), Some(1), "{rest:?}");
+    let minute = std::time::Duration::from_secs(60);
+    assert_eq!(
+        ledger
+            .claim_resend(key, "the-other-retry", 1, minute)
+            .await
+            .unwrap(),
+        ResendClaim::Taken
+    );
+    let second = shell
+        .run(&["jobs", "retry", key, "--yes", "--body", &body_file])
+        .await;
+    assert_eq!(second.code, 1, "{}", second.stderr);
     assert!(
-        rest.iter().any(|line| line.contains("nothing was sent")),
-        "{rest:?}"
+        second.stderr.contains("being resent by another process")
+            && second.stderr.contains("nothing was sent"),
+        "{}",
+        second.stderr
     );
     assert_eq!(shell.sim.submits(), 0);
+    // The other retrier is killed: its claim lapses (a lease of zero stands for the minute).
+    ledger.release_resend(key, "the-other-retry").await.unwrap();
+    assert_eq!(
+        ledger
+            .claim_resend(key, "killed-retry", 1, std::time::Duration::ZERO)
+            .await
+            .unwrap(),
+        ResendClaim::Taken
+    );
+    let after = shell
+        .run(&["jobs", "retry", key, "--yes", "--body", &body_file])
+        .await;
+    assert_eq!(after.code, 0, "{}", after.stderr);
+    assert_eq!(shell.sim.submits(), 1);
 }
 
 /// A second `submit --bodies` of a file another run is still sending waits for it (holding

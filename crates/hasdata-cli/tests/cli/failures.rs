@@ -107,7 +107,11 @@ async fn a_passed_deadline_exits_5_with_the_id() {
         "the id is printed: {}",
         ran.stderr
     );
-    assert!(ran.stderr.contains("hasdata wait"), "{}", ran.stderr);
+    assert!(
+        ran.stderr.contains(&format!(" wait {id}")),
+        "{}",
+        ran.stderr
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

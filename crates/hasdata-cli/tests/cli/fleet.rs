@@ -613,3 +613,144 @@ async fn bad_flags_and_empty_bodies_are_refused_before_anything_is_sent() {
     }
     assert_eq!(shell.sim.submits(), 0);
 }
+
+/// `queue resolve --job-id` asks the API for the job before recording it: an id the API does
+/// not know (a typo) is exit 1 naming it, and the item stays parked with its intent unsettled.
+/// Recording it moved the item to `running` with a job that does not exist.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn resolving_with_a_job_the_api_does_not_know_changes_nothing() {
+    let Some(pg) = TestPg::shared().await else {
+        return;
+    };
+    let url = pg.fresh_database().await;
+    let shell = Shell::quick().await;
+    let bodies = shell.file("one.jsonl", "{\"urls\": [\"https://a.example\"]}\n");
+    let added = shell
+        .run(&[
+            "--ledger", &url, "queue", "add", "contacts", "--bodies", &bodies,
+        ])
+        .await;
+    assert_eq!(added.code, 0, "{}", added.stderr);
+    let (db, connection) = tokio_postgres::connect(&url, tokio_postgres::NoTls)
+        .await
+        .unwrap();
+    tokio::spawn(connection);
+    db.execute(
+        "UPDATE fleet_items SET state = 'parked', intent_key = 'k-1', detail = 'cut'",
+        &[],
+    )
+    .await
+    .unwrap();
+    let unknown = shell
+        .run(&[
+            "--ledger",
+            &url,
+            "queue",
+            "resolve",
+            "1",
+            "--job-id",
+            "987654321",
+        ])
+        .await;
+    assert_eq!(unknown.code, 1, "{}", unknown.stderr);
+    assert!(
+        unknown.stderr.contains("987654321") && unknown.stderr.contains("no such job"),
+        "{}",
+        unknown.stderr
+    );
+    let row = db
+        .query_one("SELECT state, job_id FROM fleet_items WHERE id = 1", &[])
+        .await
+        .unwrap();
+    assert_eq!(row.get::<_, String>(0), "parked");
+    assert_eq!(row.get::<_, Option<String>>(1), None);
+    // A job the API has is recorded.
+    let submitted = shell
+        .run(&[
+            "submit",
+            "contacts",
+            "--body",
+            &shell.file("b.json", "{\"urls\": [\"https://b.example\"]}"),
+        ])
+        .await;
+    assert_eq!(submitted.code, 0, "{}", submitted.stderr);
+    let id = shell.sim.created_jobs()[0].id.to_string();
+    let known = shell
+        .run(&["--ledger", &url, "queue", "resolve", "1", "--job-id", &id])
+        .await;
+    assert_eq!(known.code, 0, "{}", known.stderr);
+    let row = db
+        .query_one("SELECT state, job_id FROM fleet_items WHERE id = 1", &[])
+        .await
+        .unwrap();
+    assert_eq!(row.get::<_, String>(0), "running");
+    assert_eq!(row.get::<_, Option<String>>(1), Some(id));
+}
+
+/// A queued body is stored as written (`fleet_items.body`), so a line whose `webhook.headers`
+/// carry a value (a secret) is refused, naming the line and the field, never the value, and
+/// pointing to the workers' `--webhook-url`; nothing is queued. `--allow-header-secrets`
+/// stores it as written. Before, the secret sat in the shared database.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn queue_add_refuses_webhook_header_secrets_unless_allowed() {
+    let Some(pg) = TestPg::shared().await else {
+        return;
+    };
+    let url = pg.fresh_database().await;
+    let shell = Shell::quick().await;
+    let bodies = shell.file(
+        "hooked.jsonl",
+        concat!(
+            "{\"urls\": [\"https://a.example\"]}\n",
+            "{\"urls\": [\"https://b.example\"], \"webhook\": {\"url\": \"https://hooks.example/h\", ",
+            "\"headers\": {\"Authorization\": \"Bearer q-s3cret-991\"}}}\n",
+        ),
+    );
+    let refused = shell
+        .run(&[
+            "--ledger", &url, "queue", "add", "contacts", "--bodies", &bodies,
+        ])
+        .await;
+    assert_eq!(refused.code, 2, "{}", refused.stderr);
+    for named in [
+        "line 2: webhook.headers",
+        "--webhook-url",
+        "--allow-header-secrets",
+    ] {
+        assert!(
+            refused.stderr.contains(named),
+            "{named}: {}",
+            refused.stderr
+        );
+    }
+    assert!(
+        !refused.stderr.contains("q-s3cret-991"),
+        "{}",
+        refused.stderr
+    );
+    let (db, connection) = tokio_postgres::connect(&url, tokio_postgres::NoTls)
+        .await
+        .unwrap();
+    tokio::spawn(connection);
+    // Refused before the queue was opened: its tables may not even exist yet.
+    let queued = db
+        .query("SELECT body FROM fleet_items", &[])
+        .await
+        .map_or(0, |rows| rows.len());
+    assert_eq!(queued, 0, "nothing was queued");
+    let allowed = shell
+        .run(&[
+            "--ledger",
+            &url,
+            "queue",
+            "add",
+            "contacts",
+            "--allow-header-secrets",
+            "--bodies",
+            &bodies,
+        ])
+        .await;
+    assert_eq!(allowed.code, 0, "{}", allowed.stderr);
+    let rows = db.query("SELECT body FROM fleet_items", &[]).await.unwrap();
+    assert_eq!(rows.len(), 2);
+}

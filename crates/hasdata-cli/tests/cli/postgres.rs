@@ -214,3 +214,75 @@ async fn a_malformed_ledger_url_is_the_same_usage_error_for_every_command() {
     assert!(messages.windows(2).all(|w| w[0] == w[1]), "{messages:#?}");
     assert_eq!(shell.sim.submits(), 0);
 }
+
+/// Several `hasdata jobs retry KEY --yes` of one uncertain intent at once, on a PostgreSQL
+/// ledger (no lock file covers machines sharing a database): exactly one POST reaches the
+/// simulator. Each retry claims the intent in the database before sending; the others are
+/// told a resend is under way (or the intent already created its job) and send nothing. The
+/// simulator answers submits slowly so that every retry starts while the first is sending.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_retries_of_one_intent_send_it_once() {
+    use hasdata_ledger::Intent;
+    use std::process::Stdio;
+
+    let Some(url) = database().await else { return };
+    let shell = Shell::start(hasdata_sim::SimConfig {
+        faults: "submit:latency=1500ms".parse().unwrap(),
+        ..hasdata_sim::SimConfig::default()
+    })
+    .await;
+    let ledger = PostgresLedger::connect(&url, shell.sim.base_url())
+        .await
+        .unwrap();
+    let key = "0d1e2f3a-4b5c-4d6e-8f70-8192a3b4c5d6";
+    let body = r#"{"urls":["https://a.example"]}"#;
+    let body_file = shell.file("retry.json", body);
+    ledger
+        .record_intent(&Intent::new(key, "contacts", body.as_bytes(), None))
+        .await
+        .unwrap();
+    ledger.record_uncertain(key, "reset").await.unwrap();
+    const RETRIES: usize = 5;
+    let children: Vec<std::process::Child> = (0..RETRIES)
+        .map(|_| {
+            shell
+                .command(&[
+                    "--ledger", &url, "jobs", "retry", key, "--yes", "--body", &body_file,
+                ])
+                .stdout(Stdio::piped())
+                .stderr(Stdio::piped())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    let outputs = tokio::task::spawn_blocking(move || {
+        children
+            .into_iter()
+            .map(|child| child.wait_with_output().unwrap())
+            .collect::<Vec<_>>()
+    })
+    .await
+    .unwrap();
+    let succeeded = outputs.iter().filter(|o| o.status.success()).count();
+    let said: Vec<String> = outputs
+        .iter()
+        .map(|o| String::from_utf8_lossy(&o.stderr).into_owned())
+        .collect();
+    assert_eq!(
+        shell.sim.submits(),
+        1,
+        "one POST for one confirmed retry: {said:?}"
+    );
+    assert_eq!(succeeded, 1, "{said:?}");
+    for (output, stderr) in outputs.iter().zip(&said) {
+        if !output.status.success() {
+            assert!(
+                stderr.contains("nothing was sent") || stderr.contains("nothing to retry"),
+                "{stderr}"
+            );
+        }
+    }
+    let entry = ledger.intent(key).await.unwrap().unwrap();
+    assert_eq!(entry.state, hasdata_ledger::IntentState::Submitted);
+    assert_eq!(entry.attempts, 2);
+}

@@ -308,3 +308,150 @@ async fn a_parked_item_holds_a_slot_and_follows_the_ledger_once_it_learns_the_jo
         "the parked item was never sent again"
     );
 }
+
+/// A PostgreSQL ledger whose first intent INSERT commits but whose answer never arrives (the
+/// connection cut between the server's commit and its reply), as the worker sees it.
+#[derive(Debug)]
+struct LostCommitReply {
+    inner: hasdata_ledger::PostgresLedger,
+    cut: std::sync::atomic::AtomicBool,
+}
+
+#[async_trait::async_trait]
+impl JobLedger for LostCommitReply {
+    async fn record_intent(&self, intent: &Intent) -> Result<(), hasdata_jobs::LedgerError> {
+        self.inner.record_intent(intent).await?;
+        if !self.cut.swap(true, std::sync::atomic::Ordering::SeqCst) {
+            return Err(hasdata_jobs::LedgerError::Unavailable {
+                backend: "postgres",
+                source: "connection closed before the commit's reply".into(),
+            });
+        }
+        Ok(())
+    }
+    async fn record_resend(&self, key: &str) -> Result<(), hasdata_jobs::LedgerError> {
+        self.inner.record_resend(key).await
+    }
+    async fn claim_resend(
+        &self,
+        key: &str,
+        owner: &str,
+        attempts: u32,
+        lease: Duration,
+    ) -> Result<hasdata_jobs::ResendClaim, hasdata_jobs::LedgerError> {
+        self.inner.claim_resend(key, owner, attempts, lease).await
+    }
+    async fn release_resend(
+        &self,
+        key: &str,
+        owner: &str,
+    ) -> Result<(), hasdata_jobs::LedgerError> {
+        self.inner.release_resend(key, owner).await
+    }
+    async fn record_submitted(
+        &self,
+        key: &str,
+        submitted: &hasdata_jobs::Submitted,
+    ) -> Result<(), hasdata_jobs::LedgerError> {
+        self.inner.record_submitted(key, submitted).await
+    }
+    async fn record_refused(
+        &self,
+        key: &str,
+        reason: &str,
+    ) -> Result<(), hasdata_jobs::LedgerError> {
+        self.inner.record_refused(key, reason).await
+    }
+    async fn record_uncertain(
+        &self,
+        key: &str,
+        reason: &str,
+    ) -> Result<(), hasdata_jobs::LedgerError> {
+        self.inner.record_uncertain(key, reason).await
+    }
+    async fn intent(
+        &self,
+        key: &str,
+    ) -> Result<Option<hasdata_jobs::IntentEntry>, hasdata_jobs::LedgerError> {
+        self.inner.intent(key).await
+    }
+    async fn intents(&self) -> Result<Vec<hasdata_jobs::IntentEntry>, hasdata_jobs::LedgerError> {
+        self.inner.intents().await
+    }
+    async fn intents_for(
+        &self,
+        origin: &hasdata_jobs::Origin,
+        digest: &hasdata_jobs::BodyDigest,
+    ) -> Result<Vec<hasdata_jobs::IntentEntry>, hasdata_jobs::LedgerError> {
+        self.inner.intents_for(origin, digest).await
+    }
+    async fn record_progress(
+        &self,
+        id: hasdata_jobs::model::JobId,
+        progress: &hasdata_jobs::JobProgress,
+    ) -> Result<(), hasdata_jobs::LedgerError> {
+        self.inner.record_progress(id, progress).await
+    }
+    async fn mark_collected(
+        &self,
+        id: hasdata_jobs::model::JobId,
+        output: &str,
+    ) -> Result<(), hasdata_jobs::LedgerError> {
+        self.inner.mark_collected(id, output).await
+    }
+    async fn job(
+        &self,
+        id: hasdata_jobs::model::JobId,
+    ) -> Result<Option<hasdata_jobs::JobEntry>, hasdata_jobs::LedgerError> {
+        self.inner.job(id).await
+    }
+    async fn jobs(&self) -> Result<Vec<hasdata_jobs::JobEntry>, hasdata_jobs::LedgerError> {
+        self.inner.jobs().await
+    }
+    async fn forget_job(
+        &self,
+        id: hasdata_jobs::model::JobId,
+    ) -> Result<bool, hasdata_jobs::LedgerError> {
+        self.inner.forget_job(id).await
+    }
+}
+
+/// A worker whose intent INSERT committed but whose reply was lost knows it sent nothing (it
+/// POSTs only after a confirmed intent) and still holds its fenced claim: it sends the item
+/// under that intent instead of parking it. Before, it read its own pending intent back as
+/// "may have been sent" and parked an item no job existed for.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_worker_sends_its_own_intent_whose_commit_reply_was_lost() {
+    let Some((queue, url)) = fresh_queue().await else {
+        return;
+    };
+    let sim = sim(10).await;
+    let ledger = Arc::new(LostCommitReply {
+        inner: hasdata_ledger::PostgresLedger::connect(&url, sim.base_url())
+            .await
+            .unwrap(),
+        cut: std::sync::atomic::AtomicBool::new(false),
+    });
+    queue.add(&contacts_items(1)).await.unwrap();
+    let out = tempfile::tempdir().unwrap();
+    drain(
+        &queue,
+        client(&sim, ledger.clone()),
+        out.path(),
+        Duration::from_secs(30),
+    )
+    .await;
+    assert!(ledger.cut.load(std::sync::atomic::Ordering::SeqCst));
+    let items = queue.list(None, 10).await.unwrap();
+    assert_eq!(items[0].state, ItemState::Done, "{:?}", items[0].detail);
+    assert_eq!(items[0].claims, 1, "the same claim carried on");
+    let created = sim.created_jobs();
+    assert_eq!(created.len(), 1, "sent exactly once");
+    let key = created[0].idempotency_key.clone().unwrap();
+    let intent = ledger.intent(&key).await.unwrap().unwrap();
+    assert_eq!(intent.state, IntentState::Submitted);
+    assert_eq!(
+        items[0].job_id.as_deref(),
+        Some(created[0].id.to_string().as_str())
+    );
+}

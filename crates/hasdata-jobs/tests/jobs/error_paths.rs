@@ -40,6 +40,18 @@ impl JobLedger for FullDisk {
     async fn record_resend(&self, key: &str) -> Result<(), LedgerError> {
         self.inner.record_resend(key).await
     }
+    async fn claim_resend(
+        &self,
+        key: &str,
+        owner: &str,
+        attempts: u32,
+        lease: std::time::Duration,
+    ) -> Result<hasdata_jobs::ResendClaim, LedgerError> {
+        self.inner.claim_resend(key, owner, attempts, lease).await
+    }
+    async fn release_resend(&self, key: &str, owner: &str) -> Result<(), LedgerError> {
+        self.inner.release_resend(key, owner).await
+    }
     async fn record_submitted(&self, _key: &str, _s: &Submitted) -> Result<(), LedgerError> {
         Err(disk_full())
     }

@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use hasdata_ledger::{
     BodyDigest, Intent, IntentState, JobLedger, JobProgress, JobQuery, LedgerError, Origin,
-    REDACTED, SentJobId, Submitted,
+    REDACTED, ResendClaim, SentJobId, Submitted,
 };
 use hasdata_model::JobId;
 use serde_json::json;
@@ -382,4 +382,96 @@ pub async fn concurrent_writers(a: Arc<dyn JobLedger>, b: Arc<dyn JobLedger>) {
             assert_eq!(job.intent_key, Some(format!("race-{n}")));
         }
     }
+}
+
+/// Resend claims: one owner at a time, renewed by its owner, refused once the intent moved on
+/// (resent meanwhile, or a job recorded), lapsed when the lease runs out, given back by the
+/// owner only.
+pub async fn resend_claims(ledger: &dyn JobLedger) {
+    use std::time::Duration;
+    let minute = Duration::from_secs(60);
+    ledger
+        .record_intent(&Intent::new("claim-a", "contacts", b"{}", None))
+        .await
+        .unwrap();
+    ledger.record_uncertain("claim-a", "reset").await.unwrap();
+    let claim = |owner: &'static str, attempts: u32, lease: Duration| async move {
+        ledger
+            .claim_resend("claim-a", owner, attempts, lease)
+            .await
+            .unwrap()
+    };
+    assert_eq!(claim("one", 1, minute).await, ResendClaim::Taken);
+    assert_eq!(claim("two", 1, minute).await, ResendClaim::Held);
+    assert_eq!(
+        claim("one", 1, minute).await,
+        ResendClaim::Taken,
+        "the owner renews"
+    );
+    ledger.release_resend("claim-a", "two").await.unwrap();
+    assert_eq!(
+        claim("two", 1, minute).await,
+        ResendClaim::Held,
+        "only the owner gives a claim back"
+    );
+    // The owner resends (attempts 2), renews its claim across that, and gives it back.
+    ledger.record_resend("claim-a").await.unwrap();
+    assert_eq!(claim("one", 1, minute).await, ResendClaim::Taken);
+    ledger.record_uncertain("claim-a", "reset").await.unwrap();
+    ledger.release_resend("claim-a", "one").await.unwrap();
+    assert_eq!(
+        claim("two", 1, minute).await,
+        ResendClaim::Moved,
+        "read before that resend: nothing to send"
+    );
+    // A claim whose lease ran out (a killed retrier) blocks nobody.
+    assert_eq!(claim("dead", 2, Duration::ZERO).await, ResendClaim::Taken);
+    assert_eq!(claim("two", 2, minute).await, ResendClaim::Taken);
+    ledger
+        .record_submitted("claim-a", &submitted(json!(77)))
+        .await
+        .unwrap();
+    ledger.release_resend("claim-a", "two").await.unwrap();
+    assert_eq!(
+        claim("three", 2, minute).await,
+        ResendClaim::Moved,
+        "a job exists"
+    );
+    assert!(matches!(
+        ledger.claim_resend("no-such-key", "one", 1, minute).await,
+        Err(LedgerError::UnknownIntent { .. })
+    ));
+}
+
+/// Many retriers claiming one intent at once through two handles (two processes): exactly one
+/// takes it.
+pub async fn concurrent_resend_claims(a: Arc<dyn JobLedger>, b: Arc<dyn JobLedger>) {
+    a.record_intent(&Intent::new("claim-race", "contacts", b"{}", None))
+        .await
+        .unwrap();
+    a.record_uncertain("claim-race", "reset").await.unwrap();
+    let mut tasks = Vec::new();
+    for n in 0..16 {
+        let ledger = if n % 2 == 0 { a.clone() } else { b.clone() };
+        tasks.push(tokio::spawn(async move {
+            ledger
+                .claim_resend(
+                    "claim-race",
+                    &format!("retrier-{n}"),
+                    1,
+                    std::time::Duration::from_secs(60),
+                )
+                .await
+                .unwrap()
+        }));
+    }
+    let mut taken = 0;
+    for task in tasks {
+        match task.await.unwrap() {
+            ResendClaim::Taken => taken += 1,
+            ResendClaim::Held => {}
+            ResendClaim::Moved => panic!("nothing moved the intent"),
+        }
+    }
+    assert_eq!(taken, 1, "exactly one retrier may send");
 }
