@@ -535,7 +535,9 @@ async fn every_authenticated_delivery_is_stored_and_shown_as_sent() {
         .collect();
     let long_id = json!({"event": "scraper.job.finished", "jobId": long, "jobStatus": "finished"})
         .to_string();
-    let mut all: Vec<&str> = vec![nul_id, nul_rows, nul_name, big, bigger, &long_id];
+    // A lone UTF-16 surrogate in a row (JSON by its grammar; JavaScript and Python write it).
+    let lone = r#"{"event":"scraper.data.scraped","jobId":"lone","jobStatus":"in_progress","data":[{"t":"a\ud800b"}]}"#;
+    let mut all: Vec<&str> = vec![nul_id, nul_rows, nul_name, big, bigger, &long_id, lone];
     all.extend(not_objects);
     for body in &all {
         assert_eq!(
@@ -611,6 +613,8 @@ async fn every_authenticated_delivery_is_stored_and_shown_as_sent() {
     assert_eq!(by_body(bigger)["jobId"], "18446744073709551617");
     assert_eq!(by_body(&long_id)["jobId"], long.as_str());
     assert_eq!(by_body(&long_id)["terminal"], true);
+    assert_eq!(by_body(lone)["rows"], 1);
+    assert_eq!(by_body(lone)["unrecognised"], false);
     assert_eq!(by_body(big)["unrecognised"], false);
     for body in not_objects {
         let event = by_body(body);

@@ -408,6 +408,61 @@ fn delivery_id(value: &serde_json::Value, body: &[u8]) -> String {
     digest.iter().map(|byte| format!("{byte:02x}")).collect()
 }
 
+/// The identity of a delivery known by its exact bytes (one `Value` cannot hold).
+fn delivery_of_bytes(body: &[u8]) -> String {
+    use sha2::{Digest, Sha256};
+    let digest = Sha256::new()
+        .chain_update(b"bytes:")
+        .chain_update(body)
+        .finalize();
+    digest.iter().map(|byte| format!("{byte:02x}")).collect()
+}
+
+/// `body` with every `\uXXXX` escape of a lone UTF-16 surrogate (one not in a high-low
+/// pair) written `\ufffd`, or `None` when there is none. serde_json refuses such strings,
+/// though they are JSON by its grammar and JavaScript and Python write them.
+fn without_lone_surrogates(body: &[u8]) -> Option<Vec<u8>> {
+    let unit = |at: usize| {
+        let hex = body.get(at..at + 4)?;
+        u16::from_str_radix(std::str::from_utf8(hex).ok()?, 16).ok()
+    };
+    let escape_at = |at: usize| body.get(at) == Some(&b'\\') && body.get(at + 1) == Some(&b'u');
+    let high = |u: u16| (0xD800..0xDC00).contains(&u);
+    let low = |u: u16| (0xDC00..0xE000).contains(&u);
+    let mut out = Vec::with_capacity(body.len());
+    let (mut at, mut in_string, mut changed) = (0, false, false);
+    while let Some(&byte) = body.get(at) {
+        if !in_string || byte == b'"' {
+            in_string ^= byte == b'"';
+            out.push(byte);
+            at += 1;
+        } else if escape_at(at)
+            && let Some(first) = unit(at + 2)
+        {
+            let pair = high(first) && escape_at(at + 6) && unit(at + 8).is_some_and(low);
+            if pair {
+                out.extend_from_slice(&body[at..at + 12]);
+                at += 12;
+            } else if high(first) || low(first) {
+                out.extend_from_slice(b"\\ufffd");
+                changed = true;
+                at += 6;
+            } else {
+                out.extend_from_slice(&body[at..at + 6]);
+                at += 6;
+            }
+        } else if byte == b'\\' {
+            // Any other escape: the backslash and what it escapes (a quote stays in the string).
+            out.extend_from_slice(&body[at..(at + 2).min(body.len())]);
+            at += 2;
+        } else {
+            out.push(byte);
+            at += 1;
+        }
+    }
+    changed.then_some(out)
+}
+
 /// Whether any number in `value` is held as a float (the rare case: the slow path above).
 fn holds_float(value: &serde_json::Value) -> bool {
     match value {
@@ -578,12 +633,23 @@ impl Shared {
                 return answer(StatusCode::BAD_REQUEST);
             }
         };
-        let Ok(value) = serde_json::from_slice::<serde_json::Value>(&body) else {
-            c.malformed.fetch_add(1, Ordering::Relaxed);
-            return answer(StatusCode::BAD_REQUEST);
+        let (delivery, (event, raw)) = match serde_json::from_slice::<serde_json::Value>(&body) {
+            Ok(value) => (delivery_id(&value, &body), read_event(value, &body)),
+            Err(_) => {
+                // JSON with a lone UTF-16 surrogate (`"\ud800"`: scraped text can hold one) is
+                // JSON all the same: read it with U+FFFD in its place. The delivery is known by
+                // its exact bytes, which `body` keeps.
+                let Some((value, repaired)) = without_lone_surrogates(&body).and_then(|text| {
+                    serde_json::from_slice::<serde_json::Value>(&text)
+                        .ok()
+                        .map(|value| (value, text))
+                }) else {
+                    c.malformed.fetch_add(1, Ordering::Relaxed);
+                    return answer(StatusCode::BAD_REQUEST);
+                };
+                (delivery_of_bytes(&body), read_event(value, &repaired))
+            }
         };
-        let delivery = delivery_id(&value, &body);
-        let (event, raw) = read_event(value, &body);
         if raw.is_some() {
             c.unrecognised.fetch_add(1, Ordering::Relaxed);
             tracing::warn!(
@@ -1059,6 +1125,32 @@ mod tests {
         let (event, raw) = read_event(serde_json::from_str(big).unwrap(), big.as_bytes());
         assert_eq!(event.job_id.as_deref(), Some("18446744073709551616"));
         assert!(raw.is_none(), "a text id of digits: the documented shape");
+    }
+
+    #[test]
+    fn lone_surrogates_are_read_as_replacement_characters_and_pairs_kept() {
+        let body = br#"{"event":"scraper.data.scraped","jobId":5,"data":[{"t":"a\ud800b","u":"\udc00","v":"\ud83d\ude00","w":"q\"\\ud800"}]}"#;
+        assert!(serde_json::from_slice::<serde_json::Value>(body).is_err());
+        let repaired = super::without_lone_surrogates(body).expect("two to replace");
+        let value: serde_json::Value = serde_json::from_slice(&repaired).unwrap();
+        assert_eq!(value["data"][0]["t"], "a\u{fffd}b");
+        assert_eq!(value["data"][0]["u"], "\u{fffd}");
+        assert_eq!(
+            value["data"][0]["v"], "\u{1f600}",
+            "a pair is one character"
+        );
+        assert_eq!(
+            value["data"][0]["w"], "q\"\\ud800",
+            "an escaped backslash is no escape"
+        );
+        assert_eq!(
+            super::without_lone_surrogates(br#"{"a":"\ud83d\ude00"}"#),
+            None
+        );
+        assert_ne!(
+            super::delivery_of_bytes(br#"["\ud800"]"#),
+            super::delivery_of_bytes(br#"["\ud801"]"#)
+        );
     }
 
     fn json() -> impl proptest::strategy::Strategy<Value = serde_json::Value> {
