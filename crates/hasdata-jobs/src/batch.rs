@@ -55,7 +55,9 @@ impl RowBatch {
         }
     }
 
-    /// Rows read otherwise (a results page's), copied into one buffer.
+    /// Rows read otherwise, copied into one buffer (a results page's rows are read straight
+    /// into [`Lines`]; this builds batches in tests).
+    #[cfg(test)]
     pub(crate) fn from_rows<'a>(rows: impl IntoIterator<Item = &'a RowJson>) -> RowBatch {
         let mut lines = Lines::default();
         for row in rows {
@@ -79,6 +81,17 @@ impl RowBatch {
     /// The rows as JSON lines: each row followed by `\n`, ready to write.
     pub fn jsonl(&self) -> &[u8] {
         &self.lines
+    }
+
+    /// The JSON lines, owned: the batch's buffer itself (no copy), for a writer that holds
+    /// batches back to write many at once.
+    ///
+    /// ```
+    /// let lines: bytes::Bytes = hasdata_jobs::RowBatch::default().into_jsonl();
+    /// assert!(lines.is_empty());
+    /// ```
+    pub fn into_jsonl(self) -> Bytes {
+        self.lines
     }
 
     /// Row `i`'s bytes (without its newline).

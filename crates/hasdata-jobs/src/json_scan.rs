@@ -319,11 +319,6 @@ impl Scanner {
         }
     }
 
-    /// Whether the last value scanned had whitespace between its tokens.
-    pub(crate) fn has_gaps(&self) -> bool {
-        !self.gaps.is_empty()
-    }
-
     /// Appends the last value scanned, `input[start..end]`, to `out` without the whitespace
     /// between its tokens.
     pub(crate) fn copy_compact(&self, input: &[u8], start: usize, end: usize, out: &mut Vec<u8>) {

@@ -20,10 +20,10 @@ use serde_json::value::RawValue;
 use crate::batch::RowBatch;
 use crate::client::Client;
 use crate::error::Result;
-use crate::json_array::{Elements, compact_into};
+use crate::json_array::{ElementSink, Lines, compact_into};
 use crate::json_scan::{Scanner, Stop, skip_space, string_end};
 use crate::repeats::hash_id;
-use crate::results::Page;
+use crate::results::{PAGE_LIMIT, Page};
 
 /// One row's JSON text as the API sent it (whitespace between tokens removed). Cheap to
 /// clone: rows of one page or one `data.json` chunk share a buffer.
@@ -226,27 +226,13 @@ impl RowFields {
     }
 }
 
-/// Splits `elements` into rows sharing its buffer (no copy).
-pub(crate) fn rows_of(elements: Elements) -> Vec<Bytes> {
-    let buffer = Bytes::from(elements.bytes);
-    let mut start = 0;
-    elements
-        .ends
-        .iter()
-        .map(|&end| {
-            let row = buffer.slice(start..end);
-            start = end;
-            row
-        })
-        .collect()
-}
-
-/// A results page with its rows kept as text: parsed once, each row's `data` compacted into
-/// one buffer. Only `meta.lastPage` and each wrapper's `data` are required; every other field
+/// A results page with its rows kept as text: parsed once, each row's `data` copied
+/// (compacted) into one buffer of JSON lines, the page's [`RowBatch`]. Only `meta.lastPage` and each wrapper's `data` are required; every other field
 /// of the page and the wrappers may be missing or different. Wrapper ids and `meta.total` are
 /// kept for the pager's checks.
 pub(crate) struct RawPage {
-    rows: Vec<RowJson>,
+    /// The rows, as JSON lines.
+    lines: Lines,
     /// The wrapper ids, back to back, and where each row's is (`None`: it has none).
     ids: String,
     id_spans: Vec<Option<std::ops::Range<usize>>>,
@@ -310,8 +296,9 @@ struct OwnedWrapper {
 impl RawPage {
     /// Reads a page in one pass over its bytes ([`crate::json_scan`]): the page's own
     /// structure is walked here, each row's `data` is scanned (checked, and its whitespace
-    /// noted) and kept as a slice of the body when it has no whitespace to remove, else
-    /// compacted into one buffer for the page. `None` when the page is anything but plain
+    /// noted) and copied into the page's JSON lines: in one piece when it has no whitespace
+    /// to remove (compact input, the usual case), else compacted. This runs on the task that
+    /// fetched the page, so the consumer gets a batch ready to write. `None` when the page is anything but plain
     /// (not UTF-8, malformed, a key with escapes, a field twice, a field missing, a wrapper
     /// that is not an object): [`RawPage::parse_with_serde`] then reads it, and says what
     /// is wrong if anything is, so both readings accept the same pages with the same rows.
@@ -321,8 +308,10 @@ impl RawPage {
         let mut scan = PageScan {
             input,
             scanner: Scanner::default(),
-            compacted: Vec::new(),
-            spans: Vec::new(),
+            lines: Lines {
+                bytes: Vec::with_capacity(input.len()),
+                ends: Vec::with_capacity(PAGE_LIMIT as usize),
+            },
             ids: String::new(),
             id_spans: Vec::new(),
             id_hashes: Vec::new(),
@@ -347,19 +336,8 @@ impl RawPage {
             return None;
         }
         let meta = meta?;
-        let compacted = Bytes::from(scan.compacted);
-        let rows = scan
-            .spans
-            .into_iter()
-            .map(|span| {
-                RowJson(match span {
-                    Span::Body(range) => body.slice(range),
-                    Span::Compacted(range) => compacted.slice(range),
-                })
-            })
-            .collect();
         Some(RawPage {
-            rows,
+            lines: scan.lines,
             ids: scan.ids,
             id_spans: scan.id_spans,
             id_hashes: scan.id_hashes,
@@ -383,14 +361,15 @@ impl RawPage {
                 });
             }
         };
-        let mut elements = Elements::default();
-        elements.bytes.reserve(body.len());
+        let mut lines = Lines::default();
+        lines.bytes.reserve(body.len());
         let mut ids = String::new();
         let mut id_spans = Vec::with_capacity(shape.data.len());
         let mut id_hashes = Vec::with_capacity(shape.data.len());
         for wrapper in &shape.data {
-            compact_into(wrapper.data.get().as_bytes(), &mut elements.bytes);
-            elements.ends.push(elements.bytes.len());
+            compact_into(wrapper.data.get().as_bytes(), &mut lines.bytes);
+            lines.bytes.push(b'\n');
+            lines.ends.push(lines.bytes.len());
             let id = wrapper.id.filter(|id| id.get() != "null").map(id_text);
             id_hashes.push(id.map(hash_id));
             id_spans.push(id.map(|id| {
@@ -400,9 +379,8 @@ impl RawPage {
             }));
         }
         // Each row was validated by the page's own parse.
-        let rows = rows_of(elements).into_iter().map(RowJson).collect();
         Ok(RawPage {
-            rows,
+            lines,
             ids,
             id_spans,
             id_hashes,
@@ -412,18 +390,12 @@ impl RawPage {
     }
 }
 
-/// Where a row's bytes are: in the page's body as sent, or in the page's compacted buffer.
-enum Span {
-    Body(std::ops::Range<usize>),
-    Compacted(std::ops::Range<usize>),
-}
-
 /// The fast reading of one page, as it goes.
 struct PageScan<'a> {
     input: &'a [u8],
     scanner: Scanner,
-    compacted: Vec<u8>,
-    spans: Vec<Span>,
+    /// The rows so far, as JSON lines.
+    lines: Lines,
     ids: String,
     id_spans: Vec<Option<std::ops::Range<usize>>>,
     id_hashes: Vec<Option<u64>>,
@@ -480,19 +452,14 @@ impl PageScan<'_> {
             return Some(at + 1);
         }
         loop {
-            let mut row = None;
+            let mut row = false;
             let mut id: Option<Option<std::ops::Range<usize>>> = None;
             let end = self.object(at, |scan, key, at| match key {
-                b"data" if row.is_none() => {
+                b"data" if !row => {
                     let end = scan.scanner.value(scan.input, at).ok()?;
-                    row = Some(if scan.scanner.has_gaps() {
-                        let start = scan.compacted.len();
-                        scan.scanner
-                            .copy_compact(scan.input, at, end, &mut scan.compacted);
-                        Span::Compacted(start..scan.compacted.len())
-                    } else {
-                        Span::Body(at..end)
-                    });
+                    // Written as its line now: a page that fails later is dropped whole.
+                    scan.lines.element(&scan.scanner, scan.input, at, end);
+                    row = true;
                     Some(end)
                 }
                 b"id" if id.is_none() => {
@@ -503,7 +470,9 @@ impl PageScan<'_> {
                 b"data" | b"id" => None,
                 _ => scan.scanner.value(scan.input, at).ok(),
             })?;
-            self.spans.push(row?);
+            if !row {
+                return None;
+            }
             // The text was checked as UTF-8 with the whole page.
             let id = id
                 .flatten()
@@ -534,7 +503,7 @@ impl Page for RawPage {
     }
 
     fn row_count(&self) -> u64 {
-        self.rows.len() as u64
+        self.lines.ends.len() as u64
     }
 
     fn row_id(&self, index: usize) -> Option<&str> {
@@ -567,7 +536,12 @@ impl Client {
     ) -> BoxStream<'static, Result<RowJson>> {
         self.pages::<RawPage>(id, concurrency, known)
             .flat_map(|page| match page {
-                Ok(page) => stream::iter(page.rows.into_iter().map(Ok).collect::<Vec<_>>()),
+                Ok(page) => stream::iter(
+                    RowBatch::from_lines(page.lines)
+                        .into_rows()
+                        .map(Ok)
+                        .collect::<Vec<_>>(),
+                ),
                 Err(error) => stream::iter(vec![Err(error)]),
             })
             .boxed()
@@ -575,7 +549,8 @@ impl Client {
 }
 
 impl Client {
-    /// [`Client::raw_page_rows`] a page at a time, each page's rows as one [`RowBatch`].
+    /// [`Client::raw_page_rows`] a page at a time, each page's rows as one [`RowBatch`]: the
+    /// lines the page's reading built on the task that fetched it (no copy here).
     pub(crate) fn raw_page_batches(
         &self,
         id: JobId,
@@ -583,7 +558,7 @@ impl Client {
         known: Option<Job>,
     ) -> BoxStream<'static, Result<RowBatch>> {
         self.pages::<RawPage>(id, concurrency, known)
-            .map(|page| page.map(|page| RowBatch::from_rows(&page.rows)))
+            .map(|page| page.map(|page| RowBatch::from_lines(page.lines)))
             .boxed()
     }
 }
@@ -607,8 +582,14 @@ mod tests {
 
     fn seen(page: &RawPage) -> Seen {
         (
-            page.rows.iter().map(|r| r.as_bytes().to_vec()).collect(),
-            (0..page.rows.len())
+            RowBatch::from_lines(Lines {
+                bytes: page.lines.bytes.clone(),
+                ends: page.lines.ends.clone(),
+            })
+            .iter()
+            .map(<[u8]>::to_vec)
+            .collect(),
+            (0..page.lines.ends.len())
                 .map(|i| page.row_id(i).map(str::to_owned))
                 .collect(),
             page.id_hashes.clone(),
@@ -718,7 +699,13 @@ mod tests {
         assert_eq!(page.last_page(), 3);
         assert_eq!(page.meta_total(), 1);
         assert_eq!((page.row_id(0), page.row_id(1)), (Some("a"), None));
-        let rows: Vec<&[u8]> = page.rows.iter().map(RowJson::as_bytes).collect();
+        assert_eq!(
+            page.lines.bytes,
+            &b"{\"z\":1.0,\"a\":[12345678901234567890123,1e400],\"s\":\"\\u00e9 x\"}\nnull\n"[..],
+            "JSON lines: each row and a newline"
+        );
+        let batch = RowBatch::from_lines(page.lines);
+        let rows: Vec<&[u8]> = batch.iter().collect();
         assert_eq!(
             rows,
             vec![

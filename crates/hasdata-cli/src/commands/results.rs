@@ -211,7 +211,7 @@ pub async fn export(
             break;
         };
         match batch {
-            Ok(batch) => writer.write_batch(&batch)?,
+            Ok(batch) => writer.write_batch(batch)?,
             Err(error) => return Err(incomplete(writer, id, ended, expected, error)),
         }
     }
