@@ -655,8 +655,10 @@ impl Client {
             tokio::select! {
                 result = &mut send => break result,
                 () = tokio::time::sleep(RESEND_LEASE / 3) => {
-                    if let Err(error) = ledger.claim_resend(key, &owner, entry.attempts, RESEND_LEASE).await {
-                        tracing::warn!(key, %error, "could not renew the resend's claim in the ledger");
+                    match ledger.claim_resend(key, &owner, entry.attempts, RESEND_LEASE).await {
+                        Ok(ResendClaim::Taken) => {}
+                        Ok(_) => tracing::warn!(key, "the resend's claim lapsed (the ledger was away) and another retry holds it now"),
+                        Err(error) => tracing::warn!(key, %error, "could not renew the resend's claim in the ledger"),
                     }
                 }
             }
