@@ -121,6 +121,14 @@ impl Replica {
     }
 }
 
+/// A test that fails before `stop` leaves no listener running.
+impl Drop for Replica {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
 async fn post(http: &ReqwestTransport, url: &str, secret: &str, body: &Value) -> u16 {
     let request = http::Request::post(url)
         .header("content-type", "application/json")
