@@ -483,3 +483,32 @@ fn an_element_is_refused_by_the_chunk_that_takes_it_past_the_limit() {
     assert_eq!(refused_at, Some(10));
     assert!(out.is_empty());
 }
+
+/// A number of exactly the limit that a chunk ends right after cannot be known complete until
+/// the next chunk: it is held, not refused, and comes out whole; one digit more is refused
+/// wherever the chunks cut.
+#[test]
+fn a_number_of_exactly_the_limit_cut_at_its_end_comes_out_whole() {
+    use hasdata_jobs::{ArraySplitter, Elements};
+    let split = |body: &str, cut: usize| {
+        let mut splitter = ArraySplitter::new(5);
+        let mut out = Elements::default();
+        splitter.push(&body.as_bytes()[..cut], &mut out)?;
+        splitter.push(&body.as_bytes()[cut..], &mut out)?;
+        splitter.finish(&mut out)?;
+        Ok::<_, hasdata_jobs::SplitError>(out.iter().map(<[u8]>::to_vec).collect::<Vec<_>>())
+    };
+    let fits = "[12345,-1234,1.5e3,12345]";
+    let over = "[12345,123456]";
+    for cut in 0..=fits.len() {
+        let elements = split(fits, cut).unwrap_or_else(|e| panic!("cut at {cut}: {e}"));
+        assert_eq!(
+            elements,
+            [&b"12345"[..], b"-1234", b"1.5e3", b"12345"],
+            "cut at {cut}"
+        );
+    }
+    for cut in 0..=over.len() {
+        assert!(split(over, cut).is_err(), "cut at {cut}");
+    }
+}
