@@ -396,37 +396,6 @@ pub struct WorkerReportOut {
     pub rows: u64,
 }
 
-/// One recorded webhook event, as `webhook events` prints it.
-#[derive(Clone, Debug, Serialize, JsonSchema)]
-#[serde(rename_all = "camelCase")]
-#[schemars(deny_unknown_fields)]
-pub struct WebhookEventOut {
-    /// The delivery's identity: SHA-256 (hex) of its body's canonical JSON.
-    pub delivery: String,
-    /// The job id as sent, exactly (a NUL character or an integer past 64 bits included).
-    pub job_id: Option<String>,
-    /// The queue item whose job this is; null: no item owns the job.
-    pub item_id: Option<i64>,
-    /// The event's name (`scraper.job.finished`, ...; empty when the body had none).
-    pub event: String,
-    /// The job's status in the event.
-    pub job_status: Option<String>,
-    /// Whether that status is terminal.
-    pub terminal: bool,
-    /// Rows the event carried.
-    pub rows: i64,
-    /// Which replica recorded it.
-    pub receiver: Option<String>,
-    /// When it was recorded (RFC 3339, UTC).
-    pub received_at: String,
-    /// The delivery did not match the documented event shape (JSON that is not an object,
-    /// no job id, a field of another type): kept all the same.
-    pub unrecognised: bool,
-    /// The body as received (JSON text): with `--body`, and for unrecognised deliveries.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub body: Option<String>,
-}
-
 /// `webhook events --prune-older-than`.
 #[derive(Clone, Debug, Serialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
@@ -480,7 +449,7 @@ pub fn schemas() -> Vec<NamedSchema> {
         },
         NamedSchema {
             name: "cli.webhook-event".into(),
-            schema: serialize_schema::<WebhookEventOut>(),
+            schema: serialize_schema::<hasdata_fleet::EventSummary>(),
         },
         NamedSchema {
             name: "cli.webhook-prune".into(),

@@ -47,18 +47,20 @@ pub enum Recorded {
     Duplicate,
 }
 
-/// One recorded event, with the queue item that owns its job, if any.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+/// One recorded event, with the queue item that owns its job, if any: what `hasdata webhook
+/// events` prints (its `--json` schema is `schemas/cli.webhook-event.schema.json`).
+#[derive(Clone, Debug, PartialEq, Serialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
+#[schemars(deny_unknown_fields)]
 pub struct EventSummary {
-    /// The delivery's identity (SHA-256 of its canonical JSON body).
+    /// The delivery's identity: SHA-256 (hex) of its body's canonical JSON.
     pub delivery: String,
     /// The job id as sent (its exact text: a NUL character or an integer past 64 bits
     /// included).
     pub job_id: Option<String>,
-    /// The queue item whose job this is; `None`: no item owns the job.
+    /// The queue item whose job this is; null (`None`): no item owns the job.
     pub item_id: Option<i64>,
-    /// The event's name (`scraper.job.finished`, ...).
+    /// The event's name (`scraper.job.finished`, ...; empty when the body had none).
     pub event: String,
     /// The job's status in the event.
     pub job_status: Option<String>,
@@ -68,13 +70,14 @@ pub struct EventSummary {
     pub rows: i64,
     /// Which replica recorded it.
     pub receiver: Option<String>,
-    /// When it was recorded (RFC 3339).
+    /// When it was recorded (RFC 3339, UTC).
     pub received_at: String,
     /// Whether the delivery did not match the documented event shape (JSON that is not an
     /// object, no job id, a field of another type): kept all the same.
     pub unrecognised: bool,
-    /// The body as received (JSON text), when asked for ([`EventFilter::bodies`]) or the
-    /// delivery is unrecognised; `None` for events recorded before bodies were kept.
+    /// The body as received (JSON text), when asked for (`webhook events --body`,
+    /// `EventFilter::bodies`) or the delivery is unrecognised; absent for events recorded
+    /// before bodies were kept.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub body: Option<String>,
 }

@@ -25,7 +25,7 @@ use crate::args::{EventsArgs, ListenArgs};
 use crate::context::{Ctx, err_line};
 use crate::fail::{Failure, code};
 use crate::secret;
-use hasdata_cli::output::{WebhookEventOut, WebhookPruneOut};
+use hasdata_cli::output::WebhookPruneOut;
 
 /// Connections a listener keeps: events are recorded this many at a time.
 const POOL_SIZE: usize = 8;
@@ -291,23 +291,10 @@ pub async fn events(ctx: &Ctx, args: &EventsArgs) -> Result<(), Failure> {
         .await
         .map_err(|e| Failure::new(code::OTHER, e.to_string()))?;
     for event in list {
-        let event = WebhookEventOut {
-            delivery: event.delivery,
-            job_id: event.job_id,
-            item_id: event.item_id,
-            event: event.event,
-            job_status: event.job_status,
-            terminal: event.terminal,
-            rows: event.rows,
-            receiver: event.receiver,
-            received_at: event.received_at,
-            unrecognised: event.unrecognised,
-            body: event.body,
-        };
         ctx.emit(
             || {
                 let mut line = format!(
-                    "{}\t{}\tjob {}\t{}\t{}\t{} rows\t{}",
+                    "{}\t{}\tjob {}\t{}\t{}\t{}\t{}",
                     event.received_at,
                     if event.unrecognised && event.event.is_empty() {
                         "(unrecognised)".to_owned()
@@ -322,7 +309,7 @@ pub async fn events(ctx: &Ctx, args: &EventsArgs) -> Result<(), Failure> {
                         .job_status
                         .as_deref()
                         .map_or_else(|| "-".into(), visible),
-                    event.rows,
+                    super::count(u64::try_from(event.rows).unwrap_or(0), "row"),
                     event
                         .receiver
                         .as_deref()
