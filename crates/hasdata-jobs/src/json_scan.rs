@@ -14,8 +14,21 @@
 //! when it skips a value), no control characters in strings, any depth (nesting is kept on a
 //! heap stack, never the call stack). Text outside strings must be ASCII by the grammar; the
 //! UTF-8 of string bodies is checked by the caller, once over the whole input
-//! (`std::str::from_utf8`), as serde_json does for a borrowed `RawValue`. Property tests hold it
+//! ([`check_utf8`]), as serde_json does for a borrowed `RawValue`. Property tests hold it
 //! to serde_json for every generated value, whitespace and corruption.
+
+/// Whether `input` is UTF-8; when not, where its first bad byte is. Vector instructions over
+/// the whole input (simdutf8; a page of rows is almost all ASCII), and std's reading only to
+/// place an error.
+pub(crate) fn check_utf8(input: &[u8]) -> Result<(), usize> {
+    if simdutf8::basic::from_utf8(input).is_ok() {
+        return Ok(());
+    }
+    match std::str::from_utf8(input) {
+        Ok(_) => Ok(()),
+        Err(error) => Err(error.valid_up_to()),
+    }
+}
 
 /// Why a scan stopped before the value's end.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -367,8 +380,8 @@ mod tests {
     /// Checks that `input` is one JSON value (whitespace around it allowed) in UTF-8, as
     /// serde_json would read it into a `RawValue`, and appends it compacted to `out`.
     pub(crate) fn compact_checked(input: &[u8], out: &mut Vec<u8>) -> Result<(), Stop> {
-        if let Err(error) = std::str::from_utf8(input) {
-            return bad(error.valid_up_to(), "UTF-8");
+        if let Err(at) = check_utf8(input) {
+            return bad(at, "UTF-8");
         }
         let mut scanner = Scanner::default();
         let start = skip_space(input, 0);
@@ -554,6 +567,20 @@ mod tests {
                 text[at] = byte;
             }
             prop_assert_eq!(ours(&text), serde_verdict(&text), "{}", String::from_utf8_lossy(&text));
+        }
+
+        /// The vector UTF-8 check says what std says, and places an error where std does.
+        #[test]
+        fn check_utf8_is_stds_verdict(
+            text in "\\PC{0,80}",
+            bad in prop::collection::vec(any::<u8>(), 0..4),
+            at in any::<prop::sample::Index>(),
+        ) {
+            let mut bytes = text.into_bytes();
+            let at = at.index(bytes.len() + 1);
+            bytes.splice(at..at, bad);
+            let std = std::str::from_utf8(&bytes).map(drop).map_err(|e| e.valid_up_to());
+            prop_assert_eq!(check_utf8(&bytes), std);
         }
 
         /// Strings long enough that their bodies go through the sixteen-byte steps, with a

@@ -21,7 +21,7 @@ use crate::batch::RowBatch;
 use crate::client::Client;
 use crate::error::Result;
 use crate::json_array::{ElementSink, Lines, compact_into};
-use crate::json_scan::{Scanner, Stop, skip_space, string_end};
+use crate::json_scan::{Scanner, Stop, check_utf8, skip_space, string_end};
 use crate::repeats::hash_id;
 use crate::results::{PAGE_LIMIT, Page};
 
@@ -182,8 +182,8 @@ impl RowFields {
             message: format!("expected {what} at byte {at}"),
             snippet: decode::snippet(row),
         };
-        if let Err(error) = std::str::from_utf8(row) {
-            return Err(failed(error.valid_up_to(), "UTF-8"));
+        if let Err(at) = check_utf8(row) {
+            return Err(failed(at, "UTF-8"));
         }
         let stopped = |stop: Stop| match stop {
             Stop::Short => failed(row.len(), "more (the row ends early)"),
@@ -304,7 +304,7 @@ impl RawPage {
     /// is wrong if anything is, so both readings accept the same pages with the same rows.
     fn parse_fast(body: &Bytes) -> Option<RawPage> {
         let input = &body[..];
-        std::str::from_utf8(input).ok()?;
+        check_utf8(input).ok()?;
         let mut scan = PageScan {
             input,
             scanner: Scanner::default(),
