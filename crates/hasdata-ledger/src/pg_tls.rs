@@ -310,9 +310,18 @@ impl MakeTlsConnect<Socket> for RustlsConnector {
     type TlsConnect = RustlsConnect;
     type Error = io::Error;
 
+    /// `domain` is empty for a Unix-domain socket (`host=/run/postgresql`): tokio-postgres asks
+    /// for a connector before every connection, but never hands a socket without a host name to
+    /// it (and PostgreSQL offers no TLS on Unix sockets), so an empty name must not be an error.
     fn make_tls_connect(&mut self, domain: &str) -> io::Result<RustlsConnect> {
-        let name = ServerName::try_from(domain.to_owned())
-            .map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, e))?;
+        let name = if domain.is_empty() {
+            None
+        } else {
+            Some(
+                ServerName::try_from(domain.to_owned())
+                    .map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, e))?,
+            )
+        };
         Ok(RustlsConnect {
             name,
             connector: tokio_rustls::TlsConnector::from(self.config.clone()),
@@ -322,7 +331,8 @@ impl MakeTlsConnect<Socket> for RustlsConnector {
 
 /// One connection's handshake.
 pub struct RustlsConnect {
-    name: ServerName<'static>,
+    /// `None` on a Unix-domain socket, where no handshake happens.
+    name: Option<ServerName<'static>>,
     connector: tokio_rustls::TlsConnector,
 }
 
@@ -333,8 +343,14 @@ impl TlsConnect<Socket> for RustlsConnect {
 
     fn connect(self, stream: Socket) -> Self::Future {
         Box::pin(async move {
+            let name = self.name.ok_or_else(|| {
+                io::Error::new(
+                    io::ErrorKind::InvalidInput,
+                    "TLS needs a host name, and a Unix-domain socket has none",
+                )
+            })?;
             self.connector
-                .connect(self.name, stream)
+                .connect(name, stream)
                 .await
                 .map(|stream| RustlsStream(Box::new(stream)))
         })

@@ -549,3 +549,27 @@ async fn tls_follows_sslmode_as_libpq_does() {
         .await
         .unwrap();
 }
+
+/// A URL naming the server's Unix-domain socket directory (`host=/dir`, as `psql` takes it) opens
+/// the ledger, with the default `sslmode` and with `disable`: tokio-postgres asks the TLS connector
+/// for a host name's connector even on a socket, with an empty name, which rustls refused
+/// ("error performing TLS handshake: invalid dns name").
+#[tokio::test]
+async fn a_unix_socket_url_connects() {
+    let Some(pg) = TestPg::shared().await else {
+        return;
+    };
+    let url = pg.fresh_database().await;
+    let (_, database) = url.rsplit_once('/').unwrap();
+    let dir = pg.dir().display().to_string();
+    for mode in ["", "&sslmode=disable", "&sslmode=prefer"] {
+        let socket_url = format!(
+            "postgresql://postgres@/{database}?host={dir}&port={}{mode}",
+            pg.port()
+        );
+        let ledger = PostgresLedger::connect(&socket_url, "http://sim")
+            .await
+            .unwrap_or_else(|e| panic!("{socket_url}: {e}"));
+        ledger.jobs().await.unwrap();
+    }
+}
