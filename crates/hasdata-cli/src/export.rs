@@ -281,6 +281,16 @@ impl RowWriter {
     /// [`WRITE_BUFFER`] bytes of batches can go in one vectored write), with no step per row;
     /// in the other formats row by row.
     pub fn write_batch(&mut self, batch: hasdata_jobs::RowBatch) -> io::Result<()> {
+        if self.format == Format::Csv {
+            // The batch's rows were checked as they were read: CSV only walks their fields.
+            for row in batch.iter() {
+                if let Some(spool) = &mut self.spool {
+                    spool.row(row, true).map_err(|e| naming(&self.shown(), e))?;
+                }
+                self.rows += 1;
+            }
+            return Ok(());
+        }
         if self.format != Format::Jsonl {
             return batch.iter().try_for_each(|row| self.write(row));
         }
@@ -337,7 +347,7 @@ impl RowWriter {
             }
             Format::Csv => {
                 if let Some(spool) = &mut self.spool {
-                    spool.row(row)?;
+                    spool.row(row, false)?;
                 }
             }
         }
@@ -508,13 +518,18 @@ impl Spool {
 
     /// Reads one row's fields (one pass, no decoding) and spools its cells. A row that is not
     /// an object has no cells.
-    fn row(&mut self, row: &[u8]) -> io::Result<()> {
+    /// Spools a row's cells. A `checked` row (a [`hasdata_jobs::RowBatch`]'s) is not
+    /// checked again: its fields are only walked.
+    fn row(&mut self, row: &[u8], checked: bool) -> io::Result<()> {
         self.record.clear();
         self.current.clear();
-        let fields = self
-            .fields
-            .read(row)
-            .map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e.to_string()))?;
+        let fields = if checked {
+            self.fields.read_checked(row)
+        } else {
+            self.fields
+                .read(row)
+                .map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e.to_string()))?
+        };
         for (i, (key, value)) in fields.iter().enumerate() {
             let key = &row[key.clone()];
             let number = match self.previous.get(i) {
