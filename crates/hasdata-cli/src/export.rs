@@ -34,6 +34,10 @@ use crate::args::Format;
 /// Output buffers: large enough that writes are few, small enough not to matter in memory.
 const WRITE_BUFFER: usize = 1 << 20;
 
+/// JSON-lines batches held back until one vectored write: enough that writes are few (a
+/// dozen results pages each), small enough to keep the peak memory flat.
+const HELD_BATCHES: usize = 256 << 10;
+
 /// The marker in temporary file names: `.NAME.hasdata-tmp.PID`.
 const TEMP_MARK: &str = ".hasdata-tmp.";
 
@@ -225,7 +229,7 @@ pub struct RowWriter {
     /// CSV: the rows' cells so far.
     spool: Option<Spool>,
     /// JSON lines: whole batches not written yet, written together once they add up to
-    /// [`WRITE_BUFFER`] bytes (one vectored write; a batch is never copied into a buffer).
+    /// [`HELD_BATCHES`] bytes (one vectored write; a batch is never copied into a buffer).
     pending: Vec<Bytes>,
     pending_bytes: usize,
     declared_columns: Vec<String>,
@@ -278,7 +282,7 @@ impl RowWriter {
     }
 
     /// Writes a batch of rows: in JSON lines the batch's buffer, whole (held back until about
-    /// [`WRITE_BUFFER`] bytes of batches can go in one vectored write), with no step per row;
+    /// [`HELD_BATCHES`] bytes of batches can go in one vectored write), with no step per row;
     /// in the other formats row by row.
     pub fn write_batch(&mut self, batch: hasdata_jobs::RowBatch) -> io::Result<()> {
         if self.format == Format::Csv {
@@ -309,7 +313,7 @@ impl RowWriter {
             self.pending_bytes += lines.len();
             self.pending.push(lines);
         }
-        if self.pending_bytes >= WRITE_BUFFER {
+        if self.pending_bytes >= HELD_BATCHES {
             self.write_pending()?;
         }
         Ok(())
@@ -770,7 +774,7 @@ mod tests {
         }
         writer.queue_lines(0, Bytes::new()).unwrap();
         assert_eq!(writer.rows(), 400 * 100 + 5);
-        assert!(expected.len() > 3 * WRITE_BUFFER, "several writes");
+        assert!(expected.len() > 3 * HELD_BATCHES, "several writes");
         writer.finish().unwrap();
         assert!(std::fs::read(&target).unwrap() == expected);
     }
