@@ -931,6 +931,66 @@ async fn a_page_with_a_field_twice_is_refused_by_both_readings() {
 }
 
 #[tokio::test]
+async fn a_server_that_ignores_page_is_caught_by_typed_and_raw_reads() {
+    // Page 2 comes back as page 1 again: the counts add up (4 rows of 4), only the wrapper
+    // ids show the repeat, in both readings of rows.
+    let page = json!({"meta": {"total": 4, "perPage": 2, "currentPage": 1, "lastPage": 2},
+        "data": [{"id": "a", "jobId": 9, "data": {"url": "https://a.example"}},
+                 {"id": 7, "jobId": 9, "data": {"url": "https://b.example"}}]})
+    .to_string();
+    let exchange = || {
+        vec![
+            (
+                ExpectedRequest::new(Method::GET, "https://api.test/scrapers/jobs/9"),
+                CannedResponse::json(r#"{"id": 9, "status": "finished", "dataRowsCount": 4}"#),
+            ),
+            (
+                ExpectedRequest::new(
+                    Method::GET,
+                    "https://api.test/scrapers/jobs/9/results?page=1&limit=100",
+                ),
+                CannedResponse::json(page.clone()),
+            ),
+            (
+                ExpectedRequest::new(
+                    Method::GET,
+                    "https://api.test/scrapers/jobs/9/results?page=2&limit=100",
+                ),
+                CannedResponse::json(page.clone()),
+            ),
+        ]
+    };
+    let (_, client, _) = replay(exchange());
+    let typed = client
+        .rows::<ContactsRow>(JobId::from(9))
+        .pages()
+        .try_collect::<Vec<_>>()
+        .await;
+    let (_, client, _) = replay(exchange());
+    let raw = client
+        .rows::<RowJson>(JobId::from(9))
+        .pages()
+        .try_collect::<Vec<_>>()
+        .await;
+    for (reading, error) in [("typed", typed.err()), ("raw", raw.err())] {
+        match error {
+            Some(Error::RepeatedRow {
+                job_id,
+                row_id,
+                page,
+            }) => {
+                assert_eq!(
+                    (job_id, row_id.as_str(), page),
+                    (JobId::from(9), "a", 2),
+                    "{reading}"
+                );
+            }
+            other => panic!("{reading}: {other:?}"),
+        }
+    }
+}
+
+#[tokio::test]
 async fn an_uncertain_intent_is_resent_only_on_request_with_its_own_key_and_body() {
     let (replay, client, ledger) = replay(vec![
         (
