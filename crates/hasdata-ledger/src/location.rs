@@ -34,6 +34,9 @@ impl Location {
     /// first call (`PostgresLedger::lazy`), so this never waits on a server; a backend
     /// this build lacks is [`LedgerError::BackendMissing`].
     pub fn open(&self, base_url: &str) -> Result<Arc<dyn JobLedger>, LedgerError> {
+        if let Location::Sqlite(path) = self {
+            refuse_unknown_scheme(&path.to_string_lossy())?;
+        }
         match self {
             #[cfg(feature = "sqlite")]
             Location::Sqlite(path) => Ok(Arc::new(crate::SqliteLedger::open(path, base_url)?)),
@@ -56,6 +59,29 @@ impl Location {
             Location::Postgres(_) => "postgres",
         }
     }
+}
+
+/// A value that reads as `SCHEME://...` with a scheme we do not know (`postgress://`,
+/// `postgre://`, `mysql://`) is a typo or the wrong database, not a file name: opened as SQLite
+/// it made directories named after the URL, its password included, and an empty ledger.
+fn refuse_unknown_scheme(value: &str) -> Result<(), LedgerError> {
+    let Some((scheme, _)) = value.split_once("://") else {
+        return Ok(());
+    };
+    let is_scheme = scheme.starts_with(|c: char| c.is_ascii_alphabetic())
+        && scheme
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '+' | '-' | '.'));
+    if !is_scheme {
+        return Ok(());
+    }
+    Err(LedgerError::BadUrl {
+        url: redact_url(value),
+        reason: format!(
+            "unknown scheme `{scheme}://`: a ledger is a SQLite file (a path or sqlite://PATH) \
+             or a PostgreSQL database (postgres:// or postgresql://)"
+        ),
+    })
 }
 
 impl std::fmt::Display for Location {
@@ -99,6 +125,21 @@ mod tests {
             "POSTGRES://h/db",
         ] {
             assert_eq!(Location::parse(url), Location::Postgres(url.into()));
+        }
+    }
+
+    #[test]
+    fn an_unknown_scheme_is_refused_before_any_file_is_made() {
+        for typo in ["postgress", "postgre", "mysql", "sqlite3"] {
+            let value = format!("{typo}://app:hunter2@db:5432/hasdata");
+            let Err(error) = Location::parse(&value).open("http://sim") else {
+                panic!("{value} was opened as a SQLite file");
+            };
+            let shown = error.to_string();
+            assert!(matches!(error, LedgerError::BadUrl { .. }), "{shown}");
+            assert!(shown.contains(&format!("`{typo}://`")), "{shown}");
+            assert!(!shown.contains("hunter2"), "{shown}");
+            assert!(!std::path::Path::new(&format!("{typo}:")).exists());
         }
     }
 
