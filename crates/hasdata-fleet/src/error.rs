@@ -41,6 +41,15 @@ pub enum FleetError {
     /// The ledger failed.
     #[error(transparent)]
     Ledger(#[from] hasdata_ledger::LedgerError),
+    /// `queue resolve --job-id` named a job another item already has: two items must never
+    /// collect (and write) one job's rows.
+    #[error("job {job_id} already belongs to item {item}: nothing changed")]
+    JobTaken {
+        /// The job id given.
+        job_id: String,
+        /// The item that has it.
+        item: i64,
+    },
     /// A setting is out of range (names the flag or field).
     #[error("{0}")]
     Config(String),

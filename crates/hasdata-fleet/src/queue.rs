@@ -265,6 +265,22 @@ impl Queue {
         Ok(status)
     }
 
+    /// One item's state; `None` when the queue has no such item.
+    pub async fn state_of(&self, id: i64) -> Result<Option<ItemState>> {
+        let client = self.client().await?;
+        let row = client
+            .query_opt("SELECT state FROM fleet_items WHERE id = $1", &[&id])
+            .await
+            .map_err(db("reading an item"))?;
+        row.map(|row| {
+            let state: String = row.get(0);
+            ItemState::parse(&state).ok_or_else(|| {
+                FleetError::Database(format!("the queue holds an unknown state {state:?}"))
+            })
+        })
+        .transpose()
+    }
+
     /// The items in `state` (all with `None`), oldest first, at most `limit`.
     pub async fn list(&self, state: Option<ItemState>, limit: i64) -> Result<Vec<ItemSummary>> {
         let client = self.client().await?;
@@ -661,10 +677,35 @@ impl Queue {
         id: i64,
         resolution: &Resolution,
     ) -> Result<Option<Option<String>>> {
-        let client = self.client().await?;
-        let row =
-            match resolution {
-                Resolution::Created(job_id) => client
+        let mut client = self.client().await?;
+        let row = match resolution {
+            Resolution::Created(job_id) => {
+                let tx = client
+                    .transaction()
+                    .await
+                    .map_err(db("resolving an item"))?;
+                // One resolve of a job id at a time, so two people (or scripts) cannot
+                // both give one job to two items between the check and the update.
+                tx.execute(
+                    "SELECT pg_advisory_xact_lock(hashtextextended($1, 1769))",
+                    &[job_id],
+                )
+                .await
+                .map_err(db("resolving an item"))?;
+                let taken = tx
+                    .query_opt(
+                        "SELECT id FROM fleet_items WHERE job_id = $1 AND id <> $2 LIMIT 1",
+                        &[job_id, &id],
+                    )
+                    .await
+                    .map_err(db("resolving an item"))?;
+                if let Some(taken) = taken {
+                    return Err(FleetError::JobTaken {
+                        job_id: job_id.clone(),
+                        item: taken.get(0),
+                    });
+                }
+                let row = tx
                     .query_opt(
                         "UPDATE fleet_items SET state = 'running', job_id = $2, lease_owner = NULL,
                         lease_until = now(), not_before = NULL, updated_at = now(),
@@ -672,23 +713,27 @@ impl Queue {
                      WHERE id = $1 AND state = 'parked' RETURNING intent_key",
                         &[&id, job_id],
                     )
-                    .await,
-                Resolution::NotCreated => {
-                    client
-                        .query_opt(
-                            "WITH old AS (SELECT id, intent_key FROM fleet_items
+                    .await
+                    .map_err(db("resolving an item"))?;
+                tx.commit().await.map_err(db("resolving an item"))?;
+                Ok(row)
+            }
+            Resolution::NotCreated => {
+                client
+                    .query_opt(
+                        "WITH old AS (SELECT id, intent_key FROM fleet_items
                                   WHERE id = $1 AND state = 'parked' FOR UPDATE)
                      UPDATE fleet_items SET state = 'queued', lease_owner = NULL,
                         lease_until = NULL, not_before = NULL, updated_at = now(),
                         detail = 'resolved by a person: no job was created', intent_key = NULL
                      FROM old WHERE fleet_items.id = old.id
                      RETURNING old.intent_key",
-                            &[&id],
-                        )
-                        .await
-                }
+                        &[&id],
+                    )
+                    .await
             }
-            .map_err(db("resolving an item"))?;
+        }
+        .map_err(db("resolving an item"))?;
         Ok(row.map(|r| r.get::<_, Option<String>>(0)))
     }
 }

@@ -29,6 +29,7 @@ const POOL_SIZE: usize = 6;
 fn fleet_failure(error: hasdata_fleet::FleetError) -> Failure {
     match error {
         hasdata_fleet::FleetError::Config(message) => Failure::usage(message),
+        taken @ hasdata_fleet::FleetError::JobTaken { .. } => Failure::usage(taken.to_string()),
         other => Failure::new(code::OTHER, other.to_string()),
     }
 }
@@ -264,7 +265,12 @@ pub async fn resolve(ctx: &Ctx, args: &QueueResolveArgs) -> Result<(), Failure> 
         .await
         .map_err(fleet_failure)?
     else {
-        return Err(Failure::usage(format!("item {} is not parked", args.item)));
+        // Say what the item is instead, or that there is none.
+        let why = match queue.state_of(args.item).await.map_err(fleet_failure)? {
+            Some(state) => format!("item {} is {state}, not parked: nothing changed", args.item),
+            None => format!("the queue has no item {}", args.item),
+        };
+        return Err(Failure::usage(why));
     };
     if let Some(key) = key {
         let settled = match &resolution {

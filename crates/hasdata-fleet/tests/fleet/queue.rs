@@ -290,3 +290,52 @@ async fn a_parked_item_waits_for_a_person() {
         (ItemState::Running, Some("55"))
     );
 }
+
+/// A job a person gives to one parked item cannot be given to a second one (both would
+/// collect and write its rows); the refusal names the item that has it and changes nothing.
+#[tokio::test]
+async fn one_job_is_never_resolved_into_two_items() {
+    let Some((queue, _)) = fresh_queue().await else {
+        return;
+    };
+    queue.add(&contacts_items(2)).await.unwrap();
+    let mut parked = Vec::new();
+    for key in ["ka", "kb"] {
+        let item = queue
+            .claim("w", Duration::from_secs(60), key)
+            .await
+            .unwrap()
+            .unwrap();
+        assert!(
+            queue
+                .park(item.id, "w", ItemState::Submitting, "unsure")
+                .await
+                .unwrap()
+        );
+        parked.push(item.id);
+    }
+    let (a, b) = (parked[0], parked[1]);
+    queue
+        .resolve(a, &Resolution::Created("77".into()))
+        .await
+        .unwrap()
+        .unwrap();
+    match queue.resolve(b, &Resolution::Created("77".into())).await {
+        Err(hasdata_fleet::FleetError::JobTaken { job_id, item }) => {
+            assert_eq!((job_id.as_str(), item), ("77", a));
+        }
+        other => panic!("a second item took job 77: {other:?}"),
+    }
+    assert_eq!(queue.state_of(b).await.unwrap(), Some(ItemState::Parked));
+    assert_eq!(queue.state_of(a).await.unwrap(), Some(ItemState::Running));
+    assert_eq!(queue.state_of(i64::MAX).await.unwrap(), None);
+    // Resolving the item that has the job again with its own job is not a conflict.
+    assert_eq!(
+        queue
+            .resolve(a, &Resolution::Created("77".into()))
+            .await
+            .unwrap(),
+        None,
+        "not parked any more"
+    );
+}
