@@ -177,6 +177,8 @@ pub struct Worker {
     outage: Arc<Outage>,
     /// Webhook events recorded by replicated receivers, and their announcements.
     events: Option<(WebhookEvents, Arc<EventSignals>)>,
+    /// Whether "parked items hold every slot" was logged (once per worker, not per task).
+    warned_blocked: Arc<std::sync::atomic::AtomicBool>,
 }
 
 /// Whether the database is unreachable, so an outage is logged once when it starts and once
@@ -244,6 +246,7 @@ impl Worker {
             rechecked: Arc::default(),
             outage: Arc::default(),
             events: None,
+            warned_blocked: Arc::default(),
         }
     }
 
@@ -435,7 +438,14 @@ impl Worker {
             count(ItemState::Submitting) + count(ItemState::Running) + count(ItemState::Collecting);
         let claimable = count(ItemState::Queued) > 0
             && count(ItemState::Parked) < u64::from(status.max_running);
-        if held == 0 && !claimable && count(ItemState::Queued) > 0 {
+        if held == 0
+            && !claimable
+            && count(ItemState::Queued) > 0
+            && !self
+                .warned_blocked
+                .swap(true, std::sync::atomic::Ordering::Relaxed)
+        {
+            // Once per worker: its tasks all reach this point together.
             tracing::warn!(
                 parked = count(ItemState::Parked),
                 cap = status.max_running,

@@ -412,6 +412,8 @@ pub async fn worker(ctx: &Ctx, args: &WorkerArgs) -> Result<(), Failure> {
         config.worker_id,
         sink.name()
     ));
+    let left_behind = queue.clone();
+    let exit_when_idle = config.exit_when_idle;
     let mut worker = Worker::new(queue, client, sink, config);
     // Waits end early on terminal events `hasdata webhook listen` replicas record in the same
     // database (one extra connection, LISTENing); without receivers, nothing changes.
@@ -422,6 +424,7 @@ pub async fn worker(ctx: &Ctx, args: &WorkerArgs) -> Result<(), Failure> {
             .with_webhook_events(hasdata_fleet::EventSignals::listen(&url).map_err(fleet_failure)?);
     }
     let (stop, stopped) = tokio::sync::watch::channel(false);
+    let signalled = stopped.clone();
     let signals = tokio::spawn(async move {
         shutdown_signal().await;
         let _ = stop.send(true);
@@ -451,7 +454,38 @@ pub async fn worker(ctx: &Ctx, args: &WorkerArgs) -> Result<(), Failure> {
         })
         .unwrap_or_default(),
     );
+    if exit_when_idle && !*signalled.borrow() {
+        undrained(&left_behind).await?;
+    }
     Ok(())
+}
+
+/// After `--exit-when-idle`: the queue is drained, or an error (exit 7) saying what is left.
+/// A worker exits idle when nothing more can move without a person (parked items, and the
+/// queued items they keep from the cap); `worker --exit-when-idle && load-the-rows` must not
+/// go on as if every body's rows were there.
+async fn undrained(queue: &hasdata_fleet::Queue) -> Result<(), Failure> {
+    let status = queue.status().await.map_err(fleet_failure)?;
+    let count = |state| status.counts.get(&state).copied().unwrap_or(0);
+    let (queued, parked) = (count(ItemState::Queued), count(ItemState::Parked));
+    if queued + parked == 0 {
+        return Ok(());
+    }
+    Err(Failure::new(
+        code::INCOMPLETE,
+        format!(
+            "the queue is not drained: {} parked (a person decides: `{hd} queue list --state parked`, then `{hd} queue resolve`), {} queued behind them (parked items hold {} of the {} running slots)",
+            count_items(parked),
+            count_items(queued),
+            parked.min(u64::from(status.max_running)),
+            status.max_running,
+            hd = crate::context::hasdata(),
+        ),
+    ))
+}
+
+fn count_items(n: u64) -> String {
+    super::count(n, "item")
 }
 
 /// `--webhook-url` with its header and secret (from `--webhook-secret-file` or

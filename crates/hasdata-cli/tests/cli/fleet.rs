@@ -754,3 +754,58 @@ async fn queue_add_refuses_webhook_header_secrets_unless_allowed() {
     let rows = db.query("SELECT body FROM fleet_items", &[]).await.unwrap();
     assert_eq!(rows.len(), 2);
 }
+
+/// `worker --exit-when-idle` exits 7 when it stops with items a person must decide on (a
+/// parked item, and a queued one it keeps from the cap), so `worker --exit-when-idle &&
+/// load-the-rows` does not go on without their rows; the blocked-cap warning is said once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_idle_exit_with_items_left_for_a_person_is_not_success() {
+    let Some(pg) = TestPg::shared().await else {
+        return;
+    };
+    let url = pg.fresh_database().await;
+    let shell = Shell::start(SimConfig {
+        job_duration: Duration::from_millis(100),
+        faults: "submit:lose-response=1".parse().unwrap(),
+        ..SimConfig::default()
+    })
+    .await;
+    let run = |args: &[&str]| {
+        let mut command = shell.command(args);
+        command.env("HASDATA_LEDGER", &url);
+        let output = command.output().unwrap();
+        (
+            output.status.code().unwrap_or(-1),
+            String::from_utf8_lossy(&output.stderr).into_owned(),
+        )
+    };
+    let bodies = shell.file(
+        "two.jsonl",
+        "{\"urls\": [\"https://a.example\"]}\n{\"urls\": [\"https://b.example\"]}\n",
+    );
+    assert_eq!(run(&["queue", "add", "contacts", "--bodies", &bodies]).0, 0);
+    assert_eq!(run(&["queue", "cap", "1"]).0, 0);
+    let (code, stderr) = run(&[
+        "worker",
+        "--out-dir",
+        shell.path("out").to_str().unwrap(),
+        "--concurrency",
+        "4",
+        "--exit-when-idle",
+        "--idle-poll",
+        "0.05",
+    ]);
+    assert_eq!(code, 7, "{stderr}");
+    assert!(
+        stderr.contains("the queue is not drained: 1 item parked")
+            && stderr.contains("1 item queued behind them"),
+        "{stderr}"
+    );
+    assert_eq!(
+        stderr
+            .matches("parked items hold every running-job slot")
+            .count(),
+        1,
+        "{stderr}"
+    );
+}
