@@ -587,9 +587,9 @@ impl Page for RawPage {
         self.lines.ends.len() as u64
     }
 
-    fn row_id(&self, index: usize) -> Option<&str> {
+    fn row_id(&self, index: usize) -> Option<std::borrow::Cow<'_, str>> {
         let span = self.id_spans.get(index)?.clone()?;
-        self.ids.get(span)
+        self.ids.get(span).map(std::borrow::Cow::Borrowed)
     }
 
     fn row_id_hash(&self, index: usize) -> Option<u64> {
@@ -671,7 +671,7 @@ mod tests {
             .map(<[u8]>::to_vec)
             .collect(),
             (0..page.lines.ends.len())
-                .map(|i| page.row_id(i).map(str::to_owned))
+                .map(|i| page.row_id(i).map(|id| id.into_owned()))
                 .collect(),
             page.id_hashes.clone(),
             page.meta_total(),
@@ -801,7 +801,10 @@ mod tests {
         let page = RawPage::parse(&body).expect("parses");
         assert_eq!(page.last_page(), 3);
         assert_eq!(page.meta_total(), 1);
-        assert_eq!((page.row_id(0), page.row_id(1)), (Some("a"), None));
+        assert_eq!(
+            (page.row_id(0).as_deref(), page.row_id(1).as_deref()),
+            (Some("a"), None)
+        );
         assert_eq!(
             page.lines.bytes,
             &b"{\"z\":1.0,\"a\":[12345678901234567890123,1e400],\"s\":\"\\u00e9 x\"}\nnull\n"[..],

@@ -32,12 +32,13 @@ pub(crate) trait Page: Send + Sized + 'static {
     fn parse(body: &Bytes) -> std::result::Result<Self, DecodeError>;
     /// Rows on this page.
     fn row_count(&self) -> u64;
-    /// Row `index`'s wrapper id, when it has one.
-    fn row_id(&self, index: usize) -> Option<&str>;
+    /// Row `index`'s wrapper id, when it has one: a string's text, or a number's digits (a
+    /// numeric id repeats as surely as a text one, so both readings check it).
+    fn row_id(&self, index: usize) -> Option<std::borrow::Cow<'_, str>>;
     /// Row `index`'s wrapper id's [`hash_id`], when it has one. A page parsed off the
     /// consumer's task computes them there.
     fn row_id_hash(&self, index: usize) -> Option<u64> {
-        self.row_id(index).map(hash_id)
+        self.row_id(index).map(|id| hash_id(&id))
     }
     /// `meta.total`, as this page says.
     fn meta_total(&self) -> u64;
@@ -54,10 +55,12 @@ impl<R: DeserializeOwned + Send + 'static> Page for ResultsPage<R> {
         self.data.len() as u64
     }
 
-    fn row_id(&self, index: usize) -> Option<&str> {
-        self.data
-            .get(index)
-            .and_then(|row| row.id.as_ref()?.as_str())
+    fn row_id(&self, index: usize) -> Option<std::borrow::Cow<'_, str>> {
+        match self.data.get(index)?.id.as_ref()? {
+            serde_json::Value::String(text) => Some(std::borrow::Cow::Borrowed(text)),
+            serde_json::Value::Number(number) => Some(std::borrow::Cow::Owned(number.to_string())),
+            _ => None,
+        }
     }
 
     fn meta_total(&self) -> u64 {
@@ -237,7 +240,10 @@ impl<P: Page> Pager<P> {
                 self.done = true;
                 let error = Error::RepeatedRow {
                     job_id: self.id,
-                    row_id: page.row_id(index).unwrap_or_default().to_owned(),
+                    row_id: page
+                        .row_id(index)
+                        .map(|id| id.into_owned())
+                        .unwrap_or_default(),
                     page: page_number,
                 };
                 return Some((Err(error), self));

@@ -1033,3 +1033,63 @@ async fn an_uncertain_intent_is_resent_only_on_request_with_its_own_key_and_body
         "{again}"
     );
 }
+
+#[tokio::test]
+async fn numeric_wrapper_ids_that_repeat_are_caught_by_typed_and_raw_reads() {
+    // Every wrapper id a number: the typed reading checked text ids only, so a page served
+    // twice went through it unnoticed while the raw reading refused it.
+    let page = json!({"meta": {"total": 4, "perPage": 2, "currentPage": 1, "lastPage": 2},
+        "data": [{"id": 6, "jobId": 9, "data": {"url": "https://a.example"}},
+                 {"id": 7, "jobId": 9, "data": {"url": "https://b.example"}}]})
+    .to_string();
+    let exchange = || {
+        vec![
+            (
+                ExpectedRequest::new(Method::GET, "https://api.test/scrapers/jobs/9"),
+                CannedResponse::json(r#"{"id": 9, "status": "finished", "dataRowsCount": 4}"#),
+            ),
+            (
+                ExpectedRequest::new(
+                    Method::GET,
+                    "https://api.test/scrapers/jobs/9/results?page=1&limit=100",
+                ),
+                CannedResponse::json(page.clone()),
+            ),
+            (
+                ExpectedRequest::new(
+                    Method::GET,
+                    "https://api.test/scrapers/jobs/9/results?page=2&limit=100",
+                ),
+                CannedResponse::json(page.clone()),
+            ),
+        ]
+    };
+    let (_, client, _) = replay(exchange());
+    let typed = client
+        .rows::<ContactsRow>(JobId::from(9))
+        .pages()
+        .try_collect::<Vec<_>>()
+        .await;
+    let (_, client, _) = replay(exchange());
+    let raw = client
+        .rows::<RowJson>(JobId::from(9))
+        .pages()
+        .try_collect::<Vec<_>>()
+        .await;
+    for (reading, error) in [("typed", typed.err()), ("raw", raw.err())] {
+        match error {
+            Some(Error::RepeatedRow {
+                job_id,
+                row_id,
+                page,
+            }) => {
+                assert_eq!(
+                    (job_id, row_id.as_str(), page),
+                    (JobId::from(9), "6", 2),
+                    "{reading}"
+                );
+            }
+            other => panic!("{reading}: {other:?}"),
+        }
+    }
+}
