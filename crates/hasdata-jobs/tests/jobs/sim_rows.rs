@@ -259,6 +259,35 @@ async fn every_slug_gives_rows_the_typed_model_decodes() {
 }
 
 #[tokio::test]
+async fn a_status_read_notes_the_jobs_progress_in_the_clients_ledger() {
+    use hasdata_jobs::JobLedger;
+    // On the in-memory ledger every client has, so it is checked without the `sqlite` feature
+    // (the cargo-mutants run builds without it, and there a no-op `note_progress` survived).
+    let env = Env::start(SimConfig {
+        job_duration: Duration::ZERO,
+        ..SimConfig::default()
+    })
+    .await;
+    let job = env
+        .client
+        .submit(&GoogleSerpBody::new().keywords(["coffee"]).limit(30))
+        .await
+        .unwrap();
+    let record = env.client.status(job.id()).await.unwrap();
+    assert_eq!(record.status.as_str(), "finished");
+    let entry = env.ledger.job(job.id()).await.unwrap().unwrap();
+    assert_eq!(
+        (entry.status.as_deref(), entry.rows, entry.credits),
+        (
+            Some("finished"),
+            Some(record.data_rows_count.get()),
+            Some(record.credits_spent.get())
+        )
+    );
+    assert_eq!(entry.rows, Some(30));
+}
+
+#[tokio::test]
 async fn only_a_read_to_the_end_marks_the_job_collected_in_the_clients_ledger() {
     use hasdata_jobs::JobLedger;
     // The same rule as for the SQLite ledger (ledger_file.rs), on the in-memory one every
