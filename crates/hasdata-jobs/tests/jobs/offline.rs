@@ -938,6 +938,12 @@ async fn a_server_that_ignores_page_is_caught_by_typed_and_raw_reads() {
         "data": [{"id": "a", "jobId": 9, "data": {"url": "https://a.example"}},
                  {"id": 7, "jobId": 9, "data": {"url": "https://b.example"}}]})
     .to_string();
+    a_page_served_twice_is_refused_by_both_readings(page, "a").await;
+}
+
+/// Page 1 served again as page 2: the counts add up (4 rows of 4), only the wrapper ids show
+/// the repeat; both the typed and the raw reading must refuse it, naming `first_id`.
+async fn a_page_served_twice_is_refused_by_both_readings(page: String, first_id: &str) {
     let exchange = || {
         vec![
             (
@@ -981,7 +987,7 @@ async fn a_server_that_ignores_page_is_caught_by_typed_and_raw_reads() {
             }) => {
                 assert_eq!(
                     (job_id, row_id.as_str(), page),
-                    (JobId::from(9), "a", 2),
+                    (JobId::from(9), first_id, 2),
                     "{reading}"
                 );
             }
@@ -1042,54 +1048,5 @@ async fn numeric_wrapper_ids_that_repeat_are_caught_by_typed_and_raw_reads() {
         "data": [{"id": 6, "jobId": 9, "data": {"url": "https://a.example"}},
                  {"id": 7, "jobId": 9, "data": {"url": "https://b.example"}}]})
     .to_string();
-    let exchange = || {
-        vec![
-            (
-                ExpectedRequest::new(Method::GET, "https://api.test/scrapers/jobs/9"),
-                CannedResponse::json(r#"{"id": 9, "status": "finished", "dataRowsCount": 4}"#),
-            ),
-            (
-                ExpectedRequest::new(
-                    Method::GET,
-                    "https://api.test/scrapers/jobs/9/results?page=1&limit=100",
-                ),
-                CannedResponse::json(page.clone()),
-            ),
-            (
-                ExpectedRequest::new(
-                    Method::GET,
-                    "https://api.test/scrapers/jobs/9/results?page=2&limit=100",
-                ),
-                CannedResponse::json(page.clone()),
-            ),
-        ]
-    };
-    let (_, client, _) = replay(exchange());
-    let typed = client
-        .rows::<ContactsRow>(JobId::from(9))
-        .pages()
-        .try_collect::<Vec<_>>()
-        .await;
-    let (_, client, _) = replay(exchange());
-    let raw = client
-        .rows::<RowJson>(JobId::from(9))
-        .pages()
-        .try_collect::<Vec<_>>()
-        .await;
-    for (reading, error) in [("typed", typed.err()), ("raw", raw.err())] {
-        match error {
-            Some(Error::RepeatedRow {
-                job_id,
-                row_id,
-                page,
-            }) => {
-                assert_eq!(
-                    (job_id, row_id.as_str(), page),
-                    (JobId::from(9), "6", 2),
-                    "{reading}"
-                );
-            }
-            other => panic!("{reading}: {other:?}"),
-        }
-    }
+    a_page_served_twice_is_refused_by_both_readings(page, "6").await;
 }
