@@ -66,6 +66,8 @@ struct Options {
     repeat: usize,
     concurrency: usize,
     waits: usize,
+    /// Another `hasdata` binary (an earlier build) timed beside this one in the same run.
+    baseline: Option<PathBuf>,
 }
 
 fn options(args: &[&str]) -> Result<Options> {
@@ -74,6 +76,7 @@ fn options(args: &[&str]) -> Result<Options> {
         repeat: 3,
         concurrency: hasdata_jobs::DEFAULT_PAGE_CONCURRENCY,
         waits: 10_000,
+        baseline: None,
     };
     let mut args = args.iter();
     while let Some(flag) = args.next() {
@@ -89,6 +92,14 @@ fn options(args: &[&str]) -> Result<Options> {
             "--repeat" => options.repeat = number(value)?.max(1) as usize,
             "--concurrency" => options.concurrency = number(value)?.max(1) as usize,
             "--waits" => options.waits = number(value)? as usize,
+            "--baseline" => {
+                let path = PathBuf::from(value);
+                if !path.is_file() {
+                    return Err(format!("--baseline: no such file: {value}"));
+                }
+                // Made absolute: the runs start in other directories.
+                options.baseline = Some(std::path::absolute(&path).map_err(fail)?);
+            }
             other => return Err(format!("unknown flag {other}")),
         }
     }
@@ -385,8 +396,8 @@ fn hasdata_exe() -> PathBuf {
         .unwrap_or_else(|| PathBuf::from("hasdata"))
 }
 
-fn hasdata(base: &str, home: &Path, id: u64, args: &[&str], out: &Path) -> Command {
-    let mut command = Command::new(hasdata_exe());
+fn hasdata(exe: &Path, base: &str, home: &Path, id: u64, args: &[&str], out: &Path) -> Command {
+    let mut command = Command::new(exe);
     command
         .env("HASDATA_API_KEY", "bench")
         .env("HASDATA_BASE_URL", base)
@@ -499,6 +510,24 @@ async fn rows_bench(rows: u64, options: &Options) -> Result<()> {
             PathBuf::from("/dev/null"),
         ));
     }
+    // The baseline's runs: the two readers with targets, and its data.json export to a file
+    // to check that this build writes the same bytes.
+    let baseline_runs: Vec<(&str, Vec<&str>, PathBuf)> = match options.baseline {
+        Some(_) => vec![
+            (
+                "baseline-pages-jsonl-null",
+                pages.clone(),
+                PathBuf::from("/dev/null"),
+            ),
+            (
+                "baseline-file-jsonl-null",
+                file.clone(),
+                PathBuf::from("/dev/null"),
+            ),
+            ("baseline-file-jsonl", file.clone(), out("baseline.jsonl")),
+        ],
+        None => Vec::new(),
+    };
     let mut limits: Vec<(&str, &[String], usize)> = vec![
         ("limit-pages", &page_urls, concurrency),
         ("limit-file", &file_url, 1),
@@ -525,8 +554,14 @@ async fn rows_bench(rows: u64, options: &Options) -> Result<()> {
                 times.entry(curl_name).or_default().push(secs);
             }
         }
-        for (name, args, file) in &runs {
-            let mut command = hasdata(&base, dir.path(), id, args, file);
+        let this = hasdata_exe();
+        let readers = runs.iter().map(|run| (this.as_path(), run));
+        let baselines = options
+            .baseline
+            .iter()
+            .flat_map(|exe| baseline_runs.iter().map(move |run| (exe.as_path(), run)));
+        for (exe, (name, args, file)) in readers.chain(baselines) {
+            let mut command = hasdata(exe, &base, dir.path(), id, args, file);
             let (secs, peak) = tokio::task::block_in_place(|| measure(&mut command))?;
             times.entry(name).or_default().push(secs);
             rss.entry(name).or_default().push(peak);
@@ -606,6 +641,10 @@ async fn rows_bench(rows: u64, options: &Options) -> Result<()> {
                         ("pages-jsonl", "`hasdata results` pages -> JSONL file".into()),
                         ("pages-csv-null", "`hasdata results` pages -> CSV, /dev/null".into()),
                         (
+                            "baseline-pages-jsonl-null",
+                            "baseline `hasdata` pages -> JSONL, /dev/null".into(),
+                        ),
+                        (
                             "python-loop",
                             "the API page's Python loop (requests, sequential), /dev/null".into(),
                         ),
@@ -623,6 +662,10 @@ async fn rows_bench(rows: u64, options: &Options) -> Result<()> {
                         ("file-jsonl-null", "`hasdata results` data.json -> JSONL, /dev/null".into()),
                         ("file-jsonl", "`hasdata results` data.json -> JSONL file".into()),
                         ("file-csv-null", "`hasdata results` data.json -> CSV, /dev/null".into()),
+                        (
+                            "baseline-file-jsonl-null",
+                            "baseline `hasdata` data.json -> JSONL, /dev/null".into(),
+                        ),
                     ],
                 )
                 .collect(),
@@ -694,6 +737,24 @@ async fn rows_bench(rows: u64, options: &Options) -> Result<()> {
         }
     }
     println!("JSONL from pages and data.json byte-identical: {jsonl_same} ({lines} rows)");
+    if let Some(baseline) = &options.baseline {
+        println!("baseline: {}", baseline.display());
+        for (name, what) in [
+            ("pages-jsonl-null", "pages -> JSONL"),
+            ("file-jsonl-null", "data.json -> JSONL"),
+        ] {
+            if let (Some(now), Some(then)) = (med(name), med(&format!("baseline-{name}"))) {
+                println!(
+                    "{what}, /dev/null: this build {now:.3} s, the baseline {then:.3} s ({:.2}x as fast)",
+                    then / now
+                );
+            }
+        }
+        println!(
+            "JSONL from data.json byte-identical to the baseline's: {}",
+            same("file.jsonl", "baseline.jsonl")?
+        );
+    }
     Ok(())
 }
 
