@@ -3,11 +3,11 @@
 //!
 //! This is what rows are read with: a results page's rows and `data.json`'s elements are each
 //! scanned once, never decoded into a tree and never parsed twice (once to split, once to
-//! check). String bodies, nearly all of a row's bytes, are skipped sixteen bytes at a time (a
-//! loop the compiler turns into one vector compare tests them for `"`, `\` and control
-//! characters, and the first such byte is found in a word); only the bytes between strings
-//! (brackets, commas, colons, numbers, literals) are looked at one by one, and whitespace costs
-//! one compare where there is none (compact input, the usual case).
+//! check). String bodies, nearly all of a row's bytes, are skipped with a mask of the 64 bytes
+//! ahead (one bit for each `"`, `\` and control character, built with vector compares: see
+//! [`block`]), so a string's end is a shift and a count of trailing zeros away; only the bytes
+//! between strings (brackets, commas, colons, numbers, literals) are looked at one by one, and
+//! whitespace costs one compare where there is none (compact input, the usual case).
 //!
 //! It accepts exactly what serde_json accepts as a `RawValue`: the same number grammar, the
 //! same escapes (`\u` needs four hex digits; a lone surrogate is accepted, as serde_json does
@@ -55,6 +55,10 @@ pub(crate) fn skip_space(input: &[u8], mut at: usize) -> usize {
     }
     at
 }
+
+mod block;
+
+use block::Specials;
 
 const ONES: u64 = u64::MAX / 255;
 const HIGH: u64 = ONES << 7;
@@ -215,15 +219,146 @@ fn literal_end(input: &[u8], at: usize, word: &'static [u8]) -> Result<usize, St
 
 /// Scans values; keeps its stack and its list of gaps between calls, so scanning a page of a
 /// hundred rows allocates nothing after the first.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub(crate) struct Scanner {
     /// The open containers, innermost last: `true` for an object.
     stack: Vec<bool>,
     /// The last value's whitespace between tokens, as `(start, end)` ranges of the input.
     gaps: Vec<(usize, usize)>,
+    /// Where the block of 64 input bytes that `specials` describes starts ([`NO_BLOCK`]
+    /// before the first of a value).
+    base: usize,
+    /// Bit `i`: `input[base + i]` is `"`, `\\` or a control character.
+    specials: u64,
+    /// How blocks are read on this CPU, chosen once.
+    kind: Kind,
+}
+
+/// No block yet: `at - NO_BLOCK` wraps to `at + 64`, never inside a block.
+const NO_BLOCK: usize = usize::MAX - 63;
+
+/// Which [`block::Specials`] this CPU runs: the widest vectors it has.
+#[derive(Clone, Copy, Debug)]
+enum Kind {
+    /// Off x86-64; on it, only in tests.
+    #[cfg(any(test, not(target_arch = "x86_64")))]
+    Portable,
+    #[cfg(target_arch = "x86_64")]
+    Sse2,
+    #[cfg(target_arch = "x86_64")]
+    Avx2(block::Avx2),
+    #[cfg(target_arch = "x86_64")]
+    Avx512(block::Avx512),
+}
+
+impl Kind {
+    fn detect() -> Kind {
+        #[cfg(target_arch = "x86_64")]
+        {
+            if let Some(avx512) = block::Avx512::detect() {
+                return Kind::Avx512(avx512);
+            }
+            if let Some(avx2) = block::Avx2::detect() {
+                return Kind::Avx2(avx2);
+            }
+            Kind::Sse2
+        }
+        #[cfg(not(target_arch = "x86_64"))]
+        Kind::Portable
+    }
+}
+
+impl Default for Scanner {
+    fn default() -> Self {
+        Scanner {
+            stack: Vec::new(),
+            gaps: Vec::new(),
+            base: NO_BLOCK,
+            specials: 0,
+            kind: Kind::detect(),
+        }
+    }
 }
 
 impl Scanner {
+    /// One scanner for each way of reading blocks this CPU can run (the portable one
+    /// first), so a test can hold each to the same verdicts.
+    #[cfg(test)]
+    pub(crate) fn every_kind() -> Vec<Self> {
+        #[allow(unused_mut)]
+        let mut kinds = vec![Kind::Portable];
+        #[cfg(target_arch = "x86_64")]
+        {
+            kinds.push(Kind::Sse2);
+            kinds.extend(block::Avx2::detect().map(Kind::Avx2));
+            kinds.extend(block::Avx512::detect().map(Kind::Avx512));
+        }
+        kinds
+            .into_iter()
+            .map(|kind| Scanner {
+                kind,
+                ..Scanner::default()
+            })
+            .collect()
+    }
+
+    /// The first index at or after `at` (at most the input's length) holding `"`, `\\` or a
+    /// control character, or the input's length: from the block mask, reading the next
+    /// block when `at` is past this one.
+    #[inline(always)]
+    fn next_special<S: Specials>(&mut self, how: S, input: &[u8], mut at: usize) -> usize {
+        loop {
+            let offset = at.wrapping_sub(self.base);
+            if offset < 64 {
+                let ahead = self.specials >> offset;
+                if ahead != 0 {
+                    return at + ahead.trailing_zeros() as usize;
+                }
+                at = self.base + 64;
+            }
+            if at >= input.len() {
+                return input.len();
+            }
+            self.read_block(how, input, at);
+        }
+    }
+
+    /// Reads the block starting at `at` (before the input's end). A block the input ends
+    /// inside of is read from a copy padded with plain bytes: a search through it runs on
+    /// to the input's end.
+    #[inline(always)]
+    fn read_block<S: Specials>(&mut self, how: S, input: &[u8], at: usize) {
+        self.base = at;
+        self.specials = match input.get(at..).and_then(<[u8]>::first_chunk::<64>) {
+            Some(block) => how.specials(block),
+            None => {
+                let rest = input.get(at..).unwrap_or_default();
+                let mut block = [b' '; 64];
+                block[..rest.len()].copy_from_slice(rest);
+                how.specials(&block)
+            }
+        };
+    }
+
+    /// [`string_end`] through the block masks.
+    #[inline(always)]
+    fn string_end<S: Specials>(
+        &mut self,
+        how: S,
+        input: &[u8],
+        mut at: usize,
+    ) -> Result<usize, Stop> {
+        loop {
+            at = self.next_special(how, input, at);
+            match input.get(at) {
+                Some(b'"') => return Ok(at + 1),
+                Some(b'\\') => at = escape_end(input, at + 1)?,
+                None => return Err(Stop::Short),
+                Some(_) => return bad(at, "no control character in a string (escape it)"),
+            }
+        }
+    }
+
     /// Skips whitespace inside a value, noting it as a gap.
     #[inline(always)]
     fn space(&mut self, input: &[u8], at: usize) -> usize {
@@ -246,13 +381,14 @@ impl Scanner {
     /// After an object's `{` or `,` (and the whitespace after it): a key, `:`, and the
     /// whitespace before the value. Returns where the value starts.
     #[inline(always)]
-    fn key(&mut self, input: &[u8], at: usize) -> Result<usize, Stop> {
+    fn key<S: Specials>(&mut self, how: S, input: &[u8], at: usize) -> Result<usize, Stop> {
         match input.get(at) {
             None => return Err(Stop::Short),
             Some(b'"') => {}
             Some(_) => return bad(at, "a key (a string)"),
         }
-        let at = self.space(input, string_end(input, at + 1)?);
+        let end = self.string_end(how, input, at + 1)?;
+        let at = self.space(input, end);
         match input.get(at) {
             None => Err(Stop::Short),
             Some(b':') => Ok(self.space(input, at + 1)),
@@ -267,6 +403,22 @@ impl Scanner {
     pub(crate) fn value(&mut self, input: &[u8], start: usize) -> Result<usize, Stop> {
         self.stack.clear();
         self.gaps.clear();
+        self.base = NO_BLOCK;
+        match self.kind {
+            #[cfg(any(test, not(target_arch = "x86_64")))]
+            Kind::Portable => self.walk(block::Portable, input, start),
+            #[cfg(target_arch = "x86_64")]
+            Kind::Sse2 => self.walk(block::Sse2, input, start),
+            #[cfg(target_arch = "x86_64")]
+            Kind::Avx2(how) => block::with_avx2(how, || self.walk(how, input, start)),
+            #[cfg(target_arch = "x86_64")]
+            Kind::Avx512(how) => block::with_avx512(how, || self.walk(how, input, start)),
+        }
+    }
+
+    /// [`Scanner::value`] with blocks read by `how`.
+    #[inline(always)]
+    fn walk<S: Specials>(&mut self, how: S, input: &[u8], start: usize) -> Result<usize, Stop> {
         let mut at = start;
         'value: loop {
             // `at` is a value's first byte.
@@ -278,7 +430,7 @@ impl Scanner {
                         None => return Err(Stop::Short),
                         Some(b'}') => at += 1,
                         Some(_) => {
-                            at = self.key(input, at)?;
+                            at = self.key(how, input, at)?;
                             self.stack.push(true);
                             continue 'value;
                         }
@@ -295,7 +447,7 @@ impl Scanner {
                         }
                     }
                 }
-                Some(b'"') => at = string_end(input, at + 1)?,
+                Some(b'"') => at = self.string_end(how, input, at + 1)?,
                 Some(b'-' | b'0'..=b'9') => at = number_end(input, at)?,
                 Some(b't') => at = literal_end(input, at, b"true")?,
                 Some(b'f') => at = literal_end(input, at, b"false")?,
@@ -313,7 +465,7 @@ impl Scanner {
                     Some(b',') => {
                         at = self.space(input, at + 1);
                         if object {
-                            at = self.key(input, at)?;
+                            at = self.key(how, input, at)?;
                         }
                         continue 'value;
                     }
@@ -379,11 +531,14 @@ mod tests {
 
     /// Checks that `input` is one JSON value (whitespace around it allowed) in UTF-8, as
     /// serde_json would read it into a `RawValue`, and appends it compacted to `out`.
-    pub(crate) fn compact_checked(input: &[u8], out: &mut Vec<u8>) -> Result<(), Stop> {
+    pub(crate) fn compact_checked(
+        scanner: &mut Scanner,
+        input: &[u8],
+        out: &mut Vec<u8>,
+    ) -> Result<(), Stop> {
         if let Err(at) = check_utf8(input) {
             return bad(at, "UTF-8");
         }
-        let mut scanner = Scanner::default();
         let start = skip_space(input, 0);
         let end = scanner.value(input, start)?;
         if skip_space(input, end) != input.len() {
@@ -425,9 +580,18 @@ mod tests {
         out
     }
 
+    /// Our verdict on one value, the same from every way of reading blocks (the verdict
+    /// itself, `Short` or `Bad` and where, not only whether).
     fn ours(input: &[u8]) -> Option<Vec<u8>> {
-        let mut out = Vec::new();
-        compact_checked(input, &mut out).ok().map(|()| out)
+        let mut verdicts = Scanner::every_kind().into_iter().map(|mut scanner| {
+            let mut out = Vec::new();
+            compact_checked(&mut scanner, input, &mut out).map(|()| out)
+        });
+        let first = verdicts.next().expect("the portable scanner");
+        for other in verdicts {
+            assert_eq!(other, first, "{}", String::from_utf8_lossy(input));
+        }
+        first.ok()
     }
 
     #[test]
@@ -592,9 +756,9 @@ mod tests {
                     8 => prop::sample::select(b"abcxyz 019~\x7f".to_vec()),
                     1 => prop::sample::select(b"\"\\\x00\x01\x1f\t\nu/bfnr\xc3\xa9\xff".to_vec()),
                 ],
-                0..80,
+                0..160,
             ),
-            lead in 0usize..17,
+            lead in 0usize..70,
         ) {
             let mut text = vec![b'['];
             text.extend(std::iter::repeat_n(b' ', lead));
@@ -608,8 +772,39 @@ mod tests {
         fn any_cut_is_short_never_complete(value in any_value(), cut in any::<prop::sample::Index>()) {
             let text = serde_json::to_vec(&serde_json::Value::Array(vec![value])).expect("encodes");
             let cut = cut.index(text.len());
-            let mut scanner = Scanner::default();
-            prop_assert_eq!(scanner.value(&text[..cut], 0), Err(Stop::Short));
+            for mut scanner in Scanner::every_kind() {
+                prop_assert_eq!(scanner.value(&text[..cut], 0), Err(Stop::Short));
+            }
+        }
+
+        /// A value starting anywhere in its input (so blocks, read from the value's first
+        /// string on, end at every offset of it), read by every way of reading blocks:
+        /// where it ends, or why not, is the same.
+        #[test]
+        fn a_value_anywhere_in_its_input_reads_the_same_every_way(
+            value in any_value(),
+            lead in prop::collection::vec(prop::sample::select(b" \"\\x{".to_vec()), 0..70),
+            cut in any::<prop::sample::Index>(),
+            trail in prop::collection::vec(any::<u8>(), 0..70),
+        ) {
+            let text = serde_json::to_vec(&value).expect("encodes");
+            let mut input = lead.clone();
+            input.extend_from_slice(&text);
+            input.extend_from_slice(&trail);
+            let cut = lead.len() + cut.index(text.len() + 1);
+            let mut verdicts = Vec::new();
+            for mut scanner in Scanner::every_kind() {
+                verdicts.push((scanner.value(&input, lead.len()), scanner.value(&input[..cut], lead.len())));
+            }
+            // A number runs on into trailing digits; anything else ends where it ends.
+            let whole = (!(text[0].is_ascii_digit() || text[0] == b'-'))
+                .then_some(lead.len() + text.len());
+            for verdict in &verdicts {
+                prop_assert_eq!(verdict, &verdicts[0]);
+                if let Some(end) = whole {
+                    prop_assert_eq!(verdict.0, Ok(end));
+                }
+            }
         }
     }
 }

@@ -1,0 +1,259 @@
+//! The bytes that end a run of plain string bytes (`"`, `\` and control characters), found
+//! sixty-four at a time as one bit each.
+//!
+//! The scanner keeps one such mask for the 64 bytes ahead of it, so finding where a string's
+//! plain run ends is a shift and a count of trailing zeros instead of a loop; a row of short
+//! strings (most rows) needs a mask or three. On x86-64 the mask is built with vector
+//! compares: AVX-512 or AVX2 where the CPU has them (checked once, at run time), SSE2 (part of
+//! every x86-64) otherwise. Elsewhere, and as the reference the vector code is tested
+//! against, it is built eight bytes at a time in a word.
+//!
+//! This is the only module of the workspace with `unsafe`: the vector loads (a pointer read
+//! of bytes a `&[u8; 64]` owns) and the calls into functions compiled for a CPU feature the
+//! running CPU was checked to have. Each says why it holds.
+
+/// Finds the special bytes of a 64-byte block: bit `i` is set when `block[i]` is `"`, `\`
+/// or below 0x20.
+pub(crate) trait Specials: Copy {
+    fn specials(self, block: &[u8; 64]) -> u64;
+}
+
+/// Word-at-a-time, on any CPU.
+#[derive(Clone, Copy, Debug)]
+#[cfg_attr(target_arch = "x86_64", allow(dead_code))]
+pub(crate) struct Portable;
+
+const ONES: u64 = u64::MAX / 255;
+const LOW7: u64 = ONES * 0x7f;
+
+/// 0x80 in each byte of `word` that is zero, and nothing else: exact, because no byte's sum
+/// can carry into the next (each is at most 0x7f + 0x7f).
+#[inline(always)]
+fn zero_bytes(word: u64) -> u64 {
+    !(((word & LOW7) + LOW7) | word | LOW7)
+}
+
+/// The high bits of a word's eight bytes, as eight bits (byte `i` to bit `i`).
+#[inline(always)]
+fn pack_high_bits(high: u64) -> u64 {
+    ((high >> 7).wrapping_mul(0x0102_0408_1020_4080)) >> 56
+}
+
+impl Specials for Portable {
+    #[inline(always)]
+    fn specials(self, block: &[u8; 64]) -> u64 {
+        let mut mask = 0;
+        for (i, bytes) in block.as_chunks::<8>().0.iter().enumerate() {
+            let word = u64::from_le_bytes(*bytes);
+            let quote = zero_bytes(word ^ (ONES * u64::from(b'"')));
+            let backslash = zero_bytes(word ^ (ONES * u64::from(b'\\')));
+            let control = zero_bytes(word & (ONES * 0xe0));
+            mask |= pack_high_bits(quote | backslash | control) << (8 * i);
+        }
+        mask
+    }
+}
+
+#[cfg(target_arch = "x86_64")]
+pub(crate) use x86::{Avx2, Avx512, Sse2, with_avx2, with_avx512};
+
+#[cfg(target_arch = "x86_64")]
+#[allow(unsafe_code)]
+mod x86 {
+    use super::Specials;
+    use std::arch::x86_64::*;
+
+    /// SSE2: four 16-byte compares. Every x86-64 CPU has it.
+    #[derive(Clone, Copy, Debug)]
+    pub(crate) struct Sse2;
+
+    impl Specials for Sse2 {
+        #[inline(always)]
+        fn specials(self, block: &[u8; 64]) -> u64 {
+            // SAFETY: SSE2 is part of the x86-64 baseline, so every CPU this code runs on
+            // has it.
+            unsafe { sse2(block) }
+        }
+    }
+
+    /// Runs `walk` (inlined) compiled for AVX2, so the block reads inside it are inlined too.
+    #[inline(always)]
+    pub(crate) fn with_avx2<T>(_: Avx2, walk: impl FnOnce() -> T) -> T {
+        #[inline]
+        #[target_feature(enable = "avx2")]
+        fn compiled<T>(walk: impl FnOnce() -> T) -> T {
+            walk()
+        }
+        // SAFETY: an `Avx2` exists only where `detect` found AVX2 on this CPU.
+        unsafe { compiled(walk) }
+    }
+
+    /// Runs `walk` (inlined) compiled for AVX-512, so the block reads inside it are inlined
+    /// too.
+    #[inline(always)]
+    pub(crate) fn with_avx512<T>(_: Avx512, walk: impl FnOnce() -> T) -> T {
+        #[inline]
+        #[target_feature(enable = "avx512f,avx512bw")]
+        fn compiled<T>(walk: impl FnOnce() -> T) -> T {
+            walk()
+        }
+        // SAFETY: an `Avx512` exists only where `detect` found AVX-512 F and BW.
+        unsafe { compiled(walk) }
+    }
+
+    #[inline]
+    #[target_feature(enable = "sse2")]
+    fn sse2(block: &[u8; 64]) -> u64 {
+        let quote = _mm_set1_epi8(b'"' as i8);
+        let backslash = _mm_set1_epi8(b'\\' as i8);
+        let below = _mm_set1_epi8(0x1f);
+        let mut mask = 0;
+        for (i, part) in block.as_chunks::<16>().0.iter().enumerate() {
+            // SAFETY: `part` is 16 bytes that the block owns; an unaligned load reads
+            // exactly those.
+            let v = unsafe { _mm_loadu_si128(part.as_ptr().cast()) };
+            let special = _mm_or_si128(
+                _mm_or_si128(_mm_cmpeq_epi8(v, quote), _mm_cmpeq_epi8(v, backslash)),
+                // A byte is below 0x20 when the larger of it and 0x1f is 0x1f.
+                _mm_cmpeq_epi8(_mm_max_epu8(v, below), below),
+            );
+            mask |= u64::from(_mm_movemask_epi8(special) as u16) << (16 * i);
+        }
+        mask
+    }
+
+    /// AVX2: two 32-byte compares. Only made by [`Avx2::detect`].
+    #[derive(Clone, Copy, Debug)]
+    pub(crate) struct Avx2(());
+
+    impl Avx2 {
+        /// `Some` when the running CPU has AVX2.
+        #[inline]
+        pub(crate) fn detect() -> Option<Self> {
+            is_x86_feature_detected!("avx2").then_some(Avx2(()))
+        }
+    }
+
+    impl Specials for Avx2 {
+        #[inline(always)]
+        fn specials(self, block: &[u8; 64]) -> u64 {
+            // SAFETY: an `Avx2` exists only where `detect` found AVX2 on this CPU.
+            unsafe { avx2(block) }
+        }
+    }
+
+    #[inline]
+    #[target_feature(enable = "avx2")]
+    fn avx2(block: &[u8; 64]) -> u64 {
+        let quote = _mm256_set1_epi8(b'"' as i8);
+        let backslash = _mm256_set1_epi8(b'\\' as i8);
+        let below = _mm256_set1_epi8(0x1f);
+        let mut mask = 0;
+        for (i, part) in block.as_chunks::<32>().0.iter().enumerate() {
+            // SAFETY: `part` is 32 bytes that the block owns; an unaligned load reads
+            // exactly those.
+            let v = unsafe { _mm256_loadu_si256(part.as_ptr().cast()) };
+            let special = _mm256_or_si256(
+                _mm256_or_si256(_mm256_cmpeq_epi8(v, quote), _mm256_cmpeq_epi8(v, backslash)),
+                _mm256_cmpeq_epi8(_mm256_max_epu8(v, below), below),
+            );
+            mask |= u64::from(_mm256_movemask_epi8(special) as u32) << (32 * i);
+        }
+        mask
+    }
+
+    /// AVX-512 (BW): one 64-byte load, three compares straight into a mask. Only made by
+    /// [`Avx512::detect`].
+    #[derive(Clone, Copy, Debug)]
+    pub(crate) struct Avx512(());
+
+    impl Avx512 {
+        /// `Some` when the running CPU has AVX-512 F and BW.
+        #[inline]
+        pub(crate) fn detect() -> Option<Self> {
+            (is_x86_feature_detected!("avx512f") && is_x86_feature_detected!("avx512bw"))
+                .then_some(Avx512(()))
+        }
+    }
+
+    impl Specials for Avx512 {
+        #[inline(always)]
+        fn specials(self, block: &[u8; 64]) -> u64 {
+            // SAFETY: an `Avx512` exists only where `detect` found AVX-512 F and BW.
+            unsafe { avx512(block) }
+        }
+    }
+
+    #[inline]
+    #[target_feature(enable = "avx512f,avx512bw")]
+    fn avx512(block: &[u8; 64]) -> u64 {
+        // SAFETY: the block owns its 64 bytes; an unaligned load reads exactly those.
+        let v = unsafe { _mm512_loadu_si512(block.as_ptr().cast()) };
+        _mm512_cmpeq_epi8_mask(v, _mm512_set1_epi8(b'"' as i8))
+            | _mm512_cmpeq_epi8_mask(v, _mm512_set1_epi8(b'\\' as i8))
+            | _mm512_cmplt_epu8_mask(v, _mm512_set1_epi8(0x20))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn naive(block: &[u8; 64]) -> u64 {
+        let mut mask = 0;
+        for (i, &b) in block.iter().enumerate() {
+            if b == b'"' || b == b'\\' || b < 0x20 {
+                mask |= 1 << i;
+            }
+        }
+        mask
+    }
+
+    /// Every way of building the mask this CPU can run, each checked against `naive`.
+    fn all_agree(block: &[u8; 64]) {
+        let want = naive(block);
+        assert_eq!(Portable.specials(block), want, "portable {block:?}");
+        #[cfg(target_arch = "x86_64")]
+        {
+            assert_eq!(Sse2.specials(block), want, "sse2 {block:?}");
+            if let Some(avx2) = Avx2::detect() {
+                assert_eq!(avx2.specials(block), want, "avx2 {block:?}");
+            }
+            if let Some(avx512) = Avx512::detect() {
+                assert_eq!(avx512.specials(block), want, "avx512 {block:?}");
+            }
+        }
+    }
+
+    /// Every byte value at every position of a block, alone among plain bytes and among
+    /// special ones (where a borrow or carry between bytes would show).
+    #[test]
+    fn every_byte_at_every_position() {
+        for background in [b'a', b'"', 0x00, 0x1f, 0x20, 0xff, b'\\', 0x80] {
+            for at in 0..64 {
+                for byte in 0..=255u8 {
+                    let mut block = [background; 64];
+                    block[at] = byte;
+                    all_agree(&block);
+                }
+            }
+        }
+    }
+
+    proptest! {
+        #[test]
+        fn any_block_agrees_with_the_byte_loop(
+            bytes in prop::collection::vec(
+                prop_oneof![
+                    any::<u8>(),
+                    prop::sample::select(b"\"\\\x00\x1f\x20\x21\x5b\x5d\x7f\x80\xe0\xff".to_vec()),
+                ],
+                64,
+            ),
+        ) {
+            let block: [u8; 64] = bytes.try_into().expect("64 bytes");
+            all_agree(&block);
+        }
+    }
+}
