@@ -15,6 +15,22 @@ use crate::error::TransportError;
 /// The body of a response.
 pub struct Body {
     inner: Inner,
+    /// The length the server announced (`Content-Length` of the body as read), if any: a
+    /// hint for sizing the buffer a collected body goes into, never trusted past a limit.
+    length_hint: Option<u64>,
+}
+
+/// The most a collected body's buffer is sized ahead from its [`Body::length_hint`]: a
+/// results page fits, and a server announcing a huge length gets no huge allocation for it
+/// (the buffer grows from there as bytes actually come).
+pub const MAX_PRESIZE: usize = 1 << 20;
+
+/// What a streamed body collected so far is.
+enum Collected {
+    Nothing,
+    /// One chunk: returned as it is, no copy, when no other follows.
+    One(Bytes),
+    Many(BytesMut),
 }
 
 enum Inner {
@@ -27,6 +43,7 @@ impl Body {
     pub fn from_bytes(bytes: impl Into<Bytes>) -> Self {
         Body {
             inner: Inner::Full(bytes.into()),
+            length_hint: None,
         }
     }
 
@@ -42,7 +59,21 @@ impl Body {
     {
         Body {
             inner: Inner::Streaming(stream.boxed()),
+            length_hint: None,
         }
+    }
+
+    /// The same body, with the length its server announced (`Content-Length`), which sizes
+    /// the buffer [`Body::bytes_limited`] collects into (up to [`MAX_PRESIZE`]; never past
+    /// the limit) instead of growing it chunk by chunk.
+    pub fn with_length_hint(mut self, length: Option<u64>) -> Self {
+        self.length_hint = length;
+        self
+    }
+
+    /// The length the server announced, when it did.
+    pub fn length_hint(&self) -> Option<u64> {
+        self.length_hint
     }
 
     /// The bytes, if the body is already in memory.
@@ -65,18 +96,41 @@ impl Body {
             Inner::Full(bytes) if bytes.len() <= limit => Ok(bytes),
             Inner::Full(bytes) => Err(TransportError::body_too_large(limit, bytes.len())),
             Inner::Streaming(mut chunks) => {
-                let mut buffer = BytesMut::new();
+                let mut collected = Collected::Nothing;
+                let mut length = 0usize;
                 while let Some(chunk) = chunks.next().await {
                     let chunk = chunk?;
-                    if buffer.len() + chunk.len() > limit {
-                        return Err(TransportError::body_too_large(
-                            limit,
-                            buffer.len() + chunk.len(),
-                        ));
+                    length = length.saturating_add(chunk.len());
+                    if length > limit {
+                        return Err(TransportError::body_too_large(limit, length));
                     }
-                    buffer.extend_from_slice(&chunk);
+                    collected = match collected {
+                        _ if chunk.is_empty() => collected,
+                        Collected::Nothing => Collected::One(chunk),
+                        Collected::One(first) => {
+                            // Sized for the whole body once, rather than doubled as it comes.
+                            let announced = self
+                                .length_hint
+                                .and_then(|hint| usize::try_from(hint).ok())
+                                .unwrap_or(0)
+                                .min(limit)
+                                .min(MAX_PRESIZE);
+                            let mut buffer = BytesMut::with_capacity(announced.max(length));
+                            buffer.extend_from_slice(&first);
+                            buffer.extend_from_slice(&chunk);
+                            Collected::Many(buffer)
+                        }
+                        Collected::Many(mut buffer) => {
+                            buffer.extend_from_slice(&chunk);
+                            Collected::Many(buffer)
+                        }
+                    };
                 }
-                Ok(buffer.freeze())
+                Ok(match collected {
+                    Collected::Nothing => Bytes::new(),
+                    Collected::One(chunk) => chunk,
+                    Collected::Many(buffer) => buffer.freeze(),
+                })
             }
         }
     }
@@ -168,6 +222,45 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn a_body_of_one_chunk_is_returned_as_that_chunk_without_a_copy() {
+        let chunk = Bytes::from(vec![7u8; 48 * 1024]);
+        let parts = vec![Ok(Bytes::new()), Ok(chunk.clone()), Ok(Bytes::new())];
+        let body = Body::from_stream(stream::iter(parts)).with_length_hint(Some(48 * 1024));
+        assert_eq!(body.length_hint(), Some(48 * 1024));
+        let collected = body.bytes_limited(1 << 20).await.expect("fits");
+        assert_eq!(
+            collected.as_ptr(),
+            chunk.as_ptr(),
+            "the chunk itself, not a copy"
+        );
+        assert_eq!(collected, chunk);
+        let empty = Body::from_stream(stream::iter(vec![Ok(Bytes::new())]));
+        assert_eq!(empty.bytes().await.expect("empty"), Bytes::new());
+    }
+
+    #[tokio::test]
+    async fn an_announced_length_never_sizes_the_buffer_past_what_is_sane() {
+        let chunks = || {
+            stream::iter(vec![
+                Ok(Bytes::from_static(b"ab")),
+                Ok(Bytes::from_static(b"cd")),
+            ])
+        };
+        // A server announcing more than memory holds: sizing the buffer from it would abort
+        // the process (capacity overflow); the bytes that came are collected as usual.
+        for lie in [u64::MAX, 1 << 40, 3, 0] {
+            let body = Body::from_stream(chunks()).with_length_hint(Some(lie));
+            assert_eq!(
+                body.bytes().await.expect("collects"),
+                Bytes::from_static(b"abcd")
+            );
+        }
+        let body = Body::from_stream(chunks()).with_length_hint(Some(u64::MAX));
+        assert!(body.bytes_limited(3).await.is_err());
+        assert_eq!(Body::from_bytes("x").length_hint(), None);
+    }
+
+    #[tokio::test]
     async fn bytes_in_memory_are_visible_and_streamed_once() {
         let body = Body::from_bytes("hello");
         assert_eq!(body.as_bytes(), Some(&Bytes::from_static(b"hello")));
@@ -215,6 +308,29 @@ mod tests {
             Bytes::from_static(b"s")
         );
         assert!(streaming.next().await.is_none());
+    }
+
+    proptest::proptest! {
+        /// However a body is cut into chunks and whatever length its server announced, it
+        /// collects to its bytes when they fit the limit, and to an error naming the size
+        /// when they do not.
+        #[test]
+        fn any_chunking_and_any_announced_length_collect_the_same_bytes(
+            chunks in proptest::collection::vec(proptest::collection::vec(proptest::num::u8::ANY, 0..40), 0..8),
+            hint in proptest::option::of(proptest::prop_oneof![0u64..400, proptest::num::u64::ANY]),
+            limit in 0usize..200,
+        ) {
+            let whole: Vec<u8> = chunks.concat();
+            let parts: Vec<_> = chunks.into_iter().map(|c| Ok(Bytes::from(c))).collect();
+            let body = Body::from_stream(stream::iter(parts)).with_length_hint(hint);
+            let runtime = tokio::runtime::Builder::new_current_thread().build().expect("runtime");
+            let collected = runtime.block_on(body.bytes_limited(limit));
+            if whole.len() <= limit {
+                proptest::prop_assert_eq!(collected.expect("fits"), Bytes::from(whole));
+            } else {
+                proptest::prop_assert!(collected.is_err());
+            }
+        }
     }
 
     #[test]

@@ -44,7 +44,7 @@ pub mod test_util;
 
 pub use api_error::{ApiError, BODY_SNIPPET_LIMIT, parse_retry_after, snippet};
 pub use auth::{API_KEY_HEADER, ApiKey, ApiKeyTransport, InvalidApiKey, InvalidBaseUrl, Origin};
-pub use body::Body;
+pub use body::{Body, MAX_PRESIZE};
 pub use error::{TransportError, TransportErrorKind};
 pub use reqwest_transport::{
     BuildError, DEFAULT_CONNECT_TIMEOUT, DEFAULT_READ_TIMEOUT, DEFAULT_TIMEOUT, ReqwestTransport,

@@ -172,23 +172,28 @@ impl Transport for ReqwestTransport {
                 chain_message(&e.without_url()),
             )
         })?;
-        let response = tokio::time::timeout(self.timeout, self.client.execute(request))
+        let mut response = tokio::time::timeout(self.timeout, self.client.execute(request))
             .await
             .map_err(|_| TransportError::timeout(format!("no response within {:?}", self.timeout)))?
             .map_err(classify)?;
 
+        // The body's length as it will be read (none when it is decompressed), to size the
+        // buffer it is collected into.
+        let length = response.content_length();
         let mut builder = http::Response::builder()
             .status(response.status())
             .version(response.version());
         if let Some(headers) = builder.headers_mut() {
-            *headers = response.headers().clone();
+            // Moved over, not copied (an empty map allocates nothing).
+            *headers = std::mem::take(response.headers_mut());
         }
         // The idle limit is applied here, to the body only: reqwest's own `read_timeout` also
         // runs while waiting for the headers, which would cut the API's 300 s deadline short.
         let body = Body::from_stream(idle_limited(
             Box::pin(response.bytes_stream().map_err(classify)),
             self.read_timeout,
-        ));
+        ))
+        .with_length_hint(length);
         builder
             .body(body)
             .map_err(|e| TransportError::new(TransportErrorKind::Other, true, e.to_string()))

@@ -38,6 +38,36 @@ async fn a_large_body_streams_in_chunks() {
     assert!(largest < total, "the body was buffered whole");
 }
 
+/// A body's announced length comes with it (to size the buffer it is collected into); a
+/// chunked one announces none. Both collect to their bytes.
+#[tokio::test]
+async fn a_body_carries_its_announced_length_and_a_chunked_one_none() {
+    let page = "x".repeat(48 * 1024);
+    let server = TestServer::start(
+        vec![Action::ok(&page)],
+        Action::Stream {
+            chunks: 3,
+            chunk_size: 1000,
+            fail_after: None,
+        },
+    )
+    .await;
+    let transport = reqwest_transport(Duration::from_secs(10));
+    let sized = transport
+        .send(request("GET", &server.url("/scrapers/jobs/1/results")))
+        .await
+        .unwrap();
+    assert_eq!(sized.body().length_hint(), Some(page.len() as u64));
+    let bytes = sized.into_body().bytes_limited(1 << 20).await.unwrap();
+    assert_eq!(bytes, Bytes::from(page));
+    let chunked = transport
+        .send(request("GET", &server.url("/file/data.json")))
+        .await
+        .unwrap();
+    assert_eq!(chunked.body().length_hint(), None);
+    assert_eq!(chunked.into_body().bytes().await.unwrap().len(), 3000);
+}
+
 #[tokio::test]
 async fn a_body_cut_short_is_a_body_error() {
     let server = TestServer::start(
