@@ -8,6 +8,7 @@
 use bytes::Bytes;
 
 use crate::json_array::Lines;
+use crate::pool::Pool;
 use crate::raw::RowJson;
 
 /// Rows as JSON lines in one buffer: each row's bytes (exactly a [`RowJson`]'s) followed by
@@ -51,6 +52,15 @@ impl RowBatch {
     pub(crate) fn from_lines(lines: Lines) -> RowBatch {
         RowBatch {
             lines: Bytes::from(lines.bytes),
+            ends: lines.ends,
+        }
+    }
+
+    /// Lines split from `data.json` into a buffer of `pool`'s, which it goes back to once
+    /// the batch (and every row taken from it) is dropped.
+    pub(crate) fn from_pooled(lines: Lines, pool: &Pool) -> RowBatch {
+        RowBatch {
+            lines: pool.bytes(lines.bytes),
             ends: lines.ends,
         }
     }

@@ -12,14 +12,20 @@
 //! file that holds more rows than the job reports is checked against a fresh status once; if
 //! the two still disagree, the stream ends with [`Error::RowCountMismatch`].
 //!
-//! The reading runs as a task of its own (on a tokio runtime), so the file is received and
-//! split on one core while the consumer writes on the other. Each chunk received is split
-//! where it lies ([`crate::json_array`]) into JSON lines, and the lines of about
-//! [`BATCH_BYTES`] of the file go on as one [`RowBatch`] through a short bounded channel: the
-//! memory held is a few batches, whatever the file's size.
+//! The reading runs as a task of its own (on a tokio runtime), and the splitting on both
+//! cores: the chunks received are copied into blocks of about [`BLOCK_BYTES`], each block is
+//! split on a blocking thread from a guessed element boundary while the task receives the
+//! next ones, and the one exact splitter takes the blocks in order, checking each guess
+//! ([`crate::json_blocks`]: the rows and errors are exactly those of one splitter reading the
+//! whole file). A block's rows go on as one [`RowBatch`] through a short bounded channel; at
+//! most [`BLOCKS_AHEAD`] blocks are out at once, so the memory held is a few blocks and
+//! batches, whatever the file's size, and their buffers are used again ([`crate::pool`]).
+
+use std::collections::VecDeque;
 
 use bytes::Bytes;
 use futures::FutureExt;
+use futures::future::Either;
 use futures::stream::{self, BoxStream, StreamExt};
 use hasdata_model::{Job, JobId, JobStatus};
 use hasdata_transport::TransportError;
@@ -28,7 +34,9 @@ use tokio::sync::mpsc;
 use crate::batch::RowBatch;
 use crate::client::Client;
 use crate::error::{Error, Result};
-use crate::json_array::{ArraySplitter, Lines};
+use crate::json_array::Lines;
+use crate::json_blocks::{self, Block, Exact, Guess};
+use crate::pool::Pool;
 
 /// The largest single row accepted from a file.
 const MAX_ROW_BYTES: usize = 16 * 1024 * 1024;
@@ -42,6 +50,111 @@ const BATCH_BYTES: usize = 512 * 1024;
 
 /// Batches between the reading task and the consumer.
 const CHANNEL_BATCHES: usize = 4;
+
+/// The file is split in blocks of about this much, each on a blocking thread (see
+/// [`crate::json_blocks`]).
+const BLOCK_BYTES: usize = 256 * 1024;
+
+/// Blocks received and not yet handed on, at most: two being split while the next ones
+/// arrive, so both cores are kept busy, and what is held stays a few blocks.
+const BLOCKS_AHEAD: usize = 3;
+
+/// A block's guess, as its thread ends.
+type GuessJoined = std::result::Result<Option<Guess>, tokio::task::JoinError>;
+
+/// A block received and being split on a guess.
+struct Ahead {
+    block: Block,
+    guess: GuessTask,
+}
+
+/// The guess: on a blocking thread, or none (no runtime to run one on).
+enum GuessTask {
+    Thread(tokio::task::JoinHandle<Option<Guess>>),
+    None,
+}
+
+impl std::future::Future for GuessTask {
+    type Output = GuessJoined;
+
+    fn poll(
+        self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<GuessJoined> {
+        match self.get_mut() {
+            GuessTask::Thread(handle) => handle.poll_unpin(cx),
+            GuessTask::None => std::task::Poll::Ready(Ok(None)),
+        }
+    }
+}
+
+/// The blocks of one reading: the one being filled, and those being split.
+struct Blocks {
+    /// Where the guesses run; none without a runtime (the exact splitter then splits every
+    /// block itself).
+    runtime: Option<tokio::runtime::Handle>,
+    /// The block being filled: the chunks received are copied into it, so a chunk's buffer
+    /// goes back to the connection at once and a block is one piece.
+    filling: Vec<u8>,
+    /// Blocks cut and not yet taken, oldest first.
+    ahead: VecDeque<Ahead>,
+    /// Whether no block has been cut yet.
+    first: bool,
+    /// Buffers for blocks.
+    blocks: Pool,
+    /// Buffers for the lines of guesses.
+    lines: Pool,
+}
+
+impl Blocks {
+    fn new() -> Blocks {
+        Blocks {
+            runtime: tokio::runtime::Handle::try_current().ok(),
+            filling: Vec::new(),
+            ahead: VecDeque::new(),
+            first: true,
+            blocks: Pool::default(),
+            lines: Pool::default(),
+        }
+    }
+
+    /// Adds a chunk received; each block that is full is cut (a large chunk makes several).
+    fn add(&mut self, mut chunk: &[u8]) {
+        while !chunk.is_empty() {
+            if self.filling.capacity() == 0 {
+                self.filling = self.blocks.take(BLOCK_BYTES);
+            }
+            let room = BLOCK_BYTES.saturating_sub(self.filling.len()).max(1);
+            let (now, later) = chunk.split_at(room.min(chunk.len()));
+            self.filling.extend_from_slice(now);
+            chunk = later;
+            if self.filling.len() >= BLOCK_BYTES {
+                self.cut();
+            }
+        }
+    }
+
+    /// Cuts the block being filled, if it holds anything, and starts guessing it.
+    fn cut(&mut self) {
+        if self.filling.is_empty() {
+            return;
+        }
+        let mut block = Block::default();
+        block.push(self.blocks.bytes(std::mem::take(&mut self.filling)));
+        let first = std::mem::replace(&mut self.first, false);
+        let guess = match &self.runtime {
+            Some(runtime) => {
+                let shared = block.clone();
+                let lines = self.lines.clone();
+                GuessTask::Thread(runtime.spawn_blocking(move || {
+                    json_blocks::guess(&shared, first, MAX_ROW_BYTES, &lines)
+                }))
+            }
+            None => GuessTask::None,
+        };
+        self.ahead.push_back(Ahead { block, guess });
+    }
+}
 
 type Body = BoxStream<'static, std::result::Result<Bytes, TransportError>>;
 
@@ -150,17 +263,12 @@ impl Download {
         self.tx.send(Ok(batch)).await.map_err(|_| Halt::Gone)
     }
 
+    /// Hands on the lines split so far, if any.
     async fn flush(&mut self, lines: &mut Lines, skip: &mut u64) -> std::result::Result<(), Halt> {
         if lines.ends.is_empty() {
             return Ok(());
         }
-        let full = std::mem::replace(
-            lines,
-            Lines {
-                bytes: Vec::with_capacity(BATCH_BYTES + BATCH_BYTES / 4),
-                ends: Vec::new(),
-            },
-        );
+        let full = std::mem::take(lines);
         self.send(RowBatch::from_lines(full), skip).await
     }
 
@@ -198,45 +306,141 @@ impl Download {
     }
 
     /// One reading of the file: its rows go on in batches, those handed on before skipped.
+    ///
+    /// The chunks received are gathered in blocks of about [`BLOCK_BYTES`]; each block is
+    /// split on a blocking thread from a guessed boundary ([`json_blocks::guess`]) while this
+    /// task receives the next ones, and taken in order by the exact splitter
+    /// ([`json_blocks::Exact`]), which splits it itself when the guess was wrong. At most
+    /// [`BLOCKS_AHEAD`] blocks are out at once.
     async fn read(&mut self, mut body: Body) -> std::result::Result<Read, Halt> {
-        let mut splitter = ArraySplitter::new(MAX_ROW_BYTES);
+        let mut exact = Exact::new(MAX_ROW_BYTES);
         let mut skip = self.yielded;
         let mut lines = Lines::default();
+        let mut blocks = Blocks::new();
         loop {
-            // What has arrived is split at once; the batch goes on when it is large, or when
-            // the file has nothing more for now (so a slow file's rows are not held back).
+            if blocks.ahead.len() >= BLOCKS_AHEAD {
+                let taken = self.take_oldest(&mut blocks, &mut exact, &mut lines, &mut skip);
+                if let Some(failed) = taken.await? {
+                    return Ok(Read::Invalid(failed));
+                }
+                continue;
+            }
+            // What has arrived is taken at once; when nothing more has for now, the rows
+            // split so far go on (so a slow file's rows are not held back).
             let next = match body.next().now_or_never() {
                 Some(next) => next,
                 None => {
-                    self.flush(&mut lines, &mut skip).await?;
-                    body.next().await
+                    if blocks.ahead.is_empty() {
+                        blocks.cut();
+                    }
+                    match blocks.ahead.pop_front() {
+                        None => {
+                            self.flush(&mut lines, &mut skip).await?;
+                            body.next().await
+                        }
+                        Some(Ahead { block, guess }) => {
+                            match futures::future::select(guess, body.next()).await {
+                                Either::Left((guess, _)) => {
+                                    let taken = self.take(
+                                        &block,
+                                        guess,
+                                        &blocks.lines,
+                                        &mut exact,
+                                        &mut lines,
+                                        &mut skip,
+                                    );
+                                    if let Some(failed) = taken.await? {
+                                        return Ok(Read::Invalid(failed));
+                                    }
+                                    continue;
+                                }
+                                Either::Right((next, guess)) => {
+                                    blocks.ahead.push_front(Ahead { block, guess });
+                                    next
+                                }
+                            }
+                        }
+                    }
                 }
             };
-            match next {
+            let end = match next {
                 Some(Ok(chunk)) => {
-                    if let Err(e) = splitter.push_to(&chunk, &mut lines) {
-                        // The rows before the broken one were each checked: they go on.
-                        self.flush(&mut lines, &mut skip).await?;
-                        return Ok(Read::Invalid(e.to_string()));
-                    }
-                    if lines.bytes.len() >= BATCH_BYTES {
-                        self.flush(&mut lines, &mut skip).await?;
-                    }
+                    blocks.add(&chunk);
+                    continue;
                 }
-                Some(Err(e)) => {
-                    self.flush(&mut lines, &mut skip).await?;
-                    return Ok(Read::Broken(e.to_string()));
-                }
-                None => {
-                    let finished = splitter.finish_to(&mut lines);
-                    self.flush(&mut lines, &mut skip).await?;
-                    return Ok(match finished {
-                        Ok(()) => Read::Complete,
-                        Err(e) => Read::Broken(e.to_string()),
-                    });
+                Some(Err(e)) => Err(e.to_string()),
+                None => Ok(()),
+            };
+            // The rows before the break (or the end) go on.
+            blocks.cut();
+            while !blocks.ahead.is_empty() {
+                let taken = self.take_oldest(&mut blocks, &mut exact, &mut lines, &mut skip);
+                if let Some(failed) = taken.await? {
+                    return Ok(Read::Invalid(failed));
                 }
             }
+            let finished = match end {
+                Ok(()) => exact.finish(&mut lines).map_err(|e| e.to_string()),
+                Err(e) => Err(e),
+            };
+            self.flush(&mut lines, &mut skip).await?;
+            return Ok(match finished {
+                Ok(()) => Read::Complete,
+                Err(e) => Read::Broken(e),
+            });
         }
+    }
+
+    /// Takes the oldest block out when its guess is ready (see [`Download::take`]).
+    async fn take_oldest(
+        &mut self,
+        blocks: &mut Blocks,
+        exact: &mut Exact,
+        lines: &mut Lines,
+        skip: &mut u64,
+    ) -> std::result::Result<Option<String>, Halt> {
+        let Some(Ahead { block, guess }) = blocks.ahead.pop_front() else {
+            return Ok(None);
+        };
+        let guess = guess.await;
+        self.take(&block, guess, &blocks.lines, exact, lines, skip)
+            .await
+    }
+
+    /// Takes a block: its guess, or its split by `exact`; its rows go on. `Some` is why the
+    /// file is not a JSON array of valid rows (the rows before the bad one went on).
+    async fn take(
+        &mut self,
+        block: &Block,
+        guess: GuessJoined,
+        pool: &Pool,
+        exact: &mut Exact,
+        lines: &mut Lines,
+        skip: &mut u64,
+    ) -> std::result::Result<Option<String>, Halt> {
+        let guess = match guess {
+            Ok(guess) => guess,
+            Err(joined) if joined.is_panic() => std::panic::resume_unwind(joined.into_panic()),
+            Err(_) => None,
+        };
+        match exact.block(block, guess, lines) {
+            Ok(Some(guessed)) => {
+                self.flush(lines, skip).await?;
+                self.send(RowBatch::from_pooled(guessed, pool), skip)
+                    .await?;
+            }
+            Ok(None) => {
+                if lines.bytes.len() >= BATCH_BYTES {
+                    self.flush(lines, skip).await?;
+                }
+            }
+            Err(e) => {
+                // The rows before the broken one were each checked: they go on.
+                self.flush(lines, skip).await?;
+                return Ok(Some(e.to_string()));
+            }
+        }
+        Ok(None)
     }
 
     /// The whole reading: the file, read again when it breaks off, or the pages.

@@ -15,7 +15,7 @@
 
 use memchr::memchr2;
 
-use crate::json_scan::{Scanner, Stop, is_space, skip_space};
+use crate::json_scan::{Scanner, Stop, check_utf8, is_space, skip_space};
 
 /// A document that is not one JSON array.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
@@ -99,6 +99,14 @@ pub(crate) struct Lines {
     pub(crate) ends: Vec<usize>,
 }
 
+impl Lines {
+    /// Empties them, keeping the allocations.
+    pub(crate) fn clear(&mut self) {
+        self.bytes.clear();
+        self.ends.clear();
+    }
+}
+
 impl ElementSink for Lines {
     fn element(&mut self, scanner: &Scanner, input: &[u8], start: usize, end: usize) {
         scanner.copy_compact(input, start, end, &mut self.bytes);
@@ -149,6 +157,9 @@ const FIRST_TAKE: usize = 4 * 1024;
 #[derive(Debug)]
 pub struct ArraySplitter {
     state: State,
+    /// Where in the chunk being pushed the last error was found (0 when it was found in
+    /// what was carried): where a guess at an element boundary that failed is given up.
+    failed_at: usize,
     /// The start of an element that the previous chunk ended inside of, as sent (it starts
     /// with the element's first byte).
     carry: Vec<u8>,
@@ -156,6 +167,16 @@ pub struct ArraySplitter {
     rescan_at: usize,
     scanner: Scanner,
     max_element: usize,
+}
+
+/// How a split of one input ended.
+enum Split {
+    /// Everything up to this index was split; from there on is the start of an element the
+    /// input ends inside of (or it is the input's length).
+    Used(usize),
+    /// An element boundary (an element other than the first starts here, with nothing
+    /// carried) at or after the index asked for: the split stopped there.
+    Boundary(usize),
 }
 
 /// How a carried element stands after taking some of a chunk.
@@ -174,11 +195,27 @@ impl ArraySplitter {
     pub fn new(max_element: usize) -> Self {
         ArraySplitter {
             state: State::Start,
+            failed_at: 0,
             carry: Vec::new(),
             rescan_at: 0,
             scanner: Scanner::default(),
             max_element,
         }
+    }
+
+    /// A splitter as it stands just after an element's `,` (and any whitespace): where
+    /// a guess at an element boundary in the middle of the document starts.
+    pub(crate) fn after_comma(max_element: usize) -> Self {
+        ArraySplitter {
+            state: State::BeforeElement { first: false },
+            ..ArraySplitter::new(max_element)
+        }
+    }
+
+    /// Where in the last chunk pushed the error was found (0 when it was found in what had
+    /// been carried).
+    pub(crate) fn failed_at(&self) -> usize {
+        self.failed_at
     }
 
     fn fail<T>(what: String) -> Result<T, SplitError> {
@@ -204,26 +241,50 @@ impl ArraySplitter {
         chunk: &[u8],
         out: &mut impl ElementSink,
     ) -> Result<(), SplitError> {
+        self.push_until(chunk, usize::MAX, out).map(drop)
+    }
+
+    /// [`ArraySplitter::push_to`], except that it stops at the first element boundary it
+    /// finds in `chunk` at or after index `stop_from`: an element other than the array's
+    /// first starts there, and nothing is carried. It returns that index, and the chunk
+    /// from there on is not taken: pushing `chunk[index..]` next goes on exactly as if it
+    /// had not stopped. A boundary only found in what was carried (after a large element) is
+    /// not looked for: `None`, and the whole chunk was taken.
+    pub(crate) fn push_until(
+        &mut self,
+        chunk: &[u8],
+        stop_from: usize,
+        out: &mut impl ElementSink,
+    ) -> Result<Option<usize>, SplitError> {
+        self.failed_at = 0;
         let from = if self.carry.is_empty() {
             0
         } else {
             match self.complete_carried(chunk, out)? {
                 Carried::EndsAt(at) => at,
-                Carried::Open => return Ok(()),
+                Carried::Open => return Ok(None),
                 Carried::InCarry(at) => {
                     let carry = std::mem::take(&mut self.carry);
-                    let used = self.split(&carry, at, out)?;
+                    let split = self.split(&carry, at, usize::MAX, out);
+                    self.failed_at = 0;
+                    // No boundary is looked for here: either way, what is left starts at
+                    // `used`.
+                    let (Split::Used(used) | Split::Boundary(used)) = split?;
                     self.carry = carry;
                     self.carry.drain(..used);
                     self.note_carried();
-                    return Ok(());
+                    return Ok(None);
                 }
             }
         };
-        let used = self.split(chunk, from, out)?;
-        self.carry.extend_from_slice(&chunk[used..]);
-        self.note_carried();
-        Ok(())
+        match self.split(chunk, from, stop_from, out)? {
+            Split::Used(used) => {
+                self.carry.extend_from_slice(&chunk[used..]);
+                self.note_carried();
+                Ok(None)
+            }
+            Split::Boundary(at) => Ok(Some(at)),
+        }
     }
 
     /// Sets when a carried element is next scanned.
@@ -290,7 +351,15 @@ impl ArraySplitter {
                     }
                 }
                 Some(end) => {
-                    Self::emit(&self.scanner, self.max_element, &self.carry, 0, end, out)?;
+                    let mut checked = None;
+                    Self::emit(
+                        &self.scanner,
+                        self.max_element,
+                        &self.carry,
+                        (0, end),
+                        &mut checked,
+                        out,
+                    )?;
                     self.state = State::AfterElement;
                     if end < before {
                         return Ok(Carried::InCarry(end));
@@ -303,47 +372,64 @@ impl ArraySplitter {
     }
 
     /// Checks a scanned element's size and UTF-8, and hands it to `out`.
+    ///
+    /// The UTF-8 is checked once for the whole rest of the input, from the first element
+    /// emitted from it on (`valid_to`: `None` until then, then where its valid prefix ends),
+    /// not element by element: an element inside that prefix is UTF-8, since it starts and
+    /// ends with ASCII bytes (a value's first and last bytes always are), which are character
+    /// boundaries. Only an element reaching past the prefix is checked on its own, which
+    /// places the error in it exactly as checking each element would.
     fn emit(
         scanner: &Scanner,
         max_element: usize,
         input: &[u8],
-        start: usize,
-        end: usize,
+        (start, end): (usize, usize),
+        valid_to: &mut Option<usize>,
         out: &mut impl ElementSink,
     ) -> Result<(), SplitError> {
         if end - start > max_element {
             return Self::fail(format!("an element is larger than {max_element} bytes"));
         }
-        if let Err(error) = std::str::from_utf8(&input[start..end]) {
-            return Self::fail(format!(
-                "an element is not UTF-8 at its byte {}",
-                error.valid_up_to()
-            ));
+        let to = *valid_to.get_or_insert_with(|| match check_utf8(&input[start..]) {
+            Ok(()) => input.len(),
+            Err(bad) => start + bad,
+        });
+        if end > to
+            && let Err(bad) = check_utf8(&input[start..end])
+        {
+            return Self::fail(format!("an element is not UTF-8 at its byte {bad}"));
         }
         out.element(scanner, input, start, end);
         Ok(())
     }
 
-    /// Splits what it can of `input` from `at`; returns where an element it ends inside of
-    /// starts (or the input's length).
+    /// Splits what it can of `input` from `at`, stopping at the first element boundary at
+    /// or after `stop_from` (see [`Split`]). An error notes where it was found
+    /// ([`ArraySplitter::failed_at`]).
     fn split(
         &mut self,
         input: &[u8],
         mut at: usize,
+        stop_from: usize,
         out: &mut impl ElementSink,
-    ) -> Result<usize, SplitError> {
-        loop {
+    ) -> Result<Split, SplitError> {
+        // Where the input's valid UTF-8 ends, once an element has been taken (see `emit`).
+        let mut valid_to = None;
+        let error = 'failed: loop {
             at = skip_space(input, at);
             let Some(&byte) = input.get(at) else {
-                return Ok(input.len());
+                return Ok(Split::Used(input.len()));
             };
+            if at >= stop_from && self.state == (State::BeforeElement { first: false }) {
+                return Ok(Split::Boundary(at));
+            }
             match (self.state, byte) {
                 (State::Start, b'[') => {
                     self.state = State::BeforeElement { first: true };
                     at += 1;
                 }
                 (State::Start, _) => {
-                    return Self::fail(format!("expected '[', found {:?}", byte as char));
+                    break SplitError(format!("expected '[', found {:?}", byte as char));
                 }
                 (State::BeforeElement { first: true }, b']') => {
                     self.state = State::End;
@@ -360,13 +446,23 @@ impl ArraySplitter {
                         Ok(end) => end,
                         Err(Stop::Short) => return self.short(input, at),
                         Err(Stop::Bad { at: bad, what }) => {
-                            return Self::fail(format!(
+                            break SplitError(format!(
                                 "expected {what} at byte {} of an element",
                                 bad - at
                             ));
                         }
                     };
-                    Self::emit(&self.scanner, self.max_element, input, at, end, out)?;
+                    let emitted = Self::emit(
+                        &self.scanner,
+                        self.max_element,
+                        input,
+                        (at, end),
+                        &mut valid_to,
+                        out,
+                    );
+                    if let Err(error) = emitted {
+                        break 'failed error;
+                    }
                     self.state = State::AfterElement;
                     at = end;
                 }
@@ -379,24 +475,27 @@ impl ArraySplitter {
                     at += 1;
                 }
                 (State::AfterElement, _) => {
-                    return Self::fail(format!("expected ',' or ']', found {:?}", byte as char));
+                    break SplitError(format!("expected ',' or ']', found {:?}", byte as char));
                 }
                 (State::End, _) => {
-                    return Self::fail(format!(
+                    break SplitError(format!(
                         "unexpected {:?} after the closing ']'",
                         byte as char
                     ));
                 }
             }
-        }
+        };
+        self.failed_at = at;
+        Err(error)
     }
 
     /// An element starting at `at` that `input` ends inside of: kept for the next chunk.
-    fn short(&self, input: &[u8], at: usize) -> Result<usize, SplitError> {
+    fn short(&mut self, input: &[u8], at: usize) -> Result<Split, SplitError> {
         if input.len() - at > self.max_element {
+            self.failed_at = at;
             return self.too_large();
         }
-        Ok(at)
+        Ok(Split::Used(at))
     }
 
     /// Splits what is still held (an element only scanned again once it had doubled) into
@@ -409,7 +508,8 @@ impl ArraySplitter {
     pub(crate) fn finish_to(&mut self, out: &mut impl ElementSink) -> Result<(), SplitError> {
         if !self.carry.is_empty() {
             let carry = std::mem::take(&mut self.carry);
-            let used = self.split(&carry, 0, out)?;
+            let (Split::Used(used) | Split::Boundary(used)) =
+                self.split(&carry, 0, usize::MAX, out)?;
             if used < carry.len() {
                 return Self::fail("the document ended inside an element".into());
             }

@@ -493,6 +493,97 @@ async fn a_file_the_splitter_refuses_falls_back_to_the_pages() {
     );
 }
 
+/// A data.json of several blocks (split on guesses, in parallel) whose row `bad` is broken:
+/// the rows before it come from the file, exactly once and in order, and the rest from the
+/// pages; none after it comes from the file.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_bad_row_deep_in_a_large_file_ends_the_files_rows_just_before_it() {
+    const ROWS: u64 = 8000;
+    let row = |n: u64, from: &str| {
+        // Rows full of what looks like a boundary between rows: commas, braces, arrays of
+        // objects, in strings and out.
+        format!(
+            r#"{{"position": {n}, "from": "{from}", "items": [{{"a": {n}}}, {{"b": [{n}, "],{{"]}}],
+            "text": "row {n}, {{\"x\": [1, 2]}}, and more"}}"#
+        )
+    };
+    for bad in [2, 3900, ROWS - 1] {
+        let mut file = String::from("[\n");
+        for n in 1..=ROWS {
+            if n > 1 {
+                file.push_str(",\n");
+            }
+            let text = row(n, "file");
+            file.push_str(&if n == bad {
+                text.replacen("\"items\"", "\"items\" 0", 1)
+            } else {
+                text
+            });
+        }
+        file.push_str("\n]");
+        assert!(
+            file.len() > 4 * 256 * 1024,
+            "several blocks: {}",
+            file.len()
+        );
+        // Pages of 100 rows: `page=N` in the query.
+        let page = move |query: &str| {
+            let page: u64 = query
+                .split('&')
+                .find_map(|pair| pair.strip_prefix("page="))
+                .and_then(|n| n.parse().ok())
+                .unwrap_or(1);
+            let last = ROWS / 100;
+            let rows = (page <= last).then(|| (page - 1) * 100 + 1..=page * 100);
+            format!(
+                r#"{{"meta": {{"total": {ROWS}, "perPage": 100, "currentPage": {page}, "lastPage": {last}}},
+                "data": [{}]}}"#,
+                rows.into_iter()
+                    .flatten()
+                    .map(|n| format!(
+                        r#"{{"id": "r{n}", "jobId": 7, "dataId": "d", "data": {}, "createdAt": "", "updatedAt": ""}}"#,
+                        row(n, "page")
+                    ))
+                    .collect::<Vec<_>>()
+                    .join(",")
+            )
+        };
+        let mut mock = MockTransport::new();
+        mock.expect_send().returning(move |request| {
+            let body = match request.uri().path() {
+                "/scrapers/jobs/7" => format!(
+                    r#"{{"id": 7, "status": "finished", "dataRowsCount": "{ROWS}",
+                    "data": {{"json": "https://files.test/7.json"}}}}"#
+                ),
+                "/7.json" => file.clone(),
+                "/scrapers/jobs/7/results" => page(request.uri().query().unwrap_or_default()),
+                other => panic!("unexpected request to {other}"),
+            };
+            Ok(http::Response::new(Body::from_bytes(body)))
+        });
+        let client = Client::builder()
+            .api_key("k")
+            .base_url("https://api.test")
+            .transport(Arc::new(mock))
+            .retry_policy(RetryPolicy::never())
+            .build()
+            .unwrap();
+        let rows: Vec<hasdata_jobs::RowJson> = client
+            .rows::<hasdata_jobs::RowJson>(JobId::from(7))
+            .file()
+            .try_collect()
+            .await
+            .unwrap();
+        assert_eq!(rows.len() as u64, ROWS, "bad row {bad}");
+        for (n, row) in (1..=ROWS).zip(&rows) {
+            let value: serde_json::Value = serde_json::from_slice(row.as_bytes()).unwrap();
+            let from = if n < bad { "file" } else { "page" };
+            assert_eq!(value["position"], n, "bad row {bad}");
+            assert_eq!(value["from"], from, "row {n}, bad row {bad}");
+        }
+    }
+}
+
 #[tokio::test]
 async fn a_download_of_an_unfinished_job_is_refused_with_its_status() {
     let env = Env::instant().await;
