@@ -3,19 +3,38 @@
 //!
 //! The scanner keeps one such mask for the 64 bytes ahead of it, so finding where a string's
 //! plain run ends is a shift and a count of trailing zeros instead of a loop; a row of short
-//! strings (most rows) needs a mask or three. On x86-64 the mask is built with vector
-//! compares: AVX-512 or AVX2 where the CPU has them (checked once, at run time), SSE2 (part of
-//! every x86-64) otherwise. Elsewhere, and as the reference the vector code is tested
+//! strings (most rows) needs a mask or three. The same blocks, sorted into more classes
+//! ([`Classes`]), give the fast reading of a container its tokens ([`super::fast`]). On x86-64
+//! the masks are built with vector compares: AVX-512 where the CPU has it (checked once, at
+//! run time), SSE2 (part of every x86-64) otherwise. Elsewhere, and as the reference the vector code is tested
 //! against, it is built eight bytes at a time in a word.
 //!
 //! This is the only module of the workspace with `unsafe`: the vector loads (a pointer read
 //! of bytes a `&[u8; 64]` owns) and the calls into functions compiled for a CPU feature the
 //! running CPU was checked to have. Each says why it holds.
 
-/// Finds the special bytes of a 64-byte block: bit `i` is set when `block[i]` is `"`, `\`
-/// or below 0x20.
+/// A 64-byte block's bytes by class, one bit each (bit `i` for `block[i]`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub(crate) struct Classes {
+    /// `"`.
+    pub(crate) quote: u64,
+    /// `\`.
+    pub(crate) backslash: u64,
+    /// Below 0x20 (tab, line feed and carriage return among them).
+    pub(crate) control: u64,
+    /// `' '`.
+    pub(crate) space: u64,
+    /// `{`, `}`, `[`, `]`, `,` and `:`.
+    pub(crate) punctuation: u64,
+}
+
+/// Finds the bytes of a 64-byte block that the scanner stops at.
 pub(crate) trait Specials: Copy {
+    /// Bit `i` is set when `block[i]` is `"`, `\` or below 0x20.
     fn specials(self, block: &[u8; 64]) -> u64;
+
+    /// Every class of [`Classes`].
+    fn classes(self, block: &[u8; 64]) -> Classes;
 }
 
 /// Word-at-a-time, on any CPU.
@@ -52,15 +71,35 @@ impl Specials for Portable {
         }
         mask
     }
+
+    #[inline(always)]
+    fn classes(self, block: &[u8; 64]) -> Classes {
+        let mut classes = Classes::default();
+        let equal = |word: u64, byte: u8| zero_bytes(word ^ (ONES * u64::from(byte)));
+        for (i, bytes) in block.as_chunks::<8>().0.iter().enumerate() {
+            let word = u64::from_le_bytes(*bytes);
+            // `[`/`{` and `]`/`}` differ only in bit 5.
+            let folded = word | (ONES * 0x20);
+            let punctuation =
+                equal(folded, b'{') | equal(folded, b'}') | equal(word, b',') | equal(word, b':');
+            let shift = 8 * i;
+            classes.quote |= pack_high_bits(equal(word, b'"')) << shift;
+            classes.backslash |= pack_high_bits(equal(word, b'\\')) << shift;
+            classes.control |= pack_high_bits(zero_bytes(word & (ONES * 0xe0))) << shift;
+            classes.space |= pack_high_bits(equal(word, b' ')) << shift;
+            classes.punctuation |= pack_high_bits(punctuation) << shift;
+        }
+        classes
+    }
 }
 
 #[cfg(target_arch = "x86_64")]
-pub(crate) use x86::{Avx2, Avx512, Sse2, with_avx2, with_avx512};
+pub(crate) use x86::{Avx512, Sse2, with_avx512};
 
 #[cfg(target_arch = "x86_64")]
 #[allow(unsafe_code)]
 mod x86 {
-    use super::Specials;
+    use super::{Classes, Specials};
     use std::arch::x86_64::*;
 
     /// SSE2: four 16-byte compares. Every x86-64 CPU has it.
@@ -74,18 +113,42 @@ mod x86 {
             // has it.
             unsafe { sse2(block) }
         }
+
+        #[inline(always)]
+        fn classes(self, block: &[u8; 64]) -> Classes {
+            // SAFETY: as above.
+            unsafe { sse2_classes(block) }
+        }
     }
 
-    /// Runs `walk` (inlined) compiled for AVX2, so the block reads inside it are inlined too.
-    #[inline(always)]
-    pub(crate) fn with_avx2<T>(_: Avx2, walk: impl FnOnce() -> T) -> T {
-        #[inline]
-        #[target_feature(enable = "avx2")]
-        fn compiled<T>(walk: impl FnOnce() -> T) -> T {
-            walk()
+    #[inline]
+    #[target_feature(enable = "sse2")]
+    fn sse2_classes(block: &[u8; 64]) -> Classes {
+        let mut classes = Classes::default();
+        let mask = |v: __m128i| u64::from(_mm_movemask_epi8(v) as u16);
+        for (i, part) in block.as_chunks::<16>().0.iter().enumerate() {
+            // SAFETY: `part` is 16 bytes that the block owns; an unaligned load reads
+            // exactly those.
+            let v = unsafe { _mm_loadu_si128(part.as_ptr().cast()) };
+            let equal = |byte: u8| _mm_cmpeq_epi8(v, _mm_set1_epi8(byte as i8));
+            // `[`/`{` and `]`/`}` differ only in bit 5.
+            let folded = _mm_or_si128(v, _mm_set1_epi8(0x20));
+            let punctuation = _mm_or_si128(
+                _mm_or_si128(
+                    _mm_cmpeq_epi8(folded, _mm_set1_epi8(b'{' as i8)),
+                    _mm_cmpeq_epi8(folded, _mm_set1_epi8(b'}' as i8)),
+                ),
+                _mm_or_si128(equal(b','), equal(b':')),
+            );
+            let below = _mm_set1_epi8(0x1f);
+            let shift = 16 * i;
+            classes.quote |= mask(equal(b'"')) << shift;
+            classes.backslash |= mask(equal(b'\\')) << shift;
+            classes.control |= mask(_mm_cmpeq_epi8(_mm_max_epu8(v, below), below)) << shift;
+            classes.space |= mask(equal(b' ')) << shift;
+            classes.punctuation |= mask(punctuation) << shift;
         }
-        // SAFETY: an `Avx2` exists only where `detect` found AVX2 on this CPU.
-        unsafe { compiled(walk) }
+        classes
     }
 
     /// Runs `walk` (inlined) compiled for AVX-512, so the block reads inside it are inlined
@@ -122,46 +185,6 @@ mod x86 {
         mask
     }
 
-    /// AVX2: two 32-byte compares. Only made by [`Avx2::detect`].
-    #[derive(Clone, Copy, Debug)]
-    pub(crate) struct Avx2(());
-
-    impl Avx2 {
-        /// `Some` when the running CPU has AVX2.
-        #[inline]
-        pub(crate) fn detect() -> Option<Self> {
-            is_x86_feature_detected!("avx2").then_some(Avx2(()))
-        }
-    }
-
-    impl Specials for Avx2 {
-        #[inline(always)]
-        fn specials(self, block: &[u8; 64]) -> u64 {
-            // SAFETY: an `Avx2` exists only where `detect` found AVX2 on this CPU.
-            unsafe { avx2(block) }
-        }
-    }
-
-    #[inline]
-    #[target_feature(enable = "avx2")]
-    fn avx2(block: &[u8; 64]) -> u64 {
-        let quote = _mm256_set1_epi8(b'"' as i8);
-        let backslash = _mm256_set1_epi8(b'\\' as i8);
-        let below = _mm256_set1_epi8(0x1f);
-        let mut mask = 0;
-        for (i, part) in block.as_chunks::<32>().0.iter().enumerate() {
-            // SAFETY: `part` is 32 bytes that the block owns; an unaligned load reads
-            // exactly those.
-            let v = unsafe { _mm256_loadu_si256(part.as_ptr().cast()) };
-            let special = _mm256_or_si256(
-                _mm256_or_si256(_mm256_cmpeq_epi8(v, quote), _mm256_cmpeq_epi8(v, backslash)),
-                _mm256_cmpeq_epi8(_mm256_max_epu8(v, below), below),
-            );
-            mask |= u64::from(_mm256_movemask_epi8(special) as u32) << (32 * i);
-        }
-        mask
-    }
-
     /// AVX-512 (BW): one 64-byte load, three compares straight into a mask. Only made by
     /// [`Avx512::detect`].
     #[derive(Clone, Copy, Debug)]
@@ -181,6 +204,29 @@ mod x86 {
         fn specials(self, block: &[u8; 64]) -> u64 {
             // SAFETY: an `Avx512` exists only where `detect` found AVX-512 F and BW.
             unsafe { avx512(block) }
+        }
+
+        #[inline(always)]
+        fn classes(self, block: &[u8; 64]) -> Classes {
+            // SAFETY: as above.
+            unsafe { avx512_classes(block) }
+        }
+    }
+
+    #[inline]
+    #[target_feature(enable = "avx512f,avx512bw")]
+    fn avx512_classes(block: &[u8; 64]) -> Classes {
+        // SAFETY: the block owns its 64 bytes; an unaligned load reads exactly those.
+        let v = unsafe { _mm512_loadu_si512(block.as_ptr().cast()) };
+        let equal = |byte: u8| _mm512_cmpeq_epi8_mask(v, _mm512_set1_epi8(byte as i8));
+        let folded = _mm512_or_si512(v, _mm512_set1_epi8(0x20));
+        let folded_equal = |byte: u8| _mm512_cmpeq_epi8_mask(folded, _mm512_set1_epi8(byte as i8));
+        Classes {
+            quote: equal(b'"'),
+            backslash: equal(b'\\'),
+            control: _mm512_cmplt_epu8_mask(v, _mm512_set1_epi8(0x20)),
+            space: equal(b' '),
+            punctuation: folded_equal(b'{') | folded_equal(b'}') | equal(b',') | equal(b':'),
         }
     }
 
@@ -210,18 +256,33 @@ mod tests {
         mask
     }
 
-    /// Every way of building the mask this CPU can run, each checked against `naive`.
+    fn naive_classes(block: &[u8; 64]) -> Classes {
+        let bits = |class: fn(u8) -> bool| {
+            (0..64).fold(0, |mask, i| mask | (u64::from(class(block[i])) << i))
+        };
+        Classes {
+            quote: bits(|b| b == b'"'),
+            backslash: bits(|b| b == b'\\'),
+            control: bits(|b| b < 0x20),
+            space: bits(|b| b == b' '),
+            punctuation: bits(|b| b"{}[],:".contains(&b)),
+        }
+    }
+
+    /// Every way of building the masks this CPU can run, each checked against the byte
+    /// loops.
     fn all_agree(block: &[u8; 64]) {
         let want = naive(block);
+        let classes = naive_classes(block);
         assert_eq!(Portable.specials(block), want, "portable {block:?}");
+        assert_eq!(Portable.classes(block), classes, "portable {block:?}");
         #[cfg(target_arch = "x86_64")]
         {
             assert_eq!(Sse2.specials(block), want, "sse2 {block:?}");
-            if let Some(avx2) = Avx2::detect() {
-                assert_eq!(avx2.specials(block), want, "avx2 {block:?}");
-            }
+            assert_eq!(Sse2.classes(block), classes, "sse2 {block:?}");
             if let Some(avx512) = Avx512::detect() {
                 assert_eq!(avx512.specials(block), want, "avx512 {block:?}");
+                assert_eq!(avx512.classes(block), classes, "avx512 {block:?}");
             }
         }
     }
@@ -247,7 +308,7 @@ mod tests {
             bytes in prop::collection::vec(
                 prop_oneof![
                     any::<u8>(),
-                    prop::sample::select(b"\"\\\x00\x1f\x20\x21\x5b\x5d\x7f\x80\xe0\xff".to_vec()),
+                    prop::sample::select(b"\"\\\x00\x1f\x20\x21\x5b\x5d{}[],:\x7f\x80\xe0\xff".to_vec()),
                 ],
                 64,
             ),
