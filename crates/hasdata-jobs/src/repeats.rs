@@ -20,10 +20,17 @@
 //! after it first came (a page other than page 1), or a whole page repeated after the first
 //! [`MAX_FINGERPRINTS`] pages. No paging fault seen or modelled produces that, and it would
 //! take memory proportional to the job to see it.
+//!
+//! The ids are hashed with foldhash under a seed drawn at random once per process: a few
+//! multiplications a row where SipHash took a few dozen cycles, and a server cannot pick ids
+//! whose hashes collide (a false repeat) or pile into one bucket, since it cannot know the seed.
 
-use std::collections::hash_map::Entry;
-use std::collections::{HashMap, HashSet, VecDeque};
-use std::hash::{BuildHasherDefault, DefaultHasher, Hash, Hasher};
+use std::collections::{HashMap, HashSet};
+use std::hash::{BuildHasher, BuildHasherDefault, Hasher};
+use std::sync::OnceLock;
+
+use foldhash::SharedSeed;
+use foldhash::quality::SeedableRandomState;
 
 /// The sets hold hashes already: hashing them again would only cost time.
 #[derive(Default)]
@@ -54,11 +61,18 @@ pub(crate) const WINDOW: usize = 16;
 /// Pages whose fingerprints are remembered.
 pub(crate) const MAX_FINGERPRINTS: usize = 1 << 16;
 
-/// A wrapper id's 64-bit hash (SipHash with fixed keys: the same in every run).
+/// The process's hashing of ids and pages: one random seed for the whole process, so the
+/// hashes computed on the tasks that parse pages agree with each other.
+fn seeded() -> &'static SeedableRandomState {
+    static STATE: OnceLock<SeedableRandomState> = OnceLock::new();
+    STATE
+        .get_or_init(|| SeedableRandomState::with_seed(rand::random(), SharedSeed::global_random()))
+}
+
+/// A wrapper id's 64-bit hash (foldhash under the process's random seed: the same within a
+/// run, different between runs).
 pub(crate) fn hash_id(id: &str) -> u64 {
-    let mut hasher = DefaultHasher::new();
-    id.hash(&mut hasher);
-    hasher.finish()
+    seeded().hash_one(id)
 }
 
 /// The check's memory: see the module's documentation.
@@ -66,11 +80,11 @@ pub(crate) fn hash_id(id: &str) -> u64 {
 pub(crate) struct RepeatCheck {
     /// Page 1's ids (the first page read), for the whole read.
     first: HashSet<u64, Hashes>,
-    /// Each id in the window, with how many of the window's pages hold it (1, or the page's
-    /// own repeats would have been refused).
-    window: HashMap<u64, u32, Hashes>,
-    /// The window's pages' ids, oldest first.
-    pages: VecDeque<Vec<u64>>,
+    /// Each id of the recent pages, with the last page (in reading order, from 1) that held
+    /// it. An entry counts while that page is within [`WINDOW`] pages of the one checked;
+    /// older entries are dropped every [`WINDOW`] pages, so this holds the ids of at most
+    /// twice the window's pages.
+    recent: HashMap<u64, u64, Hashes>,
     /// Fingerprints of pages read so far (up to [`MAX_FINGERPRINTS`]).
     fingerprints: HashSet<u64, Hashes>,
     /// Pages read.
@@ -84,25 +98,20 @@ impl RepeatCheck {
     /// the page is remembered either way, but a caller stops at the first repeat.
     pub(crate) fn page(&mut self, ids: impl Iterator<Item = (usize, u64)>) -> Option<usize> {
         self.read += 1;
-        let is_first = self.read == 1;
-        let mut hashes = Vec::new();
-        let mut fingerprint = DefaultHasher::new();
+        let page = self.read;
+        let window = WINDOW as u64;
+        let is_first = page == 1;
+        let mut fingerprint = seeded().build_hasher();
         let mut first_id = None;
         let mut repeated = None;
         for (index, hash) in ids {
-            hash.hash(&mut fingerprint);
+            fingerprint.write_u64(hash);
             first_id.get_or_insert(index);
-            let in_window = match self.window.entry(hash) {
-                Entry::Occupied(mut held) => {
-                    *held.get_mut() += 1;
-                    true
-                }
-                Entry::Vacant(slot) => {
-                    slot.insert(1);
-                    false
-                }
-            };
-            hashes.push(hash);
+            // Held by this page already, or by one of the `WINDOW` pages before it.
+            let in_window = self
+                .recent
+                .insert(hash, page)
+                .is_some_and(|held| held + window >= page);
             let seen = if is_first {
                 !self.first.insert(hash)
             } else {
@@ -121,16 +130,9 @@ impl RepeatCheck {
                 self.fingerprints.insert(fingerprint);
             }
         }
-        self.pages.push_back(hashes);
-        if self.pages.len() > WINDOW {
-            for hash in self.pages.pop_front().unwrap_or_default() {
-                if let Entry::Occupied(mut held) = self.window.entry(hash) {
-                    *held.get_mut() -= 1;
-                    if *held.get() == 0 {
-                        held.remove();
-                    }
-                }
-            }
+        if page.is_multiple_of(window) {
+            // Only ids of the last `WINDOW` pages can still be repeats of the window.
+            self.recent.retain(|_, held| *held + window > page);
         }
         repeated
     }
@@ -158,8 +160,11 @@ mod tests {
         for page in 0..2_000 {
             assert_eq!(check(&mut seen, &ids(page)), None, "page {page}");
         }
-        assert!(seen.window.len() <= (WINDOW + 1) * 100);
-        assert_eq!(seen.pages.len(), WINDOW);
+        assert!(
+            seen.recent.len() <= 2 * WINDOW * 100,
+            "{}",
+            seen.recent.len()
+        );
         assert_eq!(seen.first.len(), 100);
         assert_eq!(seen.fingerprints.len(), 2_000);
     }
@@ -199,20 +204,51 @@ mod tests {
 
     #[test]
     fn rows_held_by_two_pages_of_the_window_are_forgotten_when_both_leave_it() {
-        // A caller may go on after a repeat: the window's count of a row on two of its pages
-        // must fall to nothing as those pages leave, or the memory grows (or the count wraps).
+        // A caller may go on after a repeat: a row on two of the window's pages must be
+        // forgotten once both have left it, or the memory grows.
         let mut seen = RepeatCheck::default();
         assert_eq!(check(&mut seen, &ids(0)), None);
         assert_eq!(check(&mut seen, &ids(1)), None);
         let mut again = ids(2);
         again[5] = "row-150".into();
         assert_eq!(check(&mut seen, &again).as_deref(), Some("row-150"));
-        assert_eq!(seen.window[&hash_id("row-150")], 2);
-        for page in 3..3 + WINDOW as u64 {
+        assert_eq!(
+            seen.recent[&hash_id("row-150")],
+            3,
+            "held by the third page read"
+        );
+        for page in 3..3 + 2 * WINDOW as u64 {
             assert_eq!(check(&mut seen, &ids(page)), None, "page {page}");
         }
-        assert!(!seen.window.contains_key(&hash_id("row-150")));
-        assert_eq!(seen.window.len(), WINDOW * 100);
+        assert!(!seen.recent.contains_key(&hash_id("row-150")));
+        assert!(
+            seen.recent.len() <= 2 * WINDOW * 100,
+            "{}",
+            seen.recent.len()
+        );
+    }
+
+    #[test]
+    fn a_row_is_caught_up_to_the_window_s_last_page_and_not_past_it() {
+        // Page `k`'s row again on page `k + WINDOW` is a repeat; on page `k + WINDOW + 1` it
+        // is past what the check remembers (unless page 1's). Every start, so the pruning
+        // every `WINDOW` pages cannot drop an id too soon.
+        for start in 1..=2 * WINDOW as u64 {
+            for (later, caught) in [(WINDOW as u64, true), (WINDOW as u64 + 1, false)] {
+                let mut seen = RepeatCheck::default();
+                for page in 0..start + later {
+                    assert_eq!(check(&mut seen, &ids(page)), None);
+                }
+                let mut again = ids(start + later);
+                again[50] = format!("row-{}", start * 100 + 7);
+                let found = check(&mut seen, &again);
+                assert_eq!(
+                    found.is_some(),
+                    caught,
+                    "start {start}, {later} pages later"
+                );
+            }
+        }
     }
 
     #[test]
