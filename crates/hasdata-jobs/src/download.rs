@@ -13,13 +13,14 @@
 //! the two still disagree, the stream ends with [`Error::RowCountMismatch`].
 //!
 //! The reading runs as a task of its own (on a tokio runtime), and the splitting on both
-//! cores: the chunks received are copied into blocks of about [`BLOCK_BYTES`], each block is
+//! cores: the chunks received make blocks of about [`BLOCK_BYTES`] (shared, not copied), each block is
 //! split on a blocking thread from a guessed element boundary while the task receives the
 //! next ones, and the one exact splitter takes the blocks in order, checking each guess
 //! ([`crate::json_blocks`]: the rows and errors are exactly those of one splitter reading the
 //! whole file). A block's rows go on as one [`RowBatch`] through a short bounded channel; at
 //! most [`BLOCKS_AHEAD`] blocks are out at once, so the memory held is a few blocks and
-//! batches, whatever the file's size, and their buffers are used again ([`crate::pool`]).
+//! batches, whatever the file's size, and the batches' buffers are used again
+//! ([`crate::pool`]).
 
 use std::collections::VecDeque;
 
@@ -93,15 +94,12 @@ struct Blocks {
     /// Where the guesses run; none without a runtime (the exact splitter then splits every
     /// block itself).
     runtime: Option<tokio::runtime::Handle>,
-    /// The block being filled: the chunks received are copied into it, so a chunk's buffer
-    /// goes back to the connection at once and a block is one piece.
-    filling: Vec<u8>,
+    /// The block being filled.
+    filling: Block,
     /// Blocks cut and not yet taken, oldest first.
     ahead: VecDeque<Ahead>,
     /// Whether no block has been cut yet.
     first: bool,
-    /// Buffers for blocks.
-    blocks: Pool,
     /// Buffers for the lines of guesses.
     lines: Pool,
 }
@@ -110,24 +108,20 @@ impl Blocks {
     fn new() -> Blocks {
         Blocks {
             runtime: tokio::runtime::Handle::try_current().ok(),
-            filling: Vec::new(),
+            filling: Block::default(),
             ahead: VecDeque::new(),
             first: true,
-            blocks: Pool::default(),
             lines: Pool::default(),
         }
     }
 
-    /// Adds a chunk received; each block that is full is cut (a large chunk makes several).
-    fn add(&mut self, mut chunk: &[u8]) {
+    /// Adds a chunk received (not copied: a block is a list of chunks); each block that is
+    /// full is cut, and a large chunk is shared out between several.
+    fn add(&mut self, mut chunk: Bytes) {
         while !chunk.is_empty() {
-            if self.filling.capacity() == 0 {
-                self.filling = self.blocks.take(BLOCK_BYTES);
-            }
             let room = BLOCK_BYTES.saturating_sub(self.filling.len()).max(1);
-            let (now, later) = chunk.split_at(room.min(chunk.len()));
-            self.filling.extend_from_slice(now);
-            chunk = later;
+            let piece = chunk.split_to(room.min(chunk.len()));
+            self.filling.push(piece);
             if self.filling.len() >= BLOCK_BYTES {
                 self.cut();
             }
@@ -139,8 +133,7 @@ impl Blocks {
         if self.filling.is_empty() {
             return;
         }
-        let mut block = Block::default();
-        block.push(self.blocks.bytes(std::mem::take(&mut self.filling)));
+        let block = std::mem::take(&mut self.filling);
         let first = std::mem::replace(&mut self.first, false);
         let guess = match &self.runtime {
             Some(runtime) => {
@@ -365,7 +358,7 @@ impl Download {
             };
             let end = match next {
                 Some(Ok(chunk)) => {
-                    blocks.add(&chunk);
+                    blocks.add(chunk);
                     continue;
                 }
                 Some(Err(e)) => Err(e.to_string()),

@@ -46,6 +46,16 @@ pub(crate) struct Block {
 }
 
 impl Block {
+    /// How many bytes it holds.
+    pub(crate) fn len(&self) -> usize {
+        self.len
+    }
+
+    /// Whether it holds none.
+    pub(crate) fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
     /// Adds the next chunk received.
     pub(crate) fn push(&mut self, chunk: Bytes) {
         self.len += chunk.len();

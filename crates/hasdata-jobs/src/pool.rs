@@ -1,10 +1,9 @@
 //! Buffers used again and again while `data.json` is read, instead of fresh ones.
 //!
-//! A download passes each block of the file and each batch of rows through a buffer that
-//! lives for a few milliseconds and is dropped on another thread than the one that filled it.
+//! A download lays each block's rows out in a buffer that lives for a few milliseconds and is
+//! dropped on another thread than the one that filled it (the consumer's, once written).
 //! Freshly allocated, such buffers of a few hundred KiB cost a page fault per 4 KiB touched
-//! (the allocator hands large freed blocks back to the system): 20,000 faults for a
-//! 187 MB file. A [`Pool`] keeps a few of them: a buffer handed on as [`Bytes`]
+//! (glibc's allocator hands large freed blocks back to the system). A [`Pool`] keeps a few of them: a buffer handed on as [`Bytes`]
 //! ([`Pool::bytes`]) comes back to the pool when the last reference to it is dropped,
 //! wherever that is.
 
