@@ -374,7 +374,15 @@ impl Download {
             }
             let finished = match end {
                 Ok(()) => exact.finish(&mut lines).map_err(|e| e.to_string()),
-                Err(e) => Err(e),
+                // The rows that arrived whole go on, even those still held after a large
+                // one; a bad row among them is the file's own fault, not the break's.
+                Err(e) => match exact.settle(&mut lines) {
+                    Ok(()) => Err(e),
+                    Err(bad) => {
+                        self.flush(&mut lines, &mut skip).await?;
+                        return Ok(Read::Invalid(bad.to_string()));
+                    }
+                },
             };
             self.flush(&mut lines, &mut skip).await?;
             return Ok(match finished {

@@ -498,6 +498,23 @@ impl ArraySplitter {
         Ok(Split::Used(at))
     }
 
+    /// Splits every element held whole in what is carried (a large carried element is only
+    /// scanned again once it has doubled, so the elements received after it may still be
+    /// held unread), keeping the rest: what a reading that breaks off hands on before it
+    /// stops, the rows that arrived whole. An error is the document's own (a carried element
+    /// is only ever an element's start), and the elements before it went to `out`.
+    pub(crate) fn settle_to(&mut self, out: &mut impl ElementSink) -> Result<(), SplitError> {
+        if self.carry.is_empty() {
+            return Ok(());
+        }
+        let carry = std::mem::take(&mut self.carry);
+        let (Split::Used(used) | Split::Boundary(used)) = self.split(&carry, 0, usize::MAX, out)?;
+        self.carry = carry;
+        self.carry.drain(..used);
+        self.note_carried();
+        Ok(())
+    }
+
     /// Splits what is still held (an element only scanned again once it had doubled) into
     /// `out`, and checks that the array was closed.
     pub fn finish(&mut self, out: &mut Elements) -> Result<(), SplitError> {

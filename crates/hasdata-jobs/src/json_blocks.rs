@@ -259,6 +259,12 @@ impl Exact {
         Ok(None)
     }
 
+    /// Hands on the elements held whole when the file breaks off (see
+    /// [`ArraySplitter::settle_to`]).
+    pub(crate) fn settle(&mut self, out: &mut Lines) -> Result<(), SplitError> {
+        self.splitter.settle_to(out)
+    }
+
     /// Checks that the document ended where it should (see [`ArraySplitter::finish`]).
     pub(crate) fn finish(&mut self, out: &mut Lines) -> Result<(), SplitError> {
         self.splitter.finish_to(out)
