@@ -233,6 +233,11 @@ pub(crate) struct Scanner {
     specials: u64,
     /// How blocks are read on this CPU, chosen once.
     kind: Kind,
+    /// The tokens of the last container the fast reading took, for the next value to be
+    /// compared with ([`fast::same_shape_end`]), and 64 bytes of padding.
+    shape: Vec<u8>,
+    /// How many bytes of `shape` are tokens; 0 when there is no shape.
+    shape_len: usize,
 }
 
 /// No block yet: `at - NO_BLOCK` wraps to `at + 64`, never inside a block.
@@ -275,6 +280,8 @@ impl Default for Scanner {
             base: NO_BLOCK,
             specials: 0,
             kind: Kind::detect(),
+            shape: Vec::new(),
+            shape_len: 0,
         }
     }
 }
@@ -416,7 +423,21 @@ impl Scanner {
     #[inline(always)]
     fn walk<S: Specials>(&mut self, how: S, input: &[u8], start: usize) -> Result<usize, Stop> {
         if matches!(input.get(start), Some(b'{' | b'[')) {
-            if let Some(end) = fast::container_end(how, input, start, &mut self.stack) {
+            if self.shape_len > 0
+                && let Some(end) =
+                    fast::same_shape_end(how, input, start, &self.shape, self.shape_len)
+            {
+                return Ok(end);
+            }
+            self.shape_len = 0;
+            if let Some(end) =
+                fast::container_end(how, input, start, &mut self.stack, &mut self.shape)
+            {
+                if self.shape.len() <= fast::MAX_SHAPE {
+                    // Padded, so each block's bytes can be compared 64 at once.
+                    self.shape_len = self.shape.len();
+                    self.shape.resize(self.shape_len + 64, 0);
+                }
                 return Ok(end);
             }
             self.stack.clear();
@@ -778,6 +799,51 @@ mod tests {
             let cut = cut.index(text.len());
             for mut scanner in Scanner::every_kind() {
                 prop_assert_eq!(scanner.value(&text[..cut], 0), Err(Stop::Short));
+            }
+        }
+
+        /// One scanner reading value after value, as a splitter does (so each is compared
+        /// with the shape of one read before it): every verdict is a fresh scanner's, for
+        /// edits that keep the tokens (a byte put into a string or a number) and edits that
+        /// do not.
+        #[test]
+        fn values_read_one_after_another_get_a_fresh_scanners_verdicts(
+            value in any_value(),
+            edits in prop::collection::vec(
+                (
+                    any::<prop::sample::Index>(),
+                    prop_oneof![
+                        any::<u8>(),
+                        prop::sample::select(b"\"\\{}[],:0-.eE+ a\x01".to_vec()),
+                    ],
+                    any::<bool>(),
+                ),
+                1..6,
+            ),
+        ) {
+            let text = serde_json::to_vec(&serde_json::Value::Array(vec![value])).expect("encodes");
+            let mut inputs = vec![text.clone()];
+            for &(at, byte, insert) in &edits {
+                let mut edited = text.clone();
+                let at = at.index(edited.len());
+                if insert {
+                    edited.insert(at, byte);
+                } else {
+                    edited[at] = byte;
+                }
+                inputs.push(edited);
+                inputs.push(text.clone());
+            }
+            for mut scanner in Scanner::every_kind() {
+                for input in &inputs {
+                    let mut fresh = Scanner::every_kind().swap_remove(0);
+                    prop_assert_eq!(
+                        scanner.value(input, 0),
+                        fresh.value(input, 0),
+                        "{}",
+                        String::from_utf8_lossy(input)
+                    );
+                }
             }
         }
 

@@ -35,6 +35,44 @@ pub(crate) trait Specials: Copy {
 
     /// Every class of [`Classes`].
     fn classes(self, block: &[u8; 64]) -> Classes;
+
+    /// Whether the bytes of `block` at the set bits of `tokens` (as [`Specials::token_bytes`]
+    /// gives them) are the first `tokens.count_ones()` bytes of `expected`.
+    #[inline(always)]
+    fn tokens_are(self, block: &[u8; 64], tokens: u64, expected: &[u8; 64]) -> bool {
+        let count = tokens.count_ones() as usize;
+        self.token_bytes(block, tokens)[..count] == expected[..count]
+    }
+
+    /// The lowest `count` set bits of `bits` (`count` at most its number of set bits).
+    #[inline(always)]
+    fn lowest_bits(self, bits: u64, count: usize) -> u64 {
+        let mut rest = bits;
+        for _ in 0..count {
+            rest &= rest.wrapping_sub(1);
+        }
+        bits ^ rest
+    }
+
+    /// The bytes of `block` at the set bits of `tokens`, in order, packed at the front of
+    /// the result (the rest unspecified), each `-` or digit as `0` (so numbers of one shape
+    /// read alike).
+    #[inline(always)]
+    fn token_bytes(self, block: &[u8; 64], mut tokens: u64) -> [u8; 64] {
+        let mut out = [0; 64];
+        let mut count = 0;
+        while tokens != 0 {
+            let byte = block[tokens.trailing_zeros() as usize];
+            out[count] = if byte == b'-' || byte.is_ascii_digit() {
+                b'0'
+            } else {
+                byte
+            };
+            count += 1;
+            tokens &= tokens - 1;
+        }
+        out
+    }
 }
 
 /// Word-at-a-time, on any CPU.
@@ -156,11 +194,11 @@ mod x86 {
     #[inline(always)]
     pub(crate) fn with_avx512<T>(_: Avx512, walk: impl FnOnce() -> T) -> T {
         #[inline]
-        #[target_feature(enable = "avx512f,avx512bw")]
+        #[target_feature(enable = "avx512f,avx512bw,avx512vbmi2,bmi2")]
         fn compiled<T>(walk: impl FnOnce() -> T) -> T {
             walk()
         }
-        // SAFETY: an `Avx512` exists only where `detect` found AVX-512 F and BW.
+        // SAFETY: an `Avx512` exists only where `detect` found AVX-512 F, BW and VBMI2.
         unsafe { compiled(walk) }
     }
 
@@ -185,24 +223,27 @@ mod x86 {
         mask
     }
 
-    /// AVX-512 (BW): one 64-byte load, three compares straight into a mask. Only made by
-    /// [`Avx512::detect`].
+    /// AVX-512 (BW, and VBMI2 to pack a block's token bytes in one instruction): one 64-byte
+    /// load, compares straight into masks. Only made by [`Avx512::detect`].
     #[derive(Clone, Copy, Debug)]
     pub(crate) struct Avx512(());
 
     impl Avx512 {
-        /// `Some` when the running CPU has AVX-512 F and BW.
+        /// `Some` when the running CPU has AVX-512 F, BW and VBMI2, and BMI2.
         #[inline]
         pub(crate) fn detect() -> Option<Self> {
-            (is_x86_feature_detected!("avx512f") && is_x86_feature_detected!("avx512bw"))
-                .then_some(Avx512(()))
+            (is_x86_feature_detected!("avx512f")
+                && is_x86_feature_detected!("avx512bw")
+                && is_x86_feature_detected!("avx512vbmi2")
+                && is_x86_feature_detected!("bmi2"))
+            .then_some(Avx512(()))
         }
     }
 
     impl Specials for Avx512 {
         #[inline(always)]
         fn specials(self, block: &[u8; 64]) -> u64 {
-            // SAFETY: an `Avx512` exists only where `detect` found AVX-512 F and BW.
+            // SAFETY: an `Avx512` exists only where `detect` found AVX-512 F, BW and VBMI2.
             unsafe { avx512(block) }
         }
 
@@ -211,10 +252,78 @@ mod x86 {
             // SAFETY: as above.
             unsafe { avx512_classes(block) }
         }
+
+        #[inline(always)]
+        fn token_bytes(self, block: &[u8; 64], tokens: u64) -> [u8; 64] {
+            // SAFETY: as above.
+            unsafe { avx512_token_bytes(block, tokens) }
+        }
+
+        #[inline(always)]
+        fn tokens_are(self, block: &[u8; 64], tokens: u64, expected: &[u8; 64]) -> bool {
+            // SAFETY: as above.
+            unsafe { avx512_tokens_are(block, tokens, expected) }
+        }
+
+        #[inline(always)]
+        fn lowest_bits(self, bits: u64, count: usize) -> u64 {
+            // SAFETY: as above (and every CPU with AVX-512 has BMI2, checked all the same).
+            unsafe { lowest_bits_bmi2(bits, count) }
+        }
     }
 
     #[inline]
-    #[target_feature(enable = "avx512f,avx512bw")]
+    #[target_feature(enable = "bmi2")]
+    fn lowest_bits_bmi2(bits: u64, count: usize) -> u64 {
+        // The `count` lowest bits of a word of ones, deposited at the set bits of `bits`.
+        let ones = if count >= 64 {
+            u64::MAX
+        } else {
+            (1 << count) - 1
+        };
+        _pdep_u64(ones, bits)
+    }
+
+    #[inline]
+    #[target_feature(enable = "avx512f,avx512bw,avx512vbmi2")]
+    fn avx512_tokens_are(block: &[u8; 64], tokens: u64, expected: &[u8; 64]) -> bool {
+        // SAFETY: both own their 64 bytes; unaligned loads read exactly those.
+        let (v, want) = unsafe {
+            (
+                _mm512_loadu_si512(block.as_ptr().cast()),
+                _mm512_loadu_si512(expected.as_ptr().cast()),
+            )
+        };
+        let zero = _mm512_set1_epi8(b'0' as i8);
+        let digit = _mm512_cmple_epu8_mask(_mm512_sub_epi8(v, zero), _mm512_set1_epi8(9))
+            | _mm512_cmpeq_epi8_mask(v, _mm512_set1_epi8(b'-' as i8));
+        let packed = _mm512_maskz_compress_epi8(tokens, _mm512_mask_mov_epi8(v, digit, zero));
+        let count = tokens.count_ones();
+        let used = if count >= 64 {
+            u64::MAX
+        } else {
+            (1 << count) - 1
+        };
+        _mm512_mask_cmpneq_epi8_mask(used, packed, want) == 0
+    }
+
+    #[inline]
+    #[target_feature(enable = "avx512f,avx512bw,avx512vbmi2")]
+    fn avx512_token_bytes(block: &[u8; 64], tokens: u64) -> [u8; 64] {
+        // SAFETY: the block owns its 64 bytes; an unaligned load reads exactly those.
+        let v = unsafe { _mm512_loadu_si512(block.as_ptr().cast()) };
+        let zero = _mm512_set1_epi8(b'0' as i8);
+        let digit = _mm512_cmple_epu8_mask(_mm512_sub_epi8(v, zero), _mm512_set1_epi8(9))
+            | _mm512_cmpeq_epi8_mask(v, _mm512_set1_epi8(b'-' as i8));
+        let packed = _mm512_maskz_compress_epi8(tokens, _mm512_mask_mov_epi8(v, digit, zero));
+        let mut out = [0; 64];
+        // SAFETY: `out` owns 64 bytes; an unaligned store writes exactly those.
+        unsafe { _mm512_storeu_si512(out.as_mut_ptr().cast(), packed) };
+        out
+    }
+
+    #[inline]
+    #[target_feature(enable = "avx512f,avx512bw,avx512vbmi2")]
     fn avx512_classes(block: &[u8; 64]) -> Classes {
         // SAFETY: the block owns its 64 bytes; an unaligned load reads exactly those.
         let v = unsafe { _mm512_loadu_si512(block.as_ptr().cast()) };
@@ -231,7 +340,7 @@ mod x86 {
     }
 
     #[inline]
-    #[target_feature(enable = "avx512f,avx512bw")]
+    #[target_feature(enable = "avx512f,avx512bw,avx512vbmi2")]
     fn avx512(block: &[u8; 64]) -> u64 {
         // SAFETY: the block owns its 64 bytes; an unaligned load reads exactly those.
         let v = unsafe { _mm512_loadu_si512(block.as_ptr().cast()) };
@@ -270,8 +379,8 @@ mod tests {
     }
 
     /// Every way of building the masks this CPU can run, each checked against the byte
-    /// loops.
-    fn all_agree(block: &[u8; 64]) {
+    /// loops; with `tokens`, the packing and comparing of token bytes too.
+    fn all_agree(block: &[u8; 64], tokens: bool) {
         let want = naive(block);
         let classes = naive_classes(block);
         assert_eq!(Portable.specials(block), want, "portable {block:?}");
@@ -283,6 +392,36 @@ mod tests {
             if let Some(avx512) = Avx512::detect() {
                 assert_eq!(avx512.specials(block), want, "avx512 {block:?}");
                 assert_eq!(avx512.classes(block), classes, "avx512 {block:?}");
+                let picks = [
+                    u64::MAX,
+                    classes.punctuation | classes.quote,
+                    want,
+                    !want,
+                    0,
+                ];
+                for tokens in picks.into_iter().filter(|_| tokens) {
+                    let count = tokens.count_ones() as usize;
+                    let bytes = Portable.token_bytes(block, tokens);
+                    assert_eq!(
+                        avx512.token_bytes(block, tokens)[..count],
+                        bytes[..count],
+                        "avx512 {block:?} {tokens:x}"
+                    );
+                    assert!(avx512.tokens_are(block, tokens, &bytes));
+                    assert!(Portable.tokens_are(block, tokens, &bytes));
+                    for i in 0..count {
+                        let mut other = bytes;
+                        other[i] ^= 1;
+                        assert!(!avx512.tokens_are(block, tokens, &other));
+                        assert!(!Portable.tokens_are(block, tokens, &other));
+                    }
+                    for take in 0..=count {
+                        assert_eq!(
+                            avx512.lowest_bits(tokens, take),
+                            Portable.lowest_bits(tokens, take)
+                        );
+                    }
+                }
             }
         }
     }
@@ -296,7 +435,7 @@ mod tests {
                 for byte in 0..=255u8 {
                     let mut block = [background; 64];
                     block[at] = byte;
-                    all_agree(&block);
+                    all_agree(&block, false);
                 }
             }
         }
@@ -314,7 +453,7 @@ mod tests {
             ),
         ) {
             let block: [u8; 64] = bytes.try_into().expect("64 bytes");
-            all_agree(&block);
+            all_agree(&block, true);
         }
     }
 }

@@ -10,6 +10,10 @@
 //! known before they are read: short integers and the literals are compared whole, other
 //! numbers read as the full scan reads them ([`super::number_end`]), off the chain.
 //!
+//! A row whose tokens are byte for byte the last row's (the usual case: rows of one job share
+//! their keys and kinds of values) is not walked at all: its tokens are compared with the
+//! last row's a block at a time ([`same_shape_end`]).
+//!
 //! It reads the common case only: no backslash and no control character in the value, no
 //! whitespace between its tokens. Anything else (and anything wrong or cut short) makes it
 //! give up, and the value is read again by the byte-at-a-time scan, which handles
@@ -56,6 +60,8 @@ struct Tokens<'a, S> {
     start: usize,
     /// The block's tokens not taken yet.
     tokens: u64,
+    /// The block's tokens that start a number or literal.
+    scalars: u64,
     /// The first byte this reading gives up at (a backslash, a control character or a
     /// space outside strings): a token past it means the value holds it.
     limit: usize,
@@ -65,7 +71,36 @@ struct Tokens<'a, S> {
     in_scalar: u64,
 }
 
-impl<S: Specials> Tokens<'_, S> {
+impl<'a, S: Specials> Tokens<'a, S> {
+    /// Before the first block of a value starting at `start`.
+    #[inline(always)]
+    fn new(how: S, input: &'a [u8], start: usize) -> Self {
+        Tokens {
+            how,
+            input,
+            start: start.wrapping_sub(64),
+            tokens: 0,
+            scalars: 0,
+            limit: usize::MAX,
+            in_string: 0,
+            in_scalar: 0,
+        }
+    }
+
+    /// The bytes of the block [`Tokens::read`] read last, padded with spaces.
+    #[inline(always)]
+    fn block(&self) -> [u8; 64] {
+        let rest = self.input.get(self.start..).unwrap_or_default();
+        match rest.first_chunk::<64>() {
+            Some(block) => *block,
+            None => {
+                let mut block = [b' '; 64];
+                block[..rest.len()].copy_from_slice(rest);
+                block
+            }
+        }
+    }
+
     /// Reads the block after this one; `None` at the input's end.
     #[inline(always)]
     fn read(&mut self) -> Option<()> {
@@ -88,6 +123,7 @@ impl<S: Specials> Tokens<'_, S> {
         let scalar = !(classes.punctuation | quote | classes.space | classes.control) & outside;
         let scalar_starts = scalar & !((scalar << 1) | self.in_scalar);
         self.in_scalar = scalar >> 63;
+        self.scalars = scalar_starts;
         self.tokens = (classes.punctuation & outside) | (quote & in_string) | scalar_starts;
         let give_up = classes.backslash | classes.control | (classes.space & outside);
         if give_up != 0 {
@@ -134,27 +170,31 @@ fn is_scalar(input: &[u8], at: usize, end: usize) -> Option<()> {
 
 /// Where the object or array starting at `start` ends, when it is in the common case this
 /// reading takes (see the module's doc); `None` otherwise, whatever the reason. `stack` is
-/// the scanner's, for the open containers.
+/// the scanner's, for the open containers; `shape` is left holding the value's [shape] when
+/// it is read (more than [`MAX_SHAPE`] bytes: too long to keep).
+///
+/// [shape]: same_shape_end
 #[inline(always)]
 pub(super) fn container_end<S: Specials>(
     how: S,
     input: &[u8],
     start: usize,
     stack: &mut Vec<bool>,
+    shape: &mut Vec<u8>,
 ) -> Option<usize> {
-    let mut tokens = Tokens {
-        how,
-        input,
-        start: start.wrapping_sub(64),
-        tokens: 0,
-        limit: usize::MAX,
-        in_string: 0,
-        in_scalar: 0,
-    };
+    shape.clear();
+    let mut tokens = Tokens::new(how, input, start);
     let mut expect = Expect::Value;
     loop {
         let at = tokens.next()?;
         let byte = *input.get(at)?;
+        if shape.len() <= MAX_SHAPE {
+            shape.push(if byte == b'-' || byte.is_ascii_digit() {
+                b'0'
+            } else {
+                byte
+            });
+        }
         let close = match (expect, byte) {
             (Expect::Next | Expect::FirstValue, b']') => {
                 if stack.pop()? {
@@ -193,6 +233,9 @@ pub(super) fn container_end<S: Specials>(
                 if input.get(colon) != Some(&b':') {
                     return None;
                 }
+                if shape.len() <= MAX_SHAPE {
+                    shape.push(b':');
+                }
                 expect = Expect::Value;
                 false
             }
@@ -217,6 +260,73 @@ pub(super) fn container_end<S: Specials>(
                 return Some(at + 1);
             }
             expect = Expect::Next;
+        }
+    }
+}
+
+/// Values with more tokens than this leave no shape.
+pub(super) const MAX_SHAPE: usize = 1024;
+
+/// Where the object or array starting at `start` ends, when its tokens are byte for byte
+/// those of an earlier value that [`container_end`] read (the first `len` bytes of `shape`,
+/// which has 64 more after them: each token's byte, a number's first byte as `0`), in the
+/// common case that reading takes; `None` otherwise.
+///
+/// Rows of one job mostly share their keys and the kinds of their values, so their tokens
+/// match the last row's: the grammar walk over that sequence was already done and would
+/// take the same steps, so the tokens are compared a block at a time (packed and compared
+/// in a few instructions where the CPU can) instead of walked one by one. What the tokens
+/// do not say is still checked: each number and literal is read, and no backslash, control
+/// character or space outside strings may lie before the end.
+#[inline(always)]
+pub(super) fn same_shape_end<S: Specials>(
+    how: S,
+    input: &[u8],
+    start: usize,
+    shape: &[u8],
+    len: usize,
+) -> Option<usize> {
+    let mut tokens = Tokens::new(how, input, start);
+    let mut matched = 0;
+    // A number or literal whose following token is in a later block.
+    let mut scalar_from: Option<usize> = None;
+    loop {
+        tokens.read()?;
+        let all = tokens.tokens;
+        if all == 0 {
+            continue;
+        }
+        if let Some(from) = scalar_from.take() {
+            is_scalar(input, from, tokens.start + all.trailing_zeros() as usize)?;
+        }
+        let in_block = all.count_ones() as usize;
+        let count = in_block.min(len - matched);
+        // The block's first `count` tokens.
+        let taken = if count == in_block {
+            all
+        } else {
+            how.lowest_bits(all, count)
+        };
+        let expected = shape.get(matched..)?.first_chunk::<64>()?;
+        if !how.tokens_are(&tokens.block(), taken, expected) {
+            return None;
+        }
+        let mut scalars = tokens.scalars & taken;
+        while scalars != 0 {
+            let at = scalars.trailing_zeros();
+            scalars &= scalars - 1;
+            let after = all & (u64::MAX << at << 1);
+            let from = tokens.start + at as usize;
+            if after == 0 {
+                scalar_from = Some(from);
+            } else {
+                is_scalar(input, from, tokens.start + after.trailing_zeros() as usize)?;
+            }
+        }
+        matched += count;
+        if matched == len {
+            let end = tokens.start + (64 - taken.leading_zeros()) as usize;
+            return (end <= tokens.limit).then_some(end);
         }
     }
 }
