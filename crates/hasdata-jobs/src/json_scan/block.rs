@@ -385,6 +385,33 @@ mod tests {
         let classes = naive_classes(block);
         assert_eq!(Portable.specials(block), want, "portable {block:?}");
         assert_eq!(Portable.classes(block), classes, "portable {block:?}");
+        let picks = [
+            u64::MAX,
+            classes.punctuation | classes.quote,
+            want,
+            !want,
+            0,
+        ];
+        for tokens in picks.into_iter().filter(|_| tokens) {
+            // By hand: each set bit's byte, a digit or `-` as `0`.
+            let bytes: Vec<u8> = (0..64)
+                .filter(|&i| tokens & (1 << i) != 0)
+                .map(|i| match block[i] {
+                    b'-' | b'0'..=b'9' => b'0',
+                    byte => byte,
+                })
+                .collect();
+            let packed = Portable.token_bytes(block, tokens);
+            assert_eq!(packed[..bytes.len()], bytes[..], "{block:?} {tokens:x}");
+            assert!(Portable.tokens_are(block, tokens, &packed));
+            for take in 0..=bytes.len() {
+                let lowest = (0..64)
+                    .filter(|&i| tokens & (1 << i) != 0)
+                    .take(take)
+                    .fold(0, |bits, i| bits | (1 << i));
+                assert_eq!(Portable.lowest_bits(tokens, take), lowest);
+            }
+        }
         #[cfg(target_arch = "x86_64")]
         {
             assert_eq!(Sse2.specials(block), want, "sse2 {block:?}");
@@ -392,13 +419,6 @@ mod tests {
             if let Some(avx512) = Avx512::detect() {
                 assert_eq!(avx512.specials(block), want, "avx512 {block:?}");
                 assert_eq!(avx512.classes(block), classes, "avx512 {block:?}");
-                let picks = [
-                    u64::MAX,
-                    classes.punctuation | classes.quote,
-                    want,
-                    !want,
-                    0,
-                ];
                 for tokens in picks.into_iter().filter(|_| tokens) {
                     let count = tokens.count_ones() as usize;
                     let bytes = Portable.token_bytes(block, tokens);
