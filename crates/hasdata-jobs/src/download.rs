@@ -98,6 +98,8 @@ struct Blocks {
     filling: Block,
     /// Blocks cut and not yet taken, oldest first.
     ahead: VecDeque<Ahead>,
+    /// What is left of the last chunk received, to be cut into blocks as blocks are taken.
+    pending: Bytes,
     /// Whether no block has been cut yet.
     first: bool,
     /// Buffers for the lines of guesses.
@@ -110,17 +112,31 @@ impl Blocks {
             runtime: tokio::runtime::Handle::try_current().ok(),
             filling: Block::default(),
             ahead: VecDeque::new(),
+            pending: Bytes::new(),
             first: true,
             lines: Pool::default(),
         }
     }
 
     /// Adds a chunk received (not copied: a block is a list of chunks); each block that is
-    /// full is cut, and a large chunk is shared out between several.
-    fn add(&mut self, mut chunk: Bytes) {
-        while !chunk.is_empty() {
+    /// full is cut, and a large chunk is shared out between several, as long as fewer than
+    /// [`BLOCKS_AHEAD`] are out: the rest waits in `pending` ([`Blocks::fill`]).
+    fn add(&mut self, chunk: Bytes) {
+        debug_assert!(
+            self.pending.is_empty(),
+            "a chunk added before the last was used"
+        );
+        self.pending = chunk;
+        self.fill();
+    }
+
+    /// Moves what is pending into blocks while fewer than [`BLOCKS_AHEAD`] are out (each
+    /// block cut starts a guess with a buffer of its own, so one large chunk cut all at once
+    /// would hold its size again in guesses).
+    fn fill(&mut self) {
+        while !self.pending.is_empty() && self.ahead.len() < BLOCKS_AHEAD {
             let room = BLOCK_BYTES.saturating_sub(self.filling.len()).max(1);
-            let piece = chunk.split_to(room.min(chunk.len()));
+            let piece = self.pending.split_to(room.min(self.pending.len()));
             self.filling.push(piece);
             if self.filling.len() >= BLOCK_BYTES {
                 self.cut();
@@ -311,6 +327,9 @@ impl Download {
         let mut lines = Lines::default();
         let mut blocks = Blocks::new();
         loop {
+            // What is left of a large chunk becomes blocks first, as blocks are taken: the
+            // body is only read again once none is left.
+            blocks.fill();
             if blocks.ahead.len() >= BLOCKS_AHEAD {
                 let taken = self.take_oldest(&mut blocks, &mut exact, &mut lines, &mut skip);
                 if let Some(failed) = taken.await? {
@@ -571,5 +590,25 @@ impl Client {
             )
             .boxed(),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A body that comes as one large chunk (a transport holding the whole file in memory)
+    /// is cut into blocks only as blocks are taken: each block cut starts a guess on a
+    /// blocking thread with a buffer of its own, so cutting all of them at once held the
+    /// file's size again in guesses, on up to 512 threads.
+    #[tokio::test]
+    async fn a_large_chunk_makes_no_more_blocks_than_may_be_out_at_once() {
+        let mut blocks = Blocks::new();
+        blocks.add(Bytes::from(vec![b' '; 40 * BLOCK_BYTES]));
+        assert!(
+            blocks.ahead.len() <= BLOCKS_AHEAD,
+            "{} blocks out",
+            blocks.ahead.len()
+        );
     }
 }
