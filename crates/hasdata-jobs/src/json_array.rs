@@ -377,6 +377,10 @@ impl ArraySplitter {
                     )?;
                     self.state = State::AfterElement;
                     if end < before {
+                        // It ended in bytes held but not scanned until now; the rest of the
+                        // carry is split next, and it must hold the whole chunk (a small
+                        // element took only a helping of it).
+                        self.carry.extend_from_slice(&chunk[taken..]);
                         return Ok(Carried::InCarry(end));
                     }
                     self.carry.clear();
@@ -691,6 +695,31 @@ mod tests {
     }
 
     #[test]
+    fn a_row_ending_in_bytes_held_unscanned_loses_nothing_of_the_large_chunk_after() {
+        // Row 0 is cut, then comes a byte a chunk until what is held runs past its end (not
+        // scanned again yet), then one chunk larger than a helping: the row ends in what was
+        // held, and all of that chunk must still be split (it lost the chunk's rest once).
+        let rows: Vec<String> = (0..400)
+            .map(|i| format!("{{\"id\":{i},\"c\":\"x,{{}}[]:y\"}}"))
+            .collect();
+        let text = format!("[{}]", rows.join(","));
+        let first_row_end = 1 + rows[0].len();
+        for cut in 2..first_row_end {
+            for past in 1..8 {
+                let mut sizes = vec![cut];
+                sizes.extend(std::iter::repeat_n(1, first_row_end - cut + past));
+                sizes.push(FIRST_TAKE + 1000);
+                let elements = split_raw(text.as_bytes(), &sizes, 1 << 20).expect("splits");
+                let expected: Vec<Vec<u8>> = rows.iter().map(|r| r.clone().into_bytes()).collect();
+                assert_eq!(
+                    elements, expected,
+                    "cut at {cut}, {past} past the row's end"
+                );
+            }
+        }
+    }
+
+    #[test]
     fn elements_after_a_large_carried_one_come_out_whatever_the_chunks() {
         // A large element is scanned again only once it has doubled, so it may end well
         // before the scan: the elements after it, already held, come out of what is held.
@@ -846,6 +875,21 @@ mod tests {
                 compact_into(&pretty_row, &mut compacted);
                 prop_assert_eq!(&compacted, bytes);
             }
+        }
+
+        #[test]
+        fn any_long_array_in_tiny_and_large_chunks_mixed_gives_serde_jsons_elements(
+            rows in prop::collection::vec(any_value(), 0..120),
+            sizes in prop::collection::vec(prop_oneof![20 => 1usize..4, 1 => 4_000usize..9_000], 0..400),
+            pretty in any::<bool>(),
+        ) {
+            // Tiny chunks leave what is held unscanned for a while; a large one then takes
+            // only a helping: every mix must give what one chunk gives.
+            let doc = Value::Array(rows.clone());
+            let text = if pretty { serde_json::to_vec_pretty(&doc) } else { serde_json::to_vec(&doc) }.expect("encodes");
+            let elements = split_raw(&text, &sizes, 1 << 20).expect("splits");
+            let expected: Vec<Vec<u8>> = rows.iter().map(|r| serde_json::to_vec(r).expect("encodes")).collect();
+            prop_assert_eq!(&elements, &expected);
         }
 
         #[test]
