@@ -856,6 +856,28 @@ mod tests {
         })
     }
 
+    /// Splits `rows` as one array (pretty or compact) in chunks of `sizes`, and returns the
+    /// elements beside what serde_json writes for each row, compactly.
+    fn split_beside_serde(
+        rows: &[Value],
+        sizes: &[usize],
+        pretty: bool,
+    ) -> (Vec<Vec<u8>>, Vec<Vec<u8>>) {
+        let doc = Value::Array(rows.to_vec());
+        let text = if pretty {
+            serde_json::to_vec_pretty(&doc)
+        } else {
+            serde_json::to_vec(&doc)
+        }
+        .expect("encodes");
+        let elements = split_raw(&text, sizes, 1 << 20).expect("splits");
+        let expected = rows
+            .iter()
+            .map(|r| serde_json::to_vec(r).expect("encodes"))
+            .collect();
+        (elements, expected)
+    }
+
     proptest! {
         #[test]
         fn any_array_split_at_any_boundaries_gives_serde_jsons_elements(
@@ -863,11 +885,8 @@ mod tests {
             sizes in prop::collection::vec(1usize..40, 0..80),
             pretty in any::<bool>(),
         ) {
-            let doc = Value::Array(rows.clone());
-            let text = if pretty { serde_json::to_vec_pretty(&doc) } else { serde_json::to_vec(&doc) }.expect("encodes");
-            let elements = split_raw(&text, &sizes, 1 << 20).expect("splits");
             // Byte for byte what serde_json writes for each element, compactly.
-            let expected: Vec<Vec<u8>> = rows.iter().map(|r| serde_json::to_vec(r).expect("encodes")).collect();
+            let (elements, expected) = split_beside_serde(&rows, &sizes, pretty);
             prop_assert_eq!(&elements, &expected);
             for (row, bytes) in rows.iter().zip(&expected) {
                 let pretty_row = serde_json::to_vec_pretty(row).expect("encodes");
@@ -885,10 +904,7 @@ mod tests {
         ) {
             // Tiny chunks leave what is held unscanned for a while; a large one then takes
             // only a helping: every mix must give what one chunk gives.
-            let doc = Value::Array(rows.clone());
-            let text = if pretty { serde_json::to_vec_pretty(&doc) } else { serde_json::to_vec(&doc) }.expect("encodes");
-            let elements = split_raw(&text, &sizes, 1 << 20).expect("splits");
-            let expected: Vec<Vec<u8>> = rows.iter().map(|r| serde_json::to_vec(r).expect("encodes")).collect();
+            let (elements, expected) = split_beside_serde(&rows, &sizes, pretty);
             prop_assert_eq!(&elements, &expected);
         }
 

@@ -496,6 +496,48 @@ async fn a_file_the_splitter_refuses_falls_back_to_the_pages() {
 /// A data.json of several blocks (split on guesses, in parallel) whose row `bad` is broken:
 /// the rows before it come from the file, exactly once and in order, and the rest from the
 /// pages; none after it comes from the file.
+/// Job 7's results page for the `page=N` in `query`: `total` rows, 100 a page, row `n`'s data
+/// being `row(n, "page")`.
+fn page_of(total: u64, query: &str, row: impl Fn(u64, &str) -> String) -> String {
+    let page: u64 = query
+        .split('&')
+        .find_map(|pair| pair.strip_prefix("page="))
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(1);
+    let last = total / 100;
+    let rows = (page <= last).then(|| (page - 1) * 100 + 1..=page * 100);
+    format!(
+        r#"{{"meta": {{"total": {total}, "perPage": 100, "currentPage": {page}, "lastPage": {last}}},
+        "data": [{}]}}"#,
+        rows.into_iter()
+            .flatten()
+            .map(|n| format!(
+                r#"{{"id": "r{n}", "jobId": 7, "dataId": "d", "data": {}, "createdAt": "", "updatedAt": ""}}"#,
+                row(n, "page")
+            ))
+            .collect::<Vec<_>>()
+            .join(",")
+    )
+}
+
+/// Job 7's rows read from its `data.json` (falling back to its pages) through `mock`, with
+/// no retries.
+async fn file_rows_of_job_7(mock: MockTransport) -> Vec<hasdata_jobs::RowJson> {
+    let client = Client::builder()
+        .api_key("k")
+        .base_url("https://api.test")
+        .transport(Arc::new(mock))
+        .retry_policy(RetryPolicy::never())
+        .build()
+        .unwrap();
+    client
+        .rows::<hasdata_jobs::RowJson>(JobId::from(7))
+        .file()
+        .try_collect()
+        .await
+        .unwrap()
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_bad_row_deep_in_a_large_file_ends_the_files_rows_just_before_it() {
     const ROWS: u64 = 8000;
@@ -526,28 +568,6 @@ async fn a_bad_row_deep_in_a_large_file_ends_the_files_rows_just_before_it() {
             "several blocks: {}",
             file.len()
         );
-        // Pages of 100 rows: `page=N` in the query.
-        let page = move |query: &str| {
-            let page: u64 = query
-                .split('&')
-                .find_map(|pair| pair.strip_prefix("page="))
-                .and_then(|n| n.parse().ok())
-                .unwrap_or(1);
-            let last = ROWS / 100;
-            let rows = (page <= last).then(|| (page - 1) * 100 + 1..=page * 100);
-            format!(
-                r#"{{"meta": {{"total": {ROWS}, "perPage": 100, "currentPage": {page}, "lastPage": {last}}},
-                "data": [{}]}}"#,
-                rows.into_iter()
-                    .flatten()
-                    .map(|n| format!(
-                        r#"{{"id": "r{n}", "jobId": 7, "dataId": "d", "data": {}, "createdAt": "", "updatedAt": ""}}"#,
-                        row(n, "page")
-                    ))
-                    .collect::<Vec<_>>()
-                    .join(",")
-            )
-        };
         let mut mock = MockTransport::new();
         mock.expect_send().returning(move |request| {
             let body = match request.uri().path() {
@@ -556,24 +576,14 @@ async fn a_bad_row_deep_in_a_large_file_ends_the_files_rows_just_before_it() {
                     "data": {{"json": "https://files.test/7.json"}}}}"#
                 ),
                 "/7.json" => file.clone(),
-                "/scrapers/jobs/7/results" => page(request.uri().query().unwrap_or_default()),
+                "/scrapers/jobs/7/results" => {
+                    page_of(ROWS, request.uri().query().unwrap_or_default(), row)
+                }
                 other => panic!("unexpected request to {other}"),
             };
             Ok(http::Response::new(Body::from_bytes(body)))
         });
-        let client = Client::builder()
-            .api_key("k")
-            .base_url("https://api.test")
-            .transport(Arc::new(mock))
-            .retry_policy(RetryPolicy::never())
-            .build()
-            .unwrap();
-        let rows: Vec<hasdata_jobs::RowJson> = client
-            .rows::<hasdata_jobs::RowJson>(JobId::from(7))
-            .file()
-            .try_collect()
-            .await
-            .unwrap();
+        let rows = file_rows_of_job_7(mock).await;
         assert_eq!(rows.len() as u64, ROWS, "bad row {bad}");
         for (n, row) in (1..=ROWS).zip(&rows) {
             let value: serde_json::Value = serde_json::from_slice(row.as_bytes()).unwrap();
@@ -633,27 +643,6 @@ async fn rows_received_whole_before_a_break_go_on_from_the_file() {
     }
     sent.push_str(&row(WHOLE + 1, "file")[..10]);
     let sent = bytes::Bytes::from(sent);
-    let page = move |query: &str| {
-        let page: u64 = query
-            .split('&')
-            .find_map(|pair| pair.strip_prefix("page="))
-            .and_then(|n| n.parse().ok())
-            .unwrap_or(1);
-        let last = ROWS / 100;
-        let rows = (page <= last).then(|| (page - 1) * 100 + 1..=page * 100);
-        format!(
-            r#"{{"meta": {{"total": {ROWS}, "perPage": 100, "currentPage": {page}, "lastPage": {last}}},
-            "data": [{}]}}"#,
-            rows.into_iter()
-                .flatten()
-                .map(|n| format!(
-                    r#"{{"id": "r{n}", "jobId": 7, "dataId": "d", "data": {}, "createdAt": "", "updatedAt": ""}}"#,
-                    row(n, "page")
-                ))
-                .collect::<Vec<_>>()
-                .join(",")
-        )
-    };
     let mut mock = MockTransport::new();
     mock.expect_send().returning(move |request| {
         let body = match request.uri().path() {
@@ -675,26 +664,16 @@ async fn rows_received_whole_before_a_break_go_on_from_the_file() {
                 )));
                 Body::from_stream(futures::stream::iter(parts))
             }
-            "/scrapers/jobs/7/results" => {
-                Body::from_bytes(page(request.uri().query().unwrap_or_default()))
-            }
+            "/scrapers/jobs/7/results" => Body::from_bytes(page_of(
+                ROWS,
+                request.uri().query().unwrap_or_default(),
+                row,
+            )),
             other => panic!("unexpected request to {other}"),
         };
         Ok(http::Response::new(body))
     });
-    let client = Client::builder()
-        .api_key("k")
-        .base_url("https://api.test")
-        .transport(Arc::new(mock))
-        .retry_policy(RetryPolicy::never())
-        .build()
-        .unwrap();
-    let rows: Vec<hasdata_jobs::RowJson> = client
-        .rows::<hasdata_jobs::RowJson>(JobId::from(7))
-        .file()
-        .try_collect()
-        .await
-        .unwrap();
+    let rows = file_rows_of_job_7(mock).await;
     assert_eq!(rows.len() as u64, ROWS);
     for (n, row) in (1..=ROWS).zip(&rows) {
         let value: serde_json::Value = serde_json::from_slice(row.as_bytes()).unwrap();
