@@ -35,8 +35,9 @@ async fn the_submit_record_has_the_documented_shape() {
 #[tokio::test]
 async fn status_goes_pending_then_in_progress_with_growing_rows_then_finished() {
     // The hold pins each phase until the test has seen it: no timing window.
+    const JOB_DURATION: Duration = Duration::from_millis(600);
     let api = Api::start(SimConfig {
-        job_duration: Duration::from_millis(600),
+        job_duration: JOB_DURATION,
         ..SimConfig::default()
     })
     .await;
@@ -47,6 +48,8 @@ async fn status_goes_pending_then_in_progress_with_growing_rows_then_finished() 
             json!({"urls": ["https://docs.example.com"], "limit": 1000}),
         )
         .await;
+    // The job's clock started before this instant, so its time is up by `ends_by`.
+    let ends_by = tokio::time::Instant::now() + JOB_DURATION;
     let mut seen = Vec::new();
     let mut rows = Vec::new();
     let mut record = |status: &Value| {
@@ -77,6 +80,12 @@ async fn status_goes_pending_then_in_progress_with_growing_rows_then_finished() 
     .await;
     assert_eq!(last["status"], "in_progress", "a held job never finishes");
     record(&last);
+    // The last row but one shows a little before the job's time is up (its rows grow with
+    // its clock), so wait out the rest of its run: held past its end, then released.
+    tokio::time::sleep_until(ends_by).await;
+    let still = api.status(id).await;
+    assert_eq!(still["status"], "in_progress", "held past its end");
+    record(&still);
     api.sim.release();
     let status = api.status(id).await;
     record(&status);
