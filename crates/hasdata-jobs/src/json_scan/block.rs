@@ -44,6 +44,19 @@ pub(crate) trait Specials: Copy {
         self.token_bytes(block, tokens)[..count] == expected[..count]
     }
 
+    /// Bit `i` is the xor of bits `0..=i` of `bits`: with a block's quotes, which of its
+    /// bytes are inside strings (a string's opening quote and body, not its closing quote).
+    #[inline(always)]
+    fn prefix_xor(self, mut bits: u64) -> u64 {
+        bits ^= bits << 1;
+        bits ^= bits << 2;
+        bits ^= bits << 4;
+        bits ^= bits << 8;
+        bits ^= bits << 16;
+        bits ^= bits << 32;
+        bits
+    }
+
     /// The lowest `count` set bits of `bits` (`count` at most its number of set bits).
     #[inline(always)]
     fn lowest_bits(self, bits: u64, count: usize) -> u64 {
@@ -194,11 +207,11 @@ mod x86 {
     #[inline(always)]
     pub(crate) fn with_avx512<T>(_: Avx512, walk: impl FnOnce() -> T) -> T {
         #[inline]
-        #[target_feature(enable = "avx512f,avx512bw,avx512vbmi2,bmi2")]
+        #[target_feature(enable = "avx512f,avx512bw,avx512vbmi2,bmi1,bmi2,popcnt,lzcnt,pclmulqdq")]
         fn compiled<T>(walk: impl FnOnce() -> T) -> T {
             walk()
         }
-        // SAFETY: an `Avx512` exists only where `detect` found AVX-512 F, BW and VBMI2.
+        // SAFETY: an `Avx512` exists only where `detect` found every one of these features.
         unsafe { compiled(walk) }
     }
 
@@ -229,13 +242,19 @@ mod x86 {
     pub(crate) struct Avx512(());
 
     impl Avx512 {
-        /// `Some` when the running CPU has AVX-512 F, BW and VBMI2, and BMI2.
+        /// `Some` when the running CPU has AVX-512 F, BW and VBMI2, and the bit instructions
+        /// (BMI1 and 2, POPCNT, LZCNT, carry-less multiply) that every such CPU has: checked
+        /// all the same, since the walk is compiled for all of them.
         #[inline]
         pub(crate) fn detect() -> Option<Self> {
             (is_x86_feature_detected!("avx512f")
                 && is_x86_feature_detected!("avx512bw")
                 && is_x86_feature_detected!("avx512vbmi2")
-                && is_x86_feature_detected!("bmi2"))
+                && is_x86_feature_detected!("bmi1")
+                && is_x86_feature_detected!("bmi2")
+                && is_x86_feature_detected!("popcnt")
+                && is_x86_feature_detected!("lzcnt")
+                && is_x86_feature_detected!("pclmulqdq"))
             .then_some(Avx512(()))
         }
     }
@@ -270,6 +289,21 @@ mod x86 {
             // SAFETY: as above (and every CPU with AVX-512 has BMI2, checked all the same).
             unsafe { lowest_bits_bmi2(bits, count) }
         }
+
+        #[inline(always)]
+        fn prefix_xor(self, bits: u64) -> u64 {
+            // SAFETY: as above (carry-less multiply, checked by `detect`).
+            unsafe { prefix_xor_clmul(bits) }
+        }
+    }
+
+    #[inline]
+    #[target_feature(enable = "pclmulqdq,sse2")]
+    fn prefix_xor_clmul(bits: u64) -> u64 {
+        // Multiplying by all ones without carries: bit `i` of the product is the xor of bits
+        // `0..=i`.
+        let product = _mm_clmulepi64_si128(_mm_set_epi64x(0, bits as i64), _mm_set1_epi8(-1), 0);
+        _mm_cvtsi128_si64(product) as u64
     }
 
     #[inline]
@@ -365,6 +399,14 @@ mod tests {
         mask
     }
 
+    fn naive_prefix_xor(bits: u64) -> u64 {
+        let mut inside = false;
+        (0..64).fold(0, |out, i| {
+            inside ^= bits & (1 << i) != 0;
+            out | (u64::from(inside) << i)
+        })
+    }
+
     fn naive_classes(block: &[u8; 64]) -> Classes {
         let bits = |class: fn(u8) -> bool| {
             (0..64).fold(0, |mask, i| mask | (u64::from(class(block[i])) << i))
@@ -404,6 +446,7 @@ mod tests {
             let packed = Portable.token_bytes(block, tokens);
             assert_eq!(packed[..bytes.len()], bytes[..], "{block:?} {tokens:x}");
             assert!(Portable.tokens_are(block, tokens, &packed));
+            assert_eq!(Portable.prefix_xor(tokens), naive_prefix_xor(tokens));
             for take in 0..=bytes.len() {
                 let lowest = (0..64)
                     .filter(|&i| tokens & (1 << i) != 0)
@@ -441,6 +484,7 @@ mod tests {
                             Portable.lowest_bits(tokens, take)
                         );
                     }
+                    assert_eq!(avx512.prefix_xor(tokens), naive_prefix_xor(tokens));
                 }
             }
         }

@@ -39,19 +39,6 @@ enum Expect {
     Next,
 }
 
-/// Where a block's in-string bits stand after a prefix xor of its quotes: bit `i` is the xor
-/// of bits `0..=i` (a string's opening quote and body are inside it, its closing quote is not).
-#[inline(always)]
-fn prefix_xor(mut bits: u64) -> u64 {
-    bits ^= bits << 1;
-    bits ^= bits << 2;
-    bits ^= bits << 4;
-    bits ^= bits << 8;
-    bits ^= bits << 16;
-    bits ^= bits << 32;
-    bits
-}
-
 /// The tokens of the input from the value's start on, a block at a time.
 struct Tokens<'a, S> {
     how: S,
@@ -69,6 +56,8 @@ struct Tokens<'a, S> {
     in_string: u64,
     /// 1 when the last block ended with a byte of a number or literal.
     in_scalar: u64,
+    /// The input's last block, padded with spaces, once it has been read.
+    tail: [u8; 64],
 }
 
 impl<'a, S: Specials> Tokens<'a, S> {
@@ -84,21 +73,17 @@ impl<'a, S: Specials> Tokens<'a, S> {
             limit: usize::MAX,
             in_string: 0,
             in_scalar: 0,
+            tail: [b' '; 64],
         }
     }
 
     /// The bytes of the block [`Tokens::read`] read last, padded with spaces.
     #[inline(always)]
-    fn block(&self) -> [u8; 64] {
-        let rest = self.input.get(self.start..).unwrap_or_default();
-        match rest.first_chunk::<64>() {
-            Some(block) => *block,
-            None => {
-                let mut block = [b' '; 64];
-                block[..rest.len()].copy_from_slice(rest);
-                block
-            }
-        }
+    fn block(&self) -> &[u8; 64] {
+        self.input
+            .get(self.start..)
+            .and_then(<[u8]>::first_chunk::<64>)
+            .unwrap_or(&self.tail)
     }
 
     /// Reads the block after this one; `None` at the input's end.
@@ -110,14 +95,14 @@ impl<'a, S: Specials> Tokens<'a, S> {
             Some(block) => self.how.classes(block),
             None => {
                 // Padded with spaces: past the input's end nothing is a token.
-                let mut block = [b' '; 64];
-                block[..rest.len()].copy_from_slice(rest);
-                self.how.classes(&block)
+                self.tail = [b' '; 64];
+                self.tail[..rest.len()].copy_from_slice(rest);
+                self.how.classes(&self.tail)
             }
         };
         self.start = start;
         let quote = classes.quote;
-        let in_string = prefix_xor(quote) ^ self.in_string;
+        let in_string = self.how.prefix_xor(quote) ^ self.in_string;
         self.in_string = ((in_string as i64) >> 63) as u64;
         let outside = !in_string;
         let scalar = !(classes.punctuation | quote | classes.space | classes.control) & outside;
@@ -308,7 +293,7 @@ pub(super) fn same_shape_end<S: Specials>(
             how.lowest_bits(all, count)
         };
         let expected = shape.get(matched..)?.first_chunk::<64>()?;
-        if !how.tokens_are(&tokens.block(), taken, expected) {
+        if !how.tokens_are(tokens.block(), taken, expected) {
             return None;
         }
         let mut scalars = tokens.scalars & taken;
