@@ -314,8 +314,9 @@ fn skip_value(row: &[u8], mut at: usize) -> usize {
 pub(crate) struct RawPage {
     /// The rows, as JSON lines.
     lines: Lines,
-    /// The wrapper ids, back to back, and where each row's is (`None`: it has none).
-    ids: String,
+    /// Text holding the wrapper ids (the page's own body, on the fast reading: no copy),
+    /// and where in it each row's is (`None`: it has none).
+    ids: Bytes,
     id_spans: Vec<Option<std::ops::Range<usize>>>,
     /// Each id's hash for the repeat check, computed here, off the consumer's task.
     id_hashes: Vec<Option<u64>>,
@@ -360,6 +361,24 @@ fn id_text_of(text: &str) -> &str {
     }
 }
 
+/// [`id_text_of`] the id at `span` of a page's text: where that is in the page, and the
+/// text itself (a slice of the page, checked as UTF-8 with it).
+fn id_span(page: &str, span: std::ops::Range<usize>) -> Option<(std::ops::Range<usize>, &str)> {
+    let sent = page.get(span.clone())?;
+    let bytes = sent.as_bytes();
+    // [`id_text_of`], with a loop over the id (tens of bytes) rather than a call to a search.
+    let plain = bytes.len() >= 2
+        && bytes[0] == b'"'
+        && bytes[bytes.len() - 1] == b'"'
+        && !bytes[1..bytes.len() - 1].iter().any(|&byte| byte == b'\\');
+    if plain {
+        let inner = span.start + 1..span.end - 1;
+        Some((inner.clone(), page.get(inner)?))
+    } else {
+        Some((span, sent))
+    }
+}
+
 /// The same shape, owned, only to name the failing field when a page does not parse.
 #[derive(Deserialize)]
 #[allow(dead_code)] // read by serde only
@@ -384,18 +403,19 @@ impl RawPage {
     /// that is not an object): [`RawPage::parse_with_serde`] then reads it, and says what
     /// is wrong if anything is, so both readings accept the same pages with the same rows.
     fn parse_fast(body: &Bytes) -> Option<RawPage> {
-        let input = &body[..];
-        check_utf8(input).ok()?;
+        // Checked as UTF-8 once, here: each id is then a slice of this text, not checked again.
+        let text = simdutf8::basic::from_utf8(body).ok()?;
+        let input = text.as_bytes();
         let mut scan = PageScan {
             input,
+            text,
             scanner: Scanner::default(),
             lines: Lines {
                 bytes: Vec::with_capacity(input.len()),
                 ends: Vec::with_capacity(PAGE_LIMIT as usize),
             },
-            ids: String::new(),
-            id_spans: Vec::new(),
-            id_hashes: Vec::new(),
+            id_spans: Vec::with_capacity(PAGE_LIMIT as usize),
+            id_hashes: Vec::with_capacity(PAGE_LIMIT as usize),
         };
         let mut meta: Option<Meta> = None;
         let mut data = false;
@@ -419,7 +439,7 @@ impl RawPage {
         let meta = meta?;
         Some(RawPage {
             lines: scan.lines,
-            ids: scan.ids,
+            ids: body.clone(),
             id_spans: scan.id_spans,
             id_hashes: scan.id_hashes,
             total: meta.total.map_or(0, |total| total.get()),
@@ -462,7 +482,7 @@ impl RawPage {
         // Each row was validated by the page's own parse.
         Ok(RawPage {
             lines,
-            ids,
+            ids: Bytes::from(ids),
             id_spans,
             id_hashes,
             total: shape.meta.total.map_or(0, |total| total.get()),
@@ -471,13 +491,36 @@ impl RawPage {
     }
 }
 
+/// The member of a page's object whose key starts at `at` (its `"`): the key without its
+/// quotes, and where its value starts. `None` for anything but a key without escapes and
+/// its `:`.
+#[inline(always)]
+fn member_key(input: &[u8], at: usize) -> Option<(&[u8], usize)> {
+    if input.get(at) != Some(&b'"') {
+        return None;
+    }
+    let key_end = string_end(input, at + 1).ok()?;
+    let key = input.get(at + 1..key_end - 1)?;
+    // Keys are short: a loop here, not a call to a search.
+    if key.iter().any(|&byte| byte == b'\\') {
+        return None;
+    }
+    let at = skip_space(input, key_end);
+    if input.get(at) != Some(&b':') {
+        return None;
+    }
+    Some((key, skip_space(input, at + 1)))
+}
+
 /// The fast reading of one page, as it goes.
 struct PageScan<'a> {
     input: &'a [u8],
+    /// `input`, checked as UTF-8 (once, for the whole page).
+    text: &'a str,
     scanner: Scanner,
     /// The rows so far, as JSON lines.
     lines: Lines,
-    ids: String,
+    /// Where each row's id is in `input` (see [`RawPage`]).
     id_spans: Vec<Option<std::ops::Range<usize>>>,
     id_hashes: Vec<Option<u64>>,
 }
@@ -500,25 +543,40 @@ impl PageScan<'_> {
             return Some(at + 1);
         }
         loop {
-            if input.get(at) != Some(&b'"') {
-                return None;
-            }
-            let key_end = string_end(input, at + 1).ok()?;
-            let key = &input[at + 1..key_end - 1];
-            if key.contains(&b'\\') {
-                return None;
-            }
-            at = skip_space(input, key_end);
-            if input.get(at) != Some(&b':') {
-                return None;
-            }
-            at = skip_space(input, at + 1);
-            at = skip_space(input, member(self, key, at)?);
+            let (key, value) = member_key(input, at)?;
+            at = skip_space(input, member(self, key, value)?);
             match input.get(at) {
                 Some(b',') => at = skip_space(input, at + 1),
                 Some(b'}') => return Some(at + 1),
                 _ => return None,
             }
+        }
+    }
+
+    /// Where the value at `at` ends, checked as the scanner checks it. The values a wrapper
+    /// holds besides its row (ids, times, a job's number) are read directly, without
+    /// setting up a scan: a string straight to its closing quote, with the same checks the
+    /// scanner makes of a string; a positive integer to its last digit (whatever follows
+    /// it is then checked by the caller as the byte after a value); `null`. Anything else
+    /// is scanned.
+    #[inline(always)]
+    fn skip(&mut self, at: usize) -> Option<usize> {
+        let input = self.input;
+        match input.get(at) {
+            Some(b'"') => string_end(input, at + 1).ok(),
+            Some(b'1'..=b'9') => {
+                let mut end = at + 1;
+                while input.get(end).is_some_and(u8::is_ascii_digit) {
+                    end += 1;
+                }
+                match input.get(end) {
+                    // A fraction or an exponent: the scanner reads those.
+                    Some(b'.' | b'e' | b'E') | None => self.scanner.value(input, at).ok(),
+                    Some(_) => Some(end),
+                }
+            }
+            Some(b'n') if input.get(at..at + 4) == Some(b"null") => Some(at + 4),
+            _ => self.scanner.value(input, at).ok(),
         }
     }
 
@@ -533,45 +591,67 @@ impl PageScan<'_> {
             return Some(at + 1);
         }
         loop {
-            let mut row = false;
-            let mut id: Option<Option<std::ops::Range<usize>>> = None;
-            let end = self.object(at, |scan, key, at| match key {
-                b"data" if !row => {
-                    let end = scan.scanner.value(scan.input, at).ok()?;
-                    // Written as its line now: a page that fails later is dropped whole.
-                    scan.lines.element(&scan.scanner, scan.input, at, end);
-                    row = true;
-                    Some(end)
-                }
-                b"id" if id.is_none() => {
-                    let end = scan.scanner.value(scan.input, at).ok()?;
-                    id = Some((&scan.input[at..end] != b"null").then_some(at..end));
-                    Some(end)
-                }
-                b"data" | b"id" => None,
-                _ => scan.scanner.value(scan.input, at).ok(),
-            })?;
-            if !row {
-                return None;
-            }
-            // The text was checked as UTF-8 with the whole page.
-            let id = id
-                .flatten()
-                .and_then(|span| std::str::from_utf8(&input[span]).ok())
-                .map(id_text_of);
-            self.id_hashes.push(id.map(hash_id));
-            self.id_spans.push(id.map(|id| {
-                let start = self.ids.len();
-                self.ids.push_str(id);
-                start..self.ids.len()
-            }));
-            at = skip_space(input, end);
+            at = skip_space(input, self.wrapper(at)?);
             match input.get(at) {
                 Some(b',') => at = skip_space(input, at + 1),
                 Some(b']') => return Some(at + 1),
                 _ => return None,
             }
         }
+    }
+
+    /// The wrapper object at `at`: its row (`data`, required) written as a line, its `id`
+    /// (optional) noted and hashed; any other member only checked. Returns where it ends.
+    fn wrapper(&mut self, at: usize) -> Option<usize> {
+        let input = self.input;
+        if input.get(at) != Some(&b'{') {
+            return None;
+        }
+        let mut at = skip_space(input, at + 1);
+        let mut row = false;
+        let mut id: Option<Option<std::ops::Range<usize>>> = None;
+        if input.get(at) != Some(&b'}') {
+            loop {
+                let (key, value) = member_key(input, at)?;
+                let end = match key {
+                    b"data" if !row => {
+                        let end = self.scanner.value(input, value).ok()?;
+                        // Written as its line now: a page that fails later is dropped whole.
+                        self.lines.element(&self.scanner, input, value, end);
+                        row = true;
+                        end
+                    }
+                    b"id" if id.is_none() => {
+                        let end = self.skip(value)?;
+                        id = Some((&input[value..end] != b"null").then_some(value..end));
+                        end
+                    }
+                    b"data" | b"id" => return None,
+                    _ => self.skip(value)?,
+                };
+                at = skip_space(input, end);
+                match input.get(at) {
+                    Some(b',') => at = skip_space(input, at + 1),
+                    Some(b'}') => break,
+                    _ => return None,
+                }
+            }
+        }
+        if !row {
+            return None;
+        }
+        match id.flatten() {
+            Some(span) => {
+                let (span, text) = id_span(self.text, span)?;
+                self.id_hashes.push(Some(hash_id(text)));
+                self.id_spans.push(Some(span));
+            }
+            None => {
+                self.id_hashes.push(None);
+                self.id_spans.push(None);
+            }
+        }
+        Some(at + 1)
     }
 }
 
@@ -588,8 +668,11 @@ impl Page for RawPage {
     }
 
     fn row_id(&self, index: usize) -> Option<std::borrow::Cow<'_, str>> {
+        // Read only to name a repeated row: the id's text is checked again here, not while
+        // the page is read.
         let span = self.id_spans.get(index)?.clone()?;
-        self.ids.get(span).map(std::borrow::Cow::Borrowed)
+        let text = std::str::from_utf8(self.ids.get(span)?).ok()?;
+        Some(std::borrow::Cow::Borrowed(text))
     }
 
     fn row_id_hash(&self, index: usize) -> Option<u64> {
@@ -831,5 +914,137 @@ mod tests {
             Bytes::from_static(br#"{"meta": {"lastPage": 1}, "data": [{"data": {"a": tru}}]}"#);
         let error = RawPage::parse(&body).err().expect("fails");
         assert!(error.path.starts_with("data[0]"), "{error}");
+    }
+
+    /// Whitespace put after every `{`, `[`, `,` and `:` outside strings of compact JSON
+    /// text, and before every `}` and `]`, taken in turn from `spaces` (`""` mostly).
+    fn spaced(compact: &str, spaces: &[&str]) -> String {
+        let mut out = String::with_capacity(compact.len() * 2);
+        let mut next = spaces.iter().cycle();
+        let (mut in_string, mut escaped) = (false, false);
+        for c in compact.chars() {
+            if in_string {
+                out.push(c);
+                match c {
+                    _ if escaped => escaped = false,
+                    '\\' => escaped = true,
+                    '"' => in_string = false,
+                    _ => {}
+                }
+                continue;
+            }
+            if matches!(c, '}' | ']') {
+                out.push_str(next.next().unwrap_or(&""));
+            }
+            out.push(c);
+            match c {
+                '"' => in_string = true,
+                '{' | '[' | ',' | ':' => out.push_str(next.next().unwrap_or(&"")),
+                _ => {}
+            }
+        }
+        out
+    }
+
+    /// A wrapper's members as JSON text, in any order: `data` (mostly once), an `id` (mostly
+    /// a string), and other members of any value, some with keys that hold escapes (one of
+    /// them spells `id`, another `data`) or are `data` nested deeper.
+    fn any_wrapper_text() -> impl Strategy<Value = String> {
+        let id = prop_oneof![
+            "[a-f0-9-]{0,36}".prop_map(|s| Value::from(s)),
+            "[a-z0-9\\\"\\\\\u{e9}]{0,6}".prop_map(Value::from),
+            any::<u32>().prop_map(Value::from),
+            Just(Value::Null),
+            any_value(),
+        ];
+        let extra_key = prop::sample::select(vec![
+            r#""url""#,
+            r#""dataId""#,
+            r#""createdAt""#,
+            r#""jobId""#,
+            r#""Data""#,
+            r#""x\"y""#,
+            r#""\u0069d""#,
+            r#""d\u0061ta""#,
+            r#""ids""#,
+            r#""""#,
+        ]);
+        let extra = (extra_key, any_value()).prop_map(|(key, value)| {
+            format!("{key}:{}", serde_json::to_string(&value).expect("encodes"))
+        });
+        let nested = any_value().prop_map(|row| json!({"data": row, "id": "inner"}));
+        (
+            prop_oneof![8 => any_value(), 1 => nested],
+            prop::collection::vec(id, 0..2),
+            prop::collection::vec(extra, 0..4),
+            0..20u8,
+        )
+            .prop_flat_map(|(data, ids, extras, data_count)| {
+                let data = serde_json::to_string(&data).expect("encodes");
+                // Mostly once; sometimes missing or twice (both: the page is bad).
+                let copies = match data_count {
+                    0 => 0,
+                    1 => 2,
+                    _ => 1,
+                };
+                let mut members: Vec<String> = vec![format!(r#""data":{data}"#); copies];
+                members.extend(ids.iter().map(|id| format!(r#""id":{id}"#)));
+                members.extend(extras);
+                Just(members).prop_shuffle()
+            })
+            .prop_map(|members| format!("{{{}}}", members.join(",")))
+    }
+
+    /// A page as text: its wrappers from [`any_wrapper_text`] (now and then something that
+    /// is not a wrapper), `meta` and other members in any order, whitespace anywhere
+    /// between tokens.
+    fn any_page_text() -> impl Strategy<Value = String> {
+        let wrapper = prop_oneof![
+            20 => any_wrapper_text(),
+            1 => any_value().prop_map(|v| serde_json::to_string(&v).expect("encodes")),
+        ];
+        let space = prop::sample::select(vec!["", "", "", "", " ", "\n  ", "\t", "\r\n"]);
+        (
+            prop::collection::vec(wrapper, 0..6),
+            any::<u16>(),
+            prop::collection::vec(any_value(), 0..2),
+            prop::collection::vec(space, 1..12),
+        )
+            .prop_flat_map(|(wrappers, total, extras, spaces)| {
+                let meta = format!(
+                    r#""meta":{{"total":{total},"perPage":100,"lastPage":"{}"}}"#,
+                    total % 9
+                );
+                let mut members = vec![meta, format!(r#""data":[{}]"#, wrappers.join(","))];
+                members.extend(extras.iter().enumerate().map(|(i, v)| {
+                    format!(
+                        r#""extra{i}":{}"#,
+                        serde_json::to_string(v).expect("encodes")
+                    )
+                }));
+                (Just(members).prop_shuffle(), Just(spaces))
+            })
+            .prop_map(|(members, spaces)| spaced(&format!("{{{}}}", members.join(",")), &spaces))
+    }
+
+    proptest! {
+        #[test]
+        fn the_wrapper_walk_reads_odd_pages_as_serde_json_does(text in any_page_text()) {
+            let body = Bytes::from(text.clone());
+            let serde = RawPage::parse_with_serde(&body);
+            match RawPage::parse_fast(&body) {
+                Some(fast) => {
+                    let serde = serde.map_err(|e| TestCaseError::fail(format!("serde_json refuses what the fast reading took: {e}\n{text}")))?;
+                    prop_assert_eq!(seen(&fast), seen(&serde), "{}", text);
+                }
+                // Only a page with an escaped key, a missing or repeated field or something
+                // that is not a wrapper is left to serde_json; a plain good page is read fast.
+                None => prop_assert!(
+                    serde.is_err() || text.contains(r#"\u0069d""#) || text.contains(r#"d\u0061ta""#) || text.contains(r#"x\"y""#)
+                        || serde_json::from_str::<Value>(&text).is_ok_and(|page| page["data"].as_array().is_some_and(|w| w.iter().any(|w| !w.is_object()))),
+                    "a plain page left to serde_json: {}", text
+                ),
+            }
+        }
     }
 }
