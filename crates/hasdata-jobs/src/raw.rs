@@ -361,16 +361,23 @@ fn id_text_of(text: &str) -> &str {
     }
 }
 
+/// Whether a short text (a key, an id) holds a backslash: a loop without early exit, which
+/// compiles to vector compares, where a call to a search costs more than the text.
+#[inline(always)]
+fn has_backslash(text: &[u8]) -> bool {
+    text.iter()
+        .fold(false, |found, &byte| found | (byte == b'\\'))
+}
+
 /// [`id_text_of`] the id at `span` of a page's text: where that is in the page, and the
 /// text itself (a slice of the page, checked as UTF-8 with it).
 fn id_span(page: &str, span: std::ops::Range<usize>) -> Option<(std::ops::Range<usize>, &str)> {
     let sent = page.get(span.clone())?;
     let bytes = sent.as_bytes();
-    // [`id_text_of`], with a loop over the id (tens of bytes) rather than a call to a search.
     let plain = bytes.len() >= 2
         && bytes[0] == b'"'
         && bytes[bytes.len() - 1] == b'"'
-        && !bytes[1..bytes.len() - 1].iter().any(|&byte| byte == b'\\');
+        && !has_backslash(&bytes[1..bytes.len() - 1]);
     if plain {
         let inner = span.start + 1..span.end - 1;
         Some((inner.clone(), page.get(inner)?))
@@ -501,8 +508,7 @@ fn member_key(input: &[u8], at: usize) -> Option<(&[u8], usize)> {
     }
     let key_end = string_end(input, at + 1).ok()?;
     let key = input.get(at + 1..key_end - 1)?;
-    // Keys are short: a loop here, not a call to a search.
-    if key.iter().any(|&byte| byte == b'\\') {
+    if has_backslash(key) {
         return None;
     }
     let at = skip_space(input, key_end);
@@ -951,7 +957,7 @@ mod tests {
     /// them spells `id`, another `data`) or are `data` nested deeper.
     fn any_wrapper_text() -> impl Strategy<Value = String> {
         let id = prop_oneof![
-            "[a-f0-9-]{0,36}".prop_map(|s| Value::from(s)),
+            "[a-f0-9-]{0,36}".prop_map(Value::from),
             "[a-z0-9\\\"\\\\\u{e9}]{0,6}".prop_map(Value::from),
             any::<u32>().prop_map(Value::from),
             Just(Value::Null),
