@@ -393,7 +393,7 @@ impl ArraySplitter {
     /// Checks a scanned element's size and UTF-8, and hands it to `out`.
     ///
     /// The UTF-8 is checked once for the whole rest of the input, from the first element
-    /// emitted from it on (`valid_to`: `None` until then, then where its valid prefix ends),
+    /// not known to be ASCII on (`valid_to`: `None` until then, then where its valid prefix ends),
     /// not element by element: an element inside that prefix is UTF-8, since it starts and
     /// ends with ASCII bytes (a value's first and last bytes always are), which are character
     /// boundaries. Only an element reaching past the prefix is checked on its own, which
@@ -408,6 +408,12 @@ impl ArraySplitter {
     ) -> Result<(), SplitError> {
         if end - start > max_element {
             return Self::fail(format!("an element is larger than {max_element} bytes"));
+        }
+        // An element the scanner saw to be ASCII needs no check (most rows): the input is
+        // then only checked from the first element that is not, if any.
+        if scanner.ascii() {
+            out.element(scanner, input, start, end);
+            return Ok(());
         }
         let to = *valid_to.get_or_insert_with(|| match check_utf8(&input[start..]) {
             Ok(()) => input.len(),
@@ -805,6 +811,39 @@ mod tests {
             split_raw(long, &[1], 8).is_err(),
             "the limit holds across chunks"
         );
+    }
+
+    /// Rows of one shape are compared with the last row's, and one seen to be ASCII is not
+    /// checked for UTF-8 again: a row of that shape with a byte that is not UTF-8 is still
+    /// refused, wherever it is among them and wherever the chunks cut, and one with other
+    /// characters comes out as sent.
+    #[test]
+    fn rows_of_one_shape_are_each_checked_for_utf8() {
+        let row = |text: &[u8]| [&b"{\"a\":1,\"s\":\""[..], text, b"\"}"].concat();
+        for odd_at in 0..6 {
+            for (odd, valid) in [
+                (&b"x\xffy"[..], false),
+                (b"x\xc3y", false),
+                (b"x\xc3\xa9y", true),
+            ] {
+                let mut doc = b"[".to_vec();
+                let mut rows = Vec::new();
+                for i in 0..6 {
+                    rows.push(row(if i == odd_at { odd } else { b"plain" }));
+                }
+                doc.extend(rows.join(&b','));
+                doc.push(b']');
+                for sizes in [&[1 << 20][..], &[], &[30, 1 << 20]] {
+                    let split = split_raw(&doc, sizes, 1 << 20);
+                    if valid {
+                        assert_eq!(split.expect("UTF-8"), rows);
+                    } else {
+                        let error = split.expect_err("not UTF-8").to_string();
+                        assert!(error.contains("UTF-8"), "{error}");
+                    }
+                }
+            }
+        }
     }
 
     #[test]

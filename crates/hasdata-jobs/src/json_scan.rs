@@ -238,6 +238,8 @@ pub(crate) struct Scanner {
     shape: Vec<u8>,
     /// How many bytes of `shape` are tokens; 0 when there is no shape.
     shape_len: usize,
+    /// Whether the last value was seen to be all ASCII (see [`Scanner::ascii`]).
+    ascii: bool,
 }
 
 /// No block yet: `at - NO_BLOCK` wraps to `at + 64`, never inside a block.
@@ -282,6 +284,7 @@ impl Default for Scanner {
             kind: Kind::detect(),
             shape: Vec::new(),
             shape_len: 0,
+            ascii: false,
         }
     }
 }
@@ -409,6 +412,7 @@ impl Scanner {
         self.stack.clear();
         self.gaps.clear();
         self.base = NO_BLOCK;
+        self.ascii = false;
         match self.kind {
             #[cfg(any(test, not(target_arch = "x86_64")))]
             Kind::Portable => self.walk(block::Portable, input, start),
@@ -424,15 +428,26 @@ impl Scanner {
     fn walk<S: Specials>(&mut self, how: S, input: &[u8], start: usize) -> Result<usize, Stop> {
         if matches!(input.get(start), Some(b'{' | b'[')) {
             if self.shape_len > 0
-                && let Some(end) =
-                    fast::same_shape_end(how, input, start, &self.shape, self.shape_len)
+                && let Some(end) = fast::same_shape_end(
+                    how,
+                    input,
+                    start,
+                    &self.shape,
+                    self.shape_len,
+                    &mut self.ascii,
+                )
             {
                 return Ok(end);
             }
             self.shape_len = 0;
-            if let Some(end) =
-                fast::container_end(how, input, start, &mut self.stack, &mut self.shape)
-            {
+            if let Some(end) = fast::container_end(
+                how,
+                input,
+                start,
+                &mut self.stack,
+                &mut self.shape,
+                &mut self.ascii,
+            ) {
                 if self.shape.len() <= fast::MAX_SHAPE {
                     // Padded, so each block's bytes can be compared 64 at once.
                     self.shape_len = self.shape.len();
@@ -505,6 +520,14 @@ impl Scanner {
                 }
             }
         }
+    }
+
+    /// Whether the last value scanned, when it was one (not `Short` or `Bad`), is all ASCII,
+    /// and so UTF-8, without a check of its own: known when the fast reading took it, which
+    /// sorts every one of its bytes anyway ([`fast`]). `false` says only that it is not
+    /// known.
+    pub(crate) fn ascii(&self) -> bool {
+        self.ascii
     }
 
     /// Appends the last value scanned, `input[start..end]`, to `out` without the whitespace
@@ -608,7 +631,11 @@ mod tests {
     fn ours(input: &[u8]) -> Option<Vec<u8>> {
         let mut verdicts = Scanner::every_kind().into_iter().map(|mut scanner| {
             let mut out = Vec::new();
-            compact_checked(&mut scanner, input, &mut out).map(|()| out)
+            let verdict = compact_checked(&mut scanner, input, &mut out).map(|()| out);
+            if let (Ok(out), true) = (&verdict, scanner.ascii()) {
+                assert!(out.is_ascii(), "{}", String::from_utf8_lossy(input));
+            }
+            verdict
         });
         let first = verdicts.next().expect("the portable scanner");
         for other in verdicts {
@@ -692,6 +719,16 @@ mod tests {
             );
         }
         assert_eq!(scanner.value(b"12", 0), Ok(2));
+        // Known to be ASCII when the fast reading took it, and only when it is.
+        for mut scanner in Scanner::every_kind() {
+            for _ in 0..2 {
+                assert_eq!(scanner.value(br#"{"a":[1,"x"],"b":null}"#, 0), Ok(22));
+                assert!(scanner.ascii());
+                let text = "{\"a\":[1,\"\u{e9}\"],\"b\":null}";
+                assert_eq!(scanner.value(text.as_bytes(), 0), Ok(text.len()));
+                assert!(!scanner.ascii());
+            }
+        }
         assert_eq!(scanner.value(b"tr", 0), Err(Stop::Short));
     }
 
@@ -837,12 +874,17 @@ mod tests {
             for mut scanner in Scanner::every_kind() {
                 for input in &inputs {
                     let mut fresh = Scanner::every_kind().swap_remove(0);
+                    let verdict = scanner.value(input, 0);
                     prop_assert_eq!(
-                        scanner.value(input, 0),
+                        verdict,
                         fresh.value(input, 0),
                         "{}",
                         String::from_utf8_lossy(input)
                     );
+                    // ASCII only when it is (the edits put any byte anywhere).
+                    if let (Ok(end), true) = (verdict, scanner.ascii()) {
+                        prop_assert!(input[..end].is_ascii(), "{}", String::from_utf8_lossy(input));
+                    }
                 }
             }
         }

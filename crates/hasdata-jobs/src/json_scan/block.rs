@@ -26,6 +26,8 @@ pub(crate) struct Classes {
     pub(crate) space: u64,
     /// `{`, `}`, `[`, `]`, `,` and `:`.
     pub(crate) punctuation: u64,
+    /// 0x80 and above (the bytes of UTF-8's characters beyond ASCII).
+    pub(crate) high: u64,
 }
 
 /// Finds the bytes of a 64-byte block that the scanner stops at.
@@ -139,6 +141,7 @@ impl Specials for Portable {
             classes.control |= pack_high_bits(zero_bytes(word & (ONES * 0xe0))) << shift;
             classes.space |= pack_high_bits(equal(word, b' ')) << shift;
             classes.punctuation |= pack_high_bits(punctuation) << shift;
+            classes.high |= pack_high_bits(word & (ONES * 0x80)) << shift;
         }
         classes
     }
@@ -198,6 +201,7 @@ mod x86 {
             classes.control |= mask(_mm_cmpeq_epi8(_mm_max_epu8(v, below), below)) << shift;
             classes.space |= mask(equal(b' ')) << shift;
             classes.punctuation |= mask(punctuation) << shift;
+            classes.high |= mask(v) << shift;
         }
         classes
     }
@@ -370,6 +374,7 @@ mod x86 {
             control: _mm512_cmplt_epu8_mask(v, _mm512_set1_epi8(0x20)),
             space: equal(b' '),
             punctuation: folded_equal(b'{') | folded_equal(b'}') | equal(b',') | equal(b':'),
+            high: _mm512_movepi8_mask(v),
         }
     }
 
@@ -417,6 +422,7 @@ mod tests {
             control: bits(|b| b < 0x20),
             space: bits(|b| b == b' '),
             punctuation: bits(|b| b"{}[],:".contains(&b)),
+            high: bits(|b| b >= 0x80),
         }
     }
 

@@ -52,6 +52,8 @@ struct Tokens<'a, S> {
     /// The first byte this reading gives up at (a backslash, a control character or a
     /// space outside strings): a token past it means the value holds it.
     limit: usize,
+    /// The first byte of 0x80 or above (past the input's end when there is none yet).
+    first_high: usize,
     /// All ones when the last block ended inside a string.
     in_string: u64,
     /// 1 when the last block ended with a byte of a number or literal.
@@ -71,6 +73,7 @@ impl<'a, S: Specials> Tokens<'a, S> {
             tokens: 0,
             scalars: 0,
             limit: usize::MAX,
+            first_high: usize::MAX,
             in_string: 0,
             in_scalar: 0,
             tail: [b' '; 64],
@@ -111,8 +114,16 @@ impl<'a, S: Specials> Tokens<'a, S> {
         self.scalars = scalar_starts;
         self.tokens = (classes.punctuation & outside) | (quote & in_string) | scalar_starts;
         let give_up = classes.backslash | classes.control | (classes.space & outside);
-        if give_up != 0 {
-            self.limit = self.limit.min(start + give_up.trailing_zeros() as usize);
+        // One test for both: rows are mostly ASCII and need neither.
+        if give_up | classes.high != 0 {
+            if give_up != 0 {
+                self.limit = self.limit.min(start + give_up.trailing_zeros() as usize);
+            }
+            if classes.high != 0 {
+                self.first_high = self
+                    .first_high
+                    .min(start + classes.high.trailing_zeros() as usize);
+            }
         }
         Some(())
     }
@@ -166,6 +177,7 @@ pub(super) fn container_end<S: Specials>(
     start: usize,
     stack: &mut Vec<bool>,
     shape: &mut Vec<u8>,
+    ascii: &mut bool,
 ) -> Option<usize> {
     shape.clear();
     let mut tokens = Tokens::new(how, input, start);
@@ -242,6 +254,7 @@ pub(super) fn container_end<S: Specials>(
         };
         if close {
             if stack.is_empty() {
+                *ascii = tokens.first_high > at;
                 return Some(at + 1);
             }
             expect = Expect::Next;
@@ -270,6 +283,7 @@ pub(super) fn same_shape_end<S: Specials>(
     start: usize,
     shape: &[u8],
     len: usize,
+    ascii: &mut bool,
 ) -> Option<usize> {
     let mut tokens = Tokens::new(how, input, start);
     let mut matched = 0;
@@ -311,6 +325,7 @@ pub(super) fn same_shape_end<S: Specials>(
         matched += count;
         if matched == len {
             let end = tokens.start + (64 - taken.leading_zeros()) as usize;
+            *ascii = tokens.first_high >= end;
             return (end <= tokens.limit).then_some(end);
         }
     }
