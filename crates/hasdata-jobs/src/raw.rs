@@ -498,26 +498,6 @@ impl RawPage {
     }
 }
 
-/// The member of a page's object whose key starts at `at` (its `"`): the key without its
-/// quotes, and where its value starts. `None` for anything but a key without escapes and
-/// its `:`.
-#[inline(always)]
-fn member_key(input: &[u8], at: usize) -> Option<(&[u8], usize)> {
-    if input.get(at) != Some(&b'"') {
-        return None;
-    }
-    let key_end = string_end(input, at + 1).ok()?;
-    let key = input.get(at + 1..key_end - 1)?;
-    if has_backslash(key) {
-        return None;
-    }
-    let at = skip_space(input, key_end);
-    if input.get(at) != Some(&b':') {
-        return None;
-    }
-    Some((key, skip_space(input, at + 1)))
-}
-
 /// The fast reading of one page, as it goes.
 struct PageScan<'a> {
     input: &'a [u8],
@@ -531,7 +511,27 @@ struct PageScan<'a> {
     id_hashes: Vec<Option<u64>>,
 }
 
-impl PageScan<'_> {
+impl<'a> PageScan<'a> {
+    /// The member whose key starts at `at` (its `"`): the key without its quotes, and where
+    /// its value starts. `None` for anything but a key without escapes and its `:`.
+    #[inline(always)]
+    fn key(&mut self, at: usize) -> Option<(&'a [u8], usize)> {
+        let input = self.input;
+        if input.get(at) != Some(&b'"') {
+            return None;
+        }
+        let key_end = self.scanner.string_end_in(input, at + 1).ok()?;
+        let key = input.get(at + 1..key_end - 1)?;
+        if has_backslash(key) {
+            return None;
+        }
+        let at = skip_space(input, key_end);
+        if input.get(at) != Some(&b':') {
+            return None;
+        }
+        Some((key, skip_space(input, at + 1)))
+    }
+
     /// Walks the object at `at`, handing each member's key (without its quotes; `None` for
     /// a key with escapes) and its value's start to `member`, which returns the value's end.
     /// Returns where the object ends.
@@ -549,7 +549,7 @@ impl PageScan<'_> {
             return Some(at + 1);
         }
         loop {
-            let (key, value) = member_key(input, at)?;
+            let (key, value) = self.key(at)?;
             at = skip_space(input, member(self, key, value)?);
             match input.get(at) {
                 Some(b',') => at = skip_space(input, at + 1),
@@ -561,15 +561,15 @@ impl PageScan<'_> {
 
     /// Where the value at `at` ends, checked as the scanner checks it. The values a wrapper
     /// holds besides its row (ids, times, a job's number) are read directly, without
-    /// setting up a scan: a string straight to its closing quote, with the same checks the
-    /// scanner makes of a string; a positive integer to its last digit (whatever follows
+    /// setting up a scan: a string to its closing quote through the scanner's block masks
+    /// ([`Scanner::string_end_in`]), with the same checks the scanner makes of a string; a positive integer to its last digit (whatever follows
     /// it is then checked by the caller as the byte after a value); `null`. Anything else
     /// is scanned.
     #[inline(always)]
     fn skip(&mut self, at: usize) -> Option<usize> {
         let input = self.input;
         match input.get(at) {
-            Some(b'"') => string_end(input, at + 1).ok(),
+            Some(b'"') => self.scanner.string_end_in(input, at + 1).ok(),
             Some(b'1'..=b'9') => {
                 let mut end = at + 1;
                 while input.get(end).is_some_and(u8::is_ascii_digit) {
@@ -618,7 +618,7 @@ impl PageScan<'_> {
         let mut id: Option<Option<std::ops::Range<usize>>> = None;
         if input.get(at) != Some(&b'}') {
             loop {
-                let (key, value) = member_key(input, at)?;
+                let (key, value) = self.key(at)?;
                 let end = match key {
                     b"data" if !row => {
                         let end = self.scanner.value(input, value).ok()?;

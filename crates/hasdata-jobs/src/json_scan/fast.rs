@@ -330,3 +330,21 @@ pub(super) fn same_shape_end<S: Specials>(
         }
     }
 }
+
+impl super::Scanner {
+    /// Where the string whose body starts at `at` ends ([`super::string_end`]), through the
+    /// block masks the scanner keeps between calls: for a walk over many short strings near
+    /// each other outside any value's scan (a results page's wrapper objects: keys, ids,
+    /// times), one block of 64 bytes is classified per 64 bytes walked, and each string's end
+    /// is a shift and a count of zeros, rather than sixteen-byte steps from every string's
+    /// start. `input` must be the same as in this scanner's other calls (one scanner per
+    /// input): the masks kept describe it.
+    #[inline(always)]
+    pub(crate) fn string_end_in(&mut self, input: &[u8], at: usize) -> Result<usize, super::Stop> {
+        #[cfg(target_arch = "x86_64")]
+        let how = super::block::Sse2;
+        #[cfg(not(target_arch = "x86_64"))]
+        let how = super::block::Portable;
+        self.string_end(how, input, at)
+    }
+}
