@@ -846,6 +846,35 @@ mod tests {
         }
     }
 
+    /// A backslash-escaped quote flips the in-string bits the fast reading takes from the
+    /// quotes alone, so a row's tokens can seem to be the last row's and end early: the
+    /// compare then gives up (the backslash), and the row is read byte by byte to its real
+    /// end. What the compare saw before its seeming end says nothing of the bytes after it:
+    /// a byte that is not UTF-8 there is still refused (found by attack5).
+    #[test]
+    fn a_row_that_seems_to_end_early_at_an_escaped_quote_is_still_checked_for_utf8() {
+        for (shape, odd) in [
+            (
+                &br#"{"s":"x"}"#[..],
+                &b"{\"s\":\"a\\\"}\",\"t\":\"\xff\"}"[..],
+            ),
+            (br#"[1,"x"]"#, b"[1,\"\\\"]\",\"\xc3\"]"),
+        ] {
+            for before in 1..4 {
+                let mut rows = vec![shape.to_vec(); before];
+                rows.push(odd.to_vec());
+                rows.push(shape.to_vec());
+                let doc = [&b"["[..], &rows.join(&b','), b"]"].concat();
+                for sizes in [&[1 << 20][..], &[]] {
+                    let error = split_raw(&doc, sizes, 1 << 20)
+                        .expect_err("a row that is not UTF-8")
+                        .to_string();
+                    assert!(error.contains("UTF-8"), "{error}");
+                }
+            }
+        }
+    }
+
     #[test]
     fn the_element_limit_is_per_element_wherever_the_chunks_cut() {
         // Two elements of exactly the limit, cut at every point: both come out; one byte

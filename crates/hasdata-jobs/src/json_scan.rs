@@ -456,6 +456,8 @@ impl Scanner {
                 return Ok(end);
             }
             self.stack.clear();
+            // Whatever a fast reading saw before it gave up is not this value's.
+            self.ascii = false;
         }
         let mut at = start;
         'value: loop {
@@ -727,6 +729,16 @@ mod tests {
                 let text = "{\"a\":[1,\"\u{e9}\"],\"b\":null}";
                 assert_eq!(scanner.value(text.as_bytes(), 0), Ok(text.len()));
                 assert!(!scanner.ascii());
+            }
+            // An escaped quote: the compare with the last row's shape ends early, at the
+            // `}` inside the string, and gives up; the real value goes on to a byte that is
+            // not ASCII.
+            let text = "{\"s\":\"a\\\"}\",\"t\":\"\u{e9}\"}";
+            for _ in 0..2 {
+                assert_eq!(scanner.value(br#"{"s":"x"}"#, 0), Ok(9));
+                assert!(scanner.ascii());
+                assert_eq!(scanner.value(text.as_bytes(), 0), Ok(text.len()));
+                assert!(!scanner.ascii(), "{text}");
             }
         }
         assert_eq!(scanner.value(b"tr", 0), Err(Stop::Short));

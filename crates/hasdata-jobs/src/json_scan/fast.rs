@@ -325,8 +325,13 @@ pub(super) fn same_shape_end<S: Specials>(
         matched += count;
         if matched == len {
             let end = tokens.start + (64 - taken.leading_zeros()) as usize;
+            if end > tokens.limit {
+                // Not this reading's value, whose real end may lie further on (an escaped
+                // quote makes the quotes' in-string bits wrong): nothing is known of it.
+                return None;
+            }
             *ascii = tokens.first_high >= end;
-            return (end <= tokens.limit).then_some(end);
+            return Some(end);
         }
     }
 }
