@@ -5,7 +5,8 @@
 //! one core; the document is about 1 MB, so it is in cache, as a download's chunk is when it
 //! is split) for two shapes of rows: crawler rows (about 187 bytes and 30 tokens each: short
 //! strings, small integers, `null`, the shape of the `xtask bench` job) and string-heavy rows
-//! (long text with a few escapes), each compact and pretty-printed. Compare before/after on
+//! (long text with a few escapes), each compact and pretty-printed, and crawler rows of two
+//! shapes mixed (every third one failed). Compare before/after on
 //! the same machine, not with another machine's figures.
 
 #![allow(missing_docs, clippy::unwrap_used, clippy::expect_used)]
@@ -25,6 +26,19 @@ fn crawler_row(i: usize, out: &mut String) {
     title[..1].make_ascii_uppercase();
     out.push_str(&format!(
         "{{\"depth\":{},\"error\":null,\"statusCode\":200,\"statusText\":\"OK\",\"text\":\"{title} {i}. Everything about {section} on example.com.\",\"title\":\"{title} {i}\",\"url\":\"https://example.com/{section}/{i}\"}}",
+        i % 3
+    ));
+}
+
+/// Crawler rows of two shapes mixed: every third failed (an `error` string where the others
+/// have `null`).
+fn mixed_row(i: usize, out: &mut String) {
+    if i % 3 != 2 {
+        return crawler_row(i, out);
+    }
+    let section = SECTIONS[i % SECTIONS.len()];
+    out.push_str(&format!(
+        "{{\"depth\":{},\"error\":\"timeout after 30 s\",\"statusCode\":504,\"statusText\":\"Gateway Timeout\",\"text\":\"\",\"title\":\"\",\"url\":\"https://example.com/{section}/{i}\"}}",
         i % 3
     ));
 }
@@ -90,6 +104,7 @@ fn main() {
     for (name, row, count) in [
         ("crawler", crawler_row as fn(usize, &mut String), 5_000),
         ("text", text_row as fn(usize, &mut String), 600),
+        ("mixed", mixed_row as fn(usize, &mut String), 5_000),
     ] {
         // `SCAN_ONLY=crawler` (or `text`) runs one shape, for a profiler.
         if std::env::var("SCAN_ONLY").is_ok_and(|only| only != name) {

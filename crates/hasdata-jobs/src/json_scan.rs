@@ -238,6 +238,11 @@ pub(crate) struct Scanner {
     shape: Vec<u8>,
     /// How many bytes of `shape` are tokens; 0 when there is no shape.
     shape_len: usize,
+    /// The shape before it, and its length (0: none), tried when `shape` does not match:
+    /// rows of a job may come in two shapes (an `error` that is `null` or a string, say),
+    /// mixed.
+    other_shape: Vec<u8>,
+    other_len: usize,
     /// Whether the last value was seen to be all ASCII (see [`Scanner::ascii`]).
     ascii: bool,
 }
@@ -284,6 +289,8 @@ impl Default for Scanner {
             kind: Kind::detect(),
             shape: Vec::new(),
             shape_len: 0,
+            other_shape: Vec::new(),
+            other_len: 0,
             ascii: false,
         }
     }
@@ -438,6 +445,26 @@ impl Scanner {
                 )
             {
                 return Ok(end);
+            }
+            if self.other_len > 0
+                && let Some(end) = fast::same_shape_end(
+                    how,
+                    input,
+                    start,
+                    &self.other_shape,
+                    self.other_len,
+                    &mut self.ascii,
+                )
+            {
+                // The last shape matched is tried first.
+                std::mem::swap(&mut self.shape, &mut self.other_shape);
+                std::mem::swap(&mut self.shape_len, &mut self.other_len);
+                return Ok(end);
+            }
+            // The walk below writes a new shape: the last one becomes the other.
+            if self.shape_len > 0 {
+                std::mem::swap(&mut self.shape, &mut self.other_shape);
+                self.other_len = self.shape_len;
             }
             self.shape_len = 0;
             if let Some(end) = fast::container_end(
@@ -852,12 +879,14 @@ mod tests {
         }
 
         /// One scanner reading value after value, as a splitter does (so each is compared
-        /// with the shape of one read before it): every verdict is a fresh scanner's, for
+        /// with the shapes of ones read before it, two kinds mixed): every verdict is a
+        /// fresh scanner's, for
         /// edits that keep the tokens (a byte put into a string or a number) and edits that
         /// do not.
         #[test]
         fn values_read_one_after_another_get_a_fresh_scanners_verdicts(
             value in any_value(),
+            other in any_value(),
             edits in prop::collection::vec(
                 (
                     any::<prop::sample::Index>(),
@@ -871,7 +900,9 @@ mod tests {
             ),
         ) {
             let text = serde_json::to_vec(&serde_json::Value::Array(vec![value])).expect("encodes");
-            let mut inputs = vec![text.clone()];
+            // A second shape, mixed in (the scanner keeps two).
+            let other = serde_json::to_vec(&serde_json::Value::Array(vec![other])).expect("encodes");
+            let mut inputs = vec![text.clone(), other.clone(), text.clone(), other.clone()];
             for &(at, byte, insert) in &edits {
                 let mut edited = text.clone();
                 let at = at.index(edited.len());
@@ -882,6 +913,7 @@ mod tests {
                 }
                 inputs.push(edited);
                 inputs.push(text.clone());
+                inputs.push(other.clone());
             }
             for mut scanner in Scanner::every_kind() {
                 for input in &inputs {
