@@ -361,31 +361,6 @@ fn id_text_of(text: &str) -> &str {
     }
 }
 
-/// Whether a short text (a key, an id) holds a backslash: a loop without early exit, which
-/// compiles to vector compares, where a call to a search costs more than the text.
-#[inline(always)]
-fn has_backslash(text: &[u8]) -> bool {
-    text.iter()
-        .fold(false, |found, &byte| found | (byte == b'\\'))
-}
-
-/// [`id_text_of`] the id at `span` of a page's text: where that is in the page, and the
-/// text itself (a slice of the page, checked as UTF-8 with it).
-fn id_span(page: &str, span: std::ops::Range<usize>) -> Option<(std::ops::Range<usize>, &str)> {
-    let sent = page.get(span.clone())?;
-    let bytes = sent.as_bytes();
-    let plain = bytes.len() >= 2
-        && bytes[0] == b'"'
-        && bytes[bytes.len() - 1] == b'"'
-        && !has_backslash(&bytes[1..bytes.len() - 1]);
-    if plain {
-        let inner = span.start + 1..span.end - 1;
-        Some((inner.clone(), page.get(inner)?))
-    } else {
-        Some((span, sent))
-    }
-}
-
 /// The same shape, owned, only to name the failing field when a page does not parse.
 #[derive(Deserialize)]
 #[allow(dead_code)] // read by serde only
@@ -520,11 +495,9 @@ impl<'a> PageScan<'a> {
         if input.get(at) != Some(&b'"') {
             return None;
         }
-        let key_end = self.scanner.string_end_in(input, at + 1).ok()?;
+        // A key with an escape (or anything wrong in it) is left to serde_json.
+        let key_end = self.scanner.plain_string_end_in(input, at + 1)?;
         let key = input.get(at + 1..key_end - 1)?;
-        if has_backslash(key) {
-            return None;
-        }
         let at = skip_space(input, key_end);
         if input.get(at) != Some(&b':') {
             return None;
@@ -628,8 +601,20 @@ impl<'a> PageScan<'a> {
                         end
                     }
                     b"id" if id.is_none() => {
-                        let end = self.skip(value)?;
-                        id = Some((&input[value..end] != b"null").then_some(value..end));
+                        // The id's text (see `id_text_of`): a string without escapes is its
+                        // body, anything else its JSON text as sent.
+                        let plain = match input.get(value) {
+                            Some(b'"') => self.scanner.plain_string_end_in(input, value + 1),
+                            _ => None,
+                        };
+                        let (end, text) = match plain {
+                            Some(end) => (end, Some(value + 1..end - 1)),
+                            None => {
+                                let end = self.skip(value)?;
+                                (end, (&input[value..end] != b"null").then_some(value..end))
+                            }
+                        };
+                        id = Some(text);
                         end
                     }
                     b"data" | b"id" => return None,
@@ -648,8 +633,8 @@ impl<'a> PageScan<'a> {
         }
         match id.flatten() {
             Some(span) => {
-                let (span, text) = id_span(self.text, span)?;
-                self.id_hashes.push(Some(hash_id(text)));
+                self.id_hashes
+                    .push(Some(hash_id(self.text.get(span.clone())?)));
                 self.id_spans.push(Some(span));
             }
             None => {

@@ -352,4 +352,18 @@ impl super::Scanner {
         let how = super::block::Portable;
         self.string_end(how, input, at)
     }
+
+    /// [`Scanner::string_end_in`] of a string without escapes: its end when the first `"`,
+    /// `\` or control character from `at` is its closing quote; `None` when it holds a
+    /// backslash or a control character, or the input ends first (then
+    /// [`Scanner::string_end_in`] says which, and reads any escapes).
+    #[inline(always)]
+    pub(crate) fn plain_string_end_in(&mut self, input: &[u8], at: usize) -> Option<usize> {
+        #[cfg(target_arch = "x86_64")]
+        let how = super::block::Sse2;
+        #[cfg(not(target_arch = "x86_64"))]
+        let how = super::block::Portable;
+        let end = self.next_special(how, input, at);
+        (input.get(end) == Some(&b'"')).then_some(end + 1)
+    }
 }
