@@ -353,10 +353,10 @@ impl super::Scanner {
         self.string_end(how, input, at)
     }
 
-    /// [`Scanner::string_end_in`] of a string without escapes: its end when the first `"`,
+    /// [`super::Scanner::string_end_in`] of a string without escapes: its end when the first `"`,
     /// `\` or control character from `at` is its closing quote; `None` when it holds a
     /// backslash or a control character, or the input ends first (then
-    /// [`Scanner::string_end_in`] says which, and reads any escapes).
+    /// [`super::Scanner::string_end_in`] says which, and reads any escapes).
     #[inline(always)]
     pub(crate) fn plain_string_end_in(&mut self, input: &[u8], at: usize) -> Option<usize> {
         #[cfg(target_arch = "x86_64")]
