@@ -462,14 +462,7 @@ fn api_with_file(file: &'static str) -> (MockTransport, Arc<Mutex<Vec<String>>>)
 #[tokio::test]
 async fn a_file_the_splitter_refuses_falls_back_to_the_pages() {
     let (mock, paths) = api_with_file(r#"{"not": "an array"}"#);
-    let client = Client::builder()
-        .api_key("k")
-        .base_url("https://api.test")
-        .transport(Arc::new(mock))
-        .retry_policy(RetryPolicy::never())
-        .build()
-        .unwrap();
-    let rows: Vec<_> = client
+    let rows: Vec<_> = client_over(mock)
         .rows::<GoogleSerpRow>(JobId::from(7))
         .file()
         .try_collect()
@@ -493,9 +486,6 @@ async fn a_file_the_splitter_refuses_falls_back_to_the_pages() {
     );
 }
 
-/// A data.json of several blocks (split on guesses, in parallel) whose row `bad` is broken:
-/// the rows before it come from the file, exactly once and in order, and the rest from the
-/// pages; none after it comes from the file.
 /// Job 7's results page for the `page=N` in `query`: `total` rows, 100 a page, row `n`'s data
 /// being `row(n, "page")`.
 fn page_of(total: u64, query: &str, row: impl Fn(u64, &str) -> String) -> String {
@@ -520,17 +510,21 @@ fn page_of(total: u64, query: &str, row: impl Fn(u64, &str) -> String) -> String
     )
 }
 
-/// Job 7's rows read from its `data.json` (falling back to its pages) through `mock`, with
-/// no retries.
-async fn file_rows_of_job_7(mock: MockTransport) -> Vec<hasdata_jobs::RowJson> {
-    let client = Client::builder()
+/// A client of `https://api.test` whose requests go to `mock`, with no retries.
+fn client_over(mock: MockTransport) -> Client {
+    Client::builder()
         .api_key("k")
         .base_url("https://api.test")
         .transport(Arc::new(mock))
         .retry_policy(RetryPolicy::never())
         .build()
-        .unwrap();
-    client
+        .unwrap()
+}
+
+/// Job 7's rows read from its `data.json` (falling back to its pages) through `mock`, with
+/// no retries.
+async fn file_rows_of_job_7(mock: MockTransport) -> Vec<hasdata_jobs::RowJson> {
+    client_over(mock)
         .rows::<hasdata_jobs::RowJson>(JobId::from(7))
         .file()
         .try_collect()
@@ -538,6 +532,9 @@ async fn file_rows_of_job_7(mock: MockTransport) -> Vec<hasdata_jobs::RowJson> {
         .unwrap()
 }
 
+/// A data.json of several blocks (split on guesses, in parallel) whose row `bad` is broken:
+/// the rows before it come from the file, exactly once and in order, and the rest from the
+/// pages; none after it comes from the file.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_bad_row_deep_in_a_large_file_ends_the_files_rows_just_before_it() {
     const ROWS: u64 = 8000;
