@@ -384,11 +384,20 @@ impl RawPage {
     /// (not UTF-8, malformed, a key with escapes, a field twice, a field missing, a wrapper
     /// that is not an object): [`RawPage::parse_with_serde`] then reads it, and says what
     /// is wrong if anything is, so both readings accept the same pages with the same rows.
+    /// Most wrappers are read through the last one's [`Skeleton`].
     fn parse_fast(body: &Bytes) -> Option<RawPage> {
+        Self::read_fast(body, true).map(|(page, _)| page)
+    }
+
+    /// [`RawPage::parse_fast`], with or without [`Skeleton`]s (the full walk for every
+    /// wrapper, as tests compare), and how many wrappers a skeleton read.
+    fn read_fast(body: &Bytes, skeletons: bool) -> Option<(RawPage, usize)> {
         // Checked as UTF-8 once, here: each id is then a slice of this text, not checked again.
         let text = simdutf8::basic::from_utf8(body).ok()?;
         let input = text.as_bytes();
         let mut scan = PageScan {
+            skeletons,
+            like_the_last: 0,
             input,
             text,
             scanner: Scanner::default(),
@@ -398,6 +407,7 @@ impl RawPage {
             },
             id_spans: Vec::with_capacity(PAGE_LIMIT as usize),
             id_hashes: Vec::with_capacity(PAGE_LIMIT as usize),
+            skeleton: Skeleton::default(),
         };
         let mut meta: Option<Meta> = None;
         let mut data = false;
@@ -419,14 +429,15 @@ impl RawPage {
             return None;
         }
         let meta = meta?;
-        Some(RawPage {
+        let page = RawPage {
             lines: scan.lines,
             ids: body.clone(),
             id_spans: scan.id_spans,
             id_hashes: scan.id_hashes,
             total: meta.total.map_or(0, |total| total.get()),
             last_page: meta.last_page.get(),
-        })
+        };
+        Some((page, scan.like_the_last))
     }
 
     /// Reads a page with serde_json (borrowing each row's text), for pages the fast reading
@@ -475,6 +486,10 @@ impl RawPage {
 
 /// The fast reading of one page, as it goes.
 struct PageScan<'a> {
+    /// Whether wrappers are first compared with the last one's [`Skeleton`].
+    skeletons: bool,
+    /// Wrappers read through a skeleton.
+    like_the_last: usize,
     input: &'a [u8],
     /// `input`, checked as UTF-8 (once, for the whole page).
     text: &'a str,
@@ -484,6 +499,105 @@ struct PageScan<'a> {
     /// Where each row's id is in `input` (see [`RawPage`]).
     id_spans: Vec<Option<std::ops::Range<usize>>>,
     id_hashes: Vec<Option<u64>>,
+    /// The last wrapper the full walk read, for the next ones to be compared with.
+    skeleton: Skeleton,
+}
+
+/// What a wrapper's value is to the page: its row, its id, or anything else.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Slot {
+    Data,
+    Id,
+    Other,
+}
+
+/// A wrapper as the full walk ([`PageScan::wrapper`]) read it, less its values: the bytes
+/// between them (`{`, keys, `:`, `,`, whitespace, `}`) and which value each is.
+///
+/// The wrappers of a page share their keys and their layout (the API writes them from one
+/// template), so the next wrapper is first compared with this one: where its bytes between
+/// values are these bytes, the full walk would take the same steps over them, reaching each
+/// value where this reading does, so only the values are read (each as the full walk reads
+/// it). Any difference (a key changed or spelled with an escape, a value of another length
+/// moving nothing but also ending elsewhere, whitespace) fails a compare, and the wrapper is
+/// read again by the full walk, which remembers it in turn. So both readings take and refuse
+/// the same wrappers, with the same rows and ids.
+#[derive(Default)]
+struct Skeleton {
+    /// The bytes between values, one piece after another (only pieces longer than
+    /// [`Piece::SHORT`] are read from here).
+    bytes: Vec<u8>,
+    /// Each value with the piece before it (the first runs from the wrapper's `{`).
+    values: Vec<(Piece, Slot)>,
+    /// The piece after the last value, to the wrapper's `}`; `None`: no skeleton yet.
+    last: Option<Piece>,
+    /// The values the full walk found in the wrapper it is reading: slot, start and end.
+    found: Vec<(Slot, usize, usize)>,
+}
+
+/// Bytes between a wrapper's values, as a [`Skeleton`] holds them.
+#[derive(Clone, Copy)]
+struct Piece {
+    /// Where it is in the skeleton's `bytes`, and its length.
+    start: usize,
+    len: usize,
+    /// A short piece's bytes as a number (little-endian), and the mask of its bytes: one
+    /// compare of sixteen bytes.
+    word: u128,
+    mask: u128,
+}
+
+impl Piece {
+    /// Pieces of at most this many bytes are compared as one number.
+    const SHORT: usize = 16;
+
+    /// Where the piece ends, when `input` at `at` holds it.
+    #[inline(always)]
+    fn at(&self, bytes: &[u8], input: &[u8], at: usize) -> Option<usize> {
+        let end = at + self.len;
+        if self.len <= Self::SHORT
+            && let Some(theirs) = input
+                .get(at..)
+                .and_then(<[u8]>::first_chunk::<{ Self::SHORT }>)
+        {
+            return ((u128::from_le_bytes(*theirs) ^ self.word) & self.mask == 0).then_some(end);
+        }
+        (input.get(at..end)? == bytes.get(self.start..self.start + self.len)?).then_some(end)
+    }
+}
+
+impl Skeleton {
+    /// Remembers the wrapper `input[start..end]` that the full walk just read, whose values
+    /// it noted in `found`.
+    fn remember(&mut self, input: &[u8], start: usize, end: usize) {
+        self.bytes.clear();
+        self.values.clear();
+        let mut from = start;
+        for index in 0..self.found.len() {
+            let (slot, value, value_end) = self.found[index];
+            let piece = self.piece(&input[from..value]);
+            self.values.push((piece, slot));
+            from = value_end;
+        }
+        self.last = Some(self.piece(&input[from..end]));
+    }
+
+    /// Keeps `bytes` as the next piece.
+    fn piece(&mut self, bytes: &[u8]) -> Piece {
+        let start = self.bytes.len();
+        self.bytes.extend_from_slice(bytes);
+        let mut short = [0; Piece::SHORT];
+        let len = bytes.len().min(Piece::SHORT);
+        short[..len].copy_from_slice(&bytes[..len]);
+        Piece {
+            start,
+            len: bytes.len(),
+            word: u128::from_le_bytes(short),
+            mask: u128::MAX
+                .checked_shr(8 * (Piece::SHORT - len) as u32)
+                .unwrap_or(0),
+        }
+    }
 }
 
 impl<'a> PageScan<'a> {
@@ -570,7 +684,11 @@ impl<'a> PageScan<'a> {
             return Some(at + 1);
         }
         loop {
-            at = skip_space(input, self.wrapper(at)?);
+            let end = match self.like_the_last(at) {
+                Some(end) => end,
+                None => self.wrapper(at)?,
+            };
+            at = skip_space(input, end);
             match input.get(at) {
                 Some(b',') => at = skip_space(input, at + 1),
                 Some(b']') => return Some(at + 1),
@@ -579,47 +697,134 @@ impl<'a> PageScan<'a> {
         }
     }
 
-    /// The wrapper object at `at`: its row (`data`, required) written as a line, its `id`
-    /// (optional) noted and hashed; any other member only checked. Returns where it ends.
-    fn wrapper(&mut self, at: usize) -> Option<usize> {
-        let input = self.input;
-        if input.get(at) != Some(&b'{') {
+    /// The wrapper at `at` read through the last one's [`Skeleton`]: only its values are
+    /// read, each as [`PageScan::wrapper`] reads it. `None` (with nothing of it kept) when
+    /// it differs from the skeleton anywhere, or something in it is wrong: the full walk
+    /// then reads it.
+    #[inline(always)]
+    fn like_the_last(&mut self, at: usize) -> Option<usize> {
+        if !self.skeletons {
             return None;
         }
-        let mut at = skip_space(input, at + 1);
+        let last = self.skeleton.last?;
+        let (bytes, ends) = (self.lines.bytes.len(), self.lines.ends.len());
+        let read = self
+            .values_like_the_last(at, last)
+            .and_then(|(end, id)| self.note_id(id).map(|()| end));
+        match read {
+            Some(_) => self.like_the_last += 1,
+            None => {
+                self.lines.bytes.truncate(bytes);
+                self.lines.ends.truncate(ends);
+            }
+        }
+        read
+    }
+
+    /// [`PageScan::like_the_last`]'s reading: where the wrapper ends, and its id's span.
+    #[inline(always)]
+    fn values_like_the_last(
+        &mut self,
+        mut at: usize,
+        last: Piece,
+    ) -> Option<(usize, Option<std::ops::Range<usize>>)> {
+        let input = self.input;
+        let mut id = None;
+        for index in 0..self.skeleton.values.len() {
+            let (piece, slot) = self.skeleton.values[index];
+            at = piece.at(&self.skeleton.bytes, input, at)?;
+            // The full walk skips whitespace before a value: a value here must not start
+            // with any (nor a wrong byte, which its reading refuses anyway).
+            if input.get(at).is_none_or(|&byte| byte <= b' ') {
+                return None;
+            }
+            at = match slot {
+                Slot::Data => self.row(at)?,
+                Slot::Id => {
+                    let (end, text) = self.id(at)?;
+                    id = text;
+                    end
+                }
+                Slot::Other => self.skip(at)?,
+            };
+        }
+        Some((last.at(&self.skeleton.bytes, input, at)?, id))
+    }
+
+    /// The row (a wrapper's `data`) at `at`, checked and written as its line now (a page
+    /// that fails later is dropped whole). Returns where it ends.
+    #[inline(always)]
+    fn row(&mut self, at: usize) -> Option<usize> {
+        let end = self.scanner.value(self.input, at).ok()?;
+        self.lines.element(&self.scanner, self.input, at, end);
+        Some(end)
+    }
+
+    /// The id (a wrapper's `id`) at `at`: where it ends, and its text (see `id_text_of`):
+    /// a string without escapes is its body, anything else its JSON text as sent; `None`
+    /// for `null`.
+    #[inline(always)]
+    fn id(&mut self, at: usize) -> Option<(usize, Option<std::ops::Range<usize>>)> {
+        let input = self.input;
+        let plain = match input.get(at) {
+            Some(b'"') => self.scanner.plain_string_end_in(input, at + 1),
+            _ => None,
+        };
+        Some(match plain {
+            Some(end) => (end, Some(at + 1..end - 1)),
+            None => {
+                let end = self.skip(at)?;
+                (end, (&input[at..end] != b"null").then_some(at..end))
+            }
+        })
+    }
+
+    /// Notes a wrapper's id (its span in the page, and its hash), or that it has none.
+    #[inline(always)]
+    fn note_id(&mut self, id: Option<std::ops::Range<usize>>) -> Option<()> {
+        match id {
+            Some(span) => {
+                self.id_hashes
+                    .push(Some(hash_id(self.text.get(span.clone())?)));
+                self.id_spans.push(Some(span));
+            }
+            None => {
+                self.id_hashes.push(None);
+                self.id_spans.push(None);
+            }
+        }
+        Some(())
+    }
+
+    /// The wrapper object at `at`: its row (`data`, required) written as a line, its `id`
+    /// (optional) noted and hashed; any other member only checked. Returns where it ends.
+    /// The wrapper is remembered as the [`Skeleton`] the next ones are compared with.
+    fn wrapper(&mut self, start: usize) -> Option<usize> {
+        let input = self.input;
+        if input.get(start) != Some(&b'{') {
+            return None;
+        }
+        let mut at = skip_space(input, start + 1);
         let mut row = false;
         let mut id: Option<Option<std::ops::Range<usize>>> = None;
+        self.skeleton.found.clear();
         if input.get(at) != Some(&b'}') {
             loop {
                 let (key, value) = self.key(at)?;
-                let end = match key {
+                let (slot, end) = match key {
                     b"data" if !row => {
-                        let end = self.scanner.value(input, value).ok()?;
-                        // Written as its line now: a page that fails later is dropped whole.
-                        self.lines.element(&self.scanner, input, value, end);
                         row = true;
-                        end
+                        (Slot::Data, self.row(value)?)
                     }
                     b"id" if id.is_none() => {
-                        // The id's text (see `id_text_of`): a string without escapes is its
-                        // body, anything else its JSON text as sent.
-                        let plain = match input.get(value) {
-                            Some(b'"') => self.scanner.plain_string_end_in(input, value + 1),
-                            _ => None,
-                        };
-                        let (end, text) = match plain {
-                            Some(end) => (end, Some(value + 1..end - 1)),
-                            None => {
-                                let end = self.skip(value)?;
-                                (end, (&input[value..end] != b"null").then_some(value..end))
-                            }
-                        };
+                        let (end, text) = self.id(value)?;
                         id = Some(text);
-                        end
+                        (Slot::Id, end)
                     }
                     b"data" | b"id" => return None,
-                    _ => self.skip(value)?,
+                    _ => (Slot::Other, self.skip(value)?),
                 };
+                self.skeleton.found.push((slot, value, end));
                 at = skip_space(input, end);
                 match input.get(at) {
                     Some(b',') => at = skip_space(input, at + 1),
@@ -631,17 +836,8 @@ impl<'a> PageScan<'a> {
         if !row {
             return None;
         }
-        match id.flatten() {
-            Some(span) => {
-                self.id_hashes
-                    .push(Some(hash_id(self.text.get(span.clone())?)));
-                self.id_spans.push(Some(span));
-            }
-            None => {
-                self.id_hashes.push(None);
-                self.id_spans.push(None);
-            }
-        }
+        self.note_id(id.flatten())?;
+        self.skeleton.remember(input, start, at + 1);
         Some(at + 1)
     }
 }
@@ -1035,6 +1231,397 @@ mod tests {
                         || serde_json::from_str::<Value>(&text).is_ok_and(|page| page["data"].as_array().is_some_and(|w| w.iter().any(|w| !w.is_object()))),
                     "a plain page left to serde_json: {}", text
                 ),
+            }
+        }
+    }
+
+    /// A wrapper's members as the template of [`any_templated_page_text`] holds them: each
+    /// key's JSON text (quotes included) and what its values are.
+    #[derive(Clone, Copy, Debug)]
+    enum Kind {
+        Row,
+        Id,
+        Time,
+        Number,
+        Anything,
+    }
+
+    /// How one wrapper of a templated page differs from the template.
+    #[derive(Clone, Debug)]
+    enum Change {
+        /// Not at all: new values of the same kinds.
+        None,
+        /// One byte of a key (`member`) becomes `byte`.
+        KeyByte {
+            member: usize,
+            at: usize,
+            byte: u8,
+        },
+        /// A key's first letter spelled as a `\u` escape: the same key to serde_json.
+        EscapedKey {
+            member: usize,
+        },
+        /// A value replaced with this text (another type, or another length).
+        Value {
+            member: usize,
+            text: String,
+        },
+        /// Whitespace added at one of the four places around a member.
+        Space {
+            member: usize,
+            place: u8,
+            space: &'static str,
+        },
+        /// A member dropped, repeated, or one more added.
+        Dropped {
+            member: usize,
+        },
+        Repeated {
+            member: usize,
+        },
+        Added {
+            text: String,
+        },
+        /// The wrapper's text with one byte replaced.
+        Corrupt {
+            at: usize,
+            byte: u8,
+        },
+    }
+
+    /// One wrapper of a templated page: its values, and its change.
+    type Drawn = (Value, String, u8, u32, Value, Change);
+
+    fn any_change() -> impl Strategy<Value = Change> {
+        let member = 0..8usize;
+        prop_oneof![
+            40 => Just(Change::None),
+            1 => (member.clone(), 0..10usize, prop::sample::select(b"aAdzZ_0\"\\ ".to_vec()))
+                .prop_map(|(member, at, byte)| Change::KeyByte { member, at, byte }),
+            1 => member.clone().prop_map(|member| Change::EscapedKey { member }),
+            1 => (member.clone(), prop_oneof![
+                    any_value().prop_map(|v| serde_json::to_string(&v).expect("encodes")),
+                    any::<u32>().prop_map(|n| n.to_string()),
+                    Just("null".to_owned()),
+                    Just("\"\"".to_owned()),
+                    "\"[a-f0-9]{7,9}\"",
+                    "\"[a-f0-9]{3}\\\\[nt\"][a-f0-9]{3}\"",
+                    Just("1.5".to_owned()),
+                    Just("0".to_owned()),
+                    Just("-3".to_owned()),
+                    Just("12e3".to_owned()),
+                ])
+                .prop_map(|(member, text)| Change::Value { member, text }),
+            1 => (member.clone(), 0..4u8, prop::sample::select(vec![" ", "\n", "\t ", "\r\n  "]))
+                .prop_map(|(member, place, space)| Change::Space { member, place, space }),
+            1 => member.clone().prop_map(|member| Change::Dropped { member }),
+            1 => member.clone().prop_map(|member| Change::Repeated { member }),
+            1 => prop::sample::select(vec![r#""extra":1"#, r#""data":null"#, r#""id":"x""#, r#""ids":2"#])
+                .prop_map(|text| Change::Added { text: text.to_owned() }),
+            1 => (0..400usize, prop::sample::select(b"\"\\{}[],:0-.eE+tfnu \x01a".to_vec()))
+                .prop_map(|(at, byte)| Change::Corrupt { at, byte }),
+        ]
+    }
+
+    /// A wrapper as text: the template's members with `drawn`'s values, changed as it says.
+    fn templated_wrapper(template: &[(String, Kind)], space: &str, drawn: &Drawn) -> String {
+        let (row, id, second, number, anything, change) = drawn;
+        let mut members: Vec<(String, String)> = template
+            .iter()
+            .map(|(key, kind)| {
+                let value = match kind {
+                    Kind::Row => serde_json::to_string(row).expect("encodes"),
+                    Kind::Id => format!("\"{id}\""),
+                    Kind::Time => format!("\"2026-11-30T15:28:{:02}+03:00\"", second % 60),
+                    Kind::Number => (u64::from(*number) + 1).to_string(),
+                    Kind::Anything => serde_json::to_string(anything).expect("encodes"),
+                };
+                (key.clone(), value)
+            })
+            .collect();
+        let count = members.len().max(1);
+        let pick = |member: &usize| member % count;
+        let mut places = [space; 4];
+        let mut spaced_member = None;
+        match change {
+            Change::None | Change::Corrupt { .. } => {}
+            Change::KeyByte { member, at, byte } => {
+                let key = &mut members[pick(member)].0;
+                let inner = key.len() - 2;
+                if inner > 0 {
+                    let at = 1 + at % inner;
+                    let mut bytes = std::mem::take(key).into_bytes();
+                    bytes[at] = *byte;
+                    *key = String::from_utf8(bytes).expect("ASCII");
+                }
+            }
+            Change::EscapedKey { member } => {
+                let key = &mut members[pick(member)].0;
+                if let Some(first) = key[1..].chars().next().filter(char::is_ascii_alphabetic) {
+                    *key = format!("\"\\u{:04x}{}", u32::from(first), &key[2..]);
+                }
+            }
+            Change::Value { member, text } => members[pick(member)].1 = text.clone(),
+            Change::Space {
+                member,
+                place,
+                space,
+            } => {
+                spaced_member = Some((pick(member), *place as usize, *space));
+            }
+            Change::Dropped { member } => {
+                members.remove(pick(member));
+            }
+            Change::Repeated { member } => {
+                let again = members[pick(member)].clone();
+                members.push(again);
+            }
+            Change::Added { text } => {
+                let (key, value) = text.split_once(':').expect("a member");
+                members.insert(1.min(members.len()), (key.to_owned(), value.to_owned()));
+            }
+        }
+        let text = members
+            .iter()
+            .enumerate()
+            .map(|(index, (key, value))| {
+                let mut these = places;
+                if let Some((member, place, space)) = spaced_member
+                    && member == index
+                {
+                    these[place] = space;
+                }
+                format!(
+                    "{}{key}{}:{}{value}{}",
+                    these[0], these[1], these[2], these[3]
+                )
+            })
+            .collect::<Vec<_>>()
+            .join(",");
+        places = [space; 4];
+        let mut text = format!("{{{text}{}}}", places[0]);
+        if let Change::Corrupt { at, byte } = change {
+            let at = at % text.len();
+            let mut bytes = text.into_bytes();
+            bytes[at] = *byte;
+            text = String::from_utf8_lossy(&bytes).into_owned();
+        }
+        text
+    }
+
+    /// A page whose wrappers mostly share one layout, as the API writes them: each is the
+    /// template's members (keys in any order, `data` mostly among them, `id` often) with new
+    /// values of the same kinds (ids and times of the same length, numbers and rows of any),
+    /// or the template changed in one way ([`Change`]): a key changed by one byte or spelled
+    /// with an escape, a value of another type or length, whitespace somewhere, a member
+    /// dropped, repeated or added, a byte corrupted.
+    fn any_templated_page_text() -> impl Strategy<Value = String> {
+        let keys = prop::sample::subsequence(
+            vec![
+                (r#""createdAt""#, Kind::Time),
+                (r#""data""#, Kind::Row),
+                (r#""dataId""#, Kind::Id),
+                (r#""id""#, Kind::Id),
+                (r#""jobId""#, Kind::Number),
+                (r#""updatedAt""#, Kind::Time),
+                (r#""url""#, Kind::Anything),
+                (r#""""#, Kind::Anything),
+            ],
+            1..8,
+        )
+        .prop_shuffle();
+        let drawn = (
+            prop_oneof![4 => crawler_row(), 1 => any_value()],
+            "[a-f0-9]{8}",
+            any::<u8>(),
+            prop_oneof![0..10u32, any::<u32>()],
+            any_value(),
+            any_change(),
+        );
+        (
+            keys,
+            prop::sample::select(vec!["", "", "", " ", "\n  "]),
+            prop::collection::vec(drawn, 1..12),
+        )
+            .prop_map(|(keys, space, wrappers)| {
+                let mut template: Vec<(String, Kind)> = keys
+                    .into_iter()
+                    .map(|(k, kind)| (k.to_owned(), kind))
+                    .collect();
+                // Mostly a wrapper with a row: without one, every page is refused.
+                if !template.iter().any(|(key, _)| key == r#""data""#) && wrappers.len() % 4 != 0 {
+                    template.push((r#""data""#.to_owned(), Kind::Row));
+                }
+                let wrappers: Vec<String> = wrappers
+                    .iter()
+                    .map(|drawn| templated_wrapper(&template, space, drawn))
+                    .collect();
+                format!(
+                    r#"{{"meta":{{"lastPage":3,"total":250}},"data":[{}]}}"#,
+                    wrappers.join(",")
+                )
+            })
+    }
+
+    /// A crawler row of the simulator's shape, with values of any length.
+    fn crawler_row() -> impl Strategy<Value = Value> {
+        (0..4u8, prop::option::of("[a-z ]{0,12}"), any::<u16>(), "[a-zA-Z .]{0,40}")
+            .prop_map(|(depth, error, code, text)| {
+                json!({"depth": depth, "error": error, "statusCode": code, "text": text, "url": "https://example.com/"})
+            })
+    }
+
+    /// What the fast reading of `text` gives, with or without skeletons, and how many
+    /// wrappers a skeleton read.
+    fn both_readings(text: &str) -> (Option<Seen>, Option<(Seen, usize)>) {
+        let body = Bytes::from(text.to_owned());
+        let walked = RawPage::read_fast(&body, false).map(|(page, taken)| {
+            assert_eq!(taken, 0, "no skeleton without skeletons");
+            seen(&page)
+        });
+        let fast = RawPage::read_fast(&body, true).map(|(page, taken)| (seen(&page), taken));
+        (walked, fast)
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(512))]
+        #[test]
+        fn a_wrapper_read_through_the_last_ones_skeleton_is_read_as_the_full_walk_reads_it(
+            text in any_templated_page_text(),
+        ) {
+            let (walked, fast) = both_readings(&text);
+            prop_assert_eq!(walked.clone(), fast.clone().map(|(seen, _)| seen), "{}", text);
+            // And as serde_json reads it.
+            let serde = RawPage::parse_with_serde(&Bytes::from(text.clone()));
+            if let Some(walked) = walked {
+                let serde = serde.map_err(|e| TestCaseError::fail(format!("serde_json refuses what the fast reading took: {e}\n{text}")))?;
+                prop_assert_eq!(walked, seen(&serde), "{}", text);
+            }
+        }
+
+        #[test]
+        fn wrappers_of_one_layout_are_read_through_the_skeleton(
+            template in any_templated_page_text(),
+            space in prop::sample::select(vec!["", " ", "\n  "]),
+        ) {
+            // The page's first wrapper, as the template for more: the same text again and
+            // again reads through the skeleton after the first.
+            let Ok(page) = serde_json::from_str::<Value>(&template) else { return Ok(()) };
+            let Some(first) = page["data"].as_array().and_then(|w| w.first()).filter(|w| w.get("data").is_some()) else { return Ok(()) };
+            let first = serde_json::to_string(first).expect("encodes");
+            let text = format!(r#"{{"meta":{{"lastPage":1}},"data":[{}]}}"#, vec![first; 5].join(&format!(",{space}")));
+            let (walked, fast) = both_readings(&text);
+            if walked.is_some() {
+                prop_assert_eq!(fast.map(|(_, taken)| taken), Some(4), "{}", text);
+            }
+        }
+    }
+
+    #[test]
+    fn each_difference_from_the_last_wrapper_is_read_by_the_full_walk() {
+        let wrapper = |id: &str, key: &str, data: &str, space: &str| {
+            format!(
+                r#"{{"createdAt":"2026-11-30T15:28:41+03:00",{key}:{space}{data},"id":{id},"jobId":7}}"#
+            )
+        };
+        let usual = || wrapper(r#""a1""#, r#""data""#, r#"{"n":1}"#, "");
+        let cases = [
+            // (the wrapper between usual ones, whether the page is read fast, whether it is
+            // laid out as they are: only its values differ)
+            (usual(), true, true),
+            (
+                wrapper(r#""a2""#, r#""data""#, r#"{"n":[1,2]}"#, ""),
+                true,
+                true,
+            ),
+            (
+                wrapper(r#""a123456""#, r#""data""#, r#"{"n":1}"#, ""),
+                true,
+                true,
+            ),
+            (wrapper("12", r#""data""#, r#"{"n":1}"#, ""), true, true),
+            (wrapper("null", r#""data""#, r#"{"n":1}"#, ""), true, true),
+            (
+                wrapper(r#""a\"1""#, r#""data""#, r#"{"n":1}"#, ""),
+                true,
+                true,
+            ),
+            (
+                wrapper(r#""a1""#, r#""datb""#, r#"{"n":1}"#, ""),
+                false,
+                false,
+            ),
+            (
+                wrapper(r#""a1""#, r#""d\u0061ta""#, r#"{"n":1}"#, ""),
+                false,
+                false,
+            ),
+            (
+                wrapper(r#""a1""#, r#""data""#, r#"{"n":1}"#, " "),
+                true,
+                false,
+            ),
+            (wrapper(r#""a1""#, r#""data""#, "[true]", ""), true, true),
+            (
+                wrapper(r#""a1""#, r#""data""#, r#""text""#, "\n"),
+                true,
+                false,
+            ),
+            (
+                wrapper(r#"{"x":1}"#, r#""data""#, r#"{"n":1}"#, ""),
+                true,
+                true,
+            ),
+            (
+                wrapper(r#""a1""#, r#""data""#, r#"{"n":tru}"#, ""),
+                false,
+                false,
+            ),
+            (usual().replace("jobId", "jobID"), true, false),
+            (
+                usual().replace(r#""jobId":7"#, r#""jobId":7.5"#),
+                true,
+                true,
+            ),
+            (usual().replace(r#""jobId":7"#, r#""jobId":-7"#), true, true),
+            (
+                usual().replace(r#""jobId":7"#, r#""jobId":07"#),
+                false,
+                false,
+            ),
+            (
+                usual().replace(r#""jobId":7"#, r#""jobId":"7""#),
+                true,
+                true,
+            ),
+            (
+                usual().replace(r#""jobId":7"#, r#""jobId" :7"#),
+                true,
+                false,
+            ),
+            (usual().replace(r#""jobId":7"#, r#""data":7"#), false, false),
+            (usual().replace(r#""id":"a1""#, r#""ID":"a1""#), true, false),
+            (usual().replace("}", " }"), true, false),
+            (usual().replace("2026", "20\u{1}6"), false, false),
+            (usual().replace("2026", "20\\u0032"), true, true),
+        ];
+        for (odd, fast, same_layout) in cases {
+            let text = format!(
+                r#"{{"meta":{{"lastPage":1}},"data":[{},{},{odd},{},{}]}}"#,
+                usual(),
+                usual(),
+                usual(),
+                usual()
+            );
+            let (walked, read) = both_readings(&text);
+            assert_eq!(walked, read.clone().map(|(seen, _)| seen), "{text}");
+            assert_eq!(walked.is_some(), fast, "{text}");
+            let serde = RawPage::parse_with_serde(&Bytes::from(text.clone()));
+            if let (Some(walked), Some((_, taken))) = (walked, read) {
+                assert_eq!(walked, seen(&serde.expect("serde_json reads it")), "{text}");
+                // The usual ones after the first read through a skeleton; the odd one (when
+                // laid out otherwise) and the one after it by the full walk.
+                assert_eq!(taken, if same_layout { 4 } else { 2 }, "{text}");
             }
         }
     }
