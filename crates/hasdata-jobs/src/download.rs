@@ -13,9 +13,10 @@
 //! the two still disagree, the stream ends with [`Error::RowCountMismatch`].
 //!
 //! The reading runs as a task of its own (on a tokio runtime), and the splitting on both
-//! cores: the chunks received make blocks of about [`BLOCK_BYTES`] (shared, not copied), each block is
-//! split on a blocking thread from a guessed element boundary while the task receives the
-//! next ones, and the one exact splitter takes the blocks in order, checking each guess
+//! cores: the chunks received make blocks of about [`BLOCK_BYTES`] (shared, not copied), each
+//! block is split on one of the reading's few splitting threads ([`crate::guessers`]) from a
+//! guessed element boundary while the task receives the next ones, and the one exact
+//! splitter takes the blocks in order, checking each guess
 //! ([`crate::json_blocks`]: the rows and errors are exactly those of one splitter reading the
 //! whole file). A block's rows go on as one [`RowBatch`] through a short bounded channel; at
 //! most [`BLOCKS_AHEAD`] blocks are out at once, so the memory held is a few blocks and
@@ -35,8 +36,9 @@ use tokio::sync::mpsc;
 use crate::batch::RowBatch;
 use crate::client::Client;
 use crate::error::{Error, Result};
+use crate::guessers::{self, Guessed, Guessers};
 use crate::json_array::Lines;
-use crate::json_blocks::{self, Block, Exact, Guess};
+use crate::json_blocks::{Block, Exact};
 use crate::pool::Pool;
 
 /// The largest single row accepted from a file.
@@ -52,7 +54,7 @@ const BATCH_BYTES: usize = 512 * 1024;
 /// Batches between the reading task and the consumer.
 const CHANNEL_BATCHES: usize = 4;
 
-/// The file is split in blocks of about this much, each on a blocking thread (see
+/// The file is split in blocks of about this much, each on a splitting thread (see
 /// [`crate::json_blocks`]).
 const BLOCK_BYTES: usize = 256 * 1024;
 
@@ -60,30 +62,30 @@ const BLOCK_BYTES: usize = 256 * 1024;
 /// arrive, so both cores are kept busy, and what is held stays a few blocks.
 const BLOCKS_AHEAD: usize = 3;
 
-/// A block's guess, as its thread ends.
-type GuessJoined = std::result::Result<Option<Guess>, tokio::task::JoinError>;
-
 /// A block received and being split on a guess.
 struct Ahead {
     block: Block,
     guess: GuessTask,
 }
 
-/// The guess: on a blocking thread, or none (no runtime to run one on).
+/// The guess: queued to the reading's threads ([`Guessers`]), or none (no thread).
 enum GuessTask {
-    Thread(tokio::task::JoinHandle<Option<Guess>>),
+    Thread(tokio::sync::oneshot::Receiver<Guessed>),
     None,
 }
 
 impl std::future::Future for GuessTask {
-    type Output = GuessJoined;
+    type Output = Guessed;
 
     fn poll(
         self: std::pin::Pin<&mut Self>,
         cx: &mut std::task::Context<'_>,
-    ) -> std::task::Poll<GuessJoined> {
+    ) -> std::task::Poll<Guessed> {
         match self.get_mut() {
-            GuessTask::Thread(handle) => handle.poll_unpin(cx),
+            // Threads gone before answering: no guess (the exact splitter splits it).
+            GuessTask::Thread(receiver) => {
+                receiver.poll_unpin(cx).map(|got| got.unwrap_or(Ok(None)))
+            }
             GuessTask::None => std::task::Poll::Ready(Ok(None)),
         }
     }
@@ -91,9 +93,9 @@ impl std::future::Future for GuessTask {
 
 /// The blocks of one reading: the one being filled, and those being split.
 struct Blocks {
-    /// Where the guesses run; none without a runtime (the exact splitter then splits every
-    /// block itself).
-    runtime: Option<tokio::runtime::Handle>,
+    /// The threads the guesses run on, started with the first block cut; `None` before,
+    /// or when none could be started (the exact splitter then splits every block itself).
+    guessers: Option<Guessers>,
     /// The block being filled.
     filling: Block,
     /// Blocks cut and not yet taken, oldest first.
@@ -109,7 +111,7 @@ struct Blocks {
 impl Blocks {
     fn new() -> Blocks {
         Blocks {
-            runtime: tokio::runtime::Handle::try_current().ok(),
+            guessers: None,
             filling: Block::default(),
             ahead: VecDeque::new(),
             pending: Bytes::new(),
@@ -151,14 +153,12 @@ impl Blocks {
         }
         let block = std::mem::take(&mut self.filling);
         let first = std::mem::replace(&mut self.first, false);
-        let guess = match &self.runtime {
-            Some(runtime) => {
-                let shared = block.clone();
-                let lines = self.lines.clone();
-                GuessTask::Thread(runtime.spawn_blocking(move || {
-                    json_blocks::guess(&shared, first, MAX_ROW_BYTES, &lines)
-                }))
-            }
+        if first {
+            self.guessers =
+                Guessers::start(guessers::threads(BLOCKS_AHEAD), MAX_ROW_BYTES, &self.lines);
+        }
+        let guess = match &self.guessers {
+            Some(guessers) => GuessTask::Thread(guessers.guess(block.clone(), first)),
             None => GuessTask::None,
         };
         self.ahead.push_back(Ahead { block, guess });
@@ -317,7 +317,7 @@ impl Download {
     /// One reading of the file: its rows go on in batches, those handed on before skipped.
     ///
     /// The chunks received are gathered in blocks of about [`BLOCK_BYTES`]; each block is
-    /// split on a blocking thread from a guessed boundary ([`json_blocks::guess`]) while this
+    /// split on a splitting thread from a guessed boundary ([`crate::json_blocks::guess`]) while this
     /// task receives the next ones, and taken in order by the exact splitter
     /// ([`json_blocks::Exact`]), which splits it itself when the guess was wrong. At most
     /// [`BLOCKS_AHEAD`] blocks are out at once.
@@ -432,7 +432,7 @@ impl Download {
     async fn take(
         &mut self,
         block: &Block,
-        guess: GuessJoined,
+        guess: Guessed,
         pool: &Pool,
         exact: &mut Exact,
         lines: &mut Lines,
@@ -440,8 +440,7 @@ impl Download {
     ) -> std::result::Result<Option<String>, Halt> {
         let guess = match guess {
             Ok(guess) => guess,
-            Err(joined) if joined.is_panic() => std::panic::resume_unwind(joined.into_panic()),
-            Err(_) => None,
+            Err(panic) => std::panic::resume_unwind(panic),
         };
         match exact.block(block, guess, lines) {
             Ok(Some(guessed)) => {
@@ -599,7 +598,7 @@ mod tests {
 
     /// A body that comes as one large chunk (a transport holding the whole file in memory)
     /// is cut into blocks only as blocks are taken: each block cut starts a guess on a
-    /// blocking thread with a buffer of its own, so cutting all of them at once held the
+    /// splitting thread with a buffer of its own, so cutting all of them at once held the
     /// file's size again in guesses, on up to 512 threads.
     #[tokio::test]
     async fn a_large_chunk_makes_no_more_blocks_than_may_be_out_at_once() {

@@ -75,6 +75,14 @@ pub(crate) struct Guess {
     splitter: ArraySplitter,
 }
 
+#[cfg(test)]
+impl Guess {
+    /// The guess's lines, for tests.
+    pub(crate) fn lines_text(&self) -> &[u8] {
+        &self.lines.bytes
+    }
+}
+
 /// Places tried in one block before giving up on it (each is tried from beyond where the
 /// one before failed, so a block is read about once whatever the number).
 const MAX_TRIES: usize = 64;

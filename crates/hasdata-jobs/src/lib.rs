@@ -54,6 +54,7 @@ mod batch;
 mod client;
 mod download;
 mod error;
+mod guessers;
 mod json_array;
 mod json_blocks;
 mod json_scan;
