@@ -924,6 +924,30 @@ mod tests {
         })
     }
 
+    /// A value the fast reading takes whole (ASCII, no escapes: the rows whose shape it
+    /// keeps), nested a few levels, its strings full of punctuation and some long enough
+    /// to span blocks.
+    fn plain_value() -> impl Strategy<Value = Value> {
+        let leaf = prop_oneof![
+            Just(Value::Null),
+            any::<bool>().prop_map(Value::from),
+            any::<i64>().prop_map(Value::from),
+            (0u32..100).prop_map(Value::from),
+            any::<f64>()
+                .prop_filter("finite", |f| f.is_finite())
+                .prop_map(Value::from),
+            "[a-z0-9 ,:{}\\[\\]]{0,12}".prop_map(Value::from),
+            "[a-z]{50,130}".prop_map(Value::from),
+        ];
+        leaf.prop_recursive(4, 48, 6, |inner| {
+            prop_oneof![
+                prop::collection::vec(inner.clone(), 0..6).prop_map(Value::Array),
+                prop::collection::btree_map("[a-z,:{}\\[\\] ]{0,5}", inner, 0..6)
+                    .prop_map(|m| Value::Object(m.into_iter().collect())),
+            ]
+        })
+    }
+
     /// Splits `rows` as one array (pretty or compact) in chunks of `sizes`, and returns the
     /// elements beside what serde_json writes for each row, compactly.
     fn split_beside_serde(
@@ -1013,6 +1037,109 @@ mod tests {
                 expected.push(b'\n');
             }
             prop_assert_eq!(split_lines(&text, &sizes).expect("splits"), expected);
+        }
+
+        /// Runs of rows of one shape (the fast reading compares each with the last row's
+        /// tokens), then a row that looks like that shape up to where the compare looks:
+        /// a `\"` or a run of backslashes before one of its strings' closing quote (so the
+        /// quotes' in-string bits are wrong from there, and the last row's tokens may seem
+        /// to go on and end early), or a byte that is not ASCII (valid or not) in a string,
+        /// with the rest of the row, and after it a member holding any such byte. Whatever
+        /// the chunks, the verdict and every element's bytes are serde_json's (found by
+        /// attack5: a flag the compare set before it failed said the row was ASCII).
+        #[test]
+        fn a_row_that_looks_like_the_last_shape_up_to_an_escape_or_odd_byte_is_read_as_serde_json_reads_it(
+            shape in plain_value().prop_filter("a container", |v| v.is_object() || v.is_array()),
+            pads in prop::collection::vec(0usize..140, 1..4),
+            tail in prop::collection::vec(prop_oneof![
+                Just(json!([])), Just(json!({})), Just(json!([1, [2, {}]])), Just(Value::Null),
+                any::<bool>().prop_map(Value::from), any::<i32>().prop_map(Value::from),
+                any::<f64>().prop_filter("finite", |f| f.is_finite()).prop_map(Value::from),
+            ], 0..4),
+            before in 1usize..5,
+            which in prop::option::weighted(0.3, any::<prop::sample::Index>()),
+            cut in 0usize..4,
+            odd in prop::sample::select(vec![
+                &b"\\\""[..], b"\\", b"\\\\", b"\\\\\\", b"\\\\\\\\", b"\\\\\\\\\"", b"\\u0022",
+                b"\xff", b"\xc3", b"\xc3\xa9", b"\xe2\x82", b"\xed\xa0\x80", b"\xf4\x90\x80\x80", b"\x01",
+            ]),
+            extra in prop::sample::select(vec![
+                &b""[..], b"\xff", b"\xc3", b"\xc3\xa9", b"a", b"\\\"", b"\x80",
+            ]),
+            sizes in prop::collection::vec(prop_oneof![1usize..80, 60usize..70, 100usize..5_000], 0..40),
+        ) {
+            // The shape's rows, each with a long string in front so its tokens span blocks.
+            let rows: Vec<Vec<u8>> = pads
+                .iter()
+                .map(|&pad| {
+                    // Then a last string with no quote after it (see `which`).
+                    let mut row = vec![Value::from("p".repeat(pad)), shape.clone(), Value::from("z")];
+                    row.extend(tail.iter().cloned());
+                    let row = Value::Array(row);
+                    serde_json::to_vec(&row).expect("encodes")
+                })
+                .collect();
+            let last = &rows[rows.len() - 1];
+            // The closing quotes of its strings (a naive walk: the text is serde_json's).
+            let mut closers = Vec::new();
+            let mut stack = Vec::new();
+            let (mut in_string, mut escaped) = (false, false);
+            for (i, &b) in last.iter().enumerate() {
+                if in_string {
+                    if escaped {
+                        escaped = false;
+                    } else if b == b'\\' {
+                        escaped = true;
+                    } else if b == b'"' {
+                        in_string = false;
+                        closers.push((i, stack.last().copied().unwrap_or(b'[')));
+                    }
+                } else {
+                    match b {
+                        b'"' => in_string = true,
+                        b'{' | b'[' => stack.push(b),
+                        b'}' | b']' => drop(stack.pop()),
+                        _ => {}
+                    }
+                }
+            }
+            // Mostly the last string's closing quote: no quote follows it, so with the
+            // quote escaped the rest of the row is read as the string's body, and the
+            // last row's tokens seem to go on to its end.
+            let (q, inside) = closers[which.map_or(closers.len() - 1, |which| which.index(closers.len()))];
+            let rest = &last[q + 1..];
+            // `odd` before the closing quote; then, as if that quote had closed the
+            // string, the rest of the row (inside the string now, when the quote was
+            // escaped), a quote, a member holding `extra`, and the rest again.
+            let member: &[u8] = if inside == b'{' { b",\"t\":\"" } else { b",\"" };
+            let odd_row = [&last[..q], odd, b"\"", rest, b"\"", member, extra, b"\"", rest].concat();
+            // Or only the odd byte in the string, the row's tokens unchanged.
+            let plain_row = [&last[..q], odd, &last[q..]].concat();
+            // Each odd row in its own document (one row serde_json refuses would hide
+            // the other's verdict), among runs of the shape.
+            for odd_row in [odd_row, plain_row] {
+                let mut all = Vec::new();
+                for i in 0..before {
+                    all.extend(rows.iter().cloned());
+                    if i == cut {
+                        all.push(odd_row.clone());
+                    }
+                }
+                all.push(odd_row);
+                all.extend(rows.iter().cloned());
+                let doc = [&b"["[..], &all.join(&b','), b"]"].concat();
+                let serde: Option<Vec<Vec<u8>>> =
+                    serde_json::from_slice::<Vec<&serde_json::value::RawValue>>(&doc)
+                        .ok()
+                        .map(|raws| raws.iter().map(|raw| raw.get().as_bytes().to_vec()).collect());
+                let text = String::from_utf8_lossy(&doc).into_owned();
+                prop_assert_eq!(split_raw(&doc, &sizes, 1 << 20).ok(), serde.clone(), "{}", &text);
+                prop_assert_eq!(split_raw(&doc, &[1 << 20], 1 << 20).ok(), serde.clone(), "{}", &text);
+                let lines = serde.map(|rows| {
+                    rows.iter().flat_map(|row| [&row[..], b"\n"].concat()).collect::<Vec<u8>>()
+                });
+                prop_assert_eq!(split_lines(&doc, &sizes).ok(), lines, "{}", &text);
+            }
         }
 
         #[test]
