@@ -386,28 +386,45 @@ impl RawPage {
     /// is wrong if anything is, so both readings accept the same pages with the same rows.
     /// Most wrappers are read through the last one's [`Skeleton`].
     fn parse_fast(body: &Bytes) -> Option<RawPage> {
-        Self::read_fast(body, true).map(|(page, _)| page)
+        thread_local! {
+            static WORKSPACE: std::cell::RefCell<Workspace> = std::cell::RefCell::default();
+        }
+        WORKSPACE
+            .with(|workspace| match workspace.try_borrow_mut() {
+                Ok(mut workspace) => Self::read_fast(body, true, &mut workspace),
+                // Not reached (a page is read in one call, with no page read inside it); a
+                // fresh one reads the same.
+                Err(_) => Self::read_fast(body, true, &mut Workspace::default()),
+            })
+            .map(|(page, _)| page)
     }
 
-    /// [`RawPage::parse_fast`], with or without [`Skeleton`]s (the full walk for every
-    /// wrapper, as tests compare), and how many wrappers a skeleton read.
-    fn read_fast(body: &Bytes, skeletons: bool) -> Option<(RawPage, usize)> {
+    /// [`RawPage::parse_fast`] with `workspace` (whatever pages it read before), with or
+    /// without [`Skeleton`]s (the full walk for every wrapper, as tests compare), and how
+    /// many wrappers a skeleton read.
+    fn read_fast(
+        body: &Bytes,
+        skeletons: bool,
+        workspace: &mut Workspace,
+    ) -> Option<(RawPage, usize)> {
         // Checked as UTF-8 once, here: each id is then a slice of this text, not checked again.
         let text = simdutf8::basic::from_utf8(body).ok()?;
         let input = text.as_bytes();
+        // The scanner's block masks describe the last input it read, not this one.
+        workspace.scanner.new_input();
         let mut scan = PageScan {
             skeletons,
             like_the_last: 0,
             input,
             text,
-            scanner: Scanner::default(),
+            scanner: &mut workspace.scanner,
             lines: Lines {
                 bytes: Vec::with_capacity(input.len()),
                 ends: Vec::with_capacity(PAGE_LIMIT as usize),
             },
             id_spans: Vec::with_capacity(PAGE_LIMIT as usize),
             id_hashes: Vec::with_capacity(PAGE_LIMIT as usize),
-            skeleton: Skeleton::default(),
+            skeleton: &mut workspace.skeleton,
         };
         let mut meta: Option<Meta> = None;
         let mut data = false;
@@ -484,8 +501,18 @@ impl RawPage {
     }
 }
 
+/// What reading a page needs besides the page, kept by each thread from one page to the
+/// next: the scanner (the rows' shapes it learned, its buffers) and the last wrapper's
+/// skeleton, so a page's first row and first wrapper are compared with the last page's, and
+/// reading a page allocates only what it hands on.
+#[derive(Default)]
+struct Workspace {
+    scanner: Scanner,
+    skeleton: Skeleton,
+}
+
 /// The fast reading of one page, as it goes.
-struct PageScan<'a> {
+struct PageScan<'a, 'w> {
     /// Whether wrappers are first compared with the last one's [`Skeleton`].
     skeletons: bool,
     /// Wrappers read through a skeleton.
@@ -493,14 +520,14 @@ struct PageScan<'a> {
     input: &'a [u8],
     /// `input`, checked as UTF-8 (once, for the whole page).
     text: &'a str,
-    scanner: Scanner,
+    scanner: &'w mut Scanner,
     /// The rows so far, as JSON lines.
     lines: Lines,
     /// Where each row's id is in `input` (see [`RawPage`]).
     id_spans: Vec<Option<std::ops::Range<usize>>>,
     id_hashes: Vec<Option<u64>>,
     /// The last wrapper the full walk read, for the next ones to be compared with.
-    skeleton: Skeleton,
+    skeleton: &'w mut Skeleton,
 }
 
 /// What a wrapper's value is to the page: its row, its id, or anything else.
@@ -600,7 +627,7 @@ impl Skeleton {
     }
 }
 
-impl<'a> PageScan<'a> {
+impl<'a> PageScan<'a, '_> {
     /// The member whose key starts at `at` (its `"`): the key without its quotes, and where
     /// its value starts. `None` for anything but a key without escapes and its `:`.
     #[inline(always)]
@@ -756,7 +783,7 @@ impl<'a> PageScan<'a> {
     #[inline(always)]
     fn row(&mut self, at: usize) -> Option<usize> {
         let end = self.scanner.value(self.input, at).ok()?;
-        self.lines.element(&self.scanner, self.input, at, end);
+        self.lines.element(self.scanner, self.input, at, end);
         Some(end)
     }
 
@@ -1475,11 +1502,13 @@ mod tests {
     /// wrappers a skeleton read.
     fn both_readings(text: &str) -> (Option<Seen>, Option<(Seen, usize)>) {
         let body = Bytes::from(text.to_owned());
-        let walked = RawPage::read_fast(&body, false).map(|(page, taken)| {
-            assert_eq!(taken, 0, "no skeleton without skeletons");
-            seen(&page)
-        });
-        let fast = RawPage::read_fast(&body, true).map(|(page, taken)| (seen(&page), taken));
+        let walked =
+            RawPage::read_fast(&body, false, &mut Workspace::default()).map(|(page, taken)| {
+                assert_eq!(taken, 0, "no skeleton without skeletons");
+                seen(&page)
+            });
+        let fast = RawPage::read_fast(&body, true, &mut Workspace::default())
+            .map(|(page, taken)| (seen(&page), taken));
         (walked, fast)
     }
 
@@ -1496,6 +1525,26 @@ mod tests {
             if let Some(walked) = walked {
                 let serde = serde.map_err(|e| TestCaseError::fail(format!("serde_json refuses what the fast reading took: {e}\n{text}")))?;
                 prop_assert_eq!(walked, seen(&serde), "{}", text);
+            }
+        }
+
+        #[test]
+        fn a_workspace_kept_from_other_pages_reads_a_page_as_a_fresh_one_does(
+            pages in prop::collection::vec(prop_oneof![any_templated_page_text(), any_page_text()], 1..5),
+            pretty in any::<bool>(),
+        ) {
+            // What a thread's workspace holds after some pages (the scanner's shapes and
+            // block masks, the last skeleton) changes nothing in the next page's reading.
+            let mut kept = Workspace::default();
+            for text in pages {
+                let text = match serde_json::from_str::<Value>(&text) {
+                    Ok(value) if pretty => serde_json::to_string_pretty(&value).expect("encodes"),
+                    _ => text,
+                };
+                let body = Bytes::from(text.clone());
+                let fresh = RawPage::read_fast(&body, true, &mut Workspace::default()).map(|(page, _)| seen(&page));
+                let again = RawPage::read_fast(&body, true, &mut kept).map(|(page, _)| seen(&page));
+                prop_assert_eq!(again, fresh, "{}", text);
             }
         }
 

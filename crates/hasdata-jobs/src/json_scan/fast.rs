@@ -337,6 +337,12 @@ pub(super) fn same_shape_end<S: Specials>(
 }
 
 impl super::Scanner {
+    /// Forgets the block masks kept between calls ([`super::Scanner::string_end_in`]): for a
+    /// scanner kept to read another input.
+    pub(crate) fn new_input(&mut self) {
+        self.base = super::NO_BLOCK;
+    }
+
     /// Where the string whose body starts at `at` ends ([`super::string_end`]), through the
     /// block masks the scanner keeps between calls: for a walk over many short strings near
     /// each other outside any value's scan (a results page's wrapper objects: keys, ids,
