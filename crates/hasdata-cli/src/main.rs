@@ -156,7 +156,21 @@ fn main() -> ExitCode {
         }
     };
     let ctx = Ctx::new(cli.global);
-    match runtime.block_on(dispatch(&ctx, &cli.command)) {
+    let command = cli.command;
+    // The command runs as a task on the runtime's workers, not on this thread: an export
+    // takes rows from tasks on those workers (a `data.json` reading, results pages), and a
+    // task woken by a task on its own worker runs there next, where a thread outside the
+    // runtime had to be woken by the kernel for each batch (half the context switches of a
+    // 1M-row `data.json` export, and about a tenth of its CPU; docs/benchmarks.md).
+    let command_run = runtime.spawn(async move { dispatch(&ctx, &command).await });
+    let outcome = match runtime.block_on(command_run) {
+        Ok(outcome) => outcome,
+        Err(joined) => match joined.try_into_panic() {
+            Ok(panic) => std::panic::resume_unwind(panic),
+            Err(_) => Err(Failure::new(fail::code::OTHER, "the command was cancelled")),
+        },
+    };
+    match outcome {
         Ok(()) if context::stdout_failed().is_some() => {
             let error = context::stdout_failed().unwrap_or_default();
             let failure = Failure::new(
