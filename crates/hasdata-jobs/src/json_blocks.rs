@@ -428,6 +428,25 @@ mod tests {
         })
     }
 
+    /// A row of one shape (ASCII, no escapes: the scanner compares each with the last
+    /// row's tokens), its string `t` of any length; or, `odd`, a row like it whose `t`
+    /// holds an escaped quote (so its tokens seem to end early, at `"}`), a backslash run
+    /// or a byte that is not ASCII, and then a member `u` holding `bad`.
+    fn shaped_row(i: usize, t: usize, odd: Option<(&[u8], &[u8])>) -> Vec<u8> {
+        let mut row = format!(
+            "{{\"id\":{i},\"url\":\"https://example.com/{i}\",\"tags\":[1,2.5e3,null,true],\"t\":\"{}",
+            "x".repeat(t)
+        )
+        .into_bytes();
+        if let Some((inner, bad)) = odd {
+            row.extend_from_slice(inner);
+            row.extend_from_slice(b"\",\"u\":\"");
+            row.extend_from_slice(bad);
+        }
+        row.extend_from_slice(b"\"}");
+        row
+    }
+
     proptest! {
         #[test]
         fn blocks_give_exactly_the_sequential_lines_and_errors(
@@ -456,6 +475,38 @@ mod tests {
             let (expected, expected_error) = sequential(&chunks, max);
             for guessing in [true, false] {
                 let (lines, error, _) = blocked(&chunks, per_block, max, guessing);
+                prop_assert_eq!(&lines, &expected, "{}", String::from_utf8_lossy(&text));
+                prop_assert_eq!(&error, &expected_error);
+            }
+        }
+
+        /// Blocks of many rows of one shape with odd rows among them (see [`shaped_row`]):
+        /// a guessed block's splitter starts with a fresh scanner, the exact one with the
+        /// shapes of every row before, and both give the sequential lines and errors, which
+        /// are serde_json's verdict on the whole array.
+        #[test]
+        fn blocks_of_one_shape_with_odd_rows_give_the_sequential_lines_and_serde_jsons_verdict(
+            lengths in prop::collection::vec(0usize..150, 20..120),
+            odd in prop::collection::vec((any::<prop::sample::Index>(), prop::sample::select(vec![
+                &b"a\\\"}"[..], b"\\\\", b"\\\\\\\"}", b"\xc3\xa9", b"\xff", b"\xc3", b"\xed\xa0\x80", b"\\u0041",
+            ]), prop::sample::select(vec![&b""[..], b"\xff", b"\xc3\xa9", b"\xc3", b"ok"])), 0..4),
+            sizes in prop::collection::vec(prop_oneof![1usize..64, 200usize..3000], 0..200),
+            per_block in 1usize..8,
+        ) {
+            let mut rows: Vec<Vec<u8>> = lengths.iter().enumerate().map(|(i, &t)| shaped_row(i, t, None)).collect();
+            for (at, inner, bad) in &odd {
+                let i = at.index(rows.len());
+                rows[i] = shaped_row(i, lengths[i], Some((inner, bad)));
+            }
+            let text = [&b"["[..], &rows.join(&b","[..]), b"]"].concat();
+            let serde: Option<Vec<u8>> = serde_json::from_slice::<Vec<&serde_json::value::RawValue>>(&text)
+                .ok()
+                .map(|raws| raws.iter().flat_map(|raw| [raw.get().as_bytes(), b"\n"].concat()).collect());
+            let chunks = chunked(&text, &sizes);
+            let (expected, expected_error) = sequential(&chunks, 1 << 20);
+            prop_assert_eq!(expected_error.is_none().then(|| expected.clone()), serde, "{}", String::from_utf8_lossy(&text));
+            for guessing in [true, false] {
+                let (lines, error, _) = blocked(&chunks, per_block, 1 << 20, guessing);
                 prop_assert_eq!(&lines, &expected, "{}", String::from_utf8_lossy(&text));
                 prop_assert_eq!(&error, &expected_error);
             }
