@@ -15,10 +15,13 @@
 //! carries from earlier chunks. When [`Exact`] stops at an element boundary `B` in a block
 //! ([`ArraySplitter::push_until`]), it has just read the `,` after the previous element and
 //! the whitespace after it, and carries nothing: its state is exactly that of a splitter
-//! made by [`ArraySplitter::after_comma`], whatever came before (the scanner keeps nothing
-//! from one element to the next; the element limit is the same). The guess was such a
-//! splitter, started at its guessed place `G` and given the same bytes in the same pieces:
-//! the rest of `G`'s chunk, then the block's later chunks. A splitter is deterministic, so
+//! made by [`ArraySplitter::after_comma`], whatever came before (the element limit is the
+//! same). The one thing the scanner keeps from one element to the next is the row shapes it
+//! has seen, and they only choose a faster way to the same verdict and the same bytes: the
+//! proptests here and in `json_array` read rows with shapes remembered and without, and
+//! compare. The guess was such a splitter, started at its guessed place `G` and given the
+//! same bytes in the same pieces: the rest of `G`'s chunk, then the block's later chunks.
+//! Its verdicts and bytes do not depend on the shapes it has or has not seen, so
 //! when `G == B` (compared exactly: chunk and index) the guessed splitter's elements are the
 //! ones [`Exact`] would have split from `B` to the block's end, and its final state is
 //! the one [`Exact`] would have reached: [`Exact`] takes both and goes on with the next

@@ -20,6 +20,8 @@ mod server;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
@@ -326,25 +328,38 @@ fn measure(command: &mut Command) -> Result<(f64, f64)> {
         .stderr(Stdio::piped())
         .spawn()
         .map_err(fail)?;
+    // The peak RSS is sampled on a thread of its own while this one waits for the child, so
+    // the time taken ends when the child does, not at the next sample (up to 5 ms later).
     let status_path = format!("/proc/{}/status", child.id());
-    let mut peak_kib = 0u64;
-    loop {
-        if let Some(kib) = vm_hwm(&status_path) {
-            peak_kib = peak_kib.max(kib);
-        }
-        if let Some(status) = child.try_wait().map_err(fail)? {
-            let secs = started.elapsed().as_secs_f64();
-            if !status.success() {
-                let mut stderr = String::new();
-                if let Some(mut pipe) = child.stderr.take() {
-                    let _ = std::io::Read::read_to_string(&mut pipe, &mut stderr);
+    let done = Arc::new(AtomicBool::new(false));
+    let sampler = {
+        let done = Arc::clone(&done);
+        std::thread::spawn(move || {
+            let mut peak_kib = 0u64;
+            while !done.load(Ordering::Relaxed) {
+                if let Some(kib) = vm_hwm(&status_path) {
+                    peak_kib = peak_kib.max(kib);
                 }
-                return Err(format!("{command:?} failed ({status}): {stderr}"));
+                std::thread::sleep(Duration::from_millis(5));
             }
-            return Ok((secs, peak_kib as f64 / 1024.0));
-        }
-        std::thread::sleep(Duration::from_millis(5));
+            peak_kib
+        })
+    };
+    // stderr is read before waiting, so a child that writes much of it cannot block on a
+    // full pipe; it ends when the child does.
+    let mut stderr = String::new();
+    if let Some(mut pipe) = child.stderr.take() {
+        let _ = std::io::Read::read_to_string(&mut pipe, &mut stderr);
     }
+    let status = child.wait().map_err(fail);
+    let secs = started.elapsed().as_secs_f64();
+    done.store(true, Ordering::Relaxed);
+    let peak_kib = sampler.join().unwrap_or(0);
+    let status = status?;
+    if !status.success() {
+        return Err(format!("{command:?} failed ({status}): {stderr}"));
+    }
+    Ok((secs, peak_kib as f64 / 1024.0))
 }
 
 fn vm_hwm(status_path: &str) -> Option<u64> {
