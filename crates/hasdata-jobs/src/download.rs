@@ -317,9 +317,9 @@ impl Download {
     /// One reading of the file: its rows go on in batches, those handed on before skipped.
     ///
     /// The chunks received are gathered in blocks of about [`BLOCK_BYTES`]; each block is
-    /// split on a splitting thread from a guessed boundary ([`crate::json_blocks::guess`]) while this
-    /// task receives the next ones, and taken in order by the exact splitter
-    /// ([`json_blocks::Exact`]), which splits it itself when the guess was wrong. At most
+    /// split on a splitting thread from a guessed boundary ([`crate::json_blocks::guess`])
+    /// while this task receives the next ones, and taken in order by the exact splitter
+    /// ([`Exact`]), which splits it itself when the guess was wrong. At most
     /// [`BLOCKS_AHEAD`] blocks are out at once.
     async fn read(&mut self, mut body: Body) -> std::result::Result<Read, Halt> {
         let mut exact = Exact::new(MAX_ROW_BYTES);

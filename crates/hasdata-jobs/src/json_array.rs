@@ -915,13 +915,7 @@ mod tests {
             "\\PC{0,12}".prop_map(Value::from),
             "[\"\\\\,\\]\\[{}: \\n\\t\u{e9}\u{1F600}]{0,8}".prop_map(Value::from),
         ];
-        leaf.prop_recursive(4, 48, 6, |inner| {
-            prop_oneof![
-                prop::collection::vec(inner.clone(), 0..6).prop_map(Value::Array),
-                prop::collection::btree_map("[a-z\"\\\\,\\]\\[{}: ]{0,5}", inner, 0..6)
-                    .prop_map(|m| Value::Object(m.into_iter().collect())),
-            ]
-        })
+        crate::json_scan::nested(leaf, "[a-z\"\\\\,\\]\\[{}: ]{0,5}")
     }
 
     /// A value the fast reading takes whole (ASCII, no escapes: the rows whose shape it
@@ -939,13 +933,7 @@ mod tests {
             "[a-z0-9 ,:{}\\[\\]]{0,12}".prop_map(Value::from),
             "[a-z]{50,130}".prop_map(Value::from),
         ];
-        leaf.prop_recursive(4, 48, 6, |inner| {
-            prop_oneof![
-                prop::collection::vec(inner.clone(), 0..6).prop_map(Value::Array),
-                prop::collection::btree_map("[a-z,:{}\\[\\] ]{0,5}", inner, 0..6)
-                    .prop_map(|m| Value::Object(m.into_iter().collect())),
-            ]
-        })
+        crate::json_scan::nested(leaf, "[a-z,:{}\\[\\] ]{0,5}")
     }
 
     /// Splits `rows` as one array (pretty or compact) in chunks of `sizes`, and returns the

@@ -589,10 +589,22 @@ pub(crate) fn any_value() -> impl proptest::strategy::Strategy<Value = serde_jso
         "\\PC{13,48}".prop_map(Value::from),
         "[\"\\\\,\\]\\[{}: \\n\\t\u{1}\u{1f}\u{e9}\u{1F600}]{0,8}".prop_map(Value::from),
     ];
-    leaf.prop_recursive(4, 48, 6, |inner| {
+    nested(leaf, "[a-z\"\\\\,\\]\\[{}: ]{0,5}")
+}
+
+/// Arrays and objects of `leaf` values, nested a few levels, with keys matching the regex
+/// `keys`; for property tests (the one nesting every `any_value`-like strategy shares).
+#[cfg(test)]
+pub(crate) fn nested(
+    leaf: impl proptest::strategy::Strategy<Value = serde_json::Value> + 'static,
+    keys: &'static str,
+) -> impl proptest::strategy::Strategy<Value = serde_json::Value> {
+    use proptest::prelude::*;
+    use serde_json::Value;
+    leaf.prop_recursive(4, 48, 6, move |inner| {
         prop_oneof![
             prop::collection::vec(inner.clone(), 0..6).prop_map(Value::Array),
-            prop::collection::btree_map("[a-z\"\\\\,\\]\\[{}: ]{0,5}", inner, 0..6)
+            prop::collection::btree_map(keys, inner, 0..6)
                 .prop_map(|m| Value::Object(m.into_iter().collect())),
         ]
     })
