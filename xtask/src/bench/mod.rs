@@ -320,8 +320,52 @@ fn curl(urls: &[String], concurrency: usize, dir: &Path) -> Result<Command> {
     Ok(command)
 }
 
-/// Runs a command to completion, timing it and sampling its peak RSS (`VmHWM`) as it runs.
-fn measure(command: &mut Command) -> Result<(f64, f64)> {
+/// The CPU time (user + system, seconds) this process has used, and that of its children
+/// waited for: `getrusage`. A reader's own CPU is the children's difference across its run;
+/// this process's difference over the same run is the server's (the bench's server runs in
+/// it), so both sides' work is seen beside the wall time, which on a machine with few cores
+/// follows their sum.
+#[derive(Clone, Copy)]
+struct Cpu {
+    own: f64,
+    children: f64,
+}
+
+impl Cpu {
+    fn now() -> Cpu {
+        let secs = |who| {
+            nix::sys::resource::getrusage(who).map_or(0.0, |usage| {
+                let seconds =
+                    |t: nix::sys::time::TimeVal| t.tv_sec() as f64 + t.tv_usec() as f64 / 1e6;
+                seconds(usage.user_time()) + seconds(usage.system_time())
+            })
+        };
+        Cpu {
+            own: secs(nix::sys::resource::UsageWho::RUSAGE_SELF),
+            children: secs(nix::sys::resource::UsageWho::RUSAGE_CHILDREN),
+        }
+    }
+
+    /// The time used since `before`.
+    fn since(self, before: Cpu) -> Cpu {
+        Cpu {
+            own: self.own - before.own,
+            children: self.children - before.children,
+        }
+    }
+}
+
+/// What [`measure`] saw of one run.
+struct Measured {
+    secs: f64,
+    peak_mib: f64,
+    cpu: Cpu,
+}
+
+/// Runs a command to completion, timing it, sampling its peak RSS (`VmHWM`) as it runs, and
+/// taking its CPU time and the server's over the run.
+fn measure(command: &mut Command) -> Result<Measured> {
+    let cpu_before = Cpu::now();
     let started = Instant::now();
     let mut child = command
         .stdout(Stdio::null())
@@ -353,13 +397,18 @@ fn measure(command: &mut Command) -> Result<(f64, f64)> {
     }
     let status = child.wait().map_err(fail);
     let secs = started.elapsed().as_secs_f64();
+    let cpu = Cpu::now().since(cpu_before);
     done.store(true, Ordering::Relaxed);
     let peak_kib = sampler.join().unwrap_or(0);
     let status = status?;
     if !status.success() {
         return Err(format!("{command:?} failed ({status}): {stderr}"));
     }
-    Ok((secs, peak_kib as f64 / 1024.0))
+    Ok(Measured {
+        secs,
+        peak_mib: peak_kib as f64 / 1024.0,
+        cpu,
+    })
 }
 
 fn vm_hwm(status_path: &str) -> Option<u64> {
@@ -492,6 +541,10 @@ async fn rows_bench(rows: u64, options: &Options) -> Result<()> {
 
     let mut times: HashMap<&str, Vec<f64>> = HashMap::new();
     let mut rss: HashMap<&str, Vec<f64>> = HashMap::new();
+    // CPU seconds over each run: the reader's own (a child process's), and the total of
+    // reader and server (the in-process Rust fetch has only the total).
+    let mut reader_cpu: HashMap<&str, Vec<f64>> = HashMap::new();
+    let mut total_cpu: HashMap<&str, Vec<f64>> = HashMap::new();
     let c = concurrency.to_string();
     let pages = vec!["--source", "pages", "--concurrency", &c];
     let file = vec!["--source", "file"];
@@ -552,21 +605,34 @@ async fn rows_bench(rows: u64, options: &Options) -> Result<()> {
     }
     for _ in 0..options.repeat {
         for &(name, urls, at_once) in &limits {
+            let cpu_before = Cpu::now();
             let started = Instant::now();
             fetch_all(urls, at_once).await?;
             times
                 .entry(name)
                 .or_default()
                 .push(started.elapsed().as_secs_f64());
+            total_cpu
+                .entry(name)
+                .or_default()
+                .push(Cpu::now().since(cpu_before).own);
             if curl_here {
                 let mut command = curl(urls, at_once, dir.path())?;
-                let (secs, _) = tokio::task::block_in_place(|| measure(&mut command))?;
+                let run = tokio::task::block_in_place(|| measure(&mut command))?;
                 let curl_name = match name {
                     "limit-pages" => "curl-pages",
                     "limit-file" => "curl-file",
                     _ => "curl-pages-default",
                 };
-                times.entry(curl_name).or_default().push(secs);
+                times.entry(curl_name).or_default().push(run.secs);
+                reader_cpu
+                    .entry(curl_name)
+                    .or_default()
+                    .push(run.cpu.children);
+                total_cpu
+                    .entry(curl_name)
+                    .or_default()
+                    .push(run.cpu.children + run.cpu.own);
             }
         }
         let this = hasdata_exe();
@@ -577,9 +643,14 @@ async fn rows_bench(rows: u64, options: &Options) -> Result<()> {
             .flat_map(|exe| baseline_runs.iter().map(move |run| (exe.as_path(), run)));
         for (exe, (name, args, file)) in readers.chain(baselines) {
             let mut command = hasdata(exe, &base, dir.path(), id, args, file);
-            let (secs, peak) = tokio::task::block_in_place(|| measure(&mut command))?;
-            times.entry(name).or_default().push(secs);
-            rss.entry(name).or_default().push(peak);
+            let run = tokio::task::block_in_place(|| measure(&mut command))?;
+            times.entry(name).or_default().push(run.secs);
+            rss.entry(name).or_default().push(run.peak_mib);
+            reader_cpu.entry(name).or_default().push(run.cpu.children);
+            total_cpu
+                .entry(name)
+                .or_default()
+                .push(run.cpu.children + run.cpu.own);
         }
         if python {
             let mut command = Command::new("python3");
@@ -588,9 +659,17 @@ async fn rows_bench(rows: u64, options: &Options) -> Result<()> {
                 .env("BASE", &base)
                 .env("JOB", id.to_string())
                 .env("OUT", "/dev/null");
-            let (secs, peak) = tokio::task::block_in_place(|| measure(&mut command))?;
-            times.entry("python-loop").or_default().push(secs);
-            rss.entry("python-loop").or_default().push(peak);
+            let run = tokio::task::block_in_place(|| measure(&mut command))?;
+            times.entry("python-loop").or_default().push(run.secs);
+            rss.entry("python-loop").or_default().push(run.peak_mib);
+            reader_cpu
+                .entry("python-loop")
+                .or_default()
+                .push(run.cpu.children);
+            total_cpu
+                .entry("python-loop")
+                .or_default()
+                .push(run.cpu.children + run.cpu.own);
         }
     }
     let same = |a: &str, b: &str| -> Result<bool> {
@@ -608,6 +687,10 @@ async fn rows_bench(rows: u64, options: &Options) -> Result<()> {
         .map(|(name, values)| (*name, median(values)))
         .collect();
     let med = |name: &str| medians.get(name).copied();
+    let cpu_median = |cpu: &mut HashMap<&str, Vec<f64>>, name: &str| {
+        cpu.get_mut(name)
+            .map_or_else(|| "-".to_owned(), |values| format!("{:.3}", median(values)))
+    };
     let curl_of = |limit: &str| match limit {
         "limit-pages" => "curl-pages",
         "limit-file" => "curl-file",
@@ -628,9 +711,9 @@ async fn rows_bench(rows: u64, options: &Options) -> Result<()> {
     );
     println!();
     println!(
-        "| reader (same server, same job) | seconds | vs Rust fetch | vs curl | peak RSS (MiB) |"
+        "| reader (same server, same job) | seconds | vs Rust fetch | vs curl | reader CPU s | reader + server CPU s | peak RSS (MiB) |"
     );
-    println!("|---|---:|---:|---:|---:|");
+    println!("|---|---:|---:|---:|---:|---:|---:|");
     let peak = |name: &str| {
         rss.get(name)
             .map_or(0.0, |v| v.iter().copied().fold(0.0, f64::max))
@@ -709,14 +792,17 @@ async fn rows_bench(rows: u64, options: &Options) -> Result<()> {
     for (limit, rust_label, curl_label, lines) in &groups {
         if let Some(secs) = med(limit) {
             println!(
-                "| {rust_label} | {secs:.3} | 1x | {} | |",
-                ratio(secs, med(curl_of(limit)))
+                "| {rust_label} | {secs:.3} | 1x | {} | - | {} | |",
+                ratio(secs, med(curl_of(limit))),
+                cpu_median(&mut total_cpu, limit)
             );
         }
         if let Some(secs) = med(curl_of(limit)) {
             println!(
-                "| {curl_label} | {secs:.3} | {} | 1x | |",
-                ratio(secs, med(limit))
+                "| {curl_label} | {secs:.3} | {} | 1x | {} | {} | |",
+                ratio(secs, med(limit)),
+                cpu_median(&mut reader_cpu, curl_of(limit)),
+                cpu_median(&mut total_cpu, curl_of(limit))
             );
         }
         for line in lines {
@@ -724,14 +810,22 @@ async fn rows_bench(rows: u64, options: &Options) -> Result<()> {
                 continue;
             };
             println!(
-                "| {} | {secs:.3} | {} | {} | {:.1} |",
+                "| {} | {secs:.3} | {} | {} | {} | {} | {:.1} |",
                 line.label,
                 ratio(secs, med(line.limit)),
                 ratio(secs, med(curl_of(line.limit))),
+                cpu_median(&mut reader_cpu, line.name),
+                cpu_median(&mut total_cpu, line.name),
                 peak(line.name)
             );
         }
     }
+    println!();
+    println!(
+        "CPU: medians of user + system seconds over each run (getrusage): the reader's own, and \
+         the reader's with the bench's server's (which runs in this process). The Rust fetch runs \
+         in this process too, so it has only the sum."
+    );
     println!();
     if let (Some(python), Some(pages)) = (med("python-loop"), med("pages-jsonl-null")) {
         println!(
@@ -758,10 +852,13 @@ async fn rows_bench(rows: u64, options: &Options) -> Result<()> {
             ("pages-jsonl-null", "pages -> JSONL"),
             ("file-jsonl-null", "data.json -> JSONL"),
         ] {
-            if let (Some(now), Some(then)) = (med(name), med(&format!("baseline-{name}"))) {
+            let baseline = format!("baseline-{name}");
+            if let (Some(now), Some(then)) = (med(name), med(&baseline)) {
                 println!(
-                    "{what}, /dev/null: this build {now:.3} s, the baseline {then:.3} s ({:.2}x as fast)",
-                    then / now
+                    "{what}, /dev/null: this build {now:.3} s, the baseline {then:.3} s ({:.2}x as fast); reader CPU {} s against {} s",
+                    then / now,
+                    cpu_median(&mut reader_cpu, name),
+                    cpu_median(&mut reader_cpu, &baseline)
                 );
             }
         }
@@ -831,7 +928,11 @@ async fn waits_bench(jobs: usize) -> Result<()> {
             &jobs.to_string(),
             &limit.to_string(),
         ]);
-        let (secs, peak) = tokio::task::block_in_place(|| measure(&mut command))?;
+        let Measured {
+            secs,
+            peak_mib: peak,
+            ..
+        } = tokio::task::block_in_place(|| measure(&mut command))?;
         let status = sim.requests().get("status").copied().unwrap_or(0);
         let bound = schedule_polls(&waits_policy(), Duration::from_secs(JOB_SECONDS)) * jobs as u64;
         println!("| {label} | {secs:.1} | {peak:.1} | {status} | {bound} |");
