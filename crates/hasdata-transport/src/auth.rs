@@ -108,6 +108,25 @@ impl Origin {
     pub fn host(&self) -> &str {
         &self.host
     }
+
+    /// Whether `uri` is of this origin: `Origin::of(uri) == Some(self)`, read without
+    /// building an `Origin` (it runs on every request; the proptest in this module holds the
+    /// two to the same answer for every URI).
+    pub fn holds(&self, uri: &Uri) -> bool {
+        let (Some(scheme), Some(host)) = (uri.scheme_str(), uri.host()) else {
+            return false;
+        };
+        let default_port = if scheme.eq_ignore_ascii_case("https") {
+            443
+        } else if scheme.eq_ignore_ascii_case("http") {
+            80
+        } else {
+            return false;
+        };
+        scheme.eq_ignore_ascii_case(&self.scheme)
+            && host.eq_ignore_ascii_case(&self.host)
+            && uri.port_u16().unwrap_or(default_port) == self.port
+    }
 }
 
 impl fmt::Display for Origin {
@@ -123,6 +142,9 @@ impl fmt::Display for Origin {
 pub struct ApiKeyTransport {
     inner: SharedTransport,
     key: ApiKey,
+    /// The key as the header value every request to the origin carries, built once: a
+    /// clone of it shares its bytes, where building it again copies the key each time.
+    header: HeaderValue,
     origin: Origin,
 }
 
@@ -135,6 +157,7 @@ impl ApiKeyTransport {
     ) -> Result<Self, InvalidBaseUrl> {
         Ok(ApiKeyTransport {
             inner,
+            header: key.header_value(),
             key,
             origin: Origin::parse(api_base_url)?,
         })
@@ -159,11 +182,10 @@ impl fmt::Debug for ApiKeyTransport {
 #[async_trait]
 impl Transport for ApiKeyTransport {
     async fn send(&self, mut request: Request) -> Result<Response, TransportError> {
-        let same_origin = Origin::of(request.uri()).is_some_and(|o| o == self.origin);
-        if same_origin {
+        if self.origin.holds(request.uri()) {
             request
                 .headers_mut()
-                .insert(API_KEY_HEADER, self.key.header_value());
+                .insert(API_KEY_HEADER, self.header.clone());
         } else if request.headers_mut().remove(API_KEY_HEADER).is_some() {
             tracing::warn!(
                 host = request.uri().host(),
@@ -227,5 +249,34 @@ mod tests {
         );
         assert!(Origin::parse("/relative").is_err());
         assert!(Origin::parse("ftp://api.hasdata.com").is_err());
+    }
+
+    proptest::proptest! {
+        /// `holds` (per request, no allocation) answers as comparing `Origin::of` does,
+        /// for every URI built of schemes, hosts and ports that differ in case or a byte.
+        #[test]
+        fn holds_answers_as_comparing_origins_does(
+            base in proptest::sample::select(vec![
+                "https://api.hasdata.com", "http://127.0.0.1:8080", "http://LOCALHOST",
+            ]),
+            scheme in proptest::sample::select(vec!["https", "HTTPS", "http", "Http", "ftp"]),
+            host in proptest::sample::select(vec![
+                "api.hasdata.com", "API.HASDATA.COM", "api.hasdata.co", "127.0.0.1",
+                "localhost", "[::1]", "api.hasdata.com.evil",
+            ]),
+            port in proptest::option::of(proptest::sample::select(vec![80u16, 443, 8080, 0])),
+            rest in proptest::sample::select(vec!["", "/", "/scrapers/jobs/1?page=2", "//x/y"]),
+        ) {
+            let origin = Origin::parse(base).expect("valid");
+            let port = port.map(|p| format!(":{p}")).unwrap_or_default();
+            let Ok(uri) = format!("{scheme}://{host}{port}{rest}").parse::<Uri>() else {
+                return Ok(());
+            };
+            proptest::prop_assert_eq!(
+                origin.holds(&uri),
+                Origin::of(&uri).is_some_and(|o| o == origin),
+                "{}", uri
+            );
+        }
     }
 }

@@ -38,6 +38,7 @@ mod error;
 mod reqwest_transport;
 mod retry;
 mod transport;
+mod urls;
 
 #[cfg(feature = "test-util")]
 pub mod test_util;

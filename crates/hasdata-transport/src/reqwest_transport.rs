@@ -11,6 +11,7 @@ use crate::auth::Origin;
 use crate::body::Body;
 use crate::error::{TransportError, TransportErrorKind, chain_message};
 use crate::transport::{Request, Response, Transport};
+use crate::urls::Origins;
 
 /// The user agent every request carries.
 pub const USER_AGENT: &str = concat!("hasdata-rs/", env!("CARGO_PKG_VERSION"));
@@ -43,6 +44,8 @@ pub struct ReqwestTransport {
     client: reqwest::Client,
     timeout: Duration,
     read_timeout: Duration,
+    /// Each origin's URL, parsed once (shared by clones).
+    origins: Arc<Origins>,
 }
 
 /// Settings of a [`ReqwestTransport`].
@@ -128,6 +131,7 @@ impl ReqwestTransportBuilder {
             client,
             timeout: self.timeout,
             read_timeout: self.read_timeout,
+            origins: Arc::default(),
         })
     }
 }
@@ -160,18 +164,31 @@ impl ReqwestTransport {
     pub fn builder() -> ReqwestTransportBuilder {
         ReqwestTransportBuilder::default()
     }
+
+    /// `request` as reqwest's. What `reqwest::Request::try_from` does, except that the URL
+    /// comes from [`Origins`] (the same URL, its origin parsed once). The request's
+    /// extensions stay behind: reqwest reads only its own.
+    fn convert(&self, request: Request) -> Result<reqwest::Request, TransportError> {
+        let (parts, body) = request.into_parts();
+        let url = self.origins.url(&parts.uri).map_err(|reason| {
+            TransportError::new(
+                TransportErrorKind::Request,
+                false,
+                format!("the request's URL cannot be sent: {reason}"),
+            )
+        })?;
+        let mut converted = reqwest::Request::new(parts.method, url);
+        *converted.headers_mut() = parts.headers;
+        *converted.version_mut() = parts.version;
+        *converted.body_mut() = Some(body.into());
+        Ok(converted)
+    }
 }
 
 #[async_trait]
 impl Transport for ReqwestTransport {
     async fn send(&self, request: Request) -> Result<Response, TransportError> {
-        let request = reqwest::Request::try_from(request).map_err(|e| {
-            TransportError::new(
-                TransportErrorKind::Request,
-                false,
-                chain_message(&e.without_url()),
-            )
-        })?;
+        let request = self.convert(request)?;
         let mut response = tokio::time::timeout(self.timeout, self.client.execute(request))
             .await
             .map_err(|_| TransportError::timeout(format!("no response within {:?}", self.timeout)))?

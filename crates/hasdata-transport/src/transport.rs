@@ -30,12 +30,23 @@ pub trait Transport: Send + Sync + std::fmt::Debug {
 /// A transport shared between clients and tasks.
 pub type SharedTransport = Arc<dyn Transport>;
 
-#[async_trait]
+/// A shared transport sends through the one it points to. Written out rather than through
+/// `#[async_trait]`, so that it hands back the inner transport's future as it is: an `async`
+/// body here would box a second future around it on every request (one per `Arc` in a stack).
 impl<T: Transport + ?Sized> Transport for Arc<T> {
-    async fn send(&self, request: Request) -> Result<Response, TransportError> {
-        (**self).send(request).await
+    fn send<'a, 'f>(&'a self, request: Request) -> SendFuture<'f>
+    where
+        'a: 'f,
+        Self: 'f,
+    {
+        (**self).send(request)
     }
 }
+
+/// The future [`Transport::send`] returns, as `#[async_trait]` spells it.
+type SendFuture<'f> = std::pin::Pin<
+    Box<dyn std::future::Future<Output = Result<Response, TransportError>> + Send + 'f>,
+>;
 
 /// Marks a request as safe to send twice, so that a retry may repeat it even when it is a
 /// POST that may have reached the server. Insert it into the request's extensions.

@@ -54,6 +54,56 @@ async fn the_key_goes_to_the_api_origin_only() {
     );
 }
 
+/// The transport reads each origin's URL once and the rest of a request's URL relative to it
+/// (src/urls.rs): requests to two origins, alternated through one stack, each reach their own
+/// server, and the key only the API's. A path that names another host (`//host:port/`) is
+/// still a path on the API's server: were it read as a scheme-relative reference, the key
+/// checked for the API's origin would go to the storage server.
+#[tokio::test]
+async fn alternated_origins_and_paths_that_name_a_host_reach_their_own_server() {
+    let api = TestServer::start(vec![], Action::ok("{}")).await;
+    let storage = TestServer::start(vec![], Action::ok("[]")).await;
+    let transport = keyed(&api.url(""));
+    let elsewhere = format!("//{}/file/data.json", storage.addr);
+    for round in 0..3 {
+        transport
+            .send(request(
+                "GET",
+                &api.url(&format!("/scrapers/jobs/{round}/results?page=1")),
+            ))
+            .await
+            .unwrap();
+        transport
+            .send(request("GET", &storage.url("/file/data.json")))
+            .await
+            .unwrap();
+        transport
+            .send(request("GET", &api.url(&elsewhere)))
+            .await
+            .unwrap();
+    }
+    let api_hits = api.hits();
+    assert_eq!(api_hits.len(), 6);
+    assert!(
+        api_hits
+            .iter()
+            .all(|hit| hit.headers.get("x-api-key").is_some_and(|key| key == KEY))
+    );
+    assert_eq!(
+        api_hits.iter().filter(|hit| hit.path == elsewhere).count(),
+        3,
+        "{api_hits:?}"
+    );
+    let storage_hits = storage.hits();
+    assert_eq!(storage_hits.len(), 3, "a request reached the wrong server");
+    assert!(
+        storage_hits
+            .iter()
+            .all(|hit| hit.headers.get("x-api-key").is_none()),
+        "the key reached the storage server"
+    );
+}
+
 /// Each builder setting changes only itself: the user agent set first is still the one sent
 /// after every other setter ran.
 #[tokio::test]
