@@ -28,9 +28,16 @@ const REMEMBERED: usize = 4;
 /// Each origin's URL, parsed once.
 #[derive(Debug, Default)]
 pub(crate) struct Origins {
-    /// `(scheme, authority)` as the URI spells them, and their parsed base URL; the newest
-    /// last.
-    parsed: Mutex<Vec<(Box<str>, Box<str>, Arc<Url>)>>,
+    /// The newest last.
+    parsed: Mutex<Vec<Remembered>>,
+}
+
+/// An origin's scheme and authority as a URI spells them, and its base URL.
+#[derive(Debug)]
+struct Remembered {
+    scheme: Box<str>,
+    authority: Box<str>,
+    url: Arc<Url>,
 }
 
 impl Origins {
@@ -59,17 +66,21 @@ impl Origins {
     /// The origin's parsed URL, parsing it on first use.
     fn base(&self, scheme: &str, authority: &str) -> Option<Arc<Url>> {
         let mut parsed = self.parsed.lock().unwrap_or_else(|e| e.into_inner());
-        if let Some((_, _, url)) = parsed
+        if let Some(known) = parsed
             .iter()
-            .find(|(s, a, _)| &**s == scheme && &**a == authority)
+            .find(|known| &*known.scheme == scheme && &*known.authority == authority)
         {
-            return Some(url.clone());
+            return Some(known.url.clone());
         }
         let url = Arc::new(Url::parse(&format!("{scheme}://{authority}/")).ok()?);
         if parsed.len() == REMEMBERED {
             parsed.remove(0);
         }
-        parsed.push((scheme.into(), authority.into(), url.clone()));
+        parsed.push(Remembered {
+            scheme: scheme.into(),
+            authority: authority.into(),
+            url: url.clone(),
+        });
         Some(url)
     }
 }
