@@ -662,12 +662,19 @@ impl Client {
         path: &str,
         body: Option<Bytes>,
     ) -> Result<hasdata_transport::Request> {
+        // Per request (a page of results is one): the URL joined without the formatting
+        // machinery, the header values static rather than copied from text each time.
+        let base = &self.inner.base_url;
+        let mut url = String::with_capacity(base.len() + path.len());
+        url.push_str(base);
+        url.push_str(path);
+        let json = http::HeaderValue::from_static("application/json");
         let mut builder = http::Request::builder()
             .method(method)
-            .uri(format!("{}{path}", self.inner.base_url))
-            .header(header::ACCEPT, "application/json");
+            .uri(url)
+            .header(header::ACCEPT, json.clone());
         if body.is_some() {
-            builder = builder.header(header::CONTENT_TYPE, "application/json");
+            builder = builder.header(header::CONTENT_TYPE, json);
         }
         builder.body(body.unwrap_or_default()).map_err(|e| {
             Error::from(ConfigError::Request {
