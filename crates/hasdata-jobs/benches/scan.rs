@@ -62,10 +62,15 @@ fn text_row(i: usize, out: &mut String) {
 }
 
 fn document(rows: usize, row: fn(usize, &mut String)) -> Vec<u8> {
+    document_with(rows, row, ",")
+}
+
+/// Rows with `between` between each and the next (the simulator's `data.json` has `,\n`).
+fn document_with(rows: usize, row: fn(usize, &mut String), between: &str) -> Vec<u8> {
     let mut out = String::from("[");
     for i in 0..rows {
         if i > 0 {
-            out.push(',');
+            out.push_str(between);
         }
         row(i, &mut out);
     }
@@ -132,6 +137,15 @@ fn main() {
                 doc.len() as f64 / 1e6
             );
         }
+    }
+    // The simulator's `data.json`: a line feed after each `,`.
+    let lines = "crawler-lines";
+    if std::env::var("SCAN_ONLY").is_ok_and(|only| only == lines) {
+        let doc = document_with(5_000, crawler_row, ",\n");
+        let (mbps, rows) = measure(&doc, 300);
+        assert_eq!(rows, 5_000);
+        println!("| {lines} | compact | {:.2} | {mbps:.0} |", doc.len() as f64 / 1e6);
+        return;
     }
     let uncached = "crawler-uncached";
     if std::env::var("SCAN_ONLY").is_ok_and(|only| only != uncached)

@@ -108,6 +108,7 @@ impl Lines {
 }
 
 impl ElementSink for Lines {
+    #[inline]
     fn element(&mut self, scanner: &Scanner, input: &[u8], start: usize, end: usize) {
         scanner.copy_compact(input, start, end, &mut self.bytes);
         self.bytes.push(b'\n');
@@ -398,6 +399,7 @@ impl ArraySplitter {
     /// ends with ASCII bytes (a value's first and last bytes always are), which are character
     /// boundaries. Only an element reaching past the prefix is checked on its own, which
     /// places the error in it exactly as checking each element would.
+    #[inline(always)]
     fn emit(
         scanner: &Scanner,
         max_element: usize,

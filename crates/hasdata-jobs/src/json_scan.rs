@@ -561,7 +561,13 @@ impl Scanner {
 
     /// Appends the last value scanned, `input[start..end]`, to `out` without the whitespace
     /// between its tokens.
+    #[inline]
     pub(crate) fn copy_compact(&self, input: &[u8], start: usize, end: usize, out: &mut Vec<u8>) {
+        if self.gaps.is_empty() {
+            // Compact rows (the usual case): one copy.
+            out.extend_from_slice(&input[start..end]);
+            return;
+        }
         let mut from = start;
         for &(gap, after) in &self.gaps {
             out.extend_from_slice(&input[from..gap]);
