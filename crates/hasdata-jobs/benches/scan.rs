@@ -144,7 +144,10 @@ fn main() {
         let doc = document_with(5_000, crawler_row, ",\n");
         let (mbps, rows) = measure(&doc, 300);
         assert_eq!(rows, 5_000);
-        println!("| {lines} | compact | {:.2} | {mbps:.0} |", doc.len() as f64 / 1e6);
+        println!(
+            "| {lines} | compact | {:.2} | {mbps:.0} |",
+            doc.len() as f64 / 1e6
+        );
         return;
     }
     let uncached = "crawler-uncached";
