@@ -33,6 +33,9 @@ pub enum Action {
         chunk_size: usize,
         fail_after: Option<usize>,
     },
+    /// Answer 200 with `chunks` chunks of `chunk_size` bytes, then send nothing more and
+    /// never end the body.
+    StreamThenHang { chunks: usize, chunk_size: usize },
 }
 
 impl Action {
@@ -180,6 +183,15 @@ async fn handle(
                     Ok(Frame::data(Bytes::from(vec![b'x'; chunk_size])))
                 }
             });
+            Ok(http::Response::builder()
+                .status(200)
+                .body(BodyExt::boxed(StreamBody::new(frames)))
+                .unwrap())
+        }
+        Action::StreamThenHang { chunks, chunk_size } => {
+            let frames = futures::stream::iter(0..chunks)
+                .map(move |_| Ok(Frame::data(Bytes::from(vec![b'x'; chunk_size]))))
+                .chain(futures::stream::pending());
             Ok(http::Response::builder()
                 .status(200)
                 .body(BodyExt::boxed(StreamBody::new(frames)))

@@ -136,3 +136,53 @@ async fn the_idle_limit_does_not_cut_the_wait_for_headers() {
         .expect("headers slower than the idle limit are still awaited");
     assert_eq!(response.status(), 200);
 }
+
+/// A body that stops coming ends in a timeout error once it has been silent for
+/// `read_timeout`, whether it went silent after some chunks or before the first, rather than
+/// holding the reader (and its connection) for ever. The outer deadline only keeps a
+/// regression from hanging the test run.
+#[tokio::test]
+async fn a_body_that_goes_silent_ends_in_a_timeout_error() {
+    for chunks in [2, 0] {
+        let server = TestServer::start(
+            vec![],
+            Action::StreamThenHang {
+                chunks,
+                chunk_size: 1000,
+            },
+        )
+        .await;
+        let transport = ReqwestTransport::builder()
+            .timeout(Duration::from_secs(60))
+            .read_timeout(Duration::from_millis(100))
+            .build()
+            .unwrap();
+        let response = transport
+            .send(request("GET", &server.url("/file/data.json")))
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 200);
+        let mut stream = response.into_body().into_stream();
+        let read = tokio::time::timeout(Duration::from_secs(60), async {
+            let mut bytes = 0;
+            loop {
+                match stream.next().await {
+                    Some(Ok(chunk)) => bytes += chunk.len(),
+                    Some(Err(error)) => return (bytes, Some(error)),
+                    None => return (bytes, None),
+                }
+            }
+        })
+        .await
+        .expect("the idle limit ended the body");
+        let (bytes, error) = read;
+        assert_eq!(bytes, chunks * 1000, "the chunks before the silence came");
+        let error = error.expect("a silent body is an error, not an end");
+        assert_eq!(error.kind(), TransportErrorKind::Timeout, "{error}");
+        assert!(error.to_string().contains("silent"), "{error}");
+        assert!(
+            stream.next().await.is_none(),
+            "the stream ends after the error"
+        );
+    }
+}
