@@ -25,6 +25,10 @@ use crate::json_scan::{Scanner, Stop, check_utf8, skip_space, string_end};
 use crate::repeats::hash_id;
 use crate::results::{PAGE_LIMIT, Page};
 
+mod template;
+
+use template::Template;
+
 /// One row's JSON text as the API sent it (whitespace between tokens removed). Cheap to
 /// clone: rows of one page or one `data.json` chunk share a buffer.
 ///
@@ -391,30 +395,30 @@ impl RawPage {
         }
         WORKSPACE
             .with(|workspace| match workspace.try_borrow_mut() {
-                Ok(mut workspace) => Self::read_fast(body, true, &mut workspace),
+                Ok(mut workspace) => Self::read_fast(body, Reading::Templates, &mut workspace),
                 // Not reached (a page is read in one call, with no page read inside it); a
                 // fresh one reads the same.
-                Err(_) => Self::read_fast(body, true, &mut Workspace::default()),
+                Err(_) => Self::read_fast(body, Reading::Templates, &mut Workspace::default()),
             })
             .map(|(page, _)| page)
     }
 
-    /// [`RawPage::parse_fast`] with `workspace` (whatever pages it read before), with or
-    /// without [`Skeleton`]s (the full walk for every wrapper, as tests compare), and how
-    /// many wrappers a skeleton read.
+    /// [`RawPage::parse_fast`] with `workspace` (whatever pages it read before), read as
+    /// `reading` says (tests compare the three), and how many wrappers were read otherwise
+    /// than by the full walk.
     fn read_fast(
         body: &Bytes,
-        skeletons: bool,
+        reading: Reading,
         workspace: &mut Workspace,
-    ) -> Option<(RawPage, usize)> {
+    ) -> Option<(RawPage, Taken)> {
         // Checked as UTF-8 once, here: each id is then a slice of this text, not checked again.
         let text = simdutf8::basic::from_utf8(body).ok()?;
         let input = text.as_bytes();
         // The scanner's block masks describe the last input it read, not this one.
         workspace.scanner.new_input();
         let mut scan = PageScan {
-            skeletons,
-            like_the_last: 0,
+            reading,
+            taken: Taken::default(),
             input,
             text,
             scanner: &mut workspace.scanner,
@@ -425,6 +429,7 @@ impl RawPage {
             id_spans: Vec::with_capacity(PAGE_LIMIT as usize),
             id_hashes: Vec::with_capacity(PAGE_LIMIT as usize),
             skeleton: &mut workspace.skeleton,
+            template: &mut workspace.template,
         };
         let mut meta: Option<Meta> = None;
         let mut data = false;
@@ -454,7 +459,7 @@ impl RawPage {
             total: meta.total.map_or(0, |total| total.get()),
             last_page: meta.last_page.get(),
         };
-        Some((page, scan.like_the_last))
+        Some((page, scan.taken))
     }
 
     /// Reads a page with serde_json (borrowing each row's text), for pages the fast reading
@@ -509,14 +514,35 @@ impl RawPage {
 struct Workspace {
     scanner: Scanner,
     skeleton: Skeleton,
+    template: Template,
+}
+
+/// How the fast reading takes a page's wrappers (all three read the same; tests compare
+/// them).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Reading {
+    /// Each by the full walk ([`PageScan::wrapper`]).
+    Walk,
+    /// Each first compared with the last one's [`Skeleton`].
+    #[cfg_attr(not(test), allow(dead_code))]
+    Skeletons,
+    /// Each first held to the last one's [`Template`], then its skeleton: the usual reading.
+    Templates,
+}
+
+/// Wrappers read otherwise than by the full walk: through a [`Skeleton`], through a
+/// [`Template`].
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+struct Taken {
+    skeleton: usize,
+    template: usize,
 }
 
 /// The fast reading of one page, as it goes.
 struct PageScan<'a, 'w> {
-    /// Whether wrappers are first compared with the last one's [`Skeleton`].
-    skeletons: bool,
-    /// Wrappers read through a skeleton.
-    like_the_last: usize,
+    reading: Reading,
+    /// Wrappers read through a skeleton or a template.
+    taken: Taken,
     input: &'a [u8],
     /// `input`, checked as UTF-8 (once, for the whole page).
     text: &'a str,
@@ -528,6 +554,8 @@ struct PageScan<'a, 'w> {
     id_hashes: Vec<Option<u64>>,
     /// The last wrapper the full walk read, for the next ones to be compared with.
     skeleton: &'w mut Skeleton,
+    /// The last wrapper the full walk or its skeleton read, as a template.
+    template: &'w mut Template,
 }
 
 /// What a wrapper's value is to the page: its row, its id, or anything else.
@@ -711,9 +739,12 @@ impl<'a> PageScan<'a, '_> {
             return Some(at + 1);
         }
         loop {
-            let end = match self.like_the_last(at) {
+            let end = match self.like_the_template(at) {
                 Some(end) => end,
-                None => self.wrapper(at)?,
+                None => match self.like_the_last(at) {
+                    Some(end) => end,
+                    None => self.wrapper(at)?,
+                },
             };
             at = skip_space(input, end);
             match input.get(at) {
@@ -730,7 +761,7 @@ impl<'a> PageScan<'a, '_> {
     /// then reads it.
     #[inline(always)]
     fn like_the_last(&mut self, at: usize) -> Option<usize> {
-        if !self.skeletons {
+        if self.reading == Reading::Walk {
             return None;
         }
         let last = self.skeleton.last?;
@@ -739,7 +770,45 @@ impl<'a> PageScan<'a, '_> {
             .values_like_the_last(at, last)
             .and_then(|(end, id)| self.note_id(id).map(|()| end));
         match read {
-            Some(_) => self.like_the_last += 1,
+            Some(end) => {
+                self.taken.skeleton += 1;
+                if self.reading == Reading::Templates {
+                    // The template did not take it: its values' lengths changed, say. The
+                    // next wrappers are likelier to be laid out as this one.
+                    self.template
+                        .learn(self.input, at, end, &self.skeleton.found);
+                }
+            }
+            None => {
+                self.lines.bytes.truncate(bytes);
+                self.lines.ends.truncate(ends);
+            }
+        }
+        read
+    }
+
+    /// The wrapper at `at` held to the last one's [`Template`]: its text around its row
+    /// checked whole, its row read, its id taken from where the template has it. `None`
+    /// (with nothing of it kept) when it differs from the template anywhere, or its row is
+    /// wrong: the skeleton, then the full walk, read it.
+    #[inline(always)]
+    fn like_the_template(&mut self, at: usize) -> Option<usize> {
+        if self.reading != Reading::Templates {
+            return None;
+        }
+        let input = self.input;
+        let row = self.template.row_start(input, at)?;
+        // As for a skeleton: the full walk skips whitespace before the row.
+        if input.get(row).is_none_or(|&byte| byte <= b' ') {
+            return None;
+        }
+        let (bytes, ends) = (self.lines.bytes.len(), self.lines.ends.len());
+        let read = self
+            .row(row)
+            .and_then(|row_end| self.template.end(input, at, row_end))
+            .and_then(|(end, id)| self.note_id(id).map(|()| end));
+        match read {
+            Some(_) => self.taken.template += 1,
             None => {
                 self.lines.bytes.truncate(bytes);
                 self.lines.ends.truncate(ends);
@@ -757,6 +826,8 @@ impl<'a> PageScan<'a, '_> {
     ) -> Option<(usize, Option<std::ops::Range<usize>>)> {
         let input = self.input;
         let mut id = None;
+        // The values, for a template to be learned from this wrapper.
+        self.skeleton.found.clear();
         for index in 0..self.skeleton.values.len() {
             let (piece, slot) = self.skeleton.values[index];
             at = piece.at(&self.skeleton.bytes, input, at)?;
@@ -765,6 +836,7 @@ impl<'a> PageScan<'a, '_> {
             if input.get(at).is_none_or(|&byte| byte <= b' ') {
                 return None;
             }
+            let value = at;
             at = match slot {
                 Slot::Data => self.row(at)?,
                 Slot::Id => {
@@ -774,6 +846,7 @@ impl<'a> PageScan<'a, '_> {
                 }
                 Slot::Other => self.skip(at)?,
             };
+            self.skeleton.found.push((slot, value, at));
         }
         Some((last.at(&self.skeleton.bytes, input, at)?, id))
     }
@@ -865,6 +938,10 @@ impl<'a> PageScan<'a, '_> {
         }
         self.note_id(id.flatten())?;
         self.skeleton.remember(input, start, at + 1);
+        if self.reading == Reading::Templates {
+            self.template
+                .learn(input, start, at + 1, &self.skeleton.found);
+        }
         Some(at + 1)
     }
 }
@@ -1498,18 +1575,49 @@ mod tests {
             })
     }
 
-    /// What the fast reading of `text` gives, with or without skeletons, and how many
-    /// wrappers a skeleton read.
-    fn both_readings(text: &str) -> (Option<Seen>, Option<(Seen, usize)>) {
+    /// What the fast reading of a page gives by the full walk alone, with skeletons (and
+    /// how many wrappers a skeleton read), and with templates too (and how many wrappers a
+    /// skeleton and a template read).
+    type Readings = (Option<Seen>, Option<(Seen, usize)>, Option<(Seen, Taken)>);
+
+    /// The [`Readings`] of `text`. The last two must read what the first does; each caller
+    /// compares.
+    fn readings(text: &str) -> Readings {
         let body = Bytes::from(text.to_owned());
-        let walked =
-            RawPage::read_fast(&body, false, &mut Workspace::default()).map(|(page, taken)| {
-                assert_eq!(taken, 0, "no skeleton without skeletons");
+        let walked = RawPage::read_fast(&body, Reading::Walk, &mut Workspace::default()).map(
+            |(page, taken)| {
+                assert_eq!(taken, Taken::default(), "the full walk reads every wrapper");
                 seen(&page)
+            },
+        );
+        let skeletons = RawPage::read_fast(&body, Reading::Skeletons, &mut Workspace::default())
+            .map(|(page, taken)| {
+                assert_eq!(taken.template, 0, "no template without templates");
+                (seen(&page), taken.skeleton)
             });
-        let fast = RawPage::read_fast(&body, true, &mut Workspace::default())
+        let templates = RawPage::read_fast(&body, Reading::Templates, &mut Workspace::default())
             .map(|(page, taken)| (seen(&page), taken));
-        (walked, fast)
+        (walked, skeletons, templates)
+    }
+
+    /// [`readings`], checked to agree: the full walk's reading, and how many wrappers a
+    /// skeleton read (skeletons alone), and a skeleton or a template (both).
+    fn both_readings(text: &str) -> (Option<Seen>, Option<(Seen, usize)>) {
+        let (walked, skeletons, templates) = readings(text);
+        let skeleton_seen = skeletons.clone().map(|(seen, _)| seen);
+        assert_eq!(walked, skeleton_seen, "skeletons: {text}");
+        let template_seen = templates.clone().map(|(seen, _)| seen);
+        assert_eq!(walked, template_seen, "templates: {text}");
+        if let (Some((_, by_skeleton)), Some((_, taken))) = (&skeletons, &templates) {
+            // A wrapper a skeleton reads, a template or a skeleton reads (the full walk
+            // remembers the same wrappers either way).
+            assert_eq!(
+                taken.skeleton + taken.template,
+                *by_skeleton,
+                "wrappers not walked: {text}"
+            );
+        }
+        (walked, skeletons)
     }
 
     proptest! {
@@ -1542,8 +1650,8 @@ mod tests {
                     _ => text,
                 };
                 let body = Bytes::from(text.clone());
-                let fresh = RawPage::read_fast(&body, true, &mut Workspace::default()).map(|(page, _)| seen(&page));
-                let again = RawPage::read_fast(&body, true, &mut kept).map(|(page, _)| seen(&page));
+                let fresh = RawPage::read_fast(&body, Reading::Templates, &mut Workspace::default()).map(|(page, _)| seen(&page));
+                let again = RawPage::read_fast(&body, Reading::Templates, &mut kept).map(|(page, _)| seen(&page));
                 prop_assert_eq!(again, fresh, "{}", text);
             }
         }
@@ -1562,6 +1670,230 @@ mod tests {
             let (walked, fast) = both_readings(&text);
             if walked.is_some() {
                 prop_assert_eq!(fast.map(|(_, taken)| taken), Some(4), "{}", text);
+            }
+        }
+    }
+
+    /// A wrapper as the API lays them out (the simulator's): a time, the row, two UUIDs, the
+    /// job's number, a time; `id` names its UUIDs, `second` its times.
+    fn api_wrapper(id: u64, second: u64, job: u64, row: &str) -> String {
+        let uuid = |n: u64| {
+            let hex = format!("{:032x}", u128::from(n) * 0x9e37_79b9_7f4a_7c15);
+            format!(
+                "{}-{}-{}-{}-{}",
+                &hex[..8],
+                &hex[8..12],
+                &hex[12..16],
+                &hex[16..20],
+                &hex[20..]
+            )
+        };
+        let at = format!(
+            "2026-11-30T15:{:02}:{:02}.{:03}+03:00",
+            second / 60 % 60,
+            second % 60,
+            id % 1000
+        );
+        format!(
+            r#"{{"createdAt":"{at}","data":{row},"dataId":"{}","id":"{}","jobId":{job},"updatedAt":"{at}"}}"#,
+            uuid(2 * id),
+            uuid(2 * id + 1)
+        )
+    }
+
+    #[test]
+    fn wrappers_of_the_apis_layout_are_read_through_the_template() {
+        let page = |first: u64, job: &dyn Fn(u64) -> u64| {
+            let wrappers: Vec<String> = (first..first + 100)
+                .map(|i| {
+                    let row = format!(r#"{{"depth":{},"url":"https://example.com/{i}"}}"#, i % 3);
+                    api_wrapper(i, i, job(i), &row)
+                })
+                .collect();
+            format!(
+                r#"{{"meta":{{"lastPage":9,"total":900}},"data":[{}]}}"#,
+                wrappers.join(",")
+            )
+        };
+        // The job's number gets a digit more halfway: the skeleton reads that wrapper, and
+        // the template is learned again from it.
+        let text = page(0, &|i| if i < 50 { 99 } else { 100 });
+        let (walked, _) = both_readings(&text);
+        let (_, _, templates) = readings(&text);
+        assert!(walked.is_some());
+        assert_eq!(
+            templates.map(|(_, taken)| taken),
+            Some(Taken {
+                skeleton: 1,
+                template: 98
+            })
+        );
+        // A thread's next page: its first wrapper is held to the last page's template.
+        let mut kept = Workspace::default();
+        let first = Bytes::from(text);
+        let second = Bytes::from(page(100, &|_| 100));
+        RawPage::read_fast(&first, Reading::Templates, &mut kept).expect("read");
+        let (page, taken) =
+            RawPage::read_fast(&second, Reading::Templates, &mut kept).expect("read");
+        assert_eq!(
+            taken,
+            Taken {
+                skeleton: 0,
+                template: 100
+            }
+        );
+        assert_eq!(
+            seen(&page),
+            seen(&RawPage::parse_with_serde(&second).expect("reads"))
+        );
+    }
+
+    #[test]
+    fn each_change_in_a_hole_is_read_as_the_full_walk_reads_it() {
+        let row = r#"{"depth":1,"text":"t"}"#;
+        let usual = |i: u64| api_wrapper(i, i, 12, row);
+        let id = |text: &str| {
+            let wrapper = usual(2);
+            let at = wrapper.find(r#""id":""#).expect("an id") + 6;
+            format!("{}{text}{}", &wrapper[..at], &wrapper[at + 1..])
+        };
+        let time = |text: &str| usual(2).replacen("2026", text, 1);
+        let job = |text: &str| usual(2).replace(r#""jobId":12"#, &format!(r#""jobId":{text}"#));
+        let cases = [
+            // (the third wrapper, whether the page is read fast, whether the template takes
+            // it: the same lengths, and bytes the full walk reads the same way)
+            (usual(2), true, true),
+            (job("19"), true, true),
+            (job("99"), true, true),
+            (job("02"), false, false),
+            (job("0"), true, false),
+            (job("1"), true, false),
+            (job("120"), true, false),
+            (job("-1"), true, false),
+            (job("1e"), false, false),
+            (job("1e1"), true, false),
+            (job("1."), false, false),
+            (job("1 "), true, false),
+            (job("\"12\""), true, false),
+            (job("ab"), false, false),
+            (job("1:"), false, false),
+            (job("1/"), false, false),
+            (job(":1"), false, false),
+            // The first byte of the id's UUID replaced.
+            (id("f"), true, true),
+            (id("\u{7f}"), true, true),
+            (id(" "), true, true),
+            (id("\""), false, false),
+            (id("\\"), false, false),
+            (id("\\n"), true, false),
+            (id("\u{1}"), false, false),
+            (id("\u{1f}"), false, false),
+            (id("\u{e9}"), true, false),
+            (id("\u{e9}\u{e9}"), true, false),
+            (id(""), true, false),
+            (time("\u{e9}\u{e9}"), true, true),
+            (time("20\u{1}6"), false, false),
+            (time("20\\u0032"), true, false),
+            (time("20\"6"), false, false),
+            (time("20\\\"6"), true, false),
+        ];
+        for (odd, fast, templated) in cases {
+            let text = format!(
+                r#"{{"meta":{{"lastPage":1}},"data":[{},{},{odd},{},{}]}}"#,
+                usual(0),
+                usual(1),
+                usual(3),
+                usual(4)
+            );
+            let (walked, _) = both_readings(&text);
+            let (_, _, templates) = readings(&text);
+            assert_eq!(walked.is_some(), fast, "{text}");
+            let serde = RawPage::parse_with_serde(&Bytes::from(text.clone()));
+            if let (Some(walked), Some((_, taken))) = (walked, templates) {
+                assert_eq!(walked, seen(&serde.expect("serde_json reads it")), "{text}");
+                // After the first, the usual ones are held to the template; the odd one
+                // (when it differs) is read by the skeleton, and the template learned from
+                // it holds the one after it only when its values have the usual lengths.
+                assert_eq!(taken.template == 4, templated, "{taken:?} {text}");
+            }
+        }
+    }
+
+    /// A page of [`api_wrapper`]s, one of them changed at one byte (`at`, from the wrapper's
+    /// start): replaced by or with `byte` inserted, a byte that ends, escapes or lengthens a
+    /// value or breaks the page.
+    fn any_api_page_text() -> impl Strategy<Value = String> {
+        let byte = prop::sample::select(
+            [
+                "\"", "\\", "\u{1}", "\u{1f}", " ", "0", "1", "9", "a", ".", "e", "E", "-", ",",
+                "}", "{", ":", "\u{e9}", "\u{7f}", "\\n", "\\u0041",
+            ]
+            .to_vec(),
+        );
+        (
+            2..8u64,
+            any::<u64>(),
+            prop_oneof![Just(7u64), Just(1234u64), 1..2000u64],
+            prop::option::of((
+                any::<prop::sample::Index>(),
+                any::<prop::sample::Index>(),
+                any::<bool>(),
+                byte,
+                any::<bool>(),
+            )),
+        )
+            .prop_map(|(count, first, job, change)| {
+                let first = first % 1_000_000;
+                let mut wrappers: Vec<String> = (first..first + count)
+                    .map(|i| {
+                        let row = format!(r#"{{"depth":{},"text":"t{i}"}}"#, i % 3);
+                        api_wrapper(i, i * 7, job, &row)
+                    })
+                    .collect();
+                if let Some((which, at, near_an_edge, byte, insert)) = change {
+                    let wrapper = &mut wrappers[which.index(count as usize)];
+                    // Mostly at a value's first or last byte, or just outside it, where a
+                    // hole's check is most likely to be wrong.
+                    let edges: Vec<usize> = wrapper
+                        .bytes()
+                        .enumerate()
+                        .filter(|(_, byte)| matches!(byte, b':' | b',' | b'"' | b'}'))
+                        .flat_map(|(at, _)| [at.saturating_sub(1), at, at + 1])
+                        .collect();
+                    let mut at = if near_an_edge {
+                        edges[at.index(edges.len())]
+                    } else {
+                        at.index(wrapper.len())
+                    }
+                    .min(wrapper.len() - 1);
+                    while !wrapper.is_char_boundary(at) {
+                        at -= 1;
+                    }
+                    if !insert {
+                        wrapper.remove(at);
+                    }
+                    wrapper.insert_str(at, byte);
+                }
+                format!(
+                    r#"{{"meta":{{"lastPage":9,"total":900}},"data":[{}]}}"#,
+                    wrappers.join(",")
+                )
+            })
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(1024))]
+        #[test]
+        fn a_wrapper_held_to_the_template_is_read_as_the_full_walk_and_serde_json_read_it(
+            text in any_api_page_text(),
+        ) {
+            // `both_readings` holds the three readings to one result.
+            let (walked, _) = both_readings(&text);
+            let serde = RawPage::parse_with_serde(&Bytes::from(text.clone()));
+            match walked {
+                Some(walked) => prop_assert_eq!(walked, seen(&serde.expect("serde_json reads what the fast reading took")), "{}", text),
+                // Only a page that is not plain is left to serde_json.
+                None => prop_assert!(serde.is_err() || text.contains('\\'), "{}", text),
             }
         }
     }
