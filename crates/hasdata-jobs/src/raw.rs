@@ -352,6 +352,35 @@ struct Wrapper<'a> {
     id: Option<&'a RawValue>,
 }
 
+/// A count at `at` written plainly, and where it ends: a JSON integer or a string of digits
+/// (as [`Count`] reads both: its whole value), at most 19 digits (below `u64::MAX`). `None`
+/// for anything else, left to serde_json: `null`, a sign, a fraction or an exponent, more
+/// digits, an integer with a leading zero (not JSON), a string holding anything but digits.
+fn plain_count(input: &[u8], at: usize) -> Option<(u64, usize)> {
+    let quoted = input.get(at) == Some(&b'"');
+    let digits_at = at + usize::from(quoted);
+    let mut end = digits_at;
+    while input.get(end).is_some_and(u8::is_ascii_digit) {
+        end += 1;
+    }
+    let digits = input.get(digits_at..end)?;
+    if digits.is_empty() || digits.len() > 19 {
+        return None;
+    }
+    let value = digits
+        .iter()
+        .fold(0u64, |value, digit| value * 10 + u64::from(digit - b'0'));
+    if quoted {
+        return (input.get(end) == Some(&b'"')).then_some((value, end + 1));
+    }
+    if (digits.len() > 1 && digits[0] == b'0')
+        || matches!(input.get(end), Some(b'.' | b'e' | b'E') | None)
+    {
+        return None;
+    }
+    Some((value, end))
+}
+
 /// An id's text: a plain string's contents, else its JSON text as sent.
 fn id_text(raw: &RawValue) -> &str {
     id_text_of(raw.get())
@@ -431,13 +460,22 @@ impl RawPage {
             skeleton: &mut workspace.skeleton,
             template: &mut workspace.template,
         };
-        let mut meta: Option<Meta> = None;
+        // `lastPage` and `total`.
+        let mut meta: Option<(u64, u64)> = None;
         let mut data = false;
         let at = skip_space(input, 0);
         let end = scan.object(at, |scan, key, at| match key {
             b"meta" if meta.is_none() => {
-                let end = scan.scanner.value(scan.input, at).ok()?;
-                meta = Some(serde_json::from_slice(&scan.input[at..end]).ok()?);
+                let (counts, end) = match scan.counts(at) {
+                    Some(read) => read,
+                    None => {
+                        let end = scan.scanner.value(scan.input, at).ok()?;
+                        let meta: Meta = serde_json::from_slice(&scan.input[at..end]).ok()?;
+                        let total = meta.total.map_or(0, |total| total.get());
+                        ((meta.last_page.get(), total), end)
+                    }
+                };
+                meta = Some(counts);
                 Some(end)
             }
             b"data" if !data => {
@@ -450,14 +488,14 @@ impl RawPage {
         if skip_space(input, end) != input.len() || !data {
             return None;
         }
-        let meta = meta?;
+        let (last_page, total) = meta?;
         let page = RawPage {
             lines: scan.lines,
             ids: body.clone(),
             id_spans: scan.id_spans,
             id_hashes: scan.id_hashes,
-            total: meta.total.map_or(0, |total| total.get()),
-            last_page: meta.last_page.get(),
+            total,
+            last_page,
         };
         Some((page, scan.taken))
     }
@@ -726,6 +764,29 @@ impl<'a> PageScan<'a, '_> {
             Some(b'n') if input.get(at..at + 4) == Some(b"null") => Some(at + 4),
             _ => self.scanner.value(input, at).ok(),
         }
+    }
+
+    /// The `meta` object at `at`, when its `lastPage` (required) and `total` (optional) are
+    /// written plainly ([`plain_count`]) and each only once: those two counts, as [`Meta`]
+    /// reads them, and where the object ends; its other members are only checked. `None`
+    /// for anything else (a count that is `null`, a fraction or a sign, a key with escapes,
+    /// a member twice, not an object): serde_json reads it then, as [`Meta`].
+    fn counts(&mut self, at: usize) -> Option<((u64, u64), usize)> {
+        let (mut last_page, mut total) = (None, None);
+        let end = self.object(at, |scan, key, at| {
+            let count = match key {
+                b"lastPage" => &mut last_page,
+                b"total" => &mut total,
+                _ => return scan.scanner.value(scan.input, at).ok(),
+            };
+            if count.is_some() {
+                return None;
+            }
+            let (value, end) = plain_count(scan.input, at)?;
+            *count = Some(value);
+            Some(end)
+        })?;
+        Some(((last_page?, total.unwrap_or(0)), end))
     }
 
     /// The `data` array at `at`: each wrapper's row and id. Returns where the array ends.
@@ -1671,6 +1732,91 @@ mod tests {
             if walked.is_some() {
                 prop_assert_eq!(fast.map(|(_, taken)| taken), Some(4), "{}", text);
             }
+        }
+    }
+
+    /// A count in `meta` as any of the forms a server may write (what [`Count`] reads, and
+    /// what it refuses).
+    fn any_count_text() -> impl Strategy<Value = String> {
+        prop_oneof![
+            4 => any::<u64>().prop_map(|n| n.to_string()),
+            2 => (0..1000u64).prop_map(|n| n.to_string()),
+            2 => "[0-9]{1,21}".prop_map(|digits| format!("\"{digits}\"")),
+            1 => "[0-9]{1,21}",
+            1 => prop::sample::select(vec![
+                "null", "-1", "1.5", "1e2", "2E0", "0.0", "\"1.50\"", "\" 5\"", "\"\"",
+                "\"-3\"", "\"\\u0035\"", "true", "[1]", "{}", "18446744073709551615",
+                "18446744073709551616", "\"18446744073709551615\"",
+            ])
+            .prop_map(str::to_owned),
+        ]
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(1024))]
+        #[test]
+        fn a_pages_counts_are_read_as_serde_json_reads_them(
+            last_page in prop::option::of(any_count_text()),
+            total in prop::option::of(any_count_text()),
+            again in prop::option::of(any_count_text()),
+            escaped in any::<bool>(),
+            others in prop::collection::vec(any_value(), 0..3),
+            order in any::<prop::sample::Index>(),
+            space in prop::sample::select(vec!["", " ", "\n  "]),
+        ) {
+            let mut members: Vec<String> = others
+                .iter()
+                .enumerate()
+                .map(|(i, v)| format!(r#""other{i}":{space}{}"#, serde_json::to_string(v).expect("encodes")))
+                .collect();
+            let key = if escaped { r#""last\u0050age""# } else { r#""lastPage""# };
+            members.extend(last_page.map(|count| format!("{key}:{space}{count}")));
+            members.extend(total.map(|count| format!(r#""total":{count}{space}"#)));
+            // A count twice: serde_json refuses the page's `meta` (a field twice).
+            members.extend(again.map(|count| format!(r#""total":{count}"#)));
+            let turn = order.index(members.len().max(1));
+            members.rotate_left(turn);
+            let text = format!(
+                r#"{{"data":[{{"data":1,"id":"a"}},{{"data":2,"id":"b"}}],"meta":{{{}}}}}"#,
+                members.join(",")
+            );
+            let body = Bytes::from(text.clone());
+            let serde = RawPage::parse_with_serde(&body);
+            match RawPage::parse_fast(&body) {
+                Some(fast) => {
+                    let serde = serde.map_err(|e| TestCaseError::fail(format!("serde_json refuses what the fast reading took: {e}\n{text}")))?;
+                    prop_assert_eq!(seen(&fast), seen(&serde), "{}", text);
+                }
+                None => prop_assert!(serde.is_err(), "a good page left to serde_json: {}", text),
+            }
+        }
+    }
+
+    #[test]
+    fn a_plain_count_is_read_where_it_is_plain() {
+        let read = |text: &str| plain_count(text.as_bytes(), 0);
+        assert_eq!(read("0,"), Some((0, 1)));
+        assert_eq!(read("1234}"), Some((1234, 4)));
+        assert_eq!(read("\"0012\","), Some((12, 6)));
+        assert_eq!(
+            read("9999999999999999999,"),
+            Some((9_999_999_999_999_999_999, 19))
+        );
+        for refused in [
+            "01,",
+            "1.5,",
+            "1e2,",
+            "12",
+            "-1,",
+            "null,",
+            "\"\",",
+            "\"1.0\",",
+            "\" 1\",",
+            "\"12",
+            "99999999999999999999,",
+            "\"99999999999999999999\",",
+        ] {
+            assert_eq!(read(refused), None, "{refused}");
         }
     }
 
