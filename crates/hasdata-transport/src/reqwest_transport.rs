@@ -207,7 +207,7 @@ impl Transport for ReqwestTransport {
         // The idle limit is applied here, to the body only: reqwest's own `read_timeout` also
         // runs while waiting for the headers, which would cut the API's 300 s deadline short.
         let body = Body::from_stream(idle_limited(
-            Box::pin(response.bytes_stream().map_err(classify)),
+            response.bytes_stream().map_err(classify),
             self.read_timeout,
         ))
         .with_length_hint(length);
@@ -218,26 +218,79 @@ impl Transport for ReqwestTransport {
 }
 
 /// Ends `stream` with a timeout error when no chunk arrives for `idle`.
-fn idle_limited<S>(
-    stream: S,
-    idle: Duration,
-) -> impl futures::Stream<Item = Result<bytes::Bytes, TransportError>> + Send + 'static
+fn idle_limited<S>(stream: S, idle: Duration) -> IdleLimited<S>
 where
     S: futures::Stream<Item = Result<bytes::Bytes, TransportError>> + Send + Unpin + 'static,
 {
-    futures::stream::unfold(Some(stream), move |state| async move {
-        let mut stream = state?;
-        match tokio::time::timeout(idle, futures::StreamExt::next(&mut stream)).await {
-            Ok(Some(item)) => Some((item, Some(stream))),
-            Ok(None) => None,
-            Err(_) => Some((
-                Err(TransportError::timeout(format!(
-                    "the body went silent for {idle:?}"
-                ))),
-                None,
-            )),
+    IdleLimited {
+        stream,
+        idle,
+        timer: None,
+        waiting: false,
+        ended: false,
+    }
+}
+
+/// A stream that ends with a timeout error once its inner stream has been silent for `idle`.
+///
+/// The clock is read and the timer armed only when the inner stream has nothing ready: a
+/// page whose body came with its headers (the usual case) costs no timer at all. One timer
+/// per body, reset for each new wait, where a `tokio::time::timeout` per chunk built one
+/// each time.
+struct IdleLimited<S> {
+    stream: S,
+    idle: Duration,
+    timer: Option<std::pin::Pin<Box<tokio::time::Sleep>>>,
+    /// Whether `timer` is armed for the wait in progress (since the last chunk).
+    waiting: bool,
+    ended: bool,
+}
+
+impl<S> futures::Stream for IdleLimited<S>
+where
+    S: futures::Stream<Item = Result<bytes::Bytes, TransportError>> + Unpin,
+{
+    type Item = Result<bytes::Bytes, TransportError>;
+
+    fn poll_next(
+        self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Self::Item>> {
+        use std::future::Future;
+        use std::task::Poll;
+
+        let this = self.get_mut();
+        if this.ended {
+            return Poll::Ready(None);
         }
-    })
+        if let Poll::Ready(item) = futures::StreamExt::poll_next_unpin(&mut this.stream, cx) {
+            this.waiting = false;
+            this.ended = item.is_none();
+            return Poll::Ready(item);
+        }
+        if !this.waiting {
+            this.waiting = true;
+            // A limit too far to add to the clock never ends the wait.
+            if let Some(deadline) = tokio::time::Instant::now().checked_add(this.idle) {
+                match &mut this.timer {
+                    Some(timer) => timer.as_mut().reset(deadline),
+                    None => this.timer = Some(Box::pin(tokio::time::sleep_until(deadline))),
+                }
+            } else {
+                this.timer = None;
+            }
+        }
+        if let Some(timer) = &mut this.timer
+            && timer.as_mut().poll(cx).is_ready()
+        {
+            this.ended = true;
+            return Poll::Ready(Some(Err(TransportError::timeout(format!(
+                "the body went silent for {:?}",
+                this.idle
+            )))));
+        }
+        Poll::Pending
+    }
 }
 
 /// Maps a reqwest error to a [`TransportError`], deciding whether the request may have
@@ -282,4 +335,50 @@ fn is_tls(error: &(dyn StdError + 'static)) -> bool {
         }
     }
     false
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use bytes::Bytes;
+    use futures::StreamExt;
+
+    fn chunk_then_silence() -> impl futures::Stream<Item = Result<Bytes, TransportError>> + Unpin {
+        futures::stream::iter([Ok(Bytes::from_static(b"ab"))]).chain(futures::stream::pending())
+    }
+
+    /// Each wait gets the whole limit again: chunks that come within it pass, however long
+    /// they take in all; the silence after the last one ends the stream, once.
+    #[tokio::test(start_paused = true)]
+    async fn every_wait_gets_the_whole_limit_and_a_silence_ends_the_stream_once() {
+        let slow = futures::stream::iter(0..3)
+            .then(|_| async {
+                tokio::time::sleep(Duration::from_secs(9)).await;
+                Ok(Bytes::from_static(b"x"))
+            })
+            .chain(futures::stream::pending());
+        let mut stream = idle_limited(Box::pin(slow), Duration::from_secs(10));
+        let started = tokio::time::Instant::now();
+        for _ in 0..3 {
+            let chunk = stream
+                .next()
+                .await
+                .expect("a chunk")
+                .expect("within the limit");
+            assert_eq!(chunk, Bytes::from_static(b"x"));
+        }
+        let error = stream.next().await.expect("an error").expect_err("silent");
+        assert_eq!(error.kind(), TransportErrorKind::Timeout);
+        assert_eq!(started.elapsed(), Duration::from_secs(37));
+        assert!(stream.next().await.is_none());
+    }
+
+    /// A limit too long to add to the clock never fires (nor panics).
+    #[tokio::test(start_paused = true)]
+    async fn a_limit_past_the_clock_never_fires() {
+        let mut stream = idle_limited(chunk_then_silence(), Duration::MAX);
+        assert!(stream.next().await.expect("a chunk").is_ok());
+        let waited = tokio::time::timeout(Duration::from_secs(1 << 40), stream.next()).await;
+        assert!(waited.is_err(), "the stream stayed open: {waited:?}");
+    }
 }
