@@ -108,9 +108,15 @@ impl Stretch {
             };
             for i in 0..LANES {
                 let byte = bytes[i];
-                let outside = byte.wrapping_sub(lane.low[i]) > lane.span[i];
-                let closes = (byte == b'"') | (byte == b'\\');
-                bad[i] |= u8::from(outside) | (lane.text[i] & u8::from(closes));
+                // Not 0 when the byte is outside its range (a saturating subtraction: one
+                // step for each sixteen bytes), nor where a string's `"` or `\` is.
+                let outside = byte.wrapping_sub(lane.low[i]).saturating_sub(lane.span[i]);
+                let closes = if byte == b'"' || byte == b'\\' {
+                    u8::MAX
+                } else {
+                    0
+                };
+                bad[i] |= outside | (lane.text[i] & closes);
             }
         }
         bad == [0; LANES]
