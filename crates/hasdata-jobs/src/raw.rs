@@ -177,7 +177,7 @@ impl RowFields {
     }
 
     /// [`RowFields::read`] of a row already checked and compacted: a [`RowJson`]'s bytes, or
-    /// a row of a [`RowBatch`](crate::RowBatch). It trusts the row (no check, no
+    /// a row of a [`RowBatch`]. It trusts the row (no check, no
     /// whitespace), so it only walks the top level, skipping strings and nested values by
     /// their delimiters: not the second full scan a checked row would otherwise get. On any
     /// other input it does not panic and its ranges lie within `row`, but what they cover

@@ -323,7 +323,7 @@ impl Client {
     /// [`ClientBuilder::concurrency_cap_wait`](crate::ClientBuilder::concurrency_cap_wait)
     /// (1 hour by default), and the body resent under the same intent.
     ///
-    /// Write-ahead: an [`Intent`](crate::Intent) is recorded in the ledger before the POST;
+    /// Write-ahead: an [`Intent`] is recorded in the ledger before the POST;
     /// the POST is sent once; the job id is recorded before this returns. An error after the
     /// job may have been created says so ([`Error::SubmitUncertain`]) and leaves the intent
     /// unresolved in the ledger.

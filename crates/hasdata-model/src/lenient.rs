@@ -4,7 +4,7 @@
 //! So a response type requires only what the client cannot work without (a job's `id`, a result
 //! wrapper's `data`, a page's `meta`); every other field is optional and nullable, and a value
 //! that does not fit its field's type is kept as sent in the struct's `extra` map instead of
-//! failing the whole response ([`lenient_de!`] writes those `Deserialize` impls). Fields known to
+//! failing the whole response (`lenient_de!` writes those `Deserialize` impls). Fields known to
 //! vary get types that accept every variant seen ([`Count`], [`NumberOrText`], [`TextOrList`],
 //! [`TextOrObject`]).
 
