@@ -257,6 +257,10 @@ enum Kind {
     /// Off x86-64; on it, only in tests.
     #[cfg(any(test, not(target_arch = "x86_64")))]
     Portable,
+    /// Words, with the scalars checked a block at once (as AVX-512 does them): only in
+    /// tests, so that reading is tested on any CPU.
+    #[cfg(test)]
+    PortableBulk,
     #[cfg(target_arch = "x86_64")]
     Sse2,
     #[cfg(target_arch = "x86_64")]
@@ -302,7 +306,7 @@ impl Scanner {
     #[cfg(test)]
     pub(crate) fn every_kind() -> Vec<Self> {
         #[allow(unused_mut)]
-        let mut kinds = vec![Kind::Portable];
+        let mut kinds = vec![Kind::Portable, Kind::PortableBulk];
         #[cfg(target_arch = "x86_64")]
         {
             kinds.push(Kind::Sse2);
@@ -423,6 +427,8 @@ impl Scanner {
         match self.kind {
             #[cfg(any(test, not(target_arch = "x86_64")))]
             Kind::Portable => self.walk(block::Portable, input, start),
+            #[cfg(test)]
+            Kind::PortableBulk => self.walk(block::Bulk(block::Portable), input, start),
             #[cfg(target_arch = "x86_64")]
             Kind::Sse2 => self.walk(block::Sse2, input, start),
             #[cfg(target_arch = "x86_64")]
@@ -752,6 +758,69 @@ mod tests {
         assert!(ours(deep.as_bytes()).is_some());
     }
 
+    /// Rows of one shape whose numbers and literals change (the fast reading takes their
+    /// tokens as the last row's, and checks the scalars a block at a time): every verdict is
+    /// a fresh scanner's, with each scalar at every offset of a block (a leading zero, a
+    /// `null` cut or run on, a number running into the next block, the next row's scalars
+    /// in the same block).
+    #[test]
+    fn same_shape_rows_with_changed_scalars_get_a_fresh_scanners_verdicts() {
+        let scalars: &[&str] = &[
+            "1",
+            "0",
+            "7",
+            "10",
+            "01",
+            "00",
+            "0123",
+            "-1",
+            "-0",
+            "1.5",
+            "1e3",
+            "0.0",
+            "null",
+            "nul",
+            "nulll",
+            "nullx",
+            "null0",
+            "0null",
+            "nnull",
+            "true",
+            "false",
+            "n",
+            "nu",
+            "9999999999999999999999",
+            "1a",
+            "a1",
+            "1\u{e9}",
+        ];
+        // `x` at one place, `y` at every offset.
+        let row = |pad: usize, x: &str, y: &str| {
+            let pad = "p".repeat(pad);
+            let mut row = format!("{{\"a\":{x},\"b\":\"{pad}\",\"c\":[{y}],\"d\":[true,0]}}");
+            row.push_str(",{\"a\":-1.5e3,\"q\":nul}");
+            row.into_bytes()
+        };
+        for pad in 0..70 {
+            let base = row(pad, "1", "null");
+            for mut scanner in Scanner::every_kind() {
+                for x in scalars {
+                    for y in scalars {
+                        let input = row(pad, x, y);
+                        assert!(scanner.value(&base, 0).is_ok());
+                        let mut fresh = Scanner::every_kind().swap_remove(0);
+                        assert_eq!(
+                            scanner.value(&input, 0),
+                            fresh.value(&input, 0),
+                            "{}",
+                            String::from_utf8_lossy(&input)
+                        );
+                    }
+                }
+            }
+        }
+    }
+
     #[test]
     fn a_cut_value_is_short_and_a_scalar_at_the_end_ends_there() {
         let mut scanner = Scanner::default();
@@ -911,6 +980,9 @@ mod tests {
                     prop_oneof![
                         any::<u8>(),
                         prop::sample::select(b"\"\\{}[],:0-.eE+ a\x01".to_vec()),
+                        // Into a number or a `null`, read a block at a time when the
+                        // shape matches.
+                        prop::sample::select(b"019nul".to_vec()),
                     ],
                     any::<bool>(),
                 ),

@@ -38,6 +38,16 @@ pub(crate) trait Specials: Copy {
     /// Every class of [`Classes`].
     fn classes(self, block: &[u8; 64]) -> Classes;
 
+    /// Bit `i` is set when `block[i]` is `byte`.
+    fn equal(self, block: &[u8; 64], byte: u8) -> u64;
+
+    /// Bit `i` is set when `block[i]` is an ASCII digit.
+    fn digits(self, block: &[u8; 64]) -> u64;
+
+    /// Whether the scalars of a block are better checked for the whole block at once
+    /// (`fast::plain_scalars`: five more masks) than one by one: where a mask is one compare.
+    const BULK_SCALARS: bool = false;
+
     /// Whether the bytes of `block` at the set bits of `tokens` (as [`Specials::token_bytes`]
     /// gives them) are the first `tokens.count_ones()` bytes of `expected`.
     #[inline(always)]
@@ -145,6 +155,56 @@ impl Specials for Portable {
         }
         classes
     }
+
+    #[inline(always)]
+    fn equal(self, block: &[u8; 64], byte: u8) -> u64 {
+        let mut mask = 0;
+        for (i, bytes) in block.as_chunks::<8>().0.iter().enumerate() {
+            let word = u64::from_le_bytes(*bytes);
+            mask |= pack_high_bits(zero_bytes(word ^ (ONES * u64::from(byte)))) << (8 * i);
+        }
+        mask
+    }
+
+    #[inline(always)]
+    fn digits(self, block: &[u8; 64]) -> u64 {
+        let mut mask = 0;
+        for (i, bytes) in block.as_chunks::<8>().0.iter().enumerate() {
+            let word = u64::from_le_bytes(*bytes);
+            // 0x30-0x3f: high nibble 3; of those, 0x3a and up have bit 3 set and bit 1 or 2.
+            let three = zero_bytes((word & (ONES * 0xf0)) ^ (ONES * 0x30));
+            let above_nine = !zero_bytes(word & (ONES * 0x08)) & !zero_bytes(word & (ONES * 0x06));
+            mask |= pack_high_bits(three & !above_nine) << (8 * i);
+        }
+        mask
+    }
+}
+
+/// Another way's masks, with the scalars checked a block at once whatever it costs: so the
+/// tests read that way on any CPU, not only where it is the faster.
+#[cfg(test)]
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Bulk<S>(pub(crate) S);
+
+#[cfg(test)]
+impl<S: Specials> Specials for Bulk<S> {
+    const BULK_SCALARS: bool = true;
+
+    fn specials(self, block: &[u8; 64]) -> u64 {
+        self.0.specials(block)
+    }
+
+    fn classes(self, block: &[u8; 64]) -> Classes {
+        self.0.classes(block)
+    }
+
+    fn equal(self, block: &[u8; 64], byte: u8) -> u64 {
+        self.0.equal(block, byte)
+    }
+
+    fn digits(self, block: &[u8; 64]) -> u64 {
+        self.0.digits(block)
+    }
 }
 
 #[cfg(target_arch = "x86_64")]
@@ -173,6 +233,37 @@ mod x86 {
             // SAFETY: as above.
             unsafe { sse2_classes(block) }
         }
+
+        #[inline(always)]
+        fn equal(self, block: &[u8; 64], byte: u8) -> u64 {
+            // SAFETY: as above.
+            unsafe { sse2_in_range(block, byte, byte) }
+        }
+
+        #[inline(always)]
+        fn digits(self, block: &[u8; 64]) -> u64 {
+            // SAFETY: as above.
+            unsafe { sse2_in_range(block, b'0', b'9') }
+        }
+    }
+
+    /// Bit `i` set when `block[i]` is in `low..=high`.
+    #[inline]
+    #[target_feature(enable = "sse2")]
+    fn sse2_in_range(block: &[u8; 64], low: u8, high: u8) -> u64 {
+        let mut mask = 0;
+        for (i, part) in block.as_chunks::<16>().0.iter().enumerate() {
+            // SAFETY: `part` is 16 bytes that the block owns; an unaligned load reads
+            // exactly those.
+            let v = unsafe { _mm_loadu_si128(part.as_ptr().cast()) };
+            // In range when, less `low`, it is at most `high - low` (unsigned: the larger
+            // of it and that bound is the bound).
+            let shifted = _mm_sub_epi8(v, _mm_set1_epi8(low as i8));
+            let bound = _mm_set1_epi8(high.wrapping_sub(low) as i8);
+            let inside = _mm_cmpeq_epi8(_mm_max_epu8(shifted, bound), bound);
+            mask |= u64::from(_mm_movemask_epi8(inside) as u16) << (16 * i);
+        }
+        mask
     }
 
     #[inline]
@@ -264,6 +355,8 @@ mod x86 {
     }
 
     impl Specials for Avx512 {
+        const BULK_SCALARS: bool = true;
+
         #[inline(always)]
         fn specials(self, block: &[u8; 64]) -> u64 {
             // SAFETY: an `Avx512` exists only where `detect` found AVX-512 F, BW and VBMI2.
@@ -274,6 +367,18 @@ mod x86 {
         fn classes(self, block: &[u8; 64]) -> Classes {
             // SAFETY: as above.
             unsafe { avx512_classes(block) }
+        }
+
+        #[inline(always)]
+        fn equal(self, block: &[u8; 64], byte: u8) -> u64 {
+            // SAFETY: as above.
+            unsafe { avx512_in_range(block, byte, byte) }
+        }
+
+        #[inline(always)]
+        fn digits(self, block: &[u8; 64]) -> u64 {
+            // SAFETY: as above.
+            unsafe { avx512_in_range(block, b'0', b'9') }
         }
 
         #[inline(always)]
@@ -380,6 +485,18 @@ mod x86 {
 
     #[inline]
     #[target_feature(enable = "avx512f,avx512bw,avx512vbmi2")]
+    fn avx512_in_range(block: &[u8; 64], low: u8, high: u8) -> u64 {
+        // SAFETY: the block owns its 64 bytes; an unaligned load reads exactly those.
+        let v = unsafe { _mm512_loadu_si512(block.as_ptr().cast()) };
+        if low == high {
+            return _mm512_cmpeq_epi8_mask(v, _mm512_set1_epi8(low as i8));
+        }
+        let shifted = _mm512_sub_epi8(v, _mm512_set1_epi8(low as i8));
+        _mm512_cmple_epu8_mask(shifted, _mm512_set1_epi8(high.wrapping_sub(low) as i8))
+    }
+
+    #[inline]
+    #[target_feature(enable = "avx512f,avx512bw,avx512vbmi2")]
     fn avx512(block: &[u8; 64]) -> u64 {
         // SAFETY: the block owns its 64 bytes; an unaligned load reads exactly those.
         let v = unsafe { _mm512_loadu_si512(block.as_ptr().cast()) };
@@ -433,6 +550,24 @@ mod tests {
         let classes = naive_classes(block);
         assert_eq!(Portable.specials(block), want, "portable {block:?}");
         assert_eq!(Portable.classes(block), classes, "portable {block:?}");
+        let digits = (0..64).fold(0, |mask, i| {
+            mask | (u64::from(block[i].is_ascii_digit()) << i)
+        });
+        // The bytes the block holds, and a few it may not.
+        let bytes: Vec<u8> = block
+            .iter()
+            .copied()
+            .chain([b'0', b'n', b'u', b'l'])
+            .collect();
+        let equal = |byte: u8| (0..64).fold(0, |mask, i| mask | (u64::from(block[i] == byte) << i));
+        assert_eq!(Portable.digits(block), digits, "portable {block:?}");
+        for &byte in &bytes {
+            assert_eq!(
+                Portable.equal(block, byte),
+                equal(byte),
+                "portable {block:?} {byte}"
+            );
+        }
         let picks = [
             u64::MAX,
             classes.punctuation | classes.quote,
@@ -465,9 +600,25 @@ mod tests {
         {
             assert_eq!(Sse2.specials(block), want, "sse2 {block:?}");
             assert_eq!(Sse2.classes(block), classes, "sse2 {block:?}");
+            assert_eq!(Sse2.digits(block), digits, "sse2 {block:?}");
+            for &byte in &bytes {
+                assert_eq!(
+                    Sse2.equal(block, byte),
+                    equal(byte),
+                    "sse2 {block:?} {byte}"
+                );
+            }
             if let Some(avx512) = Avx512::detect() {
                 assert_eq!(avx512.specials(block), want, "avx512 {block:?}");
                 assert_eq!(avx512.classes(block), classes, "avx512 {block:?}");
+                assert_eq!(avx512.digits(block), digits, "avx512 {block:?}");
+                for &byte in &bytes {
+                    assert_eq!(
+                        avx512.equal(block, byte),
+                        equal(byte),
+                        "avx512 {block:?} {byte}"
+                    );
+                }
                 for tokens in picks.into_iter().filter(|_| tokens) {
                     let count = tokens.count_ones() as usize;
                     let bytes = Portable.token_bytes(block, tokens);

@@ -49,6 +49,8 @@ struct Tokens<'a, S> {
     tokens: u64,
     /// The block's tokens that start a number or literal.
     scalars: u64,
+    /// The block's bytes of numbers and literals (all of each one's bytes).
+    runs: u64,
     /// The first byte this reading gives up at (a backslash, a control character or a
     /// space outside strings): a token past it means the value holds it.
     limit: usize,
@@ -72,6 +74,7 @@ impl<'a, S: Specials> Tokens<'a, S> {
             start: start.wrapping_sub(64),
             tokens: 0,
             scalars: 0,
+            runs: 0,
             limit: usize::MAX,
             first_high: usize::MAX,
             in_string: 0,
@@ -112,6 +115,7 @@ impl<'a, S: Specials> Tokens<'a, S> {
         let scalar_starts = scalar & !((scalar << 1) | self.in_scalar);
         self.in_scalar = scalar >> 63;
         self.scalars = scalar_starts;
+        self.runs = scalar;
         self.tokens = (classes.punctuation & outside) | (quote & in_string) | scalar_starts;
         let give_up = classes.backslash | classes.control | (classes.space & outside);
         // One test for both: rows are mostly ASCII and need neither.
@@ -162,6 +166,39 @@ fn is_scalar(input: &[u8], at: usize, end: usize) -> Option<()> {
         [b'-' | b'0'..=b'9', ..] => (number_end(input, at).ok()? == end).then_some(()),
         _ => None,
     }
+}
+
+/// Whether each number or literal starting at the set bits of `starts` in `block` is an
+/// integer without a leading zero, or `null` (the scalars of most rows), checked for the
+/// whole block at once rather than one by one: `runs` are the bytes of numbers and literals
+/// (a run of bytes that are not punctuation, quotes, whitespace or control characters,
+/// outside strings), none running on into the next block. `false` says only that it is not
+/// known: the caller then reads each one.
+///
+/// Every run in `runs` has its first byte in `starts`, except one that began in an earlier
+/// block (read on its own by the caller): its bytes here must be digits.
+#[inline(always)]
+fn plain_scalars<S: Specials>(how: S, block: &[u8; 64], starts: u64, runs: u64) -> bool {
+    if runs >> 63 != 0 {
+        // It may go on in the next block.
+        return false;
+    }
+    let digits = how.digits(block);
+    let other = runs & !digits;
+    let zeros = starts & how.equal(block, b'0');
+    // A `0` that is not a run of its own has digits after it.
+    let mut plain = zeros & (runs >> 1) == 0;
+    if other != 0 {
+        // Each `null`: its `n` starts a run, `ull` follows, and the run ends there; its four
+        // bytes are then all the run's bytes that are not digits.
+        let n = starts & how.equal(block, b'n');
+        let l = how.equal(block, b'l');
+        let null = n & (how.equal(block, b'u') >> 1) & (l >> 2) & (l >> 3);
+        let null_bytes = null | (null << 1) | (null << 2) | (null << 3);
+        // (An `n` that starts no `null` is left in `other`: no `null`'s bytes are `n`.)
+        plain &= other == null_bytes && (null << 4) & runs == 0;
+    }
+    plain
 }
 
 /// Where the object or array starting at `start` ends, when it is in the common case this
@@ -311,6 +348,15 @@ pub(super) fn same_shape_end<S: Specials>(
             return None;
         }
         let mut scalars = tokens.scalars & taken;
+        if S::BULK_SCALARS && scalars != 0 {
+            // The tokens after the value's end (the next row's) are not its own: only the
+            // bytes before the first of them are looked at.
+            let rest = all & !taken;
+            let before = rest.wrapping_sub(1) & !rest;
+            if plain_scalars(how, tokens.block(), scalars, tokens.runs & before) {
+                scalars = 0;
+            }
+        }
         while scalars != 0 {
             let at = scalars.trailing_zeros();
             scalars &= scalars - 1;
