@@ -111,6 +111,20 @@ impl Ctx {
             };
             let _ = ledger.record_progress(job.id, &progress).await;
         }
+        Self::with_entry(&ledger, job).await
+    }
+
+    /// The job as `--json` prints it, with the ledger's fields, when the ledger has already
+    /// noted this record (an export that read the status noted it): [`Ctx::seen`] without
+    /// writing the same progress again, which with `synchronous=FULL` is a sync of its own.
+    pub async fn noted(&self, job: &Job) -> JobOut {
+        match self.ledger() {
+            Ok(ledger) => Self::with_entry(&ledger, job).await,
+            Err(_) => JobOut::from_record(job),
+        }
+    }
+
+    async fn with_entry(ledger: &Ledger, job: &Job) -> JobOut {
         let out = JobOut::from_record(job);
         match ledger.job(job.id).await {
             Ok(Some(entry)) => out.with_entry(&entry),

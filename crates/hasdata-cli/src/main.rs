@@ -170,6 +170,12 @@ fn main() -> ExitCode {
             Err(_) => Err(Failure::new(fail::code::OTHER, "the command was cancelled")),
         },
     };
+    // The command is over: its task and everything it owned (the ledger's connection, the
+    // output file, already synced and renamed) were dropped on the worker when it returned.
+    // What is left is idle threads, parked, and the pool's connections; joining them would
+    // only delay the exit (waking each worker, waiting for it to wind down), so the process
+    // ends with them instead (`docs/benchmarks.md`, "A run's fixed cost").
+    std::mem::forget(runtime);
     match outcome {
         Ok(()) if context::stdout_failed().is_some() => {
             let error = context::stdout_failed().unwrap_or_default();

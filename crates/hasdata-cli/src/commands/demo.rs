@@ -45,7 +45,7 @@ async fn follow_and_export(
         client,
         None,
         done.id,
-        Some(&done),
+        results::JobRecord::Known(&done),
         Some(kind),
         &output,
         false,

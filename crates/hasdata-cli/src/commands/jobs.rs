@@ -362,7 +362,7 @@ pub async fn resume(ctx: &Ctx, args: &ResumeArgs) -> Result<(), Failure> {
                 client,
                 Some(ledger.as_ref()),
                 id,
-                Some(&done),
+                results::JobRecord::Known(&done),
                 kind,
                 &output,
                 false,

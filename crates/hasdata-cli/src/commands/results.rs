@@ -129,29 +129,47 @@ pub fn emit_job(ctx: &Ctx, output: &OutputArgs, json: Value, human: impl FnOnce(
     }
 }
 
+/// What an export knows of its job as it starts.
+pub enum JobRecord<'a> {
+    /// The record as the caller already has it (a wait just ended): no status call is made.
+    Known(&'a Job),
+    /// A status call the caller started (`tokio::spawn`) before doing other work, such as
+    /// opening the ledger, so the two overlap; the export waits for its answer.
+    Asked(tokio::task::JoinHandle<hasdata_jobs::Result<Job>>),
+}
+
 /// Streams a job's rows into the output the flags describe, in constant memory, and checks
 /// them against the job: an ended job's `dataRowsCount` must be met, or the export fails with
 /// exit 7 and what was written is kept only as `FILE.partial`. `known` is the job as the caller
-/// already has it (a wait just ended): then no status call is needed. A job that has not ended
+/// already has it (a wait just ended), or its status call on its way. A job that has not ended
 /// is refused unless `allow_running` (`results --partial`); such an export is never marked
 /// collected. SIGINT or SIGTERM during the export removes the temporary file.
 pub async fn export(
     client: &Client,
     ledger: Option<&dyn JobLedger>,
     id: JobId,
-    known: Option<&Job>,
+    known: JobRecord<'_>,
     scraper: Option<ScraperKind>,
     output: &OutputArgs,
     allow_running: bool,
 ) -> Result<Exported, Failure> {
     let mut signals = Signals::listen();
+    let read = matches!(known, JobRecord::Asked(_));
     let job = match known {
-        Some(job) => job.clone(),
-        None => {
-            let job = client
-                .status(id)
-                .await
-                .map_err(|e| Failure::from(e).job(id))?;
+        JobRecord::Known(job) => job.clone(),
+        JobRecord::Asked(asked) => {
+            let answer = match asked.await {
+                Ok(answer) => answer,
+                Err(joined) => match joined.try_into_panic() {
+                    Ok(panic) => std::panic::resume_unwind(panic),
+                    Err(_) => {
+                        return Err(
+                            Failure::new(code::OTHER, "the status call was cancelled").job(id)
+                        );
+                    }
+                },
+            };
+            let job = answer.map_err(|e| Failure::from(e).job(id))?;
             if let Some(ledger) = ledger {
                 let progress = JobProgress {
                     status: job.status.as_str().to_owned(),
@@ -246,7 +264,7 @@ pub async fn export(
         rows: count,
         output: written,
         partial: !ended,
-        job: known.is_none().then_some(job),
+        job: read.then_some(job),
     })
 }
 
@@ -300,8 +318,17 @@ fn incomplete(
 
 pub async fn run(ctx: &Ctx, args: &ResultsArgs) -> Result<(), Failure> {
     let client = ctx.client(Arc::new(MemoryLedger::new()), args.output.concurrency)?;
-    let ledger = ctx.ledger().ok();
     let id = args.id;
+    // The status call goes first, and the ledger is opened while its answer is on the way:
+    // the task is spawned and this one yields, so the request is sent before the ledger's
+    // file is opened here (a task merely spawned would wait in this worker's next-task slot
+    // until this one yields, and no other worker takes it from there).
+    let asked = tokio::spawn({
+        let client = client.clone();
+        async move { client.status(id).await }
+    });
+    tokio::task::yield_now().await;
+    let ledger = ctx.ledger().ok();
     let known = match &ledger {
         Some(ledger) => ledger.job(args.id).await.ok().flatten(),
         None => None,
@@ -311,7 +338,7 @@ pub async fn run(ctx: &Ctx, args: &ResultsArgs) -> Result<(), Failure> {
         &client,
         ledger.as_deref(),
         id,
-        None,
+        JobRecord::Asked(asked),
         scraper,
         &args.output,
         args.partial,
@@ -323,10 +350,11 @@ pub async fn run(ctx: &Ctx, args: &ResultsArgs) -> Result<(), Failure> {
             super::count(exported.rows, "row")
         ));
     }
-    let mut out = ctx.known(id).await;
-    if let Some(job) = &exported.job {
-        out = ctx.seen(job).await;
-    }
+    // The export noted the record it read in the ledger; reading it back is enough.
+    let mut out = match &exported.job {
+        Some(job) => ctx.noted(job).await,
+        None => ctx.known(id).await,
+    };
     out.export = Some(exported.to_out(args.output.format));
     emit_job(ctx, &args.output, out.to_value(), || {
         format!(

@@ -69,7 +69,7 @@ pub async fn run(ctx: &Ctx, args: &RunArgs) -> Result<(), Failure> {
         &client,
         Some(ledger.as_ref()),
         id,
-        Some(&done),
+        results::JobRecord::Known(&done),
         Some(kind),
         &args.output,
         false,

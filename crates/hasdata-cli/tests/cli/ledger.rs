@@ -489,3 +489,39 @@ async fn a_job_submitted_from_rust_with_the_same_ledger_file_is_in_jobs_list() {
         "the CLI lists the job Rust code submitted"
     );
 }
+
+/// `results` reads the job's status while it opens the ledger, notes that status and then
+/// where the rows went, and the process ends without waiting for its idle threads: every note
+/// is in the ledger file for the next command, and the file holds every row.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn results_leaves_the_status_it_read_and_its_export_in_the_ledger() {
+    let shell = Shell::start(SimConfig {
+        job_duration: Duration::ZERO,
+        ..SimConfig::default()
+    })
+    .await;
+    let body = shell.file("serp.json", r#"{"keywords": ["coffee"], "limit": 250}"#);
+    let id = shell.submitted("google-serp", &body).await;
+    let before = shell
+        .run(&["--json", "jobs", "show", &id])
+        .await
+        .json_lines();
+    assert_ne!(before[0]["status"], "finished", "{before:?}");
+    assert_eq!(before[0]["collectedTo"], serde_json::Value::Null);
+
+    let ran = shell.run(&["results", &id, "--out", "rows.jsonl"]).await;
+    assert_eq!(ran.code, 0, "{}", ran.stderr);
+    assert_eq!(read(&shell.path("rows.jsonl")).lines().count(), 250);
+
+    let after = shell
+        .run(&["--json", "jobs", "show", &id])
+        .await
+        .json_lines();
+    assert_eq!(after[0]["status"], "finished", "{after:?}");
+    assert_eq!(after[0]["dataRowsCount"], 250, "{after:?}");
+    let stored = after[0]["collectedTo"].as_str().unwrap_or_default();
+    assert_eq!(
+        std::fs::canonicalize(stored).unwrap(),
+        std::fs::canonicalize(shell.path("rows.jsonl")).unwrap()
+    );
+}
