@@ -94,8 +94,15 @@ impl std::future::Future for GuessTask {
 /// The blocks of one reading: the one being filled, and those being split.
 struct Blocks {
     /// The threads the guesses run on, started with the first block cut; `None` before,
-    /// or when none could be started (the exact splitter then splits every block itself).
+    /// when none could be started, or when the file is one block (the exact splitter then
+    /// splits every block itself).
     guessers: Option<Guessers>,
+    /// Whether the file may be more than one block (its length is unknown or larger): only
+    /// then are threads started to split blocks beside the exact splitter. A file of one
+    /// block is split as fast by the exact splitter alone, which would wait for that one
+    /// guess anyway, and starting and ending two threads was about 6% of the CPU of a
+    /// 100-row export (`docs/benchmarks.md`, "A run's fixed cost").
+    several: bool,
     /// The block being filled.
     filling: Block,
     /// Blocks cut and not yet taken, oldest first.
@@ -109,9 +116,11 @@ struct Blocks {
 }
 
 impl Blocks {
-    fn new() -> Blocks {
+    /// The blocks of a file of `length` bytes, when the server said.
+    fn new(length: Option<u64>) -> Blocks {
         Blocks {
             guessers: None,
+            several: length.is_none_or(|length| length > BLOCK_BYTES as u64),
             filling: Block::default(),
             ahead: VecDeque::new(),
             pending: Bytes::new(),
@@ -153,7 +162,7 @@ impl Blocks {
         }
         let block = std::mem::take(&mut self.filling);
         let first = std::mem::replace(&mut self.first, false);
-        if first {
+        if first && self.several {
             self.guessers =
                 Guessers::start(guessers::threads(BLOCKS_AHEAD), MAX_ROW_BYTES, &self.lines);
         }
@@ -168,7 +177,8 @@ impl Blocks {
 type Body = BoxStream<'static, std::result::Result<Bytes, TransportError>>;
 
 enum Opened {
-    Body(Body),
+    /// The body, and its length when the server said.
+    Body(Body, Option<u64>),
     Expired,
     Unusable(String),
 }
@@ -241,16 +251,20 @@ impl Download {
         // The download counts against the client's request limit until its body is dropped.
         let permit = client.request_permit().await;
         match client.inner.transport.send(request).await {
-            Ok(response) if response.status().is_success() => Opened::Body(
-                response
-                    .into_body()
-                    .into_stream()
-                    .map(move |chunk| {
-                        let _held = &permit;
-                        chunk
-                    })
-                    .boxed(),
-            ),
+            Ok(response) if response.status().is_success() => {
+                let length = response.body().length_hint();
+                Opened::Body(
+                    response
+                        .into_body()
+                        .into_stream()
+                        .map(move |chunk| {
+                            let _held = &permit;
+                            chunk
+                        })
+                        .boxed(),
+                    length,
+                )
+            }
             Ok(response) if matches!(response.status().as_u16(), 403 | 404) => Opened::Expired,
             Ok(response) => Opened::Unusable(format!("HTTP {}", response.status().as_u16())),
             Err(e) => Opened::Unusable(e.to_string()),
@@ -298,10 +312,10 @@ impl Download {
 
     /// Opens the file (again), refreshing an expired link once. `Err` is why the pages must
     /// be read instead.
-    async fn open_body(&mut self) -> std::result::Result<Body, String> {
+    async fn open_body(&mut self) -> std::result::Result<(Body, Option<u64>), String> {
         loop {
             match Self::open(self.client.clone(), self.link.clone()).await {
-                Opened::Body(body) => return Ok(body),
+                Opened::Body(body, length) => return Ok((body, length)),
                 Opened::Expired if !self.refreshed => {
                     self.refreshed = true;
                     if self.fresh_link().await.is_err() {
@@ -321,11 +335,15 @@ impl Download {
     /// while this task receives the next ones, and taken in order by the exact splitter
     /// ([`Exact`]), which splits it itself when the guess was wrong. At most
     /// [`BLOCKS_AHEAD`] blocks are out at once.
-    async fn read(&mut self, mut body: Body) -> std::result::Result<Read, Halt> {
+    async fn read(
+        &mut self,
+        mut body: Body,
+        length: Option<u64>,
+    ) -> std::result::Result<Read, Halt> {
         let mut exact = Exact::new(MAX_ROW_BYTES);
         let mut skip = self.yielded;
         let mut lines = Lines::default();
-        let mut blocks = Blocks::new();
+        let mut blocks = Blocks::new(length);
         loop {
             // What is left of a large chunk becomes blocks first, as blocks are taken: the
             // body is only read again once none is left.
@@ -468,11 +486,11 @@ impl Download {
             self.fresh_link().await.map_err(Halt::Failed)?;
         }
         loop {
-            let body = match self.open_body().await {
-                Ok(body) => body,
+            let (body, length) = match self.open_body().await {
+                Ok(opened) => opened,
                 Err(why) => return self.fall_back(&why).await,
             };
-            match self.read(body).await? {
+            match self.read(body, length).await? {
                 Read::Complete => break,
                 Read::Invalid(why) => return self.fall_back(&why).await,
                 Read::Broken(why) if self.restarts < MAX_RESTARTS => {
@@ -602,12 +620,31 @@ mod tests {
     /// file's size again in guesses, on up to 512 threads.
     #[tokio::test]
     async fn a_large_chunk_makes_no_more_blocks_than_may_be_out_at_once() {
-        let mut blocks = Blocks::new();
+        let mut blocks = Blocks::new(None);
         blocks.add(Bytes::from(vec![b' '; 40 * BLOCK_BYTES]));
         assert!(
             blocks.ahead.len() <= BLOCKS_AHEAD,
             "{} blocks out",
             blocks.ahead.len()
         );
+    }
+
+    /// Threads to split blocks beside the exact splitter are started only for a file that
+    /// may be more than one block: its length unknown or larger than a block.
+    #[tokio::test]
+    async fn splitting_threads_start_only_for_a_file_of_several_blocks() {
+        let block = BLOCK_BYTES as u64;
+        for (length, threads) in [
+            (Some(10), false),
+            (Some(block), false),
+            (Some(block + 1), true),
+            (None, true),
+        ] {
+            let mut blocks = Blocks::new(length);
+            blocks.add(Bytes::from_static(b"[1,2]"));
+            blocks.cut();
+            assert_eq!(blocks.guessers.is_some(), threads, "length {length:?}");
+            assert_eq!(blocks.ahead.len(), 1);
+        }
     }
 }
