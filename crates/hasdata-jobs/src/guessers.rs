@@ -90,6 +90,11 @@ fn run(work: &Mutex<mpsc::Receiver<Work>>, max_element: usize, pool: &Pool) {
         let guessed = std::panic::catch_unwind(AssertUnwindSafe(|| {
             json_blocks::guess(&block, first, max_element, pool)
         }));
+        // This thread's share of the block's chunks goes before the guess does, so the
+        // reading, which holds the block until it takes the guess, drops them last: on a
+        // runtime worker, where the connection's read buffers were allocated, and where
+        // the allocator can hand the same memory to the next read without a page fault.
+        drop(block);
         // Nobody waiting (the reading stopped): the guess is dropped.
         let _ = done.send(guessed);
     }
