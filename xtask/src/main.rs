@@ -22,7 +22,7 @@ use std::process::ExitCode;
 
 use schemas::{check_schemas, describe_problems, write_schemas};
 
-const USAGE: &str = "usage: cargo xtask schemas [--check] | openapi [--check] | bench [--rows N,N] [--repeat R] [--concurrency C] [--waits N] | mutants [transport|jobs|model]... [-- CARGO-MUTANTS ARGS] | fuzz TARGET|all [--seconds N]";
+const USAGE: &str = "usage: cargo xtask schemas [--check] | openapi [--check] | bench [--rows N,N] [--repeat R] [--concurrency C] [--waits N] | bench-serve ROWS | bench-fetch BASE ID PAGES [C] | mutants [transport|jobs|model]... [-- CARGO-MUTANTS ARGS] | fuzz TARGET|all [--seconds N]";
 
 /// What a command found: `Ok(None)` for success, `Ok(Some(problem))` for a failed check.
 type Outcome = std::io::Result<Option<String>>;
@@ -57,6 +57,9 @@ fn main() -> ExitCode {
             .map(|()| None)
             .map_err(std::io::Error::other),
         ["bench-serve", rest @ ..] => bench::serve(rest)
+            .map(|()| None)
+            .map_err(std::io::Error::other),
+        ["bench-fetch", rest @ ..] => bench::fetch(rest)
             .map(|()| None)
             .map_err(std::io::Error::other),
         ["bench-waits-child", rest @ ..] => bench::waits_child(rest)

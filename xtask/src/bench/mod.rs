@@ -496,6 +496,36 @@ pub fn serve(args: &[&str]) -> Result<()> {
     })
 }
 
+/// `xtask bench-fetch BASE ID PAGES [CONCURRENCY]`: the in-process limit ([`fetch_all`]:
+/// bare reqwest, the same URLs, bodies dropped) as a process of its own, against a
+/// `bench-serve`'s job (its printed line is `BASE ID PAGES`), so its own CPU can be
+/// measured beside `hasdata results` (`perf stat`, `/usr/bin/time`): what an export spends
+/// beyond the fetch is then the difference. Prints the bytes fetched.
+pub fn fetch(args: &[&str]) -> Result<()> {
+    let usage = "usage: bench-fetch BASE ID PAGES [CONCURRENCY]";
+    let [base, id, pages, rest @ ..] = args else {
+        return Err(usage.into());
+    };
+    let id: u64 = id.parse().map_err(fail)?;
+    let pages: u64 = pages.parse().map_err(fail)?;
+    let concurrency = match rest {
+        [] => hasdata_jobs::DEFAULT_PAGE_CONCURRENCY,
+        [at_once] => at_once.parse().map_err(fail)?,
+        _ => return Err(usage.into()),
+    };
+    let urls: Vec<String> = (1..=pages)
+        .map(|page| format!("{base}/scrapers/jobs/{id}/results?page={page}&limit=100"))
+        .collect();
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(fail)?;
+    let bytes = runtime.block_on(fetch_all(&urls, concurrency))?;
+    println!("{bytes}");
+    Ok(())
+}
+
 async fn serve_captured(id: u64, files: server::Files) -> Result<(String, u64)> {
     let pages = files.len() as u64 - 2;
     let mut files = Some(files);
