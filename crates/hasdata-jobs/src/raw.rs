@@ -22,7 +22,7 @@ use crate::client::Client;
 use crate::error::Result;
 use crate::json_array::{ElementSink, Lines, compact_into};
 use crate::json_scan::{Scanner, Stop, check_utf8, skip_space, string_end};
-use crate::repeats::hash_id;
+use crate::repeats::{hash_id, hash_id_bytes};
 use crate::results::{PAGE_LIMIT, Page};
 
 mod template;
@@ -449,7 +449,6 @@ impl RawPage {
             reading,
             taken: Taken::default(),
             input,
-            text,
             scanner: &mut workspace.scanner,
             lines: Lines {
                 bytes: Vec::with_capacity(input.len()),
@@ -581,9 +580,8 @@ struct PageScan<'a, 'w> {
     reading: Reading,
     /// Wrappers read through a skeleton or a template.
     taken: Taken,
+    /// The page, checked as UTF-8 (once, for the whole page).
     input: &'a [u8],
-    /// `input`, checked as UTF-8 (once, for the whole page).
-    text: &'a str,
     scanner: &'w mut Scanner,
     /// The rows so far, as JSON lines.
     lines: Lines,
@@ -945,8 +943,10 @@ impl<'a> PageScan<'a, '_> {
     fn note_id(&mut self, id: Option<std::ops::Range<usize>>) -> Option<()> {
         match id {
             Some(span) => {
+                // The span's ends are ASCII (quotes, a value's first and last bytes) in
+                // text checked as UTF-8: its bytes are hashed as its text would be.
                 self.id_hashes
-                    .push(Some(hash_id(self.text.get(span.clone())?)));
+                    .push(Some(hash_id_bytes(self.input.get(span.clone())?)));
                 self.id_spans.push(Some(span));
             }
             None => {

@@ -72,6 +72,12 @@ fn seeded() -> &'static SeedableRandomState {
 /// A wrapper id's 64-bit hash (foldhash under the process's random seed: the same within a
 /// run, different between runs).
 pub(crate) fn hash_id(id: &str) -> u64 {
+    hash_id_bytes(id.as_bytes())
+}
+
+/// [`hash_id`] of an id's bytes (UTF-8 already checked by the caller): the one hashing every
+/// reading uses, so a page read from its bytes and one read by serde_json agree.
+pub(crate) fn hash_id_bytes(id: &[u8]) -> u64 {
     seeded().hash_one(id)
 }
 
