@@ -134,8 +134,35 @@ pub enum JobRecord<'a> {
     /// The record as the caller already has it (a wait just ended): no status call is made.
     Known(&'a Job),
     /// A status call the caller started (`tokio::spawn`) before doing other work, such as
-    /// opening the ledger, so the two overlap; the export waits for its answer.
-    Asked(tokio::task::JoinHandle<hasdata_jobs::Result<Job>>),
+    /// opening the ledger, so the two overlap; the export waits for its answer. `signals`
+    /// were listened for before the call was sent, so a Ctrl-C while it hangs (the API may
+    /// take minutes) ends the export at once instead of when the call does.
+    Asked {
+        status: tokio::task::JoinHandle<hasdata_jobs::Result<Job>>,
+        signals: Signals,
+    },
+}
+
+/// The failure of an export that SIGINT or SIGTERM ended (`signal` is its exit code): one
+/// line naming the target and the command that writes it again.
+fn stopped(signal: u8, id: JobId, output: &OutputArgs) -> Failure {
+    let shown = output
+        .out
+        .as_deref()
+        .map_or("stdout".into(), |p| p.display().to_string());
+    let what = if signal == code::TERMINATED {
+        "terminated"
+    } else {
+        "interrupted"
+    };
+    Failure::new(
+        signal,
+        format!(
+            "{what}; the export to {shown} was not completed (`{}` writes it again)",
+            results_command(id, output)
+        ),
+    )
+    .job(id)
 }
 
 /// Streams a job's rows into the output the flags describe, in constant memory, and checks
@@ -153,12 +180,22 @@ pub async fn export(
     output: &OutputArgs,
     allow_running: bool,
 ) -> Result<Exported, Failure> {
-    let mut signals = Signals::listen();
-    let read = matches!(known, JobRecord::Asked(_));
-    let job = match known {
-        JobRecord::Known(job) => job.clone(),
-        JobRecord::Asked(asked) => {
-            let answer = match asked.await {
+    let read = matches!(known, JobRecord::Asked { .. });
+    let (mut signals, job) = match known {
+        JobRecord::Known(job) => (Signals::listen(), job.clone()),
+        JobRecord::Asked {
+            mut status,
+            mut signals,
+        } => {
+            let joined = tokio::select! {
+                biased;
+                signal = signals.wait() => {
+                    status.abort();
+                    return Err(stopped(signal, id, output));
+                }
+                joined = &mut status => joined,
+            };
+            let answer = match joined {
                 Ok(answer) => answer,
                 Err(joined) => match joined.try_into_panic() {
                     Ok(panic) => std::panic::resume_unwind(panic),
@@ -178,7 +215,7 @@ pub async fn export(
                 };
                 let _ = ledger.record_progress(id, &progress).await;
             }
-            job
+            (signals, job)
         }
     };
     let ended = job.status.is_terminal();
@@ -218,10 +255,8 @@ pub async fn export(
         let batch = tokio::select! {
             biased;
             signal = signals.wait() => {
-                let shown = output.out.as_deref().map_or("stdout".into(), |p| p.display().to_string());
                 drop(writer);
-                let what = if signal == code::TERMINATED { "terminated" } else { "interrupted" };
-                return Err(Failure::new(signal, format!("{what}; the export to {shown} was not completed (`{}` writes it again)", results_command(id, output))).job(id));
+                return Err(stopped(signal, id, output));
             }
             next = rows.next() => next,
         };
@@ -323,6 +358,8 @@ pub async fn run(ctx: &Ctx, args: &ResultsArgs) -> Result<(), Failure> {
     // the task is spawned and this one yields, so the request is sent before the ledger's
     // file is opened here (a task merely spawned would wait in this worker's next-task slot
     // until this one yields, and no other worker takes it from there).
+    // Listened for before the call is sent: a signal while it hangs ends the export.
+    let signals = Signals::listen();
     let asked = tokio::spawn({
         let client = client.clone();
         async move { client.status(id).await }
@@ -338,7 +375,10 @@ pub async fn run(ctx: &Ctx, args: &ResultsArgs) -> Result<(), Failure> {
         &client,
         ledger.as_deref(),
         id,
-        JobRecord::Asked(asked),
+        JobRecord::Asked {
+            status: asked,
+            signals,
+        },
         scraper,
         &args.output,
         args.partial,

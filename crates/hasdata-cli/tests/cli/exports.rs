@@ -387,6 +387,63 @@ async fn sigterm_and_sigint_during_an_export_remove_the_temporary_file() {
     }
 }
 
+/// `results` asks for the job's status first; the API may take minutes to answer. SIGINT or
+/// SIGTERM while that call hangs ends the command at once with the signal's exit code and the
+/// usual one line, instead of when the call ends or times out; nothing is written and the
+/// ledger is left as it was.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_signal_while_the_status_call_hangs_ends_results_at_once() {
+    let (shell, id) = finished_job("status:latency=600s", 1, 10).await;
+    for (signal, code) in [("-INT", 130), ("-TERM", 143)] {
+        let asked_before = shell.sim.requests().get("status").copied().unwrap_or(0);
+        let out = shell.path("rows.jsonl");
+        let out_text = out.display().to_string();
+        let child = shell
+            .command(&["results", &id, "--out", &out_text])
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        let pid = child.id().to_string();
+        // The call has reached the simulator, which holds it for 600 s.
+        crate::until("the status call", || async {
+            (shell.sim.requests().get("status").copied().unwrap_or(0) > asked_before).then_some(())
+        })
+        .await;
+        let sent = std::process::Command::new("kill")
+            .args([signal, &pid])
+            .status()
+            .unwrap();
+        assert!(sent.success());
+        let waited = tokio::time::timeout(
+            Duration::from_secs(120),
+            tokio::task::spawn_blocking(move || child.wait_with_output().unwrap()),
+        )
+        .await;
+        let Ok(output) = waited else {
+            let _ = std::process::Command::new("kill")
+                .args(["-KILL", &pid])
+                .status();
+            panic!("`hasdata results` did not end on {signal} while its status call hung");
+        };
+        let output = output.unwrap();
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(output.status.code(), Some(code), "{stderr}");
+        assert_eq!(stderr.trim().lines().count(), 1, "one line: {stderr}");
+        assert!(stderr.contains("rows.jsonl"), "names the target: {stderr}");
+        assert!(!out.exists());
+    }
+    let shown = shell
+        .run(&["--json", "jobs", "show", &id])
+        .await
+        .json_lines();
+    assert_eq!(
+        shown[0]["collectedTo"],
+        serde_json::Value::Null,
+        "{shown:?}"
+    );
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn more_rows_than_the_job_reports_exits_7_naming_both_counts_from_either_source() {
     // The status says 4 rows fewer than the pages and data.json hold, however often it is
