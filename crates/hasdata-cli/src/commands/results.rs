@@ -246,7 +246,9 @@ pub async fn export(
         // Many rows a stream item: one buffer of JSON lines per stretch of the file or page.
         .batches();
     let columns = scraper.map(schema_columns).unwrap_or_default();
-    let mut writer = RowWriter::create(output.format, output.out.as_deref(), columns)?;
+    // A failure to write names the job, as every other failure of an export does.
+    let mut writer = RowWriter::create(output.format, output.out.as_deref(), columns)
+        .map_err(|e| Failure::from(e).job(id))?;
     // Rows come in batches, so the signal check and the stream's wake-up are paid per batch,
     // not per row.
     let mut rows = rows;
@@ -264,7 +266,9 @@ pub async fn export(
             break;
         };
         match batch {
-            Ok(batch) => writer.write_batch(batch)?,
+            Ok(batch) => writer
+                .write_batch(batch)
+                .map_err(|e| Failure::from(e).job(id))?,
             Err(error) => return Err(incomplete(writer, id, ended, expected, error)),
         }
     }
@@ -277,7 +281,7 @@ pub async fn export(
         };
         return Err(incomplete(writer, id, ended, expected, error));
     }
-    let written = writer.finish()?;
+    let written = writer.finish().map_err(|e| Failure::from(e).job(id))?;
     let to_file = output.out.as_deref().is_some_and(|p| p.as_os_str() != "-");
     let written = if to_file {
         super::absolute(&written)

@@ -123,6 +123,48 @@ async fn stdout_on_a_full_disk_is_a_failure_not_a_closed_pipe() {
     }
 }
 
+/// An export that cannot write its rows (a full disk, as the output file or as stdout) fails
+/// naming its job in `--json`'s error line, as its other failures do, so a script that runs
+/// many exports knows which one to write again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failed_write_of_an_export_names_its_job() {
+    let full = std::path::Path::new("/dev/full");
+    if !full.exists() {
+        eprintln!("no /dev/full on this system: nothing to test");
+        return;
+    }
+    let shell = Shell::quick().await;
+    let body = shell.file("b.json", r#"{"urls": ["https://a.example"]}"#);
+    let id = shell.submitted("contacts", &body).await;
+    let waited = shell.run(&fast(&["wait", &id])).await;
+    assert_eq!(waited.code, 0, "{}", waited.stderr);
+    for (args, to_full) in [
+        (vec!["--json", "results", &id, "--out", "/dev/full"], false),
+        (vec!["--json", "results", &id], true),
+        (vec!["--json", "results", &id, "--format", "csv"], true),
+    ] {
+        let mut command = shell.command(&args);
+        command.stderr(Stdio::piped());
+        if to_full {
+            command.stdout(std::fs::OpenOptions::new().write(true).open(full).unwrap());
+        } else {
+            command.stdout(Stdio::null());
+        }
+        let output = tokio::task::spawn_blocking(move || command.output().unwrap())
+            .await
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(output.status.code(), Some(1), "{args:?}: {stderr}");
+        let error: serde_json::Value = serde_json::from_str(stderr.trim()).unwrap();
+        let named = match &error["jobId"] {
+            serde_json::Value::Number(n) => n.to_string(),
+            serde_json::Value::String(s) => s.clone(),
+            other => panic!("{args:?}: no job id ({other}): {stderr}"),
+        };
+        assert_eq!(named, id, "{args:?}: {stderr}");
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn durations_out_of_range_are_usage_errors_not_panics() {
     let shell = Shell::quick().await;
