@@ -369,7 +369,23 @@ pub async fn run(ctx: &Ctx, args: &ResultsArgs) -> Result<(), Failure> {
         async move { client.status(id).await }
     });
     tokio::task::yield_now().await;
-    let ledger = ctx.ledger().ok();
+    // The rows are written without a ledger, but a file written then is never noted
+    // collected (`jobs list` shows the job uncollected): a warning, never silence, as when the
+    // ledger fails to note it later.
+    let ledger = match ctx.ledger() {
+        Ok(ledger) => Some(ledger),
+        Err(failure) => {
+            if args
+                .output
+                .out
+                .as_deref()
+                .is_some_and(|p| p.as_os_str() != "-")
+            {
+                tracing::warn!(job_id = %id, error = %failure.message, "the ledger cannot be opened, so the job will not be noted collected");
+            }
+            None
+        }
+    };
     let known = match &ledger {
         Some(ledger) => ledger.job(args.id).await.ok().flatten(),
         None => None,

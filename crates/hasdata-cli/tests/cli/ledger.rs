@@ -525,3 +525,31 @@ async fn results_leaves_the_status_it_read_and_its_export_in_the_ledger() {
         std::fs::canonicalize(shell.path("rows.jsonl")).unwrap()
     );
 }
+
+/// A ledger that cannot be opened (here a directory) does not stop `results`, but the file it
+/// writes is then never noted collected: it says so on stderr, as it does when the ledger
+/// fails to note the export later, and the rows are all written.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn results_warns_when_its_ledger_cannot_be_opened() {
+    let shell = Shell::start(SimConfig {
+        job_duration: Duration::ZERO,
+        ..SimConfig::default()
+    })
+    .await;
+    let body = shell.file("serp.json", r#"{"keywords": ["coffee"], "limit": 30}"#);
+    let id = shell.submitted("google-serp", &body).await;
+    let unusable = shell.path("a-directory");
+    std::fs::create_dir(&unusable).unwrap();
+    let mut command = shell.command(&["results", &id, "--out", "rows.jsonl"]);
+    command.env("HASDATA_LEDGER", &unusable);
+    let output = tokio::task::spawn_blocking(move || command.output().unwrap())
+        .await
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(0), "{stderr}");
+    assert_eq!(read(&shell.path("rows.jsonl")).lines().count(), 30);
+    assert!(
+        stderr.contains("ledger cannot be opened") && stderr.contains("collected"),
+        "{stderr}"
+    );
+}
