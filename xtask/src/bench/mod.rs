@@ -283,6 +283,15 @@ async fn fetch_all(urls: &[String], concurrency: usize) -> Result<u64> {
     Ok(sizes.iter().sum())
 }
 
+/// The name of a limit's curl run.
+fn curl_of(limit: &str) -> &'static str {
+    match limit {
+        "limit-pages" => "curl-pages",
+        "limit-file" => "curl-file",
+        _ => "curl-pages-default",
+    }
+}
+
 /// The name of a limit's Rust fetch run as a process of its own.
 fn process_of(limit: &str) -> &'static str {
     match limit {
@@ -371,6 +380,33 @@ struct Measured {
     secs: f64,
     peak_mib: f64,
     cpu: Cpu,
+}
+
+/// Each reader's measurements over the repeats, by its name.
+#[derive(Default)]
+struct Samples<'a> {
+    times: HashMap<&'a str, Vec<f64>>,
+    rss: HashMap<&'a str, Vec<f64>>,
+    /// The reader's own CPU seconds (a child process's).
+    reader_cpu: HashMap<&'a str, Vec<f64>>,
+    /// The reader's and the server's (the in-process Rust fetch has only these).
+    total_cpu: HashMap<&'a str, Vec<f64>>,
+}
+
+impl<'a> Samples<'a> {
+    /// A run of a process of its own.
+    fn record(&mut self, name: &'a str, run: &Measured) {
+        self.times.entry(name).or_default().push(run.secs);
+        self.rss.entry(name).or_default().push(run.peak_mib);
+        self.reader_cpu
+            .entry(name)
+            .or_default()
+            .push(run.cpu.children);
+        self.total_cpu
+            .entry(name)
+            .or_default()
+            .push(run.cpu.children + run.cpu.own);
+    }
 }
 
 /// Runs a command to completion, timing it, sampling its peak RSS (`VmHWM`) as it runs, and
@@ -608,12 +644,7 @@ async fn rows_bench(rows: u64, options: &Options) -> Result<()> {
     let python = rows <= 100_000 && python_with_requests();
     let curl_here = curl_parallel();
 
-    let mut times: HashMap<&str, Vec<f64>> = HashMap::new();
-    let mut rss: HashMap<&str, Vec<f64>> = HashMap::new();
-    // CPU seconds over each run: the reader's own (a child process's), and the total of
-    // reader and server (the in-process Rust fetch has only the total).
-    let mut reader_cpu: HashMap<&str, Vec<f64>> = HashMap::new();
-    let mut total_cpu: HashMap<&str, Vec<f64>> = HashMap::new();
+    let mut samples = Samples::default();
     let c = concurrency.to_string();
     let pages = vec!["--source", "pages", "--concurrency", &c];
     let file = vec!["--source", "file"];
@@ -677,44 +708,24 @@ async fn rows_bench(rows: u64, options: &Options) -> Result<()> {
             let cpu_before = Cpu::now();
             let started = Instant::now();
             fetch_all(urls, at_once).await?;
-            times
+            samples
+                .times
                 .entry(name)
                 .or_default()
                 .push(started.elapsed().as_secs_f64());
-            total_cpu
+            samples
+                .total_cpu
                 .entry(name)
                 .or_default()
                 .push(Cpu::now().since(cpu_before).own);
             if curl_here {
                 let mut command = curl(urls, at_once, dir.path())?;
                 let run = tokio::task::block_in_place(|| measure(&mut command))?;
-                let curl_name = match name {
-                    "limit-pages" => "curl-pages",
-                    "limit-file" => "curl-file",
-                    _ => "curl-pages-default",
-                };
-                times.entry(curl_name).or_default().push(run.secs);
-                reader_cpu
-                    .entry(curl_name)
-                    .or_default()
-                    .push(run.cpu.children);
-                total_cpu
-                    .entry(curl_name)
-                    .or_default()
-                    .push(run.cpu.children + run.cpu.own);
+                samples.record(curl_of(name), &run);
             }
             let mut command = fetch_process(urls, at_once, dir.path())?;
             let run = tokio::task::block_in_place(|| measure(&mut command))?;
-            let process_name = process_of(name);
-            times.entry(process_name).or_default().push(run.secs);
-            reader_cpu
-                .entry(process_name)
-                .or_default()
-                .push(run.cpu.children);
-            total_cpu
-                .entry(process_name)
-                .or_default()
-                .push(run.cpu.children + run.cpu.own);
+            samples.record(process_of(name), &run);
         }
         let this = hasdata_exe();
         let readers = runs.iter().map(|run| (this.as_path(), run));
@@ -725,13 +736,7 @@ async fn rows_bench(rows: u64, options: &Options) -> Result<()> {
         for (exe, (name, args, file)) in readers.chain(baselines) {
             let mut command = hasdata(exe, &base, dir.path(), id, args, file);
             let run = tokio::task::block_in_place(|| measure(&mut command))?;
-            times.entry(name).or_default().push(run.secs);
-            rss.entry(name).or_default().push(run.peak_mib);
-            reader_cpu.entry(name).or_default().push(run.cpu.children);
-            total_cpu
-                .entry(name)
-                .or_default()
-                .push(run.cpu.children + run.cpu.own);
+            samples.record(name, &run);
         }
         if python {
             let mut command = Command::new("python3");
@@ -741,18 +746,15 @@ async fn rows_bench(rows: u64, options: &Options) -> Result<()> {
                 .env("JOB", id.to_string())
                 .env("OUT", "/dev/null");
             let run = tokio::task::block_in_place(|| measure(&mut command))?;
-            times.entry("python-loop").or_default().push(run.secs);
-            rss.entry("python-loop").or_default().push(run.peak_mib);
-            reader_cpu
-                .entry("python-loop")
-                .or_default()
-                .push(run.cpu.children);
-            total_cpu
-                .entry("python-loop")
-                .or_default()
-                .push(run.cpu.children + run.cpu.own);
+            samples.record("python-loop", &run);
         }
     }
+    let Samples {
+        mut times,
+        rss,
+        mut reader_cpu,
+        mut total_cpu,
+    } = samples;
     let same = |a: &str, b: &str| -> Result<bool> {
         Ok(std::fs::read(out(a)).map_err(fail)? == std::fs::read(out(b)).map_err(fail)?)
     };
@@ -771,11 +773,6 @@ async fn rows_bench(rows: u64, options: &Options) -> Result<()> {
     let cpu_median = |cpu: &mut HashMap<&str, Vec<f64>>, name: &str| {
         cpu.get_mut(name)
             .map_or_else(|| "-".to_owned(), |values| format!("{:.3}", median(values)))
-    };
-    let curl_of = |limit: &str| match limit {
-        "limit-pages" => "curl-pages",
-        "limit-file" => "curl-file",
-        _ => "curl-pages-default",
     };
     // The limit a verdict is read against: the faster of the two that run as a process of
     // their own, as `hasdata` does (the Rust fetch and curl). The in-process Rust fetch
