@@ -77,6 +77,42 @@ fn db(error: rusqlite::Error) -> LedgerError {
     LedgerError::storage("sqlite", error)
 }
 
+/// How long a call waits in all for a lock another process holds (another `hasdata` writing,
+/// a `sqlite3` shell inside `BEGIN`) before it fails with "database is locked".
+pub const LOCK_WAIT: Duration = Duration::from_secs(10);
+
+/// How long SQLite itself waits for a lock on one try, sleeping the calling thread. Between
+/// tries an async call awaits a timer instead ([`SqliteLedger::waiting`]), so a long wait for
+/// another process's lock is a future that holds no runtime worker and can be dropped: a
+/// command's Ctrl-C ends it at once instead of when the lock or [`LOCK_WAIT`] runs out.
+const TRY_WAIT: Duration = Duration::from_millis(25);
+
+/// The pause between two tries.
+const RETRY_PAUSE: Duration = Duration::from_millis(25);
+
+/// The pause between two tries, on a timer. A caller outside a tokio runtime has no timer to
+/// await: its thread sleeps.
+async fn pause() {
+    if tokio::runtime::Handle::try_current().is_ok() {
+        tokio::time::sleep(RETRY_PAUSE).await;
+    } else {
+        std::thread::sleep(RETRY_PAUSE);
+    }
+}
+
+/// Whether a call failed only because another connection held the lock it needed: nothing
+/// was changed (a statement or transaction that meets `SQLITE_BUSY` is undone), so the call
+/// can be made again.
+fn is_busy(error: &LedgerError) -> bool {
+    let LedgerError::Storage { source, .. } = error else {
+        return false;
+    };
+    source
+        .downcast_ref::<rusqlite::Error>()
+        .and_then(rusqlite::Error::sqlite_error_code)
+        == Some(rusqlite::ErrorCode::DatabaseBusy)
+}
+
 /// The ledger of one base URL in one SQLite file.
 #[derive(Debug)]
 pub struct SqliteLedger {
@@ -85,36 +121,64 @@ pub struct SqliteLedger {
 }
 
 impl SqliteLedger {
-    /// Opens (creating and migrating as needed) the ledger at `path`, for `base_url`.
+    /// Opens (creating and migrating as needed) the ledger at `path`, for `base_url`. Another
+    /// process's lock is waited for up to [`LOCK_WAIT`], the thread sleeping; async code that
+    /// must be able to give up sooner (on Ctrl-C) uses [`SqliteLedger::open_waiting`].
     pub fn open(path: &Path, base_url: &str) -> Result<SqliteLedger, LedgerError> {
-        if let Some(dir) = path.parent()
-            && !dir.as_os_str().is_empty()
-        {
-            std::fs::create_dir_all(dir).map_err(|e| LedgerError::storage("sqlite", e))?;
-        }
-        let mut conn = Connection::open(path).map_err(db)?;
-        // Several `hasdata` processes may share the ledger.
-        conn.busy_timeout(Duration::from_secs(10)).map_err(db)?;
-        // Switching a new file to WAL needs an exclusive lock, and SQLite does not wait for it
-        // through the busy timeout: retry that setup for a while instead of failing.
-        let mut attempt = 0;
-        loop {
-            match Self::prepare(&mut conn) {
-                Err(PrepareError::Sqlite(rusqlite::Error::SqliteFailure(error, _)))
-                    if error.code == rusqlite::ErrorCode::DatabaseBusy && attempt < 200 =>
-                {
-                    attempt += 1;
-                    std::thread::sleep(Duration::from_millis(25));
-                }
-                Err(PrepareError::Sqlite(e)) => return Err(db(e)),
-                Err(PrepareError::Ledger(e)) => return Err(e),
-                Ok(()) => break,
-            }
+        let mut conn = Self::connect(path)?;
+        let deadline = std::time::Instant::now() + LOCK_WAIT;
+        while !Self::prepared(&mut conn, deadline)? {
+            std::thread::sleep(RETRY_PAUSE);
         }
         Ok(SqliteLedger {
             conn: Mutex::new(conn),
             base_url: base_url.to_owned(),
         })
+    }
+
+    /// [`SqliteLedger::open`] awaiting a timer between tries instead of sleeping the thread:
+    /// dropping the future gives up the wait for another process's lock at once.
+    pub async fn open_waiting(path: &Path, base_url: &str) -> Result<SqliteLedger, LedgerError> {
+        let mut conn = Self::connect(path)?;
+        let deadline = std::time::Instant::now() + LOCK_WAIT;
+        while !Self::prepared(&mut conn, deadline)? {
+            pause().await;
+        }
+        Ok(SqliteLedger {
+            conn: Mutex::new(conn),
+            base_url: base_url.to_owned(),
+        })
+    }
+
+    /// The connection to the file, made (with its directory) when missing.
+    fn connect(path: &Path) -> Result<Connection, LedgerError> {
+        if let Some(dir) = path.parent()
+            && !dir.as_os_str().is_empty()
+        {
+            std::fs::create_dir_all(dir).map_err(|e| LedgerError::storage("sqlite", e))?;
+        }
+        let conn = Connection::open(path).map_err(db)?;
+        // Several `hasdata` processes may share the ledger.
+        conn.busy_timeout(TRY_WAIT).map_err(db)?;
+        Ok(conn)
+    }
+
+    /// One try at setting the file up (WAL, durability, migrations): `false` when another
+    /// connection's lock was in the way and `deadline` has not passed. Switching a new file to
+    /// WAL needs an exclusive lock, and SQLite does not wait for it through the busy timeout,
+    /// so the callers try again for a while instead of failing.
+    fn prepared(conn: &mut Connection, deadline: std::time::Instant) -> Result<bool, LedgerError> {
+        match Self::prepare(conn) {
+            Err(PrepareError::Sqlite(rusqlite::Error::SqliteFailure(error, _)))
+                if error.code == rusqlite::ErrorCode::DatabaseBusy
+                    && std::time::Instant::now() < deadline =>
+            {
+                Ok(false)
+            }
+            Err(PrepareError::Sqlite(e)) => Err(db(e)),
+            Err(PrepareError::Ledger(e)) => Err(e),
+            Ok(()) => Ok(true),
+        }
     }
 
     fn prepare(conn: &mut Connection) -> Result<(), PrepareError> {
@@ -152,6 +216,41 @@ impl SqliteLedger {
         self.conn.lock().unwrap_or_else(|e| e.into_inner())
     }
 
+    /// Makes `call` (one statement or one transaction) until it is not refused for another
+    /// connection's lock, for up to [`LOCK_WAIT`], awaiting a timer between tries: the
+    /// connection is not held and no thread sleeps meanwhile, and dropping the future ends
+    /// the wait with nothing written.
+    async fn waiting<T>(
+        &self,
+        mut call: impl FnMut() -> Result<T, LedgerError> + Send,
+    ) -> Result<T, LedgerError> {
+        let deadline = std::time::Instant::now() + LOCK_WAIT;
+        loop {
+            match call() {
+                Err(error) if is_busy(&error) && std::time::Instant::now() < deadline => {
+                    pause().await;
+                }
+                other => return other,
+            }
+        }
+    }
+
+    /// [`SqliteLedger::waiting`] for the blocking methods: the thread sleeps between tries.
+    fn blocking<T>(
+        &self,
+        mut call: impl FnMut() -> Result<T, LedgerError>,
+    ) -> Result<T, LedgerError> {
+        let deadline = std::time::Instant::now() + LOCK_WAIT;
+        loop {
+            match call() {
+                Err(error) if is_busy(&error) && std::time::Instant::now() < deadline => {
+                    std::thread::sleep(RETRY_PAUSE);
+                }
+                other => return other,
+            }
+        }
+    }
+
     /// The base URL this ledger is scoped to.
     pub fn base_url(&self) -> &str {
         &self.base_url
@@ -159,6 +258,10 @@ impl SqliteLedger {
 
     /// Notes where a job came from (`bodies.jsonl:3`).
     pub fn set_origin(&self, id: JobId, origin: &str) -> Result<(), LedgerError> {
+        self.blocking(|| self.set_origin_once(id, origin))
+    }
+
+    fn set_origin_once(&self, id: JobId, origin: &str) -> Result<(), LedgerError> {
         // Job rows are kept for integer ids; any other id lives in its intent.
         let Some(id) = id.as_u64() else {
             return Ok(());
@@ -184,14 +287,12 @@ impl SqliteLedger {
         let Some(id) = id.as_u64() else {
             return Ok(());
         };
-        self.set_progress(
-            id,
-            &JobProgress {
-                status: status.to_owned(),
-                rows: Some(rows),
-                credits: Some(credits),
-            },
-        )
+        let progress = JobProgress {
+            status: status.to_owned(),
+            rows: Some(rows),
+            credits: Some(credits),
+        };
+        self.blocking(|| self.set_progress(id, &progress))
     }
 
     fn set_progress(&self, id: u64, progress: &JobProgress) -> Result<(), LedgerError> {
@@ -216,6 +317,10 @@ impl SqliteLedger {
 
     /// Notes that a job's rows were written to `output`.
     pub fn set_collected(&self, id: JobId, output: &str) -> Result<(), LedgerError> {
+        self.blocking(|| self.set_collected_once(id, output))
+    }
+
+    fn set_collected_once(&self, id: JobId, output: &str) -> Result<(), LedgerError> {
         // Job rows are kept for integer ids; any other id lives in its intent.
         let Some(id) = id.as_u64() else {
             return Ok(());
@@ -248,6 +353,10 @@ impl SqliteLedger {
 
     /// Every job of this base URL, newest first.
     pub fn list(&self) -> Result<Vec<JobEntry>, LedgerError> {
+        self.blocking(|| self.list_once())
+    }
+
+    fn list_once(&self) -> Result<Vec<JobEntry>, LedgerError> {
         let conn = self.conn();
         let mut statement = conn
             .prepare(&format!(
@@ -263,6 +372,10 @@ impl SqliteLedger {
 
     /// The jobs of this base URL that `query` asks for, newest first.
     pub fn query(&self, query: &JobQuery) -> Result<Vec<JobEntry>, LedgerError> {
+        self.blocking(|| self.query_once(query))
+    }
+
+    fn query_once(&self, query: &JobQuery) -> Result<Vec<JobEntry>, LedgerError> {
         let conn = self.conn();
         // NULL parameters match everything; a limit of -1 is SQLite's "no limit".
         let mut statement = conn
@@ -296,6 +409,10 @@ impl SqliteLedger {
     /// Removes a job from the ledger (its submit intent stays, settled). Returns whether the
     /// ledger had it. The job itself is untouched: this only stops tracking it here.
     pub fn forget(&self, id: u64) -> Result<bool, LedgerError> {
+        self.blocking(|| self.forget_once(id))
+    }
+
+    fn forget_once(&self, id: u64) -> Result<bool, LedgerError> {
         let removed = self
             .conn()
             .execute(
@@ -308,6 +425,10 @@ impl SqliteLedger {
 
     /// One job.
     pub fn get(&self, id: JobId) -> Result<Option<JobEntry>, LedgerError> {
+        self.blocking(|| self.get_once(id))
+    }
+
+    fn get_once(&self, id: JobId) -> Result<Option<JobEntry>, LedgerError> {
         let Some(id) = id.as_u64() else {
             return Ok(None);
         };
@@ -461,6 +582,7 @@ impl From<rusqlite::Error> for PrepareError {
 #[async_trait]
 impl JobLedger for SqliteLedger {
     async fn record_intent(&self, intent: &Intent) -> Result<(), LedgerError> {
+        self.waiting(|| {
         let result = self.conn().execute(
             "INSERT INTO intents (base_url, key, slug, body_digest, body, body_redacted, origin_source,
                                   origin_line, created_at, state, job_id, detail, updated_at, attempts)
@@ -488,23 +610,28 @@ impl JobLedger for SqliteLedger {
             }
             Err(e) => Err(db(e)),
         }
+        })
+        .await
     }
 
     async fn record_resend(&self, key: &str) -> Result<(), LedgerError> {
-        let changed = self
-            .conn()
-            .execute(
-                "UPDATE intents SET state = 'pending', attempts = attempts + 1, updated_at = ?3
+        self.waiting(|| {
+            let changed = self
+                .conn()
+                .execute(
+                    "UPDATE intents SET state = 'pending', attempts = attempts + 1, updated_at = ?3
                  WHERE base_url = ?1 AND key = ?2",
-                params![self.base_url, key, now_rfc3339()],
-            )
-            .map_err(db)?;
-        if changed == 0 {
-            return Err(LedgerError::UnknownIntent {
-                key: key.to_owned(),
-            });
-        }
-        Ok(())
+                    params![self.base_url, key, now_rfc3339()],
+                )
+                .map_err(db)?;
+            if changed == 0 {
+                return Err(LedgerError::UnknownIntent {
+                    key: key.to_owned(),
+                });
+            }
+            Ok(())
+        })
+        .await
     }
 
     async fn claim_resend(
@@ -514,53 +641,60 @@ impl JobLedger for SqliteLedger {
         attempts: u32,
         lease: Duration,
     ) -> Result<ResendClaim, LedgerError> {
-        let conn = self.conn();
-        let now = now_ms();
-        let until = now.saturating_add(i64::try_from(lease.as_millis()).unwrap_or(i64::MAX));
-        // One statement under SQLite's write lock: processes sharing the file take turns.
-        let taken = conn
-            .execute(
-                "UPDATE intents SET resend_owner = ?3, resend_until = ?5
+        self.waiting(|| {
+            let conn = self.conn();
+            let now = now_ms();
+            let until = now.saturating_add(i64::try_from(lease.as_millis()).unwrap_or(i64::MAX));
+            // One statement under SQLite's write lock: processes sharing the file take turns.
+            let taken = conn
+                .execute(
+                    "UPDATE intents SET resend_owner = ?3, resend_until = ?5
                   WHERE base_url = ?1 AND key = ?2
                     AND (resend_owner = ?3
                          OR ((resend_owner IS NULL OR resend_until <= ?6)
                              AND attempts = ?4 AND state <> 'submitted'))",
-                params![self.base_url, key, owner, i64::from(attempts), until, now],
-            )
-            .map_err(db)?;
-        if taken > 0 {
-            return Ok(ResendClaim::Taken);
-        }
-        let held: Option<bool> = conn
-            .query_row(
-                "SELECT resend_owner IS NOT NULL AND resend_until > ?3
+                    params![self.base_url, key, owner, i64::from(attempts), until, now],
+                )
+                .map_err(db)?;
+            if taken > 0 {
+                return Ok(ResendClaim::Taken);
+            }
+            let held: Option<bool> = conn
+                .query_row(
+                    "SELECT resend_owner IS NOT NULL AND resend_until > ?3
                    FROM intents WHERE base_url = ?1 AND key = ?2",
-                params![self.base_url, key, now],
-                |row| row.get(0),
-            )
-            .optional()
-            .map_err(db)?;
-        match held {
-            None => Err(LedgerError::UnknownIntent {
-                key: key.to_owned(),
-            }),
-            Some(true) => Ok(ResendClaim::Held),
-            Some(false) => Ok(ResendClaim::Moved),
-        }
+                    params![self.base_url, key, now],
+                    |row| row.get(0),
+                )
+                .optional()
+                .map_err(db)?;
+            match held {
+                None => Err(LedgerError::UnknownIntent {
+                    key: key.to_owned(),
+                }),
+                Some(true) => Ok(ResendClaim::Held),
+                Some(false) => Ok(ResendClaim::Moved),
+            }
+        })
+        .await
     }
 
     async fn release_resend(&self, key: &str, owner: &str) -> Result<(), LedgerError> {
-        self.conn()
-            .execute(
-                "UPDATE intents SET resend_owner = NULL, resend_until = NULL
+        self.waiting(|| {
+            self.conn()
+                .execute(
+                    "UPDATE intents SET resend_owner = NULL, resend_until = NULL
                   WHERE base_url = ?1 AND key = ?2 AND resend_owner = ?3",
-                params![self.base_url, key, owner],
-            )
-            .map_err(db)?;
-        Ok(())
+                    params![self.base_url, key, owner],
+                )
+                .map_err(db)?;
+            Ok(())
+        })
+        .await
     }
 
     async fn record_submitted(&self, key: &str, submitted: &Submitted) -> Result<(), LedgerError> {
+        self.waiting(|| {
         let mut conn = self.conn();
         let tx = conn
             .transaction_with_behavior(TransactionBehavior::Immediate)
@@ -613,25 +747,30 @@ impl JobLedger for SqliteLedger {
             .map_err(db)?;
         }
         tx.commit().map_err(db)
+        })
+        .await
     }
 
     async fn record_refused(&self, key: &str, reason: &str) -> Result<(), LedgerError> {
-        self.settle(key, IntentState::Refused, Some(reason), None)
+        self.waiting(|| self.settle(key, IntentState::Refused, Some(reason), None))
+            .await
     }
 
     async fn record_uncertain(&self, key: &str, reason: &str) -> Result<(), LedgerError> {
-        self.settle(key, IntentState::Uncertain, Some(reason), None)
+        self.waiting(|| self.settle(key, IntentState::Uncertain, Some(reason), None))
+            .await
     }
 
     async fn intent(&self, key: &str) -> Result<Option<IntentEntry>, LedgerError> {
-        Ok(self
-            .query_intents("AND key = ?2", &[&self.base_url, &key])?
-            .into_iter()
-            .next())
+        let found = self
+            .waiting(|| self.query_intents("AND key = ?2", &[&self.base_url, &key]))
+            .await?;
+        Ok(found.into_iter().next())
     }
 
     async fn intents(&self) -> Result<Vec<IntentEntry>, LedgerError> {
-        self.query_intents("", &[&self.base_url])
+        self.waiting(|| self.query_intents("", &[&self.base_url]))
+            .await
     }
 
     async fn intents_for(
@@ -640,39 +779,42 @@ impl JobLedger for SqliteLedger {
         digest: &BodyDigest,
     ) -> Result<Vec<IntentEntry>, LedgerError> {
         let line = origin.line.map(|l| l as i64);
-        self.query_intents(
-            "AND origin_source = ?2 AND origin_line IS ?3 AND body_digest = ?4",
-            &[&self.base_url, &origin.source, &line, &digest.as_str()],
-        )
+        self.waiting(|| {
+            self.query_intents(
+                "AND origin_source = ?2 AND origin_line IS ?3 AND body_digest = ?4",
+                &[&self.base_url, &origin.source, &line, &digest.as_str()],
+            )
+        })
+        .await
     }
 
     async fn record_progress(&self, id: JobId, progress: &JobProgress) -> Result<(), LedgerError> {
         // Job rows are kept for integer ids; any other id lives in its intent.
         match id.as_u64() {
-            Some(id) => self.set_progress(id, progress),
+            Some(id) => self.waiting(|| self.set_progress(id, progress)).await,
             None => Ok(()),
         }
     }
 
     async fn mark_collected(&self, id: JobId, output: &str) -> Result<(), LedgerError> {
-        self.set_collected(id, output)
+        self.waiting(|| self.set_collected_once(id, output)).await
     }
 
     async fn job(&self, id: JobId) -> Result<Option<JobEntry>, LedgerError> {
-        self.get(id)
+        self.waiting(|| self.get_once(id)).await
     }
 
     async fn jobs(&self) -> Result<Vec<JobEntry>, LedgerError> {
-        self.list()
+        self.waiting(|| self.list_once()).await
     }
 
     async fn query_jobs(&self, query: &JobQuery) -> Result<Vec<JobEntry>, LedgerError> {
-        self.query(query)
+        self.waiting(|| self.query_once(query)).await
     }
 
     async fn forget_job(&self, id: JobId) -> Result<bool, LedgerError> {
         match id.as_u64() {
-            Some(id) => self.forget(id),
+            Some(id) => self.waiting(|| self.forget_once(id)).await,
             None => Ok(false),
         }
     }

@@ -211,3 +211,34 @@ fn the_postgres_suite_is_compiled_in_ci() {
          ledger went untested (run `cargo test --workspace`, or add `--features postgres`)"
     );
 }
+
+/// Another connection holding the file's write lock (a second process, a `sqlite3` shell
+/// inside `BEGIN IMMEDIATE`): a write waits for it on a timer, so the wait is a future that
+/// can be dropped at once (nothing written), even on a one-thread runtime; once the lock is
+/// released the write goes through.
+#[tokio::test]
+async fn a_write_waits_for_another_connections_lock_as_a_future_that_can_be_dropped() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("locked.sqlite");
+    let ledger = SqliteLedger::open(&path, "http://sim").unwrap();
+    let holder = rusqlite::Connection::open(&path).unwrap();
+    holder.execute_batch("BEGIN IMMEDIATE").unwrap();
+    let intent = Intent::new("k-locked", "crawler", br#"{"urls":[]}"#, None);
+    let started = std::time::Instant::now();
+    let dropped = tokio::time::timeout(
+        std::time::Duration::from_millis(200),
+        ledger.record_intent(&intent),
+    )
+    .await;
+    assert!(dropped.is_err(), "the write did not wait: {dropped:?}");
+    // Well under the 10 s a thread asleep in SQLite's busy handler would have held it.
+    assert!(started.elapsed() < std::time::Duration::from_secs(5));
+    assert_eq!(ledger.intent("k-locked").await.unwrap(), None);
+    let released = std::thread::spawn(move || {
+        std::thread::sleep(std::time::Duration::from_millis(300));
+        holder.execute_batch("COMMIT").unwrap();
+    });
+    ledger.record_intent(&intent).await.unwrap();
+    released.join().unwrap();
+    assert!(ledger.intent("k-locked").await.unwrap().is_some());
+}
