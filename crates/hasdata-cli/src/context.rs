@@ -167,7 +167,7 @@ impl Ctx {
         if let Some(ledger) = self.opened.get() {
             return Ok(ledger.clone());
         }
-        let location = ledger::location(self.global.ledger.as_deref());
+        let location = ledger::location(self.global.ledger.as_deref())?;
         let ledger = location
             .open(&self.global.base_url)
             .map_err(|e| ledger::open_failure(&location, e))?;

@@ -20,9 +20,16 @@ pub fn default_path() -> PathBuf {
 }
 
 /// Where `--ledger` / `HASDATA_LEDGER` points: a path, `sqlite://PATH` or a `postgres://` URL;
-/// without it, the default file.
-pub fn location(value: Option<&str>) -> Location {
-    value.map_or_else(|| Location::Sqlite(default_path()), Location::parse)
+/// without it, the default file. A value that names no ledger (empty, `sqlite://` alone, a
+/// directory, an unknown `SCHEME://`) is bad usage naming the flag, the same for every
+/// command; `main` asks this before any command that uses the ledger sends anything.
+pub fn location(value: Option<&str>) -> Result<Location, crate::fail::Failure> {
+    match value {
+        None => Ok(Location::Sqlite(default_path())),
+        Some(value) => {
+            Location::checked(value).map_err(|e| open_failure(&Location::parse(value), e))
+        }
+    }
 }
 
 /// Why the ledger at `location` could not be opened, as every command words it: a malformed
@@ -34,6 +41,9 @@ pub fn open_failure(location: &Location, error: LedgerError) -> crate::fail::Fai
         LedgerError::BadUrl { url, reason } => Failure::usage(format!(
             "--ledger (or HASDATA_LEDGER) {url}: not a PostgreSQL connection URL: {reason}"
         )),
+        LedgerError::BadLocation { location, reason } => {
+            Failure::usage(format!("--ledger (or HASDATA_LEDGER) {location} {reason}"))
+        }
         other => Failure::new(
             code::OTHER,
             format!("cannot open the ledger at {location}: {other}"),

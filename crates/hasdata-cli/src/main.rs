@@ -48,7 +48,27 @@ fn init_logging(verbose: u8, quiet: bool) {
         .init();
 }
 
+/// Whether the command never touches a ledger: a bad `--ledger` / `HASDATA_LEDGER` does not
+/// stop it (a typo in the environment need not break `hasdata completions`).
+fn without_ledger(command: &Command) -> bool {
+    matches!(
+        command,
+        Command::Scrapers
+            | Command::Schema(_)
+            | Command::Sim(_)
+            | Command::Demo(_)
+            | Command::Completions(_)
+            | Command::Man(_)
+    )
+}
+
 async fn dispatch(ctx: &Ctx, command: &Command) -> Result<(), Failure> {
+    // A `--ledger` that names no ledger is bad usage before anything is sent, whichever
+    // command reads it and whenever it would first open it (`results` asks for the status
+    // first; a failed open there is only a warning).
+    if !without_ledger(command) {
+        ledger::location(ctx.global.ledger.as_deref())?;
+    }
     match command {
         Command::Submit(args) => commands::submit::run(ctx, args).await,
         Command::Status(args) => commands::lookup::status(ctx, args).await,

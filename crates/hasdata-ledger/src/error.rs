@@ -64,6 +64,17 @@ pub enum LedgerError {
         /// What the parser refused.
         reason: String,
     },
+    /// The ledger's location names no usable ledger: empty, `sqlite://` with no path, a
+    /// directory, or a `SCHEME://` that is neither SQLite nor PostgreSQL (a typo such as
+    /// `postgress://`, another database). Nothing was opened, made or connected; `location`
+    /// has any password replaced by `***`.
+    #[error("the ledger location {location} {reason}")]
+    BadLocation {
+        /// The location as given (quoted when empty), password hidden.
+        location: String,
+        /// What is wrong and what is expected.
+        reason: String,
+    },
     /// An intent with this key already exists.
     #[error("a submit intent with key {key} is already in the ledger")]
     DuplicateKey {

@@ -30,12 +30,57 @@ impl Location {
         ))
     }
 
+    /// Reads a location as [`Location::parse`] does, and refuses what can only be a mistake
+    /// ([`LedgerError::BadLocation`]) before anything is opened, made or sent: an empty
+    /// value, `sqlite://` naming no file, a directory, a `SCHEME://` that is neither SQLite
+    /// nor PostgreSQL, and (feature `postgres`) a PostgreSQL URL that does not parse
+    /// ([`LedgerError::BadUrl`]). [`Location::open`] refuses the same; this lets a program
+    /// say so before its first request.
+    pub fn checked(value: &str) -> Result<Location, LedgerError> {
+        let location = Location::parse(value);
+        location.check(value)?;
+        Ok(location)
+    }
+
+    /// The refusals of [`Location::checked`]; `value` is the text as given, for the error.
+    fn check(&self, value: &str) -> Result<(), LedgerError> {
+        let path = match self {
+            Location::Sqlite(path) => path,
+            // Read as every pool reads it (no connection made): a bad port or option is
+            // [`LedgerError::BadUrl`] here, not at the first call.
+            #[cfg(feature = "postgres")]
+            Location::Postgres(url) => return crate::postgres::connection_parts(url).map(|_| ()),
+            #[cfg(not(feature = "postgres"))]
+            Location::Postgres(_) => return Ok(()),
+        };
+        let bad = |reason: &str| LedgerError::BadLocation {
+            location: if value.is_empty() {
+                "\"\"".to_owned()
+            } else {
+                redact_url(value)
+            },
+            reason: format!("{reason}: {EXPECTED}"),
+        };
+        if path.as_os_str().is_empty() || value.trim().is_empty() {
+            return Err(bad(if value.trim().is_empty() {
+                "is empty"
+            } else {
+                "names no file"
+            }));
+        }
+        refuse_unknown_scheme(&path.to_string_lossy())?;
+        if path.is_dir() {
+            return Err(bad("is a directory, not a file"));
+        }
+        Ok(())
+    }
+
     /// Opens the ledger of `base_url` there. A PostgreSQL ledger connects and migrates on its
     /// first call (`PostgresLedger::lazy`), so this never waits on a server; a backend
     /// this build lacks is [`LedgerError::BackendMissing`].
     pub fn open(&self, base_url: &str) -> Result<Arc<dyn JobLedger>, LedgerError> {
         if let Location::Sqlite(path) = self {
-            refuse_unknown_scheme(&path.to_string_lossy())?;
+            self.check(&path.to_string_lossy())?;
         }
         match self {
             #[cfg(feature = "sqlite")]
@@ -49,6 +94,22 @@ impl Location {
                     backend: other.backend(),
                 })
             }
+        }
+    }
+
+    /// [`Location::open`] for async code: a SQLite file's wait for another process's lock
+    /// awaits a timer ([`crate::SqliteLedger::open_waiting`]), so dropping the future ends it.
+    pub async fn open_async(&self, base_url: &str) -> Result<Arc<dyn JobLedger>, LedgerError> {
+        match self {
+            #[cfg(feature = "sqlite")]
+            Location::Sqlite(path) => {
+                self.check(&path.to_string_lossy())?;
+                Ok(Arc::new(
+                    crate::SqliteLedger::open_waiting(path, base_url).await?,
+                ))
+            }
+            #[allow(unreachable_patterns)]
+            other => other.open(base_url),
         }
     }
 
@@ -75,14 +136,14 @@ fn refuse_unknown_scheme(value: &str) -> Result<(), LedgerError> {
     if !is_scheme {
         return Ok(());
     }
-    Err(LedgerError::BadUrl {
-        url: redact_url(value),
-        reason: format!(
-            "unknown scheme `{scheme}://`: a ledger is a SQLite file (a path or sqlite://PATH) \
-             or a PostgreSQL database (postgres:// or postgresql://)"
-        ),
+    Err(LedgerError::BadLocation {
+        location: redact_url(value),
+        reason: format!("has an unknown scheme `{scheme}://`: {EXPECTED}"),
     })
 }
+
+/// What a ledger's location may be, as its errors say.
+const EXPECTED: &str = "expected a SQLite file (a path or sqlite://PATH) or a PostgreSQL database (postgres:// or postgresql://)";
 
 impl std::fmt::Display for Location {
     /// A path, or the URL with its password replaced by `***`.
@@ -136,10 +197,38 @@ mod tests {
                 panic!("{value} was opened as a SQLite file");
             };
             let shown = error.to_string();
-            assert!(matches!(error, LedgerError::BadUrl { .. }), "{shown}");
+            assert!(matches!(error, LedgerError::BadLocation { .. }), "{shown}");
             assert!(shown.contains(&format!("`{typo}://`")), "{shown}");
             assert!(!shown.contains("hunter2"), "{shown}");
             assert!(!std::path::Path::new(&format!("{typo}:")).exists());
+        }
+    }
+
+    #[test]
+    fn empty_no_file_and_a_directory_are_refused_before_anything_is_made() {
+        let dir = std::env::temp_dir();
+        let dir_text = dir.display().to_string();
+        for (value, says) in [
+            ("", "\"\" is empty"),
+            ("  ", "is empty"),
+            ("sqlite://", "sqlite:// names no file"),
+            (dir_text.as_str(), "is a directory"),
+            ("bogus://x", "unknown scheme `bogus://`"),
+        ] {
+            let Err(error) = Location::checked(value) else {
+                panic!("{value:?} was taken as a ledger");
+            };
+            let shown = error.to_string();
+            assert!(matches!(error, LedgerError::BadLocation { .. }), "{shown}");
+            assert!(shown.contains(says), "{value:?}: {shown}");
+            assert!(shown.contains("expected a SQLite file"), "{shown}");
+            assert!(
+                Location::parse(value).open("http://sim").is_err(),
+                "{value:?}"
+            );
+        }
+        for good in ["l.sqlite", "sqlite://l.sqlite", "postgres://h/db"] {
+            assert!(Location::checked(good).is_ok(), "{good}");
         }
     }
 

@@ -37,7 +37,7 @@ fn fleet_failure(error: hasdata_fleet::FleetError) -> Failure {
 /// The pool on `--ledger` / `HASDATA_LEDGER`, which must be a `postgres://` URL (parsed and
 /// refused exactly as every ledger command parses and refuses it).
 fn database_pool(ctx: &Ctx) -> Result<hasdata_ledger::postgres::Pool, Failure> {
-    let location = crate::ledger::location(ctx.global.ledger.as_deref());
+    let location = crate::ledger::location(ctx.global.ledger.as_deref())?;
     match &location {
         hasdata_ledger::Location::Postgres(url) => {
             hasdata_ledger::postgres::pool_of_size(url, POOL_SIZE)
@@ -418,7 +418,7 @@ pub async fn worker(ctx: &Ctx, args: &WorkerArgs) -> Result<(), Failure> {
     // Waits end early on terminal events `hasdata webhook listen` replicas record in the same
     // database (one extra connection, LISTENing); without receivers, nothing changes.
     if let hasdata_ledger::Location::Postgres(url) =
-        crate::ledger::location(ctx.global.ledger.as_deref())
+        crate::ledger::location(ctx.global.ledger.as_deref())?
     {
         worker = worker
             .with_webhook_events(hasdata_fleet::EventSignals::listen(&url).map_err(fleet_failure)?);

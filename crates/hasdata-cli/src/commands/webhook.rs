@@ -33,7 +33,7 @@ const POOL_SIZE: usize = 8;
 /// The queue database's events table when `--ledger` is a PostgreSQL URL; `None` for a
 /// SQLite ledger (events are printed only, as without a database).
 async fn events_table(ctx: &Ctx) -> Result<Option<WebhookEvents>, Failure> {
-    let location = crate::ledger::location(ctx.global.ledger.as_deref());
+    let location = crate::ledger::location(ctx.global.ledger.as_deref())?;
     let Location::Postgres(url) = &location else {
         return Ok(None);
     };

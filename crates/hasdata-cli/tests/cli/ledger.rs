@@ -526,7 +526,8 @@ async fn results_leaves_the_status_it_read_and_its_export_in_the_ledger() {
     );
 }
 
-/// A ledger that cannot be opened (here a directory) does not stop `results`, but the file it
+/// A ledger that cannot be opened (here a file that is not a SQLite database; a directory is
+/// bad usage before anything is sent, `ledger_values.rs`) does not stop `results`, but the file it
 /// writes is then never noted collected: it says so on stderr, as it does when the ledger
 /// fails to note the export later, and the rows are all written.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -538,8 +539,12 @@ async fn results_warns_when_its_ledger_cannot_be_opened() {
     .await;
     let body = shell.file("serp.json", r#"{"keywords": ["coffee"], "limit": 30}"#);
     let id = shell.submitted("google-serp", &body).await;
-    let unusable = shell.path("a-directory");
-    std::fs::create_dir(&unusable).unwrap();
+    let unusable = shell.path("not-a-database");
+    std::fs::write(
+        &unusable,
+        "these bytes are no SQLite file header, nor any page of one\n".repeat(100),
+    )
+    .unwrap();
     let mut command = shell.command(&["results", &id, "--out", "rows.jsonl"]);
     command.env("HASDATA_LEDGER", &unusable);
     let output = tokio::task::spawn_blocking(move || command.output().unwrap())
