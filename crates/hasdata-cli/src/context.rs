@@ -99,7 +99,7 @@ impl Ctx {
     /// fields added. Every status the CLI sees goes through here, so `jobs list` never lags
     /// behind what a command showed.
     pub async fn seen(&self, job: &Job) -> JobOut {
-        let Ok(ledger) = self.ledger() else {
+        let Ok(ledger) = self.ledger().await else {
             return JobOut::from_record(job);
         };
         let status = job.status.as_str();
@@ -118,7 +118,7 @@ impl Ctx {
     /// noted this record (an export that read the status noted it): [`Ctx::seen`] without
     /// writing the same progress again, which with `synchronous=FULL` is a sync of its own.
     pub async fn noted(&self, job: &Job) -> JobOut {
-        match self.ledger() {
+        match self.ledger().await {
             Ok(ledger) => Self::with_entry(&ledger, job).await,
             Err(_) => JobOut::from_record(job),
         }
@@ -134,7 +134,7 @@ impl Ctx {
 
     /// The job as the ledger has it (only its id when the ledger lacks it).
     pub async fn known(&self, id: JobId) -> JobOut {
-        let entry = match self.ledger() {
+        let entry = match self.ledger().await {
             Ok(ledger) => ledger.job(id).await.ok().flatten(),
             Err(_) => None,
         };
@@ -162,14 +162,16 @@ impl Ctx {
     }
 
     /// The ledger of the base URL in use: the `--ledger` file or database (SQLite by default),
-    /// opened once per command.
-    pub fn ledger(&self) -> Result<Ledger, Failure> {
+    /// opened once per command. A wait for another process's lock on the file awaits a timer,
+    /// so a command that listens for signals ends on one meanwhile by dropping this future.
+    pub async fn ledger(&self) -> Result<Ledger, Failure> {
         if let Some(ledger) = self.opened.get() {
             return Ok(ledger.clone());
         }
         let location = ledger::location(self.global.ledger.as_deref())?;
         let ledger = location
-            .open(&self.global.base_url)
+            .open_async(&self.global.base_url)
+            .await
             .map_err(|e| ledger::open_failure(&location, e))?;
         Ok(self.opened.get_or_init(|| ledger).clone())
     }

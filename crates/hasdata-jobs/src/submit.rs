@@ -303,6 +303,22 @@ pub struct SubmitOptions {
     pub concurrency_cap_wait: Option<Duration>,
 }
 
+impl SubmitOptions {
+    /// A fresh idempotency key, as a submit without one makes (a random UUID), for a caller
+    /// that must look its intent up while the submit is under way: until the ledger has an
+    /// intent under that key, nothing was sent, so dropping the submit then costs nothing
+    /// (the CLI ends on Ctrl-C so while another process holds the ledger's lock).
+    ///
+    /// ```
+    /// let key = hasdata_jobs::SubmitOptions::fresh_key();
+    /// assert_eq!(key.len(), 36);
+    /// assert_ne!(key, hasdata_jobs::SubmitOptions::fresh_key());
+    /// ```
+    pub fn fresh_key() -> String {
+        idempotency_key()
+    }
+}
+
 /// Only the id of a submit answer: read before anything else, so no other field (a `null`
 /// count, a new shape) can lose it.
 #[derive(Deserialize)]

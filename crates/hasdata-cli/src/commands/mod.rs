@@ -135,6 +135,16 @@ impl Interrupt {
         }
     }
 
+    /// Runs `work` unless Ctrl-C comes first (`Err`); then `work` is dropped where it stands,
+    /// as [`Signals::or`] does.
+    pub async fn or<T>(&mut self, work: impl Future<Output = T>) -> Result<T, ()> {
+        tokio::select! {
+            biased;
+            () = self.wait() => Err(()),
+            done = work => Ok(done),
+        }
+    }
+
     /// Waits for Ctrl-C.
     pub async fn wait(&mut self) {
         #[cfg(unix)]
@@ -146,6 +156,14 @@ impl Interrupt {
             std::future::pending::<()>().await;
         }
     }
+}
+
+/// Ctrl-C while the ledger is opened (another process holding its lock): nothing was sent.
+pub fn interrupted_opening() -> Failure {
+    Failure::new(
+        crate::fail::code::INTERRUPTED,
+        "interrupted while waiting for the ledger (another process holds its lock): nothing was sent",
+    )
 }
 
 /// SIGINT or SIGTERM, listened for from the moment it is created; `wait` gives the exit code
@@ -171,6 +189,18 @@ impl Signals {
         }
         #[cfg(not(unix))]
         Signals {}
+    }
+
+    /// Runs `work` unless a signal comes first; then `work` is dropped where it stands and
+    /// the signal's exit code is the error. For a ledger call that may wait on another
+    /// process's lock (a SQLite ledger's wait is a timer, so dropping it ends the wait with
+    /// nothing written).
+    pub async fn or<T>(&mut self, work: impl Future<Output = T>) -> Result<T, u8> {
+        tokio::select! {
+            biased;
+            signal = self.wait() => Err(signal),
+            done = work => Ok(done),
+        }
     }
 
     /// Waits for either signal and returns its exit code.

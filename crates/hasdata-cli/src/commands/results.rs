@@ -213,7 +213,12 @@ pub async fn export(
                     rows: Some(job.data_rows_count.get()),
                     credits: Some(job.credits_spent.get()),
                 };
-                let _ = ledger.record_progress(id, &progress).await;
+                // Nothing is written yet: a signal while another process holds the
+                // ledger's lock ends the export as it would a moment later.
+                let noted = signals.or(ledger.record_progress(id, &progress)).await;
+                if let Err(signal) = noted {
+                    return Err(stopped(signal, id, output));
+                }
             }
             (signals, job)
         }
@@ -295,8 +300,28 @@ pub async fn export(
         // The rows are written whatever the ledger says; a ledger that cannot note it only
         // means `jobs list` shows the job uncollected (and `jobs resume` exports it again), so
         // it is a warning, never silence.
-        if let Err(error) = ledger.mark_collected(id, &written).await {
-            tracing::warn!(job_id = %id, %error, "the rows are written, but the ledger could not note the job collected");
+        match signals.or(ledger.mark_collected(id, &written)).await {
+            Ok(Ok(())) => {}
+            Ok(Err(error)) => {
+                tracing::warn!(job_id = %id, %error, "the rows are written, but the ledger could not note the job collected");
+            }
+            // Another process holds the ledger's lock and a signal came: the file is
+            // complete, only the note is missing.
+            Err(signal) => {
+                let what = if signal == code::TERMINATED {
+                    "terminated"
+                } else {
+                    "interrupted"
+                };
+                return Err(Failure::new(
+                    signal,
+                    format!(
+                        "{what} while waiting for the ledger: the rows are written to {written}, but job {id} is not noted collected (`{hd} jobs list` shows it uncollected)",
+                        hd = crate::context::hasdata()
+                    ),
+                )
+                .job(id));
+            }
         }
     }
     Ok(Exported {
@@ -363,7 +388,7 @@ pub async fn run(ctx: &Ctx, args: &ResultsArgs) -> Result<(), Failure> {
     // file is opened here (a task merely spawned would wait in this worker's next-task slot
     // until this one yields, and no other worker takes it from there).
     // Listened for before the call is sent: a signal while it hangs ends the export.
-    let signals = Signals::listen();
+    let mut signals = Signals::listen();
     let asked = tokio::spawn({
         let client = client.clone();
         async move { client.status(id).await }
@@ -372,7 +397,15 @@ pub async fn run(ctx: &Ctx, args: &ResultsArgs) -> Result<(), Failure> {
     // The rows are written without a ledger, but a file written then is never noted
     // collected (`jobs list` shows the job uncollected): a warning, never silence, as when the
     // ledger fails to note it later.
-    let ledger = match ctx.ledger() {
+    // Opening waits while another process holds the file's lock: a signal ends that too.
+    let opened = match signals.or(ctx.ledger()).await {
+        Ok(opened) => opened,
+        Err(signal) => {
+            asked.abort();
+            return Err(stopped(signal, id, &args.output));
+        }
+    };
+    let ledger = match opened {
         Ok(ledger) => Some(ledger),
         Err(failure) => {
             if args

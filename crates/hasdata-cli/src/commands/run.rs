@@ -15,18 +15,21 @@ pub async fn run(ctx: &Ctx, args: &RunArgs) -> Result<(), Failure> {
     let body = read_body(&args.body)?;
     let warnings = super::check::one(ctx, kind, &body, args.check.mode())?;
     let policy = poll_policy(&args.poll)?;
-    let ledger = ctx.ledger()?;
+    let ledger = interrupt
+        .or(ctx.ledger())
+        .await
+        .map_err(|()| super::interrupted_opening())??;
     let client = ctx.client(ledger.clone(), args.output.concurrency)?;
-    let job = client
-        .submit_raw_with(
-            kind.as_str(),
-            &body,
-            &hasdata_jobs::SubmitOptions {
-                origin: Some(super::submit::body_origin(&args.body)),
-                ..Default::default()
-            },
-        )
-        .await?;
+    let key = hasdata_jobs::SubmitOptions::fresh_key();
+    let options = hasdata_jobs::SubmitOptions {
+        origin: Some(super::submit::body_origin(&args.body)),
+        idempotency_key: Some(key.clone()),
+        ..Default::default()
+    };
+    let submit = client.submit_raw_with(kind.as_str(), &body, &options);
+    let (job, interrupted) =
+        super::submit::interruptible(ledger.as_ref(), &key, submit, &mut interrupt).await?;
+    let job = job?;
     let id = job.id;
     ctx.note(format!("submitted job {id} ({kind})"));
     let mut submitted = ctx.seen(&job).await;
@@ -36,33 +39,12 @@ pub async fn run(ctx: &Ctx, args: &RunArgs) -> Result<(), Failure> {
         .collect();
     results::emit_job(ctx, &args.output, submitted.to_value(), String::new);
     let line = ctx.display.job(format!("job {id}"));
+    if interrupted {
+        return Err(on_interrupt(ctx, &client, args, id, &line).await);
+    }
     let done = tokio::select! {
         done = wait::follow(&client, Some(ledger.as_ref()), id, policy, &line, args.max_credits) => done?,
-        () = interrupt.wait() => {
-            if args.stop_on_interrupt {
-                line.finish("interrupted; stopping".into());
-                let stopped = client.stop(id).await.map_err(|e| Failure::from(e).job(id))?;
-                ctx.seen(&stopped).await;
-                return Err(Failure::new(
-                    crate::fail::code::INTERRUPTED,
-                    format!(
-                        "interrupted; job {id} was stopped (its rows so far: `{}`)",
-                        results::finishing_command(id, &args.output, &ctx.global)
-                    ),
-                )
-                .job(id));
-            }
-            line.finish("interrupted".into());
-            return Err(Failure::new(
-                crate::fail::code::INTERRUPTED,
-                format!(
-                    "interrupted; job {id} is still running: `{}` finishes this output (`{} jobs resume` collects it into its own directory)",
-                    results::finishing_command(id, &args.output, &ctx.global),
-                    crate::context::hasdata()
-                ),
-            )
-            .job(id));
-        }
+        () = interrupt.wait() => return Err(on_interrupt(ctx, &client, args, id, &line).await),
     };
     line.finish(lookup::summary(&done));
     let exported = results::export(
@@ -86,4 +68,41 @@ pub async fn run(ctx: &Ctx, args: &RunArgs) -> Result<(), Failure> {
         )
     });
     wait::check_outcome(&done)
+}
+
+/// Ctrl-C once job `id` exists: it is stopped with `--stop-on-interrupt`, else left running;
+/// the failure says which and how to get its rows.
+async fn on_interrupt(
+    ctx: &Ctx,
+    client: &hasdata_jobs::Client,
+    args: &RunArgs,
+    id: hasdata_model::JobId,
+    line: &crate::progress::JobLine,
+) -> Failure {
+    if args.stop_on_interrupt {
+        line.finish("interrupted; stopping".into());
+        let stopped = match client.stop(id).await {
+            Ok(stopped) => stopped,
+            Err(e) => return Failure::from(e).job(id),
+        };
+        ctx.seen(&stopped).await;
+        return Failure::new(
+            crate::fail::code::INTERRUPTED,
+            format!(
+                "interrupted; job {id} was stopped (its rows so far: `{}`)",
+                results::finishing_command(id, &args.output, &ctx.global)
+            ),
+        )
+        .job(id);
+    }
+    line.finish("interrupted".into());
+    Failure::new(
+        crate::fail::code::INTERRUPTED,
+        format!(
+            "interrupted; job {id} is still running: `{}` finishes this output (`{} jobs resume` collects it into its own directory)",
+            results::finishing_command(id, &args.output, &ctx.global),
+            crate::context::hasdata()
+        ),
+    )
+    .job(id)
 }

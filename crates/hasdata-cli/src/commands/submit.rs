@@ -23,7 +23,7 @@ use crate::progress::BulkLine;
 
 pub async fn run(ctx: &Ctx, args: &SubmitArgs) -> Result<(), Failure> {
     let kind = ScraperKind::from_str(&args.slug).map_err(|e| Failure::usage(e.to_string()))?;
-    let ledger = ctx.ledger()?;
+    let ledger = ctx.ledger().await?;
     let client = ctx.client(ledger.clone(), 1)?;
     if let Some(path) = &args.bodies {
         let bulk = Bulk {
@@ -54,6 +54,34 @@ pub async fn run(ctx: &Ctx, args: &SubmitArgs) -> Result<(), Failure> {
     out.warnings = warnings.iter().map(WarningOut::from).collect();
     ctx.emit(|| job.id.to_string(), out.to_value());
     Ok(())
+}
+
+/// A submit under `key` that Ctrl-C may end. Until the ledger has an intent under `key`
+/// nothing was sent (the intent is written before the POST, and another process holding the
+/// ledger's lock can hold that write for seconds): Ctrl-C then drops the submit at once, exit
+/// 130. Once the intent is there the POST may be out, so the submit is awaited to its end and
+/// its job recorded as usual; the `bool` says a Ctrl-C came meanwhile. The submit is not
+/// polled while the ledger is asked, so it cannot record its intent in between.
+pub async fn interruptible(
+    ledger: &dyn hasdata_jobs::JobLedger,
+    key: &str,
+    submit: impl Future<Output = Result<Job, Error>>,
+    interrupt: &mut Interrupt,
+) -> Result<(Result<Job, Error>, bool), Failure> {
+    let mut submit = std::pin::pin!(submit);
+    tokio::select! {
+        biased;
+        () = interrupt.wait() => {}
+        done = &mut submit => return Ok((done, false)),
+    }
+    match ledger.intent(key).await {
+        Ok(None) => Err(Failure::new(
+            code::INTERRUPTED,
+            "interrupted before the submit was recorded in the ledger (another process holds its lock): nothing was sent",
+        )),
+        // Recorded, or the ledger cannot say: the POST may be out, so its answer is awaited.
+        _ => Ok((submit.await, true)),
+    }
 }
 
 /// Where a `--body` came from, as the ledger records it: `stdin`, or the file's absolute path.
@@ -133,27 +161,36 @@ impl Bulk<'_> {
         let mut in_flight = FuturesUnordered::new();
         let mut worst: Option<Failure> = None;
         let mut interrupted = false;
+        // Each in-flight submit's intent key and the handle that drops it, by line number.
+        let mut keys = std::collections::HashMap::new();
         loop {
             while !interrupted && in_flight.len() < self.concurrency {
                 let Some(line) = queue.next() else { break };
+                let key = SubmitOptions::fresh_key();
                 let options = SubmitOptions {
                     origin: Some(Origin::line(source.clone(), line.number)),
+                    idempotency_key: Some(key.clone()),
                     ..Default::default()
                 };
-                in_flight.push(async move {
-                    let result = self
-                        .client
+                let (submit, handle) = futures::future::abortable(async move {
+                    self.client
                         .submit_raw_with(self.kind.as_str(), &line.body, &options)
-                        .await;
-                    (line.number, line.warnings, result)
+                        .await
                 });
+                keys.insert(line.number, (key, handle));
+                in_flight.push(async move { (line.number, line.warnings, submit.await) });
             }
             if in_flight.is_empty() {
                 break;
             }
             tokio::select! {
                 Some((number, warnings, result)) = in_flight.next() => {
-                    self.report(number, &warnings, result, &mut tally, &mut worst).await;
+                    keys.remove(&number);
+                    match result {
+                        Ok(result) => self.report(number, &warnings, result, &mut tally, &mut worst).await,
+                        // Dropped on Ctrl-C before its intent was recorded: nothing was sent.
+                        Err(futures::future::Aborted) => tally.unsent += 1,
+                    }
                 }
                 () = interrupt.wait() => {
                     if interrupted {
@@ -163,14 +200,14 @@ impl Bulk<'_> {
                         break;
                     }
                     interrupted = true;
+                    let sending = self.drop_unrecorded(&keys).await;
                     self.ctx.note(format!(
-                        "interrupted: sending no more lines; waiting for {} in-flight submit(s) (Ctrl-C again to leave now)",
-                        in_flight.len()
+                        "interrupted: sending no more lines; waiting for {sending} in-flight submit(s) (Ctrl-C again to leave now)",
                     ));
                 }
             }
         }
-        tally.unsent = queue.len() as u64;
+        tally.unsent += queue.len() as u64;
         self.summary(&tally, interrupted);
         if interrupted {
             return Err(Failure::new(
@@ -182,6 +219,24 @@ impl Bulk<'_> {
             ));
         }
         worst.map_or(Ok(()), Err)
+    }
+
+    /// On Ctrl-C: drops every in-flight submit whose intent is not in the ledger yet (it waits
+    /// for the ledger's lock, held by another process, and has sent nothing) and returns how
+    /// many go on (their POST may be out: their answers are awaited). The submits are not
+    /// polled while the ledger is asked, so none records its intent in between.
+    async fn drop_unrecorded(
+        &self,
+        keys: &std::collections::HashMap<u64, (String, futures::future::AbortHandle)>,
+    ) -> usize {
+        let mut sending = 0;
+        for (key, handle) in keys.values() {
+            match self.ledger.intent(key).await {
+                Ok(None) => handle.abort(),
+                _ => sending += 1,
+            }
+        }
+        sending
     }
 
     /// An advisory lock on the bodies file, taken before the ledger is asked which lines were

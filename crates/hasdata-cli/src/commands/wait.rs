@@ -111,8 +111,12 @@ pub fn interrupted_failure(id: JobId) -> Failure {
 pub async fn run(ctx: &Ctx, args: &WaitArgs) -> Result<(), Failure> {
     let mut interrupt = Interrupt::listen();
     let client = ctx.client(Arc::new(MemoryLedger::new()), 1)?;
-    let ledger = ctx.ledger().ok();
     let id = args.id;
+    let ledger = interrupt
+        .or(ctx.ledger())
+        .await
+        .map_err(|()| interrupted_failure(id))?
+        .ok();
     let policy = poll_policy(&args.poll)?;
     let line = ctx.display.job(format!("job {id}"));
     let job = tokio::select! {

@@ -1,0 +1,237 @@
+//! Another process holding the SQLite ledger's write lock (`sqlite3 ledger.sqlite` inside
+//! `BEGIN IMMEDIATE`, a second `hasdata` mid-write): a command waiting for it ends at once on
+//! SIGINT/SIGTERM with the usual exit code and one line, and never sends a POST whose intent
+//! it could not record.
+
+use std::path::Path;
+use std::process::Stdio;
+use std::time::{Duration, Instant};
+
+use hasdata_sim::SimConfig;
+
+use crate::{Shell, until};
+
+/// The write lock of the ledger at `path`, held until the connection is dropped: what
+/// `sqlite3 ledger.sqlite 'BEGIN IMMEDIATE;'` left open does.
+fn hold_lock(path: &Path) -> rusqlite::Connection {
+    let holder = rusqlite::Connection::open(path).unwrap();
+    holder.execute_batch("BEGIN IMMEDIATE").unwrap();
+    holder
+}
+
+/// Whether process `pid` has the file `path` open (Linux: `/proc/PID/fd`).
+fn has_open(pid: u32, path: &Path) -> bool {
+    let Ok(fds) = std::fs::read_dir(format!("/proc/{pid}/fd")) else {
+        return false;
+    };
+    fds.flatten()
+        .any(|fd| std::fs::read_link(fd.path()).is_ok_and(|target| target == path))
+}
+
+/// How a command given `signal` ended.
+struct Ended {
+    code: Option<i32>,
+    stderr: String,
+    /// From the signal to the exit.
+    took: Duration,
+}
+
+/// Runs `hasdata args` while the test holds the ledger's lock; once the process has `ready`
+/// open (the ledger, or a file it opens after it listens for signals, and so is at or past its
+/// first wait on the ledger), sends `signal` (`-INT`/`-TERM`).
+/// A process still alive a minute later is killed and the test fails: the wait would have
+/// ended by itself long before, so that is a hang, not slowness.
+async fn signalled(shell: &Shell, args: &[&str], signal: &str, ready: &Path) -> Ended {
+    let child = shell
+        .command(args)
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let pid = child.id();
+    until("hasdata under way", || async {
+        has_open(pid, ready).then_some(())
+    })
+    .await;
+    // Into its wait for the lock (a signal sent sooner is as good: it is queued).
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let sent = Instant::now();
+    let killed = std::process::Command::new("kill")
+        .args([signal, &pid.to_string()])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    let waited = tokio::time::timeout(
+        Duration::from_secs(60),
+        tokio::task::spawn_blocking(move || child.wait_with_output().unwrap()),
+    )
+    .await;
+    let Ok(output) = waited else {
+        let _ = std::process::Command::new("kill")
+            .args(["-KILL", &pid.to_string()])
+            .status();
+        panic!("`hasdata {args:?}` did not end on {signal} while the ledger was locked");
+    };
+    let output = output.unwrap();
+    Ended {
+        code: output.status.code(),
+        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+        took: sent.elapsed(),
+    }
+}
+
+/// Well under the ledger's own 10 s wait, which a command deaf to the signal sits out; far
+/// over the few milliseconds a command that hears it takes.
+const PROMPTLY: Duration = Duration::from_secs(5);
+
+/// `run` records its intent before the POST; with the ledger locked that write waits. Ctrl-C
+/// then ends the command at once, and nothing was sent or recorded.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ctrl_c_while_the_intent_waits_for_the_lock_sends_nothing() {
+    let shell = Shell::quick().await;
+    let body = shell.file("crawl.json", r#"{"urls": ["https://example.com"]}"#);
+    // The ledger exists (a first job), as it does for anyone who has used hasdata.
+    shell.submitted("crawler", &body).await;
+    let submits = shell.sim.requests().get("submit").copied().unwrap_or(0);
+    let holder = hold_lock(&shell.path("ledger.sqlite"));
+    let ledger = shell.path("ledger.sqlite");
+    let run = crate::fast(&["run", "crawler", "--body", &body]);
+    let ended = signalled(&shell, &run, "-INT", &ledger).await;
+    assert_eq!(ended.code, Some(130), "{}", ended.stderr);
+    assert!(
+        ended.took < PROMPTLY,
+        "took {:?}: {}",
+        ended.took,
+        ended.stderr
+    );
+    assert_eq!(ended.stderr.trim().lines().count(), 1, "{}", ended.stderr);
+    assert!(
+        ended.stderr.contains("nothing was sent"),
+        "{}",
+        ended.stderr
+    );
+    assert_eq!(
+        shell.sim.requests().get("submit").copied().unwrap_or(0),
+        submits,
+        "a POST went out without its intent"
+    );
+    let intents: i64 = holder
+        .query_row("SELECT count(*) FROM intents", [], |row| row.get(0))
+        .unwrap();
+    assert_eq!(intents, 1, "only the first job's intent");
+}
+
+/// `wait` notes each status it reads; `results` notes the status, then the job collected.
+/// A signal while either note waits for the lock ends the command at once with its code.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_signal_while_a_note_waits_for_the_lock_ends_wait_and_results() {
+    let shell = Shell::start(SimConfig {
+        job_duration: Duration::ZERO,
+        ..SimConfig::default()
+    })
+    .await;
+    let body = shell.file(
+        "crawl.json",
+        r#"{"urls": ["https://example.com"], "limit": 3}"#,
+    );
+    let id = shell.submitted("crawler", &body).await;
+    let out = shell.path("rows.jsonl");
+    let out_text = out.display().to_string();
+    let _holder = hold_lock(&shell.path("ledger.sqlite"));
+    let wait = crate::fast(&["wait", &id]);
+    let results = ["results", id.as_str(), "--out", out_text.as_str()];
+    for (args, signal, code) in [
+        (&wait[..], "-INT", 130),
+        (&results[..], "-INT", 130),
+        (&results[..], "-TERM", 143),
+    ] {
+        let ended = signalled(&shell, args, signal, &shell.path("ledger.sqlite")).await;
+        assert_eq!(
+            ended.code,
+            Some(code),
+            "{args:?} {signal}: {}",
+            ended.stderr
+        );
+        assert!(
+            ended.took < PROMPTLY,
+            "{args:?} {signal} took {:?}: {}",
+            ended.took,
+            ended.stderr
+        );
+        // One line (`wait`'s progress line may come before it).
+        let last = ended.stderr.trim().lines().last().unwrap_or_default();
+        assert!(
+            last.starts_with("hasdata: error: ")
+                && last.contains(if code == 143 {
+                    "terminated"
+                } else {
+                    "interrupted"
+                }),
+            "{}",
+            ended.stderr
+        );
+        assert!(!out.exists(), "{args:?} wrote {}", out.display());
+    }
+}
+
+/// `submit --bodies`: on Ctrl-C the in-flight submits still waiting to record their intents
+/// are dropped (nothing of theirs was sent) instead of sitting out the lock, and no line is
+/// sent.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ctrl_c_in_a_bulk_submit_drops_the_submits_waiting_for_the_lock() {
+    let shell = Shell::quick().await;
+    let body = shell.file("crawl.json", r#"{"urls": ["https://example.com"]}"#);
+    shell.submitted("crawler", &body).await;
+    let bodies = shell.file(
+        "bodies.jsonl",
+        &"{\"urls\": [\"https://example.com\"]}\n".repeat(3),
+    );
+    let submits = shell.sim.requests().get("submit").copied().unwrap_or(0);
+    let _holder = hold_lock(&shell.path("ledger.sqlite"));
+    // The bodies file stays open (locked against a second run) once Ctrl-C is listened for.
+    let ended = signalled(
+        &shell,
+        &["submit", "crawler", "--bodies", &bodies],
+        "-INT",
+        Path::new(&bodies),
+    )
+    .await;
+    assert_eq!(ended.code, Some(130), "{}", ended.stderr);
+    assert!(
+        ended.took < PROMPTLY,
+        "took {:?}: {}",
+        ended.took,
+        ended.stderr
+    );
+    assert!(ended.stderr.contains("3 unsent"), "{}", ended.stderr);
+    assert_eq!(
+        shell.sim.requests().get("submit").copied().unwrap_or(0),
+        submits,
+        "a POST went out without its intent"
+    );
+}
+
+/// A file another program holds inside `BEGIN EXCLUSIVE` before it is a hasdata ledger (not
+/// in WAL mode yet): opening it waits to read it. A signal then ends the command at once
+/// (opening retried a 10 s busy wait up to 200 times, deaf to Ctrl-C).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_signal_while_the_ledger_waits_to_be_opened_ends_the_command() {
+    let shell = Shell::quick().await;
+    let ledger = shell.path("ledger.sqlite");
+    let holder = rusqlite::Connection::open(&ledger).unwrap();
+    holder
+        .execute_batch("CREATE TABLE other (a); BEGIN EXCLUSIVE; INSERT INTO other VALUES (1);")
+        .unwrap();
+    let out = shell.path("rows.jsonl").display().to_string();
+    let wait = crate::fast(&["wait", "1"]);
+    for (args, signal, code) in [
+        (&wait[..], "-INT", 130),
+        (&["results", "1", "--out", &out][..], "-TERM", 143),
+        (&["jobs", "resume", "--dir", &out][..], "-INT", 130),
+    ] {
+        let ended = signalled(&shell, args, signal, &ledger).await;
+        assert_eq!(ended.code, Some(code), "{args:?}: {}", ended.stderr);
+        assert!(ended.took < PROMPTLY, "{args:?} took {:?}", ended.took);
+    }
+    drop(holder);
+}
