@@ -17,6 +17,10 @@ use hasdata_model::{Job, ScraperKind};
 use super::{Interrupt, read_body};
 use crate::args::SubmitArgs;
 use crate::context::Ctx;
+
+/// How often a run waiting for another run of the same bodies file tries the file's lock
+/// again: the other run takes seconds or more, so a few tries a second lose nothing.
+const LOCK_RETRY: std::time::Duration = std::time::Duration::from_millis(50);
 use crate::fail::{Failure, code};
 use crate::ledger::Ledger;
 use crate::progress::BulkLine;
@@ -263,12 +267,23 @@ impl Bulk<'_> {
             "another hasdata is submitting {}: waiting for it to finish, then sending only the lines it did not send",
             path.display()
         ));
-        let locked = tokio::task::spawn_blocking(move || file.lock().map(|()| file));
+        // Tried again on a timer, not waited for in a blocking `lock()` on a thread of the
+        // runtime's pool: such a thread cannot be stopped, and the runtime's drop at exit
+        // joins it, so a Ctrl-C printed its message and then hung until the other run ended.
+        let locked = async move {
+            loop {
+                tokio::time::sleep(LOCK_RETRY).await;
+                match file.try_lock() {
+                    Ok(()) => return Ok(file),
+                    Err(std::fs::TryLockError::WouldBlock) => {}
+                    Err(std::fs::TryLockError::Error(error)) => return Err(error),
+                }
+            }
+        };
         tokio::select! {
             locked = locked => match locked {
-                Ok(Ok(file)) => Ok(Some(file)),
-                Ok(Err(e)) => Err(Failure::new(code::OTHER, format!("--bodies {}: cannot lock it: {e}", path.display()))),
-                Err(e) => Err(Failure::new(code::OTHER, format!("--bodies {}: {e}", path.display()))),
+                Ok(file) => Ok(Some(file)),
+                Err(e) => Err(Failure::new(code::OTHER, format!("--bodies {}: cannot lock it: {e}", path.display()))),
             },
             () = interrupt.wait() => Err(Failure::new(
                 code::INTERRUPTED,

@@ -368,6 +368,69 @@ async fn a_second_run_of_the_same_file_waits_for_the_first() {
     assert_eq!(shell.sim.submits(), 3 + 4, "each line of c.jsonl once");
 }
 
+/// Ctrl-C while waiting for another run of the same bodies file ends the run at once, with
+/// nothing sent. The wait was a blocking lock on a thread of the runtime's pool, which the
+/// runtime's drop at exit joined: the run printed that it was interrupted, then hung until
+/// the other run let go of the file.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ctrl_c_while_waiting_for_another_run_of_the_file_ends_at_once() {
+    use std::process::Stdio;
+
+    let shell = Shell::quick().await;
+    let path = shell.file("b.jsonl", &bodies(2));
+    let held = std::fs::File::open(&path).unwrap();
+    held.lock().unwrap();
+    let mut child = shell
+        .command(&["submit", "contacts", "--bodies", &path])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stderr = child.stderr.take().unwrap();
+    let waiting = tokio::task::spawn_blocking(move || {
+        let mut lines = std::io::BufReader::new(stderr).lines();
+        let found = lines
+            .by_ref()
+            .map_while(Result::ok)
+            .any(|line| line.contains("another hasdata is submitting"));
+        (found, lines)
+    })
+    .await
+    .unwrap();
+    assert!(waiting.0, "the run says it waits");
+    let sent = std::time::Instant::now();
+    let killed = std::process::Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    // The lock is still held: a run that waits for it would outlive the minute.
+    let ended = tokio::task::spawn_blocking(move || {
+        let deadline = std::time::Instant::now() + Duration::from_secs(60);
+        loop {
+            if let Some(status) = child.try_wait().unwrap() {
+                return Some(status);
+            }
+            if std::time::Instant::now() > deadline {
+                child.kill().unwrap();
+                return None;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    })
+    .await
+    .unwrap();
+    let status = ended.expect("the run ended while the other still held the file");
+    assert_eq!(status.code(), Some(130));
+    assert!(
+        sent.elapsed() < Duration::from_secs(5),
+        "ended {:?} after the signal",
+        sent.elapsed()
+    );
+    assert_eq!(shell.sim.submits(), 0, "nothing sent");
+    drop(held);
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn bodies_dash_reads_the_lines_from_stdin() {
     use std::io::Write;
