@@ -463,7 +463,20 @@ impl ArraySplitter {
                     at += 1;
                 }
                 (State::BeforeElement { .. }, _) => {
-                    let end = match self.scanner.value(input, at) {
+                    // The easy elements in a row go straight to `out`; the first that is not
+                    // comes back scanned, to be dealt with here.
+                    let values = self
+                        .scanner
+                        .values(input, at, stop_from, self.max_element, out);
+                    if values.taken > 0 {
+                        self.state = State::BeforeElement { first: false };
+                    }
+                    at = values.at;
+                    let Some(scanned) = values.scanned else {
+                        continue;
+                    };
+                    let byte = input[at];
+                    let end = match scanned {
                         // A number running to the chunk's end may go on in the next.
                         Ok(end)
                             if end == input.len() && (byte == b'-' || byte.is_ascii_digit()) =>

@@ -61,6 +61,8 @@ mod fast;
 
 use block::Specials;
 
+use crate::json_array::ElementSink;
+
 const ONES: u64 = u64::MAX / 255;
 const HIGH: u64 = ONES << 7;
 
@@ -245,6 +247,19 @@ pub(crate) struct Scanner {
     other_len: usize,
     /// Whether the last value was seen to be all ASCII (see [`Scanner::ascii`]).
     ascii: bool,
+}
+
+/// Where [`Scanner::values`] stopped.
+#[derive(Debug)]
+pub(crate) struct Values {
+    /// The start of the value it stopped at, or the place after a `,` (and whitespace) that
+    /// is at or past `stop_from` or the input's end.
+    pub(crate) at: usize,
+    /// The values handed on.
+    pub(crate) taken: usize,
+    /// The scan of the value at `at` ([`Scanner::value`]'s result), which was not handed on;
+    /// `None` when it stopped before scanning one.
+    pub(crate) scanned: Option<Result<usize, Stop>>,
 }
 
 /// No block yet: `at - NO_BLOCK` wraps to `at + 64`, never inside a block.
@@ -433,6 +448,95 @@ impl Scanner {
             Kind::Sse2 => self.walk(block::Sse2, input, start),
             #[cfg(target_arch = "x86_64")]
             Kind::Avx512(how) => block::with_avx512(how, || self.walk(how, input, start)),
+        }
+    }
+
+    /// Scans values one after another from `start` (a value's first byte) as long as each is
+    /// the common case of an array's element, handing each to `out`: all ASCII, at most
+    /// `max_element` bytes, followed by `,` (and whitespace). It stops before the first
+    /// value that is not, and returns that value's scan ([`Scanner::value`]'s result, for the
+    /// caller to deal with as it would any value); or, with `None`, at the first value's
+    /// start at or after `stop_from`, or at the end of `input`, after a `,`. The position is
+    /// the value's start (or that place), and the count is the values handed on.
+    ///
+    /// This is [`Scanner::value`] and the caller's steps between values in one loop, run
+    /// once a block of rows is compiled for the CPU's vector instructions rather than once a
+    /// row: a `data.json` row was a call into that code, a turn of the caller's state
+    /// machine for the value and another for the `,`, and the checks around them.
+    pub(crate) fn values<O: ElementSink>(
+        &mut self,
+        input: &[u8],
+        start: usize,
+        stop_from: usize,
+        max_element: usize,
+        out: &mut O,
+    ) -> Values {
+        match self.kind {
+            #[cfg(any(test, not(target_arch = "x86_64")))]
+            Kind::Portable => {
+                self.values_with(block::Portable, input, start, stop_from, max_element, out)
+            }
+            #[cfg(test)]
+            Kind::PortableBulk => self.values_with(
+                block::Bulk(block::Portable),
+                input,
+                start,
+                stop_from,
+                max_element,
+                out,
+            ),
+            #[cfg(target_arch = "x86_64")]
+            Kind::Sse2 => self.values_with(block::Sse2, input, start, stop_from, max_element, out),
+            #[cfg(target_arch = "x86_64")]
+            Kind::Avx512(how) => block::with_avx512(how, || {
+                self.values_with(how, input, start, stop_from, max_element, out)
+            }),
+        }
+    }
+
+    /// [`Scanner::values`] with blocks read by `how`.
+    #[inline(always)]
+    fn values_with<S: Specials, O: ElementSink>(
+        &mut self,
+        how: S,
+        input: &[u8],
+        start: usize,
+        stop_from: usize,
+        max_element: usize,
+        out: &mut O,
+    ) -> Values {
+        let mut at = start;
+        let mut taken = 0;
+        loop {
+            self.stack.clear();
+            self.gaps.clear();
+            self.base = NO_BLOCK;
+            self.ascii = false;
+            let scanned = self.walk(how, input, at);
+            let next = match scanned {
+                Ok(end) if self.ascii && end - at <= max_element => {
+                    let comma = skip_space(input, end);
+                    (input.get(comma) == Some(&b',')).then_some((end, comma))
+                }
+                _ => None,
+            };
+            let Some((end, comma)) = next else {
+                return Values {
+                    at,
+                    taken,
+                    scanned: Some(scanned),
+                };
+            };
+            out.element(self, input, at, end);
+            taken += 1;
+            at = skip_space(input, comma + 1);
+            if at >= input.len() || at >= stop_from {
+                return Values {
+                    at,
+                    taken,
+                    scanned: None,
+                };
+            }
         }
     }
 
