@@ -430,15 +430,22 @@ impl Scanner {
         }
     }
 
+    /// Forgets what the last value's scan noted (its open containers, whitespace, block mask
+    /// and ASCII verdict), before the next value is scanned.
+    #[inline(always)]
+    fn forget_value(&mut self) {
+        self.stack.clear();
+        self.gaps.clear();
+        self.base = NO_BLOCK;
+        self.ascii = false;
+    }
+
     /// Scans the one value starting at `start` (its first byte, not whitespace) and returns
     /// where it ends (just after its last byte). Its inner whitespace is noted for
     /// [`Scanner::copy_compact`]. A number running to the input's end ends there (see
     /// [`number_end`]).
     pub(crate) fn value(&mut self, input: &[u8], start: usize) -> Result<usize, Stop> {
-        self.stack.clear();
-        self.gaps.clear();
-        self.base = NO_BLOCK;
-        self.ascii = false;
+        self.forget_value();
         match self.kind {
             #[cfg(any(test, not(target_arch = "x86_64")))]
             Kind::Portable => self.walk(block::Portable, input, start),
@@ -508,10 +515,7 @@ impl Scanner {
         let mut at = start;
         let mut taken = 0;
         loop {
-            self.stack.clear();
-            self.gaps.clear();
-            self.base = NO_BLOCK;
-            self.ascii = false;
+            self.forget_value();
             let scanned = self.walk(how, input, at);
             let next = match scanned {
                 Ok(end) if self.ascii && end - at <= max_element => {

@@ -374,58 +374,30 @@ async fn a_second_run_of_the_same_file_waits_for_the_first() {
 /// the other run let go of the file.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn ctrl_c_while_waiting_for_another_run_of_the_file_ends_at_once() {
-    use std::process::Stdio;
+    use crate::ledger_locks::{PROMPTLY, signalled};
 
     let shell = Shell::quick().await;
     let path = shell.file("b.jsonl", &bodies(2));
     let held = std::fs::File::open(&path).unwrap();
     held.lock().unwrap();
-    let mut child = shell
-        .command(&["submit", "contacts", "--bodies", &path])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let stderr = child.stderr.take().unwrap();
-    let waiting = tokio::task::spawn_blocking(move || {
-        let mut lines = std::io::BufReader::new(stderr).lines();
-        let found = lines
-            .by_ref()
-            .map_while(Result::ok)
-            .any(|line| line.contains("another hasdata is submitting"));
-        (found, lines)
-    })
-    .await
-    .unwrap();
-    assert!(waiting.0, "the run says it waits");
-    let sent = std::time::Instant::now();
-    let killed = std::process::Command::new("kill")
-        .args(["-INT", &child.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(killed.success());
-    // The lock is still held: a run that waits for it would outlive the minute.
-    let ended = tokio::task::spawn_blocking(move || {
-        let deadline = std::time::Instant::now() + Duration::from_secs(60);
-        loop {
-            if let Some(status) = child.try_wait().unwrap() {
-                return Some(status);
-            }
-            if std::time::Instant::now() > deadline {
-                child.kill().unwrap();
-                return None;
-            }
-            std::thread::sleep(Duration::from_millis(20));
-        }
-    })
-    .await
-    .unwrap();
-    let status = ended.expect("the run ended while the other still held the file");
-    assert_eq!(status.code(), Some(130));
+    // The run opens the bodies file once it listens for Ctrl-C, then waits for its lock.
+    let ended = signalled(
+        &shell,
+        &["submit", "contacts", "--bodies", &path],
+        "-INT",
+        std::path::Path::new(&path),
+    )
+    .await;
     assert!(
-        sent.elapsed() < Duration::from_secs(5),
+        ended.stderr.contains("another hasdata is submitting"),
+        "the run says it waits: {}",
+        ended.stderr
+    );
+    assert_eq!(ended.code, Some(130), "{}", ended.stderr);
+    assert!(
+        ended.took < PROMPTLY,
         "ended {:?} after the signal",
-        sent.elapsed()
+        ended.took
     );
     assert_eq!(shell.sim.submits(), 0, "nothing sent");
     drop(held);

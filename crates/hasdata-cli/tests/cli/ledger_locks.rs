@@ -29,19 +29,21 @@ fn has_open(pid: u32, path: &Path) -> bool {
 }
 
 /// How a command given `signal` ended.
-struct Ended {
-    code: Option<i32>,
-    stderr: String,
+pub(crate) struct Ended {
+    pub(crate) code: Option<i32>,
+    pub(crate) stderr: String,
     /// From the signal to the exit.
-    took: Duration,
+    pub(crate) took: Duration,
 }
 
-/// Runs `hasdata args` while the test holds the ledger's lock; once the process has `ready`
-/// open (the ledger, or a file it opens after it listens for signals, and so is at or past its
-/// first wait on the ledger), sends `signal` (`-INT`/`-TERM`).
+/// Runs `hasdata args` while the test holds a lock it waits for (the ledger's, a bodies
+/// file's); once the process has `ready` open (the ledger, or a file it opens after it
+/// listens for signals, and so is at or past its first wait for the lock), sends `signal`
+/// (`-INT`/`-TERM`).
 /// A process still alive a minute later is killed and the test fails: the wait would have
-/// ended by itself long before, so that is a hang, not slowness.
-async fn signalled(shell: &Shell, args: &[&str], signal: &str, ready: &Path) -> Ended {
+/// ended by itself long before, or it never ends while the test holds the lock, so that is a
+/// hang, not slowness.
+pub(crate) async fn signalled(shell: &Shell, args: &[&str], signal: &str, ready: &Path) -> Ended {
     let child = shell
         .command(args)
         .stdout(Stdio::null())
@@ -70,7 +72,7 @@ async fn signalled(shell: &Shell, args: &[&str], signal: &str, ready: &Path) -> 
         let _ = std::process::Command::new("kill")
             .args(["-KILL", &pid.to_string()])
             .status();
-        panic!("`hasdata {args:?}` did not end on {signal} while the ledger was locked");
+        panic!("`hasdata {args:?}` did not end on {signal} while the lock it waits for was held");
     };
     let output = output.unwrap();
     Ended {
@@ -82,7 +84,7 @@ async fn signalled(shell: &Shell, args: &[&str], signal: &str, ready: &Path) -> 
 
 /// Well under the ledger's own 10 s wait, which a command deaf to the signal sits out; far
 /// over the few milliseconds a command that hears it takes.
-const PROMPTLY: Duration = Duration::from_secs(5);
+pub(crate) const PROMPTLY: Duration = Duration::from_secs(5);
 
 /// `run` records its intent before the POST; with the ledger locked that write waits. Ctrl-C
 /// then ends the command at once, and nothing was sent or recorded.
