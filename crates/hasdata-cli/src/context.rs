@@ -78,6 +78,9 @@ pub struct Ctx {
     pub display: Display,
     /// The ledger, once opened.
     opened: std::sync::OnceLock<Ledger>,
+    /// Set when a command that only reads found no ledger at the default location (a fresh
+    /// machine) and read an empty one in memory instead of making the file.
+    no_ledger_yet: AtomicBool,
 }
 
 impl Ctx {
@@ -86,11 +89,13 @@ impl Ctx {
             "hasdata{}",
             crate::commands::results::global_flags(&global)
         ));
+        ledger::remember(global.ledger.as_deref());
         let wanted = !(global.no_progress || global.quiet || global.json);
         Ctx {
             display: Display::new(wanted, global.verbose > 0),
             global,
             opened: std::sync::OnceLock::new(),
+            no_ledger_yet: AtomicBool::new(false),
         }
     }
 
@@ -99,7 +104,7 @@ impl Ctx {
     /// fields added. Every status the CLI sees goes through here, so `jobs list` never lags
     /// behind what a command showed.
     pub async fn seen(&self, job: &Job) -> JobOut {
-        let Ok(ledger) = self.ledger().await else {
+        let Ok(ledger) = self.reading_ledger().await else {
             return JobOut::from_record(job);
         };
         let status = job.status.as_str();
@@ -118,7 +123,7 @@ impl Ctx {
     /// noted this record (an export that read the status noted it): [`Ctx::seen`] without
     /// writing the same progress again, which with `synchronous=FULL` is a sync of its own.
     pub async fn noted(&self, job: &Job) -> JobOut {
-        match self.ledger().await {
+        match self.reading_ledger().await {
             Ok(ledger) => Self::with_entry(&ledger, job).await,
             Err(_) => JobOut::from_record(job),
         }
@@ -134,7 +139,7 @@ impl Ctx {
 
     /// The job as the ledger has it (only its id when the ledger lacks it).
     pub async fn known(&self, id: JobId) -> JobOut {
-        let entry = match self.ledger().await {
+        let entry = match self.reading_ledger().await {
             Ok(ledger) => ledger.job(id).await.ok().flatten(),
             Err(_) => None,
         };
@@ -161,19 +166,68 @@ impl Ctx {
         }
     }
 
-    /// The ledger of the base URL in use: the `--ledger` file or database (SQLite by default),
-    /// opened once per command. A wait for another process's lock on the file awaits a timer,
-    /// so a command that listens for signals ends on one meanwhile by dropping this future.
+    /// The ledger of the base URL in use, for a command that records jobs in it (submit,
+    /// run): the `--ledger` file or database (SQLite by default), opened once per command. A
+    /// wait for another process's lock on the file awaits a timer, so a command that listens
+    /// for signals ends on one meanwhile by dropping this future.
+    ///
+    /// The default file is made, with its directory, on first use: that is where a fresh
+    /// machine's ledger begins. A file named by `--ledger` is made too, but not its
+    /// directory: a directory that does not exist is far more often a mistyped path than a
+    /// wish for a new tree, and making it would record paid jobs where the user will never
+    /// look (and `jobs list` on the right path would not show them). A file that can only
+    /// be read is refused here, before anything is sent, naming the flag and the file.
     pub async fn ledger(&self) -> Result<Ledger, Failure> {
         if let Some(ledger) = self.opened.get() {
             return Ok(ledger.clone());
         }
         let location = ledger::location(self.global.ledger.as_deref())?;
+        if self.global.ledger.is_some()
+            && let hasdata_ledger::Location::Sqlite(path) = &location
+            && let Some(dir) = path.parent()
+            && !dir.as_os_str().is_empty()
+            && !dir.is_dir()
+        {
+            return Err(Failure::usage(format!(
+                "--ledger (or HASDATA_LEDGER) {location}: the directory {} does not exist; check the path, or make the directory first (nothing was sent)",
+                dir.display()
+            )));
+        }
         let ledger = location
-            .open_async(&self.global.base_url)
+            .open_writable(&self.global.base_url)
             .await
             .map_err(|e| ledger::open_failure(&location, e))?;
         Ok(self.opened.get_or_init(|| ledger).clone())
+    }
+
+    /// The ledger, for a command that only reads it or notes what happened to jobs already
+    /// in it (`jobs list`, `jobs show`, `wait`, `results`...): nothing is made. A file
+    /// `--ledger` names that does not exist is bad usage naming the flag and the path: a
+    /// mistyped path must not read as an empty ledger, the user's paid jobs seemingly gone.
+    /// The default file not existing yet is a fresh machine: an empty ledger in memory is
+    /// read instead ([`Ctx::no_ledger_yet`]), and no file is made.
+    pub async fn reading_ledger(&self) -> Result<Ledger, Failure> {
+        if let Some(ledger) = self.opened.get() {
+            return Ok(ledger.clone());
+        }
+        let location = ledger::location(self.global.ledger.as_deref())?;
+        let ledger = match (&location, self.global.ledger.is_some()) {
+            (hasdata_ledger::Location::Sqlite(path), false) if !path.exists() => {
+                self.no_ledger_yet.store(true, Ordering::Relaxed);
+                Arc::new(hasdata_jobs::MemoryLedger::new()) as Ledger
+            }
+            _ => location
+                .open_existing(&self.global.base_url)
+                .await
+                .map_err(|e| ledger::open_failure(&location, e))?,
+        };
+        Ok(self.opened.get_or_init(|| ledger).clone())
+    }
+
+    /// Whether the ledger read was the empty stand-in for a default file not made yet: no
+    /// job was ever recorded on this machine (see [`Ctx::reading_ledger`]).
+    pub fn no_ledger_yet(&self) -> bool {
+        self.no_ledger_yet.load(Ordering::Relaxed)
     }
 
     /// The API key: from `--api-key-file` / HASDATA_API_KEY_FILE when given (a file keeps it

@@ -119,6 +119,14 @@ impl From<Error> for Failure {
                 "{}; gave up after retrying (-v shows each attempt)",
                 crate::words::in_flags(error.to_string())
             ),
+            // The SDK's words say the ledger failed; the user needs to know which one (the
+            // flag, the file or the server) to check.
+            Error::LedgerUnavailable { source } | Error::Ledger { source, .. } => {
+                match crate::ledger::which_named(source) {
+                    Some(which) => format!("{error} ({which})"),
+                    None => error.to_string(),
+                }
+            }
             _ => crate::words::in_flags(error.to_string()),
         };
         Failure {
@@ -140,6 +148,6 @@ impl From<std::io::Error> for Failure {
 
 impl From<hasdata_ledger::LedgerError> for Failure {
     fn from(error: hasdata_ledger::LedgerError) -> Self {
-        Failure::new(code::OTHER, format!("ledger: {error}"))
+        Failure::new(code::OTHER, crate::ledger::described_named(&error))
     }
 }

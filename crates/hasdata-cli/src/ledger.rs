@@ -33,8 +33,9 @@ pub fn location(value: Option<&str>) -> Result<Location, crate::fail::Failure> {
 }
 
 /// Why the ledger at `location` could not be opened, as every command words it: a malformed
-/// URL is bad usage (exit 2, naming the flag, nothing sent), anything else exit 1. The queue
-/// commands and the ledger commands share this, so one bad `--ledger` fails alike everywhere.
+/// URL or a file that is not there is bad usage (exit 2, naming the flag, nothing sent),
+/// anything else exit 1, naming the flag too. The queue commands and the ledger commands
+/// share this, so one bad `--ledger` fails alike everywhere.
 pub fn open_failure(location: &Location, error: LedgerError) -> crate::fail::Failure {
     use crate::fail::{Failure, code};
     match error {
@@ -44,10 +45,68 @@ pub fn open_failure(location: &Location, error: LedgerError) -> crate::fail::Fai
         LedgerError::BadLocation { location, reason } => {
             Failure::usage(format!("--ledger (or HASDATA_LEDGER) {location} {reason}"))
         }
-        other => Failure::new(
+        LedgerError::NotFound { location } => Failure::usage(format!(
+            "--ledger (or HASDATA_LEDGER) {location}: no ledger is there (no such file); check the path (this command only reads the ledger, so it makes none)"
+        )),
+        LedgerError::ReadOnly { location } => Failure::new(
             code::OTHER,
-            format!("cannot open the ledger at {location}: {other}"),
+            format!(
+                "--ledger (or HASDATA_LEDGER) {location}: the ledger file is read-only, and this command records its jobs there before sending them: nothing was sent"
+            ),
         ),
+        other => Failure::new(code::OTHER, described(&other, location)),
+    }
+}
+
+/// The flag, as an error names it: `--ledger (or HASDATA_LEDGER) LOCATION` (password hidden)
+/// when one was given, else the default file and how to name another. Set once when the
+/// command line is read, so any ledger error, however deep, can say which ledger it means.
+static NAMED: std::sync::OnceLock<(String, Location)> = std::sync::OnceLock::new();
+
+/// Notes the ledger the command line names (see [`NAMED`]); a value that names none is
+/// refused later, by [`location`].
+pub fn remember(value: Option<&str>) {
+    let location = value.map_or_else(|| Location::Sqlite(default_path()), Location::parse);
+    let words = match value {
+        Some(_) => format!("--ledger (or HASDATA_LEDGER) {location}"),
+        None => {
+            format!("the ledger {location} (the default; --ledger or HASDATA_LEDGER names another)")
+        }
+    };
+    let _ = NAMED.set((words, location));
+}
+
+/// A ledger's failure in the flag's words: which ledger (see [`which`]), then the error.
+pub fn described(error: &LedgerError, location: &Location) -> String {
+    format!("{}: {error}", which(error, location))
+}
+
+/// Which ledger failed: the flag and the path, or the URL without its password (the
+/// default file when no flag was given), and for a database server that could not be
+/// reached, its `host:port`, so the user knows which value or which server to check.
+pub fn which(error: &LedgerError, location: &Location) -> String {
+    let words = match NAMED.get() {
+        Some((words, named)) if named == location => words.clone(),
+        _ => format!("the ledger {location}"),
+    };
+    match (error, location.server()) {
+        (LedgerError::Unavailable { .. }, Some(server)) => {
+            format!("{words}: cannot reach the PostgreSQL server at {server}")
+        }
+        _ => words,
+    }
+}
+
+/// [`which`] for the ledger the command line names, when the command line was read.
+pub fn which_named(error: &LedgerError) -> Option<String> {
+    NAMED.get().map(|(_, location)| which(error, location))
+}
+
+/// [`described`] for the ledger the command line names.
+pub fn described_named(error: &LedgerError) -> String {
+    match which_named(error) {
+        Some(which) => format!("{which}: {error}"),
+        None => format!("ledger: {error}"),
     }
 }
 

@@ -75,6 +75,21 @@ pub enum LedgerError {
         /// What is wrong and what is expected.
         reason: String,
     },
+    /// No ledger is at this location, and the caller asked not to make one (it only reads:
+    /// [`crate::Location::open_existing`]). Nothing was made.
+    #[error("no ledger at {location}: no such file")]
+    NotFound {
+        /// The location as given, password hidden.
+        location: String,
+    },
+    /// The ledger can be read but not written (the file refuses writes: `chattr +i`, another
+    /// user's file, a read-only mount), and the caller must write
+    /// ([`crate::Location::open_writable`]). Nothing was written.
+    #[error("the ledger at {location} is read-only: it cannot be written")]
+    ReadOnly {
+        /// The location as given, password hidden.
+        location: String,
+    },
     /// An intent with this key already exists.
     #[error("a submit intent with key {key} is already in the ledger")]
     DuplicateKey {

@@ -113,6 +113,83 @@ impl Location {
         }
     }
 
+    /// [`Location::open_async`] for a program that only reads the ledger (lists, shows,
+    /// collects jobs already in it): a SQLite file that does not exist is
+    /// [`LedgerError::NotFound`], and nothing is made, neither the file nor its directory,
+    /// so a mistyped path is an error instead of an empty ledger. A PostgreSQL ledger opens
+    /// as with [`Location::open`].
+    pub async fn open_existing(&self, base_url: &str) -> Result<Arc<dyn JobLedger>, LedgerError> {
+        match self {
+            #[cfg(feature = "sqlite")]
+            Location::Sqlite(path) => {
+                self.check(&path.to_string_lossy())?;
+                Ok(Arc::new(
+                    crate::SqliteLedger::open_existing(path, base_url).await?,
+                ))
+            }
+            #[allow(unreachable_patterns)]
+            other => other.open(base_url),
+        }
+    }
+
+    /// [`Location::open_async`] for a program that must write (a submit records its intent
+    /// before the POST): a SQLite file that can only be read is [`LedgerError::ReadOnly`]
+    /// here, before anything is sent, instead of at the first write.
+    pub async fn open_writable(&self, base_url: &str) -> Result<Arc<dyn JobLedger>, LedgerError> {
+        match self {
+            #[cfg(feature = "sqlite")]
+            Location::Sqlite(path) => {
+                self.check(&path.to_string_lossy())?;
+                let ledger = crate::SqliteLedger::open_waiting(path, base_url).await?;
+                if ledger.is_read_only() {
+                    return Err(LedgerError::ReadOnly {
+                        location: path.display().to_string(),
+                    });
+                }
+                Ok(Arc::new(ledger))
+            }
+            #[allow(unreachable_patterns)]
+            other => other.open(base_url),
+        }
+    }
+
+    /// The server a PostgreSQL ledger connects to, as `host:port` (several hosts joined by
+    /// `, `; a Unix socket as its directory), for messages that must say which server could
+    /// not be reached without showing the URL's user or password. `None` for a SQLite file,
+    /// a URL that does not parse, or a build without PostgreSQL.
+    pub fn server(&self) -> Option<String> {
+        match self {
+            #[cfg(feature = "postgres")]
+            Location::Postgres(url) => {
+                let (config, _) = crate::postgres::connection_parts(url).ok()?;
+                let ports = config.get_ports();
+                let servers: Vec<String> = config
+                    .get_hosts()
+                    .iter()
+                    .enumerate()
+                    .map(|(i, host)| {
+                        let port = ports
+                            .get(i)
+                            .or_else(|| ports.first())
+                            .copied()
+                            .unwrap_or(5432);
+                        match host {
+                            tokio_postgres::config::Host::Tcp(name) if name.contains(':') => {
+                                format!("[{name}]:{port}")
+                            }
+                            tokio_postgres::config::Host::Tcp(name) => format!("{name}:{port}"),
+                            tokio_postgres::config::Host::Unix(dir) => {
+                                format!("{}:{port}", dir.display())
+                            }
+                        }
+                    })
+                    .collect();
+                (!servers.is_empty()).then(|| servers.join(", "))
+            }
+            _ => None,
+        }
+    }
+
     /// `sqlite` or `postgres`: the backend, and the cargo feature that builds it.
     pub fn backend(&self) -> &'static str {
         match self {
@@ -230,6 +307,46 @@ mod tests {
         for good in ["l.sqlite", "sqlite://l.sqlite", "postgres://h/db"] {
             assert!(Location::checked(good).is_ok(), "{good}");
         }
+    }
+
+    #[cfg(feature = "sqlite")]
+    #[tokio::test]
+    async fn opening_an_existing_ledger_makes_nothing_when_there_is_none() {
+        let dir = tempfile::tempdir().unwrap();
+        for path in [dir.path().join("l.sqlite"), dir.path().join("d/l.sqlite")] {
+            let location = Location::Sqlite(path.clone());
+            let Err(error) = location.open_existing("http://sim").await else {
+                panic!("{} was opened", path.display());
+            };
+            assert!(matches!(error, LedgerError::NotFound { .. }), "{error}");
+            assert!(error.to_string().contains(&path.display().to_string()));
+            assert!(!path.exists() && !dir.path().join("d").exists());
+            // Once written, it is there to read.
+            if path.parent() == Some(dir.path()) {
+                location.open_writable("http://sim").await.unwrap();
+                location.open_existing("http://sim").await.unwrap();
+            }
+        }
+    }
+
+    #[cfg(feature = "postgres")]
+    #[test]
+    fn a_postgres_server_is_named_by_host_and_port_only() {
+        for (url, server) in [
+            (
+                "postgres://app:hunter2@db.example:6543/hasdata",
+                "db.example:6543",
+            ),
+            ("postgresql://app:hunter2@10.0.0.5/hasdata", "10.0.0.5:5432"),
+            (
+                "postgres://app@[::1]:5433/hasdata?password=hunter2",
+                "[::1]:5433",
+            ),
+        ] {
+            let shown = Location::parse(url).server();
+            assert_eq!(shown.as_deref(), Some(server), "{url}");
+        }
+        assert_eq!(Location::parse("/tmp/l.sqlite").server(), None);
     }
 
     #[test]

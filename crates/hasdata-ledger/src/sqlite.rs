@@ -150,6 +150,30 @@ impl SqliteLedger {
         })
     }
 
+    /// [`SqliteLedger::open_waiting`] of a ledger that must already be there: a file that
+    /// does not exist is [`LedgerError::NotFound`] and nothing is made, neither the file nor
+    /// its directory. For a program that only reads the ledger: a mistyped path must not
+    /// read as an empty ledger (the user's jobs "gone") and leave an empty file behind.
+    pub async fn open_existing(path: &Path, base_url: &str) -> Result<SqliteLedger, LedgerError> {
+        let mut conn = Self::connect_existing(path)?;
+        let deadline = std::time::Instant::now() + LOCK_WAIT;
+        while !Self::prepared(&mut conn, deadline)? {
+            pause().await;
+        }
+        Ok(SqliteLedger {
+            conn: Mutex::new(conn),
+            base_url: base_url.to_owned(),
+        })
+    }
+
+    /// Whether SQLite opened the file for reading only (the file or its file system refuses
+    /// writes, e.g. `chattr +i`, or a file owned by another user): every `record_*` would
+    /// fail with "attempt to write a readonly database". A program that must write (a submit
+    /// records its intent before the POST) can refuse before it starts.
+    pub fn is_read_only(&self) -> bool {
+        self.conn().is_readonly(rusqlite::MAIN_DB).unwrap_or(false)
+    }
+
     /// The connection to the file, made (with its directory) when missing.
     fn connect(path: &Path) -> Result<Connection, LedgerError> {
         if let Some(dir) = path.parent()
@@ -159,6 +183,23 @@ impl SqliteLedger {
         }
         let conn = Connection::open(path).map_err(db)?;
         // Several `hasdata` processes may share the ledger.
+        conn.busy_timeout(TRY_WAIT).map_err(db)?;
+        Ok(conn)
+    }
+
+    /// The connection to a file that exists; SQLite is not allowed to create it (a file
+    /// removed between the look and the open fails to open rather than being made empty).
+    fn connect_existing(path: &Path) -> Result<Connection, LedgerError> {
+        use rusqlite::OpenFlags;
+        if !path.is_file() {
+            return Err(LedgerError::NotFound {
+                location: path.display().to_string(),
+            });
+        }
+        let flags = OpenFlags::SQLITE_OPEN_READ_WRITE
+            | OpenFlags::SQLITE_OPEN_URI
+            | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+        let conn = Connection::open_with_flags(path, flags).map_err(db)?;
         conn.busy_timeout(TRY_WAIT).map_err(db)?;
         Ok(conn)
     }

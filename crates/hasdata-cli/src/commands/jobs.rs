@@ -106,7 +106,7 @@ async fn refresh(ctx: &Ctx, entries: &[Entry]) -> Result<(), Failure> {
 }
 
 pub async fn list(ctx: &Ctx, args: &ListArgs) -> Result<(), Failure> {
-    let ledger = ctx.ledger().await?;
+    let ledger = ctx.reading_ledger().await?;
     let query = JobQuery {
         status: args.status.clone(),
         scraper: args.scraper.clone(),
@@ -123,6 +123,12 @@ pub async fn list(ctx: &Ctx, args: &ListArgs) -> Result<(), Failure> {
             })
             .await?;
         refresh(ctx, &candidates).await?;
+    }
+    if ctx.no_ledger_yet() {
+        ctx.note(format!(
+            "no jobs recorded yet: no ledger at {} (the first submit makes it)",
+            crate::ledger::default_path().display()
+        ));
     }
     for entry in ledger.query_jobs(&query).await? {
         ctx.emit(|| line(&entry), JobOut::from_entry(&entry).to_value());
@@ -150,7 +156,7 @@ pub async fn list(ctx: &Ctx, args: &ListArgs) -> Result<(), Failure> {
 
 /// Removes a job from the ledger; exit 1 when it was not there.
 pub async fn forget(ctx: &Ctx, args: &JobArg) -> Result<(), Failure> {
-    let ledger = ctx.ledger().await?;
+    let ledger = ctx.reading_ledger().await?;
     // The ledger keeps job rows for integer ids only (others are never there).
     // What it was, printed once it is gone.
     let forgotten = ctx.known(args.id).await;
@@ -168,7 +174,7 @@ pub async fn forget(ctx: &Ctx, args: &JobArg) -> Result<(), Failure> {
 }
 
 pub async fn show(ctx: &Ctx, args: &ShowArgs) -> Result<(), Failure> {
-    let ledger = ctx.ledger().await?;
+    let ledger = ctx.reading_ledger().await?;
     if let Ok(id) = args.target.trim().parse::<u64>() {
         let entry = ledger
             .job(JobId::from(id))
@@ -255,7 +261,7 @@ fn original_body(entry: &IntentEntry, given: Option<&std::path::Path>) -> Result
 
 /// Sends an uncertain (or refused) submit again with its own Idempotency-Key.
 pub async fn retry(ctx: &Ctx, args: &RetryArgs) -> Result<(), Failure> {
-    let ledger = ctx.ledger().await?;
+    let ledger = ctx.reading_ledger().await?;
     let entry = ledger.intent(args.key.trim()).await?.ok_or_else(|| {
         Failure::usage(format!(
             "no submit intent with key {} in the ledger",
@@ -323,7 +329,7 @@ enum Collected {
 pub async fn resume(ctx: &Ctx, args: &ResumeArgs) -> Result<(), Failure> {
     let mut interrupt = Interrupt::listen();
     let ledger = interrupt
-        .or(ctx.ledger())
+        .or(ctx.reading_ledger())
         .await
         .map_err(|()| super::interrupted_opening())??;
     let client = ctx.client(ledger.clone(), 4)?;

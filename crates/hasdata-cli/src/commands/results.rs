@@ -398,7 +398,7 @@ pub async fn run(ctx: &Ctx, args: &ResultsArgs) -> Result<(), Failure> {
     // collected (`jobs list` shows the job uncollected): a warning, never silence, as when the
     // ledger fails to note it later.
     // Opening waits while another process holds the file's lock: a signal ends that too.
-    let opened = match signals.or(ctx.ledger()).await {
+    let opened = match signals.or(ctx.reading_ledger()).await {
         Ok(opened) => opened,
         Err(signal) => {
             asked.abort();

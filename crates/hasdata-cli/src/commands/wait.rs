@@ -113,9 +113,12 @@ pub async fn run(ctx: &Ctx, args: &WaitArgs) -> Result<(), Failure> {
     let client = ctx.client(Arc::new(MemoryLedger::new()), 1)?;
     let id = args.id;
     let ledger = interrupt
-        .or(ctx.ledger())
+        .or(ctx.reading_ledger())
         .await
         .map_err(|()| interrupted_failure(id))?
+        .inspect_err(|failure| {
+            tracing::warn!(job_id = %id, error = %failure.message, "the ledger cannot be opened, so the job's status will not be noted in it");
+        })
         .ok();
     let policy = poll_policy(&args.poll)?;
     let line = ctx.display.job(format!("job {id}"));

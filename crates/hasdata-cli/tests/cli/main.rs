@@ -12,6 +12,7 @@ mod fixes;
 mod fleet;
 mod kills;
 mod ledger;
+mod ledger_files;
 mod ledger_locks;
 mod ledger_values;
 mod pipes;
