@@ -33,7 +33,16 @@ async fn follow_and_export(
         allow_fast_polling: true,
         ..PollPolicy::default()
     };
-    let done = wait::follow(client, None, job.id, policy, &line, None).await?;
+    let done = wait::follow(
+        client,
+        None,
+        job.id,
+        policy,
+        &line,
+        None,
+        &wait::Ended::default(),
+    )
+    .await?;
     line.finish(lookup::summary(&done));
     let output = OutputArgs {
         format: Format::Jsonl,

@@ -345,18 +345,27 @@ pub async fn resume(ctx: &Ctx, args: &ResumeArgs) -> Result<(), Failure> {
             let id = JobId::from(entry.id);
             let kind = ScraperKind::from_str(&entry.scraper).ok();
             let line = ctx.display.job(format!("job {id}"));
-            let done =
-                match wait::follow(client, Some(ledger.as_ref()), id, policy, &line, None).await {
-                    Ok(done) => done,
-                    Err(failure) => {
-                        let failure = failure.job(id);
-                        ctx.emit(
-                            || format!("job {id}: {}", failure.message),
-                            failure.to_out().to_value(),
-                        );
-                        return Collected::NotEnded;
-                    }
-                };
+            let done = match wait::follow(
+                client,
+                Some(ledger.as_ref()),
+                id,
+                policy,
+                &line,
+                None,
+                &wait::Ended::default(),
+            )
+            .await
+            {
+                Ok(done) => done,
+                Err(failure) => {
+                    let failure = failure.job(id);
+                    ctx.emit(
+                        || format!("job {id}: {}", failure.message),
+                        failure.to_out().to_value(),
+                    );
+                    return Collected::NotEnded;
+                }
+            };
             line.finish(lookup::summary(&done));
             let output = OutputArgs {
                 format: args.format,

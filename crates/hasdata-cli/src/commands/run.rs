@@ -1,6 +1,7 @@
 //! `hasdata run`: submit, wait with progress, write the rows.
 
 use std::str::FromStr;
+use std::sync::Arc;
 
 use hasdata_model::ScraperKind;
 
@@ -40,11 +41,19 @@ pub async fn run(ctx: &Ctx, args: &RunArgs) -> Result<(), Failure> {
     results::emit_job(ctx, &args.output, submitted.to_value(), String::new);
     let line = ctx.display.job(format!("job {id}"));
     if interrupted {
-        return Err(on_interrupt(ctx, &client, args, id, &line).await);
+        return Err(on_interrupt(ctx, &client, args, id, &line, None).await);
     }
+    // The wait reads statuses through a client of its own that notes nothing (`follow` notes
+    // each in the ledger itself): the client above would note each status inside its call,
+    // before `follow` sees it, so a Ctrl-C while that note waits for another process's lock
+    // could not know the job had ended, and would call it running (or stop it).
+    let watcher = ctx.client(Arc::new(hasdata_jobs::MemoryLedger::new()), 1)?;
+    let ended = wait::Ended::default();
     let done = tokio::select! {
-        done = wait::follow(&client, Some(ledger.as_ref()), id, policy, &line, args.max_credits) => done?,
-        () = interrupt.wait() => return Err(on_interrupt(ctx, &client, args, id, &line).await),
+        done = wait::follow(&watcher, Some(ledger.as_ref()), id, policy, &line, args.max_credits, &ended) => done?,
+        () = interrupt.wait() => {
+            return Err(on_interrupt(ctx, &client, args, id, &line, ended.get()).await);
+        }
     };
     line.finish(lookup::summary(&done));
     let exported = results::export(
@@ -71,14 +80,21 @@ pub async fn run(ctx: &Ctx, args: &RunArgs) -> Result<(), Failure> {
 }
 
 /// Ctrl-C once job `id` exists: it is stopped with `--stop-on-interrupt`, else left running;
-/// the failure says which and how to get its rows.
+/// the failure says which and how to get its rows. A job whose end was read already (`ended`:
+/// the signal came while that was noted in the ledger) is neither running nor stopped: the
+/// failure says how it ended, and no stop is sent.
 async fn on_interrupt(
     ctx: &Ctx,
     client: &hasdata_jobs::Client,
     args: &RunArgs,
     id: hasdata_model::JobId,
     line: &crate::progress::JobLine,
+    ended: Option<&hasdata_model::Job>,
 ) -> Failure {
+    if let Some(job) = ended {
+        line.finish("interrupted".into());
+        return ended_failure(ctx, args, job);
+    }
     if args.stop_on_interrupt {
         line.finish("interrupted; stopping".into());
         let stopped = match client.stop(id).await {
@@ -86,6 +102,10 @@ async fn on_interrupt(
             Err(e) => return Failure::from(e).job(id),
         };
         ctx.seen(&stopped).await;
+        if stopped.status.is_terminal() && stopped.status != hasdata_model::JobStatus::Stopped {
+            // It ended before the stop reached it.
+            return ended_failure(ctx, args, &stopped);
+        }
         return Failure::new(
             crate::fail::code::INTERRUPTED,
             format!(
@@ -105,4 +125,18 @@ async fn on_interrupt(
         ),
     )
     .job(id)
+}
+
+/// Ctrl-C after job `job` ended (see [`on_interrupt`]): how it ended and how to get its rows.
+fn ended_failure(ctx: &Ctx, args: &RunArgs, job: &hasdata_model::Job) -> Failure {
+    Failure::new(
+        crate::fail::code::INTERRUPTED,
+        format!(
+            "interrupted; job {id} already ended {status}, but the ledger may not have noted it: `{command}` writes its rows",
+            id = job.id,
+            status = job.status,
+            command = results::finishing_command(job.id, &args.output, &ctx.global)
+        ),
+    )
+    .job(job.id)
 }

@@ -21,6 +21,11 @@ pub const MAX_CREDITS_REASON: &str = "max-credits";
 /// spend projected at the next poll would pass the cap; a job stopped so ends with the stop
 /// reason "max-credits". Worst case past the cap: the spend of one floor interval (when the
 /// rate jumps between two polls) plus the stop's round trip.
+///
+/// The final record is put in `ended` as soon as it is read, before it is noted in the
+/// ledger: noting it may wait for another process's lock, and a caller that drops this
+/// future on Ctrl-C meanwhile must say the job ended, not that it is still running (nor
+/// stop a job that is over).
 pub async fn follow(
     client: &Client,
     ledger: Option<&dyn JobLedger>,
@@ -28,6 +33,7 @@ pub async fn follow(
     policy: PollPolicy,
     line: &JobLine,
     max_credits: Option<u64>,
+    ended: &Ended,
 ) -> Result<Job, Failure> {
     let mut snapshots = match max_credits {
         Some(max) => client.watch_capped(id, policy, max),
@@ -38,6 +44,13 @@ pub async fn follow(
         let snapshot = snapshot.map_err(|e| Failure::from(e).job(id))?;
         line.update(&snapshot);
         let job = &snapshot.job;
+        if snapshot.is_terminal() {
+            let mut job = job.clone();
+            if stop_sent && job.status == hasdata_model::JobStatus::Stopped {
+                job.stop_reason = Some(MAX_CREDITS_REASON.into());
+            }
+            let _ = ended.0.set(job);
+        }
         if let Some(ledger) = ledger {
             let _ = ledger
                 .record_progress(
@@ -50,12 +63,10 @@ pub async fn follow(
                 )
                 .await;
         }
-        if snapshot.is_terminal() {
-            let mut job = snapshot.job;
-            if stop_sent && job.status == hasdata_model::JobStatus::Stopped {
-                job.stop_reason = Some(MAX_CREDITS_REASON.into());
-            }
-            return Ok(job);
+        if snapshot.is_terminal()
+            && let Some(job) = ended.get()
+        {
+            return Ok(job.clone());
         }
         let spent = job.credits_spent.get();
         let projected = spent as f64
@@ -96,16 +107,31 @@ pub fn check_outcome(job: &Job) -> Result<(), Failure> {
     Ok(())
 }
 
-/// The message and exit code of a Ctrl-C while a job runs.
-pub fn interrupted_failure(id: JobId) -> Failure {
-    Failure::new(
-        code::INTERRUPTED,
-        format!(
-            "interrupted; job {id} is still running: `{hd} wait {id}` or `{hd} jobs resume` picks it up",
-            hd = crate::context::hasdata()
+/// The job's final record, once [`follow`] has read it (see there).
+#[derive(Default)]
+pub struct Ended(std::sync::OnceLock<Job>);
+
+impl Ended {
+    /// The final record, when the job was seen to end.
+    pub fn get(&self) -> Option<&Job> {
+        self.0.get()
+    }
+}
+
+/// The message and exit code of a Ctrl-C while a job runs, or, when its end was read already
+/// (`ended`: the signal came while that was being noted in the ledger), that it ended and how.
+pub fn interrupted_failure(id: JobId, ended: Option<&Job>) -> Failure {
+    let hd = crate::context::hasdata();
+    let message = match ended {
+        Some(job) => format!(
+            "interrupted; job {id} already ended {status}, but the ledger may not have noted it: `{hd} wait {id}` notes it",
+            status = job.status
         ),
-    )
-    .job(id)
+        None => format!(
+            "interrupted; job {id} is still running: `{hd} wait {id}` or `{hd} jobs resume` picks it up"
+        ),
+    };
+    Failure::new(code::INTERRUPTED, message).job(id)
 }
 
 pub async fn run(ctx: &Ctx, args: &WaitArgs) -> Result<(), Failure> {
@@ -115,16 +141,17 @@ pub async fn run(ctx: &Ctx, args: &WaitArgs) -> Result<(), Failure> {
     let ledger = interrupt
         .or(ctx.reading_ledger())
         .await
-        .map_err(|()| interrupted_failure(id))?
+        .map_err(|()| interrupted_failure(id, None))?
         .inspect_err(|failure| {
             tracing::warn!(job_id = %id, error = %failure.message, "the ledger cannot be opened, so the job's status will not be noted in it");
         })
         .ok();
     let policy = poll_policy(&args.poll)?;
     let line = ctx.display.job(format!("job {id}"));
+    let ended = Ended::default();
     let job = tokio::select! {
-        job = follow(&client, ledger.as_deref(), id, policy, &line, None) => job?,
-        () = interrupt.wait() => return Err(interrupted_failure(id)),
+        job = follow(&client, ledger.as_deref(), id, policy, &line, None, &ended) => job?,
+        () = interrupt.wait() => return Err(interrupted_failure(id, ended.get())),
     };
     line.finish(lookup::summary(&job));
     let out = ctx.seen(&job).await;

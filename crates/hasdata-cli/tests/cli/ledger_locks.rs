@@ -237,3 +237,145 @@ async fn a_signal_while_the_ledger_waits_to_be_opened_ends_the_command() {
     }
     drop(holder);
 }
+
+/// Runs `hasdata args`, and once the simulator has been asked for the job's status (and
+/// `after` more, for the answer to arrive), while the test holds the ledger's lock so the
+/// command sits noting that status, sends SIGINT. A minute's limit, as [`signalled`].
+async fn interrupted_after_status(shell: &Shell, args: &[&str], after: Duration) -> Ended {
+    let asked = shell.sim.requests().get("status").copied().unwrap_or(0);
+    let child = shell
+        .command(args)
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let pid = child.id();
+    until("the status asked for", || async {
+        (shell.sim.requests().get("status").copied().unwrap_or(0) > asked).then_some(())
+    })
+    .await;
+    tokio::time::sleep(after).await;
+    let sent = Instant::now();
+    let killed = std::process::Command::new("kill")
+        .args(["-INT", &pid.to_string()])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    let waited = tokio::time::timeout(
+        Duration::from_secs(60),
+        tokio::task::spawn_blocking(move || child.wait_with_output().unwrap()),
+    )
+    .await;
+    let Ok(output) = waited else {
+        let _ = std::process::Command::new("kill")
+            .args(["-KILL", &pid.to_string()])
+            .status();
+        panic!("`hasdata {args:?}` did not end on SIGINT");
+    };
+    let output = output.unwrap();
+    Ended {
+        code: output.status.code(),
+        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+        took: sent.elapsed(),
+    }
+}
+
+/// `wait` reads the job's final status, then notes it in the ledger, whose lock another
+/// process holds; Ctrl-C meanwhile says the job ended (and that the ledger may not have
+/// noted it), not that it "is still running".
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ctrl_c_while_wait_notes_the_end_says_the_job_ended() {
+    let shell = Shell::start(SimConfig {
+        job_duration: Duration::ZERO,
+        ..SimConfig::default()
+    })
+    .await;
+    let body = shell.file("crawl.json", r#"{"urls": ["https://example.com"]}"#);
+    let id = shell.submitted("crawler", &body).await;
+    let _holder = hold_lock(&shell.path("ledger.sqlite"));
+    let ended = interrupted_after_status(
+        &shell,
+        &crate::fast(&["wait", &id]),
+        Duration::from_millis(500),
+    )
+    .await;
+    assert_eq!(ended.code, Some(130), "{}", ended.stderr);
+    assert!(ended.took < PROMPTLY, "took {:?}", ended.took);
+    let last = ended.stderr.trim().lines().last().unwrap_or_default();
+    assert!(
+        last.contains(&format!("job {id} already ended finished"))
+            && last.contains("the ledger may not have noted it")
+            && !last.contains("still running"),
+        "{}",
+        ended.stderr
+    );
+}
+
+/// `run` the same: its job's end was read and is being noted when Ctrl-C comes; the message
+/// says it ended and how to get its rows, and `--stop-on-interrupt` sends no stop to a job
+/// that is over. Each status answer comes a second late, so the test takes the lock after
+/// the submit was recorded and before the end is read.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ctrl_c_while_run_notes_the_end_says_the_job_ended_and_stops_nothing() {
+    let shell = Shell::start(SimConfig {
+        job_duration: Duration::ZERO,
+        faults: "status:latency=1s@1".parse().unwrap(),
+        ..SimConfig::default()
+    })
+    .await;
+    let body = shell.file("crawl.json", r#"{"urls": ["https://example.com"]}"#);
+    // The ledger exists before the run, as it does for anyone who has used hasdata.
+    shell.submitted("crawler", &body).await;
+    let out = shell.path("rows.jsonl");
+    let out_text = out.display().to_string();
+    let run = crate::fast(&[
+        "run",
+        "crawler",
+        "--body",
+        &body,
+        "--out",
+        &out_text,
+        "--stop-on-interrupt",
+    ]);
+    let submits = shell.sim.submits();
+    let child = shell
+        .command(&run)
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let asked = shell.sim.requests().get("status").copied().unwrap_or(0);
+    // The status is asked for once the submit and its first note are in the ledger.
+    until("the status asked for", || async {
+        (shell.sim.requests().get("status").copied().unwrap_or(0) > asked).then_some(())
+    })
+    .await;
+    let holder = hold_lock(&shell.path("ledger.sqlite"));
+    // The answer (a second late) has come and the run waits to note it.
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    let killed = std::process::Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    let output = tokio::task::spawn_blocking(move || child.wait_with_output().unwrap())
+        .await
+        .unwrap();
+    drop(holder);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(shell.sim.submits(), submits + 1, "{stderr}");
+    assert_eq!(output.status.code(), Some(130), "{stderr}");
+    let last = stderr.trim().lines().last().unwrap_or_default();
+    assert!(
+        last.contains("already ended finished")
+            && last.contains("results")
+            && !last.contains("still running")
+            && !last.contains("was stopped"),
+        "{stderr}"
+    );
+    assert_eq!(
+        shell.sim.requests().get("stop").copied().unwrap_or(0),
+        0,
+        "a stop was sent to a job that had ended: {stderr}"
+    );
+}
