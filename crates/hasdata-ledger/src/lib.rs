@@ -130,6 +130,15 @@ pub trait JobLedger: Send + Sync + std::fmt::Debug {
     /// Stops tracking a job (its intent stays, settled); the job itself is untouched. Returns
     /// whether the ledger had it.
     async fn forget_job(&self, id: JobId) -> Result<bool, LedgerError>;
+
+    /// The other base URLs this ledger's store holds jobs for, each with its count of jobs,
+    /// most first. A ledger is scoped to one base URL, so a list for another one (the
+    /// simulator's, or the same API written `http://host/` instead of `http://host`) reads
+    /// as empty: this lets a program say where the jobs are instead of showing none. The
+    /// default, for a store that holds one base URL only, is none.
+    async fn other_base_urls(&self) -> Result<Vec<(String, u64)>, LedgerError> {
+        Ok(Vec::new())
+    }
 }
 
 /// The current time as RFC 3339 (UTC), the form every timestamp in the ledger takes.

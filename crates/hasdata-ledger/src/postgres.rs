@@ -797,6 +797,23 @@ impl JobLedger for PostgresLedger {
         self.query(&JobQuery::default()).await
     }
 
+    async fn other_base_urls(&self) -> Result<Vec<(String, u64)>, LedgerError> {
+        let rows = self
+            .client()
+            .await?
+            .query(
+                "SELECT base_url, count(*) FROM ledger_jobs WHERE base_url <> $1
+                 GROUP BY base_url ORDER BY count(*) DESC, base_url",
+                &[&self.base_url],
+            )
+            .await
+            .map_err(db)?;
+        Ok(rows
+            .iter()
+            .map(|row| (row.get::<_, String>(0), row.get::<_, i64>(1).max(0) as u64))
+            .collect())
+    }
+
     async fn query_jobs(&self, query: &JobQuery) -> Result<Vec<JobEntry>, LedgerError> {
         self.query(query).await
     }

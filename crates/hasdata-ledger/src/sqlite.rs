@@ -849,6 +849,26 @@ impl JobLedger for SqliteLedger {
         self.waiting(|| self.list_once()).await
     }
 
+    async fn other_base_urls(&self) -> Result<Vec<(String, u64)>, LedgerError> {
+        self.waiting(|| {
+            let conn = self.conn();
+            let mut statement = conn
+                .prepare(
+                    "SELECT base_url, count(*) FROM jobs WHERE base_url <> ?1
+                     GROUP BY base_url ORDER BY count(*) DESC, base_url",
+                )
+                .map_err(db)?;
+            let rows = statement
+                .query_map(params![self.base_url], |row| {
+                    Ok((row.get::<_, String>(0)?, row.get::<_, i64>(1)?))
+                })
+                .map_err(db)?;
+            rows.map(|row| row.map(|(url, n)| (url, n.max(0) as u64)).map_err(db))
+                .collect()
+        })
+        .await
+    }
+
     async fn query_jobs(&self, query: &JobQuery) -> Result<Vec<JobEntry>, LedgerError> {
         self.waiting(|| self.query_once(query)).await
     }

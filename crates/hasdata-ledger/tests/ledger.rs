@@ -62,6 +62,12 @@ async fn the_sqlite_ledger_keeps_the_contract_and_survives_reopening() {
         other.intents().await.unwrap().is_empty(),
         "scoped by base URL"
     );
+    // Where the jobs are, for a list that finds none under its own base URL.
+    assert_eq!(
+        other.other_base_urls().await.unwrap(),
+        vec![("http://sim".to_owned(), 2)]
+    );
+    assert!(reopened.other_base_urls().await.unwrap().is_empty());
 }
 
 #[tokio::test]

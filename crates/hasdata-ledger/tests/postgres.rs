@@ -40,6 +40,12 @@ async fn the_postgres_ledger_passes_the_conformance_suite() {
         "scoped by base URL"
     );
     assert!(other.jobs().await.unwrap().is_empty());
+    // Where the jobs are, for a list that finds none under its own base URL.
+    assert_eq!(
+        other.other_base_urls().await.unwrap(),
+        vec![("http://sim".to_owned(), 2)]
+    );
+    assert!(ledger.other_base_urls().await.unwrap().is_empty());
     conformance::queries(&other).await;
     // Reconnecting (a new process) reads everything back.
     let reopened = PostgresLedger::connect(&url, "http://sim").await.unwrap();

@@ -130,8 +130,9 @@ pub async fn list(ctx: &Ctx, args: &ListArgs) -> Result<(), Failure> {
             crate::ledger::default_path().display()
         ));
     }
-    for entry in ledger.query_jobs(&query).await? {
-        ctx.emit(|| line(&entry), JobOut::from_entry(&entry).to_value());
+    let listed = ledger.query_jobs(&query).await?;
+    for entry in &listed {
+        ctx.emit(|| line(entry), JobOut::from_entry(entry).to_value());
     }
     let filtered = query != JobQuery::default();
     let unresolved: Vec<IntentEntry> = ledger
@@ -151,7 +152,42 @@ pub async fn list(ctx: &Ctx, args: &ListArgs) -> Result<(), Failure> {
             ctx.emit(|| intent_line(entry), intent_json(entry));
         }
     }
+    if listed.is_empty()
+        && unresolved.is_empty()
+        && !filtered
+        && let Some(elsewhere) = elsewhere(ledger.as_ref()).await
+    {
+        ctx.note(format!(
+            "no jobs in the ledger for {}; {elsewhere}",
+            ctx.global.base_url
+        ));
+    }
     Ok(())
+}
+
+/// Where the ledger's jobs are when it has none for the base URL in use: a ledger is scoped
+/// to one base URL, so `jobs list` in a shell without the simulator's HASDATA_BASE_URL (or
+/// with the same API written with a trailing `/`) found nothing and said nothing, as if
+/// the jobs were gone. `None` when the ledger holds no other base URL's jobs.
+async fn elsewhere(ledger: &dyn hasdata_jobs::JobLedger) -> Option<String> {
+    let others = ledger.other_base_urls().await.ok()?;
+    let shown: Vec<String> = others
+        .iter()
+        .take(3)
+        .map(|(url, n)| format!("{} for {url}", super::count(*n, "job")))
+        .collect();
+    if shown.is_empty() {
+        return None;
+    }
+    let more = if others.len() > shown.len() {
+        format!(" and {} more base URLs", others.len() - shown.len())
+    } else {
+        String::new()
+    };
+    Some(format!(
+        "it has {}{more}: --base-url (or HASDATA_BASE_URL) picks whose jobs are shown",
+        shown.join(", ")
+    ))
 }
 
 /// Removes a job from the ledger; exit 1 when it was not there.
@@ -176,10 +212,13 @@ pub async fn forget(ctx: &Ctx, args: &JobArg) -> Result<(), Failure> {
 pub async fn show(ctx: &Ctx, args: &ShowArgs) -> Result<(), Failure> {
     let ledger = ctx.reading_ledger().await?;
     if let Ok(id) = args.target.trim().parse::<u64>() {
-        let entry = ledger
-            .job(JobId::from(id))
-            .await?
-            .ok_or_else(|| Failure::new(code::OTHER, format!("job {id} is not in the ledger")))?;
+        let Some(entry) = ledger.job(JobId::from(id)).await? else {
+            let mut message = format!("job {id} is not in the ledger");
+            if let Some(elsewhere) = elsewhere(ledger.as_ref()).await {
+                message.push_str(&format!(" for {}; {elsewhere}", ctx.global.base_url));
+            }
+            return Err(Failure::new(code::OTHER, message));
+        };
         let out = JobOut::from_entry(&entry).to_value();
         ctx.emit(
             || serde_json::to_string_pretty(&out).unwrap_or_default(),

@@ -306,3 +306,46 @@ async fn a_read_only_ledger_is_refused_before_a_submit_and_still_read() {
     assert_eq!(shown.code, 0, "{}", shown.stderr);
     drop(guard);
 }
+
+/// A ledger is scoped to one base URL: `jobs list` for another (the simulator's jobs without
+/// its HASDATA_BASE_URL, the same API written with a trailing `/`) listed nothing and said
+/// nothing. It now says which base URLs the ledger has jobs for and which flag picks them;
+/// `jobs show` of such a job says the same.
+#[tokio::test]
+async fn a_list_for_another_base_url_says_where_the_jobs_are() {
+    let shell = Shell::quick().await;
+    let body = shell.file("crawl.json", r#"{"urls": ["https://example.com"]}"#);
+    let id = shell.submitted("crawler", &body).await;
+    let base = shell.sim.base_url().to_owned();
+    let slash = format!("{base}/");
+    for args in [
+        &["--base-url", slash.as_str(), "jobs", "list"][..],
+        &["--base-url", slash.as_str(), "jobs", "show", &id],
+    ] {
+        let ran = shell.run(args).await;
+        let code = if args.contains(&"show") { 1 } else { 0 };
+        assert_eq!(ran.code, code, "{args:?}: {}", ran.stderr);
+        assert!(ran.stdout.is_empty(), "{}", ran.stdout);
+        assert!(
+            ran.stderr.contains(&format!("1 job for {base}:"))
+                && ran.stderr.contains("--base-url (or HASDATA_BASE_URL)"),
+            "{args:?}: {}",
+            ran.stderr
+        );
+    }
+    // Its own base URL lists it, without the note; a filtered list says nothing more.
+    let ran = shell.run(&["jobs", "list"]).await;
+    assert!(
+        ran.stdout.contains(&id) && ran.stderr.is_empty(),
+        "{}",
+        ran.stderr
+    );
+    let ran = shell
+        .run(&["--base-url", &slash, "jobs", "list", "--scraper", "crawler"])
+        .await;
+    assert!(
+        ran.stdout.is_empty() && ran.stderr.is_empty(),
+        "{}",
+        ran.stderr
+    );
+}
