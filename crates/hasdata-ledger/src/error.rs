@@ -65,9 +65,10 @@ pub enum LedgerError {
         reason: String,
     },
     /// The ledger's location names no usable ledger: empty, `sqlite://` with no path, a
-    /// directory, or a `SCHEME://` that is neither SQLite nor PostgreSQL (a typo such as
-    /// `postgress://`, another database). Nothing was opened, made or connected; `location`
-    /// has any password replaced by `***`.
+    /// directory, a `SCHEME://` that is neither SQLite nor PostgreSQL (a typo such as
+    /// `postgress://`, another database), a SQLite `file:` URI, or a SQLite database that is
+    /// not a hasdata ledger (another program's). Nothing was made, written or connected;
+    /// `location` has any password replaced by `***`.
     #[error("the ledger location {location} {reason}")]
     BadLocation {
         /// The location as given (quoted when empty), password hidden.

@@ -69,6 +69,17 @@ impl Location {
             }));
         }
         refuse_unknown_scheme(&path.to_string_lossy())?;
+        // SQLite reads a name starting with `file:` as a URI (`file:l.sqlite?mode=memory`
+        // keeps the ledger in memory: every job recorded, then lost at exit); the ledger's
+        // files open as plain names, so such a value is refused rather than made a file
+        // named after the URI.
+        if path
+            .to_string_lossy()
+            .get(..5)
+            .is_some_and(|start| start.eq_ignore_ascii_case("file:"))
+        {
+            return Err(bad("is a SQLite URI, not a path (give the file's path)"));
+        }
         if path.is_dir() {
             return Err(bad("is a directory, not a file"));
         }
@@ -291,6 +302,8 @@ mod tests {
             ("sqlite://", "sqlite:// names no file"),
             (dir_text.as_str(), "is a directory"),
             ("bogus://x", "unknown scheme `bogus://`"),
+            ("file:l.sqlite?mode=memory", "is a SQLite URI"),
+            ("FILE:l.sqlite", "is a SQLite URI"),
         ] {
             let Err(error) = Location::checked(value) else {
                 panic!("{value:?} was taken as a ledger");

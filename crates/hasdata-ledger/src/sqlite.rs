@@ -62,6 +62,45 @@ const MIGRATIONS: &[&str] = &[
     ALTER TABLE intents ADD COLUMN resend_until INTEGER;",
 ];
 
+/// Refuses a SQLite database that is not a hasdata ledger before anything is written to it:
+/// one that has tables, none of them the ledger's (`jobs`, there since before versioning,
+/// or `intents`), whatever its schema version. `--ledger` given another program's database
+/// by mistake (a browser's `places.sqlite`, an app's `data.db`) had the ledger's tables
+/// added to it and listed no jobs; one whose `user_version` was higher than ours was called a
+/// ledger from a newer hasdata.
+fn refuse_a_foreign_database(conn: &Connection, version: i64) -> Result<(), PrepareError> {
+    let mut statement = conn.prepare(
+        "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name",
+    )?;
+    let tables = statement
+        .query_map([], |row| row.get::<_, String>(0))?
+        .collect::<Result<Vec<String>, _>>()?;
+    if tables.is_empty()
+        || tables
+            .iter()
+            .any(|table| table == "jobs" || table == "intents")
+    {
+        return Ok(());
+    }
+    let shown: Vec<&str> = tables.iter().take(5).map(String::as_str).collect();
+    let more = if tables.len() > shown.len() {
+        ", ..."
+    } else {
+        ""
+    };
+    Err(PrepareError::Ledger(LedgerError::BadLocation {
+        location: conn.path().unwrap_or_default().to_owned(),
+        reason: format!(
+            "is a SQLite database but not a hasdata ledger (its tables: {}{more}; schema version {version}); nothing was written to it",
+            if shown.is_empty() {
+                "none".to_owned()
+            } else {
+                shown.join(", ")
+            }
+        ),
+    }))
+}
+
 /// Now as Unix milliseconds: resend leases (this machine's clock; every process sharing a
 /// SQLite file runs on the machine that holds it).
 fn now_ms() -> i64 {
@@ -181,7 +220,12 @@ impl SqliteLedger {
         {
             std::fs::create_dir_all(dir).map_err(|e| LedgerError::storage("sqlite", e))?;
         }
-        let conn = Connection::open(path).map_err(db)?;
+        // Without SQLITE_OPEN_URI: a path is a file's name, never a `file:` URI (whose
+        // `?mode=memory` would keep every recorded job in memory only).
+        let flags = rusqlite::OpenFlags::SQLITE_OPEN_READ_WRITE
+            | rusqlite::OpenFlags::SQLITE_OPEN_CREATE
+            | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX;
+        let conn = Connection::open_with_flags(path, flags).map_err(db)?;
         // Several `hasdata` processes may share the ledger.
         conn.busy_timeout(TRY_WAIT).map_err(db)?;
         Ok(conn)
@@ -196,9 +240,7 @@ impl SqliteLedger {
                 location: path.display().to_string(),
             });
         }
-        let flags = OpenFlags::SQLITE_OPEN_READ_WRITE
-            | OpenFlags::SQLITE_OPEN_URI
-            | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+        let flags = OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX;
         let conn = Connection::open_with_flags(path, flags).map_err(db)?;
         conn.busy_timeout(TRY_WAIT).map_err(db)?;
         Ok(conn)
@@ -223,6 +265,13 @@ impl SqliteLedger {
     }
 
     fn prepare(conn: &mut Connection) -> Result<(), PrepareError> {
+        // Before anything is written (the switch to WAL below is a write to the file's
+        // header): the version first, then the tables, so a file another process is making
+        // a ledger meanwhile reads as new or as a ledger, never as neither.
+        let version: i64 = conn.query_row("PRAGMA user_version", [], |row| row.get(0))?;
+        if version != SCHEMA_VERSION {
+            refuse_a_foreign_database(conn, version)?;
+        }
         let mode: String = conn.query_row("PRAGMA journal_mode", [], |row| row.get(0))?;
         if !mode.eq_ignore_ascii_case("wal") {
             conn.pragma_update(None, "journal_mode", "WAL")?;

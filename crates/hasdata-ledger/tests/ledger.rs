@@ -248,3 +248,39 @@ async fn a_write_waits_for_another_connections_lock_as_a_future_that_can_be_drop
     released.join().unwrap();
     assert!(ledger.intent("k-locked").await.unwrap().is_some());
 }
+
+/// Another program's SQLite database given as the ledger (a typo, a wrong variable) is
+/// refused, for reading and for writing, and left byte for byte as it was: the ledger's
+/// tables were added to it (and it was switched to WAL), and a `user_version` above ours was
+/// called a ledger from a newer hasdata.
+#[tokio::test]
+async fn another_program_s_database_is_refused_and_left_untouched() {
+    let dir = tempfile::tempdir().unwrap();
+    for version in [0, 2, 7] {
+        let path = dir.path().join(format!("places-{version}.sqlite"));
+        {
+            let other = rusqlite::Connection::open(&path).unwrap();
+            other
+                .execute_batch(
+                    "CREATE TABLE moz_places (url TEXT); INSERT INTO moz_places VALUES ('a');",
+                )
+                .unwrap();
+            other.pragma_update(None, "user_version", version).unwrap();
+        }
+        let before = std::fs::read(&path).unwrap();
+        let location = hasdata_ledger::Location::Sqlite(path.clone());
+        for error in [
+            SqliteLedger::open(&path, "http://sim").unwrap_err(),
+            location.open_existing("http://sim").await.unwrap_err(),
+            location.open_writable("http://sim").await.unwrap_err(),
+        ] {
+            let shown = error.to_string();
+            assert!(matches!(error, LedgerError::BadLocation { .. }), "{shown}");
+            assert!(
+                shown.contains("not a hasdata ledger") && shown.contains("moz_places"),
+                "{shown}"
+            );
+        }
+        assert_eq!(std::fs::read(&path).unwrap(), before, "version {version}");
+    }
+}

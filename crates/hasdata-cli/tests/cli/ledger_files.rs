@@ -349,3 +349,39 @@ async fn a_list_for_another_base_url_says_where_the_jobs_are() {
         ran.stderr
     );
 }
+
+/// Another program's SQLite database as `--ledger` (a typo, the wrong variable): exit 2
+/// naming the flag and the file, for reading and for submitting, nothing sent and the file
+/// left as it was. `jobs list` added the ledger's tables to it and listed nothing.
+#[tokio::test]
+async fn another_program_s_database_is_not_taken_for_a_ledger() {
+    let shell = Shell::quick().await;
+    let body = shell.file("crawl.json", r#"{"urls": ["https://example.com"]}"#);
+    let path = shell.path("app.db");
+    rusqlite::Connection::open(&path)
+        .unwrap()
+        .execute_batch(
+            "CREATE TABLE settings (k TEXT, v TEXT); INSERT INTO settings VALUES ('a', 'b');",
+        )
+        .unwrap();
+    let before = std::fs::read(&path).unwrap();
+    let value = path.display().to_string();
+    for args in [
+        &["jobs", "list"][..],
+        &["submit", "crawler", "--body", &body],
+    ] {
+        let ran = shell
+            .run(&[&["--ledger", value.as_str()][..], args].concat())
+            .await;
+        assert_eq!(ran.code, 2, "{args:?}: {}", ran.stderr);
+        assert!(
+            ran.stderr.contains("--ledger (or HASDATA_LEDGER)")
+                && ran.stderr.contains(&value)
+                && ran.stderr.contains("not a hasdata ledger"),
+            "{args:?}: {}",
+            ran.stderr
+        );
+    }
+    assert_eq!(std::fs::read(&path).unwrap(), before);
+    assert_eq!(shell.sim.submits(), 0);
+}

@@ -72,6 +72,14 @@ async fn an_unknown_scheme_is_bad_usage_for_every_command_before_any_request() {
     refused_everywhere(&shell, "postgress://app:hunter2@db/h", "`postgress://`").await;
 }
 
+/// A SQLite `file:` URI: SQLite opened `file:l.sqlite?mode=memory` as a ledger in memory, so
+/// `submit` printed a job id (exit 0) that no ledger kept.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_sqlite_uri_is_bad_usage_for_every_command_before_any_request() {
+    let shell = Shell::quick().await;
+    refused_everywhere(&shell, "file:l.sqlite?mode=memory", "is a SQLite URI").await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_empty_value_sqlite_alone_and_a_directory_are_bad_usage_everywhere() {
     let shell = Shell::quick().await;
