@@ -182,6 +182,9 @@ impl Ctx {
             return Ok(ledger.clone());
         }
         let location = ledger::location(self.global.ledger.as_deref())?;
+        // Every command that records jobs sends them: without a usable API key it can do
+        // neither, and says so before a ledger file is made for nothing.
+        self.api_key()?;
         if self.global.ledger.is_some()
             && let hasdata_ledger::Location::Sqlite(path) = &location
             && let Some(dir) = path.parent()
@@ -193,10 +196,20 @@ impl Ctx {
                 dir.display()
             )));
         }
+        let new_file = self.global.ledger.is_some()
+            && matches!(&location, hasdata_ledger::Location::Sqlite(path) if !path.exists());
         let ledger = location
             .open_writable(&self.global.base_url)
             .await
             .map_err(|e| ledger::open_failure(&location, e))?;
+        if new_file {
+            // A mistyped path (or a relative HASDATA_LEDGER read from another directory)
+            // starts a ledger that knows none of the user's jobs: `submit --bodies` would
+            // send again every line the real one has as sent. Said, so it is seen.
+            self.note(format!(
+                "a new ledger: {location} (--ledger or HASDATA_LEDGER) did not exist, so it knows no earlier jobs"
+            ));
+        }
         Ok(self.opened.get_or_init(|| ledger).clone())
     }
 

@@ -385,3 +385,43 @@ async fn another_program_s_database_is_not_taken_for_a_ledger() {
     assert_eq!(std::fs::read(&path).unwrap(), before);
     assert_eq!(shell.sim.submits(), 0);
 }
+
+/// `submit` with `--ledger` naming a file that does not exist yet (in a directory that does)
+/// makes it, and says so: a mistyped name, or a relative HASDATA_LEDGER read from another
+/// directory, starts a ledger that knows none of the user's jobs, where a rerun of
+/// `submit --bodies` sends again every line the real ledger has as sent, silently. The next
+/// submit, with the file there, says nothing; a submit refused for want of an API key makes
+/// no file.
+#[tokio::test]
+async fn a_submit_that_makes_a_new_ledger_file_says_so() {
+    let shell = Shell::quick().await;
+    let bodies = shell.file("bodies.jsonl", "{\"urls\": [\"https://example.com\"]}\n");
+    let typo = shell.path("ledgr.sqlite");
+    let typo_text = typo.display().to_string();
+    let mut command = shell.command(&[
+        "--ledger", &typo_text, "submit", "crawler", "--bodies", &bodies,
+    ]);
+    command.env_remove("HASDATA_API_KEY");
+    let output = tokio::task::spawn_blocking(move || command.output().unwrap())
+        .await
+        .unwrap();
+    assert_eq!(output.status.code(), Some(2));
+    assert!(
+        !typo.exists(),
+        "a ledger was made by a submit that could not send"
+    );
+    let submit = [
+        "--ledger", &typo_text, "submit", "crawler", "--bodies", &bodies,
+    ];
+    let first = shell.run(&submit).await;
+    assert_eq!(first.code, 0, "{}", first.stderr);
+    assert!(
+        first.stderr.contains(&format!("a new ledger: {typo_text}"))
+            && first.stderr.contains("knows no earlier jobs"),
+        "{}",
+        first.stderr
+    );
+    let again = shell.run(&submit).await;
+    assert_eq!(again.code, 0, "{}", again.stderr);
+    assert!(!again.stderr.contains("a new ledger"), "{}", again.stderr);
+}
