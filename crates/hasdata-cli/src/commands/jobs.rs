@@ -457,7 +457,7 @@ pub async fn resume(ctx: &Ctx, args: &ResumeArgs) -> Result<(), Failure> {
                 return Err(Failure::new(
                     code::INTERRUPTED,
                     format!(
-                        "interrupted; the jobs not collected yet are still running: `{} jobs resume` picks them up",
+                        "interrupted; the jobs not collected yet stay in the ledger, running or ended: `{} jobs resume` picks them up",
                         crate::context::hasdata()
                     ),
                 ));

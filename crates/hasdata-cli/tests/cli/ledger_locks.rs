@@ -379,3 +379,34 @@ async fn ctrl_c_while_run_notes_the_end_says_the_job_ended_and_stops_nothing() {
         "a stop was sent to a job that had ended: {stderr}"
     );
 }
+
+/// `jobs resume` interrupted while its job's end is being noted: the job is over, so the
+/// message does not call the jobs not collected yet "still running".
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ctrl_c_while_resume_notes_the_end_does_not_call_the_jobs_running() {
+    let shell = Shell::start(SimConfig {
+        job_duration: Duration::ZERO,
+        ..SimConfig::default()
+    })
+    .await;
+    let body = shell.file("crawl.json", r#"{"urls": ["https://example.com"]}"#);
+    shell.submitted("crawler", &body).await;
+    let _holder = hold_lock(&shell.path("ledger.sqlite"));
+    let dir = shell.path("out").display().to_string();
+    let ended = interrupted_after_status(
+        &shell,
+        &crate::fast(&["jobs", "resume", "--dir", &dir]),
+        Duration::from_millis(500),
+    )
+    .await;
+    assert_eq!(ended.code, Some(130), "{}", ended.stderr);
+    assert!(ended.took < PROMPTLY, "took {:?}", ended.took);
+    let last = ended.stderr.trim().lines().last().unwrap_or_default();
+    assert!(
+        last.contains("interrupted")
+            && last.contains("jobs resume")
+            && !last.contains("still running"),
+        "{}",
+        ended.stderr
+    );
+}
