@@ -81,6 +81,8 @@ pub struct Ctx {
     /// Set when a command that only reads found no ledger at the default location (a fresh
     /// machine) and read an empty one in memory instead of making the file.
     no_ledger_yet: AtomicBool,
+    /// Set once a ledger that cannot be opened was warned about (see [`Ctx::unusable_ledger`]).
+    unusable_said: AtomicBool,
 }
 
 impl Ctx {
@@ -96,6 +98,7 @@ impl Ctx {
             global,
             opened: std::sync::OnceLock::new(),
             no_ledger_yet: AtomicBool::new(false),
+            unusable_said: AtomicBool::new(false),
         }
     }
 
@@ -104,8 +107,12 @@ impl Ctx {
     /// fields added. Every status the CLI sees goes through here, so `jobs list` never lags
     /// behind what a command showed.
     pub async fn seen(&self, job: &Job) -> JobOut {
-        let Ok(ledger) = self.reading_ledger().await else {
-            return JobOut::from_record(job);
+        let ledger = match self.reading_ledger().await {
+            Ok(ledger) => ledger,
+            Err(failure) => {
+                self.unusable_ledger(&failure, UNNOTED);
+                return JobOut::from_record(job);
+            }
         };
         let status = job.status.as_str();
         if !status.is_empty() {
@@ -125,7 +132,10 @@ impl Ctx {
     pub async fn noted(&self, job: &Job) -> JobOut {
         match self.reading_ledger().await {
             Ok(ledger) => Self::with_entry(&ledger, job).await,
-            Err(_) => JobOut::from_record(job),
+            Err(failure) => {
+                self.unusable_ledger(&failure, UNNOTED);
+                JobOut::from_record(job)
+            }
         }
     }
 
@@ -141,11 +151,24 @@ impl Ctx {
     pub async fn known(&self, id: JobId) -> JobOut {
         let entry = match self.reading_ledger().await {
             Ok(ledger) => ledger.job(id).await.ok().flatten(),
-            Err(_) => None,
+            Err(failure) => {
+                self.unusable_ledger(&failure, UNNOTED);
+                None
+            }
         };
         match entry {
             Some(entry) => JobOut::from_entry(&entry),
             None => JobOut::bare(id),
+        }
+    }
+
+    /// Warns, once per command, that the ledger cannot be opened and what that costs
+    /// (`consequence`): a command that only notes what it saw (`status`, `stop`, `wait`,
+    /// `results`) goes on without it, but a mistyped `--ledger` must not pass unseen while the
+    /// real ledger misses the note.
+    pub fn unusable_ledger(&self, failure: &Failure, consequence: &str) {
+        if !self.unusable_said.swap(true, Ordering::Relaxed) {
+            tracing::warn!(error = %failure.message, "{consequence}");
         }
     }
 
@@ -308,6 +331,10 @@ impl Ctx {
             .map_err(Failure::from)
     }
 }
+
+/// What a command that notes jobs loses when the ledger cannot be opened.
+const UNNOTED: &str =
+    "the ledger cannot be opened, so what this command saw of the job is not noted in it";
 
 /// How one call is retried: 4 attempts in all, waits of at most 0.25, 0.5 and 1 s between them
 /// (full jitter), and 10 s of waiting in all (a `Retry-After` up to 10 s is honoured). A dead

@@ -414,7 +414,10 @@ pub async fn run(ctx: &Ctx, args: &ResultsArgs) -> Result<(), Failure> {
                 .as_deref()
                 .is_some_and(|p| p.as_os_str() != "-")
             {
-                tracing::warn!(job_id = %id, error = %failure.message, "the ledger cannot be opened, so the job will not be noted collected");
+                ctx.unusable_ledger(
+                    &failure,
+                    "the ledger cannot be opened, so the job will not be noted collected",
+                );
             }
             None
         }

@@ -143,7 +143,10 @@ pub async fn run(ctx: &Ctx, args: &WaitArgs) -> Result<(), Failure> {
         .await
         .map_err(|()| interrupted_failure(id, None))?
         .inspect_err(|failure| {
-            tracing::warn!(job_id = %id, error = %failure.message, "the ledger cannot be opened, so the job's status will not be noted in it");
+            ctx.unusable_ledger(
+                failure,
+                "the ledger cannot be opened, so the job's status will not be noted in it",
+            );
         })
         .ok();
     let policy = poll_policy(&args.poll)?;

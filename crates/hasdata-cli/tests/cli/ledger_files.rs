@@ -425,3 +425,29 @@ async fn a_submit_that_makes_a_new_ledger_file_says_so() {
     assert_eq!(again.code, 0, "{}", again.stderr);
     assert!(!again.stderr.contains("a new ledger"), "{}", again.stderr);
 }
+
+/// `status` and `stop` note the record they read in the ledger; with `--ledger` naming a
+/// file that is not there they still answer, and say once that the ledger (named by the
+/// flag) cannot note it, instead of passing the typo by in silence.
+#[tokio::test]
+async fn status_and_stop_say_when_the_ledger_named_cannot_note_the_job() {
+    let shell = Shell::quick().await;
+    let body = shell.file("crawl.json", r#"{"urls": ["https://example.com"]}"#);
+    let id = shell.submitted("crawler", &body).await;
+    let typo = shell.path("ledgr.sqlite");
+    let typo_text = typo.display().to_string();
+    for command in ["status", "stop"] {
+        let ran = shell.run(&["--ledger", &typo_text, command, &id]).await;
+        assert_eq!(ran.code, 0, "{command}: {}", ran.stderr);
+        assert!(ran.stdout.contains(&id), "{command}: {}", ran.stdout);
+        assert!(
+            ran.stderr.contains("is not noted in it")
+                && ran.stderr.contains("--ledger (or HASDATA_LEDGER)")
+                && ran.stderr.contains(&typo_text),
+            "{command}: {}",
+            ran.stderr
+        );
+        assert_eq!(ran.stderr.trim().lines().count(), 1, "{}", ran.stderr);
+    }
+    assert!(!typo.exists());
+}
