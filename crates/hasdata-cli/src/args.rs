@@ -161,7 +161,7 @@ pub struct Global {
     #[arg(long, env = "HASDATA_API_KEY_FILE", global = true, value_name = "PATH")]
     pub api_key_file: Option<PathBuf>,
     /// The API's base URL.
-    #[arg(long, env = "HASDATA_BASE_URL", global = true, default_value = hasdata_jobs::DEFAULT_BASE_URL)]
+    #[arg(long, env = "HASDATA_BASE_URL", global = true, default_value = hasdata_jobs::DEFAULT_BASE_URL, value_parser = base_url)]
     pub base_url: String,
     /// The job ledger: a SQLite file (a path or sqlite://PATH), or a postgres:// URL that
     /// several machines share (its password is never printed). Default: the user's data
@@ -835,4 +835,12 @@ pub struct WorkerArgs {
     pub webhook_events: Vec<String>,
     #[command(flatten)]
     pub poll: PollArgs,
+}
+
+/// `--base-url` without trailing `/`s, as the library's client takes it
+/// (`ClientBuilder::base_url`): the ledger scopes its jobs by this text, so `http://host/`
+/// kept the CLI's jobs apart from `http://host`'s and from a Rust program's on the same
+/// ledger (which `jobs list` then did not show).
+fn base_url(value: &str) -> Result<String, String> {
+    Ok(value.trim_end_matches('/').to_owned())
 }

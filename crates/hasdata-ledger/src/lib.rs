@@ -133,7 +133,7 @@ pub trait JobLedger: Send + Sync + std::fmt::Debug {
 
     /// The other base URLs this ledger's store holds jobs for, each with its count of jobs,
     /// most first. A ledger is scoped to one base URL, so a list for another one (the
-    /// simulator's, or the same API written `http://host/` instead of `http://host`) reads
+    /// simulator's, or the same server under another name) reads
     /// as empty: this lets a program say where the jobs are instead of showing none. The
     /// default, for a store that holds one base URL only, is none.
     async fn other_base_urls(&self) -> Result<Vec<(String, u64)>, LedgerError> {

@@ -167,8 +167,8 @@ pub async fn list(ctx: &Ctx, args: &ListArgs) -> Result<(), Failure> {
 
 /// Where the ledger's jobs are when it has none for the base URL in use: a ledger is scoped
 /// to one base URL, so `jobs list` in a shell without the simulator's HASDATA_BASE_URL (or
-/// with the same API written with a trailing `/`) found nothing and said nothing, as if
-/// the jobs were gone. `None` when the ledger holds no other base URL's jobs.
+/// with the same server under another name) found nothing and said nothing, as if the jobs
+/// were gone. `None` when the ledger holds no other base URL's jobs.
 async fn elsewhere(ledger: &dyn hasdata_jobs::JobLedger) -> Option<String> {
     let others = ledger.other_base_urls().await.ok()?;
     let shown: Vec<String> = others

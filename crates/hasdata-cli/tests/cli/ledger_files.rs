@@ -308,16 +308,16 @@ async fn a_read_only_ledger_is_refused_before_a_submit_and_still_read() {
 }
 
 /// A ledger is scoped to one base URL: `jobs list` for another (the simulator's jobs without
-/// its HASDATA_BASE_URL, the same API written with a trailing `/`) listed nothing and said
-/// nothing. It now says which base URLs the ledger has jobs for and which flag picks them;
-/// `jobs show` of such a job says the same.
+/// its HASDATA_BASE_URL, the same server named `localhost` instead of `127.0.0.1`) listed
+/// nothing and said nothing. It now says which base URLs the ledger has jobs for and which
+/// flag picks them; `jobs show` of such a job says the same.
 #[tokio::test]
 async fn a_list_for_another_base_url_says_where_the_jobs_are() {
     let shell = Shell::quick().await;
     let body = shell.file("crawl.json", r#"{"urls": ["https://example.com"]}"#);
     let id = shell.submitted("crawler", &body).await;
     let base = shell.sim.base_url().to_owned();
-    let slash = format!("{base}/");
+    let slash = base.replace("127.0.0.1", "localhost");
     for args in [
         &["--base-url", slash.as_str(), "jobs", "list"][..],
         &["--base-url", slash.as_str(), "jobs", "show", &id],
@@ -450,4 +450,35 @@ async fn status_and_stop_say_when_the_ledger_named_cannot_note_the_job() {
         assert_eq!(ran.stderr.trim().lines().count(), 1, "{}", ran.stderr);
     }
     assert!(!typo.exists());
+}
+
+/// `--base-url` with a trailing `/` is the same API as without it, for the ledger too (the
+/// library's client already trimmed it): a submit with `http://host/` was recorded apart, so
+/// `jobs list` with `http://host` (and a Rust program's jobs on the same ledger) did not show
+/// it, and the other way round.
+#[tokio::test]
+async fn a_base_url_with_a_trailing_slash_is_the_same_ledger_scope() {
+    let shell = Shell::quick().await;
+    let body = shell.file("crawl.json", r#"{"urls": ["https://example.com"]}"#);
+    let base = shell.sim.base_url().to_owned();
+    let slash = format!("{base}/");
+    let ran = shell
+        .run(&["--base-url", &slash, "submit", "crawler", "--body", &body])
+        .await;
+    assert_eq!(ran.code, 0, "{}", ran.stderr);
+    let id = ran.stdout.trim().to_owned();
+    let listed = shell.run(&["--base-url", &base, "jobs", "list"]).await;
+    assert!(
+        listed.stdout.contains(&id),
+        "{}{}",
+        listed.stdout,
+        listed.stderr
+    );
+    let listed = shell.run(&["--base-url", &slash, "jobs", "list"]).await;
+    assert!(
+        listed.stdout.contains(&id),
+        "{}{}",
+        listed.stdout,
+        listed.stderr
+    );
 }
