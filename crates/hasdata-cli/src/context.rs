@@ -215,8 +215,9 @@ impl Ctx {
             && !dir.is_dir()
         {
             return Err(Failure::usage(format!(
-                "--ledger (or HASDATA_LEDGER) {location}: the directory {} does not exist; check the path, or make the directory first (nothing was sent)",
-                dir.display()
+                "--ledger (or HASDATA_LEDGER) {location}: the directory {} does not exist; check the path, or make the directory first (nothing was sent){}",
+                dir.display(),
+                ledger::tilde(&location.to_string())
             )));
         }
         let new_file = self.global.ledger.is_some()

@@ -46,7 +46,8 @@ pub fn open_failure(location: &Location, error: LedgerError) -> crate::fail::Fai
             Failure::usage(format!("--ledger (or HASDATA_LEDGER) {location} {reason}"))
         }
         LedgerError::NotFound { location } => Failure::usage(format!(
-            "--ledger (or HASDATA_LEDGER) {location}: no ledger is there (no such file); check the path (this command only reads the ledger, so it makes none)"
+            "--ledger (or HASDATA_LEDGER) {location}: no ledger is there (no such file); check the path (this command only reads the ledger, so it makes none){}",
+            tilde(&location)
         )),
         LedgerError::ReadOnly { location } => Failure::new(
             code::OTHER,
@@ -55,6 +56,17 @@ pub fn open_failure(location: &Location, error: LedgerError) -> crate::fail::Fai
             ),
         ),
         other => Failure::new(code::OTHER, described(&other, location)),
+    }
+}
+
+/// A hint for a path starting with `~`: a shell expands it, but not inside quotes, in
+/// HASDATA_LEDGER from a `.env` or service file, or after `--ledger=`; the path then names a
+/// directory called `~`.
+pub fn tilde(path: &str) -> &'static str {
+    if path.starts_with("~/") || path == "~" {
+        "; `~` was not expanded (a shell does that, not hasdata): give the full path"
+    } else {
+        ""
     }
 }
 

@@ -226,15 +226,16 @@ pub async fn show(ctx: &Ctx, args: &ShowArgs) -> Result<(), Failure> {
         );
         return Ok(());
     }
-    let entry = ledger.intent(args.target.trim()).await?.ok_or_else(|| {
-        Failure::new(
-            code::OTHER,
-            format!(
-                "{} is neither a job id nor a submit intent in the ledger",
-                args.target
-            ),
-        )
-    })?;
+    let Some(entry) = ledger.intent(args.target.trim()).await? else {
+        let mut message = format!(
+            "{} is neither a job id nor a submit intent in the ledger",
+            args.target
+        );
+        if let Some(elsewhere) = elsewhere(ledger.as_ref()).await {
+            message.push_str(&format!(" for {}; {elsewhere}", ctx.global.base_url));
+        }
+        return Err(Failure::new(code::OTHER, message));
+    };
     let value = intent_json(&entry);
     ctx.emit(
         || {

@@ -321,6 +321,7 @@ async fn a_list_for_another_base_url_says_where_the_jobs_are() {
     for args in [
         &["--base-url", slash.as_str(), "jobs", "list"][..],
         &["--base-url", slash.as_str(), "jobs", "show", &id],
+        &["--base-url", slash.as_str(), "jobs", "show", "no-such-key"],
     ] {
         let ran = shell.run(args).await;
         let code = if args.contains(&"show") { 1 } else { 0 };
@@ -481,4 +482,34 @@ async fn a_base_url_with_a_trailing_slash_is_the_same_ledger_scope() {
         listed.stdout,
         listed.stderr
     );
+}
+
+/// `~/...` that no shell expanded (quoted, `--ledger=~/...`, HASDATA_LEDGER from a `.env`
+/// file): reading or writing, the error says `~` was not expanded, and no directory named
+/// `~` is made in the working directory (a submit made one and kept its ledger there).
+#[tokio::test]
+async fn an_unexpanded_tilde_is_named_in_the_error() {
+    let shell = Shell::quick().await;
+    let body = shell.file("crawl.json", r#"{"urls": ["https://example.com"]}"#);
+    for args in [
+        &["--ledger", "~/ledger.sqlite", "jobs", "list"][..],
+        &[
+            "--ledger",
+            "~/ledger.sqlite",
+            "submit",
+            "crawler",
+            "--body",
+            &body,
+        ],
+    ] {
+        let ran = shell.run(args).await;
+        assert_eq!(ran.code, 2, "{args:?}: {}", ran.stderr);
+        assert!(
+            ran.stderr.contains("`~` was not expanded"),
+            "{args:?}: {}",
+            ran.stderr
+        );
+    }
+    assert!(!shell.path("~").exists());
+    assert_eq!(shell.sim.submits(), 0);
 }
