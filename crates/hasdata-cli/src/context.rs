@@ -121,7 +121,14 @@ impl Ctx {
                 rows: Some(job.data_rows_count.get()),
                 credits: Some(job.credits_spent.get()),
             };
-            let _ = ledger.record_progress(job.id, &progress).await;
+            if let Err(error) = ledger.record_progress(job.id, &progress).await {
+                // A ledger that refuses writes (read-only, a full disk) keeps showing an old
+                // status in `jobs list`: said once, naming the flag and the file.
+                self.unusable_ledger(
+                    &Failure::from(error),
+                    "the ledger could not note the job's status, so `jobs list` shows an older one",
+                );
+            }
         }
         Self::with_entry(&ledger, job).await
     }

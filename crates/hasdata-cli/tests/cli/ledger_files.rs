@@ -304,6 +304,17 @@ async fn a_read_only_ledger_is_refused_before_a_submit_and_still_read() {
     assert!(listed.stdout.contains(&id), "{}", listed.stdout);
     let shown = shell.run(&["jobs", "show", &id]).await;
     assert_eq!(shown.code, 0, "{}", shown.stderr);
+    // `status` answers, and says once that the ledger (named) could not note what it read.
+    let status = shell.run(&["status", &id]).await;
+    assert_eq!(status.code, 0, "{}", status.stderr);
+    assert!(
+        status.stderr.contains("could not note the job's status")
+            && status.stderr.contains("--ledger (or HASDATA_LEDGER)")
+            && status.stderr.contains(&ledger_text),
+        "{}",
+        status.stderr
+    );
+    assert_eq!(status.stderr.trim().lines().count(), 1, "{}", status.stderr);
     drop(guard);
 }
 
