@@ -59,6 +59,7 @@ mod json_array;
 mod json_blocks;
 mod json_scan;
 mod ledger;
+mod page_readers;
 mod poll;
 mod pool;
 pub mod prelude;

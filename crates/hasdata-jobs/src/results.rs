@@ -21,6 +21,7 @@ use serde::de::DeserializeOwned;
 
 use crate::client::Client;
 use crate::error::{Error, Result};
+use crate::page_readers::PageReaders;
 use crate::repeats::{RepeatCheck, hash_id};
 
 /// Rows per page: the API's maximum.
@@ -98,18 +99,26 @@ pub(crate) struct Pager<R> {
     /// The repeated-row check (bounded memory).
     repeats: RepeatCheck,
     in_flight: FuturesOrdered<PageFuture<R>>,
+    /// The thread that reads the pages, started with the first fetch on a runtime.
+    readers: Option<PageReaders>,
     started: bool,
     exhausted: bool,
     done: bool,
 }
 
 impl<P: Page> Pager<P> {
-    /// Fetches and parses a page. On a tokio runtime this runs as a task of its own, so pages
-    /// are read and parsed on another core while the consumer writes the previous ones.
-    fn fetch(&self, page: u64) -> PageFuture<P> {
-        let fetch = Self::fetch_here(self.client.clone(), self.id, page);
+    /// Fetches and reads a page. On a tokio runtime the fetch runs as a task of its own and
+    /// the page is read on the reading's own thread ([`PageReaders`]), so pages are fetched
+    /// and read while the consumer writes the previous ones, and the runtime's workers only
+    /// move bytes.
+    fn fetch(&mut self, page: u64) -> PageFuture<P> {
         match tokio::runtime::Handle::try_current() {
             Ok(runtime) => {
+                if self.readers.is_none() {
+                    self.readers = PageReaders::start();
+                }
+                let fetch =
+                    Self::fetch_here(self.client.clone(), self.id, page, self.readers.clone());
                 let task = AbortOnDrop(runtime.spawn(fetch));
                 Box::pin(async move {
                     let mut task = task;
@@ -123,25 +132,39 @@ impl<P: Page> Pager<P> {
                     }
                 })
             }
-            Err(_) => Box::pin(fetch),
+            Err(_) => Box::pin(Self::fetch_here(self.client.clone(), self.id, page, None)),
         }
     }
 
-    async fn fetch_here(client: Client, id: JobId, page: u64) -> (u64, Result<P>) {
+    /// Fetches page `page` and reads it: on `readers` when given (and still there), here
+    /// otherwise.
+    async fn fetch_here(
+        client: Client,
+        id: JobId,
+        page: u64,
+        readers: Option<PageReaders>,
+    ) -> (u64, Result<P>) {
+        let path = format!("/scrapers/jobs/{id}/results?page={page}&limit={PAGE_LIMIT}");
+        let body = match client
+            .idempotent_with(Method::GET, &path, Some(id), |body| Ok(body.clone()))
+            .await
         {
-            let path = format!("/scrapers/jobs/{id}/results?page={page}&limit={PAGE_LIMIT}");
-            let result = client
-                .idempotent_with(Method::GET, &path, Some(id), P::parse)
-                .await
-                .map_err(|error| match error {
-                    Error::Decode { source, job_id } => Error::Decode {
-                        source: source.within(&format!("page {page}")),
-                        job_id,
-                    },
-                    other => other,
-                });
-            (page, result)
-        }
+            Ok(body) => body,
+            Err(error) => return (page, Err(error)),
+        };
+        let read = match readers {
+            Some(readers) => match readers.read(body.clone(), P::parse).await {
+                Ok(read) => read.unwrap_or_else(|panic| std::panic::resume_unwind(panic)),
+                // The thread is gone (it cannot be, while this holds its queue): read here.
+                Err(_) => P::parse(&body),
+            },
+            None => P::parse(&body),
+        };
+        let read = read.map_err(|error| Error::Decode {
+            source: client.scrub_decode(error).within(&format!("page {page}")),
+            job_id: Some(id),
+        });
+        (page, read)
     }
 
     /// Takes the job's record as the start of paging: an ended job's counts are final.
@@ -193,7 +216,8 @@ impl<P: Page> Pager<P> {
                 && !self.exhausted
             {
                 let page = self.next_page;
-                self.in_flight.push_back(self.fetch(page));
+                let fetch = self.fetch(page);
+                self.in_flight.push_back(fetch);
                 self.next_page += 1;
             }
             if self.in_flight.is_empty() {
@@ -288,6 +312,7 @@ impl Client {
             rows_seen: 0,
             repeats: RepeatCheck::default(),
             in_flight: FuturesOrdered::new(),
+            readers: None,
             started: false,
             exhausted: false,
             done: false,
