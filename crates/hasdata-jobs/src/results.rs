@@ -201,7 +201,11 @@ impl<P: Page> Pager<P> {
         self.started = true;
         if job.status.is_terminal() {
             self.terminal = true;
-            self.expected_rows = Some(job.data_rows_count.get());
+            let rows = job.data_rows_count.get();
+            self.expected_rows = Some(rows);
+            // The pages the count needs are asked for from the start, not once page 1 has
+            // said how many there are: a reading no longer begins with one request alone.
+            self.last_page = self.last_page.max(rows.div_ceil(PAGE_LIMIT));
         }
     }
 

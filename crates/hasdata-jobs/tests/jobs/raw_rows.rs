@@ -23,6 +23,9 @@ const ROWS: [&str; 3] = [
 struct StaticServer {
     base: String,
     requests: Arc<AtomicUsize>,
+    /// Each request's path and whether it came before any answer to page 1 had started, in
+    /// the order they came.
+    arrivals: Arc<std::sync::Mutex<Vec<(String, bool)>>>,
     /// The most requests it was answering at once.
     most_at_once: Arc<AtomicUsize>,
 }
@@ -38,6 +41,17 @@ impl StaticServer {
         bodies: impl FnOnce(&str) -> HashMap<String, String>,
         delay: std::time::Duration,
     ) -> StaticServer {
+        StaticServer::start_delayed(bodies, move |_| delay).await
+    }
+
+    /// Each answer waits as long as `delay` says for its path first.
+    async fn start_delayed(
+        bodies: impl FnOnce(&str) -> HashMap<String, String>,
+        delay: impl Fn(&str) -> std::time::Duration + Send + Sync + 'static,
+    ) -> StaticServer {
+        let delay = Arc::new(delay);
+        let arrivals = Arc::new(std::sync::Mutex::new(Vec::new()));
+        let first_answered = Arc::new(std::sync::atomic::AtomicBool::new(false));
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let base = format!("http://{}", listener.local_addr().unwrap());
         let bodies = Arc::new(bodies(&base));
@@ -45,17 +59,28 @@ impl StaticServer {
         let most_at_once = Arc::new(AtomicUsize::new(0));
         let (counter, most) = (requests.clone(), most_at_once.clone());
         let now = Arc::new(AtomicUsize::new(0));
+        let arrived_at = arrivals.clone();
         tokio::spawn(async move {
             while let Ok((socket, _)) = listener.accept().await {
                 let bodies = bodies.clone();
                 counter.fetch_add(1, Ordering::SeqCst);
                 let (now, most) = (now.clone(), most.clone());
+                let (delay, arrivals) = (delay.clone(), arrived_at.clone());
+                let first_answered = first_answered.clone();
                 tokio::spawn(async move {
                     let at_once = now.fetch_add(1, Ordering::SeqCst) + 1;
                     most.fetch_max(at_once, Ordering::SeqCst);
                     // Counted from accept until the answer starts, inside the client's own
                     // window (from before it connects until it has read the whole body).
-                    Self::answer(socket, &bodies, delay, || {
+                    let arrived = |path: &str| {
+                        let early = !first_answered.load(Ordering::SeqCst);
+                        arrivals.lock().unwrap().push((path.to_owned(), early));
+                        delay(path)
+                    };
+                    Self::answer(socket, &bodies, arrived, |path| {
+                        if path.contains("page=1&") {
+                            first_answered.store(true, Ordering::SeqCst);
+                        }
                         now.fetch_sub(1, Ordering::SeqCst);
                     })
                     .await
@@ -65,6 +90,7 @@ impl StaticServer {
         StaticServer {
             base,
             requests,
+            arrivals,
             most_at_once,
         }
     }
@@ -72,8 +98,8 @@ impl StaticServer {
     async fn answer(
         socket: tokio::net::TcpStream,
         bodies: &HashMap<String, String>,
-        delay: std::time::Duration,
-        answering: impl FnOnce(),
+        arrived: impl FnOnce(&str) -> std::time::Duration,
+        answering: impl FnOnce(&str),
     ) -> Option<()> {
         {
             {
@@ -87,8 +113,8 @@ impl StaticServer {
                         break;
                     }
                 }
-                tokio::time::sleep(delay).await;
-                answering();
+                tokio::time::sleep(arrived(&path)).await;
+                answering(&path);
                 let (status, body) = match bodies.get(&path) {
                     Some(body) => ("200 OK", body.as_str()),
                     None => ("404 Not Found", "{}"),
@@ -266,6 +292,84 @@ async fn the_client_keeps_its_requests_in_flight_under_its_limit() {
     assert_eq!(got, expected);
     let most = server.most_at_once.load(Ordering::SeqCst);
     assert!(most <= 2, "{most} requests at once with a limit of 2");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_slow_page_does_not_hold_back_the_requests_after_it() {
+    // Page 1 answers late. Its place in line is kept (rows come out in order), but the
+    // requests after it go on in the meantime, never more at once than asked for.
+    let pages = 12u64;
+    let server = StaticServer::start_delayed(
+        |_| {
+            let mut bodies = HashMap::new();
+            bodies.insert(
+                "/scrapers/jobs/6".to_owned(),
+                format!(r#"{{"id": 6, "status": "finished", "dataRowsCount": {}}}"#,
+                    pages * 100),
+            );
+            for page in 1..=pages {
+                let rows: Vec<String> = (0..100)
+                    .map(|row| format!(r#"{{"id": "r{page}-{row}", "data": {{"page": {page}}}}}"#))
+                    .collect();
+                bodies.insert(
+                    format!("/scrapers/jobs/6/results?page={page}&limit=100"),
+                    format!(
+                        r#"{{"meta": {{"lastPage": {pages}}}, "data": [{}]}}"#,
+                        rows.join(",")
+                    ),
+                );
+            }
+            bodies
+        },
+        |path| {
+            if path.contains("page=1&") {
+                std::time::Duration::from_millis(1_500)
+            } else {
+                std::time::Duration::ZERO
+            }
+        },
+    )
+    .await;
+    let client = Client::builder()
+        .api_key("hd-raw-rows-2")
+        .base_url(&server.base)
+        .retry_policy(crate::fast_retries())
+        .page_concurrency(2)
+        .build()
+        .unwrap();
+    let rows: Vec<RowJson> = client
+        .rows::<RowJson>(JobId::from(6))
+        .pages()
+        .try_collect()
+        .await
+        .unwrap();
+    let expected: Vec<String> = (1..=pages)
+        .flat_map(|p| std::iter::repeat_n(format!(r#"{{"page":{p}}}"#), 100))
+        .collect();
+    let got: Vec<String> = rows.iter().map(ToString::to_string).collect();
+    assert_eq!(got, expected);
+    // With a place in line for each request, page 2 done and waiting for page 1 held the
+    // second place, and nothing else was asked for until page 1 came.
+    let early: Vec<String> = server
+        .arrivals
+        .lock()
+        .unwrap()
+        .iter()
+        .filter(|(path, early)| *early && path.contains("page="))
+        .map(|(path, _)| path.clone())
+        .collect();
+    for page in 2..=3 {
+        let path = format!("/scrapers/jobs/6/results?page={page}&limit=100");
+        assert!(
+            early.contains(&path),
+            "page {page} waited for page 1: {early:?}"
+        );
+    }
+    let most = server.most_at_once.load(Ordering::SeqCst);
+    assert!(
+        most <= 2,
+        "{most} page requests at once with a concurrency of 2"
+    );
 }
 
 /// A job record and its results page, with or without a `data.json` link (HasData's docs show
