@@ -158,6 +158,15 @@ fn print_clap(error: &clap::Error) -> std::io::Result<()> {
     std::io::stdout().flush()
 }
 
+/// Whether `command` exports rows, and so runs on one runtime worker. An export's workers only
+/// move bytes: its rows are read on threads of their own (a `data.json` file's splitters, a
+/// paged reading's page reader). A second worker then only adds wake-ups from one worker to
+/// the other for each chunk of each answer: a 1M-row pages export took about 30% more CPU on
+/// two workers than on one, and was slower (docs/benchmarks.md, "The ninth stop").
+fn moves_rows(command: &Command) -> bool {
+    matches!(command, Command::Results(_) | Command::Run(_))
+}
+
 fn main() -> ExitCode {
     let cli = match parse() {
         Ok(cli) => cli,
@@ -165,10 +174,11 @@ fn main() -> ExitCode {
     };
     init_logging(cli.global.verbose, cli.global.quiet);
     let json = cli.global.json;
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-    {
+    let mut builder = tokio::runtime::Builder::new_multi_thread();
+    if moves_rows(&cli.command) {
+        builder.worker_threads(1);
+    }
+    let runtime = match builder.enable_all().build() {
         Ok(runtime) => runtime,
         Err(e) => {
             Failure::new(fail::code::OTHER, format!("cannot start: {e}")).print(json);
