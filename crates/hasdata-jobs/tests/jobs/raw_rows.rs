@@ -304,8 +304,10 @@ async fn a_slow_page_does_not_hold_back_the_requests_after_it() {
             let mut bodies = HashMap::new();
             bodies.insert(
                 "/scrapers/jobs/6".to_owned(),
-                format!(r#"{{"id": 6, "status": "finished", "dataRowsCount": {}}}"#,
-                    pages * 100),
+                format!(
+                    r#"{{"id": 6, "status": "finished", "dataRowsCount": {}}}"#,
+                    pages * 100
+                ),
             );
             for page in 1..=pages {
                 let rows: Vec<String> = (0..100)
