@@ -41,15 +41,16 @@ impl StaticServer {
         bodies: impl FnOnce(&str) -> HashMap<String, String>,
         delay: std::time::Duration,
     ) -> StaticServer {
-        StaticServer::start_delayed(bodies, move |_| delay).await
+        StaticServer::start_held(bodies, move |_, _, waited| waited < delay).await
     }
 
-    /// Each answer waits as long as `delay` says for its path first.
-    async fn start_delayed(
+    /// Each answer waits first while `hold` says so, given its path, the paths that came so
+    /// far and how long it has waited (asked every few milliseconds).
+    async fn start_held(
         bodies: impl FnOnce(&str) -> HashMap<String, String>,
-        delay: impl Fn(&str) -> std::time::Duration + Send + Sync + 'static,
+        hold: impl Fn(&str, &[String], std::time::Duration) -> bool + Send + Sync + 'static,
     ) -> StaticServer {
-        let delay = Arc::new(delay);
+        let hold = Arc::new(hold);
         let arrivals = Arc::new(std::sync::Mutex::new(Vec::new()));
         let first_answered = Arc::new(std::sync::atomic::AtomicBool::new(false));
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -65,7 +66,7 @@ impl StaticServer {
                 let bodies = bodies.clone();
                 counter.fetch_add(1, Ordering::SeqCst);
                 let (now, most) = (now.clone(), most.clone());
-                let (delay, arrivals) = (delay.clone(), arrived_at.clone());
+                let (hold, arrivals) = (hold.clone(), arrived_at.clone());
                 let first_answered = first_answered.clone();
                 tokio::spawn(async move {
                     let at_once = now.fetch_add(1, Ordering::SeqCst) + 1;
@@ -75,9 +76,17 @@ impl StaticServer {
                     let arrived = |path: &str| {
                         let early = !first_answered.load(Ordering::SeqCst);
                         arrivals.lock().unwrap().push((path.to_owned(), early));
-                        delay(path)
                     };
-                    Self::answer(socket, &bodies, arrived, |path| {
+                    let held = |path: &str, waited| {
+                        let paths: Vec<String> = arrivals
+                            .lock()
+                            .unwrap()
+                            .iter()
+                            .map(|(p, _)| p.clone())
+                            .collect();
+                        hold(path, &paths, waited)
+                    };
+                    Self::answer(socket, &bodies, arrived, held, |path| {
                         if path.contains("page=1&") {
                             first_answered.store(true, Ordering::SeqCst);
                         }
@@ -98,7 +107,8 @@ impl StaticServer {
     async fn answer(
         socket: tokio::net::TcpStream,
         bodies: &HashMap<String, String>,
-        arrived: impl FnOnce(&str) -> std::time::Duration,
+        arrived: impl FnOnce(&str),
+        held: impl Fn(&str, std::time::Duration) -> bool,
         answering: impl FnOnce(&str),
     ) -> Option<()> {
         {
@@ -113,7 +123,11 @@ impl StaticServer {
                         break;
                     }
                 }
-                tokio::time::sleep(arrived(&path)).await;
+                arrived(&path);
+                let since = std::time::Instant::now();
+                while held(&path, since.elapsed()) {
+                    tokio::time::sleep(std::time::Duration::from_millis(2)).await;
+                }
                 answering(&path);
                 let (status, body) = match bodies.get(&path) {
                     Some(body) => ("200 OK", body.as_str()),
@@ -296,10 +310,11 @@ async fn the_client_keeps_its_requests_in_flight_under_its_limit() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_slow_page_does_not_hold_back_the_requests_after_it() {
-    // Page 1 answers late. Its place in line is kept (rows come out in order), but the
+    // Page 1 answers late: only once pages 2 and 3 have been asked for (or after 20 s,
+    // when they never are). Its place in line is kept (rows come out in order), but the
     // requests after it go on in the meantime, never more at once than asked for.
     let pages = 12u64;
-    let server = StaticServer::start_delayed(
+    let server = StaticServer::start_held(
         |_| {
             let mut bodies = HashMap::new();
             bodies.insert(
@@ -323,12 +338,14 @@ async fn a_slow_page_does_not_hold_back_the_requests_after_it() {
             }
             bodies
         },
-        |path| {
-            if path.contains("page=1&") {
-                std::time::Duration::from_millis(1_500)
-            } else {
-                std::time::Duration::ZERO
-            }
+        |path, arrived, waited| {
+            let asked = |page: u64| {
+                let path = format!("/scrapers/jobs/6/results?page={page}&limit=100");
+                arrived.contains(&path)
+            };
+            path.contains("page=1&")
+                && waited < std::time::Duration::from_secs(20)
+                && !(asked(2) && asked(3))
         },
     )
     .await;
