@@ -29,12 +29,15 @@ use crate::repeats::{RepeatCheck, hash_id};
 /// Rows per page: the API's maximum.
 pub const PAGE_LIMIT: u64 = 100;
 
-/// Pages a reading holds (queued, in flight, being read or waiting their turn) for each
-/// request it may have in flight. With one page a request, as before, a page that came early
-/// and waited for the one before it, or one being read, held its request's place, and fewer
-/// requests than asked for were in flight (a 1M-row export read its pages with about three
-/// of its four). Pages are ~40 KB each, so twice as many costs nothing.
-const AHEAD: usize = 2;
+/// Pages a reading holds (queued, in flight, being read or waiting their turn) beyond twice
+/// its requests. With one page a request, as before, a page that came early and waited for
+/// the one before it, or one being read, held its request's place, and fewer requests than
+/// asked for were in flight. Twice the requests keeps them in flight past one slow page; the
+/// slack absorbs a consumer or a page thread that the OS holds back for a moment (on two
+/// cores shared with the server, a 1M-row export was 5-15% faster with 32 more pages held
+/// than with none, `docs/benchmarks.md`). Pages are ~40 KB each, their rows ~20 KB: about
+/// 2 MB in all at the default concurrency.
+const SLACK: usize = 32;
 
 /// What the pager needs of a page, however its rows are read (typed, or as raw bytes).
 pub(crate) trait Page: Send + Sized + 'static {
@@ -96,7 +99,7 @@ impl<T> Drop for AbortOnDrop<T> {
 pub(crate) struct Pager<R> {
     client: Client,
     id: JobId,
-    /// Pages queued, fetched or read, not yet taken: [`AHEAD`] times the requests.
+    /// Pages queued, fetched or read, not yet taken: twice the requests and [`SLACK`].
     ahead: usize,
     /// Requests in flight, `concurrency` at most: a permit is held from the request until its
     /// body is in, not while the page is read or waits its turn, so a slow page or a page read
@@ -336,7 +339,7 @@ impl Client {
         let mut pager = Pager::<P> {
             client: self.clone(),
             id,
-            ahead: concurrency.max(1).saturating_mul(AHEAD),
+            ahead: concurrency.max(1).saturating_mul(2).saturating_add(SLACK),
             fetching: Arc::new(Semaphore::new(concurrency.clamp(1, Semaphore::MAX_PERMITS))),
             next_page: 1,
             last_page: 1,
