@@ -8,9 +8,11 @@
 //! wake-ups. Here the runtime only moves bytes, and the reading of every page goes to one
 //! thread that takes them from a queue in the order they came: a thread that finds another
 //! page waiting goes on with it without sleeping, and the same thread (its caches and branch
-//! history warm with the job's rows) reads every page.
+//! history warm with the job's rows) reads every page. There are never more such threads in
+//! a process than cores: past that, a reading reads its pages on its fetches' tasks.
 
 use std::panic::AssertUnwindSafe;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc;
 
 use bytes::Bytes;
@@ -32,14 +34,56 @@ pub(crate) struct PageReaders {
     queue: mpsc::Sender<Work>,
 }
 
+/// Page threads running in this process: at most one per core ([`most`]). A program that
+/// reads many jobs' pages at once (a fleet worker collecting several) would otherwise start
+/// a thread per reading; past the limit a reading reads its pages on its fetches' tasks, as
+/// every reading did before, which costs CPU but no thread.
+static RUNNING: AtomicUsize = AtomicUsize::new(0);
+
+/// The most page threads at once: one per core the process may run on, at least one.
+fn most() -> usize {
+    std::thread::available_parallelism().map_or(1, usize::from)
+}
+
+/// A place among the threads `running` counts, given back when dropped (by the thread as it
+/// ends, or at once when the thread could not be started).
+struct Place {
+    running: &'static AtomicUsize,
+}
+
+impl Place {
+    /// A place, when fewer than `most` are taken.
+    fn take(running: &'static AtomicUsize, most: usize) -> Option<Place> {
+        running
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |taken| {
+                (taken < most).then_some(taken + 1)
+            })
+            .ok()
+            .map(|_| Place { running })
+    }
+}
+
+impl Drop for Place {
+    fn drop(&mut self) {
+        self.running.fetch_sub(1, Ordering::AcqRel);
+    }
+}
+
 impl PageReaders {
-    /// Starts the thread. `None` when it could not be started: each fetch then reads its own
-    /// page, as before.
+    /// Starts the thread. `None` when it could not be started, or when as many page threads
+    /// as cores run already: each fetch then reads its own page, as before.
     pub(crate) fn start() -> Option<PageReaders> {
+        PageReaders::start_within(&RUNNING, most())
+    }
+
+    /// [`PageReaders::start`] counted in `running`, `most` at once.
+    fn start_within(running: &'static AtomicUsize, most: usize) -> Option<PageReaders> {
+        let place = Place::take(running, most)?;
         let (queue, work) = mpsc::channel::<Work>();
         std::thread::Builder::new()
             .name("hasdata-pages".into())
             .spawn(move || {
+                let _place = place;
                 // Until every sender is gone.
                 while let Ok(read) = work.recv() {
                     read();
@@ -74,6 +118,13 @@ impl PageReaders {
 mod tests {
     use super::*;
 
+    /// A page thread counted apart from the process's, so tests running at once never find
+    /// the process's places taken by each other.
+    fn started() -> PageReaders {
+        static TESTS: AtomicUsize = AtomicUsize::new(0);
+        PageReaders::start_within(&TESTS, usize::MAX).expect("the thread starts")
+    }
+
     fn count_commas(body: &Bytes) -> std::result::Result<usize, DecodeError> {
         Ok(body.iter().filter(|&&b| b == b',').count())
     }
@@ -92,7 +143,7 @@ mod tests {
 
     #[test]
     fn every_page_queued_gets_its_own_reading_in_any_order_of_waiting() {
-        let readers = PageReaders::start().expect("the thread starts");
+        let readers = started();
         let receivers: Vec<_> = (0..50)
             .map(|i| readers.read(Bytes::from(",".repeat(i)), count_commas))
             .collect();
@@ -105,7 +156,7 @@ mod tests {
 
     #[test]
     fn a_refused_page_and_a_panic_come_back_and_the_thread_goes_on() {
-        let readers = PageReaders::start().expect("the thread starts");
+        let readers = started();
         let refused = readers.read(Bytes::from_static(b"x"), refuse);
         let panicked = readers.read(Bytes::from_static(b"x"), explode);
         let after = readers.read(Bytes::from_static(b",,"), count_commas);
@@ -127,8 +178,39 @@ mod tests {
     }
 
     #[test]
+    fn no_more_page_threads_run_than_allowed_and_a_place_comes_back_when_one_ends() {
+        static COUNTED: AtomicUsize = AtomicUsize::new(0);
+        let first = PageReaders::start_within(&COUNTED, 2).expect("a first thread");
+        let second = PageReaders::start_within(&COUNTED, 2).expect("a second thread");
+        assert!(
+            PageReaders::start_within(&COUNTED, 2).is_none(),
+            "a third of two"
+        );
+        assert_eq!(COUNTED.load(Ordering::Acquire), 2);
+        // A queued page is still read after the last clone is dropped; then the thread ends
+        // and gives its place back.
+        let read = first.read(Bytes::from_static(b",,,"), count_commas);
+        drop(first);
+        assert_eq!(read.blocking_recv().unwrap().unwrap().unwrap(), 3);
+        let started = std::time::Instant::now();
+        let third = loop {
+            if let Some(readers) = PageReaders::start_within(&COUNTED, 2) {
+                break readers;
+            }
+            assert!(
+                started.elapsed() < std::time::Duration::from_secs(30),
+                "the ended thread's place never came back"
+            );
+            std::thread::sleep(std::time::Duration::from_millis(5));
+        };
+        let read = third.read(Bytes::from_static(b","), count_commas);
+        assert_eq!(read.blocking_recv().unwrap().unwrap().unwrap(), 1);
+        drop((second, third));
+    }
+
+    #[test]
     fn pages_queued_before_the_last_clone_is_dropped_are_still_read() {
-        let readers = PageReaders::start().expect("the thread starts");
+        let readers = started();
         let receivers: Vec<_> = (0..20)
             .map(|i| readers.read(Bytes::from(",".repeat(i)), count_commas))
             .collect();
