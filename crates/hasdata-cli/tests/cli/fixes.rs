@@ -139,6 +139,11 @@ async fn ctrl_c_names_the_command_that_finishes_the_same_output() {
     // The hint, run as given in a shell without the variables, writes the rows the run would
     // have written.
     shell.sim.release();
+    // Without HASDATA_LEDGER, a hint that lost its `--ledger` would reach the default ledger:
+    // the user's data directory is a temporary one, never the real one of whoever runs the
+    // tests, and it must stay empty (the hint names the ledger the run used).
+    let data = shell.path("data");
+    let home = shell.path("home");
     for part in expected.split(" && ") {
         let words: Vec<&str> = part.split_whitespace().skip(1).collect();
         let args = if words.contains(&"wait") {
@@ -149,7 +154,9 @@ async fn ctrl_c_names_the_command_that_finishes_the_same_output() {
         let mut command = shell.command(&args);
         command
             .env_remove("HASDATA_BASE_URL")
-            .env_remove("HASDATA_LEDGER");
+            .env_remove("HASDATA_LEDGER")
+            .env("XDG_DATA_HOME", &data)
+            .env("HOME", &home);
         let output = tokio::task::spawn_blocking(move || command.output().unwrap())
             .await
             .unwrap();
@@ -160,6 +167,10 @@ async fn ctrl_c_names_the_command_that_finishes_the_same_output() {
             String::from_utf8_lossy(&output.stderr)
         );
     }
+    assert!(
+        !data.exists() && !home.exists(),
+        "no default ledger made: the hint names the run's own"
+    );
     let rows = csv::Reader::from_path(&out).unwrap().records().count();
     assert_eq!(
         Some(rows),
