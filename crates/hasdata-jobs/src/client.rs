@@ -103,6 +103,8 @@ pub(crate) struct Inner {
     pub validation: hasdata_model::ValidationMode,
     /// One permit per request in flight (held until its body is read or dropped).
     pub requests: Arc<tokio::sync::Semaphore>,
+    /// How many permits `requests` has: a paged reading never asks for more pages at once.
+    pub max_requests: usize,
     key: ApiKey,
 }
 
@@ -559,6 +561,7 @@ impl ClientBuilder {
                 concurrency_cap_wait: self.concurrency_cap_wait,
                 validation: self.validation,
                 requests: Arc::new(tokio::sync::Semaphore::new(self.max_requests)),
+                max_requests: self.max_requests,
                 key,
             }),
         })

@@ -336,11 +336,16 @@ impl Client {
         concurrency: usize,
         known: Option<Job>,
     ) -> BoxStream<'static, Result<P>> {
+        // No more than the client's own requests in flight: a page over that only waits for
+        // one, and holds a spawned fetch and, later, its body. `--concurrency 100000` on a job
+        // whose count promised far more rows than its pages held spawned 200,000 fetches
+        // (450 MB) and sent every one before the reading could end.
+        let concurrency = concurrency.clamp(1, self.inner.max_requests.max(1));
         let mut pager = Pager::<P> {
             client: self.clone(),
             id,
-            ahead: concurrency.max(1).saturating_mul(2).saturating_add(SLACK),
-            fetching: Arc::new(Semaphore::new(concurrency.clamp(1, Semaphore::MAX_PERMITS))),
+            ahead: concurrency.saturating_mul(2).saturating_add(SLACK),
+            fetching: Arc::new(Semaphore::new(concurrency.min(Semaphore::MAX_PERMITS))),
             next_page: 1,
             last_page: 1,
             expected_rows: None,

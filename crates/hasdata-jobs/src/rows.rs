@@ -267,7 +267,9 @@ impl<R: RowType> Rows<R> {
     }
 
     /// Result pages fetched at once (default: the client's
-    /// [`page_concurrency`](crate::ClientBuilder::page_concurrency); at least 1).
+    /// [`page_concurrency`](crate::ClientBuilder::page_concurrency); at least 1, and at most
+    /// the client's [`max_concurrent_requests`](crate::ClientBuilder::max_concurrent_requests):
+    /// more could only wait for a request, holding memory).
     ///
     /// ```
     /// # #[tokio::main]

@@ -9,6 +9,7 @@ mod ledger_file;
 #[cfg(feature = "postgres")]
 mod ledger_url;
 mod offline;
+mod page_bounds;
 mod raw_rows;
 mod row_fields;
 mod sim_lifecycle;
