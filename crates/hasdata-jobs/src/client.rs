@@ -693,8 +693,22 @@ impl Client {
         &self,
         request: hasdata_transport::Request,
     ) -> std::result::Result<Answer, TransportError> {
+        self.exchange_staged(request).await.map_err(|(error, _)| error)
+    }
+
+    /// [`Client::exchange`], saying of a failure whether it came after the headers (`true`):
+    /// the transport's retries, done once the headers came, never saw it.
+    async fn exchange_staged(
+        &self,
+        request: hasdata_transport::Request,
+    ) -> std::result::Result<Answer, (TransportError, bool)> {
         let _permit = self.request_permit().await;
-        let response = self.inner.transport.send(request).await?;
+        let response = self
+            .inner
+            .transport
+            .send(request)
+            .await
+            .map_err(|error| (error, false))?;
         let (parts, body) = response.into_parts();
         let limit = if parts.status.is_success() {
             MAX_API_BODY
@@ -705,7 +719,7 @@ impl Client {
             Ok(body) => body,
             // An error answer that breaks off still says what it is.
             Err(_) if !parts.status.is_success() => Bytes::new(),
-            Err(e) => return Err(e),
+            Err(e) => return Err((e, true)),
         };
         Ok(Answer {
             status: parts.status,
@@ -742,17 +756,19 @@ impl Client {
         loop {
             attempt += 1;
             let request = self.request(method.clone(), path, None)?;
-            match self.exchange(request).await {
+            match self.exchange_staged(request).await {
                 Ok(answer) => return self.decode_answer_with(answer, job, &parse),
                 // Any other failure already went through the transport's retries. A GET or
-                // DELETE sends no body, so a `Body` error is the answer's body breaking off.
-                Err(error) if error.kind() != TransportErrorKind::Body => {
+                // DELETE sends no body, so a `Body` error is the answer's body breaking off;
+                // so is any failure after the headers, a body gone silent (a timeout) too: a
+                // results page that stalled once ended the export, never asked for again.
+                Err((error, false)) if error.kind() != TransportErrorKind::Body => {
                     return Err(Error::Transport {
                         source: error,
                         job_id: job,
                     });
                 }
-                Err(error) => {
+                Err((error, _)) => {
                     let decision = self.inner.retry.decide(
                         true,
                         Outcome::Error(&error),
