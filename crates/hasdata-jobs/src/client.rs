@@ -693,7 +693,9 @@ impl Client {
         &self,
         request: hasdata_transport::Request,
     ) -> std::result::Result<Answer, TransportError> {
-        self.exchange_staged(request).await.map_err(|(error, _)| error)
+        self.exchange_staged(request)
+            .await
+            .map_err(|(error, _)| error)
     }
 
     /// [`Client::exchange`], saying of a failure whether it came after the headers (`true`):

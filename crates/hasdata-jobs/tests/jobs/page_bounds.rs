@@ -34,8 +34,10 @@ async fn lying_server(pages_asked: Arc<AtomicUsize>) -> String {
                     }
                 }
                 let body = match path.split_once("page=") {
-                    None => r#"{"id": 9, "status": "finished", "dataRowsCount": "1000000000000000000"}"#
-                        .to_owned(),
+                    None => {
+                        r#"{"id": 9, "status": "finished", "dataRowsCount": "1000000000000000000"}"#
+                            .to_owned()
+                    }
                     Some((_, rest)) => {
                         pages_asked.fetch_add(1, Ordering::SeqCst);
                         let page: u64 = rest.split('&').next()?.parse().ok()?;
@@ -93,7 +95,10 @@ async fn a_huge_concurrency_against_a_count_that_lies_asks_for_a_bounded_number_
         Err(Error::Incomplete { rows, expected, .. }) => {
             assert_eq!((rows, expected), (300, 1_000_000_000_000_000_000));
         }
-        other => panic!("expected Incomplete, got {:?}", other.map(|rows| rows.len())),
+        other => panic!(
+            "expected Incomplete, got {:?}",
+            other.map(|rows| rows.len())
+        ),
     }
     // Pages asked for ahead: twice the client's requests and 32 more at most (the pager's
     // slack), and the three read.
@@ -151,7 +156,10 @@ async fn stalling_server(page_2_asked: Arc<AtomicUsize>) -> String {
                 let socket = socket.get_mut();
                 socket.write_all(head.as_bytes()).await.ok()?;
                 if stall {
-                    socket.write_all(&body.as_bytes()[..body.len() / 2]).await.ok()?;
+                    socket
+                        .write_all(&body.as_bytes()[..body.len() / 2])
+                        .await
+                        .ok()?;
                     socket.flush().await.ok()?;
                     // Silent, the connection open, far longer than the client's idle limit.
                     tokio::time::sleep(Duration::from_secs(60)).await;
