@@ -56,7 +56,10 @@ async fn follow_and_export(
         done.id,
         results::JobRecord::Known(&done),
         Some(kind),
-        &output,
+        results::Target {
+            output: &output,
+            global: &ctx.global,
+        },
         false,
     )
     .await?;

@@ -422,7 +422,10 @@ pub async fn resume(ctx: &Ctx, args: &ResumeArgs) -> Result<(), Failure> {
                 id,
                 results::JobRecord::Known(&done),
                 kind,
-                &output,
+                results::Target {
+                    output: &output,
+                    global: &ctx.global,
+                },
                 false,
             )
             .await

@@ -144,8 +144,9 @@ pub enum JobRecord<'a> {
 }
 
 /// The failure of an export that SIGINT or SIGTERM ended (`signal` is its exit code): one
-/// line naming the target and the command that writes it again.
-fn stopped(signal: u8, id: JobId, output: &OutputArgs) -> Failure {
+/// line naming the target and the command that writes it again, with the global flags that
+/// reach the same job ([`global_flags`]): without them it went to api.hasdata.com.
+fn stopped(signal: u8, id: JobId, output: &OutputArgs, global: &crate::args::Global) -> Failure {
     let shown = output
         .out
         .as_deref()
@@ -158,11 +159,23 @@ fn stopped(signal: u8, id: JobId, output: &OutputArgs) -> Failure {
     Failure::new(
         signal,
         format!(
-            "{what}; the export to {shown} was not completed (`{}` writes it again)",
+            "{what}; the export to {shown} was not completed (`hasdata{}{}` writes it again)",
+            global_flags(global),
             results_command(id, output)
+                .strip_prefix("hasdata")
+                .unwrap_or_default()
         ),
     )
     .job(id)
+}
+
+/// Where an export writes, and the global flags that reach its job again (named in the
+/// command an interrupted export prints).
+pub struct Target<'a> {
+    /// The output flags.
+    pub output: &'a OutputArgs,
+    /// The global flags the command was given.
+    pub global: &'a crate::args::Global,
 }
 
 /// Streams a job's rows into the output the flags describe, in constant memory, and checks
@@ -177,9 +190,10 @@ pub async fn export(
     id: JobId,
     known: JobRecord<'_>,
     scraper: Option<ScraperKind>,
-    output: &OutputArgs,
+    target: Target<'_>,
     allow_running: bool,
 ) -> Result<Exported, Failure> {
+    let Target { output, global } = target;
     let read = matches!(known, JobRecord::Asked { .. });
     let (mut signals, job) = match known {
         JobRecord::Known(job) => (Signals::listen(), job.clone()),
@@ -191,7 +205,7 @@ pub async fn export(
                 biased;
                 signal = signals.wait() => {
                     status.abort();
-                    return Err(stopped(signal, id, output));
+                    return Err(stopped(signal, id, output, global));
                 }
                 joined = &mut status => joined,
             };
@@ -217,7 +231,7 @@ pub async fn export(
                 // ledger's lock ends the export as it would a moment later.
                 let noted = signals.or(ledger.record_progress(id, &progress)).await;
                 if let Err(signal) = noted {
-                    return Err(stopped(signal, id, output));
+                    return Err(stopped(signal, id, output, global));
                 }
             }
             (signals, job)
@@ -263,7 +277,7 @@ pub async fn export(
             biased;
             signal = signals.wait() => {
                 drop(writer);
-                return Err(stopped(signal, id, output));
+                return Err(stopped(signal, id, output, global));
             }
             next = rows.next() => next,
         };
@@ -402,7 +416,7 @@ pub async fn run(ctx: &Ctx, args: &ResultsArgs) -> Result<(), Failure> {
         Ok(opened) => opened,
         Err(signal) => {
             asked.abort();
-            return Err(stopped(signal, id, &args.output));
+            return Err(stopped(signal, id, &args.output, &ctx.global));
         }
     };
     let ledger = match opened {
@@ -436,7 +450,10 @@ pub async fn run(ctx: &Ctx, args: &ResultsArgs) -> Result<(), Failure> {
             signals,
         },
         scraper,
-        &args.output,
+        Target {
+            output: &args.output,
+            global: &ctx.global,
+        },
         args.partial,
     )
     .await?;

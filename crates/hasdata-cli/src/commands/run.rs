@@ -62,7 +62,10 @@ pub async fn run(ctx: &Ctx, args: &RunArgs) -> Result<(), Failure> {
         id,
         results::JobRecord::Known(&done),
         Some(kind),
-        &args.output,
+        results::Target {
+            output: &args.output,
+            global: &ctx.global,
+        },
         false,
     )
     .await?;

@@ -386,3 +386,52 @@ async fn hints_name_the_base_url_and_ledger_the_job_lives_under() {
         results.stderr
     );
 }
+
+/// `hasdata results` stopped by Ctrl-C mid-export names the command that writes the export
+/// again with the base URL and the ledger it used: it named `hasdata results ID --out ...`
+/// alone, which asks api.hasdata.com for a simulator's job.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ctrl_c_in_results_names_the_base_url_and_ledger_in_its_hint() {
+    let shell = Shell::start(SimConfig {
+        job_duration: Duration::ZERO,
+        faults: "results:latency=60s".parse().unwrap(),
+        ..SimConfig::default()
+    })
+    .await;
+    let body = shell.file("serp.json", r#"{"keywords": ["coffee"], "limit": 300}"#);
+    let ran = shell.run(&["submit", "google-serp", "--body", &body]).await;
+    assert_eq!(ran.code, 0, "{}", ran.stderr);
+    let id = ran.stdout.trim().rsplit(' ').next().unwrap().to_owned();
+    let child = shell
+        .command(&["results", &id, "--source", "pages", "--out", "rows.jsonl"])
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Mid-export: a page has been asked for, and answers a minute later.
+    until("a page to be asked for", || async {
+        (shell.sim.requests().get("results").copied().unwrap_or(0) > 0).then_some(())
+    })
+    .await;
+    let status = std::process::Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let output = tokio::task::spawn_blocking(move || child.wait_with_output().unwrap())
+        .await
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(130), "{stderr}");
+    let expected = format!(
+        "`hasdata --base-url {} --ledger {} results {id} --out {} --source pages` writes it again",
+        shell.sim.base_url(),
+        std::path::absolute(shell.path("ledger.sqlite"))
+            .unwrap()
+            .display(),
+        std::path::absolute(shell.path("rows.jsonl"))
+            .unwrap()
+            .display()
+    );
+    assert!(stderr.contains(&expected), "{expected} in {stderr}");
+    assert!(!shell.path("rows.jsonl").exists(), "no target file");
+}
