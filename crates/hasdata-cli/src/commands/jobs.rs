@@ -10,7 +10,7 @@ use hasdata_ledger::JobQuery;
 use hasdata_model::{JobId, ScraperKind};
 use serde_json::Value;
 
-use super::{Interrupt, lookup, poll_policy, results, wait};
+use super::{Signals, lookup, poll_policy, results, wait};
 use crate::args::{JobArg, ListArgs, OutputArgs, ResumeArgs, RetryArgs, ShowArgs, Source};
 use crate::context::Ctx;
 use crate::fail::{Failure, code};
@@ -367,11 +367,11 @@ enum Collected {
 /// time. Submits nothing. An export failure does not stop the other jobs: `resume` ends with
 /// the first one once all are done.
 pub async fn resume(ctx: &Ctx, args: &ResumeArgs) -> Result<(), Failure> {
-    let mut interrupt = Interrupt::listen();
+    let mut interrupt = Signals::listen();
     let ledger = interrupt
         .or(ctx.reading_ledger())
         .await
-        .map_err(|()| super::interrupted_opening())??;
+        .map_err(super::interrupted_opening)??;
     let client = ctx.client(ledger.clone(), 4)?;
     let policy = poll_policy(&args.poll)?;
     let pending = crate::ledger::uncollected(ledger.as_ref()).await?;
@@ -457,9 +457,9 @@ pub async fn resume(ctx: &Ctx, args: &ResumeArgs) -> Result<(), Failure> {
     loop {
         let next = tokio::select! {
             next = jobs.next() => next,
-            () = interrupt.wait() => {
+            signal = interrupt.wait() => {
                 return Err(Failure::new(
-                    code::INTERRUPTED,
+                    signal,
                     format!(
                         "interrupted; the jobs not collected yet stay in the ledger, running or ended: `{} jobs resume` picks them up",
                         crate::context::hasdata()

@@ -119,56 +119,20 @@ pub fn poll_policy(args: &PollArgs) -> Result<PollPolicy, Failure> {
     })
 }
 
-/// Ctrl-C, listened for from the moment it is created: a command creates it before it
-/// submits, so an interrupt at any point after that is caught, never the default kill.
-pub struct Interrupt {
-    #[cfg(unix)]
-    signal: Option<tokio::signal::unix::Signal>,
-}
-
-impl Interrupt {
-    /// Starts listening.
-    pub fn listen() -> Self {
-        Interrupt {
-            #[cfg(unix)]
-            signal: tokio::signal::unix::signal(tokio::signal::unix::SignalKind::interrupt()).ok(),
-        }
-    }
-
-    /// Runs `work` unless Ctrl-C comes first (`Err`); then `work` is dropped where it stands,
-    /// as [`Signals::or`] does.
-    pub async fn or<T>(&mut self, work: impl Future<Output = T>) -> Result<T, ()> {
-        tokio::select! {
-            biased;
-            () = self.wait() => Err(()),
-            done = work => Ok(done),
-        }
-    }
-
-    /// Waits for Ctrl-C.
-    pub async fn wait(&mut self) {
-        #[cfg(unix)]
-        if let Some(signal) = &mut self.signal {
-            signal.recv().await;
-            return;
-        }
-        if tokio::signal::ctrl_c().await.is_err() {
-            std::future::pending::<()>().await;
-        }
-    }
-}
-
-/// Ctrl-C while the ledger is opened (another process holding its lock): nothing was sent.
-pub fn interrupted_opening() -> Failure {
+/// A signal (exit `code`) while the ledger is opened (another process holding its lock):
+/// nothing was sent.
+pub fn interrupted_opening(code: u8) -> Failure {
     Failure::new(
-        crate::fail::code::INTERRUPTED,
+        code,
         "interrupted while waiting for the ledger (another process holds its lock): nothing was sent",
     )
 }
 
 /// SIGINT or SIGTERM, listened for from the moment it is created; `wait` gives the exit code
-/// the signal calls for (130 or 143). Used where a write is under way, so a signal removes the
-/// temporary file and says so instead of killing the process mid-write.
+/// the signal calls for (130 or 143). A command creates it before it submits or writes, so a
+/// signal at any point after that is caught, never the default kill: a service manager's
+/// SIGTERM (systemd, a container's stop) is handled as Ctrl-C is, a write's temporary file
+/// removed, the job's id and how to go on printed, `--stop-on-interrupt` applied.
 pub struct Signals {
     #[cfg(unix)]
     interrupt: Option<tokio::signal::unix::Signal>,

@@ -5,13 +5,13 @@ use std::sync::Arc;
 
 use hasdata_model::ScraperKind;
 
-use super::{Interrupt, lookup, poll_policy, read_body, results, wait};
+use super::{Signals, lookup, poll_policy, read_body, results, wait};
 use crate::args::RunArgs;
 use crate::context::Ctx;
 use crate::fail::Failure;
 
 pub async fn run(ctx: &Ctx, args: &RunArgs) -> Result<(), Failure> {
-    let mut interrupt = Interrupt::listen();
+    let mut interrupt = Signals::listen();
     let kind = ScraperKind::from_str(&args.slug).map_err(|e| Failure::usage(e.to_string()))?;
     let body = read_body(&args.body)?;
     let warnings = super::check::one(ctx, kind, &body, args.check.mode())?;
@@ -19,7 +19,7 @@ pub async fn run(ctx: &Ctx, args: &RunArgs) -> Result<(), Failure> {
     let ledger = interrupt
         .or(ctx.ledger())
         .await
-        .map_err(|()| super::interrupted_opening())??;
+        .map_err(super::interrupted_opening)??;
     let client = ctx.client(ledger.clone(), args.output.concurrency)?;
     let key = hasdata_jobs::SubmitOptions::fresh_key();
     let options = hasdata_jobs::SubmitOptions {
@@ -40,8 +40,8 @@ pub async fn run(ctx: &Ctx, args: &RunArgs) -> Result<(), Failure> {
         .collect();
     results::emit_job(ctx, &args.output, submitted.to_value(), String::new);
     let line = ctx.display.job(format!("job {id}"));
-    if interrupted {
-        return Err(on_interrupt(ctx, &client, args, id, &line, None).await);
+    if let Some(signal) = interrupted {
+        return Err(on_interrupt(signal, ctx, &client, args, id, &line, None).await);
     }
     // The wait reads statuses through a client of its own that notes nothing (`follow` notes
     // each in the ledger itself): the client above would note each status inside its call,
@@ -51,8 +51,8 @@ pub async fn run(ctx: &Ctx, args: &RunArgs) -> Result<(), Failure> {
     let ended = wait::Ended::default();
     let done = tokio::select! {
         done = wait::follow(&watcher, Some(ledger.as_ref()), id, policy, &line, args.max_credits, &ended) => done?,
-        () = interrupt.wait() => {
-            return Err(on_interrupt(ctx, &client, args, id, &line, ended.get()).await);
+        signal = interrupt.wait() => {
+            return Err(on_interrupt(signal, ctx, &client, args, id, &line, ended.get()).await);
         }
     };
     line.finish(lookup::summary(&done));
@@ -82,11 +82,13 @@ pub async fn run(ctx: &Ctx, args: &RunArgs) -> Result<(), Failure> {
     wait::check_outcome(&done)
 }
 
-/// Ctrl-C once job `id` exists: it is stopped with `--stop-on-interrupt`, else left running;
-/// the failure says which and how to get its rows. A job whose end was read already (`ended`:
-/// the signal came while that was noted in the ledger) is neither running nor stopped: the
-/// failure says how it ended, and no stop is sent.
+/// A signal (exit `signal`: Ctrl-C 130, SIGTERM 143) once job `id` exists: it is stopped
+/// with `--stop-on-interrupt`, else left running; the failure says which and how to get its
+/// rows. A job whose end was read already (`ended`: the signal came while that was noted in
+/// the ledger) is neither running nor stopped: the failure says how it ended, and no stop is
+/// sent.
 async fn on_interrupt(
+    signal: u8,
     ctx: &Ctx,
     client: &hasdata_jobs::Client,
     args: &RunArgs,
@@ -96,7 +98,7 @@ async fn on_interrupt(
 ) -> Failure {
     if let Some(job) = ended {
         line.finish("interrupted".into());
-        return ended_failure(ctx, args, job);
+        return ended_failure(signal, ctx, args, job);
     }
     if args.stop_on_interrupt {
         line.finish("interrupted; stopping".into());
@@ -107,10 +109,10 @@ async fn on_interrupt(
         ctx.seen(&stopped).await;
         if stopped.status.is_terminal() && stopped.status != hasdata_model::JobStatus::Stopped {
             // It ended before the stop reached it.
-            return ended_failure(ctx, args, &stopped);
+            return ended_failure(signal, ctx, args, &stopped);
         }
         return Failure::new(
-            crate::fail::code::INTERRUPTED,
+            signal,
             format!(
                 "interrupted; job {id} was stopped (its rows so far: `{}`)",
                 results::finishing_command(id, &args.output, &ctx.global)
@@ -120,7 +122,7 @@ async fn on_interrupt(
     }
     line.finish("interrupted".into());
     Failure::new(
-        crate::fail::code::INTERRUPTED,
+        signal,
         format!(
             "interrupted; job {id} is still running: `{}` finishes this output (`{} jobs resume` collects it into its own directory)",
             results::finishing_command(id, &args.output, &ctx.global),
@@ -130,10 +132,11 @@ async fn on_interrupt(
     .job(id)
 }
 
-/// Ctrl-C after job `job` ended (see [`on_interrupt`]): how it ended and how to get its rows.
-fn ended_failure(ctx: &Ctx, args: &RunArgs, job: &hasdata_model::Job) -> Failure {
+/// A signal (exit `signal`) after job `job` ended (see [`on_interrupt`]): how it ended and
+/// how to get its rows.
+fn ended_failure(signal: u8, ctx: &Ctx, args: &RunArgs, job: &hasdata_model::Job) -> Failure {
     Failure::new(
-        crate::fail::code::INTERRUPTED,
+        signal,
         format!(
             "interrupted; job {id} already ended {status}, but the ledger may not have noted it: `{command}` writes its rows",
             id = job.id,

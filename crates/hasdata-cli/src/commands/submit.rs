@@ -14,7 +14,7 @@ use hasdata_cli::output::{BulkCounts, BulkSummaryOut, IntentOut, WarningOut};
 use hasdata_jobs::{BodyDigest, Client, Error, IntentState, Origin, SubmitOptions};
 use hasdata_model::{Job, ScraperKind};
 
-use super::{Interrupt, read_body};
+use super::{Signals, read_body};
 use crate::args::SubmitArgs;
 use crate::context::Ctx;
 
@@ -60,31 +60,32 @@ pub async fn run(ctx: &Ctx, args: &SubmitArgs) -> Result<(), Failure> {
     Ok(())
 }
 
-/// A submit under `key` that Ctrl-C may end. Until the ledger has an intent under `key`
-/// nothing was sent (the intent is written before the POST, and another process holding the
-/// ledger's lock can hold that write for seconds): Ctrl-C then drops the submit at once, exit
-/// 130. Once the intent is there the POST may be out, so the submit is awaited to its end and
-/// its job recorded as usual; the `bool` says a Ctrl-C came meanwhile. The submit is not
+/// A submit under `key` that a signal (Ctrl-C, SIGTERM) may end. Until the ledger has an
+/// intent under `key` nothing was sent (the intent is written before the POST, and another
+/// process holding the ledger's lock can hold that write for seconds): the signal then drops
+/// the submit at once, exit 130 or 143. Once the intent is there the POST may be out, so the
+/// submit is awaited to its end and its job recorded as usual; the signal's exit code says one
+/// came meanwhile. The submit is not
 /// polled while the ledger is asked, so it cannot record its intent in between.
 pub async fn interruptible(
     ledger: &dyn hasdata_jobs::JobLedger,
     key: &str,
     submit: impl Future<Output = Result<Job, Error>>,
-    interrupt: &mut Interrupt,
-) -> Result<(Result<Job, Error>, bool), Failure> {
+    interrupt: &mut Signals,
+) -> Result<(Result<Job, Error>, Option<u8>), Failure> {
     let mut submit = std::pin::pin!(submit);
-    tokio::select! {
+    let signal = tokio::select! {
         biased;
-        () = interrupt.wait() => {}
-        done = &mut submit => return Ok((done, false)),
-    }
+        signal = interrupt.wait() => signal,
+        done = &mut submit => return Ok((done, None)),
+    };
     match ledger.intent(key).await {
         Ok(None) => Err(Failure::new(
-            code::INTERRUPTED,
+            signal,
             "interrupted before the submit was recorded in the ledger (another process holds its lock): nothing was sent",
         )),
         // Recorded, or the ledger cannot say: the POST may be out, so its answer is awaited.
-        _ => Ok((submit.await, true)),
+        _ => Ok((submit.await, Some(signal))),
     }
 }
 
@@ -129,7 +130,7 @@ struct Bulk<'a> {
 
 impl Bulk<'_> {
     async fn run(&self, path: &Path) -> Result<(), Failure> {
-        let mut interrupt = Interrupt::listen();
+        let mut interrupt = Signals::listen();
         let from_stdin = path.as_os_str() == "-";
         let lines = super::check::read_lines(self.ctx, self.kind, path, self.mode, "submitted")?;
         // Lines from stdin have no file to recognise a rerun by: every run sends them all.
@@ -164,11 +165,12 @@ impl Bulk<'_> {
         let mut queue = to_send.into_iter();
         let mut in_flight = FuturesUnordered::new();
         let mut worst: Option<Failure> = None;
-        let mut interrupted = false;
+        // The signal that stopped the sending (its exit code), once one came.
+        let mut interrupted: Option<u8> = None;
         // Each in-flight submit's intent key and the handle that drops it, by line number.
         let mut keys = std::collections::HashMap::new();
         loop {
-            while !interrupted && in_flight.len() < self.concurrency {
+            while interrupted.is_none() && in_flight.len() < self.concurrency {
                 let Some(line) = queue.next() else { break };
                 let key = SubmitOptions::fresh_key();
                 let options = SubmitOptions {
@@ -196,14 +198,14 @@ impl Bulk<'_> {
                         Err(futures::future::Aborted) => tally.unsent += 1,
                     }
                 }
-                () = interrupt.wait() => {
-                    if interrupted {
+                signal = interrupt.wait() => {
+                    if interrupted.is_some() {
                         // A second Ctrl-C: leave now. The in-flight submits' intents are in
                         // the ledger and show as uncertain.
                         tally.uncertain += in_flight.len() as u64;
                         break;
                     }
-                    interrupted = true;
+                    interrupted = Some(signal);
                     let sending = self.drop_unrecorded(&keys).await;
                     self.ctx.note(format!(
                         "interrupted: sending no more lines; waiting for {sending} in-flight submit(s) (Ctrl-C again to leave now)",
@@ -212,10 +214,10 @@ impl Bulk<'_> {
             }
         }
         tally.unsent += queue.len() as u64;
-        self.summary(&tally, interrupted);
-        if interrupted {
+        self.summary(&tally, interrupted.is_some());
+        if let Some(signal) = interrupted {
             return Err(Failure::new(
-                code::INTERRUPTED,
+                signal,
                 format!(
                     "interrupted: {} submitted, {} uncertain, {} unsent; run the same command again to send the unsent lines",
                     tally.submitted, tally.uncertain, tally.unsent
@@ -251,7 +253,7 @@ impl Bulk<'_> {
     async fn exclusive(
         &self,
         path: &Path,
-        interrupt: &mut Interrupt,
+        interrupt: &mut Signals,
     ) -> Result<Option<std::fs::File>, Failure> {
         let file = std::fs::File::open(path)
             .map_err(|e| Failure::usage(format!("--bodies {}: {e}", path.display())))?;
@@ -285,8 +287,8 @@ impl Bulk<'_> {
                 Ok(file) => Ok(Some(file)),
                 Err(e) => Err(Failure::new(code::OTHER, format!("--bodies {}: cannot lock it: {e}", path.display()))),
             },
-            () = interrupt.wait() => Err(Failure::new(
-                code::INTERRUPTED,
+            signal = interrupt.wait() => Err(Failure::new(
+                signal,
                 format!("interrupted while waiting for the other run of {}; nothing was sent", path.display()),
             )),
         }

@@ -7,7 +7,7 @@ use futures::StreamExt;
 use hasdata_jobs::{Client, MemoryLedger, PollPolicy};
 use hasdata_model::{Job, JobId};
 
-use super::{Interrupt, lookup, poll_policy};
+use super::{Signals, lookup, poll_policy};
 use crate::args::WaitArgs;
 use crate::context::Ctx;
 use crate::fail::{Failure, code};
@@ -118,9 +118,10 @@ impl Ended {
     }
 }
 
-/// The message and exit code of a Ctrl-C while a job runs, or, when its end was read already
-/// (`ended`: the signal came while that was being noted in the ledger), that it ended and how.
-pub fn interrupted_failure(id: JobId, ended: Option<&Job>) -> Failure {
+/// The message of a signal (exit `code`: 130 for Ctrl-C, 143 for SIGTERM) while a job runs,
+/// or, when its end was read already (`ended`: the signal came while that was being noted in
+/// the ledger), that it ended and how.
+pub fn interrupted_failure(code: u8, id: JobId, ended: Option<&Job>) -> Failure {
     let hd = crate::context::hasdata();
     let message = match ended {
         Some(job) => format!(
@@ -131,17 +132,17 @@ pub fn interrupted_failure(id: JobId, ended: Option<&Job>) -> Failure {
             "interrupted; job {id} is still running: `{hd} wait {id}` or `{hd} jobs resume` picks it up"
         ),
     };
-    Failure::new(code::INTERRUPTED, message).job(id)
+    Failure::new(code, message).job(id)
 }
 
 pub async fn run(ctx: &Ctx, args: &WaitArgs) -> Result<(), Failure> {
-    let mut interrupt = Interrupt::listen();
+    let mut interrupt = Signals::listen();
     let client = ctx.client(Arc::new(MemoryLedger::new()), 1)?;
     let id = args.id;
     let ledger = interrupt
         .or(ctx.reading_ledger())
         .await
-        .map_err(|()| interrupted_failure(id, None))?
+        .map_err(|signal| interrupted_failure(signal, id, None))?
         .inspect_err(|failure| {
             ctx.unusable_ledger(
                 failure,
@@ -154,7 +155,7 @@ pub async fn run(ctx: &Ctx, args: &WaitArgs) -> Result<(), Failure> {
     let ended = Ended::default();
     let job = tokio::select! {
         job = follow(&client, ledger.as_deref(), id, policy, &line, None, &ended) => job?,
-        () = interrupt.wait() => return Err(interrupted_failure(id, ended.get())),
+        signal = interrupt.wait() => return Err(interrupted_failure(signal, id, ended.get())),
     };
     line.finish(lookup::summary(&job));
     let out = ctx.seen(&job).await;

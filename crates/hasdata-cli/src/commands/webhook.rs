@@ -20,7 +20,7 @@ use hasdata_ledger::Location;
 use http::HeaderName;
 use tokio::task::JoinSet;
 
-use super::Interrupt;
+use super::Signals;
 use crate::args::{EventsArgs, ListenArgs};
 use crate::context::{Ctx, err_line};
 use crate::fail::{Failure, code};
@@ -76,7 +76,7 @@ fn stdout_broken(error: &std::io::Error) -> Failure {
 }
 
 pub async fn listen(ctx: &Ctx, args: &ListenArgs) -> Result<(), Failure> {
-    let mut interrupt = Interrupt::listen();
+    let mut interrupt = Signals::listen();
     let (name, value) = secret_header(args)?;
     let header = HeaderName::try_from(name.trim())
         .map_err(|_| Failure::usage(format!("{name:?} is not a header name")))?;
@@ -143,7 +143,7 @@ pub async fn listen(ctx: &Ctx, args: &ListenArgs) -> Result<(), Failure> {
                 },
                 None => return Ok(()),
             },
-            () = interrupt.wait() => return Ok(()),
+            _ = interrupt.wait() => return Ok(()),
         }
     }
 }
@@ -155,7 +155,7 @@ async fn record(
     table: Arc<WebhookEvents>,
     name: Arc<str>,
     notes: bool,
-    interrupt: &mut Interrupt,
+    interrupt: &mut Signals,
 ) -> Result<(), Failure> {
     let mut tasks: JoinSet<std::io::Result<()>> = JoinSet::new();
     loop {
@@ -173,7 +173,7 @@ async fn record(
                     return Err(stdout_broken(&error));
                 }
             }
-            () = interrupt.wait() => return Ok(()),
+            _ = interrupt.wait() => return Ok(()),
         }
     }
 }

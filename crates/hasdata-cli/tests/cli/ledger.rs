@@ -142,16 +142,21 @@ async fn max_credits_stops_the_job_and_keeps_its_rows() {
     assert_eq!(read(&shell.path("rows.jsonl")).lines().count() as u64, rows);
 }
 
-/// Sends SIGINT (Ctrl-C) to a child process.
-fn interrupt(child: &std::process::Child) {
+/// Sends `signal` (`-INT` for Ctrl-C, `-TERM`) to a child process.
+fn interrupt(child: &std::process::Child, signal: &str) {
     let status = std::process::Command::new("kill")
-        .args(["-INT", &child.id().to_string()])
+        .args([signal, &child.id().to_string()])
         .status()
         .unwrap();
     assert!(status.success());
 }
 
 pub(crate) async fn run_and_interrupt(shell: &Shell, extra: &[&str]) -> (i32, String, u64) {
+    run_and_signal(shell, extra, "-INT").await
+}
+
+/// `hasdata run` sent `signal` while it waits for its job: its exit code, stderr, the job.
+async fn run_and_signal(shell: &Shell, extra: &[&str], signal: &str) -> (i32, String, u64) {
     let body = shell.file("serp.json", r#"{"keywords": ["coffee"], "limit": 500}"#);
     let mut args = vec!["run", "google-serp", "--body", &body];
     args.extend_from_slice(extra);
@@ -183,7 +188,7 @@ pub(crate) async fn run_and_interrupt(shell: &Shell, extra: &[&str]) -> (i32, St
         (shell.sim.requests().get("status").copied().unwrap_or(0) > polls_before).then_some(())
     })
     .await;
-    interrupt(&child);
+    interrupt(&child, signal);
     let output = tokio::task::spawn_blocking(move || child.wait_with_output().unwrap())
         .await
         .unwrap();
@@ -223,6 +228,29 @@ async fn ctrl_c_with_stop_on_interrupt_stops_the_job() {
     shell.sim.hold(Hold::InProgress);
     let (code, stderr, id) = run_and_interrupt(&shell, &["--stop-on-interrupt"]).await;
     assert_eq!(code, 130, "{stderr}");
+    let status = shell
+        .run(&["--json", "status", &id.to_string()])
+        .await
+        .json_lines();
+    assert_eq!(status[0]["status"], "stopped");
+}
+
+/// A service manager's stop (SIGTERM) is handled as Ctrl-C is: exit 143, not death by the
+/// signal with nothing said, and `--stop-on-interrupt` stops the job.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigterm_while_run_waits_stops_the_job_and_says_so() {
+    let shell = Shell::start(SimConfig {
+        job_duration: Duration::ZERO,
+        ..SimConfig::default()
+    })
+    .await;
+    shell.sim.hold(Hold::InProgress);
+    let (code, stderr, id) = run_and_signal(&shell, &["--stop-on-interrupt"], "-TERM").await;
+    assert_eq!(code, 143, "{stderr}");
+    assert!(
+        stderr.contains(&format!("job {id} was stopped")),
+        "{stderr}"
+    );
     let status = shell
         .run(&["--json", "status", &id.to_string()])
         .await
