@@ -12,13 +12,14 @@
 //! [`Error::RowCountMismatch`] unless a second status read agrees with them. The repeat check runs in bounded memory, whatever the
 //! job's size: what it remembers, and what it therefore catches, is in [`RepeatCheck`].
 
+use std::sync::Arc;
+
 use bytes::Bytes;
 use futures::stream::{self, BoxStream, FuturesOrdered, StreamExt};
 use hasdata_model::decode::{self, DecodeError};
 use hasdata_model::{Job, JobId, ResultsPage};
 use http::Method;
 use serde::de::DeserializeOwned;
-use std::sync::Arc;
 use tokio::sync::Semaphore;
 
 use crate::client::Client;
@@ -116,8 +117,10 @@ pub(crate) struct Pager<R> {
     /// The repeated-row check (bounded memory).
     repeats: RepeatCheck,
     in_flight: FuturesOrdered<PageFuture<R>>,
-    /// The thread that reads the pages, started with the first fetch on a runtime.
-    readers: Option<PageReaders>,
+    /// The thread that reads the pages: `None` until the first fetch on a runtime asks for
+    /// it, then the thread, or `None` when none could be had (as many run as cores). Asked
+    /// for once: a reading refused a thread does not ask again for each page.
+    readers: Option<Option<PageReaders>>,
     started: bool,
     exhausted: bool,
     done: bool,
@@ -131,15 +134,13 @@ impl<P: Page> Pager<P> {
     fn fetch(&mut self, page: u64) -> PageFuture<P> {
         match tokio::runtime::Handle::try_current() {
             Ok(runtime) => {
-                if self.readers.is_none() {
-                    self.readers = PageReaders::start();
-                }
+                let readers = self.readers.get_or_insert_with(PageReaders::start).clone();
                 let fetch = Self::fetch_here(
                     self.client.clone(),
                     self.id,
                     page,
                     Arc::clone(&self.fetching),
-                    self.readers.clone(),
+                    readers,
                 );
                 let task = AbortOnDrop(runtime.spawn(fetch));
                 Box::pin(async move {

@@ -178,15 +178,7 @@ impl SqliteLedger {
     /// [`SqliteLedger::open`] awaiting a timer between tries instead of sleeping the thread:
     /// dropping the future gives up the wait for another process's lock at once.
     pub async fn open_waiting(path: &Path, base_url: &str) -> Result<SqliteLedger, LedgerError> {
-        let mut conn = Self::connect(path)?;
-        let deadline = std::time::Instant::now() + LOCK_WAIT;
-        while !Self::prepared(&mut conn, deadline)? {
-            pause().await;
-        }
-        Ok(SqliteLedger {
-            conn: Mutex::new(conn),
-            base_url: base_url.to_owned(),
-        })
+        Self::prepared_waiting(Self::connect(path)?, base_url).await
     }
 
     /// [`SqliteLedger::open_waiting`] of a ledger that must already be there: a file that
@@ -194,7 +186,15 @@ impl SqliteLedger {
     /// its directory. For a program that only reads the ledger: a mistyped path must not
     /// read as an empty ledger (the user's jobs "gone") and leave an empty file behind.
     pub async fn open_existing(path: &Path, base_url: &str) -> Result<SqliteLedger, LedgerError> {
-        let mut conn = Self::connect_existing(path)?;
+        Self::prepared_waiting(Self::connect_existing(path)?, base_url).await
+    }
+
+    /// The ledger of `base_url` on `conn`, once it is migrated: another process's lock is
+    /// waited for on a timer between tries, up to [`LOCK_WAIT`] in all.
+    async fn prepared_waiting(
+        mut conn: Connection,
+        base_url: &str,
+    ) -> Result<SqliteLedger, LedgerError> {
         let deadline = std::time::Instant::now() + LOCK_WAIT;
         while !Self::prepared(&mut conn, deadline)? {
             pause().await;

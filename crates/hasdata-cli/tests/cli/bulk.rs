@@ -111,14 +111,7 @@ async fn ctrl_c_stops_sending_lets_in_flight_finish_and_exits_130() {
         .await
         .unwrap()
         .expect("the first id is printed as soon as it exists");
-    let status = std::process::Command::new("kill")
-        .args(["-INT", &child.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(status.success());
-    let output = tokio::task::spawn_blocking(move || child.wait_with_output().unwrap())
-        .await
-        .unwrap();
+    let output = crate::signal_and_wait(child, "-INT", "`hasdata submit --bodies`").await;
     let printed = reader.join().unwrap();
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert_eq!(output.status.code(), Some(130), "{stderr}");

@@ -412,14 +412,7 @@ async fn ctrl_c_in_results_names_the_base_url_and_ledger_in_its_hint() {
         (shell.sim.requests().get("results").copied().unwrap_or(0) > 0).then_some(())
     })
     .await;
-    let status = std::process::Command::new("kill")
-        .args(["-INT", &child.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(status.success());
-    let output = tokio::task::spawn_blocking(move || child.wait_with_output().unwrap())
-        .await
-        .unwrap();
+    let output = crate::signal_and_wait(child, "-INT", "`hasdata results`").await;
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert_eq!(output.status.code(), Some(130), "{stderr}");
     let expected = format!(

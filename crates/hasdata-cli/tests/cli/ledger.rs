@@ -142,15 +142,6 @@ async fn max_credits_stops_the_job_and_keeps_its_rows() {
     assert_eq!(read(&shell.path("rows.jsonl")).lines().count() as u64, rows);
 }
 
-/// Sends `signal` (`-INT` for Ctrl-C, `-TERM`) to a child process.
-fn interrupt(child: &std::process::Child, signal: &str) {
-    let status = std::process::Command::new("kill")
-        .args([signal, &child.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(status.success());
-}
-
 pub(crate) async fn run_and_interrupt(shell: &Shell, extra: &[&str]) -> (i32, String, u64) {
     run_and_signal(shell, extra, "-INT").await
 }
@@ -188,10 +179,7 @@ async fn run_and_signal(shell: &Shell, extra: &[&str], signal: &str) -> (i32, St
         (shell.sim.requests().get("status").copied().unwrap_or(0) > polls_before).then_some(())
     })
     .await;
-    interrupt(&child, signal);
-    let output = tokio::task::spawn_blocking(move || child.wait_with_output().unwrap())
-        .await
-        .unwrap();
+    let output = crate::signal_and_wait(child, signal, "`hasdata run`").await;
     let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
     (output.status.code().unwrap_or(-1), stderr, id)
 }

@@ -67,9 +67,7 @@ async fn a_ledger_path_that_is_not_there_is_an_error_for_commands_that_read() {
                 .await;
             assert_eq!(ran.code, 2, "{args:?} {value}: {}", ran.stderr);
             assert!(
-                ran.stderr.contains("--ledger (or HASDATA_LEDGER)")
-                    && ran.stderr.contains(&value)
-                    && ran.stderr.contains("no ledger is there"),
+                crate::names_the_ledger(&ran.stderr, &[&value, "no ledger is there"]),
                 "{args:?} {value}: {}",
                 ran.stderr
             );
@@ -107,8 +105,7 @@ async fn commands_that_note_jobs_do_not_make_a_missing_ledger() {
     assert_eq!(ran.code, 0, "{}", ran.stderr);
     assert!(
         ran.stderr.contains("will not be noted collected")
-            && ran.stderr.contains("--ledger (or HASDATA_LEDGER)")
-            && ran.stderr.contains(&typo_text),
+            && crate::names_the_ledger(&ran.stderr, &[&typo_text]),
         "{}",
         ran.stderr
     );
@@ -168,9 +165,10 @@ async fn a_writing_command_refuses_a_ledger_in_a_directory_that_is_not_there() {
             .await;
         assert_eq!(ran.code, 2, "{args:?}: {}", ran.stderr);
         assert!(
-            ran.stderr.contains("--ledger (or HASDATA_LEDGER)")
-                && ran.stderr.contains(&missing_dir.display().to_string())
-                && ran.stderr.contains("does not exist"),
+            crate::names_the_ledger(
+                &ran.stderr,
+                &[&missing_dir.display().to_string(), "does not exist"]
+            ),
             "{args:?}: {}",
             ran.stderr
         );
@@ -214,8 +212,7 @@ async fn an_unreachable_postgres_ledger_names_the_flag_and_the_server() {
             .await;
         assert_eq!(ran.code, 1, "{args:?}: {}", ran.stderr);
         assert!(
-            ran.stderr.contains("--ledger (or HASDATA_LEDGER)")
-                && ran.stderr.contains(&format!("127.0.0.1:{port}")),
+            crate::names_the_ledger(&ran.stderr, &[&format!("127.0.0.1:{port}")]),
             "{args:?}: {}",
             ran.stderr
         );
@@ -289,10 +286,10 @@ async fn a_read_only_ledger_is_refused_before_a_submit_and_still_read() {
         let ran = shell.run(args).await;
         assert_eq!(ran.code, 1, "{args:?}: {}", ran.stderr);
         assert!(
-            ran.stderr.contains("--ledger (or HASDATA_LEDGER)")
-                && ran.stderr.contains(&ledger_text)
-                && ran.stderr.contains("read-only")
-                && ran.stderr.contains("nothing was sent"),
+            crate::names_the_ledger(
+                &ran.stderr,
+                &[&ledger_text, "read-only", "nothing was sent"]
+            ),
             "{args:?}: {}",
             ran.stderr
         );
@@ -309,8 +306,7 @@ async fn a_read_only_ledger_is_refused_before_a_submit_and_still_read() {
     assert_eq!(status.code, 0, "{}", status.stderr);
     assert!(
         status.stderr.contains("could not note the job's status")
-            && status.stderr.contains("--ledger (or HASDATA_LEDGER)")
-            && status.stderr.contains(&ledger_text),
+            && crate::names_the_ledger(&status.stderr, &[&ledger_text]),
         "{}",
         status.stderr
     );
@@ -387,9 +383,7 @@ async fn another_program_s_database_is_not_taken_for_a_ledger() {
             .await;
         assert_eq!(ran.code, 2, "{args:?}: {}", ran.stderr);
         assert!(
-            ran.stderr.contains("--ledger (or HASDATA_LEDGER)")
-                && ran.stderr.contains(&value)
-                && ran.stderr.contains("not a hasdata ledger"),
+            crate::names_the_ledger(&ran.stderr, &[&value, "not a hasdata ledger"]),
             "{args:?}: {}",
             ran.stderr
         );
@@ -454,8 +448,7 @@ async fn status_and_stop_say_when_the_ledger_named_cannot_note_the_job() {
         assert!(ran.stdout.contains(&id), "{command}: {}", ran.stdout);
         assert!(
             ran.stderr.contains("is not noted in it")
-                && ran.stderr.contains("--ledger (or HASDATA_LEDGER)")
-                && ran.stderr.contains(&typo_text),
+                && crate::names_the_ledger(&ran.stderr, &[&typo_text]),
             "{command}: {}",
             ran.stderr
         );

@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 
 use hasdata_sim::SimConfig;
 
-use crate::{Shell, until};
+use crate::{Shell, signal_and_wait, until};
 
 /// The write lock of the ledger at `path`, held until the connection is dropped: what
 /// `sqlite3 ledger.sqlite 'BEGIN IMMEDIATE;'` left open does.
@@ -57,24 +57,14 @@ pub(crate) async fn signalled(shell: &Shell, args: &[&str], signal: &str, ready:
     .await;
     // Into its wait for the lock (a signal sent sooner is as good: it is queued).
     tokio::time::sleep(Duration::from_millis(300)).await;
+    let what = format!("`hasdata {args:?}`, while the lock it waits for was held,");
+    ended(child, signal, &what).await
+}
+
+/// `child` sent `signal` and waited for ([`signal_and_wait`]), timed from the signal.
+async fn ended(child: std::process::Child, signal: &str, what: &str) -> Ended {
     let sent = Instant::now();
-    let killed = std::process::Command::new("kill")
-        .args([signal, &pid.to_string()])
-        .status()
-        .unwrap();
-    assert!(killed.success());
-    let waited = tokio::time::timeout(
-        Duration::from_secs(60),
-        tokio::task::spawn_blocking(move || child.wait_with_output().unwrap()),
-    )
-    .await;
-    let Ok(output) = waited else {
-        let _ = std::process::Command::new("kill")
-            .args(["-KILL", &pid.to_string()])
-            .status();
-        panic!("`hasdata {args:?}` did not end on {signal} while the lock it waits for was held");
-    };
-    let output = output.unwrap();
+    let output = signal_and_wait(child, signal, what).await;
     Ended {
         code: output.status.code(),
         stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
@@ -249,35 +239,12 @@ async fn interrupted_after_status(shell: &Shell, args: &[&str], after: Duration)
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    let pid = child.id();
     until("the status asked for", || async {
         (shell.sim.requests().get("status").copied().unwrap_or(0) > asked).then_some(())
     })
     .await;
     tokio::time::sleep(after).await;
-    let sent = Instant::now();
-    let killed = std::process::Command::new("kill")
-        .args(["-INT", &pid.to_string()])
-        .status()
-        .unwrap();
-    assert!(killed.success());
-    let waited = tokio::time::timeout(
-        Duration::from_secs(60),
-        tokio::task::spawn_blocking(move || child.wait_with_output().unwrap()),
-    )
-    .await;
-    let Ok(output) = waited else {
-        let _ = std::process::Command::new("kill")
-            .args(["-KILL", &pid.to_string()])
-            .status();
-        panic!("`hasdata {args:?}` did not end on SIGINT");
-    };
-    let output = output.unwrap();
-    Ended {
-        code: output.status.code(),
-        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
-        took: sent.elapsed(),
-    }
+    ended(child, "-INT", &format!("`hasdata {args:?}`")).await
 }
 
 /// `wait` reads the job's final status, then notes it in the ledger, whose lock another
@@ -353,14 +320,7 @@ async fn ctrl_c_while_run_notes_the_end_says_the_job_ended_and_stops_nothing() {
     let holder = hold_lock(&shell.path("ledger.sqlite"));
     // The answer (a second late) has come and the run waits to note it.
     tokio::time::sleep(Duration::from_millis(1500)).await;
-    let killed = std::process::Command::new("kill")
-        .args(["-INT", &child.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(killed.success());
-    let output = tokio::task::spawn_blocking(move || child.wait_with_output().unwrap())
-        .await
-        .unwrap();
+    let output = signal_and_wait(child, "-INT", "`hasdata run`").await;
     drop(holder);
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert_eq!(shell.sim.submits(), submits + 1, "{stderr}");

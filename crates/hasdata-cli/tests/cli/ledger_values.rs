@@ -44,7 +44,7 @@ async fn refused_everywhere(shell: &Shell, value: &str, says: &str) {
             "{args:?} with {value:?}: {stderr}"
         );
         assert!(
-            stderr.contains("--ledger (or HASDATA_LEDGER)") && stderr.contains(says),
+            crate::names_the_ledger(&stderr, &[says]),
             "{args:?} with {value:?}: {stderr}"
         );
         assert!(
@@ -107,8 +107,7 @@ async fn a_postgres_url_that_does_not_parse_is_bad_usage_before_results_sends_an
         .await;
     assert_eq!(ran.code, 2, "{}", ran.stderr);
     assert!(
-        ran.stderr.contains("--ledger (or HASDATA_LEDGER)")
-            && ran.stderr.contains("not a PostgreSQL connection URL")
+        crate::names_the_ledger(&ran.stderr, &["not a PostgreSQL connection URL"])
             && !ran.stderr.contains("hunter2"),
         "{}",
         ran.stderr

@@ -188,6 +188,40 @@ pub fn count(value: &Value) -> u64 {
         .unwrap_or_else(|| panic!("not a count: {value}"))
 }
 
+/// Whether `stderr` names the ledger's flag as the CLI does, and says each of `parts` (the
+/// file or server, what is wrong with it).
+pub fn names_the_ledger(stderr: &str, parts: &[&str]) -> bool {
+    stderr.contains("--ledger (or HASDATA_LEDGER)")
+        && parts.iter().all(|part| stderr.contains(part))
+}
+
+/// Sends `signal` (`-INT` for Ctrl-C, `-TERM`, `-KILL`) to process `pid`.
+pub fn send_signal(pid: u32, signal: &str) {
+    let sent = Command::new("kill")
+        .args([signal, &pid.to_string()])
+        .status()
+        .unwrap();
+    assert!(sent.success(), "kill {signal} {pid}");
+}
+
+/// Sends `signal` to `child` and waits for its end and output, a minute at most: a command
+/// still running by then did not hear the signal (a hang, not slowness), so it is killed and
+/// the test fails, naming `what` it was.
+pub async fn signal_and_wait(child: std::process::Child, signal: &str, what: &str) -> Output {
+    let pid = child.id();
+    send_signal(pid, signal);
+    let waited = tokio::time::timeout(
+        Duration::from_secs(60),
+        tokio::task::spawn_blocking(move || child.wait_with_output().unwrap()),
+    )
+    .await;
+    let Ok(output) = waited else {
+        send_signal(pid, "-KILL");
+        panic!("{what} did not end on {signal}");
+    };
+    output.unwrap()
+}
+
 pub fn read(path: &Path) -> String {
     std::fs::read_to_string(path).unwrap()
 }

@@ -31,6 +31,31 @@ use hasdata_jobs::{Client, MemoryLedger};
 use hasdata_sim::{SimConfig, SimHandle, Simulator};
 use hasdata_transport::RetryPolicy;
 
+/// A request's path (query included), read from `socket` with the rest of its head: the
+/// loopback servers of these tests answer one request a connection.
+pub async fn request_path(
+    socket: &mut tokio::io::BufReader<tokio::net::TcpStream>,
+) -> Option<String> {
+    use tokio::io::AsyncBufReadExt;
+    let mut line = String::new();
+    socket.read_line(&mut line).await.ok()?;
+    let path = line.split_whitespace().nth(1)?.to_owned();
+    loop {
+        let mut header = String::new();
+        if socket.read_line(&mut header).await.ok()? <= 2 {
+            return Some(path);
+        }
+    }
+}
+
+/// The head of a JSON answer (`status`: `200 OK`, ...) of `length` bytes, the connection
+/// closed after it.
+pub fn answer_head(status: &str, length: usize) -> String {
+    format!(
+        "HTTP/1.1 {status}\r\ncontent-type: application/json\r\ncontent-length: {length}\r\nconnection: close\r\n\r\n"
+    )
+}
+
 /// Fast retries for loopback.
 pub fn fast_retries() -> RetryPolicy {
     RetryPolicy {

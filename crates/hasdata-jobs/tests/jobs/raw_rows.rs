@@ -9,7 +9,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use futures::TryStreamExt;
 use hasdata_jobs::{Client, RowJson};
 use hasdata_model::JobId;
-use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+use tokio::io::{AsyncWriteExt, BufReader};
 use tokio::net::TcpListener;
 
 /// The rows, compact, as they must come out of both sources.
@@ -114,15 +114,7 @@ impl StaticServer {
         {
             {
                 let mut socket = BufReader::new(socket);
-                let mut line = String::new();
-                socket.read_line(&mut line).await.ok()?;
-                let path = line.split_whitespace().nth(1)?.to_owned();
-                loop {
-                    let mut header = String::new();
-                    if socket.read_line(&mut header).await.ok()? <= 2 {
-                        break;
-                    }
-                }
+                let path = crate::request_path(&mut socket).await?;
                 arrived(&path);
                 let since = std::time::Instant::now();
                 while held(&path, since.elapsed()) {
@@ -133,10 +125,7 @@ impl StaticServer {
                     Some(body) => ("200 OK", body.as_str()),
                     None => ("404 Not Found", "{}"),
                 };
-                let head = format!(
-                    "HTTP/1.1 {status}\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n",
-                    body.len()
-                );
+                let head = crate::answer_head(status, body.len());
                 let socket = socket.get_mut();
                 socket.write_all(head.as_bytes()).await.ok()?;
                 socket.write_all(body.as_bytes()).await.ok()?;
@@ -264,26 +253,37 @@ async fn pages_and_data_json_give_the_bytes_the_api_sent() {
     assert_eq!(second["url"], "https://example.com/é");
 }
 
+/// A finished job `id` of `pages` pages of `rows` rows each, every row's data `{"page":N}`;
+/// its count as a decimal string, as the API may send it.
+fn paged_job(id: u64, pages: u64, rows: u64) -> HashMap<String, String> {
+    let mut bodies = HashMap::new();
+    bodies.insert(
+        format!("/scrapers/jobs/{id}"),
+        format!(
+            r#"{{"id": {id}, "status": "finished", "dataRowsCount": "{}"}}"#,
+            pages * rows
+        ),
+    );
+    for page in 1..=pages {
+        let data: Vec<String> = (0..rows)
+            .map(|row| format!(r#"{{"id": "r{page}-{row}", "data": {{"page": {page}}}}}"#))
+            .collect();
+        bodies.insert(
+            format!("/scrapers/jobs/{id}/results?page={page}&limit=100"),
+            format!(
+                r#"{{"meta": {{"lastPage": {pages}}}, "data": [{}]}}"#,
+                data.join(",")
+            ),
+        );
+    }
+    bodies
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_client_keeps_its_requests_in_flight_under_its_limit() {
     let pages = 12u64;
     let server = StaticServer::start_slow(
-        |_| {
-            let mut bodies = HashMap::new();
-            bodies.insert(
-                "/scrapers/jobs/5".to_owned(),
-                format!(r#"{{"id": 5, "status": "finished", "dataRowsCount": "{pages}"}}"#),
-            );
-            for page in 1..=pages {
-                bodies.insert(
-                    format!("/scrapers/jobs/5/results?page={page}&limit=100"),
-                    format!(
-                        r#"{{"meta": {{"lastPage": {pages}}}, "data": [{{"id": "r{page}", "data": {{"page": {page}}}}}]}}"#
-                    ),
-                );
-            }
-            bodies
-        },
+        |_| paged_job(5, pages, 1),
         std::time::Duration::from_millis(20),
     )
     .await;
@@ -315,29 +315,7 @@ async fn a_slow_page_does_not_hold_back_the_requests_after_it() {
     // requests after it go on in the meantime, never more at once than asked for.
     let pages = 12u64;
     let server = StaticServer::start_held(
-        |_| {
-            let mut bodies = HashMap::new();
-            bodies.insert(
-                "/scrapers/jobs/6".to_owned(),
-                format!(
-                    r#"{{"id": 6, "status": "finished", "dataRowsCount": {}}}"#,
-                    pages * 100
-                ),
-            );
-            for page in 1..=pages {
-                let rows: Vec<String> = (0..100)
-                    .map(|row| format!(r#"{{"id": "r{page}-{row}", "data": {{"page": {page}}}}}"#))
-                    .collect();
-                bodies.insert(
-                    format!("/scrapers/jobs/6/results?page={page}&limit=100"),
-                    format!(
-                        r#"{{"meta": {{"lastPage": {pages}}}, "data": [{}]}}"#,
-                        rows.join(",")
-                    ),
-                );
-            }
-            bodies
-        },
+        |_| paged_job(6, pages, 100),
         |path, arrived, waited| {
             let asked = |page: u64| {
                 let path = format!("/scrapers/jobs/6/results?page={page}&limit=100");
