@@ -22,7 +22,7 @@ use std::process::ExitCode;
 
 use schemas::{check_schemas, describe_problems, write_schemas};
 
-const USAGE: &str = "usage: cargo xtask schemas [--check] | openapi [--check] | bench [--rows N,N] [--repeat R] [--concurrency C] [--waits N] | bench-serve ROWS | bench-fetch BASE ID PAGES [C] | mutants [transport|jobs|model]... [-- CARGO-MUTANTS ARGS] | fuzz TARGET|all [--seconds N]";
+const USAGE: &str = "usage: cargo xtask schemas [--check] | openapi [--check] | bench [--rows N,N] [--repeat R] [--concurrency C] [--waits N] [--baseline HASDATA] [--server auto|nginx|in-process] | bench-serve ROWS | bench-fetch BASE ID PAGES [C] | mutants [transport|jobs|model]... [-- CARGO-MUTANTS ARGS] | fuzz TARGET|all [--seconds N]";
 
 /// What a command found: `Ok(None)` for success, `Ok(Some(problem))` for a failed check.
 type Outcome = std::io::Result<Option<String>>;

@@ -2,8 +2,10 @@
 //! server, side by side in one run; and how much memory 10,000 concurrent waits take.
 //!
 //! Rows: a job is captured from hasdata-sim once (its status, every results page and its
-//! `data.json`), then served from memory by a static server ([`server`]), so the server costs
-//! almost nothing. Against it, in turn and repeated: the limits (a minimal Rust fetch of the
+//! `data.json`), then served as static files by nginx when it is installed ([`nginx`], the
+//! issue's own setup), else from memory by a static server in this process ([`server`]);
+//! `--server nginx|in-process` chooses. Either costs the reader little; nginx less, and not
+//! on this process's threads. Against it, in turn and repeated: the limits (a minimal Rust fetch of the
 //! same URLs at the same concurrency, in this process and as a process of its own on one
 //! runtime worker and on the default number, and curl),
 //! `hasdata results` from pages and from `data.json` (JSONL and CSV), and the API page's
@@ -18,6 +20,7 @@
 //!
 //! Timing targets live here and in `docs/benchmarks.md`, never in tests.
 
+mod nginx;
 mod server;
 
 use std::collections::HashMap;
@@ -40,7 +43,8 @@ fn fail(what: impl std::fmt::Display) -> String {
     what.to_string()
 }
 
-/// `cargo xtask bench [--rows N,N] [--repeat R] [--concurrency C] [--waits N]` (`C` defaults
+/// `cargo xtask bench [--rows N,N] [--repeat R] [--concurrency C] [--waits N] [--baseline
+/// HASDATA] [--server auto|nginx|in-process]` (`C` defaults
 /// to the library's own page concurrency, so the default is what is compared): builds the
 /// release binaries and runs the benchmark with them (debug builds would measure the wrong
 /// thing).
@@ -73,6 +77,16 @@ struct Options {
     waits: usize,
     /// Another `hasdata` binary (an earlier build) timed beside this one in the same run.
     baseline: Option<PathBuf>,
+    /// Which server serves the captured job.
+    server: ServerChoice,
+}
+
+/// `--server`: nginx when installed (`auto`, the default), or either one by name.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum ServerChoice {
+    Auto,
+    Nginx,
+    InProcess,
 }
 
 fn options(args: &[&str]) -> Result<Options> {
@@ -82,6 +96,7 @@ fn options(args: &[&str]) -> Result<Options> {
         concurrency: hasdata_jobs::DEFAULT_PAGE_CONCURRENCY,
         waits: 10_000,
         baseline: None,
+        server: ServerChoice::Auto,
     };
     let mut args = args.iter();
     while let Some(flag) = args.next() {
@@ -104,6 +119,18 @@ fn options(args: &[&str]) -> Result<Options> {
                 }
                 // Made absolute: the runs start in other directories.
                 options.baseline = Some(std::path::absolute(&path).map_err(fail)?);
+            }
+            "--server" => {
+                options.server = match *value {
+                    "auto" => ServerChoice::Auto,
+                    "nginx" => ServerChoice::Nginx,
+                    "in-process" => ServerChoice::InProcess,
+                    other => {
+                        return Err(format!(
+                            "--server: expected auto, nginx or in-process, got {other}"
+                        ));
+                    }
+                }
             }
             other => return Err(format!("unknown flag {other}")),
         }
@@ -362,10 +389,12 @@ fn curl(urls: &[String], concurrency: usize, dir: &Path) -> Result<Command> {
 struct Cpu {
     own: f64,
     children: f64,
+    /// nginx's workers' (0 for the server in this process: its time is in `own`).
+    server: f64,
 }
 
 impl Cpu {
-    fn now() -> Cpu {
+    fn now(served: &Served) -> Cpu {
         let secs = |who| {
             nix::sys::resource::getrusage(who).map_or(0.0, |usage| {
                 let seconds =
@@ -376,7 +405,13 @@ impl Cpu {
         Cpu {
             own: secs(nix::sys::resource::UsageWho::RUSAGE_SELF),
             children: secs(nix::sys::resource::UsageWho::RUSAGE_CHILDREN),
+            server: served.cpu_seconds(),
         }
+    }
+
+    /// The reader's and the server's together (and this process's little besides).
+    fn total(self) -> f64 {
+        self.own + self.children + self.server
     }
 
     /// The time used since `before`.
@@ -384,6 +419,7 @@ impl Cpu {
         Cpu {
             own: self.own - before.own,
             children: self.children - before.children,
+            server: self.server - before.server,
         }
     }
 }
@@ -418,14 +454,14 @@ impl<'a> Samples<'a> {
         self.total_cpu
             .entry(name)
             .or_default()
-            .push(run.cpu.children + run.cpu.own);
+            .push(run.cpu.total());
     }
 }
 
 /// Runs a command to completion, timing it, sampling its peak RSS (`VmHWM`) as it runs, and
 /// taking its CPU time and the server's over the run.
-fn measure(command: &mut Command) -> Result<Measured> {
-    let cpu_before = Cpu::now();
+fn measure(command: &mut Command, served: &Served) -> Result<Measured> {
+    let cpu_before = Cpu::now(served);
     let started = Instant::now();
     let mut child = command
         .stdout(Stdio::null())
@@ -457,7 +493,7 @@ fn measure(command: &mut Command) -> Result<Measured> {
     }
     let status = child.wait().map_err(fail);
     let secs = started.elapsed().as_secs_f64();
-    let cpu = Cpu::now().since(cpu_before);
+    let cpu = Cpu::now(served).since(cpu_before);
     done.store(true, Ordering::Relaxed);
     let peak_kib = sampler.join().unwrap_or(0);
     let status = status?;
@@ -642,10 +678,70 @@ struct Line {
     limit: &'static str,
 }
 
+/// The server a rows bench reads from.
+enum Served {
+    /// [`server`], on this process's runtime.
+    InProcess,
+    Nginx(nginx::Nginx),
+}
+
+impl Served {
+    /// The server's CPU seconds so far, where they are not this process's own.
+    fn cpu_seconds(&self) -> f64 {
+        match self {
+            Served::InProcess => 0.0,
+            Served::Nginx(nginx) => nginx.cpu_seconds(),
+        }
+    }
+
+    /// Serves the captured job as `choice` says; returns the server and its base URL.
+    async fn start(
+        choice: ServerChoice,
+        id: u64,
+        files: server::Files,
+    ) -> Result<(Served, String)> {
+        let exe = match choice {
+            ServerChoice::InProcess => None,
+            ServerChoice::Auto => nginx::find(),
+            ServerChoice::Nginx => Some(nginx::find().ok_or(
+                "--server nginx: no nginx found on PATH or at /usr/sbin/nginx (apt-get install nginx-light)",
+            )?),
+        };
+        if let Some(exe) = exe {
+            match tokio::task::block_in_place(|| nginx::Nginx::start(&exe, id, &files)) {
+                Ok(nginx) => {
+                    let base = nginx.base.clone();
+                    return Ok((Served::Nginx(nginx), base));
+                }
+                Err(error) if choice == ServerChoice::Nginx => return Err(error),
+                Err(error) => {
+                    println!(
+                        "nginx could not serve the job ({error}): the in-process server instead."
+                    );
+                }
+            }
+        }
+        let (base, _) = serve_captured(id, files).await?;
+        Ok((Served::InProcess, base))
+    }
+
+    /// What the table says of the server.
+    fn described(&self) -> &'static str {
+        match self {
+            Served::InProcess => {
+                "the bench's own static server, in this process (hyper, from memory)"
+            }
+            Served::Nginx(_) => {
+                "nginx, a worker process per core, the captured job as static files (sendfile)"
+            }
+        }
+    }
+}
+
 async fn rows_bench(rows: u64, options: &Options) -> Result<()> {
     let captured = capture(rows).await?;
     let id = captured.id;
-    let (base, _) = serve_captured(id, captured.files).await?;
+    let (served, base) = Served::start(options.server, id, captured.files).await?;
     let page_urls: Vec<String> = (1..=captured.pages)
         .map(|page| format!("{base}/scrapers/jobs/{id}/results?page={page}&limit=100"))
         .collect();
@@ -718,7 +814,7 @@ async fn rows_bench(rows: u64, options: &Options) -> Result<()> {
     }
     for _ in 0..options.repeat {
         for &(name, urls, at_once) in &limits {
-            let cpu_before = Cpu::now();
+            let cpu_before = Cpu::now(&served);
             let started = Instant::now();
             fetch_all(urls, at_once).await?;
             samples
@@ -730,18 +826,18 @@ async fn rows_bench(rows: u64, options: &Options) -> Result<()> {
                 .total_cpu
                 .entry(name)
                 .or_default()
-                .push(Cpu::now().since(cpu_before).own);
+                .push(Cpu::now(&served).since(cpu_before).total());
             if curl_here {
                 let mut command = curl(urls, at_once, dir.path())?;
-                let run = tokio::task::block_in_place(|| measure(&mut command))?;
+                let run = tokio::task::block_in_place(|| measure(&mut command, &served))?;
                 samples.record(curl_of(name), &run);
             }
             let mut command = fetch_process(urls, at_once, dir.path())?;
-            let run = tokio::task::block_in_place(|| measure(&mut command))?;
+            let run = tokio::task::block_in_place(|| measure(&mut command, &served))?;
             samples.record(process_of(name), &run);
             let mut command = fetch_process(urls, at_once, dir.path())?;
             command.env("TOKIO_WORKER_THREADS", "1");
-            let run = tokio::task::block_in_place(|| measure(&mut command))?;
+            let run = tokio::task::block_in_place(|| measure(&mut command, &served))?;
             samples.record(process_one_of(name), &run);
         }
         let this = hasdata_exe();
@@ -752,7 +848,7 @@ async fn rows_bench(rows: u64, options: &Options) -> Result<()> {
             .flat_map(|exe| baseline_runs.iter().map(move |run| (exe.as_path(), run)));
         for (exe, (name, args, file)) in readers.chain(baselines) {
             let mut command = hasdata(exe, &base, dir.path(), id, args, file);
-            let run = tokio::task::block_in_place(|| measure(&mut command))?;
+            let run = tokio::task::block_in_place(|| measure(&mut command, &served))?;
             samples.record(name, &run);
         }
         if python {
@@ -762,7 +858,7 @@ async fn rows_bench(rows: u64, options: &Options) -> Result<()> {
                 .env("BASE", &base)
                 .env("JOB", id.to_string())
                 .env("OUT", "/dev/null");
-            let run = tokio::task::block_in_place(|| measure(&mut command))?;
+            let run = tokio::task::block_in_place(|| measure(&mut command, &served))?;
             samples.record("python-loop", &run);
         }
     }
@@ -812,6 +908,8 @@ async fn rows_bench(rows: u64, options: &Options) -> Result<()> {
         captured.file_bytes as f64 / 1e6,
         options.repeat
     );
+    println!();
+    println!("Server: {}.", served.described());
     println!();
     println!(
         "| reader (same server, same job) | seconds | vs Rust fetch, in process | vs Rust fetch, own process (the faster runtime) | vs curl | reader CPU s | reader + server CPU s | peak RSS (MiB) |"
@@ -942,11 +1040,18 @@ async fn rows_bench(rows: u64, options: &Options) -> Result<()> {
         }
     }
     println!();
-    println!(
-        "CPU: medians of user + system seconds over each run (getrusage): the reader's own, and \
-         the reader's with the bench's server's (which runs in this process). The in-process Rust \
-         fetch runs in this process too, on the server's runtime, so it has only the sum."
-    );
+    match served {
+        Served::InProcess => println!(
+            "CPU: medians of user + system seconds over each run (getrusage): the reader's own, and \
+             the reader's with the bench's server's (which runs in this process). The in-process Rust \
+             fetch runs in this process too, on the server's runtime, so it has only the sum."
+        ),
+        Served::Nginx(_) => println!(
+            "CPU: medians of user + system seconds over each run: the reader's own (getrusage), and \
+             the reader's with nginx's workers' (/proc) and this process's. The in-process Rust \
+             fetch runs in this process, so it has only the sum."
+        ),
+    }
     println!();
     if let (Some(python), Some(pages)) = (med("python-loop"), med("pages-jsonl-null")) {
         println!(
@@ -1056,7 +1161,7 @@ async fn waits_bench(jobs: usize) -> Result<()> {
             secs,
             peak_mib: peak,
             ..
-        } = tokio::task::block_in_place(|| measure(&mut command))?;
+        } = tokio::task::block_in_place(|| measure(&mut command, &Served::InProcess))?;
         let status = sim.requests().get("status").copied().unwrap_or(0);
         let bound = schedule_polls(&waits_policy(), Duration::from_secs(JOB_SECONDS)) * jobs as u64;
         println!("| {label} | {secs:.1} | {peak:.1} | {status} | {bound} |");
