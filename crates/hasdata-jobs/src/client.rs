@@ -768,6 +768,7 @@ impl Client {
                     return Err(Error::Transport {
                         source: error,
                         job_id: job,
+                        page: None,
                     });
                 }
                 Err((error, _)) => {
@@ -788,6 +789,7 @@ impl Client {
                             return Err(Error::Transport {
                                 source: error,
                                 job_id: job,
+                                page: None,
                             });
                         }
                     }
@@ -807,6 +809,7 @@ impl Client {
             return Err(Error::Api {
                 source: self.api_error(&answer),
                 job_id: job,
+                page: None,
             });
         }
         parse(&answer.body).map_err(|e| Error::Decode {

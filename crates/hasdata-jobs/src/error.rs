@@ -45,23 +45,30 @@ pub enum Error {
     #[error("invalid configuration: {0}")]
     Config(#[from] ConfigError),
     /// The API answered with an error status.
-    #[error("{source}{}", job_suffix(*job_id))]
+    #[error("{source}{}", job_suffix(*job_id, *page))]
     Api {
         /// The answer.
         source: ApiError,
         /// The job concerned, when there is one.
         job_id: Option<JobId>,
+        /// The results page asked for, when the call was a page of a paged reading: a 404 or
+        /// a 500 on page 37 of 900 is a different fault from one on the job, and a reading
+        /// that names no page leaves the user to guess which (the bad-JSON error names it
+        /// in its path already).
+        page: Option<u64>,
     },
     /// No answer (after the transport's retries).
-    #[error("{source}{}", job_suffix(*job_id))]
+    #[error("{source}{}", job_suffix(*job_id, *page))]
     Transport {
         /// What failed.
         source: TransportError,
         /// The job concerned, when there is one.
         job_id: Option<JobId>,
+        /// The results page asked for, as in [`Error::Api`]: a body cut off on page 37 says so.
+        page: Option<u64>,
     },
     /// The answer did not have the expected shape.
-    #[error("{source}{}", job_suffix(*job_id))]
+    #[error("{source}{}", job_suffix(*job_id, None))]
     Decode {
         /// Where and what.
         source: DecodeError,
@@ -283,8 +290,14 @@ pub enum ConfigError {
     },
 }
 
-fn job_suffix(job_id: Option<JobId>) -> String {
-    job_id.map(|id| format!(" (job {id})")).unwrap_or_default()
+/// ` (job 7)`, ` (job 7, page 37)`, or nothing: what an error was about, after its words.
+fn job_suffix(job_id: Option<JobId>, page: Option<u64>) -> String {
+    match (job_id, page) {
+        (Some(id), Some(page)) => format!(" (job {id}, page {page})"),
+        (Some(id), None) => format!(" (job {id})"),
+        (None, Some(page)) => format!(" (page {page})"),
+        (None, None) => String::new(),
+    }
 }
 
 impl Error {
@@ -321,6 +334,25 @@ impl Error {
             | Error::RepeatedRow { job_id, .. } => Some(*job_id),
             _ => None,
         }
+    }
+
+    /// The results page this error came from, when it came from one: an answer or a failure
+    /// of a page of a paged reading (a page whose text did not read names it in the
+    /// [`DecodeError`]'s path instead, `page 50.data[99].data`).
+    pub fn page(&self) -> Option<u64> {
+        match self {
+            Error::Api { page, .. } | Error::Transport { page, .. } => *page,
+            _ => None,
+        }
+    }
+
+    /// This error, said to have come from results page `number` (an answer or a failure of
+    /// that page's request).
+    pub(crate) fn on_page(mut self, number: u64) -> Self {
+        if let Error::Api { page, .. } | Error::Transport { page, .. } = &mut self {
+            page.get_or_insert(number);
+        }
+        self
     }
 
     /// The final record of a job that ended `stopped` or `finished_with_error`
@@ -467,6 +499,7 @@ mod tests {
         Error::Transport {
             source: TransportError::new(kind, true, "failed"),
             job_id: None,
+            page: None,
         }
     }
 
@@ -478,6 +511,7 @@ mod tests {
                 b"{}",
             ),
             job_id: Some(JobId::from(3)),
+            page: None,
         }
     }
 

@@ -183,7 +183,7 @@ impl<P: Page> Pager<P> {
         drop(permit);
         let body = match body {
             Ok(body) => body,
-            Err(error) => return (page, Err(error)),
+            Err(error) => return (page, Err(error.on_page(page))),
         };
         let read = match readers {
             Some(readers) => match readers.read(body.clone(), P::parse).await {

@@ -829,6 +829,7 @@ impl Client {
                     return Err(Error::Transport {
                         source: error,
                         job_id: None,
+                        page: None,
                     });
                 }
                 Err(error) => {
@@ -853,6 +854,7 @@ impl Client {
                 return Err(Error::Api {
                     source: error,
                     job_id: None,
+                    page: None,
                 });
             }
             let reason =

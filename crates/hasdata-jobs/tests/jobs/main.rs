@@ -10,6 +10,7 @@ mod ledger_file;
 mod ledger_url;
 mod offline;
 mod page_bounds;
+mod page_faults;
 mod raw_rows;
 mod row_fields;
 mod sim_lifecycle;
