@@ -103,7 +103,9 @@ impl From<Error> for Failure {
             Error::Api { .. } | Error::Transport { .. } if error.is_transient() => code::GAVE_UP,
             Error::WaitDeadline { .. } => code::DEADLINE,
             Error::NoDownload { .. } => code::JOB_FAILED,
-            Error::Incomplete { .. } | Error::RepeatedRow { .. } => code::INCOMPLETE,
+            Error::Incomplete { .. } | Error::RepeatedRow { .. } | Error::UncheckedRows { .. } => {
+                code::INCOMPLETE
+            }
             _ => code::OTHER,
         };
         let message = match &error {

@@ -160,6 +160,20 @@ pub enum Error {
         /// Rows the job reports.
         expected: u64,
     },
+    /// The ended job's `dataRowsCount` is not a number of rows this client can read (`"-5"`,
+    /// `"abc"`, `1.5`, ...: `sent` is its JSON text, as sent), so the rows cannot be checked
+    /// against it. Every row was read and handed on first (the pages up to `lastPage` and
+    /// `meta.total`, or `data.json` whole): they may well be all of them, but nothing says so,
+    /// and reading the count as 0 would claim the job held none.
+    #[error(
+        "unchecked: job {job_id} reports dataRowsCount {sent}, which is not a number of rows, so the rows read cannot be checked against it"
+    )]
+    UncheckedRows {
+        /// The job.
+        job_id: JobId,
+        /// The count as sent (JSON text: `"-5"` for a string, `-5` for a number).
+        sent: String,
+    },
     /// The results pages repeated a row (the same wrapper `id` twice): a server error, such as
     /// a server that ignores `page`. The repeat is not a row.
     #[error(
@@ -331,6 +345,7 @@ impl Error {
             | Error::NoDownload { job_id, .. }
             | Error::Incomplete { job_id, .. }
             | Error::RowCountMismatch { job_id, .. }
+            | Error::UncheckedRows { job_id, .. }
             | Error::RepeatedRow { job_id, .. } => Some(*job_id),
             _ => None,
         }
@@ -383,8 +398,9 @@ impl Error {
         }
     }
 
-    /// Whether the rows came short, repeated, or came to more than the job reports (after a
-    /// second look at its count): what was read is not the job's output as reported.
+    /// Whether the rows came short, repeated, came to more than the job reports (after a
+    /// second look at its count), or could not be checked against a count that does not read
+    /// ([`Error::UncheckedRows`]): what was read is not known to be the job's output as reported.
     ///
     /// ```
     /// use hasdata_jobs::{Error, model::JobId};
@@ -395,7 +411,10 @@ impl Error {
     pub fn is_incomplete(&self) -> bool {
         matches!(
             self,
-            Error::Incomplete { .. } | Error::RepeatedRow { .. } | Error::RowCountMismatch { .. }
+            Error::Incomplete { .. }
+                | Error::RepeatedRow { .. }
+                | Error::RowCountMismatch { .. }
+                | Error::UncheckedRows { .. }
         )
     }
 

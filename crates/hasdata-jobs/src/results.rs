@@ -205,6 +205,11 @@ impl<P: Page> Pager<P> {
         self.started = true;
         if job.status.is_terminal() {
             self.terminal = true;
+            // A count that does not read is no count: the pages are read to `lastPage` (and
+            // checked against `meta.total`), and the reading ends unchecked (`rows.rs`).
+            if job.unreadable_rows_count().is_some() {
+                return;
+            }
             let rows = job.data_rows_count.get();
             self.expected_rows = Some(rows);
             // The pages the count needs are asked for from the start, not once page 1 has
@@ -218,7 +223,10 @@ impl<P: Page> Pager<P> {
     /// disagree.
     async fn recount(client: Client, id: JobId, rows_seen: u64, reported: u64) -> Option<Error> {
         let now = match client.status(id).await {
-            Ok(job) => job.data_rows_count.get(),
+            Ok(job) => match job.unreadable_rows_count() {
+                Some(sent) => return Some(Error::UncheckedRows { job_id: id, sent }),
+                None => job.data_rows_count.get(),
+            },
             Err(error) => {
                 tracing::warn!(job_id = %id, %error, "could not read the job again to check its row count");
                 reported

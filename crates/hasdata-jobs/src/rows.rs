@@ -495,6 +495,7 @@ impl<R: RowType> Rows<R> {
                 RowSource::Auto => job.status == JobStatus::Finished && linked,
             };
             let ended = job.status.is_terminal();
+            let unreadable = ended.then(|| job.unreadable_rows_count()).flatten();
             let rows = if from_file_now {
                 from_file(&client, id, concurrency, job)
             } else {
@@ -504,6 +505,10 @@ impl<R: RowType> Rows<R> {
                     concurrency,
                     known: Some(job),
                 })
+            };
+            let rows = match unreadable {
+                Some(sent) => unchecked(rows, id, sent),
+                None => rows,
             };
             match collected.output() {
                 // Only an ended job's rows are all there to read, and checked against it.
@@ -521,6 +526,38 @@ impl<R: RowType> Rows<R> {
         .flatten()
         .boxed()
     }
+}
+
+/// The rows of an ended job whose `dataRowsCount` does not read (`sent`, as sent), ending
+/// with [`Error::UncheckedRows`] where they would have ended well.
+///
+/// Why read them at all, and why not end well: such a count cannot say whether the rows are
+/// all there, so a reading that ends `Ok` would claim a check that never happened (read as 0,
+/// the count said the job held no rows: every row was "more than the job reports"); refusing
+/// to read would keep from the caller rows that may well be complete, and that the CLI keeps
+/// as `FILE.partial` for a person to judge. So every row is handed on, and the end says they
+/// are unchecked, quoting the count. A row-count disagreement from the reading (its count,
+/// read as 0, against the rows) is that same fault and becomes this error; any other error
+/// passes as it is (a short `meta.total` is a count that did read).
+fn unchecked<T: Send + 'static>(
+    rows: BoxStream<'static, Result<T>>,
+    id: JobId,
+    sent: String,
+) -> BoxStream<'static, Result<T>> {
+    stream::unfold(Some(rows), move |rows| {
+        let sent = sent.clone();
+        async move {
+            let mut rows = rows?;
+            match rows.next().await {
+                Some(Ok(row)) => Some((Ok(row), Some(rows))),
+                None | Some(Err(Error::RowCountMismatch { .. })) => {
+                    Some((Err(Error::UncheckedRows { job_id: id, sent }), None))
+                }
+                Some(Err(error)) => Some((Err(error), None)),
+            }
+        }
+    })
+    .boxed()
 }
 
 impl Rows<RowJson> {

@@ -86,6 +86,39 @@ lenient_de!(Job {
     stop_reason: "stopReason",
 });
 
+impl Job {
+    /// `dataRowsCount` as the API sent it (its JSON text), when it is not a whole number of
+    /// rows: a negative number, a fraction (`1.5`), a text that is not a decimal number
+    /// (`"-5"`, `"1e3"`, `"abc"`), or any other kind of value. `None` when the count reads
+    /// (or was not sent, or was `null`: not populated yet).
+    ///
+    /// The record itself still reads (a tolerant reader: such a value is kept in `extra` and
+    /// [`Job::data_rows_count`] is left unpopulated, which [`Count::get`] reads as 0), so
+    /// whatever checks rows against the count asks here first: 0 is not what the server said.
+    ///
+    /// ```
+    /// use hasdata_model::Job;
+    ///
+    /// let job: Job = serde_json::from_str(r#"{"id": 7, "dataRowsCount": "-5"}"#).unwrap();
+    /// assert_eq!(job.unreadable_rows_count().as_deref(), Some(r#""-5""#));
+    /// let job: Job = serde_json::from_str(r#"{"id": 7, "dataRowsCount": "5.00"}"#).unwrap();
+    /// assert_eq!(job.unreadable_rows_count(), None);
+    /// ```
+    pub fn unreadable_rows_count(&self) -> Option<String> {
+        if let Some(sent) = self.extra.get("dataRowsCount") {
+            return Some(sent.to_string());
+        }
+        let fraction = self
+            .data_rows_count
+            .as_f64()
+            .is_some_and(|count| count.fract() != 0.0);
+        fraction.then(|| {
+            serde_json::to_string(&self.data_rows_count)
+                .unwrap_or_else(|_| self.data_rows_count.to_string())
+        })
+    }
+}
+
 fn is_unset(count: &Count) -> bool {
     !count.is_populated()
 }

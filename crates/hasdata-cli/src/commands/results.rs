@@ -364,6 +364,9 @@ fn incomplete(
         hasdata_jobs::Error::RowCountMismatch { rows, expected, .. } => Some((*rows, *expected)),
         _ => None,
     };
+    // A count that does not read: the rows may be all there, but nothing says so, and "of 0"
+    // would misstate what the server sent; the message quotes it.
+    let unchecked = matches!(error, hasdata_jobs::Error::UncheckedRows { .. });
     let mut failure = Failure::from(error).job(id);
     if failure.code == code::BROKEN_PIPE {
         return failure;
@@ -373,7 +376,14 @@ fn incomplete(
         Kept::Through(shown) => format!("; they went to {shown}"),
         Kept::Nothing => String::new(),
     };
-    if let Some((served, reported)) = mismatch {
+    if unchecked {
+        failure.code = code::INCOMPLETE;
+        failure.message = format!(
+            "{}; wrote {}{kept}; not marked collected",
+            failure.message,
+            super::count(rows, "row")
+        );
+    } else if let Some((served, reported)) = mismatch {
         failure.code = code::INCOMPLETE;
         failure.message = format!(
             "inconsistent: the results hold {served} rows but job {id} reports {reported} (its status read twice); wrote {rows}{kept}; not marked collected",

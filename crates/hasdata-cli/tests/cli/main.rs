@@ -5,6 +5,7 @@
 mod bulk;
 mod commands;
 mod conventions;
+mod counts;
 mod edges;
 mod exports;
 mod failures;

@@ -12,6 +12,7 @@ mod offline;
 mod page_bounds;
 mod page_faults;
 mod raw_rows;
+mod row_counts;
 mod row_fields;
 mod sim_lifecycle;
 mod sim_rows;
