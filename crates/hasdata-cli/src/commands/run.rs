@@ -11,10 +11,13 @@ use crate::context::Ctx;
 use crate::fail::Failure;
 
 pub async fn run(ctx: &Ctx, args: &RunArgs) -> Result<(), Failure> {
-    let mut interrupt = Signals::listen();
     let kind = ScraperKind::from_str(&args.slug).map_err(|e| Failure::usage(e.to_string()))?;
     let body = read_body(&args.body)?;
     let warnings = super::check::one(ctx, kind, &body, args.check.mode())?;
+    // Only once the body is read: a read of stdin (`--body -`) blocks this thread, and a
+    // signal heard then ended nothing (Ctrl-C left `run` hanging on a terminal's stdin); until
+    // now nothing is sent, so the default action, death, is right.
+    let mut interrupt = Signals::listen();
     let policy = poll_policy(&args.poll)?;
     let ledger = interrupt
         .or(ctx.ledger())

@@ -27,9 +27,12 @@ use crate::progress::BulkLine;
 
 pub async fn run(ctx: &Ctx, args: &SubmitArgs) -> Result<(), Failure> {
     let kind = ScraperKind::from_str(&args.slug).map_err(|e| Failure::usage(e.to_string()))?;
+    let Some(path) = &args.bodies else {
+        return one(ctx, args, kind).await;
+    };
     let ledger = ctx.ledger().await?;
     let client = ctx.client(ledger.clone(), 1)?;
-    if let Some(path) = &args.bodies {
+    {
         let bulk = Bulk {
             ctx,
             progress: ctx.display.bulk(),
@@ -40,33 +43,68 @@ pub async fn run(ctx: &Ctx, args: &SubmitArgs) -> Result<(), Failure> {
             again: args.again,
             mode: args.check.mode(),
         };
-        return bulk.run(path).await;
+        bulk.run(path).await
     }
+}
+
+/// One body. Listens for SIGINT/SIGTERM from the start, as `run` does: a signal before the
+/// intent is recorded (the ledger's lock held by another process) ends it with nothing sent;
+/// once the POST may be out its answer is awaited and the job recorded and printed, exit 130
+/// or 143 (or the submit's own failure, uncertain with how to find out); a signal while it
+/// waits out the concurrency cap ends that wait (see [`interruptible`]). Deaf to signals, it
+/// died at once and said nothing, an hour's 429 waiting included.
+async fn one(ctx: &Ctx, args: &SubmitArgs, kind: ScraperKind) -> Result<(), Failure> {
     let source = args.body.as_deref().unwrap_or("-");
     let body = read_body(source)?;
     let warnings = super::check::one(ctx, kind, &body, args.check.mode())?;
+    // Only once the body is read: a read of stdin blocks this thread, and a signal heard
+    // then would end nothing (the default action, death, is right while nothing is sent).
+    let mut interrupt = Signals::listen();
+    let ledger = interrupt
+        .or(ctx.ledger())
+        .await
+        .map_err(super::interrupted_opening)??;
+    let client = ctx.client(ledger.clone(), 1)?;
+    let key = SubmitOptions::fresh_key();
     let options = SubmitOptions {
         origin: Some(body_origin(source)),
+        idempotency_key: Some(key.clone()),
         ..Default::default()
     };
     // A 429 (the concurrency cap) created no job: the library waits it out and resends.
-    let job = client
-        .submit_raw_with(kind.as_str(), &body, &options)
-        .await?;
+    let submit = client.submit_raw_with(kind.as_str(), &body, &options);
+    let (job, interrupted) = interruptible(ledger.as_ref(), &key, submit, &mut interrupt).await?;
+    let job = job?;
     // The ledger recorded the id before the submit returned.
     let mut out = ctx.seen(&job).await;
     out.warnings = warnings.iter().map(WarningOut::from).collect();
     ctx.emit(|| job.id.to_string(), out.to_value());
-    Ok(())
+    match interrupted {
+        Some(signal) => Err(Failure::new(
+            signal,
+            format!(
+                "interrupted while the submit was on its way; job {id} was created and is recorded in the ledger, and goes on running (`{hd} wait {id}`)",
+                id = job.id,
+                hd = crate::context::hasdata()
+            ),
+        )
+        .job(job.id)),
+        None => Ok(()),
+    }
 }
 
 /// A submit under `key` that a signal (Ctrl-C, SIGTERM) may end. Until the ledger has an
 /// intent under `key` nothing was sent (the intent is written before the POST, and another
 /// process holding the ledger's lock can hold that write for seconds): the signal then drops
 /// the submit at once, exit 130 or 143. Once the intent is there the POST may be out, so the
-/// submit is awaited to its end and its job recorded as usual; the signal's exit code says one
-/// came meanwhile. The submit is not
-/// polled while the ledger is asked, so it cannot record its intent in between.
+/// submit goes on to its end and its job is recorded as usual; the signal's exit code says one
+/// came meanwhile. But while the intent reads refused the submit is waiting out HasData's
+/// concurrency cap (a 429 created no job; it is resent after `Retry-After`, for up to an hour
+/// in all): nothing is in flight then, so the signal ends it there, no job created, rather
+/// than sitting out the hour. The intent is looked at again every [`LOOK_AGAIN`] until the
+/// submit ends, since a POST in flight may come back 429 and start such a wait. The submit is
+/// not polled while the ledger is asked, so it cannot record or resend its intent in between;
+/// a resend's own record (refused to pending) is written before its POST.
 pub async fn interruptible(
     ledger: &dyn hasdata_jobs::JobLedger,
     key: &str,
@@ -79,15 +117,35 @@ pub async fn interruptible(
         signal = interrupt.wait() => signal,
         done = &mut submit => return Ok((done, None)),
     };
-    match ledger.intent(key).await {
-        Ok(None) => Err(Failure::new(
-            signal,
-            "interrupted before the submit was recorded in the ledger (another process holds its lock): nothing was sent",
-        )),
-        // Recorded, or the ledger cannot say: the POST may be out, so its answer is awaited.
-        _ => Ok((submit.await, Some(signal))),
+    loop {
+        match ledger.intent(key).await {
+            Ok(None) => {
+                return Err(Failure::new(
+                    signal,
+                    "interrupted before the submit was recorded in the ledger (another process holds its lock): nothing was sent",
+                ));
+            }
+            Ok(Some(entry)) if entry.state == IntentState::Refused => {
+                return Err(Failure::new(
+                    signal,
+                    format!(
+                        "interrupted: HasData refused the submit ({}), so no job was created, and it is not sent again (intent {key})",
+                        entry.detail.as_deref().unwrap_or("no reason recorded")
+                    ),
+                ));
+            }
+            // Recorded, or the ledger cannot say: the POST may be out, so its answer is awaited.
+            _ => {}
+        }
+        if let Ok(done) = tokio::time::timeout(LOOK_AGAIN, &mut submit).await {
+            return Ok((done, Some(signal)));
+        }
     }
 }
+
+/// How often a submit that a signal came for looks at its intent again while the POST may
+/// be out: a 429's wait is seconds at least, and a look is one ledger read.
+const LOOK_AGAIN: std::time::Duration = std::time::Duration::from_millis(250);
 
 /// Where a `--body` came from, as the ledger records it: `stdin`, or the file's absolute path.
 pub fn body_origin(source: &str) -> Origin {
@@ -130,9 +188,11 @@ struct Bulk<'a> {
 
 impl Bulk<'_> {
     async fn run(&self, path: &Path) -> Result<(), Failure> {
-        let mut interrupt = Signals::listen();
         let from_stdin = path.as_os_str() == "-";
         let lines = super::check::read_lines(self.ctx, self.kind, path, self.mode, "submitted")?;
+        // Only once the lines are read: a read of stdin blocks this thread, and a signal
+        // heard then ended nothing (nothing is sent before this, so death is right).
+        let mut interrupt = Signals::listen();
         // Lines from stdin have no file to recognise a rerun by: every run sends them all.
         let source = if from_stdin {
             "stdin".to_owned()

@@ -87,26 +87,31 @@ async fn ctrl_c_while_the_intent_waits_for_the_lock_sends_nothing() {
     let submits = shell.sim.requests().get("submit").copied().unwrap_or(0);
     let holder = hold_lock(&shell.path("ledger.sqlite"));
     let ledger = shell.path("ledger.sqlite");
-    let run = crate::fast(&["run", "crawler", "--body", &body]);
-    let ended = signalled(&shell, &run, "-INT", &ledger).await;
-    assert_eq!(ended.code, Some(130), "{}", ended.stderr);
-    assert!(
-        ended.took < PROMPTLY,
-        "took {:?}: {}",
-        ended.took,
-        ended.stderr
-    );
-    assert_eq!(ended.stderr.trim().lines().count(), 1, "{}", ended.stderr);
-    assert!(
-        ended.stderr.contains("nothing was sent"),
-        "{}",
-        ended.stderr
-    );
-    assert_eq!(
-        shell.sim.requests().get("submit").copied().unwrap_or(0),
-        submits,
-        "a POST went out without its intent"
-    );
+    // A single submit too: it heard no signal at all, and died by it without a word.
+    for (command, code) in [
+        (crate::fast(&["run", "crawler", "--body", &body]), 130),
+        (vec!["submit", "crawler", "--body", &body], 130),
+    ] {
+        let ended = signalled(&shell, &command, "-INT", &ledger).await;
+        assert_eq!(ended.code, Some(code), "{}", ended.stderr);
+        assert!(
+            ended.took < PROMPTLY,
+            "took {:?}: {}",
+            ended.took,
+            ended.stderr
+        );
+        assert_eq!(ended.stderr.trim().lines().count(), 1, "{}", ended.stderr);
+        assert!(
+            ended.stderr.contains("nothing was sent"),
+            "{}",
+            ended.stderr
+        );
+        assert_eq!(
+            shell.sim.requests().get("submit").copied().unwrap_or(0),
+            submits,
+            "a POST went out without its intent"
+        );
+    }
     let intents: i64 = holder
         .query_row("SELECT count(*) FROM intents", [], |row| row.get(0))
         .unwrap();

@@ -23,6 +23,7 @@ mod retries;
 mod secrets;
 mod shapes;
 mod sim_shapes;
+mod submit_signals;
 mod validation;
 
 use std::path::{Path, PathBuf};

@@ -1,0 +1,176 @@
+//! A single `hasdata submit` (and `run`) hears SIGINT/SIGTERM: while it waits out the
+//! concurrency cap (429s, no job created) the signal ends the wait at once; while its POST is
+//! out the answer is awaited, the job recorded and printed; while it reads its body from
+//! stdin the signal ends it.
+
+use std::process::Stdio;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
+
+use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
+use tokio::net::TcpListener;
+
+use crate::{Shell, signal_and_wait, until};
+
+/// How the server answers a submit's POST.
+#[derive(Clone, Copy)]
+enum Answer {
+    /// 429 with `Retry-After: 30`, every time: the concurrency cap.
+    Busy,
+    /// A new job, `id` 4242, a second after the POST came.
+    Late,
+}
+
+/// A server answering POSTs as `answer`, one request a connection; counts the POSTs.
+async fn server(answer: Answer) -> (String, Arc<AtomicUsize>) {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let posts = Arc::new(AtomicUsize::new(0));
+    let counted = posts.clone();
+    tokio::spawn(async move {
+        while let Ok((socket, _)) = listener.accept().await {
+            let posts = counted.clone();
+            tokio::spawn(async move {
+                let mut socket = BufReader::new(socket);
+                let mut line = String::new();
+                socket.read_line(&mut line).await.ok()?;
+                let mut length = 0;
+                loop {
+                    let mut header = String::new();
+                    if socket.read_line(&mut header).await.ok()? <= 2 {
+                        break;
+                    }
+                    if let Some((name, value)) = header.split_once(':')
+                        && name.eq_ignore_ascii_case("content-length")
+                    {
+                        length = value.trim().parse().ok()?;
+                    }
+                }
+                let mut body = vec![0; length];
+                socket.read_exact(&mut body).await.ok()?;
+                let (status, extra, text) = if line.starts_with("POST ") {
+                    posts.fetch_add(1, Ordering::SeqCst);
+                    match answer {
+                        Answer::Busy => (
+                            "429 Too Many Requests",
+                            "retry-after: 30\r\n",
+                            r#"{"message": "concurrency limit reached"}"#,
+                        ),
+                        Answer::Late => {
+                            tokio::time::sleep(Duration::from_secs(1)).await;
+                            ("200 OK", "", r#"{"id": 4242, "status": "pending"}"#)
+                        }
+                    }
+                } else {
+                    ("404 Not Found", "", r#"{"message": "not here"}"#)
+                };
+                let head = format!(
+                    "HTTP/1.1 {status}\r\n{extra}content-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n",
+                    text.len()
+                );
+                let socket = socket.get_mut();
+                socket.write_all(head.as_bytes()).await.ok()?;
+                socket.write_all(text.as_bytes()).await.ok()?;
+                socket.shutdown().await.ok()
+            });
+        }
+    });
+    (base, posts)
+}
+
+/// The states of the intents in the ledger at `path`, once it can be read.
+fn intent_states(path: &std::path::Path) -> Vec<String> {
+    let Ok(db) =
+        rusqlite::Connection::open_with_flags(path, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)
+    else {
+        return Vec::new();
+    };
+    let Ok(mut query) = db.prepare("SELECT state FROM intents ORDER BY created_at") else {
+        return Vec::new();
+    };
+    query
+        .query_map([], |row| row.get(0))
+        .map(|rows| rows.flatten().collect())
+        .unwrap_or_default()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_signal_ends_the_wait_out_of_the_concurrency_cap_with_no_job() {
+    for (command, signal, code) in [("submit", "-INT", 130), ("run", "-TERM", 143)] {
+        let shell = Shell::quick().await;
+        let body = shell.file("b.json", r#"{"urls": ["https://example.com"]}"#);
+        let (base, posts) = server(Answer::Busy).await;
+        let child = shell
+            .command(&["--base-url", &base, command, "crawler", "--body", &body])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        // Into the wait: the 429 came and the intent is refused (no job) until it is resent.
+        let ledger = shell.path("ledger.sqlite");
+        until("the intent refused", || async {
+            (intent_states(&ledger) == ["refused"]).then_some(())
+        })
+        .await;
+        let what = format!("`hasdata {command}` waiting out a 429");
+        let output = signal_and_wait(child, signal, &what).await;
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(output.status.code(), Some(code), "{command}: {stderr}");
+        assert!(
+            stderr.contains("no job was created") && stderr.contains("429"),
+            "{command}: {stderr}"
+        );
+        assert_eq!(posts.load(Ordering::SeqCst), 1, "{command}: sent once");
+        assert_eq!(intent_states(&ledger), ["refused"], "{command}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_signal_while_the_post_is_out_awaits_the_job_and_prints_it() {
+    let shell = Shell::quick().await;
+    let body = shell.file("b.json", r#"{"urls": ["https://example.com"]}"#);
+    let (base, posts) = server(Answer::Late).await;
+    let child = shell
+        .command(&["--base-url", &base, "submit", "crawler", "--body", &body])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    until("the POST", || async {
+        (posts.load(Ordering::SeqCst) == 1).then_some(())
+    })
+    .await;
+    let output = signal_and_wait(child, "-INT", "`hasdata submit` with its POST out").await;
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(130), "{stderr}");
+    assert_eq!(String::from_utf8_lossy(&output.stdout).trim(), "4242");
+    assert!(stderr.contains("job 4242 was created"), "{stderr}");
+    assert_eq!(intent_states(&shell.path("ledger.sqlite")), ["submitted"]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_signal_while_the_body_is_read_from_stdin_ends_the_command() {
+    let shell = Shell::quick().await;
+    for args in [
+        &["submit", "crawler"][..],
+        &["run", "crawler", "--body", "-"],
+        &["submit", "crawler", "--bodies", "-"],
+    ] {
+        // stdin stays open and empty: the command waits on it, as on a terminal.
+        let mut child = shell
+            .command(args)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let stdin = child.stdin.take();
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        let what = format!("`hasdata {args:?}` reading stdin");
+        let output = signal_and_wait(child, "-INT", &what).await;
+        drop(stdin);
+        assert_ne!(output.status.code(), Some(0), "{args:?}");
+        assert_eq!(shell.sim.submits(), 0, "{args:?}");
+    }
+}
