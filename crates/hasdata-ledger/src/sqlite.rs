@@ -233,11 +233,25 @@ impl SqliteLedger {
 
     /// The connection to a file that exists; SQLite is not allowed to create it (a file
     /// removed between the look and the open fails to open rather than being made empty).
+    ///
+    /// An empty file is refused as a missing one is: it holds no ledger, and SQLite would
+    /// take it for an empty database, so a reader gave `--ledger` a 0-byte file (`touch`ed,
+    /// a wrong path made by another program, a ledger truncated by a full disk) listed no
+    /// jobs as if that were the truth, and wrote the ledger's tables into it. A writer
+    /// ([`SqliteLedger::open`]) still makes its ledger in such a file: there is nothing in it
+    /// to lose, and `touch ledger.sqlite` or `mktemp` before the first submit is a way to say
+    /// where the ledger goes.
     fn connect_existing(path: &Path) -> Result<Connection, LedgerError> {
         use rusqlite::OpenFlags;
         if !path.is_file() {
             return Err(LedgerError::NotFound {
                 location: path.display().to_string(),
+            });
+        }
+        if std::fs::metadata(path).is_ok_and(|file| file.len() == 0) {
+            return Err(LedgerError::BadLocation {
+                location: path.display().to_string(),
+                reason: "is an empty file, not a ledger (a ledger is a SQLite file a command that records jobs made): nothing was read or written".into(),
             });
         }
         let flags = OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX;

@@ -517,3 +517,41 @@ async fn an_unexpanded_tilde_is_named_in_the_error() {
     assert!(!shell.path("~").exists());
     assert_eq!(shell.sim.submits(), 0);
 }
+
+/// A 0-byte file as `--ledger` (`touch`ed, made by another program, truncated) is no ledger:
+/// the reading commands refuse it as they refuse a missing one, exit 2 naming the flag and
+/// the file, and leave it empty; they listed no jobs with exit 0 and wrote the ledger's
+/// tables into it. A submit still makes its ledger there: nothing in it is lost.
+#[tokio::test]
+async fn an_empty_file_is_not_a_ledger_to_read_but_one_to_make() {
+    let shell = Shell::quick().await;
+    let empty = shell.path("empty.sqlite");
+    std::fs::write(&empty, b"").unwrap();
+    let value = empty.display().to_string();
+    for args in [
+        &["jobs", "list"][..],
+        &["jobs", "list", "--json"],
+        &["jobs", "show", "1"],
+        &["jobs", "forget", "1"],
+    ] {
+        let ran = shell
+            .run(&[&["--ledger", value.as_str()][..], args].concat())
+            .await;
+        assert_eq!(ran.code, 2, "{args:?}: {}", ran.stderr);
+        assert!(
+            crate::names_the_ledger(&ran.stderr, &[&value, "empty file"]),
+            "{args:?}: {}",
+            ran.stderr
+        );
+        assert!(ran.stdout.is_empty(), "{args:?}: {}", ran.stdout);
+        assert_eq!(std::fs::metadata(&empty).unwrap().len(), 0, "{args:?}");
+    }
+    let body = shell.file("crawl.json", r#"{"urls": ["https://example.com"]}"#);
+    let ran = shell
+        .run(&["--ledger", &value, "submit", "crawler", "--body", &body])
+        .await;
+    assert_eq!(ran.code, 0, "{}", ran.stderr);
+    let id = ran.stdout.trim().to_owned();
+    let listed = shell.run(&["--ledger", &value, "jobs", "list"]).await;
+    assert!(listed.stdout.contains(&id), "{}", listed.stderr);
+}
