@@ -110,7 +110,7 @@ impl Ctx {
         let ledger = match self.reading_ledger().await {
             Ok(ledger) => ledger,
             Err(failure) => {
-                self.unusable_ledger(&failure, UNNOTED);
+                self.unusable_ledger(job.id, &failure, UNNOTED);
                 return JobOut::from_record(job);
             }
         };
@@ -125,6 +125,7 @@ impl Ctx {
                 // A ledger that refuses writes (read-only, a full disk) keeps showing an old
                 // status in `jobs list`: said once, naming the flag and the file.
                 self.unusable_ledger(
+                    job.id,
                     &Failure::from(error),
                     "the ledger could not note the job's status, so `jobs list` shows an older one",
                 );
@@ -140,7 +141,7 @@ impl Ctx {
         match self.reading_ledger().await {
             Ok(ledger) => Self::with_entry(&ledger, job).await,
             Err(failure) => {
-                self.unusable_ledger(&failure, UNNOTED);
+                self.unusable_ledger(job.id, &failure, UNNOTED);
                 JobOut::from_record(job)
             }
         }
@@ -159,7 +160,7 @@ impl Ctx {
         let entry = match self.reading_ledger().await {
             Ok(ledger) => ledger.job(id).await.ok().flatten(),
             Err(failure) => {
-                self.unusable_ledger(&failure, UNNOTED);
+                self.unusable_ledger(id, &failure, UNNOTED);
                 None
             }
         };
@@ -173,9 +174,11 @@ impl Ctx {
     /// (`consequence`): a command that only notes what it saw (`status`, `stop`, `wait`,
     /// `results`) goes on without it, but a mistyped `--ledger` must not pass unseen while the
     /// real ledger misses the note.
-    pub fn unusable_ledger(&self, failure: &Failure, consequence: &str) {
+    /// `job` is the job the note was for, a `job_id` field as every other warning about a
+    /// job has (a log filtered by `job_id` missed this one).
+    pub fn unusable_ledger(&self, job: JobId, failure: &Failure, consequence: &str) {
         if !self.unusable_said.swap(true, Ordering::Relaxed) {
-            tracing::warn!(error = %failure.message, "{consequence}");
+            tracing::warn!(job_id = %job, error = %failure.message, "{consequence}");
         }
     }
 

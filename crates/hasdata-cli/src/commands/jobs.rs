@@ -198,9 +198,14 @@ pub async fn forget(ctx: &Ctx, args: &JobArg) -> Result<(), Failure> {
     let forgotten = ctx.known(args.id).await;
     let removed = ledger.forget_job(args.id).await?;
     if !removed {
-        return Err(
-            Failure::new(code::OTHER, format!("job {} is not in the ledger", args.id)).job(args.id),
-        );
+        // Named as `jobs show` names them: a job recorded under another base URL is not
+        // this one's to forget, and "not in the ledger" alone sent the user looking for a
+        // typo in the id.
+        let mut message = format!("job {} is not in the ledger", args.id);
+        if let Some(elsewhere) = elsewhere(ledger.as_ref()).await {
+            message.push_str(&format!(" for {}; {elsewhere}", ctx.global.base_url));
+        }
+        return Err(Failure::new(code::OTHER, message).job(args.id));
     }
     ctx.emit(
         || format!("forgot job {} (the job itself is untouched)", args.id),

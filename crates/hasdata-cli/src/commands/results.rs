@@ -439,6 +439,7 @@ pub async fn run(ctx: &Ctx, args: &ResultsArgs) -> Result<(), Failure> {
                 .is_some_and(|p| p.as_os_str() != "-")
             {
                 ctx.unusable_ledger(
+                    id,
                     &failure,
                     "the ledger cannot be opened, so the job will not be noted collected",
                 );

@@ -145,6 +145,7 @@ pub async fn run(ctx: &Ctx, args: &WaitArgs) -> Result<(), Failure> {
         .map_err(|signal| interrupted_failure(signal, id, None))?
         .inspect_err(|failure| {
             ctx.unusable_ledger(
+                id,
                 failure,
                 "the ledger cannot be opened, so the job's status will not be noted in it",
             );
