@@ -43,6 +43,10 @@ const MIGRATIONS: &[(&str, &str)] = &[
         "V2__resend_claims",
         include_str!("../migrations/postgres/V2__resend_claims.sql"),
     ),
+    (
+        "V3__base_url_without_trailing_slash",
+        include_str!("../migrations/postgres/V3__base_url_without_trailing_slash.sql"),
+    ),
 ];
 
 /// The schema version this build writes.

@@ -60,6 +60,26 @@ const MIGRATIONS: &[&str] = &[
     // 2 -> 3: who is resending an unresolved intent, and until when (Unix milliseconds).
     "ALTER TABLE intents ADD COLUMN resend_owner TEXT;
     ALTER TABLE intents ADD COLUMN resend_until INTEGER;",
+    // 3 -> 4: base URLs without trailing `/`s. Rows are scoped by the base URL's text, and
+    // the CLI recorded `--base-url http://host/` as written until it dropped trailing `/`s
+    // as the library's client does: those rows could no longer be selected. A row moves only
+    // where that leaves one row per key: one already there under the trimmed URL keeps its
+    // place and the other stays (listed as another base URL's, never lost); of several forms
+    // (`host/`, `host//`) the first in byte order moves.
+    "UPDATE jobs SET base_url = rtrim(base_url, '/')
+     WHERE base_url LIKE '%/' AND rtrim(base_url, '/') <> ''
+       AND NOT EXISTS (
+         SELECT 1 FROM jobs AS o
+         WHERE o.id = jobs.id AND o.base_url <> jobs.base_url
+           AND rtrim(o.base_url, '/') = rtrim(jobs.base_url, '/')
+           AND (o.base_url NOT LIKE '%/' OR o.base_url < jobs.base_url));
+    UPDATE intents SET base_url = rtrim(base_url, '/')
+     WHERE base_url LIKE '%/' AND rtrim(base_url, '/') <> ''
+       AND NOT EXISTS (
+         SELECT 1 FROM intents AS o
+         WHERE o.key = intents.key AND o.base_url <> intents.base_url
+           AND rtrim(o.base_url, '/') = rtrim(intents.base_url, '/')
+           AND (o.base_url NOT LIKE '%/' OR o.base_url < intents.base_url));",
 ];
 
 /// Refuses a SQLite database that is not a hasdata ledger before anything is written to it:

@@ -104,6 +104,27 @@ async fn a_ledger_from_before_versioning_is_migrated_in_place() {
     assert_eq!(version, hasdata_ledger::sqlite::SCHEMA_VERSION);
 }
 
+/// Jobs and intents the CLI recorded under `--base-url http://host/` before it dropped
+/// trailing `/`s could no longer be selected: version 4 moves them to `http://host`.
+#[tokio::test]
+async fn base_urls_recorded_with_a_trailing_slash_are_trimmed() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("slashed.sqlite");
+    {
+        let plain = SqliteLedger::open(&path, "http://sim").unwrap();
+        let slashed = SqliteLedger::open(&path, "http://sim/").unwrap();
+        conformance::record_slashed(&plain, &slashed).await;
+    }
+    // As a file of version 3 (before the trim) holds them.
+    rusqlite::Connection::open(&path)
+        .unwrap()
+        .pragma_update(None, "user_version", 3)
+        .unwrap();
+    let plain = SqliteLedger::open(&path, "http://sim").unwrap();
+    let slashed = SqliteLedger::open(&path, "http://sim/").unwrap();
+    conformance::slashes_trimmed(&plain, &slashed).await;
+}
+
 #[test]
 fn a_ledger_from_a_newer_version_is_refused_not_damaged() {
     let dir = tempfile::tempdir().unwrap();

@@ -91,6 +91,30 @@ async fn processes_starting_together_migrate_once() {
     assert_eq!(history, postgres::SCHEMA_VERSION);
 }
 
+/// Jobs and intents the CLI recorded under `--base-url http://host/` before it dropped
+/// trailing `/`s could no longer be selected: version 3 moves them to `http://host`.
+#[tokio::test]
+async fn base_urls_recorded_with_a_trailing_slash_are_trimmed() {
+    let Some(url) = database().await else { return };
+    {
+        let plain = PostgresLedger::connect(&url, "http://sim").await.unwrap();
+        let slashed = PostgresLedger::connect(&url, "http://sim/").await.unwrap();
+        conformance::record_slashed(&plain, &slashed).await;
+    }
+    // As a database of version 2 (before the trim) holds them.
+    sql(&url)
+        .await
+        .batch_execute(&format!(
+            "DELETE FROM {} WHERE version = 3",
+            postgres::MIGRATION_TABLE
+        ))
+        .await
+        .unwrap();
+    let plain = PostgresLedger::connect(&url, "http://sim").await.unwrap();
+    let slashed = PostgresLedger::connect(&url, "http://sim/").await.unwrap();
+    conformance::slashes_trimmed(&plain, &slashed).await;
+}
+
 #[tokio::test]
 async fn a_database_from_a_newer_version_is_refused_not_damaged() {
     let Some(url) = database().await else { return };

@@ -475,3 +475,43 @@ pub async fn concurrent_resend_claims(a: Arc<dyn JobLedger>, b: Arc<dyn JobLedge
     }
     assert_eq!(taken, 1, "exactly one retrier may send");
 }
+
+/// Before the trailing-`/` migration: job 5 (intent `slash-5`) recorded under `http://sim/`
+/// only, job 6 (intent `both-6`) under both `http://sim` and `http://sim/`. `plain` and
+/// `slashed` are the store's ledgers of those two base URLs.
+pub async fn record_slashed(plain: &dyn JobLedger, slashed: &dyn JobLedger) {
+    for (ledger, key, id) in [
+        (slashed, "slash-5", 5),
+        (plain, "both-6", 6),
+        (slashed, "both-6", 6),
+    ] {
+        ledger
+            .record_intent(&Intent::new(key, "contacts", b"{}", None))
+            .await
+            .unwrap();
+        ledger
+            .record_submitted(key, &submitted(json!(id)))
+            .await
+            .unwrap();
+    }
+}
+
+/// After it: job 5 and its intent are `http://sim`'s; job 6 under `http://sim/` could not
+/// move (`http://sim` has it already), so it stays there, still listed as another base
+/// URL's, never lost.
+pub async fn slashes_trimmed(plain: &dyn JobLedger, slashed: &dyn JobLedger) {
+    let moved = plain.job(JobId::from(5)).await.unwrap();
+    assert!(moved.is_some(), "job 5 is http://sim's now");
+    assert_eq!(
+        plain.intent("slash-5").await.unwrap().map(|e| e.state),
+        Some(IntentState::Submitted)
+    );
+    assert!(plain.job(JobId::from(6)).await.unwrap().is_some());
+    assert!(slashed.job(JobId::from(5)).await.unwrap().is_none());
+    assert!(slashed.job(JobId::from(6)).await.unwrap().is_some(), "kept");
+    assert!(slashed.intent("both-6").await.unwrap().is_some(), "kept");
+    assert_eq!(
+        plain.other_base_urls().await.unwrap(),
+        vec![("http://sim/".to_owned(), 1)]
+    );
+}
