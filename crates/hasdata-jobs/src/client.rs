@@ -807,7 +807,7 @@ impl Client {
     ) -> Result<T> {
         if !answer.status.is_success() {
             return Err(Error::Api {
-                source: self.api_error(&answer),
+                source: Box::new(self.api_error(&answer)),
                 job_id: job,
                 page: None,
             });

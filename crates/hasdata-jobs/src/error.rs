@@ -47,8 +47,10 @@ pub enum Error {
     /// The API answered with an error status.
     #[error("{source}{}", job_suffix(*job_id, *page))]
     Api {
-        /// The answer.
-        source: ApiError,
+        /// The answer. Boxed: it is most of the variant's size, and every `Result` of this
+        /// crate is as large as its largest error (clippy's `result_large_err` bound, 128
+        /// bytes, was reached once the page was added).
+        source: Box<ApiError>,
         /// The job concerned, when there is one.
         job_id: Option<JobId>,
         /// The results page asked for, when the call was a page of a paged reading: a 404 or
@@ -524,11 +526,11 @@ mod tests {
 
     fn api(status: u16) -> Error {
         Error::Api {
-            source: ApiError::from_response_parts(
+            source: Box::new(ApiError::from_response_parts(
                 http::StatusCode::from_u16(status).expect("a status"),
                 &http::HeaderMap::new(),
                 b"{}",
-            ),
+            )),
             job_id: Some(JobId::from(3)),
             page: None,
         }

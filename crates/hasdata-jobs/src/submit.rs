@@ -852,7 +852,7 @@ impl Client {
                 self.settle_failed(key, IntentState::Refused, &error.to_string())
                     .await;
                 return Err(Error::Api {
-                    source: error,
+                    source: Box::new(error),
                     job_id: None,
                     page: None,
                 });
