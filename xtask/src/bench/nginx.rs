@@ -218,7 +218,102 @@ fn make_readable(dir: &Path) -> Result<()> {
 
 #[cfg(test)]
 mod tests {
-    use super::page_of;
+    use super::*;
+    use bytes::Bytes;
+    use std::io::{Read, Write};
+
+    /// The status line and body of `GET path` (HTTP/1.1, the connection closed after).
+    fn get(base: &str, path: &str) -> std::io::Result<(String, Vec<u8>)> {
+        let address = base.trim_start_matches("http://");
+        let mut stream = std::net::TcpStream::connect(address)?;
+        write!(
+            stream,
+            "GET {path} HTTP/1.1\r\nHost: {address}\r\nConnection: close\r\n\r\n"
+        )?;
+        let mut answer = Vec::new();
+        stream.read_to_end(&mut answer)?;
+        let split = answer
+            .windows(4)
+            .position(|w| w == b"\r\n\r\n")
+            .expect("a head");
+        let head = String::from_utf8_lossy(&answer[..split]).into_owned();
+        let status = head.lines().next().unwrap_or_default().to_owned();
+        Ok((status, answer[split + 4..].to_vec()))
+    }
+
+    #[test]
+    fn nginx_serves_the_captured_job_and_stops_when_dropped() {
+        let Some(exe) = find() else {
+            let message =
+                "nginx not found on PATH or at /usr/sbin/nginx (apt-get install nginx-light)";
+            if std::env::var("CI").is_ok_and(|v| v == "true") {
+                panic!("{message}; CI=true, so the bench's nginx test fails instead of skipping");
+            }
+            eprintln!("!! {message}: the bench's nginx test is SKIPPED on this machine");
+            return;
+        };
+        let id = 416_349;
+        let page =
+            |n: u64| Bytes::from(format!("{{\"meta\":{{\"currentPage\":{n}}},\"data\":[]}}"));
+        let files: Files = [
+            (
+                format!("/scrapers/jobs/{id}"),
+                Bytes::from(format!(
+                    "{{\"id\":{id},\"data\":{{\"json\":\"/files/{id}.json\"}}}}"
+                )),
+            ),
+            (
+                format!("/scrapers/jobs/{id}/results?page=1&limit=100"),
+                page(1),
+            ),
+            (
+                format!("/scrapers/jobs/{id}/results?page=2&limit=100"),
+                page(2),
+            ),
+            (
+                format!("/files/{id}.json"),
+                Bytes::from_static(b"[\n{\"a\":1}\n]"),
+            ),
+        ]
+        .into_iter()
+        .collect();
+        let nginx = Nginx::start(&exe, id, &files).expect("nginx starts");
+        let base = nginx.base.clone();
+
+        let (status, body) = get(&base, &format!("/scrapers/jobs/{id}")).unwrap();
+        assert!(status.contains("200"), "{status}");
+        let link = format!("\"{base}/files/{id}.json\"");
+        assert!(
+            String::from_utf8_lossy(&body).contains(&link),
+            "the data.json link points at nginx: {}",
+            String::from_utf8_lossy(&body)
+        );
+        for n in [1, 2] {
+            let (status, body) = get(
+                &base,
+                &format!("/scrapers/jobs/{id}/results?page={n}&limit=100"),
+            )
+            .unwrap();
+            assert!(status.contains("200"), "{status}");
+            assert_eq!(body, page(n).to_vec(), "page {n}, byte for byte");
+        }
+        let (status, _) = get(
+            &base,
+            &format!("/scrapers/jobs/{id}/results?page=3&limit=100"),
+        )
+        .unwrap();
+        assert!(status.contains("404"), "a page not captured: {status}");
+        let (status, body) = get(&base, &format!("/files/{id}.json")).unwrap();
+        assert!(status.contains("200"), "{status}");
+        assert_eq!(body, b"[\n{\"a\":1}\n]");
+        assert!(nginx.cpu_seconds() >= 0.0);
+
+        drop(nginx);
+        assert!(
+            get(&base, &format!("/scrapers/jobs/{id}")).is_err(),
+            "nginx still answers after the drop"
+        );
+    }
 
     #[test]
     fn page_numbers_come_from_the_query() {
