@@ -582,7 +582,7 @@ impl Spool {
         file.rewind()?;
         let mut reader = BufReader::with_capacity(WRITE_BUFFER, file);
         let mut csv = csv::Writer::from_writer(out);
-        csv.write_record(&columns)?;
+        csv.write_record(&columns).map_err(csv_error)?;
         let mut record = Vec::new();
         let mut cells: Vec<(usize, usize)> = vec![(0, 0); columns.len()];
         let mut word = [0u8; 4];
@@ -606,12 +606,25 @@ impl Spool {
                 at += length;
             }
             for &(start, end) in &cells {
-                csv.write_field(&record[start..end])?;
+                csv.write_field(&record[start..end]).map_err(csv_error)?;
             }
-            csv.write_record(None::<&[u8]>)?;
+            csv.write_record(None::<&[u8]>).map_err(csv_error)?;
         }
         csv.flush()?;
         Ok(())
+    }
+}
+
+/// The CSV writer's error as the output's own: a failed write keeps its kind, so a reader that
+/// went away (`| head`) is a closed pipe (exit 141, quietly) as in the other formats, not a
+/// failure of kind `Other` reading "cannot write stdout: Broken pipe".
+fn csv_error(error: csv::Error) -> io::Error {
+    if !error.is_io_error() {
+        return io::Error::other(error);
+    }
+    match error.into_kind() {
+        csv::ErrorKind::Io(error) => error,
+        other => io::Error::other(format!("{other:?}")),
     }
 }
 

@@ -86,6 +86,27 @@ async fn every_command_into_a_closed_pipe_ends_without_a_panic() {
     }
 }
 
+/// A CSV larger than the output buffer (1 MiB) into a closed pipe ends as JSON lines do: exit
+/// 141, quietly. The CSV writer's errors were of kind `Other`, so `results --format csv | head`
+/// printed "cannot write stdout: Broken pipe" and exited 1 once the CSV passed 1 MiB.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_large_csv_into_a_closed_pipe_ends_quietly_as_json_lines_do() {
+    let shell = Shell::quick().await;
+    let body = shell.file(
+        "b.json",
+        r#"{"urls": ["https://a.example"], "limit": 20000}"#,
+    );
+    let id = shell.submitted("crawler", &body).await;
+    let waited = shell.run(&fast(&["wait", &id])).await;
+    assert_eq!(waited.code, 0, "{}", waited.stderr);
+    for format in ["csv", "jsonl"] {
+        let (code, stderr) =
+            run_into_closed_pipe(&shell, &["results", &id, "--format", format]).await;
+        assert_eq!(code, 141, "{format}: {stderr}");
+        assert!(!stderr.contains("error"), "{format}: {stderr}");
+    }
+}
+
 /// stdout on a full disk (`/dev/full`) is not a reader that went away: the output is lost, so
 /// the command fails (exit 1) naming stdout, rather than exiting 141 as `| head` would.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
