@@ -441,6 +441,13 @@ impl RowWriter {
         let Some(spool) = self.spool.take() else {
             return Ok(());
         };
+        if spool.replaced > 0 {
+            tracing::warn!(
+                output = %self.shown(),
+                count = spool.replaced,
+                "half a UTF-16 surrogate pair escaped alone (such as \\ud800) has no UTF-8 form: written as U+FFFD in the CSV; --format jsonl keeps the rows as sent"
+            );
+        }
         let Some(sink) = self.sink.as_mut() else {
             return Ok(());
         };
@@ -448,14 +455,14 @@ impl RowWriter {
     }
 }
 
-/// A CSV cell from a value's JSON text: empty for `null`, a string's contents (unescaped), any
-/// other value's JSON text as the API sent it.
-fn cell(text: &[u8]) -> io::Result<Cow<'_, [u8]>> {
+/// A CSV cell from a value's JSON text: empty for `null`, a string's contents (unescaped, see
+/// [`unescape`]), any other value's JSON text as the API sent it.
+fn cell<'a>(text: &'a [u8], replaced: &mut u64) -> io::Result<Cow<'a, [u8]>> {
     Ok(match text {
         b"null" => Cow::Borrowed(b""),
         [b'"', inner @ .., b'"'] => {
             if inner.contains(&b'\\') {
-                Cow::Owned(serde_json::from_slice::<String>(text)?.into_bytes())
+                Cow::Owned(unescape(text, inner, replaced)?)
             } else {
                 Cow::Borrowed(inner)
             }
@@ -464,19 +471,84 @@ fn cell(text: &[u8]) -> io::Result<Cow<'_, [u8]>> {
     })
 }
 
+/// A JSON string's text unescaped: `quoted` is the string with its quotes, `inner` without.
+///
+/// An escape of half a UTF-16 surrogate pair with no other half (`"\ud800"`) is valid JSON
+/// (RFC 8259 allows it) but has no UTF-8 form; scraped text has them where a page's text was
+/// cut inside an emoji. Such a half becomes U+FFFD, as a browser's text encoder writes it, and
+/// is counted in `replaced` (said once on stderr); JSON lines keep it as sent. It ended the
+/// whole CSV export instead, misnamed as a write error ("cannot write FILE: unexpected end of
+/// hex escape").
+fn unescape(quoted: &[u8], inner: &[u8], replaced: &mut u64) -> io::Result<Vec<u8>> {
+    // The common case, every escape well formed, is serde_json's.
+    if let Ok(text) = serde_json::from_slice::<String>(quoted) {
+        return Ok(text.into_bytes());
+    }
+    let bad = || io::Error::new(io::ErrorKind::InvalidData, "a bad escape in a JSON string");
+    let hex = |at: usize| -> Option<u32> {
+        let digits = std::str::from_utf8(inner.get(at..at + 4)?).ok()?;
+        u32::from_str_radix(digits, 16).ok()
+    };
+    let mut out = Vec::with_capacity(inner.len());
+    let mut at = 0;
+    while let Some(&byte) = inner.get(at) {
+        if byte != b'\\' {
+            out.push(byte);
+            at += 1;
+            continue;
+        }
+        let escape = *inner.get(at + 1).ok_or_else(bad)?;
+        at += 2;
+        let simple = match escape {
+            b'"' | b'\\' | b'/' => escape,
+            b'b' => 0x08,
+            b'f' => 0x0c,
+            b'n' => b'\n',
+            b'r' => b'\r',
+            b't' => b'\t',
+            b'u' => {
+                let unit = hex(at).ok_or_else(bad)?;
+                at += 4;
+                let low = (inner.get(at..at + 2) == Some(b"\\u"))
+                    .then(|| hex(at + 2))
+                    .flatten()
+                    .filter(|low| (0xDC00..=0xDFFF).contains(low));
+                let decoded = match (unit, low) {
+                    (0xD800..=0xDBFF, Some(low)) => {
+                        at += 6;
+                        char::from_u32(0x10000 + ((unit - 0xD800) << 10) + (low - 0xDC00))
+                    }
+                    (unit, _) => char::from_u32(unit),
+                };
+                let decoded = decoded.unwrap_or_else(|| {
+                    *replaced += 1;
+                    char::REPLACEMENT_CHARACTER
+                });
+                out.extend_from_slice(decoded.encode_utf8(&mut [0; 4]).as_bytes());
+                continue;
+            }
+            _ => return Err(bad()),
+        };
+        out.push(simple);
+    }
+    Ok(out)
+}
+
 /// The column number of `key` (its text between the quotes, escapes as sent), numbering it if
 /// it is new. A key with escapes is its unescaped text, so `"k\u0065y"` is column `key`.
 fn number_of(
     numbers: &mut HashMap<String, u32>,
     keys: &mut Vec<String>,
     key: &[u8],
+    replaced: &mut u64,
 ) -> io::Result<u32> {
     let key: Cow<'_, str> = if key.contains(&b'\\') {
         let mut quoted = Vec::with_capacity(key.len() + 2);
         quoted.push(b'"');
         quoted.extend_from_slice(key);
         quoted.push(b'"');
-        Cow::Owned(serde_json::from_slice::<String>(&quoted)?)
+        let text = unescape(&quoted, key, replaced)?;
+        Cow::Owned(String::from_utf8(text).map_err(io::Error::other)?)
     } else {
         Cow::Borrowed(std::str::from_utf8(key).map_err(io::Error::other)?)
     };
@@ -505,6 +577,8 @@ struct Spool {
     /// so a key is looked for there first (one comparison) before it is hashed.
     previous: Vec<u32>,
     current: Vec<u32>,
+    /// Unpaired surrogate escapes written as U+FFFD (see [`unescape`]).
+    replaced: u64,
 }
 
 impl Spool {
@@ -517,6 +591,7 @@ impl Spool {
             fields: RowFields::new(),
             previous: Vec::new(),
             current: Vec::new(),
+            replaced: 0,
         })
     }
 
@@ -538,10 +613,10 @@ impl Spool {
             let key = &row[key.clone()];
             let number = match self.previous.get(i) {
                 Some(&number) if self.keys[number as usize].as_bytes() == key => number,
-                _ => number_of(&mut self.numbers, &mut self.keys, key)?,
+                _ => number_of(&mut self.numbers, &mut self.keys, key, &mut self.replaced)?,
             };
             self.current.push(number);
-            let text = cell(&row[value.clone()])?;
+            let text = cell(&row[value.clone()], &mut self.replaced)?;
             let length = u32::try_from(text.len()).map_err(|_| too_long())?;
             self.record.extend_from_slice(&number.to_le_bytes());
             self.record.extend_from_slice(&length.to_le_bytes());
@@ -834,5 +909,31 @@ mod tests {
                 ",,,,\n",
             )
         );
+    }
+
+    #[test]
+    fn unpaired_surrogate_halves_become_the_replacement_character_and_are_counted() {
+        let mut replaced = 0;
+        for (quoted, expected) in [
+            (r#""\ud800\u0041""#, "\u{fffd}A"),
+            (r#""\ud800\ud800\udc00x""#, "\u{fffd}\u{10000}x"),
+            (
+                r#""\udfff\n\t\"\\\/\b\f\r""#,
+                "\u{fffd}\n\t\"\\/\u{8}\u{c}\r",
+            ),
+            (r#""\ud83d""#, "\u{fffd}"),
+        ] {
+            let bytes = quoted.as_bytes();
+            let text = unescape(bytes, &bytes[1..bytes.len() - 1], &mut replaced).unwrap();
+            assert_eq!(String::from_utf8(text).unwrap(), expected, "{quoted}");
+        }
+        assert_eq!(replaced, 4);
+        for bad in [r#""\ud8""#, r#""\x""#, r#""\ud800\""#] {
+            let bytes = bad.as_bytes();
+            assert!(
+                unescape(bytes, &bytes[1..bytes.len() - 1], &mut replaced).is_err(),
+                "{bad}"
+            );
+        }
     }
 }

@@ -6,6 +6,7 @@ mod bulk;
 mod commands;
 mod conventions;
 mod counts;
+mod csv_rows;
 mod edges;
 mod exports;
 mod failures;

@@ -1,0 +1,102 @@
+//! CSV of rows a real server may send that the simulator never does, served by a loopback
+//! server of the test's own: a finished job whose `data.json` holds the given bytes.
+
+use std::sync::Arc;
+
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+use crate::Shell;
+
+/// A loopback API with one finished job of `rows` rows whose `data.json` is `file`. Returns
+/// its base URL.
+async fn one_job_server(rows: u64, file: &'static [u8]) -> String {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let link = Arc::new(format!("{base}/files/data.json"));
+    tokio::spawn(async move {
+        while let Ok((mut stream, _)) = listener.accept().await {
+            let link = Arc::clone(&link);
+            tokio::spawn(async move {
+                let mut head = Vec::new();
+                let mut byte = [0u8; 1];
+                while !head.ends_with(b"\r\n\r\n") {
+                    match stream.read(&mut byte).await {
+                        Ok(1) => head.push(byte[0]),
+                        _ => return,
+                    }
+                }
+                let head = String::from_utf8_lossy(&head);
+                let path = head.split(' ').nth(1).unwrap_or("");
+                let (status, body): (&str, Vec<u8>) = if path == "/files/data.json" {
+                    ("200 OK", file.to_vec())
+                } else if let Some(id) = path.strip_prefix("/scrapers/jobs/") {
+                    let job = serde_json::json!({
+                        "id": id.parse::<u64>().unwrap_or(1),
+                        "status": "finished",
+                        "dataRowsCount": rows,
+                        "creditsSpent": 1,
+                        "data": {"json": *link},
+                        "input": {"urls": ["https://a.example"]},
+                    });
+                    ("200 OK", job.to_string().into_bytes())
+                } else {
+                    ("404 Not Found", b"{}".to_vec())
+                };
+                let answer = format!(
+                    "HTTP/1.1 {status}\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n",
+                    body.len()
+                );
+                let _ = stream.write_all(answer.as_bytes()).await;
+                let _ = stream.write_all(&body).await;
+            });
+        }
+    });
+    base
+}
+
+/// Half a UTF-16 surrogate pair escaped alone (`\ud800`, valid JSON: what a scraper that cut
+/// a page's text inside an emoji sends) has no UTF-8 form. The CSV writes it as U+FFFD and
+/// says so once; a whole pair is the character; JSON lines keep the row as sent. It was exit 1
+/// with no CSV at all, misnamed as a write error ("cannot write FILE: unexpected end of hex
+/// escape at line 1 column 8").
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_lone_surrogate_escape_is_written_as_the_replacement_character() {
+    let shell = Shell::quick().await;
+    let base = one_job_server(
+        3,
+        br#"[{"s":"ok"},{"s":"a\ud800b","\udc00k":"\ud83d\ude00"},{"s":"\ud83d\ud83d\ude00"}]"#,
+    )
+    .await;
+    let out = shell.path("rows.csv").display().to_string();
+    let ran = shell
+        .run(&[
+            "--base-url",
+            &base,
+            "results",
+            "7",
+            "--format",
+            "csv",
+            "--out",
+            &out,
+        ])
+        .await;
+    assert_eq!(ran.code, 0, "{}", ran.stderr);
+    assert_eq!(
+        std::fs::read_to_string(&out).unwrap(),
+        "s,\u{fffd}k\nok,\na\u{fffd}b,\u{1f600}\n\u{fffd}\u{1f600},\n"
+    );
+    assert!(
+        ran.stderr.contains("U+FFFD") && ran.stderr.contains("count=3"),
+        "{}",
+        ran.stderr
+    );
+
+    let ran = shell
+        .run(&["--base-url", &base, "results", "7", "--format", "jsonl"])
+        .await;
+    assert_eq!(ran.code, 0, "{}", ran.stderr);
+    assert_eq!(
+        ran.stdout,
+        "{\"s\":\"ok\"}\n{\"s\":\"a\\ud800b\",\"\\udc00k\":\"\\ud83d\\ude00\"}\n{\"s\":\"\\ud83d\\ud83d\\ude00\"}\n"
+    );
+}
