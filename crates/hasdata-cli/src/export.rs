@@ -104,9 +104,13 @@ fn write_all_vectored<W: Write>(out: &mut BufWriter<W>, chunks: &[Bytes]) -> io:
     Ok(())
 }
 
-/// An error that names the target; a closed stdout keeps its kind (`BrokenPipe`) and its text.
+/// An error that names the target; a closed stdout keeps its kind (`BrokenPipe`) and its text,
+/// and a row that cannot be written in the format (`InvalidData`) is the row's fault, not the
+/// target's: it is not called a failure to write there.
 fn naming(shown: &str, error: io::Error) -> io::Error {
-    if shown == "stdout" && error.kind() == io::ErrorKind::BrokenPipe {
+    if (shown == "stdout" && error.kind() == io::ErrorKind::BrokenPipe)
+        || error.kind() == io::ErrorKind::InvalidData
+    {
         return error;
     }
     io::Error::new(error.kind(), format!("cannot write {shown}: {error}"))
@@ -289,7 +293,9 @@ impl RowWriter {
             // The batch's rows were checked as they were read: CSV only walks their fields.
             for row in batch.iter() {
                 if let Some(spool) = &mut self.spool {
-                    spool.row(row, true).map_err(|e| naming(&self.shown(), e))?;
+                    spool
+                        .row(row, true, self.rows + 1)
+                        .map_err(|e| naming(&self.shown(), e))?;
                 }
                 self.rows += 1;
             }
@@ -351,7 +357,7 @@ impl RowWriter {
             }
             Format::Csv => {
                 if let Some(spool) = &mut self.spool {
-                    spool.row(row, false)?;
+                    spool.row(row, false, self.rows + 1)?;
                 }
             }
         }
@@ -595,11 +601,13 @@ impl Spool {
         })
     }
 
-    /// Reads one row's fields (one pass, no decoding) and spools its cells. A row that is not
-    /// an object has no cells.
-    /// Spools a row's cells. A `checked` row (a [`hasdata_jobs::RowBatch`]'s) is not
-    /// checked again: its fields are only walked.
-    fn row(&mut self, row: &[u8], checked: bool) -> io::Result<()> {
+    /// Reads one row's fields (one pass, no decoding) and spools its cells. A `checked` row (a
+    /// [`hasdata_jobs::RowBatch`]'s) is not checked again: its fields are only walked.
+    ///
+    /// A row that is not an object is refused (`number` is its place, from 1): it has no keys
+    /// to be columns, so its value would be lost in a line of empty cells, and a CSV that
+    /// exits 0 must hold every row. It was such a line, with exit 0. JSON lines write it as sent.
+    fn row(&mut self, row: &[u8], checked: bool, number: u64) -> io::Result<()> {
         self.record.clear();
         self.current.clear();
         let fields = if checked {
@@ -609,6 +617,9 @@ impl Spool {
                 .read(row)
                 .map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e.to_string()))?
         };
+        if row.trim_ascii_start().first() != Some(&b'{') {
+            return Err(not_an_object(row, number));
+        }
         for (i, (key, value)) in fields.iter().enumerate() {
             let key = &row[key.clone()];
             let number = match self.previous.get(i) {
@@ -707,6 +718,23 @@ fn read_u32(bytes: &[u8]) -> u32 {
     let mut word = [0u8; 4];
     word.copy_from_slice(&bytes[..4]);
     u32::from_le_bytes(word)
+}
+
+/// Why row `number` (`row`, one JSON value, not an object) cannot be a CSV line.
+fn not_an_object(row: &[u8], number: u64) -> io::Error {
+    let what = match row.trim_ascii_start().first() {
+        Some(b'[') => "an array",
+        Some(b'"') => "a string",
+        Some(b'n') => "null",
+        Some(b't' | b'f') => "a boolean",
+        _ => "a number",
+    };
+    io::Error::new(
+        io::ErrorKind::InvalidData,
+        format!(
+            "row {number} is {what}, not a JSON object: a CSV line's cells are an object's values, so it would be lost; --format jsonl writes every row as sent"
+        ),
+    )
 }
 
 fn too_long() -> io::Error {
@@ -823,7 +851,7 @@ mod tests {
     const ROWS: [&[u8]; 3] = [
         br#"{"z":1.0,"a":12345678901234567890123,"s":"caf\u00e9 \"q\"","m":{"y":1e400}}"#,
         br#"{"a":null,"new":"x,y"}"#,
-        br#"[1,2]"#,
+        br#"{}"#,
     ];
 
     fn export(format: Format, columns: Vec<String>) -> String {
@@ -890,6 +918,13 @@ mod tests {
             writer.write(br#"{"key":tru}"#).is_err(),
             "a bad row is refused"
         );
+        for (row, what) in [(&br#"[1,2]"#[..], "an array"), (b" 42", "a number")] {
+            let refused = writer.write(row).unwrap_err().to_string();
+            assert!(
+                refused.starts_with(&format!("row 3 is {what}, not a JSON object")),
+                "{refused}"
+            );
+        }
         writer.finish().unwrap();
         assert_eq!(
             std::fs::read_to_string(&target).unwrap(),

@@ -100,3 +100,42 @@ async fn a_lone_surrogate_escape_is_written_as_the_replacement_character() {
         "{\"s\":\"ok\"}\n{\"s\":\"a\\ud800b\",\"\\udc00k\":\"\\ud83d\\ude00\"}\n{\"s\":\"\\ud83d\\ud83d\\ude00\"}\n"
     );
 }
+
+/// A row that is not an object has no keys to be columns: the CSV is refused, naming the row
+/// and the job, and nothing is written under the name; JSON lines write the row as sent. It was
+/// a line of empty cells, with exit 0: the row's value lost from an export that said it was whole.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_row_that_is_not_an_object_is_refused_in_csv_not_written_empty() {
+    let shell = Shell::quick().await;
+    let base = one_job_server(3, br#"[{"a":1},[1,"x"],{"a":3}]"#).await;
+    let out = shell.path("rows.csv").display().to_string();
+    let ran = shell
+        .run(&[
+            "--base-url",
+            &base,
+            "results",
+            "7",
+            "--format",
+            "csv",
+            "--out",
+            &out,
+        ])
+        .await;
+    assert_eq!(ran.code, 1, "{}", ran.stderr);
+    let error = ran.stderr.lines().last().unwrap_or_default();
+    assert!(
+        error.contains("row 2 is an array, not a JSON object")
+            && error.contains("--format jsonl")
+            && error.contains("job 7")
+            && !error.contains("cannot write"),
+        "{}",
+        ran.stderr
+    );
+    assert!(!std::path::Path::new(&out).exists());
+
+    let ran = shell
+        .run(&["--base-url", &base, "results", "7", "--format", "jsonl"])
+        .await;
+    assert_eq!(ran.code, 0, "{}", ran.stderr);
+    assert_eq!(ran.stdout, "{\"a\":1}\n[1,\"x\"]\n{\"a\":3}\n");
+}
