@@ -1,14 +1,16 @@
 //! nginx serving the captured job as static files: the setup the rows-at-wire-speed issue
-//! measured its own figures on, and the nearest to a free server this machine has.
+//! measured its own figures on.
 //!
-//! The bench's own server ([`super::server`]) runs in the bench's process on its runtime's
-//! workers: hyper's per-request work, about 20 us a page, on the same two cores as the
-//! reader. A reader that uses two threads (the runtime's worker and its page thread) then
-//! competes with that server for the cores, where a one-threaded fetch does not, so its
-//! ratio says as much about the server as about the reader. nginx answers each page with
-//! `sendfile` from a worker process of its own for roughly half that CPU. A real API server
-//! runs on other machines and costs the reader nothing, which is what a near-free server
-//! stands for.
+//! The bench's own server ([`super::server`]) runs on the bench process's tokio runtime.
+//! Against it, on two cores, `hasdata results` from pages (two busy threads: its runtime
+//! worker and its page thread) came out 1.48-1.71x the one-worker Rust fetch at a million
+//! rows, where against nginx serving the same bytes it was 1.36-1.42x (runs alternated
+//! between the two servers, `docs/benchmarks.md`, the tenth stop). The server's CPU per run
+//! was about the same either way (0.11-0.12 s), so what differs is how the server's threads
+//! share the two cores with a reader's, not how much they take (the one-threaded fetch's
+//! time moved little between the two servers, the reader's more). A real API server shares no cores with the
+//! reader at all, and nginx, a worker process per core each with its own event loop, is the
+//! nearer stand-in.
 //!
 //! The files are written to a temporary directory: each page as `pages/N.json`, the job's
 //! status as `status.json` (its `data.json` link pointing at nginx), and `data.json` under
