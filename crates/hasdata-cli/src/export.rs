@@ -106,10 +106,12 @@ fn write_all_vectored<W: Write>(out: &mut BufWriter<W>, chunks: &[Bytes]) -> io:
 
 /// An error that names the target; a closed stdout keeps its kind (`BrokenPipe`) and its text,
 /// and a row that cannot be written in the format (`InvalidData`) is the row's fault, not the
-/// target's: it is not called a failure to write there.
+/// target's, as a full spool ([`spooling`]) is the temporary directory's: neither is called a
+/// failure to write the target.
 fn naming(shown: &str, error: io::Error) -> io::Error {
     if (shown == "stdout" && error.kind() == io::ErrorKind::BrokenPipe)
         || error.kind() == io::ErrorKind::InvalidData
+        || error.get_ref().is_some_and(|inner| inner.is::<Spooling>())
     {
         return error;
     }
@@ -259,7 +261,7 @@ impl RowWriter {
     ) -> io::Result<RowWriter> {
         let sink = open_sink(out)?;
         let spool = match format {
-            Format::Csv => Some(Spool::new().map_err(|e| naming(sink.shown(), e))?),
+            Format::Csv => Some(Spool::new()?),
             _ => None,
         };
         Ok(RowWriter {
@@ -590,7 +592,7 @@ struct Spool {
 impl Spool {
     fn new() -> io::Result<Spool> {
         Ok(Spool {
-            file: BufWriter::with_capacity(WRITE_BUFFER, tempfile::tempfile()?),
+            file: BufWriter::with_capacity(WRITE_BUFFER, tempfile::tempfile().map_err(spooling)?),
             numbers: HashMap::new(),
             keys: Vec::new(),
             record: Vec::new(),
@@ -635,8 +637,10 @@ impl Spool {
         }
         std::mem::swap(&mut self.previous, &mut self.current);
         let length = u32::try_from(self.record.len()).map_err(|_| too_long())?;
-        self.file.write_all(&length.to_le_bytes())?;
-        self.file.write_all(&self.record)?;
+        self.file
+            .write_all(&length.to_le_bytes())
+            .and_then(|()| self.file.write_all(&self.record))
+            .map_err(spooling)?;
         Ok(())
     }
 
@@ -664,8 +668,8 @@ impl Spool {
         if columns.is_empty() && rows == 0 {
             return Ok(());
         }
-        let mut file = file.into_inner().map_err(|e| e.into_error())?;
-        file.rewind()?;
+        let mut file = file.into_inner().map_err(|e| spooling(e.into_error()))?;
+        file.rewind().map_err(spooling)?;
         let mut reader = BufReader::with_capacity(WRITE_BUFFER, file);
         let mut csv = csv::Writer::from_writer(out);
         csv.write_record(&columns).map_err(csv_error)?;
@@ -676,10 +680,10 @@ impl Spool {
             match reader.read_exact(&mut word) {
                 Ok(()) => {}
                 Err(e) if e.kind() == io::ErrorKind::UnexpectedEof => break,
-                Err(e) => return Err(e),
+                Err(e) => return Err(spooling(e)),
             }
             record.resize(u32::from_le_bytes(word) as usize, 0);
-            reader.read_exact(&mut record)?;
+            reader.read_exact(&mut record).map_err(spooling)?;
             cells.fill((0, 0));
             let mut at = 0;
             while at + 8 <= record.len() {
@@ -718,6 +722,33 @@ fn read_u32(bytes: &[u8]) -> u32 {
     let mut word = [0u8; 4];
     word.copy_from_slice(&bytes[..4]);
     u32::from_le_bytes(word)
+}
+
+/// A failure of the CSV's spool: its own words, since the spool is not the target.
+#[derive(Debug)]
+struct Spooling(String);
+
+impl std::fmt::Display for Spooling {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for Spooling {}
+
+/// An error of the spool's temporary file, naming the directory it is in. The spool holds
+/// every row before the CSV is written, in the system's temporary directory, often a small
+/// tmpfs: when that filled, the error read "cannot write rows.csv: No space left on device",
+/// sending the user to a disk with room to spare.
+fn spooling(error: io::Error) -> io::Error {
+    let dir = std::env::temp_dir();
+    io::Error::new(
+        error.kind(),
+        Spooling(format!(
+            "cannot spool the rows in {} (the temporary directory, TMPDIR; a CSV's rows are held there until its columns are known): {error}",
+            dir.display()
+        )),
+    )
 }
 
 /// Why row `number` (`row`, one JSON value, not an object) cannot be a CSV line.

@@ -139,3 +139,39 @@ async fn a_row_that_is_not_an_object_is_refused_in_csv_not_written_empty() {
     assert_eq!(ran.code, 0, "{}", ran.stderr);
     assert_eq!(ran.stdout, "{\"a\":1}\n[1,\"x\"]\n{\"a\":3}\n");
 }
+
+/// The CSV's rows are spooled in the temporary directory (`TMPDIR`, often a small tmpfs) until
+/// its columns are known: a spool that cannot be written names that directory, not the target.
+/// It read "cannot write rows.csv: No space left on device" (or "No such file or directory"),
+/// pointing at a disk with room to spare.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_spool_that_cannot_be_written_names_the_temporary_directory_not_the_target() {
+    let shell = Shell::quick().await;
+    let base = one_job_server(2, br#"[{"a":1},{"a":2}]"#).await;
+    let out = shell.path("rows.csv").display().to_string();
+    let tmp = shell.path("no-such-tmp").display().to_string();
+    let mut command = shell.command(&[
+        "--base-url",
+        &base,
+        "results",
+        "7",
+        "--format",
+        "csv",
+        "--out",
+        &out,
+    ]);
+    command.env("TMPDIR", &tmp);
+    let output = tokio::task::spawn_blocking(move || command.output().unwrap())
+        .await
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(1), "{stderr}");
+    let error = stderr.lines().last().unwrap_or_default();
+    assert!(
+        error.contains(&format!("cannot spool the rows in {tmp}"))
+            && error.contains("TMPDIR")
+            && !error.contains("rows.csv"),
+        "{stderr}"
+    );
+    assert!(!std::path::Path::new(&out).exists());
+}
