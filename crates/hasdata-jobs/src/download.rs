@@ -1,9 +1,10 @@
 //! Reading a finished job's rows from its `data.json` file, in constant memory.
 //!
 //! The file sits on a storage host, not the API: the request carries no API key (the key
-//! layer only adds it for the API's origin). Its link is short-lived: on a 403 or 404 a fresh
-//! status is read for new links, once; if that fails too, or the file cannot be read, the rows
-//! come from the paged results instead. A download that breaks off is resumed by reading the
+//! layer only adds it for the API's origin). Its link is short-lived: on a 400, 401, 403, 404 or
+//! 410 (how storage hosts refuse an expired signed link) a fresh status is read for new links,
+//! once; if that fails too, or the file cannot be read, the rows come from the paged results
+//! instead. A download that breaks off is resumed by reading the
 //! file again and skipping the rows already handed on, so every row still comes exactly once.
 //!
 //! The rows are counted against the finished job's `dataRowsCount`: a file that ends short
@@ -190,7 +191,8 @@ type Body = BoxStream<'static, std::result::Result<Bytes, TransportError>>;
 enum Opened {
     /// The body, and its length when the server said.
     Body(Body, Option<u64>),
-    Expired,
+    /// Refused as an expired link may be (the status code): worth a fresh link, once.
+    Expired(u16),
     Unusable(String),
 }
 
@@ -276,7 +278,13 @@ impl Download {
                     length,
                 )
             }
-            Ok(response) if matches!(response.status().as_u16(), 403 | 404) => Opened::Expired,
+            // How storage hosts refuse a signed link past its time: S3, CloudFront and Azure
+            // 403, Google Cloud Storage 400 (`ExpiredToken`), others 401, 404 or 410. Each is
+            // worth one fresh link before the whole job is read from the pages; 400, 401 and
+            // 410 went to the pages at once.
+            Ok(response) if matches!(response.status().as_u16(), 400 | 401 | 403 | 404 | 410) => {
+                Opened::Expired(response.status().as_u16())
+            }
             Ok(response) => Opened::Unusable(format!("HTTP {}", response.status().as_u16())),
             Err(e) => Opened::Unusable(e.to_string()),
         }
@@ -327,13 +335,17 @@ impl Download {
         loop {
             match Self::open(self.client.clone(), self.link.clone()).await {
                 Opened::Body(body, length) => return Ok((body, length)),
-                Opened::Expired if !self.refreshed => {
+                Opened::Expired(status) if !self.refreshed => {
                     self.refreshed = true;
                     if self.fresh_link().await.is_err() {
-                        return Err("the link expired and no fresh one could be had".into());
+                        return Err(format!(
+                            "the link answered HTTP {status} (expired?) and no fresh one could be had"
+                        ));
                     }
                 }
-                Opened::Expired => return Err("the fresh link expired too".into()),
+                Opened::Expired(status) => {
+                    return Err(format!("the fresh link answered HTTP {status} too"));
+                }
                 Opened::Unusable(why) => return Err(why),
             }
         }

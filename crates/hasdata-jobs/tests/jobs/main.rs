@@ -4,6 +4,7 @@
 #![allow(clippy::unwrap_used, missing_docs)]
 
 mod error_paths;
+mod expired_links;
 #[cfg(feature = "sqlite")]
 mod ledger_file;
 #[cfg(feature = "postgres")]
