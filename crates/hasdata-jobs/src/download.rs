@@ -326,6 +326,12 @@ impl Download {
             let batch = batch.map_err(Halt::Failed)?;
             self.send(batch, &mut skip).await?;
         }
+        // The pages check their own count, not the rows the file handed on before it failed:
+        // a file that held more rows than the job reports, then broke or went bad, ended here
+        // with every one of them handed on and no error.
+        if self.yielded > self.expected {
+            return self.recount().await;
+        }
         Ok(())
     }
 

@@ -5,6 +5,7 @@
 
 mod error_paths;
 mod expired_links;
+mod file_fallbacks;
 #[cfg(feature = "sqlite")]
 mod ledger_file;
 #[cfg(feature = "postgres")]

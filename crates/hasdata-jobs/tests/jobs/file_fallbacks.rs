@@ -1,0 +1,96 @@
+//! A `data.json` that hands on more rows than the job reports and then fails (a bad byte, or a
+//! cut the re-readings do not get past) falls back to the pages; the rows handed on are still
+//! counted: the reading ends with [`Error::RowCountMismatch`], never cleanly with them all.
+
+use futures::StreamExt;
+use hasdata_jobs::{Client, Error, RowJson, RowSource};
+use hasdata_model::JobId;
+use tokio::io::{AsyncWriteExt, BufReader};
+use tokio::net::TcpListener;
+
+const JOB: u64 = 31;
+/// The rows the job reports, and its pages hold.
+const ROWS: u64 = 5;
+
+/// A server of finished job [`JOB`] of [`ROWS`] rows (on one page) whose `data.json` is `file`.
+async fn job_with_file(file: &'static str) -> String {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let link = format!("{base}/files/{JOB}.json");
+    tokio::spawn(async move {
+        while let Ok((socket, _)) = listener.accept().await {
+            let link = link.clone();
+            tokio::spawn(async move {
+                let mut socket = BufReader::new(socket);
+                let path = crate::request_path(&mut socket).await?;
+                let body = if path.starts_with("/files/") {
+                    file.to_owned()
+                } else if path.contains("page=1&") {
+                    let rows: Vec<String> = (0..ROWS)
+                        .map(|n| format!(r#"{{"id": "r{n}", "data": {{"a":{n}}}}}"#))
+                        .collect();
+                    format!(
+                        r#"{{"meta": {{"lastPage": 1, "total": {ROWS}}}, "data": [{}]}}"#,
+                        rows.join(",")
+                    )
+                } else if path.contains("page=") {
+                    r#"{"meta": {"lastPage": 1, "total": 5}, "data": []}"#.to_owned()
+                } else {
+                    format!(
+                        r#"{{"id": {JOB}, "status": "finished", "dataRowsCount": {ROWS}, "data": {{"json": "{link}"}}}}"#
+                    )
+                };
+                let socket = socket.get_mut();
+                let head = crate::answer_head("200 OK", body.len());
+                socket.write_all(head.as_bytes()).await.ok()?;
+                socket.write_all(body.as_bytes()).await.ok()?;
+                socket.shutdown().await.ok()
+            });
+        }
+    });
+    base
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rows_handed_on_by_a_failed_file_beyond_the_count_end_in_a_mismatch() {
+    for file in [
+        // Seven rows, then a byte that is no value: the file is not a JSON array.
+        r#"[{"a":0},{"a":1},{"a":2},{"a":3},{"a":4},{"a":5},{"a":6},x]"#,
+        // Seven rows, then cut inside the eighth, every time it is read.
+        r#"[{"a":0},{"a":1},{"a":2},{"a":3},{"a":4},{"a":5},{"a":6},{"a":"#,
+    ] {
+        let base = job_with_file(file).await;
+        let client = Client::builder()
+            .api_key("hd-file-fallbacks")
+            .base_url(&base)
+            .retry_policy(crate::fast_retries())
+            .build()
+            .unwrap();
+        let mut rows = client
+            .rows::<RowJson>(JobId::from(JOB))
+            .source(RowSource::File);
+        let mut read = 0;
+        let mut ended = None;
+        while let Some(row) = rows.next().await {
+            match row {
+                Ok(_) => read += 1,
+                Err(error) => {
+                    ended = Some(error);
+                    break;
+                }
+            }
+        }
+        assert_eq!(read, 7, "{file}");
+        assert!(
+            matches!(
+                ended,
+                Some(Error::RowCountMismatch {
+                    rows: 7,
+                    expected: 5,
+                    ..
+                })
+            ),
+            "{file}: {ended:?}"
+        );
+    }
+}
