@@ -24,7 +24,7 @@ use tokio::sync::Semaphore;
 
 use crate::client::Client;
 use crate::error::{Error, Result};
-use crate::page_readers::PageReaders;
+use crate::page_readers::{self, PageReaders};
 use crate::repeats::{RepeatCheck, hash_id};
 
 /// Rows per page: the API's maximum.
@@ -88,6 +88,13 @@ impl<R: DeserializeOwned + Send + 'static> Page for ResultsPage<R> {
 
 type PageFuture<P> = futures::future::BoxFuture<'static, (u64, Result<P>)>;
 
+/// A page's body, fetched: read already, or queued to the page thread (its body kept, to be
+/// read here should the thread be gone).
+enum Fetched<P> {
+    Read(std::result::Result<P, DecodeError>),
+    Queued(tokio::sync::oneshot::Receiver<page_readers::Read<P>>, Bytes),
+}
+
 /// A spawned task that is aborted when dropped, so a dropped stream stops its page fetches.
 struct AbortOnDrop<T>(tokio::task::JoinHandle<T>);
 
@@ -130,14 +137,18 @@ impl<P: Page> Pager<P> {
     /// Fetches and reads a page. On a tokio runtime the fetch runs as a task of its own and
     /// the page is read on the reading's own thread ([`PageReaders`]), so pages are fetched
     /// and read while the consumer writes the previous ones, and the runtime's workers only
-    /// move bytes.
+    /// move bytes. The fetch's task ends once the body is queued to that thread; the reading
+    /// is awaited here, by the consumer, which the thread then wakes itself: one task woken
+    /// a page, not the fetch's task and then the consumer after it.
     fn fetch(&mut self, page: u64) -> PageFuture<P> {
+        let client = self.client.clone();
+        let id = self.id;
         match tokio::runtime::Handle::try_current() {
             Ok(runtime) => {
                 let readers = self.readers.get_or_insert_with(PageReaders::start).clone();
                 let fetch = Self::fetch_here(
                     self.client.clone(),
-                    self.id,
+                    id,
                     page,
                     Arc::clone(&self.fetching),
                     readers,
@@ -145,35 +156,36 @@ impl<P: Page> Pager<P> {
                 let task = AbortOnDrop(runtime.spawn(fetch));
                 Box::pin(async move {
                     let mut task = task;
-                    match (&mut task.0).await {
-                        Ok(done) => done,
+                    let fetched = match (&mut task.0).await {
+                        Ok(fetched) => fetched,
                         Err(joined) if joined.is_panic() => {
                             std::panic::resume_unwind(joined.into_panic())
                         }
                         // Only a runtime shutting down cancels the task.
-                        Err(_) => (page, Err(Error::Shutdown)),
-                    }
+                        Err(_) => Err(Error::Shutdown),
+                    };
+                    (page, Self::read(&client, id, page, fetched).await)
                 })
             }
-            Err(_) => Box::pin(Self::fetch_here(
-                self.client.clone(),
-                self.id,
-                page,
-                Arc::clone(&self.fetching),
-                None,
-            )),
+            Err(_) => {
+                let fetching = Arc::clone(&self.fetching);
+                Box::pin(async move {
+                    let fetched = Self::fetch_here(client.clone(), id, page, fetching, None).await;
+                    (page, Self::read(&client, id, page, fetched).await)
+                })
+            }
         }
     }
 
-    /// Fetches page `page` under a permit of `fetching` and reads it: on `readers` when
-    /// given (and still there), here otherwise.
+    /// Fetches page `page` under a permit of `fetching`; queues its reading on `readers`
+    /// when given, else reads it here.
     async fn fetch_here(
         client: Client,
         id: JobId,
         page: u64,
         fetching: Arc<Semaphore>,
         readers: Option<PageReaders>,
-    ) -> (u64, Result<P>) {
+    ) -> Result<Fetched<P>> {
         let path = format!("/scrapers/jobs/{id}/results?page={page}&limit={PAGE_LIMIT}");
         // Never closed, so always a permit in the end.
         let permit = fetching.acquire_owned().await.ok();
@@ -181,23 +193,28 @@ impl<P: Page> Pager<P> {
             .idempotent_with(Method::GET, &path, Some(id), |body| Ok(body.clone()))
             .await;
         drop(permit);
-        let body = match body {
-            Ok(body) => body,
-            Err(error) => return (page, Err(error.on_page(page))),
-        };
-        let read = match readers {
-            Some(readers) => match readers.read(body.clone(), P::parse).await {
+        let body = body.map_err(|error| error.on_page(page))?;
+        Ok(match readers {
+            Some(readers) => Fetched::Queued(readers.read(body.clone(), P::parse), body),
+            None => Fetched::Read(P::parse(&body)),
+        })
+    }
+
+    /// The page's reading, once it is done; its failure named by page and job.
+    async fn read(client: &Client, id: JobId, page: u64, fetched: Result<Fetched<P>>) -> Result<P> {
+        let read = match fetched? {
+            Fetched::Read(read) => read,
+            Fetched::Queued(reading, body) => match reading.await {
                 Ok(read) => read.unwrap_or_else(|panic| std::panic::resume_unwind(panic)),
-                // The thread is gone (it cannot be, while this holds its queue): read here.
+                // The thread is gone (it cannot be, while the pager holds its queue): read
+                // here.
                 Err(_) => P::parse(&body),
             },
-            None => P::parse(&body),
         };
-        let read = read.map_err(|error| Error::Decode {
+        read.map_err(|error| Error::Decode {
             source: client.scrub_decode(error).within(&format!("page {page}")),
             job_id: Some(id),
-        });
-        (page, read)
+        })
     }
 
     /// Takes the job's record as the start of paging: an ended job's counts are final.
