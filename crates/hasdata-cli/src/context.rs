@@ -118,7 +118,7 @@ impl Ctx {
         if !status.is_empty() {
             let progress = JobProgress {
                 status: status.to_owned(),
-                rows: Some(job.data_rows_count.get()),
+                rows: job.rows_reported(),
                 credits: Some(job.credits_spent.get()),
             };
             if let Err(error) = ledger.record_progress(job.id, &progress).await {

@@ -165,7 +165,7 @@ impl JobLine {
                     "{}: {} · {} · {} · {}s elapsed",
                     plain.label,
                     status,
-                    count(job.data_rows_count.get(), "row"),
+                    crate::commands::rows_of(job),
                     count(job.credits_spent.get(), "credit"),
                     progress.elapsed.as_secs()
                 ));
@@ -184,7 +184,7 @@ impl JobLine {
             bar.set_message(format!(
                 "{} · {} · {} · {}s elapsed{next}",
                 job.status,
-                count(job.data_rows_count.get(), "row"),
+                crate::commands::rows_of(job),
                 count(job.credits_spent.get(), "credit"),
                 progress.elapsed.as_secs()
             ));

@@ -47,7 +47,7 @@ impl crate::Client {
         }
         let progress = JobProgress {
             status: status.to_owned(),
-            rows: Some(record.data_rows_count.get()),
+            rows: record.rows_reported(),
             credits: Some(record.credits_spent.get()),
         };
         if let Err(error) = self.ledger().record_progress(id, &progress).await {

@@ -87,6 +87,25 @@ lenient_de!(Job {
 });
 
 impl Job {
+    /// `dataRowsCount` as a whole number of rows (0 while not populated), or `None` when what
+    /// was sent does not read as one ([`Job::unreadable_rows_count`]): what a ledger notes or a
+    /// line shows, never a 0 the server did not send.
+    ///
+    /// ```
+    /// use hasdata_model::Job;
+    ///
+    /// let job: Job = serde_json::from_str(r#"{"id": 7, "dataRowsCount": "12"}"#).unwrap();
+    /// assert_eq!(job.rows_reported(), Some(12));
+    /// let job: Job = serde_json::from_str(r#"{"id": 7, "dataRowsCount": "abc"}"#).unwrap();
+    /// assert_eq!(job.rows_reported(), None);
+    /// ```
+    pub fn rows_reported(&self) -> Option<u64> {
+        match self.unreadable_rows_count() {
+            Some(_) => None,
+            None => Some(self.data_rows_count.get()),
+        }
+    }
+
     /// `dataRowsCount` as the API sent it (its JSON text), when it is not a whole number of
     /// rows: a negative number, a fraction (`1.5`), a text that is not a decimal number
     /// (`"-5"`, `"1e3"`, `"abc"`), or any other kind of value. `None` when the count reads

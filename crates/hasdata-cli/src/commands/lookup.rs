@@ -19,7 +19,7 @@ pub fn summary(job: &Job) -> String {
     let mut line = format!(
         "{} · {} · {}",
         job.status,
-        super::count(job.data_rows_count.get(), "row"),
+        super::rows_of(job),
         super::count(job.credits_spent.get(), "credit")
     );
     if let Some(reason) = &job.stop_reason {

@@ -32,6 +32,15 @@ pub fn count(n: u64, noun: &str) -> String {
     }
 }
 
+/// A job's rows as a line shows them: `12 rows`, or the count as sent when it does not read
+/// as one (`rows "-5" (not a count)`): a count the server sent as `"-5"` was shown as `0 rows`.
+pub fn rows_of(job: &hasdata_model::Job) -> String {
+    match job.unreadable_rows_count() {
+        Some(sent) => format!("rows {sent} (not a count)"),
+        None => count(job.data_rows_count.get(), "row"),
+    }
+}
+
 /// A path as the ledger stores it: absolute, so `jobs list` run from another directory still
 /// says where the rows are. The path as given when the working directory is unknown.
 pub fn absolute(path: &str) -> String {

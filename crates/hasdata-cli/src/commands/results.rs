@@ -224,7 +224,7 @@ pub async fn export(
             if let Some(ledger) = ledger {
                 let progress = JobProgress {
                     status: job.status.as_str().to_owned(),
-                    rows: Some(job.data_rows_count.get()),
+                    rows: job.rows_reported(),
                     credits: Some(job.credits_spent.get()),
                 };
                 // Nothing is written yet: a signal while another process holds the

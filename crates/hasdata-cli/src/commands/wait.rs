@@ -57,7 +57,7 @@ pub async fn follow(
                     id,
                     &JobProgress {
                         status: job.status.as_str().to_owned(),
-                        rows: Some(job.data_rows_count.get()),
+                        rows: job.rows_reported(),
                         credits: Some(job.credits_spent.get()),
                     },
                 )

@@ -93,3 +93,19 @@ async fn an_unreadable_row_count_is_quoted_and_the_export_kept_partial() {
         assert_eq!(partial.lines().count(), ROWS as usize, "{count} {source}");
     }
 }
+
+/// `status` of such a job shows the count as sent, not `0 rows`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn status_shows_an_unreadable_row_count_as_sent() {
+    let shell = Shell::quick().await;
+    let base = counted_job(r#""-5""#).await;
+    let ran = shell
+        .run(&["--base-url", &base, "status", &JOB.to_string()])
+        .await;
+    assert_eq!(ran.code, 0, "{}", ran.stderr);
+    assert!(
+        ran.stdout.contains(r#"rows "-5" (not a count)"#) && !ran.stdout.contains("0 rows"),
+        "{}",
+        ran.stdout
+    );
+}
