@@ -119,7 +119,7 @@ impl Ctx {
             let progress = JobProgress {
                 status: status.to_owned(),
                 rows: job.rows_reported(),
-                credits: Some(job.credits_spent.get()),
+                credits: job.credits_reported(),
             };
             if let Err(error) = ledger.record_progress(job.id, &progress).await {
                 // A ledger that refuses writes (read-only, a full disk) keeps showing an old

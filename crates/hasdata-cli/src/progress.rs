@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use hasdata_jobs::Progress;
 
-use crate::commands::count;
+use crate::commands::{credits_of, rows_of};
 use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 /// Progress lines, or nothing when progress is off.
@@ -165,8 +165,8 @@ impl JobLine {
                     "{}: {} · {} · {} · {}s elapsed",
                     plain.label,
                     status,
-                    crate::commands::rows_of(job),
-                    count(job.credits_spent.get(), "credit"),
+                    rows_of(job),
+                    credits_of(job),
                     progress.elapsed.as_secs()
                 ));
                 *last = Some(status);
@@ -184,8 +184,8 @@ impl JobLine {
             bar.set_message(format!(
                 "{} · {} · {} · {}s elapsed{next}",
                 job.status,
-                crate::commands::rows_of(job),
-                count(job.credits_spent.get(), "credit"),
+                rows_of(job),
+                credits_of(job),
                 progress.elapsed.as_secs()
             ));
         }

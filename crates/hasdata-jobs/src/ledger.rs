@@ -48,7 +48,7 @@ impl crate::Client {
         let progress = JobProgress {
             status: status.to_owned(),
             rows: record.rows_reported(),
-            credits: Some(record.credits_spent.get()),
+            credits: record.credits_reported(),
         };
         if let Err(error) = self.ledger().record_progress(id, &progress).await {
             tracing::warn!(job_id = %id, error = %error, "the ledger could not note the job's progress");

@@ -136,6 +136,31 @@ impl Job {
                 .unwrap_or_else(|_| self.data_rows_count.to_string())
         })
     }
+
+    /// `creditsSpent` as the API sent it (its JSON text), when it is not a number of credits
+    /// (negative, or not a number at all): kept in `extra`, [`Job::credits_spent`] left
+    /// unpopulated, which reads as 0. What holds a spend to a bound asks here first: 0 spent
+    /// is not what the server said.
+    ///
+    /// ```
+    /// use hasdata_model::Job;
+    ///
+    /// let job: Job = serde_json::from_str(r#"{"id": 7, "creditsSpent": "n/a"}"#).unwrap();
+    /// assert_eq!(job.unreadable_credits_spent().as_deref(), Some(r#""n/a""#));
+    /// ```
+    pub fn unreadable_credits_spent(&self) -> Option<String> {
+        self.extra.get("creditsSpent").map(|sent| sent.to_string())
+    }
+
+    /// `creditsSpent`'s whole part (0 while not populated), or `None` when what was sent does
+    /// not read as a number of credits ([`Job::unreadable_credits_spent`]): what a ledger
+    /// notes, never a 0 the server did not send.
+    pub fn credits_reported(&self) -> Option<u64> {
+        match self.unreadable_credits_spent() {
+            Some(_) => None,
+            None => Some(self.credits_spent.get()),
+        }
+    }
 }
 
 fn is_unset(count: &Count) -> bool {

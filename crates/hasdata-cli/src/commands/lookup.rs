@@ -20,7 +20,7 @@ pub fn summary(job: &Job) -> String {
         "{} · {} · {}",
         job.status,
         super::rows_of(job),
-        super::count(job.credits_spent.get(), "credit")
+        super::credits_of(job)
     );
     if let Some(reason) = &job.stop_reason {
         line.push_str(&format!(" · stop reason {reason}"));

@@ -41,6 +41,15 @@ pub fn rows_of(job: &hasdata_model::Job) -> String {
     }
 }
 
+/// A job's spend as a line shows it: `5 credits`, or the count as sent when it does not read
+/// as one (`credits "-5" (not a count)`), never a 0 the server did not send.
+pub fn credits_of(job: &hasdata_model::Job) -> String {
+    match job.unreadable_credits_spent() {
+        Some(sent) => format!("credits {sent} (not a count)"),
+        None => count(job.credits_spent.get(), "credit"),
+    }
+}
+
 /// A path as the ledger stores it: absolute, so `jobs list` run from another directory still
 /// says where the rows are. The path as given when the working directory is unknown.
 pub fn absolute(path: &str) -> String {

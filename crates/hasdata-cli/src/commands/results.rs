@@ -225,7 +225,7 @@ pub async fn export(
                 let progress = JobProgress {
                     status: job.status.as_str().to_owned(),
                     rows: job.rows_reported(),
-                    credits: Some(job.credits_spent.get()),
+                    credits: job.credits_reported(),
                 };
                 // Nothing is written yet: a signal while another process holds the
                 // ledger's lock ends the export as it would a moment later.

@@ -58,7 +58,7 @@ pub async fn follow(
                     &JobProgress {
                         status: job.status.as_str().to_owned(),
                         rows: job.rows_reported(),
-                        credits: Some(job.credits_spent.get()),
+                        credits: job.credits_reported(),
                     },
                 )
                 .await;
@@ -67,6 +67,24 @@ pub async fn follow(
             && let Some(job) = ended.get()
         {
             return Ok(job.clone());
+        }
+        // A spend that does not read (`"creditsSpent": "-5"`) read as 0, and the bound was
+        // never reached however much the job spent: a bound that cannot be checked is held by
+        // stopping the job, saying why.
+        if let Some(max) = max_credits
+            && !stop_sent
+            && let Some(sent) = job.unreadable_credits_spent()
+        {
+            stop_sent = true;
+            line.message(format!(
+                "creditsSpent is {sent}, not a number of credits, so the spend cannot be held to max {max}; stopping: max-credits"
+            ));
+            tracing::warn!(job_id = %id, credits_spent = %sent, max, "the job's spend does not read; stopping the job to hold --max-credits");
+            client
+                .stop(id)
+                .await
+                .map_err(|e| Failure::from(e).job(id))?;
+            continue;
         }
         let spent = job.credits_spent.get();
         let projected = spent as f64

@@ -12,6 +12,11 @@ const ROWS: u64 = 250;
 /// A server of finished job [`JOB`] whose status sends `dataRowsCount` as `count` (JSON
 /// text), its rows on three pages and in `data.json` (same origin), one request a connection.
 async fn counted_job(count: &'static str) -> String {
+    job_of(count, |n| format!(r#"{{"n": {n}}}"#)).await
+}
+
+/// [`counted_job`] with row `n` as `row(n)` (JSON text).
+async fn job_of(count: &'static str, row: fn(u64) -> String) -> String {
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
     let link = format!("{base}/files/{JOB}.json");
@@ -29,7 +34,6 @@ async fn counted_job(count: &'static str) -> String {
                         break;
                     }
                 }
-                let row = |n: u64| format!(r#"{{"n": {n}}}"#);
                 let body = if path.starts_with("/files/") {
                     let rows: Vec<String> = (0..ROWS).map(row).collect();
                     format!("[{}]", rows.join(","))
@@ -107,5 +111,113 @@ async fn status_shows_an_unreadable_row_count_as_sent() {
         ran.stdout.contains(r#"rows "-5" (not a count)"#) && !ran.stdout.contains("0 rows"),
         "{}",
         ran.stdout
+    );
+}
+
+/// `run --max-credits` of a job whose `creditsSpent` does not read: the spend read as 0 and
+/// the bound was never reached; the job is stopped, saying why.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn max_credits_stops_a_job_whose_spend_does_not_read() {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicBool, Ordering};
+    let shell = Shell::quick().await;
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let stopped = Arc::new(AtomicBool::new(false));
+    let seen_stop = stopped.clone();
+    tokio::spawn(async move {
+        while let Ok((socket, _)) = listener.accept().await {
+            let stopped = stopped.clone();
+            tokio::spawn(async move {
+                let mut socket = BufReader::new(socket);
+                let mut line = String::new();
+                socket.read_line(&mut line).await.ok()?;
+                let mut length = 0usize;
+                loop {
+                    let mut header = String::new();
+                    if socket.read_line(&mut header).await.ok()? <= 2 {
+                        break;
+                    }
+                    if let Some((name, value)) = header.split_once(':')
+                        && name.eq_ignore_ascii_case("content-length")
+                    {
+                        length = value.trim().parse().ok()?;
+                    }
+                }
+                let mut body = vec![0; length];
+                tokio::io::AsyncReadExt::read_exact(&mut socket, &mut body)
+                    .await
+                    .ok()?;
+                if line.starts_with("DELETE ") {
+                    stopped.store(true, Ordering::SeqCst);
+                }
+                let status = if stopped.load(Ordering::SeqCst) {
+                    "stopped"
+                } else {
+                    "in_progress"
+                };
+                let text = if line.starts_with("POST ") {
+                    format!(r#"{{"id": {JOB}, "status": "pending"}}"#)
+                } else if line.contains("page=") {
+                    r#"{"meta": {"lastPage": 1, "total": 0}, "data": []}"#.to_owned()
+                } else {
+                    format!(
+                        r#"{{"id": {JOB}, "status": "{status}", "dataRowsCount": 0, "creditsSpent": "-5"}}"#
+                    )
+                };
+                let head = format!(
+                    "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n",
+                    text.len()
+                );
+                let socket = socket.get_mut();
+                socket.write_all(head.as_bytes()).await.ok()?;
+                socket.write_all(text.as_bytes()).await.ok()?;
+                socket.shutdown().await.ok()
+            });
+        }
+    });
+    let body = shell.file("crawl.json", r#"{"urls": ["https://example.com"]}"#);
+    let mut child = shell
+        .command(&crate::fast(&[
+            "--base-url",
+            &base,
+            "run",
+            "crawler",
+            "--body",
+            &body,
+            "--max-credits",
+            "100",
+            "--out",
+            "capped.jsonl",
+        ]))
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Unbounded, it never ends (the job runs on, its spend read as 0): a minute is a hang,
+    // and the process is killed so that the test fails instead.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while child.try_wait().unwrap().is_none() {
+        if std::time::Instant::now() > deadline {
+            child.kill().unwrap();
+            panic!("run --max-credits went on past a minute: the bound was not held");
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    let output = child.wait_with_output().unwrap();
+    let ran = crate::Ran {
+        code: output.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+    };
+    assert_eq!(ran.code, 4, "a stopped job exits 4: {}", ran.stderr);
+    assert!(seen_stop.load(Ordering::SeqCst), "stopped: {}", ran.stderr);
+    assert!(
+        ran.stderr.contains(r#"credits_spent="-5""#)
+            && ran.stderr.contains("spend does not read")
+            && ran.stderr.contains(r#"credits "-5" (not a count)"#)
+            && ran.stderr.contains("max-credits"),
+        "{}",
+        ran.stderr
     );
 }
