@@ -333,9 +333,17 @@ pub async fn retry(ctx: &Ctx, args: &RetryArgs) -> Result<(), Failure> {
     }
     let body = original_body(&entry, args.body.as_deref())?;
     let client = ctx.client(ledger.clone(), 1)?;
+    // As `submit` does: a signal while the resend waits out a 429 (the intent refused, no
+    // job) ends it there; once its POST may be out the answer is awaited and the job recorded
+    // and printed. Deaf to signals, it died at once and said nothing.
+    let mut interrupt = Signals::listen();
     // The resend claims the intent in the ledger first (SQLite and PostgreSQL alike): a second
     // retry of it at once, from this machine or another, sends nothing.
-    let job = match client.resend_seen_intent(&entry, body.into(), None).await {
+    let send = client.resend_seen_intent(&entry, body.into(), None);
+    let (sent, interrupted) =
+        super::submit::interruptible(ledger.as_ref(), &entry.intent.key, send, &mut interrupt)
+            .await?;
+    let job = match sent {
         Ok(job) => job,
         Err(
             error @ hasdata_jobs::Error::Config(
@@ -356,7 +364,10 @@ pub async fn retry(ctx: &Ctx, args: &RetryArgs) -> Result<(), Failure> {
     };
     let out = ctx.seen(&job).await;
     ctx.emit(|| job.id.to_string(), out.to_value());
-    Ok(())
+    match interrupted {
+        Some(signal) => Err(super::submit::created_meanwhile(signal, job.id)),
+        None => Ok(()),
+    }
 }
 
 /// What became of one job in `resume`.

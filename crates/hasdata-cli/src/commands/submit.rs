@@ -80,17 +80,22 @@ async fn one(ctx: &Ctx, args: &SubmitArgs, kind: ScraperKind) -> Result<(), Fail
     out.warnings = warnings.iter().map(WarningOut::from).collect();
     ctx.emit(|| job.id.to_string(), out.to_value());
     match interrupted {
-        Some(signal) => Err(Failure::new(
-            signal,
-            format!(
-                "interrupted while the submit was on its way; job {id} was created and is recorded in the ledger, and goes on running (`{hd} wait {id}`)",
-                id = job.id,
-                hd = crate::context::hasdata()
-            ),
-        )
-        .job(job.id)),
+        Some(signal) => Err(created_meanwhile(signal, job.id)),
         None => Ok(()),
     }
+}
+
+/// The failure of a submit (or a resend) that a signal (exit `signal`) came for while its
+/// POST was out, whose answer then created job `id`, recorded and printed: the job runs on.
+pub fn created_meanwhile(signal: u8, id: hasdata_model::JobId) -> Failure {
+    Failure::new(
+        signal,
+        format!(
+            "interrupted while the submit was on its way; job {id} was created and is recorded in the ledger, and goes on running (`{hd} wait {id}`)",
+            hd = crate::context::hasdata()
+        ),
+    )
+    .job(id)
 }
 
 /// A submit under `key` that a signal (Ctrl-C, SIGTERM) may end. Until the ledger has an

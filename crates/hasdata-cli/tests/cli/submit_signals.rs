@@ -20,6 +20,8 @@ enum Answer {
     Busy,
     /// A new job, `id` 4242, a second after the POST came.
     Late,
+    /// 500 to the first POST (the submit is uncertain), then as [`Answer::Late`].
+    FailsOnce,
 }
 
 /// A server answering POSTs as `answer`, one request a connection; counts the POSTs.
@@ -50,14 +52,19 @@ async fn server(answer: Answer) -> (String, Arc<AtomicUsize>) {
                 let mut body = vec![0; length];
                 socket.read_exact(&mut body).await.ok()?;
                 let (status, extra, text) = if line.starts_with("POST ") {
-                    posts.fetch_add(1, Ordering::SeqCst);
+                    let first = posts.fetch_add(1, Ordering::SeqCst) == 0;
                     match answer {
                         Answer::Busy => (
                             "429 Too Many Requests",
                             "retry-after: 30\r\n",
                             r#"{"message": "concurrency limit reached"}"#,
                         ),
-                        Answer::Late => {
+                        Answer::FailsOnce if first => (
+                            "500 Internal Server Error",
+                            "",
+                            r#"{"message": "try again"}"#,
+                        ),
+                        Answer::Late | Answer::FailsOnce => {
                             tokio::time::sleep(Duration::from_secs(1)).await;
                             ("200 OK", "", r#"{"id": 4242, "status": "pending"}"#)
                         }
@@ -173,4 +180,39 @@ async fn a_signal_while_the_body_is_read_from_stdin_ends_the_command() {
         assert_ne!(output.status.code(), Some(0), "{args:?}");
         assert_eq!(shell.sim.submits(), 0, "{args:?}");
     }
+}
+
+/// `jobs retry KEY --yes` hears a signal as `submit` does: with its POST out, the answer is
+/// awaited and the job recorded and printed, exit 130. It died at once, saying nothing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_signal_while_a_retry_is_out_awaits_the_job_and_prints_it() {
+    let shell = Shell::quick().await;
+    let body = shell.file("b.json", r#"{"urls": ["https://example.com"]}"#);
+    let (base, posts) = server(Answer::FailsOnce).await;
+    let ran = shell
+        .run(&["--base-url", &base, "submit", "crawler", "--body", &body])
+        .await;
+    assert_ne!(ran.code, 0, "{}", ran.stderr);
+    let ledger = shell.path("ledger.sqlite");
+    assert_eq!(intent_states(&ledger), ["uncertain"]);
+    let key: String = rusqlite::Connection::open(&ledger)
+        .unwrap()
+        .query_row("SELECT key FROM intents", [], |row| row.get(0))
+        .unwrap();
+    let child = shell
+        .command(&["--base-url", &base, "jobs", "retry", &key, "--yes"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    until("the resend's POST", || async {
+        (posts.load(Ordering::SeqCst) == 2).then_some(())
+    })
+    .await;
+    let output = signal_and_wait(child, "-INT", "`hasdata jobs retry` with its POST out").await;
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(130), "{stderr}");
+    assert_eq!(String::from_utf8_lossy(&output.stdout).trim(), "4242");
+    assert!(stderr.contains("job 4242 was created"), "{stderr}");
+    assert_eq!(intent_states(&ledger), ["submitted"]);
 }
