@@ -606,9 +606,10 @@ impl Spool {
     /// Reads one row's fields (one pass, no decoding) and spools its cells. A `checked` row (a
     /// [`hasdata_jobs::RowBatch`]'s) is not checked again: its fields are only walked.
     ///
-    /// A row that is not an object is refused (`number` is its place, from 1): it has no keys
-    /// to be columns, so its value would be lost in a line of empty cells, and a CSV that
-    /// exits 0 must hold every row. It was such a line, with exit 0. JSON lines write it as sent.
+    /// A row that is not an object (nor `null`, a line of empty cells) is refused (`number` is
+    /// its place, from 1): it has no keys to be columns, so its value would be lost in a line
+    /// of empty cells, and a CSV that exits 0 must hold every row. It was such a line, with
+    /// exit 0. JSON lines write it as sent.
     fn row(&mut self, row: &[u8], checked: bool, number: u64) -> io::Result<()> {
         self.record.clear();
         self.current.clear();
@@ -619,7 +620,9 @@ impl Spool {
                 .read(row)
                 .map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e.to_string()))?
         };
-        if row.trim_ascii_start().first() != Some(&b'{') {
+        // `null` is all empty cells, as a `null` value is an empty cell: nothing is lost.
+        let start = row.trim_ascii_start();
+        if start.first() != Some(&b'{') && !start.starts_with(b"null") {
             return Err(not_an_object(row, number));
         }
         for (i, (key, value)) in fields.iter().enumerate() {
@@ -751,12 +754,11 @@ fn spooling(error: io::Error) -> io::Error {
     )
 }
 
-/// Why row `number` (`row`, one JSON value, not an object) cannot be a CSV line.
+/// Why row `number` (`row`, one JSON value, neither an object nor `null`) cannot be a CSV line.
 fn not_an_object(row: &[u8], number: u64) -> io::Error {
     let what = match row.trim_ascii_start().first() {
         Some(b'[') => "an array",
         Some(b'"') => "a string",
-        Some(b'n') => "null",
         Some(b't' | b'f') => "a boolean",
         _ => "a number",
     };
@@ -949,17 +951,18 @@ mod tests {
             writer.write(br#"{"key":tru}"#).is_err(),
             "a bad row is refused"
         );
+        writer.write(b"null").unwrap();
         for (row, what) in [(&br#"[1,2]"#[..], "an array"), (b" 42", "a number")] {
             let refused = writer.write(row).unwrap_err().to_string();
             assert!(
-                refused.starts_with(&format!("row 3 is {what}, not a JSON object")),
+                refused.starts_with(&format!("row 4 is {what}, not a JSON object")),
                 "{refused}"
             );
         }
         writer.finish().unwrap();
         assert_eq!(
             std::fs::read_to_string(&target).unwrap(),
-            "b,key\n2,a\n,\"c\n\"\n"
+            "b,key\n2,a\n,\"c\n\"\n,\n"
         );
     }
 
