@@ -109,7 +109,8 @@ pub fn created_meanwhile(signal: u8, id: hasdata_model::JobId) -> Failure {
 /// than sitting out the hour. The intent is looked at again every [`LOOK_AGAIN`] until the
 /// submit ends, since a POST in flight may come back 429 and start such a wait. The submit is
 /// not polled while the ledger is asked, so it cannot record or resend its intent in between;
-/// a resend's own record (refused to pending) is written before its POST.
+/// a resend's own record (refused to pending) is written before its POST. A second signal
+/// while the answer is awaited ends the wait, the intent left pending (uncertain).
 pub async fn interruptible(
     ledger: &dyn hasdata_jobs::JobLedger,
     key: &str,
@@ -142,8 +143,25 @@ pub async fn interruptible(
             // Recorded, or the ledger cannot say: the POST may be out, so its answer is awaited.
             _ => {}
         }
-        if let Ok(done) = tokio::time::timeout(LOOK_AGAIN, &mut submit).await {
-            return Ok((done, Some(signal)));
+        tokio::select! {
+            biased;
+            done = tokio::time::timeout(LOOK_AGAIN, &mut submit) => {
+                if let Ok(done) = done {
+                    return Ok((done, Some(signal)));
+                }
+            }
+            // A second signal is a person who will not wait (the POST's answer can take a
+            // request timeout): the submit is dropped, its intent left pending, which is what
+            // it is, and the failure says how to find out whether a job exists.
+            again = interrupt.wait() => {
+                return Err(Failure::new(
+                    again,
+                    format!(
+                        "interrupted again while the submit's answer was awaited: it may have created a job (intent {key}, left pending); `{hd} jobs show {key}` shows what the ledger knows, the HasData dashboard whether the job exists",
+                        hd = crate::context::hasdata()
+                    ),
+                ));
+            }
         }
     }
 }

@@ -22,6 +22,8 @@ enum Answer {
     Late,
     /// 500 to the first POST (the submit is uncertain), then as [`Answer::Late`].
     FailsOnce,
+    /// As [`Answer::Late`], a minute after the POST came.
+    Never,
 }
 
 /// A server answering POSTs as `answer`, one request a connection; counts the POSTs.
@@ -64,6 +66,10 @@ async fn server(answer: Answer) -> (String, Arc<AtomicUsize>) {
                             "",
                             r#"{"message": "try again"}"#,
                         ),
+                        Answer::Never => {
+                            tokio::time::sleep(Duration::from_secs(60)).await;
+                            ("200 OK", "", r#"{"id": 4242, "status": "pending"}"#)
+                        }
                         Answer::Late | Answer::FailsOnce => {
                             tokio::time::sleep(Duration::from_secs(1)).await;
                             ("200 OK", "", r#"{"id": 4242, "status": "pending"}"#)
@@ -215,4 +221,34 @@ async fn a_signal_while_a_retry_is_out_awaits_the_job_and_prints_it() {
     assert_eq!(String::from_utf8_lossy(&output.stdout).trim(), "4242");
     assert!(stderr.contains("job 4242 was created"), "{stderr}");
     assert_eq!(intent_states(&ledger), ["submitted"]);
+}
+
+/// A second signal while the POST's answer is awaited ends the command at once: the intent
+/// stays pending, and the failure says how to find out whether a job exists.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_second_signal_ends_the_wait_for_the_answer_naming_the_intent() {
+    let shell = Shell::quick().await;
+    let body = shell.file("b.json", r#"{"urls": ["https://example.com"]}"#);
+    let (base, posts) = server(Answer::Never).await;
+    let child = shell
+        .command(&["--base-url", &base, "submit", "crawler", "--body", &body])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    until("the POST", || async {
+        (posts.load(Ordering::SeqCst) == 1).then_some(())
+    })
+    .await;
+    crate::send_signal(child.id(), "-INT");
+    // Two signals sent at once may be taken as one; the first is heard well within this.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let output = signal_and_wait(child, "-TERM", "`hasdata submit` signalled twice").await;
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(143), "{stderr}");
+    assert!(
+        stderr.contains("interrupted again") && stderr.contains("jobs show"),
+        "{stderr}"
+    );
+    assert_eq!(intent_states(&shell.path("ledger.sqlite")), ["pending"]);
 }
