@@ -45,6 +45,11 @@ use crate::pool::Pool;
 /// The largest single row accepted from a file.
 const MAX_ROW_BYTES: usize = 16 * 1024 * 1024;
 
+/// A UTF-8 byte order mark. One before the array is not JSON, but RFC 8259 lets a reader
+/// ignore it, and a file written by a Windows tool may start with one: it is dropped, so the
+/// file is read rather than the whole job paged ("expected '[', found 'ï'").
+const UTF8_BOM: &[u8] = b"\xEF\xBB\xBF";
+
 /// Times a broken download is restarted before falling back to the results pages.
 const MAX_RESTARTS: u32 = 3;
 
@@ -373,6 +378,7 @@ impl Download {
         let mut skip = self.yielded;
         let mut lines = Lines::default();
         let mut blocks = Blocks::new(length);
+        let mut at_start = true;
         loop {
             // What is left of a large chunk becomes blocks first, as blocks are taken: the
             // body is only read again once none is left.
@@ -423,7 +429,13 @@ impl Download {
                 }
             };
             let end = match next {
-                Some(Ok(chunk)) => {
+                Some(Ok(mut chunk)) => {
+                    if at_start && !chunk.is_empty() {
+                        at_start = false;
+                        if chunk.starts_with(UTF8_BOM) {
+                            let _ = chunk.split_to(UTF8_BOM.len());
+                        }
+                    }
                     blocks.add(chunk);
                     continue;
                 }

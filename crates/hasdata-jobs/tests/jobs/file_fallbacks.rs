@@ -1,8 +1,10 @@
-//! A `data.json` that hands on more rows than the job reports and then fails (a bad byte, or a
-//! cut the re-readings do not get past) falls back to the pages; the rows handed on are still
-//! counted: the reading ends with [`Error::RowCountMismatch`], never cleanly with them all.
+//! `data.json` files a server may send that the simulator does not. One that hands on more rows
+//! than the job reports and then fails (a bad byte, or a cut the re-readings do not get past)
+//! falls back to the pages; the rows handed on are still counted: the reading ends with
+//! [`Error::RowCountMismatch`], never cleanly with them all. One that starts with a byte order
+//! mark is read.
 
-use futures::StreamExt;
+use futures::{StreamExt, TryStreamExt};
 use hasdata_jobs::{Client, Error, RowJson, RowSource};
 use hasdata_model::JobId;
 use tokio::io::{AsyncWriteExt, BufReader};
@@ -93,4 +95,34 @@ async fn rows_handed_on_by_a_failed_file_beyond_the_count_end_in_a_mismatch() {
             "{file}: {ended:?}"
         );
     }
+}
+
+/// A file that starts with a UTF-8 byte order mark is read, not the pages: its rows (`f`, where
+/// the pages hold `a`) are what comes. It went to the pages ("expected '[', found 'ï'").
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_file_with_a_byte_order_mark_is_read_not_paged() {
+    let base = job_with_file("\u{feff}[{\"f\":0},{\"f\":1},{\"f\":2},{\"f\":3},{\"f\":4}]").await;
+    let client = Client::builder()
+        .api_key("hd-file-fallbacks")
+        .base_url(&base)
+        .retry_policy(crate::fast_retries())
+        .build()
+        .unwrap();
+    let rows: Vec<RowJson> = client
+        .rows::<RowJson>(JobId::from(JOB))
+        .source(RowSource::File)
+        .try_collect()
+        .await
+        .unwrap();
+    let rows: Vec<&[u8]> = rows.iter().map(RowJson::as_bytes).collect();
+    assert_eq!(
+        rows,
+        [
+            &br#"{"f":0}"#[..],
+            br#"{"f":1}"#,
+            br#"{"f":2}"#,
+            br#"{"f":3}"#,
+            br#"{"f":4}"#
+        ]
+    );
 }
