@@ -294,6 +294,11 @@ impl Bulk<'_> {
                         "interrupted: sending no more lines; waiting for {sending} in-flight submit(s) (Ctrl-C again to leave now)",
                     ));
                 }
+                // Once interrupted, a submit whose POST was out may come back 429 and start
+                // waiting out the cap (an hour at most): looked at again, it is dropped too.
+                () = tokio::time::sleep(LOOK_AGAIN), if interrupted.is_some() => {
+                    self.drop_unrecorded(&keys).await;
+                }
             }
         }
         tally.unsent += queue.len() as u64;
@@ -311,9 +316,13 @@ impl Bulk<'_> {
     }
 
     /// On Ctrl-C: drops every in-flight submit whose intent is not in the ledger yet (it waits
-    /// for the ledger's lock, held by another process, and has sent nothing) and returns how
-    /// many go on (their POST may be out: their answers are awaited). The submits are not
-    /// polled while the ledger is asked, so none records its intent in between.
+    /// for the ledger's lock, held by another process, and has sent nothing) or reads refused
+    /// (it waits out the concurrency cap, a 429 that created no job, to resend in up to an
+    /// hour: nothing is out), and returns how many go on (their POST may be out: their answers
+    /// are awaited). Both count as unsent, and a rerun sends them. The submits are not polled
+    /// while the ledger is asked, so none records or resends its intent in between. Submits
+    /// waiting out the cap were awaited, so the first Ctrl-C left the command waiting for the
+    /// hour, and the second counted them as uncertain, which they are not.
     async fn drop_unrecorded(
         &self,
         keys: &std::collections::HashMap<u64, (String, futures::future::AbortHandle)>,
@@ -322,6 +331,7 @@ impl Bulk<'_> {
         for (key, handle) in keys.values() {
             match self.ledger.intent(key).await {
                 Ok(None) => handle.abort(),
+                Ok(Some(entry)) if entry.state == IntentState::Refused => handle.abort(),
                 _ => sending += 1,
             }
         }

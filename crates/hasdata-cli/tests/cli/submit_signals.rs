@@ -252,3 +252,42 @@ async fn a_second_signal_ends_the_wait_for_the_answer_naming_the_intent() {
     );
     assert_eq!(intent_states(&shell.path("ledger.sqlite")), ["pending"]);
 }
+
+/// `submit --bodies`: Ctrl-C while its submits wait out the concurrency cap drops them (no job
+/// was created; they count as unsent, and a rerun sends them) instead of waiting the hour.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_signal_ends_a_bulk_submits_wait_out_of_the_cap() {
+    let shell = Shell::quick().await;
+    let line = r#"{"urls": ["https://example.com"]}"#;
+    let bodies = shell.file("bodies.jsonl", &format!("{line}\n{line}\n"));
+    let (base, posts) = server(Answer::Busy).await;
+    let child = shell
+        .command(&[
+            "--base-url",
+            &base,
+            "submit",
+            "crawler",
+            "--bodies",
+            &bodies,
+            "--concurrency",
+            "2",
+        ])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let ledger = shell.path("ledger.sqlite");
+    until("both intents refused", || async {
+        (intent_states(&ledger) == ["refused", "refused"]).then_some(())
+    })
+    .await;
+    let output =
+        signal_and_wait(child, "-INT", "`hasdata submit --bodies` waiting out a 429").await;
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(130), "{stderr}");
+    assert!(
+        stderr.contains("0 submitted, 0 uncertain, 2 unsent"),
+        "{stderr}"
+    );
+    assert_eq!(posts.load(Ordering::SeqCst), 2, "each sent once");
+}
