@@ -386,7 +386,8 @@ fn incomplete(
     } else if let Some((served, reported)) = mismatch {
         failure.code = code::INCOMPLETE;
         failure.message = format!(
-            "inconsistent: the results hold {served} rows but job {id} reports {reported} (its status read twice); wrote {rows}{kept}; not marked collected",
+            "inconsistent: the results hold {served} rows but job {id} reports {reported} (its status read twice); wrote {}{kept}; not marked collected",
+            super::count(rows, "row")
         );
     } else if short {
         failure.code = code::INCOMPLETE;

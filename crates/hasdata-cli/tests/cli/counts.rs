@@ -98,6 +98,41 @@ async fn an_unreadable_row_count_is_quoted_and_the_export_kept_partial() {
     }
 }
 
+/// More rows than a readable count (250 against 100, read twice): exit 7, both counts named,
+/// what was written kept as `FILE.partial`, from the pages and from `data.json` alike.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn more_rows_than_the_count_is_an_inconsistent_export_kept_partial() {
+    let shell = Shell::quick().await;
+    let base = counted_job("100").await;
+    for source in ["pages", "file"] {
+        let out = shell.path(&format!("more-{source}.jsonl"));
+        let out_text = out.display().to_string();
+        let ran = shell
+            .run(&[
+                "--base-url",
+                &base,
+                "results",
+                &JOB.to_string(),
+                "--source",
+                source,
+                "--out",
+                &out_text,
+            ])
+            .await;
+        assert_eq!(ran.code, 7, "{source}: {}", ran.stderr);
+        assert!(
+            ran.stderr
+                .contains("the results hold 250 rows but job 12 reports 100")
+                && ran.stderr.contains("wrote 250 rows"),
+            "{source}: {}",
+            ran.stderr
+        );
+        assert!(!out.exists(), "{source}");
+        let partial = crate::read(&shell.path(&format!("more-{source}.jsonl.partial")));
+        assert_eq!(partial.lines().count(), ROWS as usize, "{source}");
+    }
+}
+
 /// `status` of such a job shows the count as sent, not `0 rows`.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn status_shows_an_unreadable_row_count_as_sent() {
