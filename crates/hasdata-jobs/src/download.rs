@@ -4,8 +4,10 @@
 //! layer only adds it for the API's origin). Its link is short-lived: on a 400, 401, 403, 404 or
 //! 410 (how storage hosts refuse an expired signed link) a fresh status is read for new links,
 //! once; if that fails too, or the file cannot be read, the rows come from the paged results
-//! instead. A download that breaks off is resumed by reading the
-//! file again and skipping the rows already handed on, so every row still comes exactly once.
+//! instead. A download that breaks off is resumed by reading the file again and skipping the
+//! rows already handed on, so every row still comes exactly once. A body that ends as HTTP
+//! says it ends but stops inside the array is the file as stored: it is not read again (that
+//! would fetch the same bytes), and the pages give the rest.
 //!
 //! The rows are counted against the finished job's `dataRowsCount`: a file that ends short
 //! (truncated, or cut off cleanly) is not trusted; the missing rows are read from the pages,
@@ -451,21 +453,24 @@ impl Download {
                 }
             }
             let finished = match end {
-                Ok(()) => exact.finish(&mut lines).map_err(|e| e.to_string()),
+                // The body ended as HTTP says a body ends (its length reached, its last
+                // chunk sent): a file that stops inside its array, or goes on past it, is
+                // stored so, and reading it again would fetch the same bytes, the whole file
+                // each time.
+                Ok(()) => exact
+                    .finish(&mut lines)
+                    .map_err(|e| Read::Invalid(format!("data.json as served: {e}"))),
                 // The rows that arrived whole go on, even those still held after a large
                 // one; a bad row among them is the file's own fault, not the break's.
                 Err(e) => match exact.settle(&mut lines) {
-                    Ok(()) => Err(e),
-                    Err(bad) => {
-                        self.flush(&mut lines, &mut skip).await?;
-                        return Ok(Read::Invalid(bad.to_string()));
-                    }
+                    Ok(()) => Err(Read::Broken(e)),
+                    Err(bad) => Err(Read::Invalid(bad.to_string())),
                 },
             };
             self.flush(&mut lines, &mut skip).await?;
             return Ok(match finished {
                 Ok(()) => Read::Complete,
-                Err(e) => Read::Broken(e),
+                Err(read) => read,
             });
         }
     }
