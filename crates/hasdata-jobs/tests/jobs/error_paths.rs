@@ -459,56 +459,36 @@ fn api_with_file(file: &'static str) -> (MockTransport, Arc<Mutex<Vec<String>>>)
     (mock, paths)
 }
 
+/// A file the splitter refuses (not an array), and one served whole but cut inside its array
+/// (stored so: reading it again would only fetch the same bytes), are each read once; the
+/// rows before the fault go on and the pages give the rest.
 #[tokio::test]
-async fn a_file_the_splitter_refuses_falls_back_to_the_pages() {
-    let (mock, paths) = api_with_file(r#"{"not": "an array"}"#);
-    let rows: Vec<_> = client_over(mock)
-        .rows::<GoogleSerpRow>(JobId::from(7))
-        .file()
-        .try_collect()
-        .await
-        .unwrap();
-    let positions: Vec<u64> = rows
-        .iter()
-        .map(|r| r.position.as_ref().unwrap().get())
-        .collect();
-    assert_eq!(positions, [1, 2]);
-    let paths = paths.lock().unwrap();
-    let files = paths.iter().filter(|p| *p == "/7.json").count();
-    assert_eq!(
-        files, 1,
-        "a file that is not an array is not read again: {paths:?}"
-    );
-    assert_eq!(
-        paths.last().map(String::as_str),
-        Some("/scrapers/jobs/7/results"),
-        "{paths:?}"
-    );
-}
-
-#[tokio::test]
-async fn a_file_that_ends_cleanly_inside_its_array_is_not_read_again() {
-    // The whole body came (its length reached): the file is stored cut short, so reading
-    // it again would only fetch the same bytes. The row before the cut goes on; the pages
-    // give the rest.
-    let (mock, paths) = api_with_file(r#"[{"position": 1}, {"position": 2"#);
-    let rows: Vec<_> = client_over(mock)
-        .rows::<GoogleSerpRow>(JobId::from(7))
-        .file()
-        .try_collect()
-        .await
-        .unwrap();
-    let positions: Vec<u64> = rows
-        .iter()
-        .map(|r| r.position.as_ref().unwrap().get())
-        .collect();
-    assert_eq!(positions, [1, 2]);
-    let paths = paths.lock().unwrap();
-    let files = paths.iter().filter(|p| *p == "/7.json").count();
-    assert_eq!(
-        files, 1,
-        "a file served whole but cut inside its array is not read again: {paths:?}"
-    );
+async fn a_file_that_is_not_a_whole_array_is_read_once_then_the_pages() {
+    for file in [
+        r#"{"not": "an array"}"#,
+        r#"[{"position": 1}, {"position": 2"#,
+    ] {
+        let (mock, paths) = api_with_file(file);
+        let rows: Vec<_> = client_over(mock)
+            .rows::<GoogleSerpRow>(JobId::from(7))
+            .file()
+            .try_collect()
+            .await
+            .unwrap();
+        let positions: Vec<u64> = rows
+            .iter()
+            .map(|r| r.position.as_ref().unwrap().get())
+            .collect();
+        assert_eq!(positions, [1, 2], "{file}");
+        let paths = paths.lock().unwrap();
+        let files = paths.iter().filter(|p| *p == "/7.json").count();
+        assert_eq!(files, 1, "{file}: the file is not read again: {paths:?}");
+        assert_eq!(
+            paths.last().map(String::as_str),
+            Some("/scrapers/jobs/7/results"),
+            "{file}: {paths:?}"
+        );
+    }
 }
 
 /// Job 7's results page for the `page=N` in `query`: `total` rows, 100 a page, row `n`'s data

@@ -4,11 +4,11 @@
 //! [`Error::RowCountMismatch`], never cleanly with them all. One that starts with a byte order
 //! mark is read.
 
-use futures::{StreamExt, TryStreamExt};
-use hasdata_jobs::{Client, Error, RowJson, RowSource};
+use futures::TryStreamExt;
+use hasdata_jobs::{Error, RowJson, RowSource};
 use hasdata_model::JobId;
-use tokio::io::{AsyncWriteExt, BufReader};
-use tokio::net::TcpListener;
+
+use crate::Answer;
 
 const JOB: u64 = 31;
 /// The rows the job reports, and its pages hold.
@@ -16,41 +16,26 @@ const ROWS: u64 = 5;
 
 /// A server of finished job [`JOB`] of [`ROWS`] rows (on one page) whose `data.json` is `file`.
 async fn job_with_file(file: &'static str) -> String {
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let base = format!("http://{}", listener.local_addr().unwrap());
-    let link = format!("{base}/files/{JOB}.json");
-    tokio::spawn(async move {
-        while let Ok((socket, _)) = listener.accept().await {
-            let link = link.clone();
-            tokio::spawn(async move {
-                let mut socket = BufReader::new(socket);
-                let path = crate::request_path(&mut socket).await?;
-                let body = if path.starts_with("/files/") {
-                    file.to_owned()
-                } else if path.contains("page=1&") {
-                    let rows: Vec<String> = (0..ROWS)
-                        .map(|n| format!(r#"{{"id": "r{n}", "data": {{"a":{n}}}}}"#))
-                        .collect();
-                    format!(
-                        r#"{{"meta": {{"lastPage": 1, "total": {ROWS}}}, "data": [{}]}}"#,
-                        rows.join(",")
-                    )
-                } else if path.contains("page=") {
-                    r#"{"meta": {"lastPage": 1, "total": 5}, "data": []}"#.to_owned()
-                } else {
-                    format!(
-                        r#"{{"id": {JOB}, "status": "finished", "dataRowsCount": {ROWS}, "data": {{"json": "{link}"}}}}"#
-                    )
-                };
-                let socket = socket.get_mut();
-                let head = crate::answer_head("200 OK", body.len());
-                socket.write_all(head.as_bytes()).await.ok()?;
-                socket.write_all(body.as_bytes()).await.ok()?;
-                socket.shutdown().await.ok()
-            });
+    crate::serve(move |base, path| {
+        if path.starts_with("/files/") {
+            Answer::ok(file)
+        } else if path.contains("page=1&") {
+            let rows: Vec<String> = (0..ROWS)
+                .map(|n| format!(r#"{{"id": "r{n}", "data": {{"a":{n}}}}}"#))
+                .collect();
+            Answer::ok(format!(
+                r#"{{"meta": {{"lastPage": 1, "total": {ROWS}}}, "data": [{}]}}"#,
+                rows.join(",")
+            ))
+        } else if path.contains("page=") {
+            Answer::ok(r#"{"meta": {"lastPage": 1, "total": 5}, "data": []}"#)
+        } else {
+            Answer::ok(format!(
+                r#"{{"id": {JOB}, "status": "finished", "dataRowsCount": {ROWS}, "data": {{"json": "{base}/files/{JOB}.json"}}}}"#
+            ))
         }
-    });
-    base
+    })
+    .await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -62,26 +47,10 @@ async fn rows_handed_on_by_a_failed_file_beyond_the_count_end_in_a_mismatch() {
         r#"[{"a":0},{"a":1},{"a":2},{"a":3},{"a":4},{"a":5},{"a":6},{"a":"#,
     ] {
         let base = job_with_file(file).await;
-        let client = Client::builder()
-            .api_key("hd-file-fallbacks")
-            .base_url(&base)
-            .retry_policy(crate::fast_retries())
-            .build()
-            .unwrap();
-        let mut rows = client
+        let rows = crate::loopback_client(&base)
             .rows::<RowJson>(JobId::from(JOB))
             .source(RowSource::File);
-        let mut read = 0;
-        let mut ended = None;
-        while let Some(row) = rows.next().await {
-            match row {
-                Ok(_) => read += 1,
-                Err(error) => {
-                    ended = Some(error);
-                    break;
-                }
-            }
-        }
+        let (read, ended) = crate::rows_then_error(rows).await;
         assert_eq!(read, 7, "{file}");
         assert!(
             matches!(
@@ -102,13 +71,7 @@ async fn rows_handed_on_by_a_failed_file_beyond_the_count_end_in_a_mismatch() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_file_with_a_byte_order_mark_is_read_not_paged() {
     let base = job_with_file("\u{feff}[{\"f\":0},{\"f\":1},{\"f\":2},{\"f\":3},{\"f\":4}]").await;
-    let client = Client::builder()
-        .api_key("hd-file-fallbacks")
-        .base_url(&base)
-        .retry_policy(crate::fast_retries())
-        .build()
-        .unwrap();
-    let rows: Vec<RowJson> = client
+    let rows: Vec<RowJson> = crate::loopback_client(&base)
         .rows::<RowJson>(JobId::from(JOB))
         .source(RowSource::File)
         .try_collect()

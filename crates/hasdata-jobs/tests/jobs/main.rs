@@ -60,6 +60,92 @@ pub fn answer_head(status: &str, length: usize) -> String {
     )
 }
 
+/// What a loopback test server ([`serve`]) sends for one request: a status, a JSON body, and
+/// whether the body is cut off halfway (the connection closed short of its length).
+pub struct Answer {
+    status: &'static str,
+    body: String,
+    cut: bool,
+}
+
+impl Answer {
+    /// `200 OK` with `body`.
+    pub fn ok(body: impl Into<String>) -> Answer {
+        Answer::status("200 OK", body)
+    }
+
+    /// `status` (`404 Not Found`, ...) with `body`.
+    pub fn status(status: &'static str, body: impl Into<String>) -> Answer {
+        Answer {
+            status,
+            body: body.into(),
+            cut: false,
+        }
+    }
+
+    /// The same head, then half the body, then the connection closed.
+    pub fn cut(self) -> Answer {
+        Answer { cut: true, ..self }
+    }
+}
+
+/// A loopback HTTP server answering each request (one a connection) with what `answer` makes
+/// of the server's base URL (for links to the same origin) and the request's path, query
+/// included. Returns the base URL.
+pub async fn serve(answer: impl Fn(&str, &str) -> Answer + Send + Sync + 'static) -> String {
+    use tokio::io::AsyncWriteExt;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let answer = Arc::new(answer);
+    let origin = base.clone();
+    tokio::spawn(async move {
+        while let Ok((socket, _)) = listener.accept().await {
+            let (answer, origin) = (Arc::clone(&answer), origin.clone());
+            tokio::spawn(async move {
+                let mut socket = tokio::io::BufReader::new(socket);
+                let path = request_path(&mut socket).await?;
+                let Answer { status, body, cut } = answer(&origin, &path);
+                let socket = socket.get_mut();
+                let head = answer_head(status, body.len());
+                socket.write_all(head.as_bytes()).await.ok()?;
+                let sent = if cut { body.len() / 2 } else { body.len() };
+                socket.write_all(&body.as_bytes()[..sent]).await.ok()?;
+                socket.shutdown().await.ok()
+            });
+        }
+    });
+    base
+}
+
+/// A client of a loopback server at `base`, with [`fast_retries`].
+pub fn loopback_client(base: &str) -> Client {
+    Client::builder()
+        .api_key("hd-loopback")
+        .base_url(base)
+        .retry_policy(fast_retries())
+        .build()
+        .unwrap()
+}
+
+/// The rows a reading hands on until it ends (a minute at most), and the error it ends with.
+pub async fn rows_then_error<T>(
+    mut rows: impl futures::Stream<Item = hasdata_jobs::Result<T>> + Unpin,
+) -> (u64, Option<hasdata_jobs::Error>) {
+    use futures::StreamExt;
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
+    let mut read = 0;
+    while let Some(row) = tokio::time::timeout_at(deadline, rows.next())
+        .await
+        .expect("the reading ends within a minute")
+    {
+        match row {
+            Ok(_) => read += 1,
+            Err(error) => return (read, Some(error)),
+        }
+    }
+    (read, None)
+}
+
 /// Fast retries for loopback.
 pub fn fast_retries() -> RetryPolicy {
     RetryPolicy {

@@ -4,10 +4,10 @@
 use std::time::Duration;
 
 use futures::TryStreamExt;
-use hasdata_jobs::{Client, Error, RowJson};
+use hasdata_jobs::{Error, RowJson};
 use hasdata_model::JobId;
-use tokio::io::{AsyncWriteExt, BufReader};
-use tokio::net::TcpListener;
+
+use crate::Answer;
 
 /// The job: finished, 40 pages of 100 rows.
 const JOB: u64 = 9;
@@ -25,43 +25,25 @@ enum Fault {
     Body(&'static str),
 }
 
-/// A server of job [`JOB`] whose page [`BAD_PAGE`] fails as `fault`, one request a connection.
+/// A server of job [`JOB`] whose page [`BAD_PAGE`] fails as `fault`.
 async fn server(fault: Fault) -> String {
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let base = format!("http://{}", listener.local_addr().unwrap());
-    tokio::spawn(async move {
-        while let Ok((socket, _)) = listener.accept().await {
-            tokio::spawn(async move {
-                let mut socket = BufReader::new(socket);
-                let path = crate::request_path(&mut socket).await?;
-                let page = path
-                    .split_once("page=")
-                    .and_then(|(_, rest)| rest.split('&').next()?.parse::<u64>().ok());
-                let (status, body, cut) = match page {
-                    None => (
-                        "200 OK",
-                        format!(r#"{{"id": {JOB}, "status": "finished", "dataRowsCount": 4000}}"#),
-                        false,
-                    ),
-                    Some(BAD_PAGE) => match fault {
-                        Fault::Status(status) => {
-                            (status, r#"{"message": "no such page"}"#.to_owned(), false)
-                        }
-                        Fault::Cut => ("200 OK", page_body(BAD_PAGE), true),
-                        Fault::Body(body) => ("200 OK", body.to_owned(), false),
-                    },
-                    Some(page) => ("200 OK", page_body(page), false),
-                };
-                let socket = socket.get_mut();
-                let head = crate::answer_head(status, body.len());
-                socket.write_all(head.as_bytes()).await.ok()?;
-                let sent = if cut { body.len() / 2 } else { body.len() };
-                socket.write_all(&body.as_bytes()[..sent]).await.ok()?;
-                socket.shutdown().await.ok()
-            });
+    crate::serve(move |_, path| {
+        let page = path
+            .split_once("page=")
+            .and_then(|(_, rest)| rest.split('&').next()?.parse::<u64>().ok());
+        match page {
+            None => Answer::ok(format!(
+                r#"{{"id": {JOB}, "status": "finished", "dataRowsCount": 4000}}"#
+            )),
+            Some(BAD_PAGE) => match fault {
+                Fault::Status(status) => Answer::status(status, r#"{"message": "no such page"}"#),
+                Fault::Cut => Answer::ok(page_body(BAD_PAGE)).cut(),
+                Fault::Body(body) => Answer::ok(body),
+            },
+            Some(page) => Answer::ok(page_body(page)),
         }
-    });
-    base
+    })
+    .await
 }
 
 fn page_body(page: u64) -> String {
@@ -74,20 +56,11 @@ fn page_body(page: u64) -> String {
     )
 }
 
-fn client(base: &str) -> Client {
-    Client::builder()
-        .api_key("hd-page-faults")
-        .base_url(base)
-        .retry_policy(crate::fast_retries())
-        .build()
-        .unwrap()
-}
-
 /// The error a paged reading of the job ends with, read as raw rows and as typed rows (the
 /// two readings parse pages differently).
 async fn errors(fault: Fault) -> [Error; 2] {
     let base = server(fault).await;
-    let client = client(&base);
+    let client = crate::loopback_client(&base);
     let raw = tokio::time::timeout(
         Duration::from_secs(60),
         client
