@@ -1,68 +1,55 @@
 //! An ended job whose `dataRowsCount` does not read: the export writes every row, keeps them
 //! as `FILE.partial`, exits 7 and quotes the count as sent; never "of 0 rows".
 
-use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
-use tokio::net::TcpListener;
-
 use crate::Shell;
+use crate::loopback::{Reply, serve};
 
 const JOB: u64 = 12;
 const ROWS: u64 = 250;
 
 /// A server of finished job [`JOB`] whose status sends `dataRowsCount` as `count` (JSON
-/// text), its rows on three pages and in `data.json` (same origin), one request a connection.
+/// text), its rows on three pages and in `data.json` (same origin).
 async fn counted_job(count: &'static str) -> String {
-    job_of(count, |n| format!(r#"{{"n": {n}}}"#)).await
+    serve(move |base, request| {
+        let row = |n: u64| format!(r#"{{"n": {n}}}"#);
+        let path = request.path();
+        if path.starts_with("/files/") {
+            let rows: Vec<String> = (0..ROWS).map(row).collect();
+            Reply::ok(format!("[{}]", rows.join(",")))
+        } else if let Some((_, rest)) = path.split_once("page=") {
+            let page: u64 = rest.split('&').next().and_then(|n| n.parse().ok()).unwrap_or(1);
+            let rows: Vec<String> = ((page - 1) * 100..(page * 100).min(ROWS))
+                .map(|n| format!(r#"{{"id": "r{n}", "data": {}}}"#, row(n)))
+                .collect();
+            Reply::ok(format!(
+                r#"{{"meta": {{"lastPage": 3, "total": {ROWS}}}, "data": [{}]}}"#,
+                rows.join(",")
+            ))
+        } else {
+            Reply::ok(format!(
+                r#"{{"id": {JOB}, "status": "finished", "dataRowsCount": {count}, "data": {{"json": "{base}/files/{JOB}.json"}}}}"#
+            ))
+        }
+    })
+    .await
 }
 
-/// [`counted_job`] with row `n` as `row(n)` (JSON text).
-async fn job_of(count: &'static str, row: fn(u64) -> String) -> String {
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let base = format!("http://{}", listener.local_addr().unwrap());
-    let link = format!("{base}/files/{JOB}.json");
-    tokio::spawn(async move {
-        while let Ok((socket, _)) = listener.accept().await {
-            let link = link.clone();
-            tokio::spawn(async move {
-                let mut socket = BufReader::new(socket);
-                let mut line = String::new();
-                socket.read_line(&mut line).await.ok()?;
-                let path = line.split_whitespace().nth(1)?.to_owned();
-                loop {
-                    let mut header = String::new();
-                    if socket.read_line(&mut header).await.ok()? <= 2 {
-                        break;
-                    }
-                }
-                let body = if path.starts_with("/files/") {
-                    let rows: Vec<String> = (0..ROWS).map(row).collect();
-                    format!("[{}]", rows.join(","))
-                } else if let Some((_, rest)) = path.split_once("page=") {
-                    let page: u64 = rest.split('&').next()?.parse().ok()?;
-                    let rows: Vec<String> = ((page - 1) * 100..(page * 100).min(ROWS))
-                        .map(|n| format!(r#"{{"id": "r{n}", "data": {}}}"#, row(n)))
-                        .collect();
-                    format!(
-                        r#"{{"meta": {{"lastPage": 3, "total": {ROWS}}}, "data": [{}]}}"#,
-                        rows.join(",")
-                    )
-                } else {
-                    format!(
-                        r#"{{"id": {JOB}, "status": "finished", "dataRowsCount": {count}, "data": {{"json": "{link}"}}}}"#
-                    )
-                };
-                let head = format!(
-                    "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n",
-                    body.len()
-                );
-                let socket = socket.get_mut();
-                socket.write_all(head.as_bytes()).await.ok()?;
-                socket.write_all(body.as_bytes()).await.ok()?;
-                socket.shutdown().await.ok()
-            });
-        }
-    });
-    base
+/// `hasdata results` of [`JOB`] from `source` to the file `name` in `shell`'s directory.
+async fn export(shell: &Shell, base: &str, source: &str, name: &str) -> crate::Ran {
+    let out = shell.path(name).display().to_string();
+    let job = JOB.to_string();
+    shell
+        .run(&[
+            "--base-url",
+            base,
+            "results",
+            &job,
+            "--source",
+            source,
+            "--out",
+            &out,
+        ])
+        .await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -71,19 +58,7 @@ async fn an_unreadable_row_count_is_quoted_and_the_export_kept_partial() {
     for (count, source) in [(r#""-5""#, "auto"), ("1.5", "pages"), (r#""abc""#, "file")] {
         let base = counted_job(count).await;
         let out = shell.path(&format!("rows-{source}.jsonl"));
-        let out_text = out.display().to_string();
-        let ran = shell
-            .run(&[
-                "--base-url",
-                &base,
-                "results",
-                &JOB.to_string(),
-                "--source",
-                source,
-                "--out",
-                &out_text,
-            ])
-            .await;
+        let ran = export(&shell, &base, source, &format!("rows-{source}.jsonl")).await;
         assert_eq!(ran.code, 7, "{count} {source}: {}", ran.stderr);
         assert!(
             ran.stderr.contains(&format!("dataRowsCount {count}"))
@@ -106,19 +81,7 @@ async fn more_rows_than_the_count_is_an_inconsistent_export_kept_partial() {
     let base = counted_job("100").await;
     for source in ["pages", "file"] {
         let out = shell.path(&format!("more-{source}.jsonl"));
-        let out_text = out.display().to_string();
-        let ran = shell
-            .run(&[
-                "--base-url",
-                &base,
-                "results",
-                &JOB.to_string(),
-                "--source",
-                source,
-                "--out",
-                &out_text,
-            ])
-            .await;
+        let ran = export(&shell, &base, source, &format!("more-{source}.jsonl")).await;
         assert_eq!(ran.code, 7, "{source}: {}", ran.stderr);
         assert!(
             ran.stderr
@@ -156,61 +119,28 @@ async fn max_credits_stops_a_job_whose_spend_does_not_read() {
     use std::sync::Arc;
     use std::sync::atomic::{AtomicBool, Ordering};
     let shell = Shell::quick().await;
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let base = format!("http://{}", listener.local_addr().unwrap());
     let stopped = Arc::new(AtomicBool::new(false));
     let seen_stop = stopped.clone();
-    tokio::spawn(async move {
-        while let Ok((socket, _)) = listener.accept().await {
-            let stopped = stopped.clone();
-            tokio::spawn(async move {
-                let mut socket = BufReader::new(socket);
-                let mut line = String::new();
-                socket.read_line(&mut line).await.ok()?;
-                let mut length = 0usize;
-                loop {
-                    let mut header = String::new();
-                    if socket.read_line(&mut header).await.ok()? <= 2 {
-                        break;
-                    }
-                    if let Some((name, value)) = header.split_once(':')
-                        && name.eq_ignore_ascii_case("content-length")
-                    {
-                        length = value.trim().parse().ok()?;
-                    }
-                }
-                let mut body = vec![0; length];
-                tokio::io::AsyncReadExt::read_exact(&mut socket, &mut body)
-                    .await
-                    .ok()?;
-                if line.starts_with("DELETE ") {
-                    stopped.store(true, Ordering::SeqCst);
-                }
-                let status = if stopped.load(Ordering::SeqCst) {
-                    "stopped"
-                } else {
-                    "in_progress"
-                };
-                let text = if line.starts_with("POST ") {
-                    format!(r#"{{"id": {JOB}, "status": "pending"}}"#)
-                } else if line.contains("page=") {
-                    r#"{"meta": {"lastPage": 1, "total": 0}, "data": []}"#.to_owned()
-                } else {
-                    format!(
-                        r#"{{"id": {JOB}, "status": "{status}", "dataRowsCount": 0, "creditsSpent": "-5"}}"#
-                    )
-                };
-                let head = format!(
-                    "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n",
-                    text.len()
-                );
-                let socket = socket.get_mut();
-                socket.write_all(head.as_bytes()).await.ok()?;
-                socket.write_all(text.as_bytes()).await.ok()?;
-                socket.shutdown().await.ok()
-            });
+    let base = serve(move |_, request| {
+        if request.method() == "DELETE" {
+            stopped.store(true, Ordering::SeqCst);
         }
-    });
+        let status = if stopped.load(Ordering::SeqCst) {
+            "stopped"
+        } else {
+            "in_progress"
+        };
+        Reply::ok(if request.method() == "POST" {
+            format!(r#"{{"id": {JOB}, "status": "pending"}}"#)
+        } else if request.path().contains("page=") {
+            r#"{"meta": {"lastPage": 1, "total": 0}, "data": []}"#.to_owned()
+        } else {
+            format!(
+                r#"{{"id": {JOB}, "status": "{status}", "dataRowsCount": 0, "creditsSpent": "-5"}}"#
+            )
+        })
+    })
+    .await;
     let body = shell.file("crawl.json", r#"{"urls": ["https://example.com"]}"#);
     let mut child = shell
         .command(&crate::fast(&[

@@ -1,57 +1,47 @@
 //! CSV of rows a real server may send that the simulator never does, served by a loopback
 //! server of the test's own: a finished job whose `data.json` holds the given bytes.
 
-use std::sync::Arc;
-
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-
 use crate::Shell;
+use crate::loopback::{Reply, serve};
 
 /// A loopback API with one finished job of `rows` rows whose `data.json` is `file`. Returns
 /// its base URL.
 async fn one_job_server(rows: u64, file: &'static [u8]) -> String {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let base = format!("http://{}", listener.local_addr().unwrap());
-    let link = Arc::new(format!("{base}/files/data.json"));
-    tokio::spawn(async move {
-        while let Ok((mut stream, _)) = listener.accept().await {
-            let link = Arc::clone(&link);
-            tokio::spawn(async move {
-                let mut head = Vec::new();
-                let mut byte = [0u8; 1];
-                while !head.ends_with(b"\r\n\r\n") {
-                    match stream.read(&mut byte).await {
-                        Ok(1) => head.push(byte[0]),
-                        _ => return,
-                    }
-                }
-                let head = String::from_utf8_lossy(&head);
-                let path = head.split(' ').nth(1).unwrap_or("");
-                let (status, body): (&str, Vec<u8>) = if path == "/files/data.json" {
-                    ("200 OK", file.to_vec())
-                } else if let Some(id) = path.strip_prefix("/scrapers/jobs/") {
-                    let job = serde_json::json!({
-                        "id": id.parse::<u64>().unwrap_or(1),
-                        "status": "finished",
-                        "dataRowsCount": rows,
-                        "creditsSpent": 1,
-                        "data": {"json": *link},
-                        "input": {"urls": ["https://a.example"]},
-                    });
-                    ("200 OK", job.to_string().into_bytes())
-                } else {
-                    ("404 Not Found", b"{}".to_vec())
-                };
-                let answer = format!(
-                    "HTTP/1.1 {status}\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n",
-                    body.len()
-                );
-                let _ = stream.write_all(answer.as_bytes()).await;
-                let _ = stream.write_all(&body).await;
+    serve(move |base, request| {
+        let path = request.path();
+        if path == "/files/data.json" {
+            Reply::ok(file)
+        } else if let Some(id) = path.strip_prefix("/scrapers/jobs/") {
+            let job = serde_json::json!({
+                "id": id.parse::<u64>().unwrap_or(1),
+                "status": "finished",
+                "dataRowsCount": rows,
+                "creditsSpent": 1,
+                "data": {"json": format!("{base}/files/data.json")},
+                "input": {"urls": ["https://a.example"]},
             });
+            Reply::ok(job.to_string())
+        } else {
+            Reply::status("404 Not Found", "{}")
         }
-    });
-    base
+    })
+    .await
+}
+
+/// `hasdata results 7 --format csv --out OUT` against `base`.
+async fn results_csv(shell: &Shell, base: &str, out: &str) -> crate::Ran {
+    shell
+        .run(&[
+            "--base-url",
+            base,
+            "results",
+            "7",
+            "--format",
+            "csv",
+            "--out",
+            out,
+        ])
+        .await
 }
 
 /// Half a UTF-16 surrogate pair escaped alone (`\ud800`, valid JSON: what a scraper that cut
@@ -68,18 +58,7 @@ async fn a_lone_surrogate_escape_is_written_as_the_replacement_character() {
     )
     .await;
     let out = shell.path("rows.csv").display().to_string();
-    let ran = shell
-        .run(&[
-            "--base-url",
-            &base,
-            "results",
-            "7",
-            "--format",
-            "csv",
-            "--out",
-            &out,
-        ])
-        .await;
+    let ran = results_csv(&shell, &base, &out).await;
     assert_eq!(ran.code, 0, "{}", ran.stderr);
     assert_eq!(
         std::fs::read_to_string(&out).unwrap(),
@@ -109,18 +88,7 @@ async fn a_row_that_is_not_an_object_is_refused_in_csv_not_written_empty() {
     let shell = Shell::quick().await;
     let base = one_job_server(3, br#"[{"a":1},[1,"x"],{"a":3}]"#).await;
     let out = shell.path("rows.csv").display().to_string();
-    let ran = shell
-        .run(&[
-            "--base-url",
-            &base,
-            "results",
-            "7",
-            "--format",
-            "csv",
-            "--out",
-            &out,
-        ])
-        .await;
+    let ran = results_csv(&shell, &base, &out).await;
     assert_eq!(ran.code, 1, "{}", ran.stderr);
     let error = ran.stderr.lines().last().unwrap_or_default();
     assert!(

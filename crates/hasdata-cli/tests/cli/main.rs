@@ -17,6 +17,7 @@ mod ledger;
 mod ledger_files;
 mod ledger_locks;
 mod ledger_values;
+mod loopback;
 mod pipes;
 mod postgres;
 mod receivers;

@@ -8,9 +8,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
-use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
-use tokio::net::TcpListener;
-
+use crate::loopback::{Reply, serve};
 use crate::{Shell, signal_and_wait, until};
 
 /// How the server answers a submit's POST.
@@ -26,70 +24,50 @@ enum Answer {
     Never,
 }
 
-/// A server answering POSTs as `answer`, one request a connection; counts the POSTs.
+/// A server answering POSTs as `answer`; counts the POSTs.
 async fn server(answer: Answer) -> (String, Arc<AtomicUsize>) {
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let base = format!("http://{}", listener.local_addr().unwrap());
     let posts = Arc::new(AtomicUsize::new(0));
     let counted = posts.clone();
-    tokio::spawn(async move {
-        while let Ok((socket, _)) = listener.accept().await {
-            let posts = counted.clone();
-            tokio::spawn(async move {
-                let mut socket = BufReader::new(socket);
-                let mut line = String::new();
-                socket.read_line(&mut line).await.ok()?;
-                let mut length = 0;
-                loop {
-                    let mut header = String::new();
-                    if socket.read_line(&mut header).await.ok()? <= 2 {
-                        break;
-                    }
-                    if let Some((name, value)) = header.split_once(':')
-                        && name.eq_ignore_ascii_case("content-length")
-                    {
-                        length = value.trim().parse().ok()?;
-                    }
-                }
-                let mut body = vec![0; length];
-                socket.read_exact(&mut body).await.ok()?;
-                let (status, extra, text) = if line.starts_with("POST ") {
-                    let first = posts.fetch_add(1, Ordering::SeqCst) == 0;
-                    match answer {
-                        Answer::Busy => (
-                            "429 Too Many Requests",
-                            "retry-after: 30\r\n",
-                            r#"{"message": "concurrency limit reached"}"#,
-                        ),
-                        Answer::FailsOnce if first => (
-                            "500 Internal Server Error",
-                            "",
-                            r#"{"message": "try again"}"#,
-                        ),
-                        Answer::Never => {
-                            tokio::time::sleep(Duration::from_secs(60)).await;
-                            ("200 OK", "", r#"{"id": 4242, "status": "pending"}"#)
-                        }
-                        Answer::Late | Answer::FailsOnce => {
-                            tokio::time::sleep(Duration::from_secs(1)).await;
-                            ("200 OK", "", r#"{"id": 4242, "status": "pending"}"#)
-                        }
-                    }
-                } else {
-                    ("404 Not Found", "", r#"{"message": "not here"}"#)
-                };
-                let head = format!(
-                    "HTTP/1.1 {status}\r\n{extra}content-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n",
-                    text.len()
-                );
-                let socket = socket.get_mut();
-                socket.write_all(head.as_bytes()).await.ok()?;
-                socket.write_all(text.as_bytes()).await.ok()?;
-                socket.shutdown().await.ok()
-            });
+    let base = serve(move |_, request| {
+        if request.method() != "POST" {
+            return Reply::status("404 Not Found", r#"{"message": "not here"}"#);
         }
-    });
+        let first = counted.fetch_add(1, Ordering::SeqCst) == 0;
+        let job = || Reply::ok(r#"{"id": 4242, "status": "pending"}"#);
+        match answer {
+            Answer::Busy => Reply::status(
+                "429 Too Many Requests",
+                r#"{"message": "concurrency limit reached"}"#,
+            )
+            .with_head("retry-after: 30\r\n"),
+            Answer::FailsOnce if first => {
+                Reply::status("500 Internal Server Error", r#"{"message": "try again"}"#)
+            }
+            Answer::Never => job().after(Duration::from_secs(60)),
+            Answer::Late | Answer::FailsOnce => job().after(Duration::from_secs(1)),
+        }
+    })
+    .await;
     (base, posts)
+}
+
+/// `hasdata --base-url BASE ARGS...` started, its output piped.
+fn start(shell: &Shell, base: &str, args: &[&str]) -> std::process::Child {
+    let args = [&["--base-url", base][..], args].concat();
+    shell
+        .command(&args)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap()
+}
+
+/// Until the server has had `n` POSTs.
+async fn posted(posts: &AtomicUsize, n: usize) {
+    until("the POST", || async {
+        (posts.load(Ordering::SeqCst) == n).then_some(())
+    })
+    .await;
 }
 
 /// The states of the intents in the ledger at `path`, once it can be read.
@@ -114,12 +92,7 @@ async fn a_signal_ends_the_wait_out_of_the_concurrency_cap_with_no_job() {
         let shell = Shell::quick().await;
         let body = shell.file("b.json", r#"{"urls": ["https://example.com"]}"#);
         let (base, posts) = server(Answer::Busy).await;
-        let child = shell
-            .command(&["--base-url", &base, command, "crawler", "--body", &body])
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
+        let child = start(&shell, &base, &[command, "crawler", "--body", &body]);
         // Into the wait: the 429 came and the intent is refused (no job) until it is resent.
         let ledger = shell.path("ledger.sqlite");
         until("the intent refused", || async {
@@ -144,16 +117,8 @@ async fn a_signal_while_the_post_is_out_awaits_the_job_and_prints_it() {
     let shell = Shell::quick().await;
     let body = shell.file("b.json", r#"{"urls": ["https://example.com"]}"#);
     let (base, posts) = server(Answer::Late).await;
-    let child = shell
-        .command(&["--base-url", &base, "submit", "crawler", "--body", &body])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    until("the POST", || async {
-        (posts.load(Ordering::SeqCst) == 1).then_some(())
-    })
-    .await;
+    let child = start(&shell, &base, &["submit", "crawler", "--body", &body]);
+    posted(&posts, 1).await;
     let output = signal_and_wait(child, "-INT", "`hasdata submit` with its POST out").await;
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert_eq!(output.status.code(), Some(130), "{stderr}");
@@ -205,16 +170,8 @@ async fn a_signal_while_a_retry_is_out_awaits_the_job_and_prints_it() {
         .unwrap()
         .query_row("SELECT key FROM intents", [], |row| row.get(0))
         .unwrap();
-    let child = shell
-        .command(&["--base-url", &base, "jobs", "retry", &key, "--yes"])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    until("the resend's POST", || async {
-        (posts.load(Ordering::SeqCst) == 2).then_some(())
-    })
-    .await;
+    let child = start(&shell, &base, &["jobs", "retry", &key, "--yes"]);
+    posted(&posts, 2).await;
     let output = signal_and_wait(child, "-INT", "`hasdata jobs retry` with its POST out").await;
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert_eq!(output.status.code(), Some(130), "{stderr}");
@@ -230,16 +187,8 @@ async fn a_second_signal_ends_the_wait_for_the_answer_naming_the_intent() {
     let shell = Shell::quick().await;
     let body = shell.file("b.json", r#"{"urls": ["https://example.com"]}"#);
     let (base, posts) = server(Answer::Never).await;
-    let child = shell
-        .command(&["--base-url", &base, "submit", "crawler", "--body", &body])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    until("the POST", || async {
-        (posts.load(Ordering::SeqCst) == 1).then_some(())
-    })
-    .await;
+    let child = start(&shell, &base, &["submit", "crawler", "--body", &body]);
+    posted(&posts, 1).await;
     crate::send_signal(child.id(), "-INT");
     // Two signals sent at once may be taken as one; the first is heard well within this.
     tokio::time::sleep(Duration::from_millis(500)).await;
@@ -261,21 +210,18 @@ async fn a_signal_ends_a_bulk_submits_wait_out_of_the_cap() {
     let line = r#"{"urls": ["https://example.com"]}"#;
     let bodies = shell.file("bodies.jsonl", &format!("{line}\n{line}\n"));
     let (base, posts) = server(Answer::Busy).await;
-    let child = shell
-        .command(&[
-            "--base-url",
-            &base,
+    let child = start(
+        &shell,
+        &base,
+        &[
             "submit",
             "crawler",
             "--bodies",
             &bodies,
             "--concurrency",
             "2",
-        ])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+        ],
+    );
     let ledger = shell.path("ledger.sqlite");
     until("both intents refused", || async {
         (intent_states(&ledger) == ["refused", "refused"]).then_some(())
