@@ -170,6 +170,28 @@ pub fn partial_path(target: &Path) -> PathBuf {
     target.with_file_name(name)
 }
 
+/// Whether stdout was closed when the program started (`hasdata results ID >&-`). Rust's
+/// runtime opens the null device, read and write, on a standard descriptor it finds closed,
+/// so rows written to stdout would vanish and the export would end well, every row lost. A
+/// shell's `> /dev/null` opens it write-only: that one is taken at its word. Read from
+/// Linux's `/proc/self/fdinfo`; elsewhere, never.
+pub fn stdout_was_closed() -> bool {
+    let Ok(target) = std::fs::read_link("/proc/self/fd/1") else {
+        return false;
+    };
+    if target != Path::new("/dev/null") {
+        return false;
+    }
+    let Ok(info) = std::fs::read_to_string("/proc/self/fdinfo/1") else {
+        return false;
+    };
+    // `flags:` in octal; the access mode is its low two bits, 2 being read-write.
+    info.lines()
+        .find_map(|line| line.strip_prefix("flags:"))
+        .and_then(|flags| u32::from_str_radix(flags.trim(), 8).ok())
+        .is_some_and(|flags| flags & 0o3 == 0o2)
+}
+
 fn open_sink(out: Option<&Path>) -> io::Result<Sink> {
     let Some(given) = out.filter(|p| p.as_os_str() != "-") else {
         return Ok(Sink::Stdout(BufWriter::with_capacity(

@@ -56,6 +56,19 @@ pub fn absolute(path: &str) -> String {
     std::path::absolute(path).map_or_else(|_| path.to_owned(), |p| p.display().to_string())
 }
 
+/// Refuses, before anything is sent, an export to stdout when stdout was closed
+/// ([`crate::export::stdout_was_closed`]): the rows would go nowhere and the command say it
+/// wrote them all.
+pub fn stdout_open(out: Option<&std::path::Path>) -> Result<(), Failure> {
+    let to_stdout = out.is_none_or(|out| out.as_os_str() == "-");
+    if to_stdout && crate::export::stdout_was_closed() {
+        return Err(Failure::usage(
+            "stdout was closed (>&-; or it is /dev/null opened for reading and writing, which is how a closed stdout looks once Rust reopens it), so the rows would be lost: give --out FILE, or --out /dev/null to discard them",
+        ));
+    }
+    Ok(())
+}
+
 /// A directory that FLAG names, made when missing, checked writable and made absolute, before
 /// anything is sent: a typo or a file in the way must cost nothing, not be found after jobs ran
 /// (and were paid for). The error names the flag and the path that is in the way.

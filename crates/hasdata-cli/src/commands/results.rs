@@ -406,6 +406,7 @@ fn incomplete(
 }
 
 pub async fn run(ctx: &Ctx, args: &ResultsArgs) -> Result<(), Failure> {
+    super::stdout_open(args.output.out.as_deref())?;
     let client = ctx.client(Arc::new(MemoryLedger::new()), args.output.concurrency)?;
     let id = args.id;
     // The status call goes first, and the ledger is opened while its answer is on the way:

@@ -12,6 +12,7 @@ use crate::fail::Failure;
 
 pub async fn run(ctx: &Ctx, args: &RunArgs) -> Result<(), Failure> {
     let kind = ScraperKind::from_str(&args.slug).map_err(|e| Failure::usage(e.to_string()))?;
+    super::stdout_open(args.output.out.as_deref())?;
     let body = read_body(&args.body)?;
     let warnings = super::check::one(ctx, kind, &body, args.check.mode())?;
     // Only once the body is read: a read of stdin (`--body -`) blocks this thread, and a

@@ -267,3 +267,64 @@ async fn the_listener_acknowledges_nothing_once_its_output_is_gone() {
     }
     assert!(!stderr.contains("panicked"), "{stderr}");
 }
+
+/// `shell`'s `hasdata ARGS` run by `sh` with stdout as `redirect` says (`>&-`, `>/dev/null`).
+async fn run_redirected(shell: &Shell, args: &[&str], redirect: &str) -> (i32, String) {
+    let inner = shell.command(args);
+    let mut command = std::process::Command::new("sh");
+    command
+        .arg("-c")
+        .arg(format!(r#"exec "$@" {redirect}"#))
+        .arg("sh")
+        .arg(inner.get_program())
+        .args(inner.get_args())
+        .stdin(Stdio::null())
+        .stderr(Stdio::piped());
+    for (name, value) in inner.get_envs() {
+        match value {
+            Some(value) => command.env(name, value),
+            None => command.env_remove(name),
+        };
+    }
+    if let Some(dir) = inner.get_current_dir() {
+        command.current_dir(dir);
+    }
+    let output = tokio::task::spawn_blocking(move || command.output().unwrap())
+        .await
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
+    (output.status.code().unwrap_or(-1), stderr)
+}
+
+/// Rows to a closed stdout (`>&-`) are refused before anything is sent: Rust reopens a closed
+/// stdout on /dev/null, so they went nowhere with exit 0, every row lost. `> /dev/null` and
+/// `--out` are taken at their word.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rows_to_a_closed_stdout_are_refused_before_anything_is_sent() {
+    let shell = Shell::quick().await;
+    let body = shell.file("b.json", r#"{"urls": ["https://a.example"]}"#);
+    let id = shell.submitted("contacts", &body).await;
+    let waited = shell.run(&fast(&["wait", &id])).await;
+    assert_eq!(waited.code, 0, "{}", waited.stderr);
+    let submits = shell.sim.submits();
+    for args in [
+        vec!["results", &id],
+        vec!["results", &id, "--out", "-"],
+        fast(&["run", "contacts", "--body", &body]),
+    ] {
+        let (code, stderr) = run_redirected(&shell, &args, ">&-").await;
+        assert_eq!(code, 2, "{args:?}: {stderr}");
+        assert!(
+            stderr.contains("stdout was closed") && stderr.contains("--out"),
+            "{args:?}: {stderr}"
+        );
+    }
+    assert_eq!(shell.sim.submits(), submits, "run sent nothing");
+    for (args, redirect) in [
+        (vec!["results", &id], ">/dev/null"),
+        (vec!["results", &id, "--out", "/dev/null"], ">&-"),
+    ] {
+        let (code, stderr) = run_redirected(&shell, &args, redirect).await;
+        assert_eq!(code, 0, "{args:?} {redirect}: {stderr}");
+    }
+}
