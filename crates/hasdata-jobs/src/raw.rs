@@ -394,8 +394,10 @@ fn id_text_of(text: &str) -> &str {
     }
 }
 
-/// The same shape, owned, only to name the failing field when a page does not parse.
+/// The same shape, owned, only to name the failing field when a page does not parse. Its
+/// errors say what was expected in words, not by this type's name.
 #[derive(Deserialize)]
+#[serde(expecting = "a results page (an object with `meta` and `data`)")]
 #[allow(dead_code)] // read by serde only
 struct OwnedShape {
     meta: Meta,
@@ -403,6 +405,7 @@ struct OwnedShape {
 }
 
 #[derive(Deserialize)]
+#[serde(expecting = "a row's record (an object with `data`)")]
 #[allow(dead_code)] // read by serde only
 struct OwnedWrapper {
     data: IgnoredAny,

@@ -16,6 +16,8 @@ use crate::lenient::Count;
 #[schemars(
     description = "`GET /scrapers/jobs/{id}/results?page=N&limit=L`: a page of rows plus paging facts. Only `meta` and `data` are required; other fields may appear."
 )]
+// What a decoding error says was expected: words for whoever reads it, not this type's name.
+#[serde(expecting = "a results page (an object with `meta` and `data`)")]
 pub struct ResultsPage<R> {
     /// Where this page sits.
     pub meta: PageMeta,
@@ -92,6 +94,7 @@ impl PageMeta {
 /// located by its path, `data[37].data`; its optional fields read a value of another type as
 /// absent.)
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(expecting = "a row's record (an object with `data`)")]
 pub struct ResultRow<R> {
     /// The record's id (a UUID), as sent.
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -116,6 +116,8 @@ async fn each_way_a_page_fails_names_the_page_and_the_job() {
                 "{fault:?}: the error names no job: {text}"
             );
             assert_eq!(error.job_id(), Some(JobId::from(JOB)), "{fault:?}: {text}");
+            // What was expected, in words: never a type's name ("struct OwnedShape").
+            assert!(!text.contains("struct "), "{fault:?}: {text}");
             if matches!(error, Error::Api { .. } | Error::Transport { .. }) {
                 assert_eq!(error.page(), Some(BAD_PAGE), "{fault:?}: {text}");
             }
