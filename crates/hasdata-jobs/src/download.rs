@@ -4,8 +4,9 @@
 //! layer only adds it for the API's origin). Its link is short-lived: on a 400, 401, 403, 404 or
 //! 410 (how storage hosts refuse an expired signed link) a fresh status is read for new links,
 //! once; if that fails too, or the file cannot be read, the rows come from the paged results
-//! instead. A download that breaks off is resumed by reading the file again and skipping the
-//! rows already handed on, so every row still comes exactly once. A body that ends as HTTP
+//! instead. A download that breaks off is resumed by reading the file again (after the retry
+//! policy's backoff) and skipping the rows already handed on, so every row still comes
+//! exactly once. A body that ends as HTTP
 //! says it ends but stops inside the array is the file as stored: it is not read again (that
 //! would fetch the same bytes), and the pages give the rest.
 //!
@@ -33,7 +34,7 @@ use futures::FutureExt;
 use futures::future::Either;
 use futures::stream::{self, BoxStream, StreamExt};
 use hasdata_model::{Job, JobId, JobStatus};
-use hasdata_transport::TransportError;
+use hasdata_transport::{RetryPolicy, TransportError};
 use tokio::sync::mpsc;
 
 use crate::batch::RowBatch;
@@ -541,7 +542,9 @@ impl Download {
                 Read::Invalid(why) => return self.fall_back(&why).await,
                 Read::Broken(why) if self.restarts < MAX_RESTARTS => {
                     self.restarts += 1;
-                    tracing::warn!(job_id = %self.id, reason = %why, rows_so_far = self.yielded, "data.json broke off; reading it again");
+                    let pause = restart_pause(&self.client.inner.retry, self.restarts);
+                    tracing::warn!(job_id = %self.id, reason = %why, rows_so_far = self.yielded, pause_ms = pause.as_millis() as u64, "data.json broke off; reading it again");
+                    tokio::time::sleep(pause).await;
                 }
                 Read::Broken(why) => return self.fall_back(&why).await,
             }
@@ -575,6 +578,16 @@ impl Download {
             expected: now,
         }))
     }
+}
+
+/// How long a download that broke off waits before it is read again (`restart` counts from
+/// 1): the client's retry backoff for that attempt, half of it for certain and half at random.
+/// Read again at once, a break that a moment cures (a storage host's hiccup) met all three
+/// re-reads within a millisecond, and the whole job went to the pages; and readers broken off
+/// together do not all come back at the same instant.
+fn restart_pause(policy: &RetryPolicy, restart: u32) -> std::time::Duration {
+    let half = policy.backoff_ceiling(restart) / 2;
+    half + half.mul_f64(rand::random::<f64>())
 }
 
 /// A spawned task that is aborted when dropped, so a dropped stream stops the download.

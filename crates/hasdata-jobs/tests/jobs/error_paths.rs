@@ -433,6 +433,32 @@ async fn a_download_that_keeps_breaking_runs_out_of_restarts_and_falls_back() {
     );
 }
 
+/// A download that breaks off is read again only after the retry policy's backoff (at least
+/// half of it): three re-reads all came within a millisecond, so a break a moment cures met
+/// every one of them.
+#[tokio::test]
+async fn a_download_that_broke_off_is_read_again_after_a_backoff() {
+    let (env, id) = finished_job("files:reset=1").await;
+    let policy = RetryPolicy {
+        base_delay: Duration::from_millis(200),
+        max_delay: Duration::from_secs(1),
+        ..fast_retries()
+    };
+    let client = Client::builder()
+        .api_key(env.sim.api_key())
+        .base_url(env.sim.base_url())
+        .retry_policy(policy.clone())
+        .build()
+        .unwrap();
+    let started = std::time::Instant::now();
+    let rows: Vec<GoogleSerpRow> = client.rows(id).file().try_collect().await.unwrap();
+    let took = started.elapsed();
+    assert_same_rows(&rows, &expected(&env.sim, id));
+    // Three restarts, after half of 200, 400 and 800 ms at least.
+    let least: Duration = (1..=3).map(|n| policy.backoff_ceiling(n) / 2).sum();
+    assert!(took >= least, "three re-reads in {took:?}, under {least:?}");
+}
+
 /// A mock API: job 7 finished with a data.json link whose file is `file`, and one results page
 /// with rows at positions 1 and 2.
 fn api_with_file(file: &'static str) -> (MockTransport, Arc<Mutex<Vec<String>>>) {
