@@ -255,8 +255,8 @@ async fn interrupted_after_status(shell: &Shell, args: &[&str], after: Duration)
 /// `wait` reads the job's final status, then notes it in the ledger, whose lock another
 /// process holds; Ctrl-C meanwhile says the job ended (and that the ledger may not have
 /// noted it), not that it "is still running".
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn ctrl_c_while_wait_notes_the_end_says_the_job_ended() {
+/// A simulator whose jobs end at once, and a crawler job submitted to it: its id.
+async fn ended_crawler_job() -> (Shell, String) {
     let shell = Shell::start(SimConfig {
         job_duration: Duration::ZERO,
         ..SimConfig::default()
@@ -264,6 +264,12 @@ async fn ctrl_c_while_wait_notes_the_end_says_the_job_ended() {
     .await;
     let body = shell.file("crawl.json", r#"{"urls": ["https://example.com"]}"#);
     let id = shell.submitted("crawler", &body).await;
+    (shell, id)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ctrl_c_while_wait_notes_the_end_says_the_job_ended() {
+    let (shell, id) = ended_crawler_job().await;
     let _holder = hold_lock(&shell.path("ledger.sqlite"));
     let ended = interrupted_after_status(
         &shell,
@@ -349,13 +355,7 @@ async fn ctrl_c_while_run_notes_the_end_says_the_job_ended_and_stops_nothing() {
 /// message does not call the jobs not collected yet "still running".
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn ctrl_c_while_resume_notes_the_end_does_not_call_the_jobs_running() {
-    let shell = Shell::start(SimConfig {
-        job_duration: Duration::ZERO,
-        ..SimConfig::default()
-    })
-    .await;
-    let body = shell.file("crawl.json", r#"{"urls": ["https://example.com"]}"#);
-    shell.submitted("crawler", &body).await;
+    let (shell, _) = ended_crawler_job().await;
     let _holder = hold_lock(&shell.path("ledger.sqlite"));
     let dir = shell.path("out").display().to_string();
     let ended = interrupted_after_status(

@@ -126,12 +126,7 @@ impl Shell {
 
     /// Runs the binary to completion without blocking the simulator's runtime.
     pub async fn run(&self, args: &[&str]) -> Ran {
-        let mut command = self.command(args);
-        Ran::from(
-            tokio::task::spawn_blocking(move || command.output().unwrap())
-                .await
-                .unwrap(),
-        )
+        ran(self.command(args)).await
     }
 
     /// Submits `body_path` to `slug` and returns the printed job id, failing loudly if the
@@ -224,6 +219,15 @@ pub async fn signal_and_wait(child: std::process::Child, signal: &str, what: &st
         panic!("{what} did not end on {signal}");
     };
     output.unwrap()
+}
+
+/// Runs `command` to its end, off the runtime's threads: its exit code and output.
+pub async fn ran(mut command: Command) -> Ran {
+    Ran::from(
+        tokio::task::spawn_blocking(move || command.output().unwrap())
+            .await
+            .unwrap(),
+    )
 }
 
 pub fn read(path: &Path) -> String {

@@ -18,11 +18,8 @@ fn closed_pipe() -> std::io::PipeWriter {
 async fn run_into_closed_pipe(shell: &Shell, args: &[&str]) -> (i32, String) {
     let mut command = shell.command(args);
     command.stdout(closed_pipe()).stderr(Stdio::piped());
-    let output = tokio::task::spawn_blocking(move || command.output().unwrap())
-        .await
-        .unwrap();
-    let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
-    (output.status.code().unwrap_or(-1), stderr)
+    let ran = crate::ran(command).await;
+    (ran.code, ran.stderr)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -289,11 +286,8 @@ async fn run_redirected(shell: &Shell, args: &[&str], redirect: &str) -> (i32, S
     if let Some(dir) = inner.get_current_dir() {
         command.current_dir(dir);
     }
-    let output = tokio::task::spawn_blocking(move || command.output().unwrap())
-        .await
-        .unwrap();
-    let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
-    (output.status.code().unwrap_or(-1), stderr)
+    let ran = crate::ran(command).await;
+    (ran.code, ran.stderr)
 }
 
 /// Rows to a closed stdout (`>&-`) are refused before anything is sent: Rust reopens a closed
